@@ -1,0 +1,134 @@
+#include "core/json_scan.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+namespace tollgate::core {
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t skip_space(std::string_view s, size_t i) {
+  while (i < s.size() && is_space(s[i])) ++i;
+  return i;
+}
+
+// i points at '"'; returns one past the closing quote, or npos.
+size_t skip_string(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// i points at a value's first byte; returns one past its end, or npos.
+size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return std::string_view::npos;
+  char c = s[i];
+  if (c == '"') return skip_string(s, i);
+  if (c == '{' || c == '[') {
+    // Nesting depth only; strings are skipped whole so brackets inside them do not count.
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      char d = s[i];
+      if (d == '"') {
+        i = skip_string(s, i);
+        if (i == std::string_view::npos) return i;
+        --i;
+      } else if (d == '{' || d == '[') {
+        ++depth;
+      } else if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return std::string_view::npos;
+  }
+  // number, true, false, null
+  size_t j = i;
+  while (j < s.size() && !is_space(s[j]) && s[j] != ',' && s[j] != '}' && s[j] != ']') ++j;
+  return j == i ? std::string_view::npos : j;
+}
+
+}  // namespace
+
+bool scan_object_members(std::string_view s, std::vector<JsonMember>& out) {
+  out.clear();
+  size_t i = skip_space(s, 0);
+  if (i >= s.size() || s[i] != '{') return false;
+  i = skip_space(s, i + 1);
+  if (i < s.size() && s[i] == '}') return true;
+  while (i < s.size()) {
+    if (s[i] != '"') return false;
+    JsonMember m;
+    m.begin = i;
+    size_t key_end = skip_string(s, i);
+    if (key_end == std::string_view::npos) return false;
+    m.key = s.substr(i + 1, key_end - i - 2);
+    i = skip_space(s, key_end);
+    if (i >= s.size() || s[i] != ':') return false;
+    i = skip_space(s, i + 1);
+    m.value_begin = i;
+    i = skip_value(s, i);
+    if (i == std::string_view::npos) return false;
+    m.value_end = i;
+    out.push_back(m);
+    i = skip_space(s, i);
+    if (i >= s.size()) return false;
+    if (s[i] == '}') return true;
+    if (s[i] != ',') return false;
+    i = skip_space(s, i + 1);
+  }
+  return false;
+}
+
+const JsonMember* find_member(const std::vector<JsonMember>& members, std::string_view key) {
+  for (const auto& m : members)
+    if (m.key == key) return &m;
+  return nullptr;
+}
+
+std::string remove_member(std::string_view json, const std::vector<JsonMember>& members,
+                          const JsonMember& m) {
+  size_t idx = static_cast<size_t>(&m - members.data());
+  size_t cut_begin, cut_end;
+  if (idx + 1 < members.size()) {
+    // Remove "key": value, up to the next key.
+    cut_begin = m.begin;
+    cut_end = members[idx + 1].begin;
+  } else if (idx > 0) {
+    // The last member: remove from the end of the previous value (its comma included).
+    cut_begin = members[idx - 1].value_end;
+    cut_end = m.value_end;
+  } else {
+    cut_begin = m.begin;
+    cut_end = m.value_end;
+  }
+  std::string out;
+  out.reserve(json.size());
+  out.append(json.substr(0, cut_begin)).append(json.substr(cut_end));
+  return out;
+}
+
+std::string insert_first_member(std::string_view json, std::string_view key,
+                                std::string_view raw_value) {
+  size_t brace = json.find('{');
+  std::string out;
+  out.reserve(json.size() + key.size() + raw_value.size() + 4);
+  out.append(json.substr(0, brace + 1));
+  out.append(json_quote(key)).push_back(':');
+  out.append(raw_value);
+  size_t rest = skip_space(json, brace + 1);
+  if (rest < json.size() && json[rest] != '}') out.push_back(',');
+  out.append(json.substr(brace + 1));
+  return out;
+}
+
+std::string json_quote(std::string_view s) {
+  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+}
+
+}  // namespace tollgate::core

@@ -1,0 +1,39 @@
+// Byte offsets of the members of a JSON object, without building a DOM. The fast path splices
+// a request body (the model name, stream_options) and strips members from stream chunks by
+// offset so every other byte reaches the upstream untouched. Boost.JSON gives values, not
+// positions, hence this small scanner; it validates structure only as far as it walks, so
+// callers parse the document with Boost.JSON first (or accept a failed scan).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tollgate::core {
+
+struct JsonMember {
+  std::string_view key;  // raw key text between the quotes (escapes not decoded)
+  size_t begin = 0;      // offset of the key's opening quote
+  size_t value_begin = 0;
+  size_t value_end = 0;  // one past the value's last byte
+};
+
+// Fills `out` with the members of the object that starts at the first non-space byte of
+// `json`. False when that is not a well-formed object.
+bool scan_object_members(std::string_view json, std::vector<JsonMember>& out);
+
+// The member named `key` (raw comparison), or nullptr.
+const JsonMember* find_member(const std::vector<JsonMember>& members, std::string_view key);
+
+// `json` with member `m` (and the comma that separates it from a neighbour) removed.
+std::string remove_member(std::string_view json, const std::vector<JsonMember>& members,
+                          const JsonMember& m);
+
+// Appends `"key":value` as the object's first member (`value` is raw JSON).
+std::string insert_first_member(std::string_view json, std::string_view key,
+                                std::string_view raw_value);
+
+// Writes `s` as a JSON string literal (quotes included).
+std::string json_quote(std::string_view s);
+
+}  // namespace tollgate::core

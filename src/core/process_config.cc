@@ -1,0 +1,191 @@
+#include "core/process_config.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "core/yaml_reader.h"
+
+namespace tollgate::core {
+namespace {
+
+constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
+
+void read_listen(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
+  if (YamlReader::empty(n) || !in.fields(n, "listen", {"proxy", "admin"})) return;
+  auto take = [&](const char* name, std::string& into) {
+    std::string field = YamlReader::child("listen", name);
+    auto v = in.string(n[name], field);
+    if (!v) return;
+    std::string host;
+    unsigned short port = 0;
+    if (!split_host_port(*v, host, port)) {
+      in.error(n[name], field,
+               "\"" + *v + "\" is not HOST:PORT (write an IPv6 host in brackets: \"[::1]:8080\")");
+      return;
+    }
+    into = std::move(*v);
+  };
+  take("proxy", c.proxy_listen);
+  take("admin", c.admin_listen);
+}
+
+void read_store(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
+  if (YamlReader::empty(n) || !in.fields(n, "store", {"kind", "path"})) return;
+  if (auto kind = in.string(n["kind"], "store.kind")) {
+    if (*kind != "sqlite" && *kind != "file") {
+      in.error(n["kind"], "store.kind", "unknown store \"" + *kind + "\" (expected sqlite or file)");
+    } else {
+      c.store.kind = *kind;
+      // The sqlite default path makes no sense for a resources file: ask for one.
+      if (*kind == "file" && !n["path"]) {
+        in.error(n, "store.path", "is required for the file store (the resources YAML file)");
+      }
+    }
+  }
+  if (auto p = in.string(n["path"], "store.path")) {
+    if (p->empty()) {
+      in.error(n["path"], "store.path", "is empty");
+    } else {
+      c.store.path = *p;
+    }
+  }
+}
+
+template <typename Int>
+void take_int(YamlReader& in, const YAML::Node& n, const std::string& field, int64_t min,
+              int64_t max, Int& into) {
+  if (auto v = in.integer(n, field, min, max)) into = static_cast<Int>(*v);
+}
+
+void take_ms(YamlReader& in, const YAML::Node& n, const std::string& field,
+             std::chrono::milliseconds& into) {
+  if (auto v = in.integer(n, field, 1, kMaxMs)) into = std::chrono::milliseconds(*v);
+}
+
+void read_server(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
+  if (YamlReader::empty(n) ||
+      !in.fields(n, "server", {"max_body_bytes", "max_header_bytes", "header_timeout_ms",
+                               "body_timeout_ms", "keepalive_idle_ms", "shutdown_grace_ms"})) {
+    return;
+  }
+  constexpr int64_t kMaxBytes = 1LL << 34;  // 16 GiB: beyond it the number is a typo
+  take_int(in, n["max_body_bytes"], "server.max_body_bytes", 1, kMaxBytes, c.max_body_bytes);
+  take_int(in, n["max_header_bytes"], "server.max_header_bytes", 1024, 1 << 24, c.max_header_bytes);
+  take_ms(in, n["header_timeout_ms"], "server.header_timeout_ms", c.header_timeout);
+  take_ms(in, n["body_timeout_ms"], "server.body_timeout_ms", c.body_timeout);
+  take_ms(in, n["keepalive_idle_ms"], "server.keepalive_idle_ms", c.keepalive_idle);
+  if (auto v = in.integer(n["shutdown_grace_ms"], "server.shutdown_grace_ms", 0, kMaxMs)) {
+    c.shutdown_grace = std::chrono::milliseconds(*v);  // 0: stop without waiting
+  }
+}
+
+void read_log(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
+  if (YamlReader::empty(n) || !in.fields(n, "log", {"level", "access_log"})) return;
+  static constexpr std::array<std::string_view, 7> kLevels{"trace", "debug", "info", "warn",
+                                                           "error", "critical", "off"};
+  if (auto level = in.string(n["level"], "log.level")) {
+    if (std::find(kLevels.begin(), kLevels.end(), *level) == kLevels.end()) {
+      in.error(n["level"], "log.level",
+               "unknown level \"" + *level + "\" (expected trace, debug, info, warn, error, critical or off)");
+    } else {
+      c.log_level = *level;
+    }
+  }
+  if (auto v = in.boolean(n["access_log"], "log.access_log")) c.access_log = *v;
+}
+
+}  // namespace
+
+ProcessConfigResult parse_process_config(std::string_view text, const std::string& path) {
+  ProcessConfigResult result;
+  ProcessConfig& c = result.config;
+  YamlReader in(path, result.errors);
+  std::optional<YAML::Node> root = in.load(text);
+  if (root && !root->IsNull() &&
+      in.fields(*root, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log"})) {
+    const YAML::Node& n = *root;
+    read_listen(in, n["listen"], c);
+    read_store(in, n["store"], c);
+    if (!YamlReader::empty(n["limits"]) && in.fields(n["limits"], "limits", {"backend"})) {
+      if (auto backend = in.string(n["limits"]["backend"], "limits.backend")) {
+        if (*backend != "local") {
+          in.error(n["limits"]["backend"], "limits.backend",
+                   "unknown backend \"" + *backend + "\" (only local is available)");
+        } else {
+          c.limits_backend = *backend;
+        }
+      }
+    }
+    if (!YamlReader::empty(n["admin"]) && in.fields(n["admin"], "admin", {"key"})) {
+      if (auto key = in.string(n["admin"]["key"], "admin.key")) c.admin_key = *key;
+    }
+    take_int(in, n["workers"], "workers", 0, 1024, c.workers);
+    if (auto v = in.boolean(n["demo"], "demo")) c.demo = *v;
+    read_server(in, n["server"], c);
+    read_log(in, n["log"], c);
+  }
+
+  // Relative store paths belong to the config file, not to wherever the process started.
+  std::filesystem::path store_path(c.store.path);
+  if (store_path.is_relative()) {
+    std::filesystem::path base = std::filesystem::path(path).parent_path();
+    c.store.path = (base / store_path).lexically_normal().string();
+  }
+  return result;
+}
+
+ProcessConfigResult load_process_config(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    ProcessConfigResult result;
+    result.errors.push_back({path, 0, 0, "", "cannot read the config file: " +
+                                                 std::string(std::strerror(errno))});
+    return result;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  return parse_process_config(text.str(), path);
+}
+
+bool split_host_port(const std::string& s, std::string& host, unsigned short& port) {
+  std::size_t colon;
+  std::string h;
+  if (!s.empty() && s.front() == '[') {
+    std::size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    h = s.substr(1, close - 1);
+    if (h.empty() || h.find(':') == std::string::npos) return false;
+    colon = close + 1;
+  } else {
+    colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    h = s.substr(0, colon);
+    // An IPv6 address without brackets is ambiguous ("::1:8080"): refuse it.
+    if (h.empty() || h.find(':') != std::string::npos) return false;
+  }
+  for (char c : h) {
+    bool fits = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+                c == ':' || c == '%';
+    if (!fits) return false;
+  }
+  std::string digits = s.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5) return false;
+  unsigned value = 0;
+  for (char d : digits) {
+    if (d < '0' || d > '9') return false;
+    value = value * 10 + static_cast<unsigned>(d - '0');
+  }
+  if (value > 65535) return false;
+  host = std::move(h);
+  port = static_cast<unsigned short>(value);
+  return true;
+}
+
+}  // namespace tollgate::core

@@ -1,0 +1,57 @@
+// The process configuration (tollgate.yaml): where to listen, where resources live, limits
+// on what callers may send. Read once at start; resources (resources.h) are what reload.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/resources.h"
+
+namespace tollgate::core {
+
+struct StoreConfig {
+  std::string kind = "sqlite";  // sqlite | file
+  std::string path = "./data/tollgate.db";
+};
+
+struct ProcessConfig {
+  std::string proxy_listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:8081";
+  StoreConfig store;
+  std::string limits_backend = "local";
+  std::string admin_key;  // empty: admin API closed except /livez /readyz /metrics
+  unsigned workers = 0;   // 0: one per core
+  bool demo = true;       // serve the built-in offline `demo` provider and model
+
+  // What a caller may send, and how long it may take to send it.
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds header_timeout{30'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds keepalive_idle{75'000};
+  std::chrono::milliseconds shutdown_grace{15'000};
+
+  std::string log_level = "info";
+  bool access_log = true;
+};
+
+struct ProcessConfigResult {
+  ProcessConfig config;
+  std::vector<ConfigError> errors;
+};
+
+// Reads tollgate.yaml; `${ENV}` is interpolated. Relative store paths are taken from the
+// directory of the config file.
+ProcessConfigResult load_process_config(const std::string& path);
+
+// The same, from text already read; `path` names the source in errors and anchors relative
+// store paths.
+ProcessConfigResult parse_process_config(std::string_view text, const std::string& path);
+
+// Splits "host:port" / "[::1]:port". False when it does not parse.
+bool split_host_port(const std::string& s, std::string& host, unsigned short& port);
+
+}  // namespace tollgate::core

@@ -1,0 +1,624 @@
+#include "core/resources.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <limits>
+#include <unordered_map>
+
+#include "core/snapshot.h"  // parse_endpoint: a base URL is valid when dispatch can use it
+#include "core/yaml_reader.h"
+#include "store/store.h"  // sha256_hex: a key is known by the hash of its secret
+
+namespace tollgate::core {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, ProviderKind>, 6> kKinds{{
+    {"openai", ProviderKind::openai},
+    {"openai-compatible", ProviderKind::openai_compatible},
+    {"azure", ProviderKind::azure},
+    {"anthropic", ProviderKind::anthropic},
+    {"gemini", ProviderKind::gemini},
+    {"demo", ProviderKind::demo},
+}};
+
+constexpr std::array<std::string_view, 6> kStrategies{
+    "weighted", "least-latency", "least-busy", "lowest-cost", "fallback", "priority"};
+
+// The built-in provider and model the gateway adds on its own (see validate_resources).
+constexpr std::string_view kBuiltinDemo = "demo";
+
+constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
+constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+
+std::string kinds_list() {
+  std::string out;
+  for (const auto& [name, kind] : kKinds) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+std::string strategies_list() {
+  std::string out;
+  for (std::string_view s : kStrategies) out += (out.empty() ? "" : ", ") + std::string(s);
+  return out;
+}
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_name_char(char c, std::string_view extra) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         extra.find(c) != std::string_view::npos;
+}
+
+bool all_name_chars(std::string_view s, std::string_view extra) {
+  return std::all_of(s.begin(), s.end(), [&](char c) { return is_name_char(c, extra); });
+}
+
+bool has_control_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// RFC 9110 token characters: what a header name may be made of.
+bool is_header_token(std::string_view s) {
+  return !s.empty() && all_name_chars(s, "!#$%&'*+-.^_`|~");
+}
+
+// --- reading documents ---------------------------------------------------------------------
+
+std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  if (!in.fields(n, at, {"name", "kind", "base_url", "api_key", "api_version", "headers",
+                         "timeouts", "verify_tls"})) {
+    return std::nullopt;
+  }
+  Provider p;
+  bool ok = true;
+  auto take = [&](const char* field, std::string& into) {
+    if (!n[field]) return;
+    if (auto v = in.string(n[field], YamlReader::child(at, field))) {
+      into = std::move(*v);
+    } else {
+      ok = false;
+    }
+  };
+  take("name", p.name);
+  take("base_url", p.base_url);
+  take("api_key", p.api_key);
+  take("api_version", p.api_version);
+
+  std::string kind_field = YamlReader::child(at, "kind");
+  if (!n["kind"]) {
+    in.error(n, kind_field, "is required (one of: " + kinds_list() + ")");
+    ok = false;
+  } else if (auto kind = in.string(n["kind"], kind_field)) {
+    if (auto k = provider_kind_from_string(*kind)) {
+      p.kind = *k;
+    } else {
+      in.error(n["kind"], kind_field,
+               "unknown kind \"" + *kind + "\" (expected one of: " + kinds_list() + ")");
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+
+  const YAML::Node headers = n["headers"];
+  std::string headers_field = YamlReader::child(at, "headers");
+  if (!YamlReader::empty(headers)) {
+    in.mark(headers_field, headers);
+    if (!headers.IsMap()) {
+      in.error(headers, headers_field, "must be a map of header names to values");
+      ok = false;
+    } else {
+      for (const auto& entry : headers) {
+        const YAML::Node name_node = entry.first;
+        const YAML::Node value_node = entry.second;
+        std::string name = name_node.IsScalar() ? name_node.Scalar() : "";
+        std::string field = YamlReader::child(headers_field, name);
+        auto value = in.string(value_node, field);
+        if (value) {
+          p.headers[name] = std::move(*value);
+        } else {
+          ok = false;
+        }
+      }
+    }
+  }
+
+  const YAML::Node timeouts = n["timeouts"];
+  std::string timeouts_field = YamlReader::child(at, "timeouts");
+  if (!YamlReader::empty(timeouts)) {
+    if (in.fields(timeouts, timeouts_field, {"connect_ms", "read_ms", "idle_ms"})) {
+      auto take_ms = [&](const char* field, std::chrono::milliseconds& into) {
+        if (!timeouts[field]) return;
+        auto v = in.integer(timeouts[field], YamlReader::child(timeouts_field, field), 1,
+                            kMaxTimeoutMs);
+        if (v) {
+          into = std::chrono::milliseconds(*v);
+        } else {
+          ok = false;
+        }
+      };
+      take_ms("connect_ms", p.timeouts.connect);
+      take_ms("read_ms", p.timeouts.read);
+      take_ms("idle_ms", p.timeouts.idle);
+    } else {
+      ok = false;
+    }
+  }
+
+  if (n["verify_tls"]) {
+    if (auto v = in.boolean(n["verify_tls"], YamlReader::child(at, "verify_tls"))) {
+      p.verify_tls = *v;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return p;
+}
+
+std::optional<Target> read_target(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  if (!in.fields(n, at, {"provider", "model", "weight", "priority"})) return std::nullopt;
+  Target t;
+  bool ok = true;
+  if (n["provider"]) {
+    auto v = in.string(n["provider"], YamlReader::child(at, "provider"));
+    ok = ok && v;
+    if (v) t.provider = std::move(*v);
+  }
+  if (n["model"]) {
+    auto v = in.string(n["model"], YamlReader::child(at, "model"));
+    ok = ok && v;
+    if (v) t.model = std::move(*v);
+  }
+  if (n["weight"]) {
+    auto v = in.integer(n["weight"], YamlReader::child(at, "weight"), 0, kMaxU32);
+    ok = ok && v;
+    if (v) t.weight = static_cast<uint32_t>(*v);
+  }
+  if (n["priority"]) {
+    auto v = in.integer(n["priority"], YamlReader::child(at, "priority"), 0, kMaxU32);
+    ok = ok && v;
+    if (v) t.priority = static_cast<uint32_t>(*v);
+  }
+  if (!ok) return std::nullopt;
+  return t;
+}
+
+std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  if (!in.fields(n, at, {"name", "strategy", "targets"})) return std::nullopt;
+  Model m;
+  bool ok = true;
+  if (n["name"]) {
+    auto v = in.string(n["name"], YamlReader::child(at, "name"));
+    ok = ok && v;
+    if (v) m.name = std::move(*v);
+  }
+  if (n["strategy"]) {
+    auto v = in.string(n["strategy"], YamlReader::child(at, "strategy"));
+    ok = ok && v;
+    if (v) m.strategy = std::move(*v);
+  }
+  const YAML::Node targets = n["targets"];
+  std::string targets_field = YamlReader::child(at, "targets");
+  if (!YamlReader::empty(targets)) {
+    in.mark(targets_field, targets);
+    if (!targets.IsSequence()) {
+      in.error(targets, targets_field, "must be a list of targets");
+      ok = false;
+    } else {
+      for (std::size_t i = 0; i < targets.size(); ++i) {
+        auto t = read_target(in, targets[i], YamlReader::item(targets_field, i));
+        ok = ok && t;
+        if (t) m.targets.push_back(std::move(*t));
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return m;
+}
+
+// Turns whichever of key / key_env / key_hash was given into the hash (and the prefix people
+// recognise a secret by). The secret itself is dropped here: only its hash is kept.
+std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at"})) {
+    return std::nullopt;
+  }
+  Key k;
+  bool ok = true;
+  if (n["name"]) {
+    auto v = in.string(n["name"], YamlReader::child(at, "name"));
+    ok = ok && v;
+    if (v) k.name = std::move(*v);
+  }
+
+  int given = (n["key"] ? 1 : 0) + (n["key_env"] ? 1 : 0) + (n["key_hash"] ? 1 : 0);
+  std::string key_field = YamlReader::child(at, "key");
+  if (given == 0) {
+    in.error(n, key_field, "one of key, key_env or key_hash is required");
+    ok = false;
+  } else if (given > 1) {
+    in.error(n, key_field, "give only one of key, key_env or key_hash");
+    ok = false;
+  } else if (n["key"] || n["key_env"]) {
+    std::optional<std::string> secret;
+    if (n["key"]) {
+      secret = in.string(n["key"], key_field);
+      if (secret && secret->empty()) {
+        in.error(n["key"], key_field, "is empty");
+        secret.reset();
+      }
+    } else {
+      std::string env_field = YamlReader::child(at, "key_env");
+      if (auto var = in.string(n["key_env"], env_field)) {
+        const char* value = std::getenv(var->c_str());
+        if (var->empty()) {
+          in.error(n["key_env"], env_field, "is empty: name the environment variable that holds the key");
+        } else if (value == nullptr) {
+          in.error(n["key_env"], env_field, "environment variable " + *var + " is not set");
+        } else if (*value == '\0') {
+          in.error(n["key_env"], env_field, "environment variable " + *var + " is empty");
+        } else {
+          secret = value;
+        }
+      }
+    }
+    if (secret) {
+      k.hash_hex = store::sha256_hex(*secret);
+      k.prefix = secret->substr(0, 8);
+    } else {
+      ok = false;
+    }
+  } else {
+    std::string hash_field = YamlReader::child(at, "key_hash");
+    if (auto hash = in.string(n["key_hash"], hash_field)) {
+      std::string_view digits = *hash;
+      if (digits.starts_with("sha256:")) digits.remove_prefix(7);
+      if (digits.size() != 64 || !is_hex(digits)) {
+        in.error(n["key_hash"], hash_field,
+                 "must be \"sha256:\" followed by 64 hex digits, or the 64 hex digits alone");
+        ok = false;
+      } else {
+        k.hash_hex = lower(std::string(digits));
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (!k.hash_hex.empty()) k.id = key_id_for_hash(k.hash_hex);
+
+  if (n["models"]) {
+    auto v = in.strings(n["models"], YamlReader::child(at, "models"));
+    ok = ok && v;
+    if (v) k.models = std::move(*v);
+  }
+  if (n["expires_at"]) {
+    auto v = in.integer(n["expires_at"], YamlReader::child(at, "expires_at"), 0,
+                        std::numeric_limits<int64_t>::max());
+    ok = ok && v;
+    if (v) k.expires_at = *v;
+  }
+  if (!ok) return std::nullopt;
+  return k;
+}
+
+template <typename T, typename Read>
+std::optional<T> parse_one(std::string_view doc, std::string_view source,
+                           std::vector<ConfigError>& errors, Read read) {
+  std::size_t before = errors.size();
+  YamlReader in(std::string(source), errors);
+  std::optional<YAML::Node> root = in.load(doc);
+  if (!root) return std::nullopt;
+  std::optional<T> out = read(in, *root, std::string());
+  if (errors.size() != before) return std::nullopt;  // e.g. an unknown field: read, but wrong
+  return out;
+}
+
+// --- validating values ---------------------------------------------------------------------
+
+class Findings {
+ public:
+  Findings(std::vector<ConfigError>& errors, const ResourceLocator& where)
+      : errors_(errors), where_(where) {}
+
+  void add(std::string_view section, std::size_t index, std::string_view field,
+           std::string message) {
+    ConfigLocation at = where_(section, index, field);
+    errors_.push_back({std::move(at.source), at.line, at.column, std::move(at.field),
+                       std::move(message)});
+  }
+
+  // "(first at 3:5)" or "(first at providers[0])": where the earlier of two duplicates is.
+  std::string first_at(std::string_view section, std::size_t index, std::string_view field) {
+    ConfigLocation at = where_(section, index, field);
+    if (at.line > 0) {
+      return "(first at line " + std::to_string(at.line) + ")";
+    }
+    return "(first at " + at.source + (at.field.empty() ? "" : " " + at.field) + ")";
+  }
+
+ private:
+  std::vector<ConfigError>& errors_;
+  const ResourceLocator& where_;
+};
+
+void validate_providers(const Resources& r, Findings& found) {
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < r.providers.size(); ++i) {
+    const Provider& p = r.providers[i];
+    if (p.name.empty()) {
+      found.add("providers", i, "name", "is required");
+    } else if (!all_name_chars(p.name, "._-")) {
+      found.add("providers", i, "name",
+                "\"" + p.name + "\" may only contain letters, digits, '.', '_' and '-'");
+    } else if (auto [it, fresh] = seen.emplace(p.name, i); !fresh) {
+      found.add("providers", i, "name",
+                "provider \"" + p.name + "\" is declared twice " +
+                    found.first_at("providers", it->second, "name"));
+    }
+
+    if (!p.base_url.empty()) {
+      UpstreamEndpoint endpoint;
+      if (!parse_endpoint(p.base_url, endpoint)) {
+        found.add("providers", i, "base_url",
+                  "\"" + p.base_url + "\" is not a valid http:// or https:// URL");
+      }
+    } else if (p.kind != ProviderKind::demo && default_base_url(p.kind).empty()) {
+      found.add("providers", i, "base_url",
+                "is required for kind " + std::string(to_string(p.kind)));
+    }
+    // A line break in anything that becomes a header would let a value forge more headers.
+    if (p.api_key.find_first_of("\r\n") != std::string::npos) {
+      found.add("providers", i, "api_key", "must not contain line breaks");
+    }
+    if (has_control_char(p.api_version)) {
+      found.add("providers", i, "api_version", "must not contain control characters");
+    }
+    for (const auto& [name, value] : p.headers) {
+      std::string field = "headers." + name;
+      std::string lowered = lower(name);
+      if (!is_header_token(name)) {
+        found.add("providers", i, field, "is not a valid header name");
+      } else if (lowered == "host" || lowered == "content-length" ||
+                 lowered == "transfer-encoding" || lowered == "connection") {
+        found.add("providers", i, field, "is set by the gateway and cannot be overridden");
+      } else if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
+        found.add("providers", i, field, "must not contain line breaks");
+      }
+    }
+    auto positive = [&](const char* field, std::chrono::milliseconds ms) {
+      if (ms.count() <= 0) found.add("providers", i, field, "must be greater than 0");
+    };
+    positive("timeouts.connect_ms", p.timeouts.connect);
+    positive("timeouts.read_ms", p.timeouts.read);
+    positive("timeouts.idle_ms", p.timeouts.idle);
+  }
+}
+
+void validate_models(const Resources& r, Findings& found) {
+  std::unordered_map<std::string_view, const Provider*> providers;
+  for (const Provider& p : r.providers) providers.emplace(p.name, &p);
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < r.models.size(); ++i) {
+    const Model& m = r.models[i];
+    if (m.name.empty()) {
+      found.add("models", i, "name", "is required");
+    } else if (!all_name_chars(m.name, "/.:_-")) {
+      found.add("models", i, "name",
+                "\"" + m.name + "\" may only contain letters, digits, '/', '.', ':', '_' and '-'");
+    } else if (auto [it, fresh] = seen.emplace(m.name, i); !fresh) {
+      found.add("models", i, "name",
+                "model \"" + m.name + "\" is declared twice " +
+                    found.first_at("models", it->second, "name"));
+    }
+    if (!is_known_strategy(m.strategy)) {
+      found.add("models", i, "strategy",
+                "unknown strategy \"" + m.strategy + "\" (expected one of: " + strategies_list() +
+                    ")");
+    }
+    if (m.targets.empty()) {
+      found.add("models", i, "targets", "needs at least one target");
+    }
+    for (std::size_t t = 0; t < m.targets.size(); ++t) {
+      const Target& target = m.targets[t];
+      std::string at = "targets[" + std::to_string(t) + "]";
+      if (target.provider.empty()) {
+        found.add("models", i, at + ".provider", "is required");
+      } else if (!providers.contains(target.provider) && target.provider != kBuiltinDemo) {
+        found.add("models", i, at + ".provider",
+                  "provider \"" + target.provider + "\" is not declared");
+      }
+      if (target.model.empty()) {
+        found.add("models", i, at + ".model", "is required (the upstream model name)");
+      } else if (has_control_char(target.model)) {
+        found.add("models", i, at + ".model", "must not contain control characters");
+      }
+    }
+  }
+}
+
+void validate_keys(const Resources& r, Findings& found) {
+  std::unordered_map<std::string_view, const Provider*> providers;
+  for (const Provider& p : r.providers) providers.emplace(p.name, &p);
+  std::unordered_map<std::string_view, const Model*> models;
+  for (const Model& m : r.models) models.emplace(m.name, &m);
+
+  std::unordered_map<std::string_view, std::size_t> names;
+  std::unordered_map<std::string_view, std::size_t> hashes;
+  for (std::size_t i = 0; i < r.keys.size(); ++i) {
+    const Key& k = r.keys[i];
+    if (k.name.empty()) {
+      found.add("keys", i, "name", "is required");
+    } else if (has_control_char(k.name)) {
+      found.add("keys", i, "name", "must not contain control characters");
+    } else if (auto [it, fresh] = names.emplace(k.name, i); !fresh) {
+      found.add("keys", i, "name",
+                "key \"" + k.name + "\" is declared twice " +
+                    found.first_at("keys", it->second, "name"));
+    }
+    if (k.hash_hex.size() != 64 || !is_hex(k.hash_hex) || lower(k.hash_hex) != k.hash_hex) {
+      found.add("keys", i, "key_hash", "must be 64 lowercase hex digits (a SHA-256)");
+    } else if (auto [it, fresh] = hashes.emplace(k.hash_hex, i); !fresh) {
+      found.add("keys", i, "",
+                "has the same secret as key \"" + r.keys[it->second].name + "\" " +
+                    found.first_at("keys", it->second, ""));
+    }
+    for (std::size_t m = 0; m < k.models.size(); ++m) {
+      const std::string& allowed = k.models[m];
+      std::string field = "models[" + std::to_string(m) + "]";
+      if (allowed == "*") continue;
+      if (allowed.ends_with("/*")) {
+        std::string_view provider = std::string_view(allowed).substr(0, allowed.size() - 2);
+        if (!providers.contains(provider) && provider != kBuiltinDemo) {
+          found.add("keys", i, field,
+                    "\"" + allowed + "\": provider \"" + std::string(provider) +
+                        "\" is not declared");
+        }
+      } else if (!models.contains(allowed) && allowed != kBuiltinDemo) {
+        found.add("keys", i, field,
+                  "model \"" + allowed + "\" is not declared (name a model, \"PROVIDER/*\" or \"*\")");
+      }
+    }
+    if (k.expires_at && *k.expires_at < 0) {
+      found.add("keys", i, "expires_at", "must be unix seconds (not negative)");
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<ProviderKind> provider_kind_from_string(std::string_view s) {
+  for (const auto& [name, kind] : kKinds) {
+    if (name == s) return kind;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(ProviderKind k) {
+  for (const auto& [name, kind] : kKinds) {
+    if (kind == k) return name;
+  }
+  return "unknown";
+}
+
+std::string_view default_base_url(ProviderKind k) {
+  switch (k) {
+    case ProviderKind::openai: return "https://api.openai.com/v1";
+    case ProviderKind::anthropic: return "https://api.anthropic.com";
+    case ProviderKind::gemini: return "https://generativelanguage.googleapis.com";
+    case ProviderKind::openai_compatible:
+    case ProviderKind::azure:
+    case ProviderKind::demo: return "";
+  }
+  return "";
+}
+
+bool is_known_strategy(std::string_view s) {
+  return std::find(kStrategies.begin(), kStrategies.end(), s) != kStrategies.end();
+}
+
+std::string key_id_for_hash(std::string_view hash_hex) {
+  return "key_" + std::string(hash_hex.substr(0, 12));
+}
+
+std::string ConfigError::to_string() const {
+  std::string out = source;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  return out;
+}
+
+ParseResult parse_resources(std::string_view text, std::string_view source) {
+  ParseResult result;
+  YamlReader in(std::string(source), result.errors);
+  std::optional<YAML::Node> root = in.load(text);
+  if (!root) return result;
+  if (root->IsNull()) return result;  // an empty document declares nothing
+  if (!in.fields(*root, "", {"providers", "models", "keys"})) return result;
+
+  // Every section is read whole even after an error, so one run reports every problem. An
+  // item that fails to read is left out, so remember which document item each one came from.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> from_item;
+  auto section = [&](const char* name, auto read, auto& into) {
+    const YAML::Node list = (*root)[name];
+    if (YamlReader::empty(list)) return;
+    in.mark(name, list);
+    if (!list.IsSequence()) {
+      in.error(list, name, "must be a list");
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (auto item = read(in, list[i], YamlReader::item(name, i))) {
+        into.push_back(std::move(*item));
+        from_item[name].push_back(i);
+      }
+    }
+  };
+  section("providers", read_provider, result.resources.providers);
+  section("models", read_model, result.resources.models);
+  section("keys", read_key, result.resources.keys);
+
+  validate_resources(result.resources, result.errors,
+                     [&](std::string_view section_name, std::size_t index, std::string_view field) {
+                       const auto& items = from_item[section_name];
+                       std::size_t item = index < items.size() ? items[index] : index;
+                       std::string at = YamlReader::item(std::string(section_name), item);
+                       if (!field.empty()) at = YamlReader::child(at, field);
+                       ConfigLocation loc{std::string(source), at, 0, 0};
+                       YAML::Mark m = in.find_mark(at);
+                       if (!m.is_null()) {
+                         loc.line = m.line + 1;
+                         loc.column = m.column + 1;
+                       }
+                       return loc;
+                     });
+  return result;
+}
+
+void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
+                        std::string_view source) {
+  validate_resources(r, errors,
+                     [&](std::string_view section, std::size_t index, std::string_view field) {
+                       std::string at = YamlReader::item(std::string(section), index);
+                       if (!field.empty()) at = YamlReader::child(at, field);
+                       return ConfigLocation{std::string(source), std::move(at), 0, 0};
+                     });
+}
+
+void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
+                        const ResourceLocator& where) {
+  Findings found(errors, where);
+  validate_providers(r, found);
+  validate_models(r, found);
+  validate_keys(r, found);
+}
+
+std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,
+                                       std::vector<ConfigError>& errors) {
+  return parse_one<Provider>(doc, source, errors, read_provider);
+}
+
+std::optional<Model> parse_model(std::string_view doc, std::string_view source,
+                                 std::vector<ConfigError>& errors) {
+  return parse_one<Model>(doc, source, errors, read_model);
+}
+
+std::optional<Key> parse_key(std::string_view doc, std::string_view source,
+                             std::vector<ConfigError>& errors) {
+  return parse_one<Key>(doc, source, errors, read_key);
+}
+
+}  // namespace tollgate::core

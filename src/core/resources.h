@@ -1,0 +1,133 @@
+// The resource model: what the gateway serves. One schema for the YAML file, the SQLite store
+// and (later) etcd. These are plain values, parsed and validated as a whole by
+// parse_resources(); the compiled, indexed form the request path reads is core::Snapshot.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tollgate::core {
+
+enum class ProviderKind { openai, openai_compatible, azure, anthropic, gemini, demo };
+
+// "openai-compatible" -> ProviderKind::openai_compatible; nullopt for an unknown kind.
+std::optional<ProviderKind> provider_kind_from_string(std::string_view s);
+std::string_view to_string(ProviderKind k);
+
+struct Timeouts {
+  std::chrono::milliseconds connect{5'000};   // TCP + TLS handshake
+  std::chrono::milliseconds read{120'000};    // request sent -> response head
+  std::chrono::milliseconds idle{60'000};     // between two reads of the body (stream chunks)
+};
+
+struct Provider {
+  std::string name;
+  ProviderKind kind = ProviderKind::openai;
+  std::string base_url;      // e.g. https://api.openai.com/v1 (kind default when empty)
+  std::string api_key;       // the resolved secret; never logged, never returned
+  std::string api_version;   // azure / anthropic
+  std::map<std::string, std::string> headers;  // extra headers sent upstream
+  Timeouts timeouts;
+  bool verify_tls = true;
+};
+
+struct Target {
+  std::string provider;  // Provider::name
+  std::string model;     // the upstream model name
+  uint32_t weight = 1;
+  uint32_t priority = 0;  // lower is tried first
+};
+
+struct Model {
+  std::string name;  // the alias callers send as "model"
+  std::string strategy = "weighted";
+  std::vector<Target> targets;
+};
+
+struct Key {
+  std::string id;         // stable public id, "key_..."; used in metrics and logs
+  std::string name;
+  std::string hash_hex;   // SHA-256 of the secret, lowercase hex
+  std::string prefix;     // the first characters of the secret, for people to recognise it
+  std::vector<std::string> models;  // allowed aliases; empty means every model
+  std::optional<int64_t> expires_at;  // unix seconds
+};
+
+struct Resources {
+  std::vector<Provider> providers;
+  std::vector<Model> models;
+  std::vector<Key> keys;
+};
+
+// One problem found while validating resources: where it is and what is wrong.
+struct ConfigError {
+  std::string source;  // file name or "sqlite:providers/NAME"
+  int line = 0;        // 1-based; 0 when unknown
+  int column = 0;
+  std::string field;   // e.g. "models[0].targets[1].provider"
+  std::string message;
+  std::string to_string() const;
+};
+
+struct ParseResult {
+  Resources resources;
+  std::vector<ConfigError> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses and validates a resources document (YAML, and so JSON too). `${ENV}` references
+// in strings are interpolated; a missing variable is an error naming it. Cross-references
+// (a target's provider, a key's models) are checked. Never throws.
+ParseResult parse_resources(std::string_view text, std::string_view source);
+
+// Checks every value (names, base URLs, strategies, key hashes, ...), cross-references and
+// uniqueness across a whole set of resources, appending to `errors` with fields like
+// "models[0].targets[1].provider". parse_resources() calls it; stores that assemble resources
+// from rows call it too.
+// The gateway adds a built-in provider `demo` and model `demo` by itself: a target whose
+// provider is "demo", and a key allowed "demo" or "demo/*", are accepted even when nothing
+// named so is declared.
+void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
+                        std::string_view source);
+
+// Where a finding about resource `section[index]` ("providers", "models" or "keys") is
+// reported; `field` is relative to that resource ("name", "targets[1].provider"; "" for the
+// resource as a whole). Lets a store name the row a problem is in.
+struct ConfigLocation {
+  std::string source;
+  std::string field;
+  int line = 0;
+  int column = 0;
+};
+using ResourceLocator =
+    std::function<ConfigLocation(std::string_view section, std::size_t index, std::string_view field)>;
+void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
+                        const ResourceLocator& where);
+
+// One resource as a document of its own (a store's row: JSON, which is YAML), read with the
+// same rules as an item of parse_resources(). Fields in errors are relative to the document.
+// Values and cross-references are left to validate_resources(). nullopt when there was an error.
+std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,
+                                       std::vector<ConfigError>& errors);
+std::optional<Model> parse_model(std::string_view doc, std::string_view source,
+                                 std::vector<ConfigError>& errors);
+std::optional<Key> parse_key(std::string_view doc, std::string_view source,
+                             std::vector<ConfigError>& errors);
+
+// The strategies a model may name.
+bool is_known_strategy(std::string_view s);
+
+// A key's public id: "key_" + the first 12 hex digits of its hash.
+std::string key_id_for_hash(std::string_view hash_hex);
+
+// The default base URL of a kind ("" when the kind has none and one must be given).
+std::string_view default_base_url(ProviderKind k);
+
+}  // namespace tollgate::core

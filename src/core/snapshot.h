@@ -1,0 +1,97 @@
+// The compiled, immutable view of the resources that the request path reads. Built once
+// per reload from validated Resources; swapped atomically; requests never re-parse config.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/resources.h"
+
+namespace tollgate::core {
+
+// A provider's base URL taken apart once, so dispatch never parses a URL.
+struct UpstreamEndpoint {
+  std::string host;
+  unsigned short port = 443;
+  bool tls = true;
+  std::string path_prefix;  // e.g. "/v1" (no trailing slash)
+  std::string host_header;  // "host" or "host:port"
+};
+
+struct CompiledProvider {
+  Provider spec;
+  UpstreamEndpoint endpoint;
+  std::string authorization;  // the ready "Bearer ..." value (empty: none)
+};
+
+struct CompiledTarget {
+  const CompiledProvider* provider;
+  std::string upstream_model;
+  uint32_t weight;
+  uint32_t priority;
+};
+
+struct CompiledModel {
+  Model spec;
+  std::vector<CompiledTarget> targets;
+};
+
+class Snapshot {
+ public:
+  // The indexes point into the snapshot's own vectors: a copy would dangle.
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  // Fails only on what validation cannot see (an unparsable base URL is a validation error):
+  // throws std::invalid_argument for a target whose provider is not in `r` (the gateway adds
+  // its built-in `demo` provider to `r` before building) or a base URL that does not parse.
+  static std::shared_ptr<const Snapshot> build(Resources r, uint64_t version);
+
+  const CompiledProvider* provider(std::string_view name) const;
+  const CompiledModel* model(std::string_view alias) const;
+  const Key* key_by_hash(std::string_view hash_hex) const;
+
+  const Resources& resources() const { return resources_; }
+  const std::vector<CompiledProvider>& providers() const { return providers_; }
+  const std::vector<CompiledModel>& models() const { return models_; }
+  uint64_t version() const { return version_; }
+
+ private:
+  Resources resources_;
+  std::vector<CompiledProvider> providers_;
+  std::vector<CompiledModel> models_;
+  std::unordered_map<std::string_view, const CompiledProvider*> provider_index_;
+  std::unordered_map<std::string_view, const CompiledModel*> model_index_;
+  std::unordered_map<std::string_view, const Key*> key_index_;
+  uint64_t version_ = 0;
+
+  Snapshot() = default;
+};
+
+// Parses a provider base URL ("https://host[:port]/prefix"). False when it does not parse.
+bool parse_endpoint(std::string_view url, UpstreamEndpoint& out);
+
+// Where the current snapshot lives. Publishing is rare (reloads); reading is per request, so
+// each thread keeps its own shared_ptr and refreshes it only when the generation moves:
+// the hot path reads one relaxed atomic and touches no shared refcount.
+class SnapshotHolder {
+ public:
+  void publish(std::shared_ptr<const Snapshot> s);
+  // The calling thread's view, refreshed if a newer snapshot was published. The reference
+  // stays valid until this thread calls current() again on any holder; code that suspends
+  // (co_await) while it uses the snapshot must keep shared() instead. Before the first
+  // publish() it is an empty snapshot (version 0).
+  const Snapshot& current();
+  std::shared_ptr<const Snapshot> shared() const;
+
+ private:
+  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace tollgate::core

@@ -1,0 +1,171 @@
+#include "core/yaml_reader.h"
+
+#include <charconv>
+#include <set>
+
+#include "core/env_interpolate.h"
+
+namespace tollgate::core {
+namespace {
+
+// yaml-cpp marks are 0-based; ConfigError is 1-based with 0 meaning "unknown".
+void place(ConfigError& e, const YAML::Mark& m) {
+  if (m.is_null() || m.line < 0) return;
+  e.line = m.line + 1;
+  e.column = m.column + 1;
+}
+
+std::string kind_of(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "null";
+    default: return "a scalar";
+  }
+}
+
+}  // namespace
+
+std::optional<YAML::Node> YamlReader::load(std::string_view text) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    ConfigError err{source_, 0, 0, "", "YAML syntax error: " + e.msg};
+    place(err, e.mark);
+    errors_.push_back(std::move(err));
+    return std::nullopt;
+  }
+}
+
+void YamlReader::error(const YAML::Node& at, const std::string& field, std::string message) {
+  error(at ? at.Mark() : find_mark(field), field, std::move(message));
+}
+
+void YamlReader::error(const YAML::Mark& at, const std::string& field, std::string message) {
+  ConfigError err{source_, 0, 0, field, std::move(message)};
+  place(err, at);
+  errors_.push_back(std::move(err));
+}
+
+bool YamlReader::fields(const YAML::Node& node, const std::string& field,
+                        std::initializer_list<std::string_view> known) {
+  mark(field, node);
+  if (!node.IsMap()) {
+    error(node, field, "must be a map, not " + kind_of(node));
+    return false;
+  }
+  std::set<std::string> seen;
+  // By value: yaml-cpp's iterator hands out a temporary pair.
+  for (const auto& entry : node) {
+    const YAML::Node key = entry.first;
+    if (!key.IsScalar()) {
+      error(key, field, "has a key that is not a plain name");
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    bool is_known = false;
+    for (std::string_view k : known) is_known = is_known || k == name;
+    if (!is_known) {
+      std::string expected;
+      for (std::string_view k : known) expected += (expected.empty() ? "" : ", ") + std::string(k);
+      error(key, child(field, name), "unknown field (expected one of: " + expected + ")");
+    } else if (!seen.insert(name).second) {
+      error(key, child(field, name), "is given twice");
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> YamlReader::string(const YAML::Node& node, const std::string& field) {
+  if (!node) return std::nullopt;
+  mark(field, node);
+  if (!node.IsScalar()) {
+    error(node, field, "must be a string, not " + kind_of(node));
+    return std::nullopt;
+  }
+  Interpolated v = interpolate_env(node.Scalar());
+  if (!v.ok()) {
+    error(node, field, v.error);
+    return std::nullopt;
+  }
+  return std::move(v.value);
+}
+
+std::optional<int64_t> YamlReader::integer(const YAML::Node& node, const std::string& field,
+                                           int64_t min, int64_t max) {
+  std::optional<std::string> text = string(node, field);
+  if (!text) return std::nullopt;
+  int64_t value = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (text->empty() || ec == std::errc::invalid_argument || ptr != end) {
+    error(node, field, "must be a whole number, not \"" + *text + "\"");
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    error(node, field,
+          "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " +
+              *text);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& node, const std::string& field) {
+  std::optional<std::string> text = string(node, field);
+  if (!text) return std::nullopt;
+  // The YAML 1.1 spellings yaml-cpp accepts too, so `verify_tls: no` means what it says.
+  static const std::set<std::string> yes{"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+  static const std::set<std::string> no{"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+  if (yes.contains(*text)) return true;
+  if (no.contains(*text)) return false;
+  error(node, field, "must be true or false, not \"" + *text + "\"");
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> YamlReader::strings(const YAML::Node& node,
+                                                            const std::string& field) {
+  if (!node) return std::nullopt;
+  mark(field, node);
+  if (node.IsNull()) return std::vector<std::string>{};
+  if (!node.IsSequence()) {
+    error(node, field, "must be a list, not " + kind_of(node));
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::optional<std::string> s = string(node[i], item(field, i));
+    if (s) out.push_back(std::move(*s));
+    ok = ok && s.has_value();
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+void YamlReader::mark(const std::string& field, const YAML::Node& node) {
+  if (node) marks_[field] = node.Mark();
+}
+
+YAML::Mark YamlReader::find_mark(std::string field) const {
+  while (true) {
+    if (auto it = marks_.find(field); it != marks_.end()) return it->second;
+    std::size_t cut = field.find_last_of(".[");
+    if (cut == std::string::npos) {
+      if (auto root = marks_.find(""); root != marks_.end()) return root->second;
+      return YAML::Mark::null_mark();
+    }
+    field.resize(cut);
+  }
+}
+
+std::string YamlReader::child(const std::string& parent, std::string_view name) {
+  if (parent.empty()) return std::string(name);
+  return parent + "." + std::string(name);
+}
+
+std::string YamlReader::item(const std::string& parent, std::size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+}  // namespace tollgate::core

@@ -1,0 +1,67 @@
+// Reads configuration YAML field by field and collects every problem with its place, instead
+// of stopping at the first (a config with three mistakes should say three things). Shared by
+// the resources document and tollgate.yaml. Internal to src/core and src/store: keep yaml-cpp
+// out of the public headers.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/resources.h"
+
+namespace tollgate::core {
+
+class YamlReader {
+ public:
+  YamlReader(std::string source, std::vector<ConfigError>& errors)
+      : source_(std::move(source)), errors_(errors) {}
+
+  // Parses a document; a syntax error becomes one ConfigError with its line and column.
+  // A document that is empty or only comments comes back as a Null node.
+  std::optional<YAML::Node> load(std::string_view text);
+
+  void error(const YAML::Node& at, const std::string& field, std::string message);
+  void error(const YAML::Mark& at, const std::string& field, std::string message);
+
+  // Checks that `node` is a map whose keys are all in `known`: any other key is an error
+  // naming it ("unknown field"), so a typo never passes silently; a key given twice is too.
+  // False when `node` is not a map (reported).
+  bool fields(const YAML::Node& node, const std::string& field,
+              std::initializer_list<std::string_view> known);
+
+  // Scalars, `${ENV}`-interpolated. nullopt when absent, or wrong (reported).
+  std::optional<std::string> string(const YAML::Node& node, const std::string& field);
+  std::optional<int64_t> integer(const YAML::Node& node, const std::string& field, int64_t min,
+                                 int64_t max);
+  std::optional<bool> boolean(const YAML::Node& node, const std::string& field);
+  // A list of strings. nullopt when absent or wrong; a null node is an empty list.
+  std::optional<std::vector<std::string>> strings(const YAML::Node& node, const std::string& field);
+
+  // True for a node that is absent or explicitly null (`field:` or `field: ~`): optional
+  // sections and maps accept both as "nothing".
+  static bool empty(const YAML::Node& node) { return !node || node.IsNull(); }
+
+  // Remembers where `field` is, for findings made after reading (cross-references).
+  void mark(const std::string& field, const YAML::Node& node);
+  // The place of `field`, or of its closest enclosing field that was read; null mark if none.
+  YAML::Mark find_mark(std::string field) const;
+
+  const std::string& source() const { return source_; }
+
+  static std::string child(const std::string& parent, std::string_view name);  // "a" + "b" = "a.b"
+  static std::string item(const std::string& parent, std::size_t index);       // "a" + 3 = "a[3]"
+
+ private:
+  std::string source_;
+  std::vector<ConfigError>& errors_;
+  std::unordered_map<std::string, YAML::Mark> marks_;
+};
+
+}  // namespace tollgate::core

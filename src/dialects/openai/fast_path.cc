@@ -1,0 +1,252 @@
+#include "dialects/openai/fast_path.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "core/json_scan.h"
+
+namespace tollgate::dialects::openai {
+namespace json = boost::json;
+using core::ErrorKind;
+using core::GatewayError;
+
+namespace {
+
+GatewayError invalid(std::string message, std::string param = {}) {
+  return GatewayError::make(ErrorKind::invalid_request, std::move(message), "invalid_request",
+                            std::move(param));
+}
+
+struct Edit {
+  size_t begin, end;  // byte range replaced
+  std::string text;
+};
+
+std::string apply_edits(std::string_view body, std::vector<Edit>& edits) {
+  std::sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.begin < b.begin; });
+  std::string out;
+  out.reserve(body.size() + 64);
+  size_t pos = 0;
+  for (const auto& e : edits) {
+    out.append(body.substr(pos, e.begin - pos));
+    out.append(e.text);
+    pos = e.end;
+  }
+  out.append(body.substr(pos));
+  return out;
+}
+
+int64_t int_field(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  return 0;
+}
+
+}  // namespace
+
+std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoint,
+                                         json::value& doc, RequestFacts& facts) {
+  json::parse_options opt;
+  opt.max_depth = 64;
+  boost::system::error_code ec;
+  doc = json::parse(body, ec, {}, opt);
+  if (ec) {
+    return invalid(fmt::format("We could not parse the JSON body of your request: {}. The body "
+                               "must be a JSON object.",
+                               ec.message()));
+  }
+  auto* obj = doc.if_object();
+  if (!obj) return invalid("The request body must be a JSON object.");
+
+  auto* model = obj->if_contains("model");
+  if (!model || model->is_null()) return invalid("You must provide a model parameter.", "model");
+  if (!model->is_string() || model->get_string().empty())
+    return invalid("'model' must be a non-empty string.", "model");
+  facts.model.assign(model->get_string().begin(), model->get_string().end());
+
+  if (auto* s = obj->if_contains("stream"); s && !s->is_null()) {
+    if (!s->is_bool()) return invalid("'stream' must be a boolean.", "stream");
+    facts.stream = s->get_bool();
+  }
+  if (auto* so = obj->if_contains("stream_options"); so && !so->is_null()) {
+    if (!so->is_object()) return invalid("'stream_options' must be an object.", "stream_options");
+    if (auto* iu = so->get_object().if_contains("include_usage"); iu && !iu->is_null()) {
+      if (!iu->is_bool())
+        return invalid("'stream_options.include_usage' must be a boolean.",
+                       "stream_options.include_usage");
+      facts.caller_wants_usage = iu->get_bool();
+    }
+  }
+
+  switch (endpoint) {
+    case Endpoint::chat_completions: {
+      auto* m = obj->if_contains("messages");
+      if (!m) return invalid("Missing required parameter: 'messages'.", "messages");
+      if (!m->is_array()) return invalid("'messages' must be an array.", "messages");
+      if (m->get_array().empty())
+        return invalid("'messages' must contain at least one message.", "messages");
+      for (std::size_t i = 0; i < m->get_array().size(); ++i) {
+        const auto& msg = m->get_array()[i];
+        auto param = fmt::format("messages[{}]", i);
+        if (!msg.is_object()) return invalid(fmt::format("'{}' must be an object.", param), param);
+        auto* role = msg.get_object().if_contains("role");
+        if (!role || !role->is_string())
+          return invalid(fmt::format("Missing required parameter: '{}.role'.", param), param + ".role");
+      }
+      break;
+    }
+    case Endpoint::completions:
+      if (!obj->if_contains("prompt")) return invalid("Missing required parameter: 'prompt'.", "prompt");
+      break;
+    case Endpoint::embeddings:
+      if (!obj->if_contains("input")) return invalid("Missing required parameter: 'input'.", "input");
+      if (facts.stream) return invalid("Embeddings cannot be streamed.", "stream");
+      break;
+  }
+  return std::nullopt;
+}
+
+std::string splice_request(std::string_view body, const json::value& doc,
+                           std::string_view upstream_model, bool ask_for_usage) {
+  std::vector<core::JsonMember> members;
+  const core::JsonMember* model = nullptr;
+  if (core::scan_object_members(body, members)) model = core::find_member(members, "model");
+
+  if (model) {
+    std::vector<Edit> edits;
+    edits.push_back({model->value_begin, model->value_end, core::json_quote(upstream_model)});
+    bool ok = true;
+    if (ask_for_usage) {
+      const auto* so = core::find_member(members, "stream_options");
+      std::string_view so_val =
+          so ? body.substr(so->value_begin, so->value_end - so->value_begin) : std::string_view{};
+      std::vector<core::JsonMember> inner;
+      if (!so || so_val == "null") {
+        if (so) {
+          edits.push_back({so->value_begin, so->value_end, R"({"include_usage":true})"});
+        } else {
+          // Insert right after the model value: `"model":"x","stream_options":{...}`.
+          edits.push_back({model->value_end, model->value_end,
+                           R"(,"stream_options":{"include_usage":true})"});
+        }
+      } else if (core::scan_object_members(so_val, inner)) {
+        if (const auto* iu = core::find_member(inner, "include_usage")) {
+          edits.push_back({so->value_begin + iu->value_begin, so->value_begin + iu->value_end, "true"});
+        } else {
+          edits.push_back({so->value_begin, so->value_end,
+                           core::insert_first_member(so_val, "include_usage", "true")});
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (ok) return apply_edits(body, edits);
+  }
+
+  // The scanner could not place the edit (a key spelled with escapes, say): rewrite the
+  // document. Correct, only slower; real SDKs never get here.
+  json::value copy = doc;
+  auto& o = copy.as_object();
+  o["model"] = upstream_model;
+  if (ask_for_usage) {
+    auto& so = o["stream_options"];
+    if (!so.is_object()) so = json::object();
+    so.as_object()["include_usage"] = true;
+  }
+  return json::serialize(copy);
+}
+
+void read_usage(const json::value& usage, core::Usage& out) {
+  auto* u = usage.if_object();
+  if (!u) return;
+  out.known = true;
+  // Chat uses prompt/completion tokens; the Responses API and some compatible servers use
+  // input/output tokens.
+  out.input_tokens = int_field(*u, "prompt_tokens");
+  if (!out.input_tokens) out.input_tokens = int_field(*u, "input_tokens");
+  out.output_tokens = int_field(*u, "completion_tokens");
+  if (!out.output_tokens) out.output_tokens = int_field(*u, "output_tokens");
+  if (auto* d = u->if_contains("prompt_tokens_details"); d && d->is_object())
+    out.cached_input_tokens = int_field(d->get_object(), "cached_tokens");
+  if (auto* d = u->if_contains("completion_tokens_details"); d && d->is_object())
+    out.reasoning_tokens = int_field(d->get_object(), "reasoning_tokens");
+}
+
+void read_usage_from_body(std::string_view body, core::Usage& out) {
+  boost::system::error_code ec;
+  auto doc = json::parse(body, ec);
+  if (ec || !doc.is_object()) return;
+  if (auto* u = doc.get_object().if_contains("usage")) read_usage(*u, out);
+}
+
+StreamTap::Action StreamTap::on_event(const http::SseEvent& ev, std::string& out) {
+  if (!ev.has_data) return Action::forward;
+  std::string_view data = ev.data;
+  if (data == "[DONE]") {
+    saw_done_ = true;
+    return Action::forward;
+  }
+  // Most chunks carry no usage: a substring test keeps them off the JSON parser.
+  if (data.find("\"usage\"") == std::string_view::npos) return Action::forward;
+
+  std::vector<core::JsonMember> members;
+  if (!core::scan_object_members(data, members)) return Action::forward;
+  const auto* usage = core::find_member(members, "usage");
+  if (!usage) return Action::forward;
+  std::string_view value = data.substr(usage->value_begin, usage->value_end - usage->value_begin);
+  if (value != "null") {
+    boost::system::error_code ec;
+    auto u = json::parse(value, ec);
+    if (!ec) read_usage(u, usage_);
+  }
+  if (!strip_usage_) return Action::forward;
+
+  // The caller did not ask for usage: the usage-only chunk (empty choices) goes away, and
+  // other chunks lose their "usage" member.
+  if (value != "null") {
+    if (const auto* choices = core::find_member(members, "choices")) {
+      std::string_view c = data.substr(choices->value_begin, choices->value_end - choices->value_begin);
+      bool empty = c.size() >= 2 && c.front() == '[' &&
+                   c.find_first_not_of(" \t\r\n", 1) == c.size() - 1;
+      if (empty) return Action::drop;
+    }
+  }
+  out = http::sse_data(core::remove_member(data, members, *usage));
+  return Action::replace;
+}
+
+std::string upstream_error_body(int status, std::string_view body, std::string_view media_type) {
+  boost::system::error_code ec;
+  json::value doc;
+  if (media_type.find("json") != std::string_view::npos || (!body.empty() && body.front() == '{'))
+    doc = json::parse(body, ec);
+  else
+    ec = json::error::syntax;
+  if (!ec && doc.is_object()) {
+    auto& o = doc.get_object();
+    if (auto* e = o.if_contains("error"); e && e->is_object() && e->get_object().contains("message"))
+      return std::string(body);  // already OpenAI-shaped
+    std::string message;
+    if (auto* e = o.if_contains("error"); e && e->is_string()) message = e->get_string().c_str();
+    else if (auto* d = o.if_contains("detail"); d && d->is_string()) message = d->get_string().c_str();
+    else if (auto* m = o.if_contains("message"); m && m->is_string()) message = m->get_string().c_str();
+    else message = json::serialize(doc).substr(0, 500);
+    auto err = GatewayError::make(core::ErrorKind::upstream, "Upstream error: " + message, "upstream_error");
+    return core::to_openai_body(err);
+  }
+  auto err = GatewayError::make(
+      core::ErrorKind::upstream,
+      fmt::format("The provider answered HTTP {} with a non-JSON body ({}).", status,
+                  media_type.empty() ? "no content type" : std::string(media_type)),
+      "upstream_error");
+  return core::to_openai_body(err);
+}
+
+}  // namespace tollgate::dialects::openai

@@ -1,0 +1,51 @@
+// Phase 1, accept: route matching and request ids. Size and time limits on what the caller
+// sends are enforced earlier, by the listener (http/server.cc).
+#include <random>
+
+#include <fmt/format.h>
+
+#include "gateway/phases.h"
+
+namespace tollgate::gateway {
+
+std::string_view route_name(Route r) {
+  switch (r) {
+    case Route::chat_completions: return "chat.completions";
+    case Route::completions: return "completions";
+    case Route::embeddings: return "embeddings";
+    case Route::models: return "models";
+    case Route::livez: return "livez";
+    case Route::readyz: return "readyz";
+    case Route::not_found: return "not_found";
+  }
+  return "unknown";
+}
+
+Route match_route(std::string_view method, std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (method == "POST") {
+    if (path == "/v1/chat/completions" || path == "/chat/completions") return Route::chat_completions;
+    if (path == "/v1/completions" || path == "/completions") return Route::completions;
+    if (path == "/v1/embeddings" || path == "/embeddings") return Route::embeddings;
+  } else if (method == "GET") {
+    if (path == "/v1/models" || path == "/models") return Route::models;
+    if (path == "/livez") return Route::livez;
+    if (path == "/readyz") return Route::readyz;
+  }
+  return Route::not_found;
+}
+
+std::string request_id_for(std::string_view caller_supplied) {
+  // A caller's own id is kept (it ties the gateway's log to the caller's) when it is sane.
+  if (!caller_supplied.empty() && caller_supplied.size() <= 128) {
+    bool sane = true;
+    for (char c : caller_supplied)
+      if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') sane = false;
+    if (sane) return std::string(caller_supplied);
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("req_{:016x}{:08x}", rng(), static_cast<uint32_t>(rng()));
+}
+
+}  // namespace tollgate::gateway

@@ -1,0 +1,39 @@
+// Phase 2, authenticate: the virtual key. Only SHA-256 hashes are kept, so the lookup hashes
+// what the caller sent; comparing hashes in a map leaks nothing useful through timing.
+#include <chrono>
+
+#include "gateway/phases.h"
+#include "store/store.h"
+
+namespace tollgate::gateway {
+using core::ErrorKind;
+using core::GatewayError;
+
+std::optional<GatewayError> authenticate(RequestContext& ctx) {
+  std::string_view secret;
+  std::string_view auth = ctx.ex.header("authorization");
+  if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer "))
+    secret = auth.substr(7);
+  if (secret.empty()) secret = ctx.ex.header("x-api-key");
+  while (!secret.empty() && secret.back() == ' ') secret.remove_suffix(1);
+  if (secret.empty())
+    return GatewayError::make(ErrorKind::authentication,
+                              "You didn't provide an API key. Send your Tollgate virtual key as "
+                              "'Authorization: Bearer <key>'.",
+                              "missing_api_key");
+
+  ctx.key = ctx.snapshot->key_by_hash(store::sha256_hex(secret));
+  if (!ctx.key)
+    return GatewayError::make(ErrorKind::authentication, "Incorrect API key provided.",
+                              "invalid_api_key");
+  if (ctx.key->expires_at) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+    if (now >= *ctx.key->expires_at)
+      return GatewayError::make(ErrorKind::authentication, "This API key has expired.",
+                                "expired_api_key");
+  }
+  return std::nullopt;
+}
+
+}  // namespace tollgate::gateway

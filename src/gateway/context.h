@@ -1,0 +1,57 @@
+// The per-request state (the CTX every phase reads and writes), from accept to record.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json/value.hpp>
+
+#include "core/snapshot.h"
+#include "core/usage.h"
+#include "dialects/openai/fast_path.h"
+#include "gateway/state.h"
+#include "http/server.h"
+
+namespace tollgate::gateway {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Route { chat_completions, completions, embeddings, models, livez, readyz, not_found };
+
+std::string_view route_name(Route r);
+
+struct RequestContext {
+  RequestContext(GatewayState& g, http::Exchange& e) : gateway(g), ex(e) {}
+
+  GatewayState& gateway;
+  http::Exchange& ex;
+
+  // accept
+  std::string request_id;
+  Clock::time_point started = Clock::now();
+  Route route = Route::not_found;
+
+  // authenticate; the snapshot is held for the whole request so a reload cannot free what
+  // the request points into.
+  std::shared_ptr<const core::Snapshot> snapshot;
+  const core::Key* key = nullptr;
+
+  // decode
+  boost::json::value doc;
+  dialects::openai::RequestFacts facts;
+
+  // resolve
+  const core::CompiledModel* model = nullptr;  // null for "provider/model" addressing
+  std::optional<core::CompiledTarget> target;
+
+  // outcome (relay / record)
+  int status = 0;
+  core::Usage usage;
+  std::optional<Clock::time_point> first_byte;
+  std::string error;  // machine-readable cause, for the access log
+  int attempts = 0;
+};
+
+}  // namespace tollgate::gateway

@@ -1,0 +1,46 @@
+// The request path, one function per phase, in the order a request meets them (DESIGN.md).
+// proxy.cc runs them; each lives in its own file with its own tests.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/error.h"
+#include "gateway/context.h"
+
+namespace tollgate::gateway {
+
+// 1. accept (accept.cc): which route, and the request id.
+Route match_route(std::string_view method, std::string_view target);
+std::string request_id_for(std::string_view caller_supplied);
+
+// 2. authenticate (authenticate.cc): the virtual key from `Authorization: Bearer` or
+//    `x-api-key`, looked up by its SHA-256 in the snapshot.
+std::optional<core::GatewayError> authenticate(RequestContext& ctx);
+
+// 3. decode (decode.cc): parse the body in the route's dialect.
+std::optional<core::GatewayError> decode(RequestContext& ctx);
+
+// 4. resolve (resolve.cc): alias -> model -> target; the key must be allowed to use it.
+std::optional<core::GatewayError> resolve(RequestContext& ctx);
+bool key_allows(const core::Key& key, std::string_view alias);
+
+// 7-8. dispatch and relay (dispatch.cc, relay.cc): send to the target and stream the answer
+//      back. Always answers the caller (or notes that the caller left).
+boost::asio::awaitable<void> dispatch(RequestContext& ctx);
+
+// 10. record (record.cc): metrics and the access log line.
+void record(RequestContext& ctx);
+
+// Answers (respond.cc): every answer carries x-request-id; errors use the route's dialect.
+boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::GatewayError& e);
+boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body);
+http::Headers base_headers(const RequestContext& ctx, std::string_view content_type);
+
+// GET /v1/models (models.cc).
+boost::asio::awaitable<void> list_models(RequestContext& ctx);
+
+}  // namespace tollgate::gateway

@@ -1,0 +1,77 @@
+#include "gateway/proxy.h"
+
+#include <fmt/format.h>
+
+#include "gateway/phases.h"
+
+namespace tollgate::gateway {
+namespace net = boost::asio;
+using core::ErrorKind;
+using core::GatewayError;
+
+namespace {
+
+// Keeps the in-flight gauge exact whichever way the request ends; the runtime's drain waits
+// for it to reach zero.
+struct InFlight {
+  explicit InFlight(std::atomic<int64_t>& g) : g(g) { g.fetch_add(1, std::memory_order_relaxed); }
+  ~InFlight() { g.fetch_sub(1, std::memory_order_relaxed); }
+  std::atomic<int64_t>& g;
+};
+
+net::awaitable<void> run_phases(RequestContext& ctx) {
+  switch (ctx.route) {
+    case Route::livez:
+      co_await respond_json(ctx, 200, R"({"status":"ok"})");
+      co_return;
+    case Route::readyz: {
+      bool ready = ctx.gateway.ready.load() && !ctx.gateway.draining.load();
+      co_await respond_json(ctx, ready ? 200 : 503,
+                            ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+      co_return;
+    }
+    case Route::not_found:
+      co_await respond_error(ctx, GatewayError::make(
+                                      ErrorKind::not_found,
+                                      fmt::format("Unknown route: {} {}", ctx.ex.method(),
+                                                  ctx.ex.target().substr(0, 200)),
+                                      "unknown_route"));
+      co_return;
+    default:
+      break;
+  }
+
+  ctx.snapshot = ctx.gateway.snapshots.shared();
+  if (auto e = authenticate(ctx)) {
+    co_await respond_error(ctx, *e);
+    co_return;
+  }
+  if (ctx.route == Route::models) {
+    co_await list_models(ctx);
+    co_return;
+  }
+  if (auto e = decode(ctx)) {
+    co_await respond_error(ctx, *e);
+    co_return;
+  }
+  if (auto e = resolve(ctx)) {
+    co_await respond_error(ctx, *e);
+    co_return;
+  }
+  // 5. guard (input) and 6. admit (limits, budgets) slot in here.
+  co_await dispatch(ctx);
+  // 9. settle (cost, limit reconciliation) slots in here.
+}
+
+}  // namespace
+
+net::awaitable<void> handle_proxy_request(GatewayState& state, http::Exchange& ex) {
+  InFlight in_flight(state.metrics.in_flight());
+  RequestContext ctx(state, ex);
+  ctx.request_id = request_id_for(ex.header("x-request-id"));
+  ctx.route = match_route(ex.method(), ex.target());
+  co_await run_phases(ctx);
+  if (ctx.route != Route::livez && ctx.route != Route::readyz) record(ctx);
+}
+
+}  // namespace tollgate::gateway

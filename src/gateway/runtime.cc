@@ -1,0 +1,198 @@
+#include "gateway/runtime.h"
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "admin/admin_routes.h"
+#include "gateway/proxy.h"
+#include "gateway/state.h"
+#include "http/server.h"
+
+namespace tollgate::gateway {
+namespace net = boost::asio;
+
+namespace {
+
+struct Worker {
+  net::io_context ioc{1};
+  std::shared_ptr<http::Listener> proxy;
+  std::shared_ptr<http::Listener> admin;
+  std::thread thread;
+};
+
+http::ListenerOptions listener_options(const core::ProcessConfig& c) {
+  http::ListenerOptions o;
+  o.max_body_bytes = c.max_body_bytes;
+  o.max_header_bytes = c.max_header_bytes;
+  o.header_timeout = c.header_timeout;
+  o.body_timeout = c.body_timeout;
+  o.keepalive_idle = c.keepalive_idle;
+  return o;
+}
+
+bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t version) {
+  auto result = store.load();
+  if (!result.ok()) {
+    for (const auto& e : result.errors) spdlog::error("resources: {}", e.to_string());
+    spdlog::error("resources from {} rejected ({} errors); the last good snapshot keeps serving",
+                  store.describe(), result.errors.size());
+    return false;
+  }
+  auto resources = with_builtins(std::move(result.resources), state.config);
+  state.snapshots.publish(core::Snapshot::build(std::move(resources), version));
+  return true;
+}
+
+}  // namespace
+
+core::Resources with_builtins(core::Resources r, const core::ProcessConfig& config) {
+  auto has_provider = [&](std::string_view n) {
+    for (const auto& p : r.providers)
+      if (p.name == n) return true;
+    return false;
+  };
+  auto has_model = [&](std::string_view n) {
+    for (const auto& m : r.models)
+      if (m.name == n) return true;
+    return false;
+  };
+  if (config.demo) {
+    if (!has_provider("demo")) {
+      core::Provider p;
+      p.name = "demo";
+      p.kind = core::ProviderKind::demo;
+      r.providers.push_back(std::move(p));
+    }
+    if (!has_model("demo")) r.models.push_back(core::Model{"demo", "weighted", {{"demo", "demo", 1, 0}}});
+  }
+  if (const char* k = std::getenv("OPENAI_API_KEY"); k && *k && !has_provider("openai")) {
+    core::Provider p;
+    p.name = "openai";
+    p.kind = core::ProviderKind::openai;
+    p.base_url = std::string(core::default_base_url(core::ProviderKind::openai));
+    if (const char* b = std::getenv("OPENAI_BASE_URL"); b && *b) p.base_url = b;
+    p.api_key = k;
+    r.providers.push_back(std::move(p));
+  }
+  return r;
+}
+
+int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store) {
+  // Signals are taken by this thread alone (sigtimedwait below); block them before any
+  // worker thread starts so the workers inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  GatewayState state;
+  state.config = config;
+  state.started_unix = std::time(nullptr);
+  if (config.access_log) {
+    spdlog::init_thread_pool(65536, 1);
+    // Overrun drops the oldest line rather than blocking a request.
+    state.access_log = std::make_shared<spdlog::async_logger>(
+        "access", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
+        spdlog::async_overflow_policy::overrun_oldest);
+    state.access_log->set_pattern("%v");
+  }
+
+  uint64_t version = 1;
+  if (!load_snapshot(state, *store, version)) return 1;
+
+  std::string proxy_host, admin_host;
+  unsigned short proxy_port = 0, admin_port = 0;
+  if (!core::split_host_port(config.proxy_listen, proxy_host, proxy_port) ||
+      !core::split_host_port(config.admin_listen, admin_host, admin_port)) {
+    spdlog::error("listen addresses must be host:port");
+    return 1;
+  }
+
+  unsigned n = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<Worker>> workers;
+  auto options = listener_options(config);
+  auto admin_options = options;
+  admin_options.watch_client = false;
+  try {
+    for (unsigned i = 0; i < n; ++i) {
+      auto w = std::make_unique<Worker>();
+      w->proxy = http::start_listener(w->ioc, proxy_host, proxy_port, options,
+                                      [&state](http::Exchange& ex) { return handle_proxy_request(state, ex); });
+      // Port 0 picks a free port once; the other workers share it through SO_REUSEPORT.
+      proxy_port = w->proxy->port();
+      if (i == 0) {
+        w->admin = http::start_listener(w->ioc, admin_host, admin_port, admin_options,
+                                        [&state](http::Exchange& ex) { return admin::handle_admin_request(state, ex); });
+        admin_port = w->admin->port();
+      }
+      workers.push_back(std::move(w));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen: {}", e.what());
+    return 1;
+  }
+  for (auto& w : workers) w->thread = std::thread([w = w.get()] { w->ioc.run(); });
+
+  state.ready = true;
+  std::printf("tollgate: listening proxy=%s:%u admin=%s:%u\n", proxy_host.c_str(), proxy_port,
+              admin_host.c_str(), admin_port);
+  std::fflush(stdout);
+  spdlog::info("tollgate {} serving {} workers; resources from {}", TOLLGATE_VERSION, n, store->describe());
+
+  // The main thread: signals, and polling the store for changes about once a second.
+  bool stop = false;
+  while (!stop) {
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    bool reload = false;
+    if (sig == SIGTERM || sig == SIGINT) {
+      stop = true;
+    } else if (sig == SIGHUP) {
+      reload = true;
+      spdlog::info("SIGHUP: reloading resources");
+    } else {
+      try {
+        reload = store->changed();
+      } catch (const std::exception& e) {
+        spdlog::warn("store change check failed: {}", e.what());
+      }
+    }
+    if (reload) {
+      bool ok = load_snapshot(state, *store, ++version);
+      state.metrics.config_reload(ok);
+      if (ok) spdlog::info("resources reloaded (version {})", version);
+    }
+  }
+
+  spdlog::info("shutting down: draining requests in progress (up to {} ms)", config.shutdown_grace.count());
+  state.draining = true;
+  for (auto& w : workers)
+    net::post(w->ioc, [w = w.get()] {
+      if (w->proxy) w->proxy->drain();
+      if (w->admin) w->admin->drain();
+    });
+  auto deadline = std::chrono::steady_clock::now() + config.shutdown_grace;
+  while (state.metrics.in_flight().load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (auto left = state.metrics.in_flight().load(); left > 0)
+    spdlog::warn("shutdown deadline reached with {} requests still in progress", left);
+  for (auto& w : workers) w->ioc.stop();
+  for (auto& w : workers) w->thread.join();
+  if (state.access_log) state.access_log->flush();
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace tollgate::gateway

@@ -1,0 +1,29 @@
+// What every worker thread shares: the process config, the current resources snapshot, the
+// metrics and the access log. Built once by the runtime; read by every request.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "core/process_config.h"
+#include "core/snapshot.h"
+#include "obs/metrics.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tollgate::gateway {
+
+struct GatewayState {
+  core::ProcessConfig config;
+  core::SnapshotHolder snapshots;
+  obs::Metrics metrics;
+  std::shared_ptr<spdlog::logger> access_log;  // null: access log off
+  std::atomic<bool> ready{false};
+  std::atomic<bool> draining{false};
+  int64_t started_unix = 0;
+};
+
+}  // namespace tollgate::gateway

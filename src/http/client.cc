@@ -1,0 +1,340 @@
+#include "http/client.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace tollgate::http {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// A pooled connection is dropped after this long unused: most servers close idle keep-alive
+// connections after 5-60 s, and a write into a connection the peer just closed costs a retry.
+constexpr auto kMaxIdle = std::chrono::seconds(30);
+constexpr std::size_t kMaxIdlePerHost = 256;
+
+struct Connection {
+  std::string pool_key;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buf;
+  Clock::time_point idle_since;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  void close() {
+    if (!tls && !plain) return;  // cancelled while still resolving
+    beast::error_code ec;
+    lowest().socket().close(ec);
+  }
+  // A pooled connection the peer closed reads as EOF; one that is alive has nothing to read.
+  bool looks_alive() {
+    if (Clock::now() - idle_since > kMaxIdle) return false;
+    char c;
+    ssize_t n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+};
+
+// Each worker thread has its own pool: connections never cross threads, so no locks.
+struct Pool {
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+
+  std::unique_ptr<Connection> take(const std::string& key) {
+    auto it = idle.find(key);
+    if (it == idle.end()) return nullptr;
+    auto& v = it->second;
+    while (!v.empty()) {
+      auto c = std::move(v.back());
+      v.pop_back();
+      if (c->looks_alive()) return c;
+      c->close();
+    }
+    return nullptr;
+  }
+  void give(std::unique_ptr<Connection> c) {
+    auto& v = idle[c->pool_key];
+    if (v.size() >= kMaxIdlePerHost) {
+      c->close();
+      return;
+    }
+    c->idle_since = Clock::now();
+    v.push_back(std::move(c));
+  }
+};
+
+Pool& thread_pool() {
+  thread_local Pool pool;
+  return pool;
+}
+
+ssl::context& tls_context(bool verify) {
+  thread_local std::optional<ssl::context> verifying, trusting;
+  auto& slot = verify ? verifying : trusting;
+  if (!slot) {
+    slot.emplace(ssl::context::tls_client);
+    slot->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (verify) {
+      slot->set_default_verify_paths();
+      slot->set_verify_mode(ssl::verify_peer);
+    } else {
+      slot->set_verify_mode(ssl::verify_none);
+    }
+  }
+  return *slot;
+}
+
+UpstreamFailure classify(const beast::error_code& ec, bool cancelled, UpstreamFailure on_timeout) {
+  if (cancelled) return UpstreamFailure::cancelled;
+  if (ec == beast::error::timeout) return on_timeout;
+  if (ec == net::error::operation_aborted) return UpstreamFailure::cancelled;
+  if (ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated)
+    return UpstreamFailure::tls;
+  if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+      ec == bhttp::error::partial_message)
+    return UpstreamFailure::closed;
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
+    return UpstreamFailure::protocol;
+  return UpstreamFailure::closed;
+}
+
+}  // namespace
+
+std::string_view describe(UpstreamFailure f) {
+  switch (f) {
+    case UpstreamFailure::none: return "ok";
+    case UpstreamFailure::connect: return "could not connect to the provider";
+    case UpstreamFailure::connect_timeout: return "timed out connecting to the provider";
+    case UpstreamFailure::tls: return "TLS handshake with the provider failed";
+    case UpstreamFailure::response_timeout: return "the provider did not answer in time";
+    case UpstreamFailure::idle_timeout: return "the provider stopped sending mid-answer";
+    case UpstreamFailure::closed: return "the provider closed the connection";
+    case UpstreamFailure::protocol: return "the provider's answer was not valid HTTP";
+    case UpstreamFailure::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+struct UpstreamCall::Impl {
+  std::unique_ptr<Connection> conn;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+  core::Timeouts timeouts;
+  bool cancelled = false;
+  bool body_done = false;
+  std::string media_type;
+  char chunk[16 * 1024];
+
+  net::awaitable<UpstreamFailure> connect(const core::UpstreamEndpoint& ep, bool verify,
+                                          const std::string& key) {
+    auto ex = co_await net::this_coro::executor;
+    conn = std::make_unique<Connection>();
+    conn->pool_key = key;
+    tcp::resolver resolver(ex);
+    auto [rec, results] =
+        co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
+    if (rec) co_return cancelled ? UpstreamFailure::cancelled : UpstreamFailure::connect;
+    if (ep.tls) {
+      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls_context(verify));
+    } else {
+      conn->plain = std::make_unique<beast::tcp_stream>(ex);
+    }
+    auto& low = conn->lowest();
+    low.expires_after(timeouts.connect);
+    auto [cec, cep] = co_await low.async_connect(results, use_tuple);
+    if (cec) {
+      if (cancelled) co_return UpstreamFailure::cancelled;
+      co_return cec == beast::error::timeout ? UpstreamFailure::connect_timeout
+                                             : UpstreamFailure::connect;
+    }
+    beast::error_code ec;
+    low.socket().set_option(tcp::no_delay(true), ec);
+    if (ep.tls) {
+      // SNI, and the certificate must name the host we asked for.
+      if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), ep.host.c_str()))
+        co_return UpstreamFailure::tls;
+      if (verify) conn->tls->set_verify_callback(ssl::host_name_verification(ep.host));
+      low.expires_after(timeouts.connect);
+      auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, use_tuple);
+      if (hec) co_return classify(hec, cancelled, UpstreamFailure::connect_timeout) ==
+                                 UpstreamFailure::cancelled
+                             ? UpstreamFailure::cancelled
+                             : UpstreamFailure::tls;
+    }
+    co_return UpstreamFailure::none;
+  }
+
+  template <class Stream>
+  net::awaitable<beast::error_code> exchange_head(Stream& s, bhttp::request<bhttp::string_body>& req) {
+    conn->lowest().expires_after(timeouts.read);
+    auto [wec, wn] = co_await bhttp::async_write(s, req, use_tuple);
+    if (wec) co_return wec;
+    parser.emplace();
+    parser->body_limit(boost::none);
+    conn->lowest().expires_after(timeouts.read);
+    auto [rec, rn] = co_await bhttp::async_read_header(s, conn->buf, *parser, use_tuple);
+    co_return rec;
+  }
+
+  template <class Stream>
+  net::awaitable<beast::error_code> read_piece(Stream& s, std::size_t& got) {
+    auto& body = parser->get().body();
+    body.data = chunk;
+    body.size = sizeof chunk;
+    conn->lowest().expires_after(timeouts.idle);
+    auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    got = sizeof chunk - body.size;
+    co_return ec;
+  }
+};
+
+UpstreamCall::UpstreamCall() : impl_(std::make_unique<Impl>()) {}
+
+UpstreamCall::~UpstreamCall() {
+  auto& c = impl_->conn;
+  if (!c) return;
+  if (!impl_->cancelled && impl_->parser && impl_->parser->is_done() &&
+      impl_->parser->keep_alive()) {
+    c->lowest().expires_never();
+    thread_pool().give(std::move(c));
+  } else {
+    c->close();
+  }
+}
+
+net::awaitable<UpstreamFailure> UpstreamCall::send(const core::UpstreamEndpoint& ep,
+                                                   const core::Timeouts& timeouts,
+                                                   bool verify_tls, const OutgoingRequest& r) {
+  auto& d = *impl_;
+  d.timeouts = timeouts;
+  std::string key = (ep.tls ? (verify_tls ? "https://" : "https-noverify://") : "http://") +
+                    ep.host + ":" + std::to_string(ep.port);
+
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(r.method), r.target, 11};
+  req.set(bhttp::field::host, ep.host_header);
+  for (const auto& [k, v] : r.headers) req.set(k, v);
+  req.keep_alive(true);
+  req.body() = r.body;
+  req.prepare_payload();
+
+  // A pooled connection may have been closed by the peer a moment ago; if it fails before any
+  // byte of the answer, try once more on a fresh connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool reused = false;
+    if (attempt == 0) {
+      d.conn = thread_pool().take(key);
+      reused = d.conn != nullptr;
+    }
+    if (!d.conn) {
+      auto f = co_await d.connect(ep, verify_tls, key);
+      if (f != UpstreamFailure::none) {
+        d.conn.reset();
+        co_return f;
+      }
+    }
+    if (d.cancelled) co_return UpstreamFailure::cancelled;
+    beast::error_code ec = d.conn->tls ? co_await d.exchange_head(*d.conn->tls, req)
+                                       : co_await d.exchange_head(*d.conn->plain, req);
+    if (!ec) break;
+    auto f = classify(ec, d.cancelled, UpstreamFailure::response_timeout);
+    d.conn->close();
+    d.conn.reset();
+    d.parser.reset();
+    if (reused && f == UpstreamFailure::closed) continue;
+    co_return f;
+  }
+  if (!d.conn) co_return UpstreamFailure::closed;
+
+  auto ct = d.parser->get()[bhttp::field::content_type];
+  std::string mt(ct.substr(0, ct.find(';')));
+  for (auto& ch : mt) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  while (!mt.empty() && mt.back() == ' ') mt.pop_back();
+  d.media_type = std::move(mt);
+  d.body_done = d.parser->is_done();
+  co_return UpstreamFailure::none;
+}
+
+int UpstreamCall::status() const { return impl_->parser ? impl_->parser->get().result_int() : 0; }
+
+std::string_view UpstreamCall::header(std::string_view name) const {
+  if (!impl_->parser) return {};
+  const auto& h = impl_->parser->get();
+  auto it = h.find(name);
+  return it == h.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+std::string_view UpstreamCall::media_type() const { return impl_->media_type; }
+
+net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece, bool& done) {
+  auto& d = *impl_;
+  piece = {};
+  for (;;) {
+    if (d.body_done || d.parser->is_done()) {
+      d.body_done = true;
+      done = true;
+      co_return UpstreamFailure::none;
+    }
+    std::size_t got = 0;
+    beast::error_code ec = d.conn->tls ? co_await d.read_piece(*d.conn->tls, got)
+                                       : co_await d.read_piece(*d.conn->plain, got);
+    if (ec) {
+      if (ec == bhttp::error::end_of_stream && d.parser->is_done()) {
+        done = true;
+        co_return UpstreamFailure::none;
+      }
+      co_return classify(ec, d.cancelled, UpstreamFailure::idle_timeout);
+    }
+    d.body_done = d.parser->is_done();
+    if (got > 0 || d.body_done) {
+      piece = std::string_view(d.chunk, got);
+      done = d.body_done;
+      co_return UpstreamFailure::none;
+    }
+  }
+}
+
+net::awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& body, std::size_t limit) {
+  bool done = false;
+  while (!done) {
+    std::string_view piece;
+    auto f = co_await read_some(piece, done);
+    if (f != UpstreamFailure::none) co_return f;
+    if (body.size() + piece.size() > limit) co_return UpstreamFailure::protocol;
+    body.append(piece);
+  }
+  co_return UpstreamFailure::none;
+}
+
+void UpstreamCall::cancel() {
+  impl_->cancelled = true;
+  if (impl_->conn) impl_->conn->close();
+}
+
+std::size_t pooled_connections() {
+  std::size_t n = 0;
+  for (auto& [k, v] : thread_pool().idle) n += v.size();
+  return n;
+}
+
+}  // namespace tollgate::http

@@ -1,0 +1,137 @@
+// tollgate serve | validate | keys create | version
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/process_config.h"
+#include "core/resources.h"
+#include "gateway/runtime.h"
+#include "store/store.h"
+
+using namespace tollgate;
+
+namespace {
+
+bool load_config(const std::string& path, core::ProcessConfig& out) {
+  if (path.empty()) return true;  // the embedded defaults
+  auto r = core::load_process_config(path);
+  if (!r.errors.empty()) {
+    for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return false;
+  }
+  out = std::move(r.config);
+  return true;
+}
+
+int cmd_serve(const std::string& config_path, const std::string& resources_path) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  if (!resources_path.empty()) config.store = core::StoreConfig{"file", resources_path};
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  std::unique_ptr<store::ResourceStore> store;
+  try {
+    store = store::open_store(config.store);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the store: {}", e.what());
+    return 1;
+  }
+
+  // A brand-new SQLite store gets a first key, so the first request can be made at once.
+  if (store->writable()) {
+    auto current = store->load();
+    if (current.ok() && current.resources.keys.empty()) {
+      auto created = store->create_key("default", {});
+      std::printf(
+          "tollgate: created the first virtual key (shown once; only its hash is stored):\n"
+          "  export TOLLGATE_KEY=%s\n",
+          created.secret.c_str());
+      std::fflush(stdout);
+    }
+  }
+  return gateway::run(std::move(config), std::move(store));
+}
+
+int cmd_validate(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot read the file\n", file.c_str());
+    return 1;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  // A process config (tollgate.yaml) or a resources file: tell them apart by their keys.
+  bool process = text.find("\nlisten:") != std::string::npos || text.rfind("listen:", 0) == 0 ||
+                 text.find("\nstore:") != std::string::npos || text.rfind("store:", 0) == 0;
+  std::vector<core::ConfigError> errors;
+  if (process) {
+    errors = core::load_process_config(file).errors;
+  } else {
+    errors = core::parse_resources(text, file).errors;
+  }
+  if (errors.empty()) {
+    std::printf("ok\n");
+    return 0;
+  }
+  for (const auto& e : errors) std::printf("%s\n", e.to_string().c_str());
+  std::fprintf(stderr, "%zu error(s)\n", errors.size());
+  return 1;
+}
+
+int cmd_keys_create(const std::string& config_path, const std::string& name,
+                    const std::vector<std::string>& models) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  try {
+    auto store = store::open_store(config.store);
+    auto created = store->create_key(name, models);
+    std::printf("%s\n", created.secret.c_str());
+    std::fprintf(stderr,
+                 "created key %s (id %s) in %s; the secret above is shown once, only its hash is stored\n",
+                 created.key.name.c_str(), created.key.id.c_str(), store->describe().c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot create the key: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tollgate: the AI gateway"};
+  app.require_subcommand(1);
+
+  std::string config_path, resources_path;
+  auto* serve = app.add_subcommand("serve", "Start the gateway");
+  serve->add_option("-c,--config", config_path, "Process config (tollgate.yaml); embedded defaults without it");
+  serve->add_option("-r,--resources", resources_path, "Serve this resources file (read-only store)");
+
+  std::string validate_file;
+  auto* validate = app.add_subcommand("validate", "Check a resources or process config file offline");
+  validate->add_option("file", validate_file, "The file")->required();
+
+  auto* keys = app.add_subcommand("keys", "Manage virtual keys");
+  keys->require_subcommand(1);
+  auto* create = keys->add_subcommand("create", "Create a key and print its secret once");
+  std::string key_name;
+  std::vector<std::string> key_models;
+  create->add_option("--name", key_name, "Key name")->required();
+  create->add_option("--models", key_models, "Allowed model aliases (comma separated)")->delimiter(',');
+  create->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
+
+  app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*serve) return cmd_serve(config_path, resources_path);
+  if (*validate) return cmd_validate(validate_file);
+  if (*create) return cmd_keys_create(config_path, key_name, key_models);
+  std::printf("tollgate %s\n", TOLLGATE_VERSION);
+  return 0;
+}

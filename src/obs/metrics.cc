@@ -1,0 +1,161 @@
+#include "obs/metrics.h"
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace tollgate::obs {
+namespace {
+
+constexpr std::array<double, 15> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                              2.5,   5,    10,    30,   60,  120, 300};
+constexpr std::size_t kShards = 32;
+
+struct Histogram {
+  std::array<uint64_t, kBuckets.size()> buckets{};
+  uint64_t count = 0;
+  double sum = 0;
+  void observe(double v) {
+    for (std::size_t i = 0; i < kBuckets.size(); ++i)
+      if (v <= kBuckets[i]) ++buckets[i];
+    ++count;
+    sum += v;
+  }
+  void merge(const Histogram& o) {
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) buckets[i] += o.buckets[i];
+    count += o.count;
+    sum += o.sum;
+  }
+};
+
+using RequestKey = std::tuple<std::string, std::string, std::string, int>;  // route model provider status
+using ModelKey = std::tuple<std::string, std::string>;                       // route model
+using TokenKey = std::tuple<std::string, std::string, std::string>;          // model provider type
+using FailureKey = std::tuple<std::string, std::string>;                     // provider reason
+
+struct Shard {
+  std::mutex mu;  // uncontended but for scrapes: each thread writes its own shard
+  std::map<RequestKey, uint64_t> requests;
+  std::map<ModelKey, Histogram> duration;
+  std::map<ModelKey, Histogram> ttft;
+  std::map<TokenKey, uint64_t> tokens;
+  std::map<FailureKey, uint64_t> failures;
+};
+
+std::size_t shard_index() {
+  static std::atomic<std::size_t> next{0};
+  thread_local std::size_t idx = next++ % kShards;
+  return idx;
+}
+
+std::string escape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out.append("\\n");
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+void render_histogram(std::string& out, std::string_view name, std::string_view labels,
+                      const Histogram& h) {
+  for (std::size_t i = 0; i < kBuckets.size(); ++i)
+    out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, kBuckets[i], h.buckets[i]);
+  out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, h.count);
+  out += fmt::format("{}_sum{{{}}} {}\n", name, labels, h.sum);
+  out += fmt::format("{}_count{{{}}} {}\n", name, labels, h.count);
+}
+
+}  // namespace
+
+struct Metrics::Shards {
+  std::array<Shard, kShards> shard;
+};
+
+Metrics::Metrics() : shards_(std::make_unique<Shards>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::record(const RequestSample& s) {
+  Shard& sh = shards_->shard[shard_index()];
+  std::lock_guard lock(sh.mu);
+  ++sh.requests[RequestKey{s.route, s.model, s.provider, s.status}];
+  sh.duration[ModelKey{s.route, s.model}].observe(s.duration_seconds);
+  if (s.ttft_seconds >= 0) sh.ttft[ModelKey{s.route, s.model}].observe(s.ttft_seconds);
+  if (s.usage.known) {
+    std::string model(s.model), provider(s.provider);
+    sh.tokens[TokenKey{model, provider, "input"}] += s.usage.input_tokens;
+    sh.tokens[TokenKey{model, provider, "output"}] += s.usage.output_tokens;
+    if (s.usage.cached_input_tokens)
+      sh.tokens[TokenKey{model, provider, "cached_input"}] += s.usage.cached_input_tokens;
+  }
+}
+
+void Metrics::upstream_failure(std::string_view provider, std::string_view reason) {
+  Shard& sh = shards_->shard[shard_index()];
+  std::lock_guard lock(sh.mu);
+  ++sh.failures[FailureKey{provider, reason}];
+}
+
+void Metrics::config_reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)++; }
+
+std::string Metrics::render() const {
+  Shard all;
+  for (auto& sh : shards_->shard) {
+    std::lock_guard lock(sh.mu);
+    for (auto& [k, v] : sh.requests) all.requests[k] += v;
+    for (auto& [k, v] : sh.duration) all.duration[k].merge(v);
+    for (auto& [k, v] : sh.ttft) all.ttft[k].merge(v);
+    for (auto& [k, v] : sh.tokens) all.tokens[k] += v;
+    for (auto& [k, v] : sh.failures) all.failures[k] += v;
+  }
+
+  std::string out;
+  out.reserve(4096);
+  out += "# HELP tollgate_requests_total Requests answered, by route, model alias, provider and status.\n";
+  out += "# TYPE tollgate_requests_total counter\n";
+  for (auto& [k, v] : all.requests) {
+    auto& [route, model, provider, status] = k;
+    out += fmt::format("tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",status=\"{}\"}} {}\n",
+                       route, escape(model), escape(provider), status, v);
+  }
+  out += "# HELP tollgate_request_duration_seconds End-to-end request latency as the caller sees it.\n";
+  out += "# TYPE tollgate_request_duration_seconds histogram\n";
+  for (auto& [k, h] : all.duration)
+    render_histogram(out, "tollgate_request_duration_seconds",
+                     fmt::format("route=\"{}\",model=\"{}\"", std::get<0>(k), escape(std::get<1>(k))), h);
+  out += "# HELP tollgate_time_to_first_token_seconds Time from request to the first streamed byte of the answer.\n";
+  out += "# TYPE tollgate_time_to_first_token_seconds histogram\n";
+  for (auto& [k, h] : all.ttft)
+    render_histogram(out, "tollgate_time_to_first_token_seconds",
+                     fmt::format("route=\"{}\",model=\"{}\"", std::get<0>(k), escape(std::get<1>(k))), h);
+  out += "# HELP tollgate_tokens_total Tokens reported by providers, by type.\n";
+  out += "# TYPE tollgate_tokens_total counter\n";
+  for (auto& [k, v] : all.tokens) {
+    auto& [model, provider, type] = k;
+    out += fmt::format("tollgate_tokens_total{{model=\"{}\",provider=\"{}\",type=\"{}\"}} {}\n",
+                       escape(model), escape(provider), type, v);
+  }
+  out += "# HELP tollgate_upstream_failures_total Upstream calls that failed before an HTTP answer.\n";
+  out += "# TYPE tollgate_upstream_failures_total counter\n";
+  for (auto& [k, v] : all.failures)
+    out += fmt::format("tollgate_upstream_failures_total{{provider=\"{}\",reason=\"{}\"}} {}\n",
+                       escape(std::get<0>(k)), std::get<1>(k), v);
+  out += "# HELP tollgate_requests_in_flight Requests being handled now.\n";
+  out += "# TYPE tollgate_requests_in_flight gauge\n";
+  out += fmt::format("tollgate_requests_in_flight {}\n", in_flight_.load());
+  out += "# HELP tollgate_config_reloads_total Resource reloads, by result.\n";
+  out += "# TYPE tollgate_config_reloads_total counter\n";
+  out += fmt::format("tollgate_config_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_.load());
+  out += fmt::format("tollgate_config_reloads_total{{result=\"rejected\"}} {}\n", reloads_failed_.load());
+  return out;
+}
+
+}  // namespace tollgate::obs

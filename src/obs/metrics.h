@@ -1,0 +1,49 @@
+// Prometheus metrics. Each worker thread records into its own shard; a scrape merges the
+// shards. The set of metrics is declared here, in one place, so what the gateway emits is
+// visible at a glance.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/usage.h"
+
+namespace tollgate::obs {
+
+// What one finished request contributes.
+struct RequestSample {
+  std::string_view route;     // "chat.completions", "embeddings", ...
+  std::string_view model;     // the alias the caller named ("" when none was resolved)
+  std::string_view provider;  // "" when no upstream was reached
+  int status = 0;
+  double duration_seconds = 0;
+  double ttft_seconds = -1;   // time to first byte of the answer body; < 0 when not streamed
+  core::Usage usage;
+};
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+
+  void record(const RequestSample& s);
+  void upstream_failure(std::string_view provider, std::string_view reason);
+  void config_reload(bool ok);
+
+  std::atomic<int64_t>& in_flight() { return in_flight_; }
+
+  // The Prometheus text exposition format (version 0.0.4).
+  std::string render() const;
+
+ private:
+  struct Shards;
+  std::unique_ptr<Shards> shards_;
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reloads_failed_{0};
+};
+
+}  // namespace tollgate::obs

@@ -1,0 +1,57 @@
+// Key material. Secrets are 32 random bytes, base64url: long enough that a hash of them can be
+// stored without a salt or a slow KDF, which is what lets authentication be one hash lookup.
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+#include "store/store.h"
+
+namespace tollgate::store {
+
+std::string generate_key_secret() {
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    throw std::runtime_error("cannot generate a key: the system random source failed");
+  }
+  // EVP_EncodeBlock writes standard base64 with padding; turn it into unpadded base64url.
+  std::array<unsigned char, 4 * ((32 + 2) / 3) + 1> encoded{};
+  int n = EVP_EncodeBlock(encoded.data(), bytes.data(), static_cast<int>(bytes.size()));
+  std::string out = "tg-";
+  for (int i = 0; i < n; ++i) {
+    char c = static_cast<char>(encoded[static_cast<std::size_t>(i)]);
+    if (c == '=') break;
+    out.push_back(c == '+' ? '-' : c == '/' ? '_' : c);
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return out;
+}
+
+core::Key key_for_secret(const std::string& secret, const std::string& name,
+                         const std::vector<std::string>& models) {
+  core::Key k;
+  k.hash_hex = sha256_hex(secret);
+  k.id = core::key_id_for_hash(k.hash_hex);
+  k.name = name;
+  k.prefix = secret.substr(0, 8);
+  k.models = models;
+  return k;
+}
+
+}  // namespace tollgate::store

@@ -1,0 +1,483 @@
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <ctime>
+#include <filesystem>
+
+#include "core/env_interpolate.h"
+
+namespace tollgate::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS providers (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  updated_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS models (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  updated_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS keys (
+  id TEXT PRIMARY KEY,
+  name TEXT UNIQUE NOT NULL,
+  hash TEXT UNIQUE NOT NULL,
+  prefix TEXT,
+  models TEXT,
+  expires_at INTEGER,
+  created_at INTEGER,
+  revoked_at INTEGER
+);
+)sql";
+
+int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    throw std::runtime_error(std::string("sqlite: ") + text);
+  }
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+        SQLITE_OK) {
+      fail(db, "sqlite prepare");
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, int64_t value) {
+    sqlite3_bind_int64(stmt_, i, value);
+    return *this;
+  }
+  Statement& bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+
+  // True while there is a row; returns the SQLite result code through `code` for callers that
+  // tell a constraint violation from other failures.
+  bool step(int* code = nullptr) {
+    int rc = sqlite3_step(stmt_);
+    if (code) *code = rc;
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    if (code) return false;
+    fail(db_, "sqlite step");
+  }
+
+  std::string text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A read or write transaction that rolls back unless committed.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, const char* begin) : db_(db) { exec(db_, begin); }
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    exec(db_, "COMMIT");
+    open_ = false;
+  }
+
+ private:
+  sqlite3* db_;
+  bool open_ = true;
+};
+
+std::string row_source(std::string_view table, std::string_view name) {
+  return "sqlite:" + std::string(table) + "/" + std::string(name);
+}
+
+void throw_if_invalid(std::vector<core::ConfigError> errors) {
+  if (!errors.empty()) throw InvalidResource(std::move(errors));
+}
+
+// A resource written through the API must be able to load: its `${ENV}` references resolve
+// here and now, and its values pass the same validation as a loaded document.
+core::Provider resolved_for_validation(const core::Provider& p, std::vector<core::ConfigError>& errors) {
+  core::Provider out = p;
+  std::string source = "provider " + p.name;
+  auto resolve = [&](std::string& value, const std::string& field) {
+    core::Interpolated v = core::interpolate_env(value);
+    if (v.ok()) {
+      value = std::move(v.value);
+    } else {
+      errors.push_back({source, 0, 0, field, v.error});
+    }
+  };
+  resolve(out.base_url, "base_url");
+  resolve(out.api_key, "api_key");
+  resolve(out.api_version, "api_version");
+  for (auto& [name, value] : out.headers) resolve(value, "headers." + name);
+  return out;
+}
+
+// Keeps the findings about `section` only, renamed to `source` and relative fields: the
+// placeholders a single resource is validated against have nothing to report.
+std::vector<core::ConfigError> findings_about(std::vector<core::ConfigError> all,
+                                              std::string_view section, const std::string& source) {
+  std::vector<core::ConfigError> out;
+  std::string prefix = std::string(section) + "[0]";
+  for (core::ConfigError& e : all) {
+    if (!e.field.starts_with(prefix)) continue;
+    e.field.erase(0, prefix.size());
+    if (e.field.starts_with(".")) e.field.erase(0, 1);
+    e.source = source;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// Stands for a stored provider when validating one new resource against what is stored: only
+// its name matters, and kind demo needs nothing else to be valid.
+core::Provider stand_in_provider(std::string name) {
+  core::Provider p;
+  p.name = std::move(name);
+  p.kind = core::ProviderKind::demo;
+  return p;
+}
+
+std::string join_errors(const std::vector<core::ConfigError>& errors) {
+  std::string out;
+  for (const core::ConfigError& e : errors) out += (out.empty() ? "" : "; ") + e.to_string();
+  return out;
+}
+
+}  // namespace
+
+InvalidResource::InvalidResource(std::vector<core::ConfigError> errs)
+    : std::runtime_error(join_errors(errs)), errors(std::move(errs)) {}
+
+std::string provider_document(const core::Provider& p) {
+  boost::json::object doc;
+  doc["name"] = p.name;
+  doc["kind"] = std::string(core::to_string(p.kind));
+  if (!p.base_url.empty()) doc["base_url"] = p.base_url;
+  // Stored as given: a "${ENV}" reference or the literal secret. Encryption at rest for
+  // literal secrets is still to come; until then prefer references.
+  if (!p.api_key.empty()) doc["api_key"] = p.api_key;
+  if (!p.api_version.empty()) doc["api_version"] = p.api_version;
+  if (!p.headers.empty()) {
+    boost::json::object headers;
+    for (const auto& [name, value] : p.headers) headers[name] = value;
+    doc["headers"] = std::move(headers);
+  }
+  const core::Timeouts defaults;
+  boost::json::object timeouts;
+  if (p.timeouts.connect != defaults.connect) timeouts["connect_ms"] = p.timeouts.connect.count();
+  if (p.timeouts.read != defaults.read) timeouts["read_ms"] = p.timeouts.read.count();
+  if (p.timeouts.idle != defaults.idle) timeouts["idle_ms"] = p.timeouts.idle.count();
+  if (!timeouts.empty()) doc["timeouts"] = std::move(timeouts);
+  if (!p.verify_tls) doc["verify_tls"] = false;
+  return boost::json::serialize(doc);
+}
+
+std::string model_document(const core::Model& m) {
+  boost::json::object doc;
+  doc["name"] = m.name;
+  doc["strategy"] = m.strategy;
+  boost::json::array targets;
+  for (const core::Target& t : m.targets) {
+    targets.push_back(boost::json::object{{"provider", t.provider},
+                                          {"model", t.model},
+                                          {"weight", t.weight},
+                                          {"priority", t.priority}});
+  }
+  doc["targets"] = std::move(targets);
+  return boost::json::serialize(doc);
+}
+
+SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
+  std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      throw std::runtime_error("cannot create the directory " + parent.string() +
+                               " for the sqlite store: " + ec.message());
+    }
+  }
+  int rc = sqlite3_open_v2(path_.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open the sqlite store " + path_ + ": " + message);
+  }
+  try {
+    // Several gateway processes (and `tollgate keys`) may share the file: wait for a writer
+    // rather than fail, and let readers proceed during writes (WAL).
+    sqlite3_busy_timeout(db_, 5000);
+    exec(db_, "PRAGMA journal_mode=WAL");
+    exec(db_, "PRAGMA synchronous=NORMAL");
+    Transaction tx(db_, "BEGIN IMMEDIATE");
+    exec(db_, kSchema);
+    tx.commit();
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+int64_t SqliteStore::data_version() {
+  Statement q(db_, "PRAGMA data_version");
+  q.step();
+  return q.integer(0);
+}
+
+std::vector<std::string> SqliteStore::names_in(const char* table) {
+  Statement q(db_, std::string("SELECT name FROM ") + table);
+  std::vector<std::string> names;
+  while (q.step()) names.push_back(q.text(0));
+  return names;
+}
+
+core::ParseResult SqliteStore::load() {
+  std::lock_guard lock(mutex_);
+  core::ParseResult result;
+  core::Resources& r = result.resources;
+  std::vector<core::ConfigError>& errors = result.errors;
+  // The row each loaded resource came from, so validation findings name the row.
+  std::vector<std::string> provider_rows, model_rows, key_rows;
+
+  Transaction tx(db_, "BEGIN");  // one consistent read of all three tables
+  int64_t version = data_version();
+
+  auto check_name = [&](const std::string& doc_name, const std::string& row, const char* table) {
+    if (doc_name == row) return true;
+    errors.push_back({row_source(table, row), 0, 0, "name",
+                      "is \"" + doc_name + "\" but the row is named \"" + row + "\""});
+    return false;
+  };
+
+  Statement providers(db_, "SELECT name, doc FROM providers ORDER BY name");
+  while (providers.step()) {
+    std::string row = providers.text(0);
+    if (auto p = core::parse_provider(providers.text(1), row_source("providers", row), errors)) {
+      if (!check_name(p->name, row, "providers")) continue;
+      r.providers.push_back(std::move(*p));
+      provider_rows.push_back(row);
+    }
+  }
+
+  Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
+  while (models.step()) {
+    std::string row = models.text(0);
+    if (auto m = core::parse_model(models.text(1), row_source("models", row), errors)) {
+      if (!check_name(m->name, row, "models")) continue;
+      r.models.push_back(std::move(*m));
+      model_rows.push_back(row);
+    }
+  }
+
+  Statement keys(db_,
+                 "SELECT id, name, hash, prefix, models, expires_at FROM keys "
+                 "WHERE revoked_at IS NULL ORDER BY name");
+  while (keys.step()) {
+    std::string name = keys.text(1);
+    std::string source = row_source("keys", name);
+    // The row becomes the same document a resources file would hold, with the hash given.
+    boost::json::object doc;
+    doc["name"] = name;
+    doc["key_hash"] = keys.text(2);
+    if (!keys.is_null(4)) {
+      boost::system::error_code ec;
+      boost::json::value allowed = boost::json::parse(keys.text(4), ec);
+      if (ec) {
+        errors.push_back({source, 0, 0, "models", "is not a JSON array: " + ec.message()});
+        continue;
+      }
+      doc["models"] = std::move(allowed);
+    }
+    if (!keys.is_null(5)) doc["expires_at"] = keys.integer(5);
+    if (auto k = core::parse_key(boost::json::serialize(doc), source, errors)) {
+      k->id = keys.text(0);
+      k->prefix = keys.text(3);
+      r.keys.push_back(std::move(*k));
+      key_rows.push_back(name);
+    }
+  }
+  tx.commit();
+
+  core::validate_resources(
+      r, errors, [&](std::string_view section, std::size_t index, std::string_view field) {
+        const std::vector<std::string>& rows = section == "providers" ? provider_rows
+                                               : section == "models"  ? model_rows
+                                                                      : key_rows;
+        return core::ConfigLocation{row_source(section, rows.at(index)), std::string(field), 0, 0};
+      });
+
+  loaded_version_ = version;
+  wrote_since_load_ = false;
+  return result;
+}
+
+bool SqliteStore::changed() {
+  std::lock_guard lock(mutex_);
+  if (wrote_since_load_ || loaded_version_ < 0) return true;
+  // data_version moves only for commits by other connections; our own writes set the flag.
+  return data_version() != loaded_version_;
+}
+
+void SqliteStore::put_provider(const core::Provider& p) {
+  std::vector<core::ConfigError> errors;
+  core::Resources one;
+  one.providers.push_back(resolved_for_validation(p, errors));
+  std::vector<core::ConfigError> found;
+  core::validate_resources(one, found, "");
+  for (auto& e : findings_about(std::move(found), "providers", "provider " + p.name)) {
+    errors.push_back(std::move(e));
+  }
+  throw_if_invalid(std::move(errors));
+
+  std::lock_guard lock(mutex_);
+  Statement upsert(db_,
+                   "INSERT INTO providers (name, doc, updated_at) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, "
+                   "updated_at = excluded.updated_at");
+  upsert.bind(1, p.name).bind(2, provider_document(p)).bind(3, now_seconds()).step();
+  wrote_since_load_ = true;
+}
+
+void SqliteStore::put_model(const core::Model& m) {
+  std::lock_guard lock(mutex_);
+  // Validated against the providers stored now, so a model never points at nothing.
+  core::Resources context;
+  for (std::string& name : names_in("providers")) {
+    context.providers.push_back(stand_in_provider(std::move(name)));
+  }
+  context.models.push_back(m);
+  std::vector<core::ConfigError> found;
+  core::validate_resources(context, found, "");
+  throw_if_invalid(findings_about(std::move(found), "models", "model " + m.name));
+
+  Statement upsert(db_,
+                   "INSERT INTO models (name, doc, updated_at) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, "
+                   "updated_at = excluded.updated_at");
+  upsert.bind(1, m.name).bind(2, model_document(m)).bind(3, now_seconds()).step();
+  wrote_since_load_ = true;
+}
+
+CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<std::string>& models) {
+  std::lock_guard lock(mutex_);
+  {
+    Statement taken(db_, "SELECT revoked_at FROM keys WHERE name = ?1");
+    taken.bind(1, name);
+    if (taken.step()) {
+      throw ResourceConflict("a key named \"" + name + "\" already exists" +
+                             (taken.is_null(0) ? "" : " (revoked; the names of revoked keys stay taken)"));
+    }
+  }
+
+  CreatedKey created;
+  created.secret = generate_key_secret();
+  created.key = key_for_secret(created.secret, name, models);
+
+  // The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
+  core::Resources context;
+  for (std::string& p : names_in("providers")) {
+    context.providers.push_back(stand_in_provider(std::move(p)));
+  }
+  for (std::string& m : names_in("models")) {
+    core::Model stored;
+    stored.name = std::move(m);
+    context.models.push_back(std::move(stored));
+  }
+  context.keys.push_back(created.key);
+  std::vector<core::ConfigError> found;
+  core::validate_resources(context, found, "");
+  throw_if_invalid(findings_about(std::move(found), "keys", "key " + name));
+
+  boost::json::array allowed;
+  for (const std::string& m : models) allowed.emplace_back(m);
+  Statement insert(db_,
+                   "INSERT INTO keys (id, name, hash, prefix, models, expires_at, created_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)");
+  insert.bind(1, created.key.id)
+      .bind(2, name)
+      .bind(3, created.key.hash_hex)
+      .bind(4, created.key.prefix)
+      .bind(5, boost::json::serialize(allowed))
+      .bind(6, now_seconds());
+  int rc = SQLITE_OK;
+  insert.step(&rc);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    throw ResourceConflict("a key named \"" + name + "\" already exists");
+  }
+  if (rc != SQLITE_DONE) fail(db_, "cannot store key " + name);
+  wrote_since_load_ = true;
+  return created;
+}
+
+bool SqliteStore::remove_provider(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement del(db_, "DELETE FROM providers WHERE name = ?1");
+  del.bind(1, name).step();
+  bool removed = sqlite3_changes(db_) > 0;
+  wrote_since_load_ = wrote_since_load_ || removed;
+  return removed;
+}
+
+bool SqliteStore::remove_model(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement del(db_, "DELETE FROM models WHERE name = ?1");
+  del.bind(1, name).step();
+  bool removed = sqlite3_changes(db_) > 0;
+  wrote_since_load_ = wrote_since_load_ || removed;
+  return removed;
+}
+
+bool SqliteStore::revoke_key(const std::string& id_or_name) {
+  std::lock_guard lock(mutex_);
+  Statement revoke(db_,
+                   "UPDATE keys SET revoked_at = ?1 "
+                   "WHERE (id = ?2 OR name = ?2) AND revoked_at IS NULL");
+  revoke.bind(1, now_seconds()).bind(2, id_or_name).step();
+  bool revoked = sqlite3_changes(db_) > 0;
+  wrote_since_load_ = wrote_since_load_ || revoked;
+  return revoked;
+}
+
+}  // namespace tollgate::store

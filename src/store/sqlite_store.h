@@ -1,0 +1,51 @@
+// The SQLite file as a store: the embedded default, read-write (Admin API and `tollgate keys`
+// write here). Each provider and model is one JSON document row, read back with the same
+// parse and validation code as the YAML file; keys are rows of their own because only their
+// hash is kept.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "store/store.h"
+
+struct sqlite3;
+
+namespace tollgate::store {
+
+class SqliteStore final : public ResourceStore {
+ public:
+  // Opens the database, creating its parent directory and the schema the first time.
+  // Throws std::runtime_error when it cannot.
+  explicit SqliteStore(std::string path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  core::ParseResult load() override;
+  // Another connection committed (PRAGMA data_version moved), or this object wrote, since the
+  // last load(). True before the first load().
+  bool changed() override;
+  bool writable() const override { return true; }
+  std::string describe() const override { return "sqlite:" + path_; }
+
+  CreatedKey create_key(const std::string& name, const std::vector<std::string>& models) override;
+  void put_provider(const core::Provider& p) override;
+  void put_model(const core::Model& m) override;
+  bool remove_provider(const std::string& name) override;
+  bool remove_model(const std::string& name) override;
+  bool revoke_key(const std::string& id_or_name) override;
+
+ private:
+  int64_t data_version();
+  std::vector<std::string> names_in(const char* table);
+
+  std::string path_;
+  std::mutex mutex_;  // one connection, used by the reload poller and the Admin API
+  sqlite3* db_ = nullptr;
+  int64_t loaded_version_ = -1;
+  bool wrote_since_load_ = false;
+};
+
+}  // namespace tollgate::store

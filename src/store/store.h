@@ -1,0 +1,77 @@
+// Where resources live. One interface, several stores (DESIGN.md): the SQLite file (the
+// embedded default, read-write), the YAML resources file (read-only, GitOps), later etcd.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/process_config.h"
+#include "core/resources.h"
+
+namespace tollgate::store {
+
+// A new key as created: the secret is here once and nowhere else.
+struct CreatedKey {
+  core::Key key;
+  std::string secret;
+};
+
+class ResourceStore {
+ public:
+  virtual ~ResourceStore() = default;
+
+  // Reads and validates everything; errors name the place of each problem.
+  virtual core::ParseResult load() = 0;
+
+  // True when the store changed since the last load() (polled off the request path).
+  virtual bool changed() = 0;
+
+  virtual bool writable() const = 0;
+  virtual std::string describe() const = 0;
+
+  // Write operations; a read-only store throws std::runtime_error explaining why. A write
+  // that is not valid on its own, or names a provider / model not stored, throws
+  // InvalidResource; a key name already taken throws ResourceConflict.
+  virtual CreatedKey create_key(const std::string& name, const std::vector<std::string>& models) = 0;
+  virtual void put_provider(const core::Provider& p) = 0;
+  virtual void put_model(const core::Model& m) = 0;
+
+  // Removals. False when nothing had that name. The default is for stores that cannot.
+  virtual bool remove_provider(const std::string& name);
+  virtual bool remove_model(const std::string& name);
+  // Revokes a key by id or name; a revoked key is no longer loaded, and its name stays taken.
+  virtual bool revoke_key(const std::string& id_or_name);
+};
+
+// A write refused because the resource is not valid; `errors` says what and where.
+class InvalidResource : public std::runtime_error {
+ public:
+  explicit InvalidResource(std::vector<core::ConfigError> errors);
+  std::vector<core::ConfigError> errors;
+};
+
+// A write refused because it collides with what is stored (a key name already taken).
+class ResourceConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Opens (and for sqlite creates) the store; throws std::runtime_error when it cannot.
+std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg);
+
+// The JSON document a store keeps for a resource: the same fields as the YAML schema, so
+// core::parse_provider() / parse_model() read it back. Values are written as given: an
+// api_key of "${OPENAI_API_KEY}" stays a reference, resolved at each load.
+std::string provider_document(const core::Provider& p);
+std::string model_document(const core::Model& m);
+
+// Key material: a fresh random secret, and the SHA-256 hex digest the stores keep.
+std::string generate_key_secret();
+std::string sha256_hex(std::string_view data);
+core::Key key_for_secret(const std::string& secret, const std::string& name,
+                         const std::vector<std::string>& models);
+
+}  // namespace tollgate::store

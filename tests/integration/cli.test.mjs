@@ -1,0 +1,180 @@
+// The command line and the resource stores: validate, ${ENV} interpolation, SIGHUP reload of a
+// resources file (and rejection of a bad one), keys create on the SQLite store, SIGTERM.
+
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import OpenAI from 'openai';
+import {
+  KEYS,
+  cleanupScope,
+  makeTempDir,
+  processConfig,
+  runTollgate,
+  sleep,
+  standardResources,
+  startGateway,
+  startMock,
+  waitFor,
+  writeConfig,
+  writeYaml,
+} from './harness.mjs';
+
+const T = { timeout: 30_000 };
+const clientFor = (gw, apiKey) => new OpenAI({ baseURL: gw.baseURL, apiKey, maxRetries: 0, timeout: 10_000 });
+const fakeMock = { baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-x' };
+
+async function modelIds(openai) {
+  const ids = [];
+  for await (const m of openai.models.list()) ids.push(m.id);
+  return ids;
+}
+
+/** A scope whose cleanups run after the test, in reverse order of registration. */
+function scoped(t) {
+  const scope = cleanupScope();
+  t.after(() => scope.run());
+  return scope;
+}
+
+it('validate: a good file prints ok and exits 0', T, async (t) => {
+  const dir = await makeTempDir(scoped(t));
+  const file = await writeYaml(path.join(dir, 'resources.yaml'), standardResources(fakeMock));
+  const r = await runTollgate(['validate', file]);
+  assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.match(r.stdout, /\bok\b/);
+});
+
+it('validate: an unknown field exits non-zero and names the file, line and field', T, async (t) => {
+  const dir = await makeTempDir(scoped(t));
+  const file = path.join(dir, 'resources.yaml');
+  await fs.writeFile(
+    file,
+    [
+      'providers:',
+      '  - name: mock',
+      '    kind: openai',
+      '    base_url: "http://127.0.0.1:9/v1"',
+      '    api_kee: "sk-typo"', // line 5
+      'models:',
+      '  - name: gpt',
+      '    targets: [{ provider: mock, model: gpt-4o }]',
+      'keys: []',
+      '',
+    ].join('\n'),
+  );
+  const r = await runTollgate(['validate', file]);
+  const out = r.stdout + r.stderr;
+  assert.notEqual(r.code, 0, out);
+  assert.match(out, /resources\.yaml:5:\d+: .*api_kee/, out);
+});
+
+it('validate: a target naming a missing provider is rejected with its line', T, async (t) => {
+  const dir = await makeTempDir(scoped(t));
+  const file = path.join(dir, 'resources.yaml');
+  await fs.writeFile(
+    file,
+    [
+      'providers:',
+      '  - name: mock',
+      '    kind: openai',
+      '    base_url: "http://127.0.0.1:9/v1"',
+      '    api_key: "sk-x"',
+      'models:',
+      '  - name: gpt',
+      '    targets:',
+      '      - provider: nope', // line 9
+      '        model: gpt-4o',
+      'keys: []',
+      '',
+    ].join('\n'),
+  );
+  const r = await runTollgate(['validate', file]);
+  const out = r.stdout + r.stderr;
+  assert.notEqual(r.code, 0, out);
+  assert.match(out, /resources\.yaml:9:\d+: .*nope/, out);
+});
+
+it('${ENV} interpolation and key_env: secrets come from the environment', T, async (t) => {
+  const scope = scoped(t);
+  const mock = await startMock(scope);
+  const dir = await makeTempDir(scope);
+  const resources = standardResources(mock);
+  resources.providers[0].api_key = '${TG_IT_UPSTREAM_KEY}';
+  resources.keys.push({ name: 'from-env', key_env: 'TG_IT_VIRTUAL_KEY', models: ['gpt'] });
+  const { configPath } = await writeConfig(dir, { resources });
+  const gw = await startGateway(scope, {
+    configPath,
+    env: { TG_IT_UPSTREAM_KEY: mock.apiKey, TG_IT_VIRTUAL_KEY: 'tg-test-from-env-0123456789' },
+  });
+  const r = await clientFor(gw, 'tg-test-from-env-0123456789').chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'env' }] });
+  assert.equal(r.choices[0].message.content, 'Echo: env');
+  assert.equal(mock.requests[0].headers.authorization, `Bearer ${mock.apiKey}`);
+});
+
+it('SIGHUP reloads the resources file; an invalid file is rejected and the old snapshot keeps serving', T, async (t) => {
+  const scope = scoped(t);
+  const mock = await startMock(scope);
+  const dir = await makeTempDir(scope);
+  const resources = standardResources(mock);
+  const { configPath, resourcesPath } = await writeConfig(dir, { resources });
+  const gw = await startGateway(scope, { configPath });
+  const openai = clientFor(gw, KEYS.all);
+  assert.ok(!(await modelIds(openai)).includes('gpt-new'));
+
+  // A valid change: a new alias, allowed for the `all` key.
+  const next = structuredClone(resources);
+  next.models.push({ name: 'gpt-new', targets: [{ provider: 'mock', model: 'gpt-4o-mini' }] });
+  next.keys[0].models.push('gpt-new');
+  await writeYaml(resourcesPath, next);
+  gw.proc.kill('SIGHUP');
+  await waitFor(async () => (await modelIds(openai)).includes('gpt-new'), { timeout: 3000, message: 'gpt-new in /v1/models after SIGHUP' });
+  const r = await openai.chat.completions.create({ model: 'gpt-new', messages: [{ role: 'user', content: 'new' }] });
+  assert.equal(r.choices[0].message.content, 'Echo: new');
+  assert.equal(mock.requests.at(-1).body.model, 'gpt-4o-mini');
+
+  // An invalid change: rejected whole.
+  const broken = structuredClone(next);
+  broken.models.push({ name: 'gpt-broken', targets: [{ provider: 'mock', model: 'x' }], bogus_field: true });
+  await writeYaml(resourcesPath, broken);
+  gw.proc.kill('SIGHUP');
+  await sleep(1500);
+  assert.equal(gw.proc.exitCode, null, `gateway exited on a bad reload: ${JSON.stringify(gw.output())}`);
+  const ids = await modelIds(openai);
+  assert.ok(ids.includes('gpt-new') && !ids.includes('gpt-broken'), JSON.stringify(ids));
+  const r2 = await openai.chat.completions.create({ model: 'gpt-new', messages: [{ role: 'user', content: 'still' }] });
+  assert.equal(r2.choices[0].message.content, 'Echo: still');
+
+  const { code, signal } = await gw.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'SIGTERM drains and exits 0');
+});
+
+it('keys create (SQLite store) prints the secret, and the key works on a running gateway', T, async (t) => {
+  const scope = scoped(t);
+  const dir = await makeTempDir(scope);
+  const { configPath } = await writeConfig(dir, { tollgate: processConfig({ store: { kind: 'sqlite', path: './data.db' } }) });
+  const gw = await startGateway(scope, { configPath });
+
+  const r = await runTollgate(['keys', 'create', '--name', 'it-key', '--models', 'demo', '--config', configPath], { cwd: dir });
+  assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const secret = r.stdout.split('\n')[0].trim();
+  assert.match(secret, /^\S{16,}$/, `first stdout line should be the secret: ${JSON.stringify(r.stdout)}`);
+
+  const openai = clientFor(gw, secret);
+  const answer = await waitFor(
+    async () => {
+      try {
+        return await openai.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'new key' }] });
+      } catch (e) {
+        if (e.status === 401) return null; // not picked up yet
+        throw e;
+      }
+    },
+    { timeout: 3000, interval: 100, message: 'the new key to be accepted' },
+  );
+  assert.ok(answer.choices[0].message.content.length > 0);
+
+  // A key nobody created is still refused.
+  await assert.rejects(clientFor(gw, `${secret}x`).chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'x' }] }), (e) => e.status === 401);
+});

@@ -1,0 +1,829 @@
+// A mock OpenAI provider that speaks OpenAI's wire format closely enough that the official
+// `openai` SDK (including its strict `chat.completions.stream()` helper) accepts it.
+//
+// Answers are deterministic functions of the request, so tests can assert exact content and
+// usage:
+//   - chat content is "Echo: <text of the last user message>" (image parts add " [images: N]"),
+//     after a tool result it is "Tool result: <tool message content>";
+//   - a token is a whitespace-separated word (see countTokens); prompt tokens are the words of
+//     every message's text, completion tokens the words of the answer;
+//   - embeddings come from embeddingFor(text, dims), float32-exact, so the JSON floats and the
+//     base64 form decode to the same numbers.
+//
+// Behaviour is chosen by the (upstream) model name, or by an `x-mock-behavior` header:
+//   mock-error-<status>     that status with an OpenAI error envelope (429 adds retry-after)
+//   mock-html-502           502 with an HTML page, as OpenAI's edge sometimes answers
+//   mock-not-found          404 model_not_found
+//   mock-hang               reads the request and never answers
+//   mock-delay-<ms>         answers normally after <ms>
+//   mock-slow-stream        streams one chunk every 100 ms for a minute (non-stream: normal)
+//   mock-stream-error       streams two chunks then a `data: {"error":...}` event
+//   mock-stream-cut         streams two chunks then destroys the socket (no [DONE])
+//   mock-fragmented-stream  writes each SSE event in 3-byte pieces (splits UTF-8 code points)
+//   mock-cached             usage reports half the prompt tokens as cached
+//   mock-reasoning          usage reports 5 reasoning tokens (added to completion tokens)
+//   mock-parallel-tools     calls every tool offered instead of the first
+//
+// Test hooks (no auth): GET /__mock/requests, GET /__mock/stats, POST /__mock/reset.
+//
+// Standalone: node tests/mocks/openai-mock.mjs --port 0 [--api-key K] [--host 127.0.0.1]
+// prints "mock listening on PORT".
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+
+export const DEFAULT_API_KEY = 'sk-mock-openai-upstream';
+const SYSTEM_FINGERPRINT = 'fp_mock00001';
+const DEFAULT_EMBEDDING_DIMS = 8;
+
+// Parameters the real /v1/chat/completions accepts; anything else is a 400, as OpenAI does.
+const CHAT_PARAMS = new Set([
+  'messages', 'model', 'audio', 'frequency_penalty', 'function_call', 'functions', 'logit_bias',
+  'logprobs', 'max_completion_tokens', 'max_tokens', 'metadata', 'modalities', 'n',
+  'parallel_tool_calls', 'prediction', 'presence_penalty', 'prompt_cache_key',
+  'prompt_cache_retention', 'reasoning_effort', 'response_format', 'safety_identifier', 'seed',
+  'service_tier', 'stop', 'store', 'stream', 'stream_options', 'temperature', 'tool_choice',
+  'tools', 'top_logprobs', 'top_p', 'user', 'verbosity', 'web_search_options',
+]);
+const COMPLETION_PARAMS = new Set([
+  'model', 'prompt', 'best_of', 'echo', 'frequency_penalty', 'logit_bias', 'logprobs',
+  'max_tokens', 'n', 'presence_penalty', 'seed', 'stop', 'stream', 'stream_options', 'suffix',
+  'temperature', 'top_p', 'user',
+]);
+const EMBEDDING_PARAMS = new Set(['input', 'model', 'dimensions', 'encoding_format', 'user']);
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic content, exported so tests compute the same expectations.
+
+export function countTokens(text) {
+  if (typeof text !== 'string') return 0;
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+/** The text of a message's content: a string, or the text parts of an array of parts. */
+export function contentText(content) {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .filter((p) => p && (p.type === 'text' || p.type === 'input_text') && typeof p.text === 'string')
+      .map((p) => p.text)
+      .join(' ');
+  }
+  return '';
+}
+
+function imageCount(content) {
+  if (!Array.isArray(content)) return 0;
+  return content.filter((p) => p && p.type === 'image_url').length;
+}
+
+export function promptTokensForMessages(messages) {
+  let n = 0;
+  for (const m of messages ?? []) n += countTokens(contentText(m?.content));
+  return n;
+}
+
+/** The assistant's text answer for a chat request (before max_tokens truncation). */
+export function chatAnswerText(messages) {
+  const last = messages?.[messages.length - 1];
+  if (last && last.role === 'tool') return `Tool result: ${contentText(last.content)}`;
+  const lastUser = [...(messages ?? [])].reverse().find((m) => m && m.role === 'user');
+  if (!lastUser) return 'Echo:';
+  const images = imageCount(lastUser.content);
+  const text = contentText(lastUser.content);
+  return `Echo: ${text}${images ? ` [images: ${images}]` : ''}`;
+}
+
+/** Deterministic float32-exact embedding of `text`, values in [-1, 1). */
+export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
+  const out = [];
+  let block = 0;
+  while (out.length < dims) {
+    const h = crypto.createHash('sha256').update(`${block}:${text}`).digest();
+    for (let i = 0; i + 4 <= h.length && out.length < dims; i += 4) {
+      out.push(Math.fround(h.readUInt32LE(i) / 2 ** 31 - 1));
+    }
+    block++;
+  }
+  return out;
+}
+
+/** A value that satisfies a (simple) JSON schema; strings become `text`. */
+export function valueForSchema(schema, text) {
+  if (!schema || typeof schema !== 'object') return text;
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+  if ('const' in schema) return schema.const;
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  switch (type) {
+    case 'object': {
+      const o = {};
+      for (const [k, v] of Object.entries(schema.properties ?? {})) o[k] = valueForSchema(v, text);
+      return o;
+    }
+    case 'array':
+      return [valueForSchema(schema.items, text)];
+    case 'integer':
+    case 'number':
+      return 42;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    case 'string':
+      return text;
+    default:
+      if (schema.properties) return valueForSchema({ ...schema, type: 'object' }, text);
+      return text;
+  }
+}
+
+/** The arguments (as the JSON string sent on the wire) the mock passes to a tool. */
+export function toolArgumentsFor(tool, messages) {
+  const lastUser = [...(messages ?? [])].reverse().find((m) => m && m.role === 'user');
+  const text = contentText(lastUser?.content);
+  return JSON.stringify(valueForSchema(tool?.function?.parameters ?? { type: 'object' }, text));
+}
+
+export function toolCallIdFor(name, index) {
+  return `call_${crypto.createHash('sha256').update(`${name}:${index}`).digest('hex').slice(0, 24)}`;
+}
+
+function splitWords(text) {
+  // "Echo: a b" -> ["Echo:", " a", " b"]; joining the pieces gives the text back.
+  return text.match(/\s*\S+/g) ?? [];
+}
+
+function truncateWords(text, max) {
+  if (max == null || !Number.isInteger(max) || max < 0) return { text, truncated: false };
+  const words = splitWords(text);
+  if (words.length <= max) return { text, truncated: false };
+  return { text: words.slice(0, max).join(''), truncated: true };
+}
+
+function randomId(prefix, len = 29) {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = crypto.randomBytes(len);
+  let s = '';
+  for (let i = 0; i < len; i++) s += chars[bytes[i] % chars.length];
+  return `${prefix}${s}`;
+}
+
+function nowSeconds() {
+  return Math.floor(Date.now() / 1000);
+}
+
+function behaviorOf(req, body) {
+  const h = req.headers['x-mock-behavior'];
+  if (typeof h === 'string' && h) return h;
+  return typeof body?.model === 'string' ? body.model : '';
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Errors in OpenAI's envelope.
+
+class ApiError extends Error {
+  constructor(status, message, { type = 'invalid_request_error', param = null, code = null, headers = {} } = {}) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.param = param;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+function errorForStatus(status) {
+  switch (status) {
+    case 400:
+      return new ApiError(400, 'Invalid request (mock-error-400).', { code: null });
+    case 401:
+      return new ApiError(401, 'Incorrect API key provided.', { code: 'invalid_api_key' });
+    case 403:
+      return new ApiError(403, 'You are not allowed to sample from this model', { type: 'invalid_request_error' });
+    case 404:
+      return new ApiError(404, 'The model `mock-not-found` does not exist or you do not have access to it.', { code: 'model_not_found' });
+    case 429:
+      return new ApiError(429, 'Rate limit reached for requests (mock). Limit 3, Used 3, Requested 1. Please try again in 1s.', {
+        type: 'requests',
+        code: 'rate_limit_exceeded',
+        headers: {
+          'retry-after': '1',
+          'x-ratelimit-limit-requests': '3',
+          'x-ratelimit-remaining-requests': '0',
+          'x-ratelimit-reset-requests': '1s',
+        },
+      });
+    case 500:
+      return new ApiError(500, 'The server had an error while processing your request. Sorry about that!', { type: 'server_error' });
+    case 503:
+      return new ApiError(503, 'The engine is currently overloaded, please try again later.', { type: 'server_error' });
+    default:
+      return new ApiError(status, `Mock error ${status}.`, { type: status >= 500 ? 'server_error' : 'invalid_request_error' });
+  }
+}
+
+const HTML_502 = `<html>
+<head><title>502 Bad Gateway</title></head>
+<body>
+<center><h1>502 Bad Gateway</h1></center>
+<hr><center>cloudflare</center>
+</body>
+</html>
+`;
+
+// ---------------------------------------------------------------------------------------------
+
+export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+  const requests = [];
+  const stats = {
+    requests_total: 0,
+    active_requests: 0,
+    active_streams: 0,
+    completed_streams: 0,
+    aborted_streams: 0, // SSE responses whose peer went away before the stream ended
+    aborted_requests: 0, // any response whose peer went away before it ended (streams included)
+    connections_total: 0,
+    connections_open: 0,
+  };
+  const sockets = new Set();
+  const timers = new Set();
+
+  function later(fn, ms) {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+    return t;
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (log) console.error('mock: handler error', err);
+      if (!res.headersSent) sendJson(res, 500, { error: { message: String(err?.message ?? err), type: 'server_error', param: null, code: null } });
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    stats.connections_total++;
+    stats.connections_open++;
+    sockets.add(socket);
+    socket.on('close', () => {
+      stats.connections_open--;
+      sockets.delete(socket);
+    });
+  });
+
+  function readBody(req) {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
+  }
+
+  function sendJson(res, status, obj, extraHeaders = {}) {
+    const body = JSON.stringify(obj);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': randomId('req_', 32),
+      'openai-version': '2020-10-01',
+      'openai-processing-ms': '1',
+      ...extraHeaders,
+    });
+    res.end(body);
+  }
+
+  function sendError(res, err) {
+    sendJson(
+      res,
+      err.status,
+      { error: { message: err.message, type: err.type, param: err.param, code: err.code } },
+      err.headers,
+    );
+  }
+
+  async function handle(req, res) {
+    const url = new URL(req.url, 'http://mock');
+    const raw = await readBody(req);
+
+    // Test hooks.
+    if (url.pathname.startsWith('/__mock/')) {
+      if (req.method === 'GET' && url.pathname === '/__mock/requests') return sendJson(res, 200, requests);
+      if (req.method === 'GET' && url.pathname === '/__mock/stats') return sendJson(res, 200, stats);
+      if (req.method === 'POST' && url.pathname === '/__mock/reset') {
+        reset();
+        return sendJson(res, 200, { ok: true });
+      }
+      return sendJson(res, 404, { error: { message: 'no such mock hook', type: 'invalid_request_error', param: null, code: null } });
+    }
+
+    stats.requests_total++;
+    stats.active_requests++;
+    const record = {
+      method: req.method,
+      path: url.pathname,
+      query: url.search,
+      headers: { ...req.headers },
+      rawBody: raw.toString('utf8'),
+      body: null,
+      receivedAt: Date.now(),
+      status: null,
+      stream: false,
+      endedAt: null,
+      closedByPeerAt: null,
+    };
+    requests.push(record);
+    res.on('close', () => {
+      stats.active_requests--;
+      if (!res.writableEnded && !record.cutByMock) {
+        record.closedByPeerAt = Date.now();
+        stats.aborted_requests++;
+      }
+    });
+    res.on('finish', () => {
+      record.endedAt = Date.now();
+    });
+
+    try {
+      if (raw.length && (req.headers['content-type'] ?? '').includes('json')) {
+        try {
+          record.body = JSON.parse(record.rawBody);
+        } catch {
+          throw new ApiError(
+            400,
+            'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
+          );
+        }
+      }
+      checkAuth(req);
+
+      const route = `${req.method} ${url.pathname}`;
+      if (route === 'POST /v1/chat/completions') return await chatCompletions(req, res, record);
+      if (route === 'POST /v1/completions') return await completions(req, res, record);
+      if (route === 'POST /v1/embeddings') return await embeddings(req, res, record);
+      if (route === 'GET /v1/models') return models(res, record);
+      const m = /^\/v1\/models\/(.+)$/.exec(url.pathname);
+      if (req.method === 'GET' && m) return models(res, record, decodeURIComponent(m[1]));
+      throw new ApiError(404, `Invalid URL (${req.method} ${url.pathname})`);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      record.status = err.status;
+      if (!res.headersSent && !res.destroyed) sendError(res, err);
+    }
+  }
+
+  function checkAuth(req) {
+    const auth = req.headers.authorization;
+    if (!auth) {
+      throw new ApiError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      );
+    }
+    const m = /^Bearer (.+)$/.exec(auth);
+    if (!m || (apiKey != null && m[1] !== apiKey)) {
+      const shown = m ? `${m[1].slice(0, 3)}*****${m[1].slice(-4)}` : '';
+      throw new ApiError(401, `Incorrect API key provided: ${shown}.`, { code: 'invalid_api_key' });
+    }
+  }
+
+  /** Fault behaviours shared by all generation routes. Returns true when the response is handled. */
+  async function applyFault(req, res, record, behavior) {
+    let m;
+    if ((m = /^mock-error-(\d{3})$/.exec(behavior))) throw errorForStatus(Number(m[1]));
+    if (behavior === 'mock-not-found') throw errorForStatus(404);
+    if (behavior === 'mock-html-502') {
+      record.status = 502;
+      res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(HTML_502) });
+      res.end(HTML_502);
+      return true;
+    }
+    if (behavior === 'mock-hang') {
+      // Never answer; the peer (or close()) ends it.
+      record.status = 0;
+      return true;
+    }
+    if ((m = /^mock-delay-(\d+)$/.exec(behavior))) {
+      await new Promise((resolve) => {
+        const t = later(resolve, Number(m[1]));
+        res.on('close', () => {
+          clearTimeout(t);
+          timers.delete(t);
+          resolve();
+        });
+      });
+      if (res.destroyed) return true;
+    }
+    return false;
+  }
+
+  function checkParams(body, allowed, { requireStreamForOptions = true } = {}) {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.');
+    for (const k of Object.keys(body)) {
+      if (!allowed.has(k)) throw new ApiError(400, `Unrecognized request argument supplied: ${k}`, { param: k });
+    }
+    if (typeof body.model !== 'string' || !body.model) throw new ApiError(400, 'you must provide a model parameter', { param: 'model' });
+    if (requireStreamForOptions && body.stream_options != null && body.stream !== true) {
+      throw new ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", { param: 'stream_options' });
+    }
+  }
+
+  // ------------------------------------------------------------------ /v1/chat/completions
+
+  async function chatCompletions(req, res, record) {
+    const body = record.body;
+    checkParams(body, CHAT_PARAMS);
+    if (!Array.isArray(body.messages) || body.messages.length === 0) {
+      throw new ApiError(400, "[] is too short - 'messages'", { param: 'messages' });
+    }
+    validateToolMessages(body.messages);
+    const behavior = behaviorOf(req, body);
+    if (await applyFault(req, res, record, behavior)) return;
+
+    const n = Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
+    const promptTokens = promptTokensForMessages(body.messages);
+    const cachedTokens = behavior === 'mock-cached' ? Math.floor(promptTokens / 2) : 0;
+    const reasoningTokens = behavior === 'mock-reasoning' ? 5 : 0;
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+
+    // What to answer: a tool call, JSON, or text.
+    const last = body.messages[body.messages.length - 1];
+    const tools = Array.isArray(body.tools) ? body.tools.filter((t) => t?.type === 'function') : [];
+    let toolCalls = null;
+    if (tools.length && body.tool_choice !== 'none' && last?.role !== 'tool') {
+      let chosen = [tools[0]];
+      if (body.tool_choice && typeof body.tool_choice === 'object' && body.tool_choice.function?.name) {
+        chosen = tools.filter((t) => t.function?.name === body.tool_choice.function.name);
+        if (!chosen.length) throw new ApiError(400, `Tool choice '${body.tool_choice.function.name}' not found in 'tools' parameter.`, { param: 'tool_choice' });
+      } else if (behavior === 'mock-parallel-tools' && body.parallel_tool_calls !== false) {
+        chosen = tools;
+      }
+      toolCalls = chosen.map((t, i) => ({
+        id: toolCallIdFor(t.function.name, i),
+        type: 'function',
+        function: { name: t.function.name, arguments: toolArgumentsFor(t, body.messages) },
+      }));
+    }
+
+    let text = null;
+    let finishReason = 'stop';
+    let completionTokens = 0;
+    if (toolCalls) {
+      finishReason = 'tool_calls';
+      completionTokens = toolCalls.reduce((a, tc) => a + countTokens(tc.function.arguments) + 1, 0);
+    } else {
+      const rf = body.response_format;
+      if (rf?.type === 'json_object') {
+        text = JSON.stringify({ echo: chatAnswerText(body.messages) });
+      } else if (rf?.type === 'json_schema') {
+        const lastUser = [...body.messages].reverse().find((m) => m.role === 'user');
+        text = JSON.stringify(valueForSchema(rf.json_schema?.schema ?? { type: 'object' }, contentText(lastUser?.content)));
+      } else {
+        text = chatAnswerText(body.messages);
+        const t = truncateWords(text, maxTokens);
+        text = t.text;
+        if (t.truncated) finishReason = 'length';
+      }
+      completionTokens = countTokens(text);
+    }
+    completionTokens = completionTokens * n + reasoningTokens;
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: reasoningTokens,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
+    };
+
+    const id = randomId('chatcmpl-');
+    const created = nowSeconds();
+    const model = body.model;
+
+    if (body.stream !== true) {
+      const choices = [];
+      for (let i = 0; i < n; i++) {
+        const message = { role: 'assistant', content: toolCalls ? null : text, refusal: null, annotations: [] };
+        if (toolCalls) message.tool_calls = toolCalls;
+        choices.push({ index: i, message, logprobs: null, finish_reason: finishReason });
+      }
+      record.status = 200;
+      return sendJson(res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices,
+        usage,
+        service_tier: 'default',
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      });
+    }
+
+    // Streaming.
+    const includeUsage = body.stream_options?.include_usage === true;
+    const chunk = (choices, extra = {}) => {
+      const c = { id, object: 'chat.completion.chunk', created, model, service_tier: 'default', system_fingerprint: SYSTEM_FINGERPRINT, choices };
+      if (includeUsage) c.usage = null;
+      Object.assign(c, extra);
+      c.obfuscation = randomId('', 6); // OpenAI pads chunks with this; gateways must pass it through
+      return c;
+    };
+    const events = [];
+    for (let i = 0; i < n; i++) {
+      if (toolCalls) {
+        events.push(chunk([{ index: i, delta: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: null }]));
+        toolCalls.forEach((tc, tci) => {
+          events.push(chunk([{
+            index: i,
+            delta: { tool_calls: [{ index: tci, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] },
+            logprobs: null,
+            finish_reason: null,
+          }]));
+          const args = tc.function.arguments;
+          for (let p = 0; p < args.length; p += 4) {
+            events.push(chunk([{ index: i, delta: { tool_calls: [{ index: tci, function: { arguments: args.slice(p, p + 4) } }] }, logprobs: null, finish_reason: null }]));
+          }
+        });
+      } else {
+        events.push(chunk([{ index: i, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
+        for (const piece of splitWords(text)) {
+          events.push(chunk([{ index: i, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+        }
+      }
+      events.push(chunk([{ index: i, delta: {}, logprobs: null, finish_reason: finishReason }]));
+    }
+    if (includeUsage) events.push(chunk([], { usage }));
+    return streamEvents(res, record, events, behavior);
+  }
+
+  function validateToolMessages(messages) {
+    const callIds = new Set();
+    messages.forEach((m, i) => {
+      if (!m || typeof m !== 'object' || typeof m.role !== 'string') {
+        throw new ApiError(400, `Invalid value for 'messages[${i}]': expected an object with a role.`, { param: `messages[${i}]` });
+      }
+      if (m.role === 'assistant' && Array.isArray(m.tool_calls)) for (const tc of m.tool_calls) callIds.add(tc?.id);
+      if (m.role === 'tool' && !callIds.has(m.tool_call_id)) {
+        throw new ApiError(
+          400,
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          { param: `messages.[${i}].role` },
+        );
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ SSE writer
+
+  async function streamEvents(res, record, events, behavior) {
+    record.stream = true;
+    record.status = 200;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-request-id': randomId('req_', 32),
+      'openai-version': '2020-10-01',
+      'openai-processing-ms': '1',
+    });
+    stats.active_streams++;
+    let ended = false;
+    res.on('close', () => {
+      stats.active_streams--;
+      if (!ended) stats.aborted_streams++;
+      else if (!record.cutByMock) stats.completed_streams++;
+    });
+    const frames = events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
+
+    if (behavior === 'mock-slow-stream') {
+      // The first real chunk (role) then a content chunk every 100 ms for a minute.
+      const first = events[0];
+      const template = events.find((e) => e.choices?.[0]?.delta?.content);
+      const tick = (k) => JSON.stringify({ ...(template ?? first), choices: [{ index: 0, delta: { content: ` tick${k}` }, logprobs: null, finish_reason: null }] });
+      res.write(frames[0]);
+      for (let k = 0; k < 600 && !res.destroyed; k++) {
+        await sleep(100);
+        if (res.destroyed) break;
+        res.write(`data: ${tick(k)}\n\n`);
+      }
+      if (res.destroyed) return;
+      for (const f of frames.slice(1)) res.write(f);
+    } else if (behavior === 'mock-stream-error') {
+      for (const f of frames.slice(0, 2)) res.write(f);
+      res.write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })}\n\n`);
+      ended = true;
+      res.end();
+      return;
+    } else if (behavior === 'mock-stream-cut') {
+      for (const f of frames.slice(0, 2)) res.write(f);
+      await sleep(20);
+      ended = true; // we cut it, the peer did not go away
+      record.cutByMock = true;
+      res.destroy();
+      return;
+    } else if (behavior === 'mock-fragmented-stream') {
+      for (const f of [...frames, 'data: [DONE]\n\n']) {
+        const buf = Buffer.from(f, 'utf8');
+        for (let p = 0; p < buf.length && !res.destroyed; p += 3) {
+          res.write(buf.subarray(p, p + 3));
+          await sleep(1);
+        }
+      }
+      if (res.destroyed) return;
+      ended = true;
+      res.end();
+      return;
+    } else {
+      for (const f of frames) {
+        if (res.destroyed) return;
+        res.write(f);
+      }
+    }
+    if (res.destroyed) return;
+    res.write('data: [DONE]\n\n');
+    ended = true;
+    res.end();
+  }
+
+  // ------------------------------------------------------------------ /v1/completions
+
+  async function completions(req, res, record) {
+    const body = record.body;
+    checkParams(body, COMPLETION_PARAMS);
+    if (body.prompt == null) throw new ApiError(400, 'you must provide a prompt parameter', { param: 'prompt' });
+    const behavior = behaviorOf(req, body);
+    if (await applyFault(req, res, record, behavior)) return;
+
+    const prompts = Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? body.prompt : [body.prompt];
+    const n = Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
+    const id = randomId('cmpl-');
+    const created = nowSeconds();
+    const model = body.model;
+    const answers = [];
+    let promptTokens = 0;
+    let completionTokens = 0;
+    prompts.forEach((p) => {
+      const ptext = typeof p === 'string' ? p : Array.isArray(p) ? p.join(' ') : String(p);
+      promptTokens += typeof p === 'string' ? countTokens(p) : Array.isArray(p) ? p.length : 1;
+      for (let i = 0; i < n; i++) {
+        let { text, truncated } = truncateWords(` Echo: ${ptext}`, body.max_tokens ?? 16);
+        completionTokens += countTokens(text);
+        if (body.echo === true) text = ptext + text;
+        answers.push({ text, finish_reason: truncated ? 'length' : 'stop' });
+      }
+    });
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+
+    if (body.stream !== true) {
+      record.status = 200;
+      return sendJson(res, 200, {
+        id,
+        object: 'text_completion',
+        created,
+        model,
+        choices: answers.map((a, index) => ({ text: a.text, index, logprobs: null, finish_reason: a.finish_reason })),
+        usage,
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      });
+    }
+    const includeUsage = body.stream_options?.include_usage === true;
+    const chunk = (choices, extra = {}) => {
+      const c = { id, object: 'text_completion', created, choices, model, system_fingerprint: SYSTEM_FINGERPRINT };
+      if (includeUsage) c.usage = null;
+      return Object.assign(c, extra);
+    };
+    const events = [];
+    answers.forEach((a, index) => {
+      for (const piece of a.text.match(/\s*\S+\s*?/g) ?? []) {
+        events.push(chunk([{ text: piece, index, logprobs: null, finish_reason: null }]));
+      }
+      events.push(chunk([{ text: '', index, logprobs: null, finish_reason: a.finish_reason }]));
+    });
+    if (includeUsage) events.push(chunk([], { usage }));
+    return streamEvents(res, record, events, behavior);
+  }
+
+  // ------------------------------------------------------------------ /v1/embeddings
+
+  async function embeddings(req, res, record) {
+    const body = record.body;
+    checkParams(body, EMBEDDING_PARAMS, { requireStreamForOptions: false });
+    const behavior = behaviorOf(req, body);
+    if (await applyFault(req, res, record, behavior)) return;
+    let inputs = body.input;
+    if (inputs == null || inputs === '' || (Array.isArray(inputs) && inputs.length === 0)) {
+      throw new ApiError(400, "'$.input' is invalid. Please check the API reference.", { param: 'input' });
+    }
+    // string | string[] | number[] (one tokenized input) | number[][]
+    if (!Array.isArray(inputs) || inputs.every((x) => typeof x === 'number')) inputs = [inputs];
+    const format = body.encoding_format ?? 'float';
+    if (format !== 'float' && format !== 'base64') {
+      throw new ApiError(400, `Invalid value for 'encoding_format': '${format}'.`, { param: 'encoding_format' });
+    }
+    const dims = Number.isInteger(body.dimensions) && body.dimensions > 0 ? body.dimensions : DEFAULT_EMBEDDING_DIMS;
+    let tokens = 0;
+    const data = inputs.map((inp, index) => {
+      const text = typeof inp === 'string' ? inp : JSON.stringify(inp);
+      tokens += typeof inp === 'string' ? countTokens(inp) : inp.length;
+      const vec = embeddingFor(text, dims);
+      let embedding = vec;
+      if (format === 'base64') {
+        const f = new Float32Array(vec);
+        embedding = Buffer.from(f.buffer).toString('base64');
+      }
+      return { object: 'embedding', index, embedding };
+    });
+    record.status = 200;
+    return sendJson(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  }
+
+  // ------------------------------------------------------------------ /v1/models
+
+  const MODEL_IDS = ['gpt-4o', 'gpt-4o-mini', 'gpt-3.5-turbo-instruct', 'text-embedding-3-small'];
+  function models(res, record, one) {
+    const obj = (id) => ({ id, object: 'model', created: 1715367049, owned_by: 'system' });
+    record.status = 200;
+    if (one !== undefined) {
+      if (!MODEL_IDS.includes(one)) throw new ApiError(404, `The model '${one}' does not exist`, { param: 'model', code: 'model_not_found' });
+      return sendJson(res, 200, obj(one));
+    }
+    return sendJson(res, 200, { object: 'list', data: MODEL_IDS.map(obj) });
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  function reset() {
+    requests.length = 0;
+    for (const k of ['requests_total', 'completed_streams', 'aborted_streams', 'aborted_requests', 'connections_total']) stats[k] = 0;
+  }
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actualPort = server.address().port;
+  const url = `http://${host}:${actualPort}`;
+
+  let closed = false;
+  async function close() {
+    if (closed) return;
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    const done = new Promise((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await done;
+  }
+
+  return {
+    port: actualPort,
+    url,
+    baseURL: `${url}/v1`,
+    apiKey,
+    requests, // live array of every request received (hooks excluded)
+    stats, // live counters
+    reset,
+    close,
+    /** Requests to `path` (e.g. '/v1/chat/completions'). */
+    requestsTo(path) {
+      return requests.filter((r) => r.path === path);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standalone.
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+  };
+  const mock = await startOpenAIMock({
+    port: Number(opt('port', '0')),
+    host: opt('host', '127.0.0.1'),
+    apiKey: opt('api-key', process.env.MOCK_OPENAI_API_KEY ?? DEFAULT_API_KEY),
+    log: true,
+  });
+  console.log(`mock listening on ${mock.port}`);
+  const stop = async () => {
+    await mock.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

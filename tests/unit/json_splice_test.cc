@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "core/json_scan.h"
+#include "dialects/openai/fast_path.h"
+
+namespace json = boost::json;
+using namespace tollgate;
+using dialects::openai::Endpoint;
+using dialects::openai::RequestFacts;
+
+namespace {
+
+std::string splice(const std::string& body, std::string_view model, bool ask_usage) {
+  json::value doc;
+  RequestFacts facts;
+  auto err = dialects::openai::read_request(body, Endpoint::chat_completions, doc, facts);
+  EXPECT_FALSE(err) << (err ? err->message : "");
+  return dialects::openai::splice_request(body, doc, model, ask_usage);
+}
+
+}  // namespace
+
+TEST(JsonScan, FindsTopLevelMembersOnly) {
+  std::string s = R"( {"a" : {"model":"inner"}, "model":"x\"y", "n":[1,{"b":"]"}], "t":true} )";
+  std::vector<core::JsonMember> m;
+  ASSERT_TRUE(core::scan_object_members(s, m));
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[1].key, "model");
+  EXPECT_EQ(s.substr(m[1].value_begin, m[1].value_end - m[1].value_begin), R"("x\"y")");
+  EXPECT_EQ(s.substr(m[2].value_begin, m[2].value_end - m[2].value_begin), R"([1,{"b":"]"}])");
+  EXPECT_EQ(s.substr(m[3].value_begin, m[3].value_end - m[3].value_begin), "true");
+}
+
+TEST(JsonScan, RejectsMalformed) {
+  std::vector<core::JsonMember> m;
+  EXPECT_FALSE(core::scan_object_members("[1]", m));
+  EXPECT_FALSE(core::scan_object_members(R"({"a":1)", m));
+  EXPECT_FALSE(core::scan_object_members(R"({"a" 1})", m));
+  EXPECT_FALSE(core::scan_object_members(R"({"a":"unterminated})", m));
+  EXPECT_TRUE(core::scan_object_members("{ }", m));
+  EXPECT_TRUE(m.empty());
+}
+
+TEST(JsonScan, RemovesFirstMiddleAndLastMember) {
+  std::string s = R"({"a":1,"usage":null,"c":3})";
+  std::vector<core::JsonMember> m;
+  ASSERT_TRUE(core::scan_object_members(s, m));
+  EXPECT_EQ(core::remove_member(s, m, m[1]), R"({"a":1,"c":3})");
+  EXPECT_EQ(core::remove_member(s, m, m[0]), R"({"usage":null,"c":3})");
+  EXPECT_EQ(core::remove_member(s, m, m[2]), R"({"a":1,"usage":null})");
+  std::string one = R"({"usage":null})";
+  ASSERT_TRUE(core::scan_object_members(one, m));
+  EXPECT_EQ(core::remove_member(one, m, m[0]), "{}");
+}
+
+TEST(FastPathSplice, ReplacesOnlyTheModelAndKeepsEveryOtherByte) {
+  std::string body = R"({"model": "smart",  "messages":[{"role":"user","content":"model: \"smart\""}], "x_unknown": {"keep": [1, 2.50, "é"]}})";
+  EXPECT_EQ(splice(body, "gpt-4o-mini", false),
+            R"({"model": "gpt-4o-mini",  "messages":[{"role":"user","content":"model: \"smart\""}], "x_unknown": {"keep": [1, 2.50, "é"]}})");
+}
+
+TEST(FastPathSplice, QuotesTheUpstreamModelName) {
+  std::string body = R"({"model":"a","messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(splice(body, "we\"ird", false), R"({"model":"we\"ird","messages":[{"role":"user","content":"hi"}]})");
+}
+
+TEST(FastPathSplice, AsksForUsageWhenTheCallerDidNot) {
+  std::string base = R"({"model":"a","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(splice(base, "b", true),
+            R"({"model":"b","stream_options":{"include_usage":true},"stream":true,"messages":[{"role":"user","content":"hi"}]})");
+
+  std::string with_false = R"({"model":"a","stream":true,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(splice(with_false, "b", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]})");
+
+  std::string other = R"({"model":"a","stream":true,"stream_options":{"x":1},"messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(splice(other, "b", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true,"x":1},"messages":[{"role":"user","content":"hi"}]})");
+
+  std::string null_so = R"({"model":"a","stream":true,"stream_options":null,"messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(splice(null_so, "b", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]})");
+}
+
+TEST(FastPathSplice, EscapedKeyFallsBackToARewriteThatIsStillCorrect) {
+  std::string body = R"({"mod\u0065l":"a","messages":[{"role":"user","content":"hi"}]})";
+  auto out = json::parse(splice(body, "b", true));
+  EXPECT_EQ(out.at("model").as_string(), "b");
+  EXPECT_EQ(out.at("stream_options").at("include_usage").as_bool(), true);
+}
+
+TEST(FastPathRead, RejectsWhatTheGatewayCannotRoute) {
+  json::value doc;
+  RequestFacts f;
+  auto e = dialects::openai::read_request("{nope", Endpoint::chat_completions, doc, f);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400);
+  e = dialects::openai::read_request(R"({"messages":[]})", Endpoint::chat_completions, doc, f);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->param, "model");
+  e = dialects::openai::read_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})",
+                                     Endpoint::chat_completions, doc, f);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->param, "stream");
+  e = dialects::openai::read_request(R"({"model":"m"})", Endpoint::embeddings, doc, f);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->param, "input");
+  e = dialects::openai::read_request(R"({"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]})",
+                                     Endpoint::chat_completions, doc, f);
+  EXPECT_FALSE(e);
+  EXPECT_TRUE(f.stream);
+  EXPECT_TRUE(f.caller_wants_usage);
+}
+
+TEST(StreamTap, HidesTheUsageTheGatewayAskedFor) {
+  tollgate::dialects::openai::StreamTap tap(true);
+  tollgate::http::SseReader r;
+  r.feed(
+      "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n"
+      "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"prompt_tokens_details\":{\"cached_tokens\":3}}}\n\n"
+      "data: [DONE]\n\n");
+  tollgate::http::SseEvent ev;
+  std::string out;
+  using A = tollgate::dialects::openai::StreamTap::Action;
+  ASSERT_TRUE(r.next(ev));
+  EXPECT_EQ(tap.on_event(ev, out), A::replace);
+  EXPECT_EQ(out, "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+  ASSERT_TRUE(r.next(ev));
+  EXPECT_EQ(tap.on_event(ev, out), A::drop);
+  ASSERT_TRUE(r.next(ev));
+  EXPECT_EQ(tap.on_event(ev, out), A::forward);
+  EXPECT_TRUE(tap.saw_done());
+  EXPECT_TRUE(tap.usage().known);
+  EXPECT_EQ(tap.usage().input_tokens, 5);
+  EXPECT_EQ(tap.usage().output_tokens, 2);
+  EXPECT_EQ(tap.usage().cached_input_tokens, 3);
+}
+
+TEST(StreamTap, ForwardsUsageTheCallerAskedFor) {
+  tollgate::dialects::openai::StreamTap tap(false);
+  tollgate::http::SseReader r;
+  r.feed("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":4}}\n\n");
+  tollgate::http::SseEvent ev;
+  std::string out;
+  ASSERT_TRUE(r.next(ev));
+  EXPECT_EQ(tap.on_event(ev, out), tollgate::dialects::openai::StreamTap::Action::forward);
+  EXPECT_EQ(tap.usage().output_tokens, 4);
+}
+
+TEST(UpstreamErrorBody, AlwaysOpenAiShaped) {
+  auto html = dialects::openai::upstream_error_body(502, "<html>Bad gateway</html>", "text/html");
+  auto v = json::parse(html);
+  EXPECT_TRUE(v.at("error").at("message").is_string());
+  auto detail = json::parse(dialects::openai::upstream_error_body(400, R"({"detail":"bad thing"})", "application/json"));
+  EXPECT_NE(std::string(detail.at("error").at("message").as_string()).find("bad thing"), std::string::npos);
+  std::string shaped = R"({"error":{"message":"Rate limit","type":"requests","param":null,"code":"rate_limit_exceeded"}})";
+  EXPECT_EQ(dialects::openai::upstream_error_body(429, shaped, "application/json"), shaped);
+}
