@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "core/process_config.h"
@@ -128,6 +129,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
+  // Diagnostics go to stderr; stdout carries the listening line and the access log.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tollgate"));
 
   if (*serve) return cmd_serve(config_path, resources_path);
   if (*validate) return cmd_validate(validate_file);

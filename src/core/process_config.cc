@@ -101,6 +101,33 @@ void read_log(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
   if (auto v = in.boolean(n["access_log"], "log.access_log")) c.access_log = *v;
 }
 
+void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessConfig& c) {
+  if (!root || root->IsNull()) return;  // no file content: every default
+  const YAML::Node& n = *root;
+  if (!in.fields(n, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log"})) {
+    return;
+  }
+  read_listen(in, n["listen"], c);
+  read_store(in, n["store"], c);
+  if (!YamlReader::empty(n["limits"]) && in.fields(n["limits"], "limits", {"backend"})) {
+    if (auto backend = in.string(n["limits"]["backend"], "limits.backend")) {
+      if (*backend != "local") {
+        in.error(n["limits"]["backend"], "limits.backend",
+                 "unknown backend \"" + *backend + "\" (only local is available)");
+      } else {
+        c.limits_backend = *backend;
+      }
+    }
+  }
+  if (!YamlReader::empty(n["admin"]) && in.fields(n["admin"], "admin", {"key"})) {
+    if (auto key = in.string(n["admin"]["key"], "admin.key")) c.admin_key = *key;
+  }
+  take_int(in, n["workers"], "workers", 0, 1024, c.workers);
+  if (auto v = in.boolean(n["demo"], "demo")) c.demo = *v;
+  read_server(in, n["server"], c);
+  read_log(in, n["log"], c);
+}
+
 }  // namespace
 
 ProcessConfigResult parse_process_config(std::string_view text, const std::string& path) {
@@ -108,28 +135,10 @@ ProcessConfigResult parse_process_config(std::string_view text, const std::strin
   ProcessConfig& c = result.config;
   YamlReader in(path, result.errors);
   std::optional<YAML::Node> root = in.load(text);
-  if (root && !root->IsNull() &&
-      in.fields(*root, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log"})) {
-    const YAML::Node& n = *root;
-    read_listen(in, n["listen"], c);
-    read_store(in, n["store"], c);
-    if (!YamlReader::empty(n["limits"]) && in.fields(n["limits"], "limits", {"backend"})) {
-      if (auto backend = in.string(n["limits"]["backend"], "limits.backend")) {
-        if (*backend != "local") {
-          in.error(n["limits"]["backend"], "limits.backend",
-                   "unknown backend \"" + *backend + "\" (only local is available)");
-        } else {
-          c.limits_backend = *backend;
-        }
-      }
-    }
-    if (!YamlReader::empty(n["admin"]) && in.fields(n["admin"], "admin", {"key"})) {
-      if (auto key = in.string(n["admin"]["key"], "admin.key")) c.admin_key = *key;
-    }
-    take_int(in, n["workers"], "workers", 0, 1024, c.workers);
-    if (auto v = in.boolean(n["demo"], "demo")) c.demo = *v;
-    read_server(in, n["server"], c);
-    read_log(in, n["log"], c);
+  try {
+    read_config(in, root, c);
+  } catch (const std::exception& e) {
+    result.errors.push_back({path, 0, 0, "", std::string("cannot read: ") + e.what()});
   }
 
   // Relative store paths belong to the config file, not to wherever the process started.

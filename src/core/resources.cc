@@ -76,20 +76,17 @@ bool is_header_token(std::string_view s) {
 
 // --- reading documents ---------------------------------------------------------------------
 
+// Providers and models are kept as far as they could be read, even with errors in them, so
+// that what refers to them is not reported as well ("provider p is not declared" when p is
+// declared with a typo would send the reader to the wrong place). nullopt: not a map at all.
 std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "kind", "base_url", "api_key", "api_version", "headers",
                          "timeouts", "verify_tls"})) {
     return std::nullopt;
   }
   Provider p;
-  bool ok = true;
   auto take = [&](const char* field, std::string& into) {
-    if (!n[field]) return;
-    if (auto v = in.string(n[field], YamlReader::child(at, field))) {
-      into = std::move(*v);
-    } else {
-      ok = false;
-    }
+    if (auto v = in.string(n[field], YamlReader::child(at, field))) into = std::move(*v);
   };
   take("name", p.name);
   take("base_url", p.base_url);
@@ -99,17 +96,13 @@ std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const
   std::string kind_field = YamlReader::child(at, "kind");
   if (!n["kind"]) {
     in.error(n, kind_field, "is required (one of: " + kinds_list() + ")");
-    ok = false;
   } else if (auto kind = in.string(n["kind"], kind_field)) {
     if (auto k = provider_kind_from_string(*kind)) {
       p.kind = *k;
     } else {
       in.error(n["kind"], kind_field,
                "unknown kind \"" + *kind + "\" (expected one of: " + kinds_list() + ")");
-      ok = false;
     }
-  } else {
-    ok = false;
   }
 
   const YAML::Node headers = n["headers"];
@@ -118,18 +111,13 @@ std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const
     in.mark(headers_field, headers);
     if (!headers.IsMap()) {
       in.error(headers, headers_field, "must be a map of header names to values");
-      ok = false;
     } else {
       for (const auto& entry : headers) {
-        const YAML::Node name_node = entry.first;
+        const YAML::Node name_node = entry.first;  // by value: the iterator's pair is a temporary
         const YAML::Node value_node = entry.second;
         std::string name = name_node.IsScalar() ? name_node.Scalar() : "";
-        std::string field = YamlReader::child(headers_field, name);
-        auto value = in.string(value_node, field);
-        if (value) {
+        if (auto value = in.string(value_node, YamlReader::child(headers_field, name))) {
           p.headers[name] = std::move(*value);
-        } else {
-          ok = false;
         }
       }
     }
@@ -137,120 +125,76 @@ std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const
 
   const YAML::Node timeouts = n["timeouts"];
   std::string timeouts_field = YamlReader::child(at, "timeouts");
-  if (!YamlReader::empty(timeouts)) {
-    if (in.fields(timeouts, timeouts_field, {"connect_ms", "read_ms", "idle_ms"})) {
-      auto take_ms = [&](const char* field, std::chrono::milliseconds& into) {
-        if (!timeouts[field]) return;
-        auto v = in.integer(timeouts[field], YamlReader::child(timeouts_field, field), 1,
-                            kMaxTimeoutMs);
-        if (v) {
-          into = std::chrono::milliseconds(*v);
-        } else {
-          ok = false;
-        }
-      };
-      take_ms("connect_ms", p.timeouts.connect);
-      take_ms("read_ms", p.timeouts.read);
-      take_ms("idle_ms", p.timeouts.idle);
-    } else {
-      ok = false;
-    }
+  if (!YamlReader::empty(timeouts) &&
+      in.fields(timeouts, timeouts_field, {"connect_ms", "read_ms", "idle_ms"})) {
+    auto take_ms = [&](const char* field, std::chrono::milliseconds& into) {
+      if (auto v = in.integer(timeouts[field], YamlReader::child(timeouts_field, field), 1,
+                              kMaxTimeoutMs)) {
+        into = std::chrono::milliseconds(*v);
+      }
+    };
+    take_ms("connect_ms", p.timeouts.connect);
+    take_ms("read_ms", p.timeouts.read);
+    take_ms("idle_ms", p.timeouts.idle);
   }
 
-  if (n["verify_tls"]) {
-    if (auto v = in.boolean(n["verify_tls"], YamlReader::child(at, "verify_tls"))) {
-      p.verify_tls = *v;
-    } else {
-      ok = false;
-    }
-  }
-  if (!ok) return std::nullopt;
+  if (auto v = in.boolean(n["verify_tls"], YamlReader::child(at, "verify_tls"))) p.verify_tls = *v;
   return p;
 }
 
 std::optional<Target> read_target(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"provider", "model", "weight", "priority"})) return std::nullopt;
   Target t;
-  bool ok = true;
-  if (n["provider"]) {
-    auto v = in.string(n["provider"], YamlReader::child(at, "provider"));
-    ok = ok && v;
-    if (v) t.provider = std::move(*v);
+  if (auto v = in.string(n["provider"], YamlReader::child(at, "provider"))) t.provider = std::move(*v);
+  if (auto v = in.string(n["model"], YamlReader::child(at, "model"))) t.model = std::move(*v);
+  if (auto v = in.integer(n["weight"], YamlReader::child(at, "weight"), 0, kMaxU32)) {
+    t.weight = static_cast<uint32_t>(*v);
   }
-  if (n["model"]) {
-    auto v = in.string(n["model"], YamlReader::child(at, "model"));
-    ok = ok && v;
-    if (v) t.model = std::move(*v);
+  if (auto v = in.integer(n["priority"], YamlReader::child(at, "priority"), 0, kMaxU32)) {
+    t.priority = static_cast<uint32_t>(*v);
   }
-  if (n["weight"]) {
-    auto v = in.integer(n["weight"], YamlReader::child(at, "weight"), 0, kMaxU32);
-    ok = ok && v;
-    if (v) t.weight = static_cast<uint32_t>(*v);
-  }
-  if (n["priority"]) {
-    auto v = in.integer(n["priority"], YamlReader::child(at, "priority"), 0, kMaxU32);
-    ok = ok && v;
-    if (v) t.priority = static_cast<uint32_t>(*v);
-  }
-  if (!ok) return std::nullopt;
   return t;
 }
 
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets"})) return std::nullopt;
   Model m;
-  bool ok = true;
-  if (n["name"]) {
-    auto v = in.string(n["name"], YamlReader::child(at, "name"));
-    ok = ok && v;
-    if (v) m.name = std::move(*v);
-  }
-  if (n["strategy"]) {
-    auto v = in.string(n["strategy"], YamlReader::child(at, "strategy"));
-    ok = ok && v;
-    if (v) m.strategy = std::move(*v);
-  }
+  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
+  if (auto v = in.string(n["strategy"], YamlReader::child(at, "strategy"))) m.strategy = std::move(*v);
   const YAML::Node targets = n["targets"];
   std::string targets_field = YamlReader::child(at, "targets");
   if (!YamlReader::empty(targets)) {
     in.mark(targets_field, targets);
     if (!targets.IsSequence()) {
       in.error(targets, targets_field, "must be a list of targets");
-      ok = false;
     } else {
       for (std::size_t i = 0; i < targets.size(); ++i) {
-        auto t = read_target(in, targets[i], YamlReader::item(targets_field, i));
-        ok = ok && t;
-        if (t) m.targets.push_back(std::move(*t));
+        if (auto t = read_target(in, targets[i], YamlReader::item(targets_field, i))) {
+          m.targets.push_back(std::move(*t));
+        }
       }
     }
   }
-  if (!ok) return std::nullopt;
   return m;
 }
 
 // Turns whichever of key / key_env / key_hash was given into the hash (and the prefix people
-// recognise a secret by). The secret itself is dropped here: only its hash is kept.
+// recognise a secret by). The secret itself is dropped here: only its hash is kept. A key with
+// any error is left out: nothing refers to a key, and a half-read one has no usable hash.
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  std::size_t errors_before = in.error_count();
   if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at"})) {
     return std::nullopt;
   }
   Key k;
-  bool ok = true;
-  if (n["name"]) {
-    auto v = in.string(n["name"], YamlReader::child(at, "name"));
-    ok = ok && v;
-    if (v) k.name = std::move(*v);
-  }
+  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) k.name = std::move(*v);
 
   int given = (n["key"] ? 1 : 0) + (n["key_env"] ? 1 : 0) + (n["key_hash"] ? 1 : 0);
   std::string key_field = YamlReader::child(at, "key");
   if (given == 0) {
     in.error(n, key_field, "one of key, key_env or key_hash is required");
-    ok = false;
   } else if (given > 1) {
     in.error(n, key_field, "give only one of key, key_env or key_hash");
-    ok = false;
   } else if (n["key"] || n["key_env"]) {
     std::optional<std::string> secret;
     if (n["key"]) {
@@ -277,8 +221,6 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
     if (secret) {
       k.hash_hex = store::sha256_hex(*secret);
       k.prefix = secret->substr(0, 8);
-    } else {
-      ok = false;
     }
   } else {
     std::string hash_field = YamlReader::child(at, "key_hash");
@@ -288,41 +230,34 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
       if (digits.size() != 64 || !is_hex(digits)) {
         in.error(n["key_hash"], hash_field,
                  "must be \"sha256:\" followed by 64 hex digits, or the 64 hex digits alone");
-        ok = false;
       } else {
         k.hash_hex = lower(std::string(digits));
       }
-    } else {
-      ok = false;
     }
   }
   if (!k.hash_hex.empty()) k.id = key_id_for_hash(k.hash_hex);
 
-  if (n["models"]) {
-    auto v = in.strings(n["models"], YamlReader::child(at, "models"));
-    ok = ok && v;
-    if (v) k.models = std::move(*v);
+  if (auto v = in.strings(n["models"], YamlReader::child(at, "models"))) k.models = std::move(*v);
+  if (auto v = in.integer(n["expires_at"], YamlReader::child(at, "expires_at"), 0,
+                          std::numeric_limits<int64_t>::max())) {
+    k.expires_at = *v;
   }
-  if (n["expires_at"]) {
-    auto v = in.integer(n["expires_at"], YamlReader::child(at, "expires_at"), 0,
-                        std::numeric_limits<int64_t>::max());
-    ok = ok && v;
-    if (v) k.expires_at = *v;
-  }
-  if (!ok) return std::nullopt;
+  if (in.error_count() != errors_before) return std::nullopt;
   return k;
 }
 
 template <typename T, typename Read>
 std::optional<T> parse_one(std::string_view doc, std::string_view source,
                            std::vector<ConfigError>& errors, Read read) {
-  std::size_t before = errors.size();
-  YamlReader in(std::string(source), errors);
-  std::optional<YAML::Node> root = in.load(doc);
-  if (!root) return std::nullopt;
-  std::optional<T> out = read(in, *root, std::string());
-  if (errors.size() != before) return std::nullopt;  // e.g. an unknown field: read, but wrong
-  return out;
+  try {
+    YamlReader in(std::string(source), errors);
+    std::optional<YAML::Node> root = in.load(doc);
+    if (!root) return std::nullopt;
+    return read(in, *root, std::string());
+  } catch (const std::exception& e) {
+    errors.push_back({std::string(source), 0, 0, "", std::string("cannot read: ") + e.what()});
+    return std::nullopt;
+  }
 }
 
 // --- validating values ---------------------------------------------------------------------
@@ -496,6 +431,58 @@ void validate_keys(const Resources& r, Findings& found) {
   }
 }
 
+ParseResult parse_resources_or_throw(std::string_view text, std::string_view source) {
+  ParseResult result;
+  YamlReader in(std::string(source), result.errors);
+  std::optional<YAML::Node> root = in.load(text);
+  if (!root) return result;
+  if (root->IsNull()) return result;  // an empty document declares nothing
+  if (!in.fields(*root, "", {"providers", "models", "keys"})) return result;
+
+  // Every section is read whole even after an error, so one run reports every problem. An
+  // item that fails to read is left out, so remember which document item each one came from.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> from_item;
+  auto section = [&](const char* name, auto read, auto& into) {
+    const YAML::Node list = (*root)[name];
+    if (YamlReader::empty(list)) return;
+    in.mark(name, list);
+    if (!list.IsSequence()) {
+      in.error(list, name, "must be a list");
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (auto item = read(in, list[i], YamlReader::item(name, i))) {
+        into.push_back(std::move(*item));
+        from_item[name].push_back(i);
+      }
+    }
+  };
+  section("providers", read_provider, result.resources.providers);
+  section("models", read_model, result.resources.models);
+  section("keys", read_key, result.resources.keys);
+
+  validate_resources(result.resources, result.errors,
+                     [&](std::string_view section_name, std::size_t index, std::string_view field) {
+                       const auto& items = from_item[section_name];
+                       std::size_t item = index < items.size() ? items[index] : index;
+                       std::string at = YamlReader::item(std::string(section_name), item);
+                       if (!field.empty()) at = YamlReader::child(at, field);
+                       ConfigLocation loc{std::string(source), at, 0, 0};
+                       YAML::Mark m = in.find_mark(at);
+                       if (!m.is_null()) {
+                         loc.line = m.line + 1;
+                         loc.column = m.column + 1;
+                       }
+                       return loc;
+                     });
+  // In document order, as an editor shows them.
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                   });
+  return result;
+}
+
 }  // namespace
 
 std::optional<ProviderKind> provider_kind_from_string(std::string_view s) {
@@ -542,51 +529,16 @@ std::string ConfigError::to_string() const {
 }
 
 ParseResult parse_resources(std::string_view text, std::string_view source) {
-  ParseResult result;
-  YamlReader in(std::string(source), result.errors);
-  std::optional<YAML::Node> root = in.load(text);
-  if (!root) return result;
-  if (root->IsNull()) return result;  // an empty document declares nothing
-  if (!in.fields(*root, "", {"providers", "models", "keys"})) return result;
-
-  // Every section is read whole even after an error, so one run reports every problem. An
-  // item that fails to read is left out, so remember which document item each one came from.
-  std::unordered_map<std::string_view, std::vector<std::size_t>> from_item;
-  auto section = [&](const char* name, auto read, auto& into) {
-    const YAML::Node list = (*root)[name];
-    if (YamlReader::empty(list)) return;
-    in.mark(name, list);
-    if (!list.IsSequence()) {
-      in.error(list, name, "must be a list");
-      return;
-    }
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      if (auto item = read(in, list[i], YamlReader::item(name, i))) {
-        into.push_back(std::move(*item));
-        from_item[name].push_back(i);
-      }
-    }
-  };
-  section("providers", read_provider, result.resources.providers);
-  section("models", read_model, result.resources.models);
-  section("keys", read_key, result.resources.keys);
-
-  validate_resources(result.resources, result.errors,
-                     [&](std::string_view section_name, std::size_t index, std::string_view field) {
-                       const auto& items = from_item[section_name];
-                       std::size_t item = index < items.size() ? items[index] : index;
-                       std::string at = YamlReader::item(std::string(section_name), item);
-                       if (!field.empty()) at = YamlReader::child(at, field);
-                       ConfigLocation loc{std::string(source), at, 0, 0};
-                       YAML::Mark m = in.find_mark(at);
-                       if (!m.is_null()) {
-                         loc.line = m.line + 1;
-                         loc.column = m.column + 1;
-                       }
-                       return loc;
-                     });
-  return result;
+  try {
+    return parse_resources_or_throw(text, source);
+  } catch (const std::exception& e) {
+    // yaml-cpp throws for shapes the reader did not foresee; report, never take the caller down.
+    ParseResult result;
+    result.errors.push_back({std::string(source), 0, 0, "", std::string("cannot read: ") + e.what()});
+    return result;
+  }
 }
+
 
 void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
                         std::string_view source) {

@@ -77,7 +77,7 @@ struct ConfigError {
 };
 
 struct ParseResult {
-  Resources resources;
+  Resources resources;  // with errors: what could be read, for reporting; never serve it
   std::vector<ConfigError> errors;
   bool ok() const { return errors.empty(); }
 };
@@ -113,7 +113,10 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
 
 // One resource as a document of its own (a store's row: JSON, which is YAML), read with the
 // same rules as an item of parse_resources(). Fields in errors are relative to the document.
-// Values and cross-references are left to validate_resources(). nullopt when there was an error.
+// Values and cross-references are left to validate_resources(). A provider or model comes
+// back as far as it could be read even when errors were appended (so what refers to it is not
+// reported too); nullopt when the document is not YAML or not a map. A key comes back only
+// when it had no error.
 std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,
                                        std::vector<ConfigError>& errors);
 std::optional<Model> parse_model(std::string_view doc, std::string_view source,

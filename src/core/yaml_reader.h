@@ -54,6 +54,7 @@ class YamlReader {
   YAML::Mark find_mark(std::string field) const;
 
   const std::string& source() const { return source_; }
+  std::size_t error_count() const { return errors_.size(); }
 
   static std::string child(const std::string& parent, std::string_view name);  // "a" + "b" = "a.b"
   static std::string item(const std::string& parent, std::size_t index);       // "a" + 3 = "a[3]"

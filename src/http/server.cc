@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <random>
 #include <unordered_set>
 
 namespace tollgate::http {
@@ -183,8 +184,10 @@ std::string simple_error(std::string_view message, std::string_view code) {
 
 net::awaitable<void> write_simple(beast::tcp_stream& stream, bhttp::status status,
                                   std::string body) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
   bhttp::response<bhttp::string_body> res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
+  res.set("x-request-id", fmt::format("req_{:016x}{:08x}", rng(), static_cast<uint32_t>(rng())));
   res.keep_alive(false);
   res.body() = std::move(body);
   res.prepare_payload();

@@ -284,18 +284,20 @@ core::ParseResult SqliteStore::load() {
   Transaction tx(db_, "BEGIN");  // one consistent read of all three tables
   int64_t version = data_version();
 
-  auto check_name = [&](const std::string& doc_name, const std::string& row, const char* table) {
-    if (doc_name == row) return true;
+  // The row's name is what the rest refers to; a document that disagrees is wrong.
+  auto check_name = [&](std::string& doc_name, const std::string& row, const char* table) {
+    if (doc_name == row) return;
     errors.push_back({row_source(table, row), 0, 0, "name",
                       "is \"" + doc_name + "\" but the row is named \"" + row + "\""});
-    return false;
+    doc_name = row;
   };
 
   Statement providers(db_, "SELECT name, doc FROM providers ORDER BY name");
   while (providers.step()) {
     std::string row = providers.text(0);
+    // Kept even with errors in it (see parse_provider), so models using it are not blamed.
     if (auto p = core::parse_provider(providers.text(1), row_source("providers", row), errors)) {
-      if (!check_name(p->name, row, "providers")) continue;
+      check_name(p->name, row, "providers");
       r.providers.push_back(std::move(*p));
       provider_rows.push_back(row);
     }
@@ -305,7 +307,7 @@ core::ParseResult SqliteStore::load() {
   while (models.step()) {
     std::string row = models.text(0);
     if (auto m = core::parse_model(models.text(1), row_source("models", row), errors)) {
-      if (!check_name(m->name, row, "models")) continue;
+      check_name(m->name, row, "models");
       r.models.push_back(std::move(*m));
       model_rows.push_back(row);
     }

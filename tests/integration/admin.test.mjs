@@ -68,12 +68,27 @@ describe('admin listener', () => {
     assert.ok(failed.length && failed[0].value >= 1, `tollgate_requests_total{model="err-500",status="500"}: ${JSON.stringify(failed)}`);
 
     assert.equal(types.tollgate_request_duration_seconds, 'histogram');
-    const buckets = samples.filter((s) => s.name === 'tollgate_request_duration_seconds_bucket');
-    assert.ok(buckets.some((b) => b.labels.le === '+Inf' && b.value >= 3), 'a +Inf bucket holding every request');
-    assert.ok(samples.some((s) => s.name === 'tollgate_request_duration_seconds_count' && s.value >= 3));
-    assert.ok(samples.some((s) => s.name === 'tollgate_request_duration_seconds_sum' && s.value > 0));
+    const sum = (name, labels = {}) => find(name, labels).reduce((a, s) => a + s.value, 0);
+    // Series may be split by extra labels (route, model...): the +Inf buckets together hold every request.
+    assert.ok(sum('tollgate_request_duration_seconds_bucket', { le: '+Inf' }) >= 3, 'the +Inf buckets hold every request');
+    assert.equal(sum('tollgate_request_duration_seconds_bucket', { le: '+Inf' }), sum('tollgate_request_duration_seconds_count'));
+    assert.ok(sum('tollgate_request_duration_seconds_count', { model: 'gpt' }) >= 2);
+    assert.ok(sum('tollgate_request_duration_seconds_sum') > 0);
 
     assert.equal(types.tollgate_requests_in_flight, 'gauge');
+  });
+
+  it('tokens are tapped from answers, streamed ones included (tollgate_tokens_total)', T, async () => {
+    const tokens = async (type) =>
+      (await metrics(env)).samples.filter((s) => s.name === 'tollgate_tokens_total' && s.labels.model === 'gpt' && s.labels.type === type).reduce((a, s) => a + s.value, 0);
+    const before = { input: await tokens('input'), output: await tokens('output') };
+    const openai = env.client(KEYS.all);
+    // Mock counts words: prompt 3 + 2, completion 4 + 3.
+    await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'three words here' }] });
+    const s = await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'streamed two' }], stream: true });
+    for await (const _ of s);
+    await waitFor(async () => (await tokens('output')) - before.output === 7, { timeout: 2000, message: 'output tokens +7' });
+    assert.equal((await tokens('input')) - before.input, 5);
   });
 
   it('tollgate_requests_in_flight rises during a stream and falls after', T, async () => {

@@ -3,6 +3,7 @@
 
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { KEYS, cleanupScope, envelopeProblems, postJson, standardSetup, waitFor } from './harness.mjs';
 
 const T = { timeout: 20_000 };
@@ -93,6 +94,30 @@ describe('errors', () => {
     const elapsed = Date.now() - t0;
     assertOpenAIError(res, 502, 'dead upstream');
     assert.ok(elapsed < 3000, `took ${elapsed} ms`);
+  });
+
+  it('a body over the default size limit (8 MiB) is answered 413 from its Content-Length, before the body is read', T, async () => {
+    // A raw request that announces 9 MiB and sends none of it: the limit is known from the head.
+    const length = 9 * 1024 * 1024;
+    const sock = net.connect(env.gw.proxyPort, '127.0.0.1');
+    let raw = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d) => (raw += d));
+    sock.on('error', () => {});
+    try {
+      sock.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEYS.all}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+      );
+      await waitFor(() => /\r\n\r\n[\s\S]*\}\s*$/.test(raw) || sock.destroyed, { timeout: 3000, message: 'an answer to the oversized request' }).catch(() => {});
+    } finally {
+      sock.destroy();
+    }
+    assert.match(raw, /^HTTP\/1\.1 413 /, `expected a 413 answer, got ${JSON.stringify(raw.slice(0, 300)) || 'the connection closed with no answer'}`);
+    const [head, body] = raw.split('\r\n\r\n');
+    assert.match(head, /\r\nx-request-id: \S+/i);
+    assert.deepEqual(envelopeProblems(JSON.parse(body)), [], body);
+    assert.equal(env.mock.requests.length, 0);
   });
 
   it('errors on the other OpenAI routes use the envelope too', T, async () => {

@@ -253,6 +253,9 @@ export function standardResources(mock, { deadPort, extraModels = [] } = {}) {
     { name: 'hang', targets: [{ provider: 'mock-short', model: 'mock-hang' }] },
     { name: 'slow-stream', targets: [{ provider: 'mock', model: 'mock-slow-stream' }] },
     { name: 'fragmented', targets: [{ provider: 'mock', model: 'mock-fragmented-stream' }] },
+    { name: 'stream-error', targets: [{ provider: 'mock', model: 'mock-stream-error' }] },
+    { name: 'stream-cut', targets: [{ provider: 'mock', model: 'mock-stream-cut' }] },
+    { name: 'stall', targets: [{ provider: 'mock-short', model: 'mock-stall-stream' }] },
     ...(deadPort ? [{ name: 'dead', targets: [{ provider: 'dead', model: 'gpt-4o' }] }] : []),
     ...extraModels,
   ];

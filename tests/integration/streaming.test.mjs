@@ -3,7 +3,7 @@
 
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, cleanupScope, standardSetup, waitFor } from './harness.mjs';
+import { KEYS, cleanupScope, sseData, standardSetup, waitFor } from './harness.mjs';
 
 describe('streaming', () => {
   const scope = cleanupScope();
@@ -64,5 +64,63 @@ describe('streaming', () => {
     const final = await s.finalChatCompletion();
     assert.equal(final.choices[0].message.content, `Echo: ${text}`);
     assert.equal(final.usage?.completion_tokens, 1 + text.split(' ').length);
+  });
+
+  /** POSTs a stream request with fetch and reads it to the end; never throws. */
+  async function readStream(model) {
+    const t0 = Date.now();
+    let status = null;
+    let text = '';
+    let threw = null;
+    try {
+      const res = await fetch(`${env.gw.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.all}` },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'a b c' }], stream: true }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      status = res.status;
+      const reader = res.body.getReader();
+      const dec = new TextDecoder();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += dec.decode(value, { stream: true });
+      }
+    } catch (e) {
+      threw = e;
+    }
+    const data = sseData(text);
+    const errorEvent = data.find((d) => d.startsWith('{') && JSON.parse(d).error);
+    return { status, text, data, threw, errorEvent, elapsed: Date.now() - t0 };
+  }
+
+  it('an error event from the provider mid-stream reaches the caller (the SDK throws it)', { timeout: 20_000 }, async () => {
+    const s = await openai.chat.completions.create({ model: 'stream-error', messages: [{ role: 'user', content: 'x y' }], stream: true });
+    let text = '';
+    await assert.rejects(
+      (async () => {
+        for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
+      })(),
+      (e) => /server had an error/.test(e.message),
+    );
+    assert.equal(text, 'Echo:');
+  });
+
+  it('a provider that drops the connection mid-stream: the caller is told, not handed a complete-looking stream', { timeout: 20_000 }, async () => {
+    const r = await readStream('stream-cut');
+    assert.equal(r.status, 200);
+    assert.ok(r.elapsed < 3000, `the caller waited ${r.elapsed} ms`);
+    assert.ok(r.threw || r.errorEvent, `neither a broken connection nor an error event: ${JSON.stringify(r.text)}`);
+    assert.ok(!(r.data.at(-1) === '[DONE]' && !r.errorEvent), 'a truncated stream ended with [DONE] and no error');
+  });
+
+  it('a provider that goes silent mid-stream is cut off after its idle timeout (idle_ms 1000)', { timeout: 20_000 }, async () => {
+    const r = await readStream('stall');
+    assert.equal(r.status, 200);
+    assert.ok(r.elapsed >= 900 && r.elapsed < 4000, `the stream ended after ${r.elapsed} ms`);
+    assert.ok(r.threw || r.errorEvent, `the caller was not told the stream broke: ${JSON.stringify(r.text)}`);
+    assert.ok(!(r.data.at(-1) === '[DONE]' && !r.errorEvent), 'a stalled stream ended with [DONE] and no error');
+    await waitFor(() => env.mock.requests.length === 1 && env.mock.requests[0].closedByPeerAt, { timeout: 1500, message: 'the gateway to close the stalled upstream stream' });
   });
 });

@@ -19,6 +19,7 @@
 //   mock-slow-stream        streams one chunk every 100 ms for a minute (non-stream: normal)
 //   mock-stream-error       streams two chunks then a `data: {"error":...}` event
 //   mock-stream-cut         streams two chunks then destroys the socket (no [DONE])
+//   mock-stall-stream       streams two chunks then goes silent, never ending the stream
 //   mock-fragmented-stream  writes each SSE event in 3-byte pieces (splits UTF-8 code points)
 //   mock-cached             usage reports half the prompt tokens as cached
 //   mock-reasoning          usage reports 5 reasoning tokens (added to completion tokens)
@@ -236,7 +237,11 @@ const HTML_502 = `<html>
 
 // ---------------------------------------------------------------------------------------------
 
-export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+/**
+ * Starts the mock on host:port (0 = any free port). `keepAliveTimeout` (ms) is how long an idle
+ * keep-alive connection stays open (Node's default, 5 s, unless given).
+ */
+export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, keepAliveTimeout } = {}) {
   const requests = [];
   const stats = {
     requests_total: 0,
@@ -267,6 +272,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       else res.destroy();
     });
   });
+  if (keepAliveTimeout !== undefined) server.keepAliveTimeout = keepAliveTimeout;
   server.on('connection', (socket) => {
     stats.connections_total++;
     stats.connections_open++;
@@ -623,6 +629,10 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       res.write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })}\n\n`);
       ended = true;
       res.end();
+      return;
+    } else if (behavior === 'mock-stall-stream') {
+      // Two chunks, then silence until the peer gives up.
+      for (const f of frames.slice(0, 2)) res.write(f);
       return;
     } else if (behavior === 'mock-stream-cut') {
       for (const f of frames.slice(0, 2)) res.write(f);

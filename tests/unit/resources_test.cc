@@ -393,6 +393,34 @@ TEST(ParseResources, FindingsAfterAFailedItemStillPointAtTheRightLine) {
   EXPECT_EQ(e->line, 3);
 }
 
+TEST(ParseResources, AMistakeInAResourceIsNotAlsoBlamedOnWhatUsesIt) {
+  ParseResult r = parse_resources(
+      "providers:\n"
+      "  - { name: p, kind: openia }\n"
+      "models:\n"
+      "  - { name: m, strategy: fast, targets: [{ provider: p, model: x, weight: lots }] }\n"
+      "keys:\n"
+      "  - { name: k, key: a-long-secret, models: [m, \"p/*\"] }\n",
+      "r.yaml");
+  // The bad kind, the bad strategy and the bad weight; not "p is not declared" nor "m is not
+  // declared".
+  ASSERT_EQ(r.errors.size(), 3u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].field, "providers[0].kind");
+  EXPECT_EQ(r.errors[1].field, "models[0].strategy");
+  EXPECT_EQ(r.errors[2].field, "models[0].targets[0].weight");
+}
+
+TEST(ParseResources, ErrorsComeInDocumentOrder) {
+  ParseResult r = parse_resources(
+      "providers:\n"
+      "  - { name: a, kind: azure }\n"   // validation finding
+      "  - { name: b, kind: nope }\n",   // reading finding
+      "r.yaml");
+  ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_EQ(r.errors[1].line, 3);
+}
+
 TEST(ParseResources, ASyntaxErrorIsOneErrorWithItsPlace) {
   ParseResult r = parse_resources(
       "providers:\n"
@@ -535,10 +563,19 @@ TEST(ParseOneResource, ReadsASingleDocumentWithRelativeFields) {
   EXPECT_TRUE(errors.empty());
 
   auto bad = parse_model(R"({"name":"m","targts":[]})", "sqlite:models/m", errors);
-  EXPECT_FALSE(bad.has_value());
+  ASSERT_TRUE(bad.has_value());  // kept as far as it could be read
+  EXPECT_EQ(bad->name, "m");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].source, "sqlite:models/m");
   EXPECT_EQ(errors[0].field, "targts");
+
+  errors.clear();
+  EXPECT_FALSE(parse_key(R"({"name":"k","key_hash":"nothex"})", "sqlite:keys/k", errors));
+  EXPECT_EQ(errors.size(), 1u);
+  errors.clear();
+  EXPECT_FALSE(parse_provider("[1, 2]", "x", errors));
+  EXPECT_FALSE(parse_provider("{", "x", errors));
+  EXPECT_EQ(errors.size(), 2u);
 }
 
 TEST(ConfigErrorText, OmitsThePlaceWhenUnknown) {
