@@ -16,7 +16,7 @@ struct ThreadView {
   uint64_t generation = 0;
   std::shared_ptr<const Snapshot> snapshot;
 };
-thread_local ThreadView thread_view;
+thread_local ThreadView thread_view_slot;
 
 // Providers whose API takes "Authorization: Bearer KEY"; the others carry the key in their
 // own header (azure: api-key, anthropic: x-api-key, gemini: x-goog-api-key).
@@ -136,30 +136,33 @@ const Key* Snapshot::key_by_hash(std::string_view hash_hex) const {
 }
 
 void SnapshotHolder::publish(std::shared_ptr<const Snapshot> s) {
-  current_.store(std::move(s), std::memory_order_release);
-  // After the pointer: a reader that sees the new generation also sees the new pointer.
+  std::lock_guard lock(mutex_);
+  current_ = std::move(s);
   generation_.store(next_generation.fetch_add(1, std::memory_order_relaxed),
                     std::memory_order_release);
 }
 
-const Snapshot& SnapshotHolder::current() {
-  uint64_t generation = generation_.load(std::memory_order_acquire);
-  ThreadView& view = thread_view;
-  if (view.holder != this || view.generation != generation || !view.snapshot) {
-    std::shared_ptr<const Snapshot> latest = current_.load(std::memory_order_acquire);
-    if (!latest) {
-      static const std::shared_ptr<const Snapshot> empty = Snapshot::build({}, 0);
-      latest = empty;
-    }
+const std::shared_ptr<const Snapshot>& SnapshotHolder::thread_view() const {
+  ThreadView& view = thread_view_slot;
+  if (view.holder != this || view.generation != generation_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    // Read under the lock, so the pair is one that publish() wrote together.
     view.holder = this;
-    view.generation = generation;
-    view.snapshot = std::move(latest);
+    view.generation = generation_.load(std::memory_order_relaxed);
+    view.snapshot = current_;
   }
-  return *view.snapshot;
+  return view.snapshot;
 }
 
-std::shared_ptr<const Snapshot> SnapshotHolder::shared() const {
-  return current_.load(std::memory_order_acquire);
+const Snapshot& SnapshotHolder::current() {
+  const std::shared_ptr<const Snapshot>& view = thread_view();
+  if (!view) {
+    static const std::shared_ptr<const Snapshot> empty = Snapshot::build({}, 0);
+    return *empty;
+  }
+  return *view;
 }
+
+std::shared_ptr<const Snapshot> SnapshotHolder::shared() const { return thread_view(); }
 
 }  // namespace tollgate::core

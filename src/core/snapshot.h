@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -78,19 +79,26 @@ bool parse_endpoint(std::string_view url, UpstreamEndpoint& out);
 
 // Where the current snapshot lives. Publishing is rare (reloads); reading is per request, so
 // each thread keeps its own shared_ptr and refreshes it only when the generation moves:
-// the hot path reads one relaxed atomic and touches no shared refcount.
+// the hot path reads one atomic and takes no lock.
 class SnapshotHolder {
  public:
   void publish(std::shared_ptr<const Snapshot> s);
   // The calling thread's view, refreshed if a newer snapshot was published. The reference
-  // stays valid until this thread calls current() again on any holder; code that suspends
-  // (co_await) while it uses the snapshot must keep shared() instead. Before the first
-  // publish() it is an empty snapshot (version 0).
+  // stays valid until this thread calls current() or shared() again on any holder; code that
+  // suspends (co_await) while it uses the snapshot must keep shared() instead. Before the
+  // first publish() it is an empty snapshot (version 0).
   const Snapshot& current();
+  // The latest published snapshot (nullptr before the first publish), to hold across
+  // suspension points. Served from the thread's view too: no lock unless it moved.
   std::shared_ptr<const Snapshot> shared() const;
 
  private:
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  const std::shared_ptr<const Snapshot>& thread_view() const;
+
+  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's version unlocks with relaxed
+  // order, which ThreadSanitizer reports as a race. Taken only on publish and refresh.
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Snapshot> current_;
   std::atomic<uint64_t> generation_{0};
 };
 

@@ -14,11 +14,17 @@ std::string_view route_name(Route r) {
     case Route::completions: return "completions";
     case Route::embeddings: return "embeddings";
     case Route::models: return "models";
+    case Route::messages: return "messages";
+    case Route::count_tokens: return "messages.count_tokens";
     case Route::livez: return "livez";
     case Route::readyz: return "readyz";
     case Route::not_found: return "not_found";
   }
   return "unknown";
+}
+
+Dialect dialect_of(Route r) {
+  return r == Route::messages || r == Route::count_tokens ? Dialect::anthropic : Dialect::openai;
 }
 
 Route match_route(std::string_view method, std::string_view target) {
@@ -28,6 +34,8 @@ Route match_route(std::string_view method, std::string_view target) {
     if (path == "/v1/chat/completions" || path == "/chat/completions") return Route::chat_completions;
     if (path == "/v1/completions" || path == "/completions") return Route::completions;
     if (path == "/v1/embeddings" || path == "/embeddings") return Route::embeddings;
+    if (path == "/v1/messages") return Route::messages;
+    if (path == "/v1/messages/count_tokens") return Route::count_tokens;
   } else if (method == "GET") {
     if (path == "/v1/models" || path == "/models") return Route::models;
     if (path == "/livez") return Route::livez;

@@ -18,7 +18,15 @@ namespace tollgate::gateway {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Route { chat_completions, completions, embeddings, models, livez, readyz, not_found };
+enum class Route {
+  chat_completions, completions, embeddings, models,  // OpenAI
+  messages, count_tokens,                             // Anthropic
+  livez, readyz, not_found,
+};
+
+// The dialect the caller speaks: the shape of its request, answer, stream and errors.
+enum class Dialect { openai, anthropic };
+Dialect dialect_of(Route r);
 
 std::string_view route_name(Route r);
 

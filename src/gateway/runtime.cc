@@ -48,7 +48,14 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
     return false;
   }
   auto resources = with_builtins(std::move(result.resources), state.config);
-  state.snapshots.publish(core::Snapshot::build(std::move(resources), version));
+  try {
+    state.snapshots.publish(core::Snapshot::build(std::move(resources), version));
+  } catch (const std::exception& e) {
+    // What validation cannot see (a target on the demo provider with demo: false, say).
+    spdlog::error("resources from {} rejected: {}; the last good snapshot keeps serving",
+                  store.describe(), e.what());
+    return false;
+  }
   return true;
 }
 

@@ -101,6 +101,19 @@ describe('openai chat through the gateway', () => {
     assert.equal(got.body.stream_options.include_usage, true);
   });
 
+  it('stream_options the caller sent are kept; include_usage: false is metered and honoured', T, async () => {
+    const res = await postJson(
+      `${env.gw.baseURL}/chat/completions`,
+      { model: 'gpt', messages: [{ role: 'user', content: 'opts' }], stream: true, stream_options: { include_usage: false, include_obfuscation: false } },
+      { apiKey: KEYS.all },
+    );
+    assert.equal(res.status, 200, res.text);
+    const chunks = sseData(res.text).slice(0, -1).map((d) => JSON.parse(d));
+    assert.ok(chunks.every((c) => c.choices.length > 0 && !('usage' in c)), 'the caller asked for no usage');
+    const [got] = chatRequests();
+    assert.deepEqual(got.body.stream_options, { include_usage: true, include_obfuscation: false });
+  });
+
   it('the strict chat.completions.stream() helper accepts the relayed chunks', T, async () => {
     const s = openai.chat.completions.stream({ model: 'gpt', messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'helper works' }], stream_options: { include_usage: true } });
     let deltas = '';

@@ -121,6 +121,19 @@ export async function writeConfig(dir, { tollgate = processConfig(), resources }
 // ---------------------------------------------------------------------------------------------
 // The gateway process.
 
+// Gateways still running when this test process dies (a crash, or the runner's SIGTERM) are
+// killed with it, so no test leaves a server behind.
+const liveProcs = new Set();
+process.on('exit', () => {
+  for (const p of liveProcs) p.kill('SIGKILL');
+});
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.once(sig, () => {
+    for (const p of liveProcs) p.kill('SIGKILL');
+    process.exit(128 + (sig === 'SIGTERM' ? 15 : 2));
+  });
+}
+
 /**
  * Starts `tollgate serve --config configPath` and waits for its listening line.
  * Returns { proc, proxyURL, adminURL, baseURL, proxyPort, adminPort, output(), stop() }.
@@ -138,7 +151,13 @@ export async function startGateway(t, { configPath, env = {}, args = [] }) {
   proc.stderr.setEncoding('utf8');
   proc.stdout.on('data', (d) => (stdout += d));
   proc.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  liveProcs.add(proc);
+  const exited = new Promise((resolve) =>
+    proc.on('exit', (code, signal) => {
+      liveProcs.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
   const spawnError = new Promise((resolve) => proc.on('error', resolve));
 
   const gw = {

@@ -548,14 +548,11 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const events = [];
     for (let i = 0; i < n; i++) {
       if (toolCalls) {
-        events.push(chunk([{ index: i, delta: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: null }]));
         toolCalls.forEach((tc, tci) => {
-          events.push(chunk([{
-            index: i,
-            delta: { tool_calls: [{ index: tci, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] },
-            logprobs: null,
-            finish_reason: null,
-          }]));
+          // As OpenAI does, the role rides on the first tool call's opening delta.
+          const opening = { tool_calls: [{ index: tci, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] };
+          const delta = tci === 0 ? { role: 'assistant', content: null, ...opening, refusal: null } : opening;
+          events.push(chunk([{ index: i, delta, logprobs: null, finish_reason: null }]));
           const args = tc.function.arguments;
           for (let p = 0; p < args.length; p += 4) {
             events.push(chunk([{ index: i, delta: { tool_calls: [{ index: tci, function: { arguments: args.slice(p, p + 4) } }] }, logprobs: null, finish_reason: null }]));

@@ -208,7 +208,9 @@ TEST(SnapshotHolder, ReadersOnOtherThreadsSeeEveryPublishInOrder) {
         uint64_t v = s.version();
         // Versions only move forward, and every snapshot is whole.
         if (v < seen || (v % 2 == 1 && s.model("smart") == nullptr)) failed = true;
-        seen = v;
+        std::shared_ptr<const Snapshot> held = holder.shared();
+        if (!held || held->version() < v) failed = true;
+        seen = held ? held->version() : seen;
       }
     });
   }
