@@ -44,16 +44,26 @@ PIDS=()
 cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
   wait 2>/dev/null || true
   if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then echo "bench: temp files kept in $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+stop_pid() {  # TERM, up to 5 s to finish, then KILL (only processes this script started)
+  kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  local rc=0
+  wait "$1" 2>/dev/null || rc=$?
+  # 143 = ended by our TERM; anything else (134 abort, 139 segfault, 137 KILL) is worth a look.
+  if [ "$rc" != 0 ] && [ "$rc" != 143 ]; then
+    log "pid $1 exited with status $rc after SIGTERM"
+    echo "pid $1 status $rc" >>"$TMP/abnormal-exits"
+  fi
+}
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -191,19 +201,19 @@ measure() {
   log "$name: warm-up"
   wrk -t2 -c16 -d2s -s "$HERE/post.lua" "$url" >/dev/null 2>&1 || true
 
-  local c json c0 c1 runs=""
+  local c json c0 c1 runs="" sampler=""
   local rss_load=0
   for c in 16 64; do
     log "$name: wrk -t2 -c$c -d${DUR}s"
     c0=$(cpu_ticks "${pids[@]}")
-    if [ "$c" = 64 ]; then ( sleep $((DUR / 2)); mem_kb VmRSS "${pids[@]}" >"$TMP/$name.rssload" ) & fi
+    if [ "$c" = 64 ]; then ( sleep $((DUR / 2)); mem_kb VmRSS "${pids[@]}" >"$TMP/$name.rssload" ) & sampler=$!; fi
     wrk -t2 -c"$c" -d"${DUR}s" --latency -s "$HERE/post.lua" "$url" >"$TMP/$name.wrk$c.txt" 2>&1 || true
     c1=$(cpu_ticks "${pids[@]}")
     json=$(sed -n 's/^WRKJSON //p' "$TMP/$name.wrk$c.txt")
     [ -n "$json" ] || { log "$name: wrk gave no result: $(tail -3 "$TMP/$name.wrk$c.txt")"; json='{"requests":0}'; }
     runs+="\"wrk$c\":$json,\"cpu_ticks$c\":$((c1 - c0)),"
   done
-  wait
+  [ -z "$sampler" ] || wait "$sampler" || true
   rss_load=$(cat "$TMP/$name.rssload" 2>/dev/null || echo 0)
   local hwm; hwm=$(mem_kb VmHWM "${pids[@]}")
 
@@ -267,7 +277,7 @@ EOF
   sleep 0.3
   measure nginx "http://127.0.0.1:$NGX_PORT/v1/chat/completions" "Authorization: Bearer sk-mock" \
     "http://127.0.0.1:$NGX_SPORT/v1/chat/completions" "Authorization: Bearer sk-mock" $(nginx_pids "$NGX_PID")
-  kill -TERM "$NGX_PID" 2>/dev/null || true
+  stop_pid "$NGX_PID"
 fi
 
 # (3) Tollgate. start_tollgate NAME WORKERS ACCESS_LOG [extra resources yaml] -> TG_PID, TG_PROXY
@@ -305,11 +315,6 @@ EOF
     sleep 0.1
   done
   [ -n "$TG_PROXY" ] || { log "$1: did not start: $(tail -c 400 "$d/stderr.log")"; return 1; }
-}
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
 }
 
 tollgate_target() {  # name workers access_log
@@ -361,7 +366,7 @@ if [ "$PORTKEY" = 1 ] && want portkey; then
   fi
   if [ -f "$PK_JS" ]; then
     PK_PORT=$(free_port)
-    (cd "$PK_DIR" && exec node "$PK_JS" --port "$PK_PORT" --headless) >"$TMP/portkey.log" 2>&1 &
+    (cd "$PK_DIR" && exec node "$PK_JS" --port="$PK_PORT" --headless) >"$TMP/portkey.log" 2>&1 &
     PK_PID=$!
     PIDS+=("$PK_PID")
     if wait_http "http://127.0.0.1:$PK_PORT/" 150; then

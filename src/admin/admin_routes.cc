@@ -14,8 +14,8 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
     co_await ex.respond(200, content_type("application/json"), R"({"status":"ok"})");
   } else if (get && path == "/readyz") {
     bool ready = state.ready.load() && !state.draining.load();
-    co_await ex.respond(ready ? 200 : 503, content_type("application/json"),
-                        ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+    std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready"})";
+    co_await ex.respond(ready ? 200 : 503, content_type("application/json"), std::move(body));
   } else if (get && path == "/metrics") {
     co_await ex.respond(200, content_type("text/plain; version=0.0.4; charset=utf-8"),
                         state.metrics.render());

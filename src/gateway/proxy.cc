@@ -26,8 +26,8 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
       co_return;
     case Route::readyz: {
       bool ready = ctx.gateway.ready.load() && !ctx.gateway.draining.load();
-      co_await respond_json(ctx, ready ? 200 : 503,
-                            ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+      std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready"})";
+      co_await respond_json(ctx, ready ? 200 : 503, std::move(body));
       co_return;
     }
     case Route::not_found:

@@ -8,8 +8,94 @@
 namespace tollgate::gateway {
 namespace net = boost::asio;
 
-net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, http::Headers extra,
-                                  bool strip_usage) {
+// Defined in relay_anthropic.cc: the relays whose caller speaks Anthropic.
+std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
+                                                    std::string caller_model);
+
+namespace {
+
+class OpenAIPassthrough final : public StreamRelay {
+ public:
+  explicit OpenAIPassthrough(bool strip_usage) : tap_(strip_usage) {}
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    switch (tap_.on_event(ev, replacement_)) {
+      case dialects::openai::StreamTap::Action::forward: out.append(ev.raw); break;
+      case dialects::openai::StreamTap::Action::replace: out.append(replacement_); break;
+      case dialects::openai::StreamTap::Action::drop: break;
+    }
+  }
+  void on_end(std::string&) override {}
+  core::Usage usage() const override { return tap_.usage(); }
+  std::string error_event(const core::GatewayError& e) const override {
+    return http::sse_data(core::to_openai_body(e));
+  }
+
+ private:
+  dialects::openai::StreamTap tap_;
+  std::string replacement_;
+};
+
+// A translating provider (Anthropic, Gemini) to an OpenAI caller: decoded chunks are framed
+// as SSE; the usage chunk goes through the same tap as on the fast path.
+class OpenAICallerRelay final : public StreamRelay {
+ public:
+  OpenAICallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, bool strip_usage)
+      : decoder_(std::move(d)), tap_(strip_usage) {}
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    chunks_.clear();
+    decoder_->on_event(ev, chunks_);
+    emit(out);
+  }
+  void on_end(std::string& out) override {
+    chunks_.clear();
+    decoder_->finish(chunks_);
+    emit(out);
+    if (!decoder_->error()) out.append("data: [DONE]\n\n");
+  }
+  core::Usage usage() const override { return decoder_->usage(); }
+  std::optional<core::GatewayError> provider_error() const override {
+    if (decoder_->error()) return decoder_->error()->error;
+    return std::nullopt;
+  }
+  std::string error_event(const core::GatewayError& e) const override {
+    return http::sse_data(core::to_openai_body(e));
+  }
+
+ private:
+  void emit(std::string& out) {
+    for (auto& c : chunks_) {
+      http::SseEvent ev;
+      ev.data = std::move(c);
+      ev.has_data = true;
+      switch (tap_.on_event(ev, replacement_)) {
+        case dialects::openai::StreamTap::Action::forward: out.append(http::sse_data(ev.data)); break;
+        case dialects::openai::StreamTap::Action::replace: out.append(replacement_); break;
+        case dialects::openai::StreamTap::Action::drop: break;
+      }
+    }
+  }
+  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;
+  dialects::openai::StreamTap tap_;
+  std::vector<std::string> chunks_;
+  std::string replacement_;
+};
+
+}  // namespace
+
+std::unique_ptr<StreamRelay> openai_passthrough(bool strip_usage) {
+  return std::make_unique<OpenAIPassthrough>(strip_usage);
+}
+
+std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
+                                              Dialect caller, bool strip_usage,
+                                              std::string caller_model) {
+  if (caller == Dialect::anthropic) return anthropic_caller_relay(std::move(decoder), std::move(caller_model));
+  if (!decoder) return openai_passthrough(strip_usage);
+  return std::make_unique<OpenAICallerRelay>(std::move(decoder), strip_usage);
+}
+
+net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, StreamRelay& relay,
+                                  http::Headers extra) {
   auto headers = base_headers(ctx, "text/event-stream; charset=utf-8");
   headers.emplace_back("cache-control", "no-cache");
   for (auto& h : extra) headers.push_back(std::move(h));
@@ -22,9 +108,8 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, htt
   }
 
   http::SseReader reader;
-  dialects::openai::StreamTap tap(strip_usage);
-  std::string out, replacement;
   http::SseEvent ev;
+  std::string out;
   bool client_left = false;
   for (;;) {
     std::string_view piece;
@@ -36,26 +121,26 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, htt
         break;
       }
       // The head is sent, so the status cannot change: end the stream with an error event,
-      // which the OpenAI SDKs raise as an APIError.
+      // which the SDKs raise as an API error.
       ctx.error = f == http::UpstreamFailure::idle_timeout ? "upstream_idle_timeout" : "upstream_closed";
       ctx.gateway.metrics.upstream_failure(ctx.target->provider->spec.name, ctx.error);
-      auto err = core::GatewayError::make(core::ErrorKind::upstream,
-                                          std::string(http::describe(f)) + " while streaming.",
-                                          ctx.error);
-      out = http::sse_data(core::to_openai_body(err));
-      co_await ctx.ex.write_chunk(out);
+      auto err = core::GatewayError::make(
+          f == http::UpstreamFailure::idle_timeout ? core::ErrorKind::timeout : core::ErrorKind::upstream,
+          std::string(http::describe(f)) + " while streaming.", ctx.error);
+      co_await ctx.ex.write_chunk(relay.error_event(err));
       break;
     }
     reader.feed(piece);
     out.clear();
-    while (reader.next(ev)) {
-      switch (tap.on_event(ev, replacement)) {
-        case dialects::openai::StreamTap::Action::forward: out.append(ev.raw); break;
-        case dialects::openai::StreamTap::Action::replace: out.append(replacement); break;
-        case dialects::openai::StreamTap::Action::drop: break;
+    while (reader.next(ev)) relay.on_event(ev, out);
+    if (done) {
+      // A last event without its blank line still counts.
+      if (!reader.pending().empty()) {
+        reader.feed("\n\n");
+        while (reader.next(ev)) relay.on_event(ev, out);
       }
+      relay.on_end(out);
     }
-    if (done) out.append(reader.pending());  // a last event without its blank line
     if (!out.empty()) {
       if (!ctx.first_byte) ctx.first_byte = Clock::now();
       if (!co_await ctx.ex.write_chunk(out)) {
@@ -65,7 +150,8 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, htt
     }
     if (done) break;
   }
-  ctx.usage = tap.usage();
+  ctx.usage = relay.usage();
+  if (auto e = relay.provider_error(); e && ctx.error.empty()) ctx.error = e->code.empty() ? "provider_stream_error" : e->code;
   if (client_left) {
     source.cancel();
     ctx.status = 499;  // nginx's "client closed request"
@@ -77,7 +163,6 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, htt
 
 net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_view content_type,
                                  std::string body, http::Headers extra) {
-  if (status >= 200 && status < 300) dialects::openai::read_usage_from_body(body, ctx.usage);
   ctx.status = status;
   auto headers = base_headers(ctx, content_type.empty() ? "application/json" : content_type);
   for (auto& h : extra) headers.push_back(std::move(h));

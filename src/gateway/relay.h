@@ -1,14 +1,22 @@
 // Phase 8, relay: the answer back to the caller, streamed event by event as it arrives or
-// whole, with the usage tap reading token counts on the way.
+// whole, with a usage tap reading token counts on the way. What happens to each provider
+// event depends on the pair (provider dialect, caller dialect): a StreamRelay decides.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
+#include "core/error.h"
+#include "core/usage.h"
+#include "dialects/codec.h"
 #include "gateway/context.h"
 #include "http/client.h"
+#include "http/sse.h"
 
 namespace tollgate::gateway {
 
@@ -21,12 +29,36 @@ class AnswerSource {
   virtual void cancel() = 0;
 };
 
-// Streams an OpenAI SSE answer to the caller. `strip_usage`: the gateway asked the upstream
-// for usage on the caller's behalf, so the tap hides it again.
-boost::asio::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source,
-                                          http::Headers extra, bool strip_usage);
+// Turns provider stream events into the bytes the caller receives.
+class StreamRelay {
+ public:
+  virtual ~StreamRelay() = default;
+  virtual void on_event(const http::SseEvent& ev, std::string& out) = 0;
+  // The provider's stream ended normally.
+  virtual void on_end(std::string& out) = 0;
+  virtual core::Usage usage() const = 0;
+  // An error event the provider sent mid-stream, once seen.
+  virtual std::optional<core::GatewayError> provider_error() const { return std::nullopt; }
+  // An error event in the caller's dialect (the head is sent, so the status cannot change).
+  virtual std::string error_event(const core::GatewayError& e) const = 0;
+};
 
-// Sends a whole answer and reads its usage.
+// OpenAI provider, OpenAI caller: bytes forwarded as received. `strip_usage`: the gateway
+// asked for usage on the caller's behalf, so the tap hides it again.
+std::unique_ptr<StreamRelay> openai_passthrough(bool strip_usage);
+// Anthropic provider, Anthropic caller: bytes forwarded as received; usage read on the way.
+std::unique_ptr<StreamRelay> anthropic_passthrough();
+// Everything else goes through canonical chunks: the provider's events are decoded by
+// `decoder` (null when the provider already speaks OpenAI chunks), then encoded for `caller`.
+std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
+                                              Dialect caller, bool strip_usage,
+                                              std::string caller_model);
+
+// Streams an answer to the caller through `relay`.
+boost::asio::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source,
+                                          StreamRelay& relay, http::Headers extra);
+
+// Sends a whole answer (usage already read into ctx.usage by the caller of this).
 boost::asio::awaitable<void> relay_whole(RequestContext& ctx, int status,
                                          std::string_view content_type, std::string body,
                                          http::Headers extra);

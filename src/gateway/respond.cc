@@ -17,9 +17,12 @@ boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::Gate
   if (ctx.error.empty()) ctx.error = e.code.empty() ? "error" : e.code;
   auto headers = base_headers(ctx, "application/json");
   if (e.status == 401) headers.emplace_back("www-authenticate", "Bearer");
-  co_await ctx.ex.respond(e.status, headers,
-                          dialect_of(ctx.route) == Dialect::anthropic ? core::to_anthropic_body(e)
-                                                                     : core::to_openai_body(e));
+  std::string body;
+  if (dialect_of(ctx.route) == Dialect::anthropic)
+    body = core::to_anthropic_body(e);
+  else
+    body = core::to_openai_body(e);
+  co_await ctx.ex.respond(e.status, headers, std::move(body));
 }
 
 boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body) {

@@ -254,8 +254,11 @@ net::awaitable<UpstreamFailure> UpstreamCall::send(const core::UpstreamEndpoint&
       }
     }
     if (d.cancelled) co_return UpstreamFailure::cancelled;
-    beast::error_code ec = d.conn->tls ? co_await d.exchange_head(*d.conn->tls, req)
-                                       : co_await d.exchange_head(*d.conn->plain, req);
+    beast::error_code ec;
+    if (d.conn->tls)
+      ec = co_await d.exchange_head(*d.conn->tls, req);
+    else
+      ec = co_await d.exchange_head(*d.conn->plain, req);
     if (!ec) break;
     auto f = classify(ec, d.cancelled, UpstreamFailure::response_timeout);
     d.conn->close();
@@ -296,8 +299,11 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece,
       co_return UpstreamFailure::none;
     }
     std::size_t got = 0;
-    beast::error_code ec = d.conn->tls ? co_await d.read_piece(*d.conn->tls, got)
-                                       : co_await d.read_piece(*d.conn->plain, got);
+    beast::error_code ec;
+    if (d.conn->tls)
+      ec = co_await d.read_piece(*d.conn->tls, got);
+    else
+      ec = co_await d.read_piece(*d.conn->plain, got);
     if (ec) {
       if (ec == bhttp::error::end_of_stream && d.parser->is_done()) {
         done = true;

@@ -195,6 +195,23 @@ net::awaitable<void> write_simple(beast::tcp_stream& stream, bhttp::status statu
   co_await bhttp::async_write(stream, res, use_tuple);
 }
 
+// After refusing a request whose body is still arriving: closing at once would make the
+// kernel answer the unread bytes with a reset, and the client would never read the refusal.
+// So stop writing, read and discard for a bounded while, then close.
+net::awaitable<void> discard_until_close(beast::tcp_stream& stream, beast::flat_buffer& buf) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(2));
+  std::size_t total = 0;
+  char sink[16384];
+  while (total < 64 * 1024 * 1024) {
+    auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
+    if (rec) break;
+    total += n;
+  }
+  buf.clear();
+}
+
 net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st) {
   beast::error_code ec;
   std::string remote;
@@ -215,7 +232,14 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
     st->idle.erase(&stream);
     first = false;
     if (hec) {
-      if (hec == bhttp::error::header_limit) {
+      if (hec == bhttp::error::body_limit) {
+        // Content-Length announced more than the limit: refuse before reading it.
+        co_await write_simple(stream, bhttp::status::payload_too_large,
+                              simple_error(fmt::format("request body exceeds the limit of {} bytes",
+                                                       opt.max_body_bytes),
+                                           "request_too_large"));
+        co_await discard_until_close(stream, buf);
+      } else if (hec == bhttp::error::header_limit) {
         co_await write_simple(stream, bhttp::status::request_header_fields_too_large,
                               simple_error("request headers are too large", "header_too_large"));
       } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
@@ -243,6 +267,7 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
               simple_error(fmt::format("request body exceeds the limit of {} bytes",
                                        opt.max_body_bytes),
                            "request_too_large"));
+          co_await discard_until_close(stream, buf);
         } else if (bec == beast::error::timeout) {
           co_await write_simple(stream, bhttp::status::request_timeout,
                                 simple_error("request body not received in time",

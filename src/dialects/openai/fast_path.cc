@@ -250,3 +250,30 @@ std::string upstream_error_body(int status, std::string_view body, std::string_v
 }
 
 }  // namespace tollgate::dialects::openai
+
+namespace tollgate::dialects::openai {
+
+core::GatewayError upstream_error(int status, std::string_view body, std::string_view media_type) {
+  auto shaped = json::parse(upstream_error_body(status, body, media_type));
+  const auto& e = shaped.at("error").as_object();
+  core::ErrorKind kind = core::ErrorKind::upstream;
+  switch (status) {
+    case 400: case 422: kind = core::ErrorKind::invalid_request; break;
+    case 401: kind = core::ErrorKind::authentication; break;
+    case 403: kind = core::ErrorKind::permission; break;
+    case 404: kind = core::ErrorKind::not_found; break;
+    case 413: kind = core::ErrorKind::payload_too_large; break;
+    case 429: kind = core::ErrorKind::rate_limit; break;
+    case 504: kind = core::ErrorKind::timeout; break;
+    default: break;
+  }
+  core::GatewayError out;
+  out.status = status >= 400 && status < 600 ? status : 502;
+  out.kind = kind;
+  if (auto* m = e.if_contains("message"); m && m->is_string()) out.message = m->get_string().c_str();
+  if (auto* c = e.if_contains("code"); c && c->is_string()) out.code = c->get_string().c_str();
+  if (auto* p = e.if_contains("param"); p && p->is_string()) out.param = p->get_string().c_str();
+  return out;
+}
+
+}  // namespace tollgate::dialects::openai

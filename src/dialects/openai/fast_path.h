@@ -64,4 +64,7 @@ class StreamTap {
 // {"error":{...}}.
 std::string upstream_error_body(int status, std::string_view body, std::string_view media_type);
 
+// The same upstream error as a GatewayError (status kept), for callers of another dialect.
+core::GatewayError upstream_error(int status, std::string_view body, std::string_view media_type);
+
 }  // namespace tollgate::dialects::openai
