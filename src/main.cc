@@ -102,6 +102,56 @@ int cmd_keys_create(const std::string& config_path, const std::string& name,
   }
 }
 
+int cmd_providers_add(const std::string& config_path, const std::string& name, const std::string& kind,
+                      const std::string& base_url, const std::string& api_key) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  auto k = core::provider_kind_from_string(kind);
+  if (!k) {
+    std::fprintf(stderr, "unknown provider kind '%s'\n", kind.c_str());
+    return 1;
+  }
+  try {
+    auto store = store::open_store(config.store);
+    core::Provider p;
+    p.name = name;
+    p.kind = *k;
+    p.base_url = base_url;
+    p.api_key = api_key;  // "${ENV}" stays a reference, resolved at every load
+    store->put_provider(p);
+    std::fprintf(stderr, "provider %s saved in %s\n", name.c_str(), store->describe().c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot save the provider: %s\n", e.what());
+    return 1;
+  }
+}
+
+int cmd_models_add(const std::string& config_path, const std::string& name,
+                   const std::vector<std::string>& targets) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  core::Model m;
+  m.name = name;
+  for (const auto& t : targets) {
+    auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == t.size()) {
+      std::fprintf(stderr, "a target is PROVIDER=UPSTREAM_MODEL, not '%s'\n", t.c_str());
+      return 1;
+    }
+    m.targets.push_back(core::Target{t.substr(0, eq), t.substr(eq + 1), 1, 0});
+  }
+  try {
+    auto store = store::open_store(config.store);
+    store->put_model(m);
+    std::fprintf(stderr, "model %s saved in %s\n", name.c_str(), store->describe().c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot save the model: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +176,25 @@ int main(int argc, char** argv) {
   create->add_option("--models", key_models, "Allowed model aliases (comma separated)")->delimiter(',');
   create->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
 
+  auto* providers = app.add_subcommand("providers", "Manage providers in the SQLite store");
+  providers->require_subcommand(1);
+  auto* padd = providers->add_subcommand("add", "Add or replace a provider");
+  std::string p_name, p_kind, p_base_url, p_api_key;
+  padd->add_option("--name", p_name, "Provider name")->required();
+  padd->add_option("--kind", p_kind, "openai | openai-compatible | azure | anthropic | gemini")->required();
+  padd->add_option("--base-url", p_base_url, "Base URL (optional where the kind has a default)");
+  padd->add_option("--api-key", p_api_key, "The key, or an ${ENV} reference (quote it)");
+  padd->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
+
+  auto* models = app.add_subcommand("models", "Manage model aliases in the SQLite store");
+  models->require_subcommand(1);
+  auto* madd = models->add_subcommand("add", "Add or replace a model alias");
+  std::string m_name;
+  std::vector<std::string> m_targets;
+  madd->add_option("--name", m_name, "The alias callers send as model")->required();
+  madd->add_option("--target", m_targets, "PROVIDER=UPSTREAM_MODEL (repeatable)")->required();
+  madd->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
+
   app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -135,6 +204,8 @@ int main(int argc, char** argv) {
   if (*serve) return cmd_serve(config_path, resources_path);
   if (*validate) return cmd_validate(validate_file);
   if (*create) return cmd_keys_create(config_path, key_name, key_models);
+  if (*padd) return cmd_providers_add(config_path, p_name, p_kind, p_base_url, p_api_key);
+  if (*madd) return cmd_models_add(config_path, m_name, m_targets);
   std::printf("tollgate %s\n", TOLLGATE_VERSION);
   return 0;
 }

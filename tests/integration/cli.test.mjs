@@ -178,3 +178,44 @@ it('keys create (SQLite store) prints the secret, and the key works on a running
   // A key nobody created is still refused.
   await assert.rejects(clientFor(gw, `${secret}x`).chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'x' }] }), (e) => e.status === 401);
 });
+
+it('providers add / models add (SQLite store) declare an upstream that a running gateway serves at once', T, async (t) => {
+  const scope = scoped(t);
+  const mock = await startMock(scope);
+  const dir = await makeTempDir(scope);
+  const { configPath } = await writeConfig(dir, { tollgate: processConfig({ store: { kind: 'sqlite', path: './state/db.sqlite' } }) });
+  const env = { MOCK_UPSTREAM_KEY: mock.apiKey };
+  const cli = (args) => runTollgate([...args, '--config', configPath], { cwd: dir, env });
+
+  // The key stays an ${ENV} reference in the store; a reference to an unset variable is refused.
+  const refused = await runTollgate(['providers', 'add', '--name', 'up', '--kind', 'openai', '--base-url', mock.baseURL,
+    '--api-key', '${NOT_SET_ANYWHERE}', '--config', configPath], { cwd: dir });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /NOT_SET_ANYWHERE/);
+
+  let r = await cli(['providers', 'add', '--name', 'up', '--kind', 'openai', '--base-url', mock.baseURL, '--api-key', '${MOCK_UPSTREAM_KEY}']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await cli(['models', 'add', '--name', 'first', '--target', 'up=gpt-4o']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await cli(['models', 'add', '--name', 'broken', '--target', 'nobody=gpt-4o']);
+  assert.equal(r.code, 1, 'a target on an undeclared provider is refused');
+  r = await cli(['keys', 'create', '--name', 'k', '--models', 'first,second']);
+  assert.equal(r.code, 1, 'a key naming an undeclared model is refused');
+  r = await cli(['keys', 'create', '--name', 'k', '--models', 'first']);
+  assert.equal(r.code, 0, r.stderr);
+  const secret = r.stdout.split('\n')[0].trim();
+
+  const gw = await startGateway(scope, { configPath, env });
+  const openai = clientFor(gw, secret);
+  const a = await openai.chat.completions.create({ model: 'first', messages: [{ role: 'user', content: 'from sqlite' }] });
+  assert.equal(a.choices[0].message.content, 'Echo: from sqlite');
+  assert.equal(mock.requests.at(-1).body.model, 'gpt-4o');
+
+  // A model added while the gateway runs is served within about a second.
+  r = await cli(['models', 'add', '--name', 'first', '--target', 'up=gpt-4o-mini']);
+  assert.equal(r.code, 0, r.stderr);
+  await waitFor(async () => {
+    await openai.chat.completions.create({ model: 'first', messages: [{ role: 'user', content: 'again' }] });
+    return mock.requests.at(-1).body.model === 'gpt-4o-mini';
+  }, { timeout: 3000, message: 'the changed alias to be served' });
+});
