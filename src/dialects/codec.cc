@@ -1,10 +1,15 @@
 #include "dialects/codec.h"
 
+#include "dialects/anthropic/codec.h"
+#include "dialects/gemini/codec.h"
+
 namespace tollgate::dialects {
 
 const ProviderCodec* codec_for(core::ProviderKind kind) {
   switch (kind) {
-    default: return nullptr;  // TEMPORARY until the anthropic and gemini codecs land
+    case core::ProviderKind::anthropic: return &anthropic::anthropic_codec();
+    case core::ProviderKind::gemini: return &gemini::gemini_codec();
+    default: return nullptr;  // OpenAI wire (the fast path) and the demo provider
   }
 }
 

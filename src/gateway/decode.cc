@@ -1,19 +1,37 @@
-// Phase 3, decode: the body in the route's dialect. OpenAI routes only for now; the Anthropic
-// Messages route decodes into the same facts.
+// Phase 3, decode: the body in the route's dialect, checked for what the gateway relies on.
+// The parsed document is kept (ctx.doc); the original bytes stay in the exchange for the fast
+// path.
+#include "dialects/anthropic/fast_path.h"
 #include "gateway/phases.h"
 
 namespace tollgate::gateway {
 
 std::optional<core::GatewayError> decode(RequestContext& ctx) {
   using dialects::openai::Endpoint;
-  Endpoint ep;
   switch (ctx.route) {
-    case Route::chat_completions: ep = Endpoint::chat_completions; break;
-    case Route::completions: ep = Endpoint::completions; break;
-    case Route::embeddings: ep = Endpoint::embeddings; break;
-    default: return std::nullopt;
+    case Route::chat_completions:
+      return dialects::openai::read_request(ctx.ex.body(), Endpoint::chat_completions, ctx.doc, ctx.facts);
+    case Route::completions:
+      return dialects::openai::read_request(ctx.ex.body(), Endpoint::completions, ctx.doc, ctx.facts);
+    case Route::embeddings:
+      return dialects::openai::read_request(ctx.ex.body(), Endpoint::embeddings, ctx.doc, ctx.facts);
+    case Route::messages:
+    case Route::count_tokens: {
+      dialects::anthropic::RequestFacts facts;
+      auto err = dialects::anthropic::read_request(
+          ctx.ex.body(),
+          ctx.route == Route::messages ? dialects::anthropic::Endpoint::messages
+                                       : dialects::anthropic::Endpoint::count_tokens,
+          ctx.doc, facts);
+      ctx.facts.model = std::move(facts.model);
+      ctx.facts.stream = facts.stream && ctx.route == Route::messages;
+      // Anthropic streams always carry usage; nothing to hide from the caller.
+      ctx.facts.caller_wants_usage = true;
+      return err;
+    }
+    default:
+      return std::nullopt;
   }
-  return dialects::openai::read_request(ctx.ex.body(), ep, ctx.doc, ctx.facts);
 }
 
 }  // namespace tollgate::gateway

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "dialects/codec.h"
+#include "dialects/gemini/codec.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 #include "providers/demo/demo_provider.h"
@@ -234,7 +235,9 @@ net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
   }
   if (codec) {
     dialects::EncodedRequest enc;
-    dialects::EncodeOptions opts{upstream_model, stream, false};
+    // A caller may opt in to dropping parameters the provider cannot honour (else a 400 names them).
+    auto drop = ctx.ex.header("x-tollgate-drop-unsupported");
+    dialects::EncodeOptions opts{upstream_model, stream, drop == "true" || drop == "1"};
     auto err = endpoint == Endpoint::embeddings ? codec->encode_embeddings(canonical, opts, provider, enc)
                                                 : codec->encode_chat(canonical, opts, provider, enc);
     if (err) {
@@ -295,6 +298,9 @@ net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
       co_await respond_error(ctx, *err);
       co_return;
     }
+    // Gemini reports no embedding usage and knows nothing of encoding_format.
+    if (endpoint == Endpoint::embeddings && provider.spec.kind == core::ProviderKind::gemini)
+      dialects::gemini::complete_embeddings(canonical, decoded, ctx.usage);
   } else {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);

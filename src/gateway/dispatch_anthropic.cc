@@ -1,23 +1,218 @@
-// TEMPORARY: replaced by the Anthropic inbound dispatch when dialects/anthropic lands.
+// Phase 7 for Anthropic callers (POST /v1/messages, /v1/messages/count_tokens). To an
+// `anthropic` provider the bytes go through with only the model spliced (the fast path); to
+// any other provider the request is translated into the canonical form and the answer back.
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 
+#include "dialects/anthropic/fast_path.h"
+#include "dialects/anthropic/inbound.h"
+#include "dialects/openai/fast_path.h"
 #include "gateway/dispatch.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 
 namespace tollgate::gateway {
 namespace net = boost::asio;
+namespace json = boost::json;
+namespace anthropic = dialects::anthropic;
 
-std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder>, std::string) {
-  return nullptr;
+namespace {
+
+constexpr std::string_view kDefaultAnthropicVersion = "2023-06-01";
+
+class UpstreamSource final : public AnswerSource {
+ public:
+  explicit UpstreamSource(http::UpstreamCall& call) : call_(call) {}
+  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
+    co_return co_await call_.read_some(piece, done);
+  }
+  void cancel() override { call_.cancel(); }
+
+ private:
+  http::UpstreamCall& call_;
+};
+
+// Anthropic provider, Anthropic caller: every byte forwarded; usage read from message_start
+// and message_delta.
+class AnthropicPassthrough final : public StreamRelay {
+ public:
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    tap_.on_event(ev);
+    out.append(ev.raw);
+  }
+  void on_end(std::string&) override {}
+  core::Usage usage() const override { return tap_.usage(); }
+  std::string error_event(const core::GatewayError& e) const override {
+    return anthropic::stream_error_event(e);
+  }
+
+ private:
+  anthropic::StreamTap tap_;
+};
+
+// Any provider, Anthropic caller: canonical chunks (decoded, or the provider's own OpenAI
+// chunks) become Anthropic's message events.
+class AnthropicCallerRelay final : public StreamRelay {
+ public:
+  AnthropicCallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, std::string model)
+      : decoder_(std::move(d)), encoder_(std::move(model)) {}
+
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    if (error_) return;
+    if (decoder_) {
+      chunks_.clear();
+      decoder_->on_event(ev, chunks_);
+      for (const auto& c : chunks_) feed(c, out);
+      if (decoder_->error()) error_ = decoder_->error()->error;
+      return;
+    }
+    if (!ev.has_data || ev.data == "[DONE]") return;
+    feed(ev.data, out);
+  }
+  void on_end(std::string& out) override {
+    if (error_) {
+      out.append(anthropic::stream_error_event(*error_));
+      return;
+    }
+    if (decoder_) {
+      chunks_.clear();
+      decoder_->finish(chunks_);
+      for (const auto& c : chunks_) feed(c, out);
+    }
+    if (error_) {
+      out.append(anthropic::stream_error_event(*error_));
+      return;
+    }
+    encoder_.finish(usage(), out);
+  }
+  core::Usage usage() const override { return decoder_ ? decoder_->usage() : usage_; }
+  std::optional<core::GatewayError> provider_error() const override { return error_; }
+  std::string error_event(const core::GatewayError& e) const override {
+    return anthropic::stream_error_event(e);
+  }
+
+ private:
+  void feed(std::string_view data, std::string& out) {
+    boost::system::error_code ec;
+    auto v = json::parse(data, ec);
+    if (ec || !v.is_object()) return;
+    auto& chunk = v.as_object();
+    // An OpenAI-speaking provider reports a mid-stream failure as {"error": {...}}.
+    if (auto* e = chunk.if_contains("error"); e && e->is_object()) {
+      error_ = dialects::openai::upstream_error(502, data, "application/json");
+      out.append(anthropic::stream_error_event(*error_));
+      return;
+    }
+    if (!decoder_) {
+      if (auto* u = chunk.if_contains("usage"); u && u->is_object()) dialects::openai::read_usage(*u, usage_);
+    }
+    encoder_.on_chunk(chunk, out);
+  }
+
+  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;
+  anthropic::MessagesStreamEncoder encoder_;
+  std::vector<std::string> chunks_;
+  core::Usage usage_;
+  std::optional<core::GatewayError> error_;
+};
+
+// Reasoning effort reaches OpenAI-wire targets only where the model has reasoning; others
+// (gpt-4o, most compatible servers) reject the parameter.
+bool reasons(std::string_view model) {
+  return (model.size() > 1 && model[0] == 'o' && model[1] >= '1' && model[1] <= '9') ||
+         model.starts_with("gpt-5");
+}
+
+// Anthropic caller, Anthropic provider.
+net::awaitable<void> anthropic_fast_path(RequestContext& ctx) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  const bool count = ctx.route == Route::count_tokens;
+  const std::string& prefix = provider.endpoint.path_prefix;
+  std::string_view base = prefix.ends_with("/v1") ? "" : "/v1";
+
+  http::OutgoingRequest req;
+  req.target = fmt::format("{}{}/messages{}", prefix, base, count ? "/count_tokens" : "");
+  req.headers.emplace_back("content-type", "application/json");
+  if (!provider.spec.api_key.empty()) req.headers.emplace_back("x-api-key", provider.spec.api_key);
+  // The caller's version and beta flags (Claude Code sends betas) win over the provider's.
+  std::string version(ctx.ex.header("anthropic-version"));
+  if (version.empty()) version = provider.spec.api_version.empty() ? std::string(kDefaultAnthropicVersion) : provider.spec.api_version;
+  req.headers.emplace_back("anthropic-version", version);
+  if (auto beta = ctx.ex.header("anthropic-beta"); !beta.empty()) req.headers.emplace_back("anthropic-beta", std::string(beta));
+  req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
+  for (const auto& [k, v] : provider.spec.headers) req.headers.emplace_back(k, v);
+  req.body = anthropic::splice_request(ctx.ex.body(), ctx.doc, ctx.target->upstream_model);
+
+  http::UpstreamCall call;
+  struct Guard {
+    Guard(http::Exchange& ex, http::UpstreamCall& call) : ex(ex) { ex.on_client_gone([&call] { call.cancel(); }); }
+    ~Guard() { ex.on_client_gone(nullptr); }
+    http::Exchange& ex;
+  } guard(ctx.ex, call);
+  if (!co_await send_upstream(ctx, call, req)) co_return;
+
+  const int status = call.status();
+  auto extra = passthrough_headers(call);
+  if (status >= 200 && status < 300 && !count && ctx.facts.stream && call.media_type() == "text/event-stream") {
+    UpstreamSource source(call);
+    AnthropicPassthrough relay;
+    co_await relay_stream(ctx, source, relay, std::move(extra));
+    co_return;
+  }
+  std::string body;
+  if (!co_await read_whole(ctx, call, body)) co_return;
+  if (status < 200 || status >= 300) {
+    ctx.error = fmt::format("upstream_{}", status);
+    std::string shaped = anthropic::upstream_error_body(status, body, call.media_type());
+    co_await relay_whole(ctx, status < 200 ? 502 : status, "application/json", std::move(shaped), std::move(extra));
+    co_return;
+  }
+  if (!count) anthropic::read_usage_from_body(body, ctx.usage);
+  co_await relay_whole(ctx, status, "application/json", std::move(body), std::move(extra));
+}
+
+}  // namespace
+
+std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
+                                                    std::string caller_model) {
+  return std::make_unique<AnthropicCallerRelay>(std::move(decoder), std::move(caller_model));
+}
+
+net::awaitable<void> respond_completion(RequestContext& ctx, const json::object& completion, Dialect caller) {
+  std::string body;
+  if (caller == Dialect::anthropic)
+    body = json::serialize(anthropic::chat_to_message(completion, ctx.facts.model));
+  else
+    body = json::serialize(completion);
+  co_await respond_json(ctx, 200, std::move(body));
 }
 
 net::awaitable<void> dispatch_anthropic(RequestContext& ctx) {
-  co_await respond_error(ctx, core::GatewayError::make(core::ErrorKind::not_implemented, "not yet", "not_implemented"));
-}
-
-net::awaitable<void> respond_completion(RequestContext& ctx, const boost::json::object& completion, Dialect caller) {
-  co_await respond_json(ctx, 200, boost::json::serialize(completion));
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  if (provider.spec.kind == core::ProviderKind::anthropic) {
+    co_await anthropic_fast_path(ctx);
+    co_return;
+  }
+  if (ctx.route == Route::count_tokens) {
+    // Only Anthropic counts tokens for its own models; elsewhere a documented estimate.
+    std::string body = fmt::format(R"({{"input_tokens":{}}})", anthropic::count_tokens_estimate(ctx.doc));
+    co_await respond_json(ctx, 200, std::move(body));
+    co_return;
+  }
+  json::object chat;
+  std::string model;
+  bool stream = false;
+  if (auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream)) {
+    co_await respond_error(ctx, *err);
+    co_return;
+  }
+  const auto kind = provider.spec.kind;
+  if ((kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
+       kind == core::ProviderKind::azure) &&
+      !reasons(ctx.target->upstream_model))
+    chat.erase("reasoning_effort");
+  co_await translated_path(ctx, dialects::openai::Endpoint::chat_completions, chat, Dialect::anthropic);
 }
 
 }  // namespace tollgate::gateway

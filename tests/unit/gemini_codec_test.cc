@@ -388,6 +388,11 @@ TEST(GeminiDecodeChat, SafetyBlockedCandidateAndBlockedPrompt) {
   EXPECT_EQ(c.at("choices").at(0).at("finish_reason"), "content_filter");
   EXPECT_TRUE(c.at("choices").at(0).at("message").at("content").is_null());
 
+  // An answer that is merely empty has "" for content, not null.
+  auto empty = decode(R"({"candidates":[{"content":{"role":"model","parts":[{"text":""}]},"finishReason":"STOP"}]})", usage);
+  EXPECT_EQ(empty.at("choices").at(0).at("message").at("content"), "");
+  EXPECT_FALSE(usage.known);
+
   // A blocked prompt has no candidates at all: an empty, content-filtered answer.
   auto p = decode(R"({"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},
     "usageMetadata":{"promptTokenCount":12559,"totalTokenCount":12559},"modelVersion":"gemini-1.5-flash-002"})",
@@ -447,6 +452,9 @@ TEST(GeminiDecodeError, GoogleEnvelopesAreClassified) {
   EXPECT_EQ(inv.cls, ErrorClass::invalid_request);
   EXPECT_EQ(inv.error.status, 400);
   EXPECT_NE(inv.error.message.find("max_tokens"), std::string::npos) << inv.error.message;
+
+  auto schema = gemini_codec().decode_error(400, R"({"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"additionalProperties\" at 'tools[0].function_declarations[2].parameters': Cannot find field.","status":"INVALID_ARGUMENT"}})");
+  EXPECT_NE(schema.error.message.find("'tools[2].function.parameters'"), std::string::npos) << schema.error.message;
 
   auto arr = gemini_codec().decode_error(429, R"([{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}])");
   EXPECT_EQ(arr.cls, ErrorClass::rate_limited);

@@ -43,13 +43,21 @@ std::string in_caller_terms(std::string_view message) {
       {"generation_config.frequency_penalty", "frequency_penalty"},
       {"generation_config.response_schema", "response_format.json_schema.schema"},
       {"generation_config.thinking_config", "reasoning_effort"},
-      {"function_declarations", "functions"},
       {"GenerateContentRequest.", ""},
   };
   std::string out(message);
   for (const auto& [from, to] : names) {
     for (size_t pos = out.find(from); pos != std::string::npos; pos = out.find(from, pos + to.size()))
       out.replace(pos, from.size(), to);
+  }
+  // The encoder sends every function tool, in the caller's order, as the declarations of one
+  // Gemini tool: "tools[0].function_declarations[3]" is the caller's "tools[3].function".
+  static constexpr std::string_view decl = "tools[0].function_declarations[";
+  for (size_t pos = out.find(decl); pos != std::string::npos; pos = out.find(decl, pos + 1)) {
+    size_t close = out.find(']', pos + decl.size());
+    if (close == std::string::npos) break;
+    std::string index = out.substr(pos + decl.size(), close - pos - decl.size());
+    out.replace(pos, close + 1 - pos, fmt::format("tools[{}].function", index));
   }
   return out;
 }

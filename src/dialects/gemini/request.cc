@@ -489,8 +489,10 @@ class ChatEncoder {
     auto* v = present(req_, key);
     if (!v) return std::nullopt;
     auto n = as_int(*v);
-    if (!n || *n < min)
+    if (!n || *n < min) {
+      if (min == INT64_MIN) return invalid(fmt::format("'{}' must be an integer.", key), std::string(key));
       return invalid(fmt::format("'{}' must be an integer of at least {}.", key, min), std::string(key));
+    }
     generation_[gemini_key] = *n;
     return std::nullopt;
   }

@@ -96,18 +96,22 @@ std::optional<GatewayError> GeminiCodec::decode_chat(std::string_view body, std:
           }
         }
       }
-      json::object message{{"role", "assistant"},
-                           {"content", has_text ? json::value(text) : json::value(nullptr)},
-                           {"refusal", nullptr}};
-      if (!reasoning.empty()) message["reasoning_content"] = reasoning;
       bool calls = !tool_calls.empty();
-      if (calls) message["tool_calls"] = std::move(tool_calls);
       std::string_view fr = "STOP";
       if (auto* f = cand->if_contains("finishReason"); f && f->is_string()) fr = f->get_string();
+      std::string_view finish = wire::finish_reason(fr, calls);
+      // content is null only beside tool calls or when a filter took the answer, as OpenAI
+      // does; an answer that is merely empty is "" (callers call .trim() on it).
+      json::value content_value = has_text ? json::value(text)
+                                  : (calls || finish == "content_filter") ? json::value(nullptr)
+                                                                          : json::value("");
+      json::object message{{"role", "assistant"}, {"content", std::move(content_value)}, {"refusal", nullptr}};
+      if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+      if (calls) message["tool_calls"] = std::move(tool_calls);
       choices.push_back(json::object{{"index", index},
                                      {"message", std::move(message)},
                                      {"logprobs", nullptr},
-                                     {"finish_reason", wire::finish_reason(fr, calls)}});
+                                     {"finish_reason", finish}});
     }
   }
   if (choices.empty()) {
@@ -118,7 +122,9 @@ std::optional<GatewayError> GeminiCodec::decode_chat(std::string_view body, std:
       blocked = pf->get_object().contains("blockReason");
     choices.push_back(json::object{
         {"index", 0},
-        {"message", json::object{{"role", "assistant"}, {"content", nullptr}, {"refusal", nullptr}}},
+        {"message", json::object{{"role", "assistant"},
+                                 {"content", blocked ? json::value(nullptr) : json::value("")},
+                                 {"refusal", nullptr}}},
         {"logprobs", nullptr},
         {"finish_reason", blocked ? "content_filter" : "stop"}});
   }
@@ -173,7 +179,20 @@ std::optional<GatewayError> GeminiCodec::decode_embeddings(std::string_view body
 }
 
 void complete_embeddings(const json::object& request, json::object& response, core::Usage& usage) {
-  if (auto* f = request.if_contains("encoding_format"); f && f->is_string() && f->get_string() == "base64") {
+  auto* f = request.if_contains("encoding_format");
+  const bool base64 = f && f->is_string() && f->get_string() == "base64";
+  if (!base64) {
+    // Gemini's values are float32. Boost.JSON 1.81 parses decimals to within one ulp of the
+    // double, not always exactly; snapping back to float32 restores the provider's value, so
+    // the caller gets the same vector as in base64.
+    if (auto* data = response.if_contains("data"); data && data->is_array())
+      for (auto& item : data->get_array())
+        if (auto* o = item.if_object())
+          if (auto* emb = o->if_contains("embedding"); emb && emb->is_array())
+            for (auto& v : emb->get_array())
+              if (v.is_double()) v = static_cast<double>(static_cast<float>(v.get_double()));
+  }
+  if (base64) {
     if (auto* data = response.if_contains("data"); data && data->is_array()) {
       for (auto& item : data->get_array()) {
         auto* o = item.if_object();
