@@ -10,8 +10,8 @@
 # Load per target: wrk closed loop at 16 and 64 connections, h2load at a fixed 200 req/s;
 # for streams, a Node client measuring time to first chunk. See bench/README.md.
 #
-# Knobs (environment): BENCH_DURATION (s per load run, 10), BENCH_RATE (200), BENCH_TTFB_N (300),
-# BENCH_CHUNKS (8), BENCH_DELAY_MS (5), BENCH_VARIANTS (1), BENCH_PORTKEY (1), TOLLGATE_BIN,
+# Knobs (environment): BENCH_DURATION (s per load run, 8), BENCH_RATE (200), BENCH_TTFB_N (300),
+# BENCH_CHUNKS (6), BENCH_DELAY_MS (5), BENCH_VARIANTS (1), BENCH_PORTKEY (1), TOLLGATE_BIN,
 # BENCH_ONLY (space-separated target names to run; direct always runs), BENCH_KEEP=1 keeps the
 # temp dir.
 set -euo pipefail
@@ -19,10 +19,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 TG_BIN=${TOLLGATE_BIN:-$ROOT/build/tollgate}
-DUR=${BENCH_DURATION:-10}
+DUR=${BENCH_DURATION:-8}
 RATE=${BENCH_RATE:-200}
 TTFB_N=${BENCH_TTFB_N:-300}
-CHUNKS=${BENCH_CHUNKS:-8}
+CHUNKS=${BENCH_CHUNKS:-6}
 DELAY_MS=${BENCH_DELAY_MS:-5}
 VARIANTS=${BENCH_VARIANTS:-1}
 PORTKEY=${BENCH_PORTKEY:-1}
@@ -46,7 +46,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
   wait 2>/dev/null || true
-  if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then echo "bench: temp files kept in $TMP" >&2; else rm -rf "$TMP"; fi
+  if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ] || [ -s "$TMP/abnormal-exits" ]; then echo "bench: temp files kept in $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -112,7 +112,7 @@ cat >"$BODY" <<'EOF'
 EOF
 CHAT_JSON='{"id":"chatcmpl-bench0001","object":"chat.completion","created":1700000000,"model":"mock-model","system_fingerprint":"fp_bench","choices":[{"index":0,"message":{"role":"assistant","content":"Stone arch, silent road; a lantern counts the footsteps; mist pays the toll first.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":19,"total_tokens":50,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}'
 # For the translated slot (OpenAI in, Anthropic out): what Anthropic's /v1/messages answers.
-MSG_JSON='{"id":"msg_bench0001","type":"message","role":"assistant","model":"mock-model","content":[{"type":"text","text":"Stone arch, silent road; a lantern counts the footsteps; mist pays the toll first."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":31,"output_tokens":19}}'
+MSG_JSON='{"id":"msg_bench0001","type":"message","role":"assistant","model":"mock-model","content":[{"type":"text","text":"Stone arch, silent road (from messages); a lantern counts the footsteps; mist pays the toll first."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":31,"output_tokens":19}}'
 
 nginx_common() {  # prefix dir: the lines every nginx here shares (own pid, logs and temp dirs)
   local d=$1
@@ -188,7 +188,8 @@ measure() {
   local code
   code=$(curl -s -o "$TMP/$name.check" -w '%{http_code}' --max-time 5 -X POST "${curl_h[@]}" \
     -H 'Content-Type: application/json' --data-binary @"$BODY" "$url" || true)
-  if [ "$code" != 200 ] || ! grep -q '"usage"' "$TMP/$name.check"; then
+  if [ "$code" != 200 ] || ! grep -q '"usage"' "$TMP/$name.check" ||
+     { [ -n "${CHECK_GREP:-}" ] && ! grep -q "$CHECK_GREP" "$TMP/$name.check"; }; then
     log "$name: check request failed (HTTP $code): $(head -c 300 "$TMP/$name.check" 2>/dev/null)"
     printf '{"name":"%s","skipped":"check request failed (HTTP %s)"}\n' "$name" "$code" >>"$RESULTS"
     return 0
@@ -309,7 +310,7 @@ EOF
   PIDS+=("$TG_PID")
   TG_PROXY=""
   for _ in $(seq 100); do
-    TG_PROXY=$(sed -n 's/.*listening proxy=\([0-9.:]*\).*/\1/p' "$d/stdout.log" | head -1)
+    TG_PROXY=$(sed -n 's/.*listening proxy=\([0-9.:]*\).*/\1/p' "$d/stdout.log" 2>/dev/null | head -1)
     [ -n "$TG_PROXY" ] && break
     kill -0 "$TG_PID" 2>/dev/null || break
     sleep 0.1
@@ -317,34 +318,38 @@ EOF
   [ -n "$TG_PROXY" ] || { log "$1: did not start: $(tail -c 400 "$d/stderr.log")"; return 1; }
 }
 
-tollgate_target() {  # name workers access_log
+tollgate_target() {  # name workers access_log with_stream_test
   want "$1" || return 0
   if start_tollgate "$1" "$2" "$3"; then
     sleep 0.3
+    local surl=""; [ "$4" = 1 ] && surl="http://$TG_PROXY/v1/chat/completions"
     measure "$1" "http://$TG_PROXY/v1/chat/completions" "Authorization: Bearer $VKEY" \
-      "http://$TG_PROXY/v1/chat/completions" "Authorization: Bearer $VKEY" "$TG_PID"
+      "$surl" "Authorization: Bearer $VKEY" "$TG_PID"
     stop_pid "$TG_PID"
   else
     printf '{"name":"%s","skipped":"did not start"}\n' "$1" >>"$RESULTS"
   fi
 }
-tollgate_target tollgate 2 false
-if [ "$VARIANTS" = 1 ]; then
-  tollgate_target tollgate-w1 1 false
-  tollgate_target tollgate-log 2 true
+tollgate_target tollgate 2 false 1
+if [ "$VARIANTS" = 1 ]; then    # non-stream figures only, to keep the run short
+  tollgate_target tollgate-w1 1 false 0
+  tollgate_target tollgate-log 2 true 0
 fi
 
-# (3b) The translated path: OpenAI in, Anthropic out. The mock answers /v1/messages with an
-# Anthropic message; the streaming mock does not speak Anthropic SSE yet (add it to
-# mock_stream.mjs and pass a stream URL here when the translator lands). Skipped, with the
-# reason in the table, while Tollgate rejects the config or the request.
+# (3b) The translated path: OpenAI in, Anthropic out (model bench-anthropic -> provider kind
+# anthropic at the nginx mock, which answers /v1/messages with an Anthropic message). Non-stream
+# only for now: to add its stream figures, teach mock_stream.mjs Anthropic SSE (message_start,
+# content_block_delta...) on /v1/messages and pass its URL as the STREAM_URL below. Skipped,
+# with the reason in the table, while Tollgate rejects the config or answers wrongly.
 if want tollgate-xlate; then
   if start_tollgate tollgate-xlate 2 false \
       "  - { name: amock, kind: anthropic, base_url: \"http://127.0.0.1:$MOCK_PORT\", api_key: \"sk-ant-mock\" }" \
       "  - { name: bench-anthropic, targets: [ { provider: amock, model: mock-model } ] }"; then
     sed 's/"model":"bench"/"model":"bench-anthropic"/' "$BODY" >"$TMP/body-xlate.json"
     BODY_SAVED=$BODY; BODY="$TMP/body-xlate.json"
-    measure tollgate-xlate "http://$TG_PROXY/v1/chat/completions" "Authorization: Bearer $VKEY" "" "" "$TG_PID"
+    # The answer must be the Anthropic mock's text, turned into an OpenAI chat.completion.
+    CHECK_GREP='"choices".*(from messages)' \
+      measure tollgate-xlate "http://$TG_PROXY/v1/chat/completions" "Authorization: Bearer $VKEY" "" "" "$TG_PID"
     BODY=$BODY_SAVED
     stop_pid "$TG_PID"
   else
@@ -389,6 +394,7 @@ REPORT="$OUT_DIR/$STAMP.md"
 node "$HERE/report.mjs" "$RESULTS" \
   --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --nproc "$(nproc)" --load-start "$LOAD_START" --load-end "$LOAD_END" \
   --duration "$DUR" --rate "$RATE" --h2-clients "$H2_CLIENTS" --ttfb-n "$TTFB_N" --chunks "$CHUNKS" --delay-ms "$DELAY_MS" \
+  --abnormal "$(cat "$TMP/abnormal-exits" 2>/dev/null | tr '\n' ';')" \
   --tollgate "$("$TG_BIN" version 2>/dev/null | head -1) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))" \
   | tee "$REPORT"
 cp "$RESULTS" "$OUT_DIR/$STAMP.jsonl"

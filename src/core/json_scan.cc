@@ -86,9 +86,13 @@ bool scan_object_members(std::string_view s, std::vector<JsonMember>& out) {
 }
 
 const JsonMember* find_member(const std::vector<JsonMember>& members, std::string_view key) {
-  for (const auto& m : members)
-    if (m.key == key) return &m;
-  return nullptr;
+  const JsonMember* found = nullptr;
+  for (const auto& m : members) {
+    if (m.key != key) continue;
+    if (found) return nullptr;
+    found = &m;
+  }
+  return found;
 }
 
 std::string remove_member(std::string_view json, const std::vector<JsonMember>& members,

@@ -22,7 +22,9 @@ struct JsonMember {
 // `json`. False when that is not a well-formed object.
 bool scan_object_members(std::string_view json, std::vector<JsonMember>& out);
 
-// The member named `key` (raw comparison), or nullptr.
+// The member named `key` (raw comparison), or nullptr when absent OR given more than once:
+// a duplicated key is ambiguous (parsers differ on which one wins), so callers fall back to
+// rewriting the parsed document, which keeps one.
 const JsonMember* find_member(const std::vector<JsonMember>& members, std::string_view key);
 
 // `json` with member `m` (and the comma that separates it from a neighbour) removed.

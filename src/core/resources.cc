@@ -142,8 +142,22 @@ std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const
   return p;
 }
 
+// pricing: { input, output, cached_input, cache_creation, reasoning } in USD per 1M tokens.
+void read_pricing(YamlReader& in, const YAML::Node& n, const std::string& at, Pricing& out) {
+  if (YamlReader::empty(n)) return;
+  if (!in.fields(n, at, {"input", "output", "cached_input", "cache_creation", "reasoning"})) return;
+  auto take = [&](const char* f, std::optional<double>& into) {
+    if (n[f]) into = in.number(n[f], YamlReader::child(at, f), 0, 1e6);
+  };
+  take("input", out.input);
+  take("output", out.output);
+  take("cached_input", out.cached_input);
+  take("cache_creation", out.cache_creation);
+  take("reasoning", out.reasoning);
+}
+
 std::optional<Target> read_target(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"provider", "model", "weight", "priority"})) return std::nullopt;
+  if (!in.fields(n, at, {"provider", "model", "weight", "priority", "pricing"})) return std::nullopt;
   Target t;
   if (auto v = in.string(n["provider"], YamlReader::child(at, "provider"))) t.provider = std::move(*v);
   if (auto v = in.string(n["model"], YamlReader::child(at, "model"))) t.model = std::move(*v);
@@ -153,12 +167,69 @@ std::optional<Target> read_target(YamlReader& in, const YAML::Node& n, const std
   if (auto v = in.integer(n["priority"], YamlReader::child(at, "priority"), 0, kMaxU32)) {
     t.priority = static_cast<uint32_t>(*v);
   }
+  read_pricing(in, n["pricing"], YamlReader::child(at, "pricing"), t.pricing);
   return t;
 }
 
+void read_routing(YamlReader& in, const YAML::Node& n, const std::string& at, Model& m) {
+  using ms = std::chrono::milliseconds;
+  if (auto f = n["fallbacks"]; !YamlReader::empty(f)) {
+    if (auto v = in.strings(f, YamlReader::child(at, "fallbacks"))) m.fallbacks = std::move(*v);
+  }
+  if (auto r = n["retry"]; !YamlReader::empty(r)) {
+    std::string rf = YamlReader::child(at, "retry");
+    if (in.fields(r, rf, {"max_attempts", "backoff_ms", "max_backoff_ms", "on"})) {
+      if (auto v = in.integer(r["max_attempts"], YamlReader::child(rf, "max_attempts"), 1, 20))
+        m.retry.max_attempts = static_cast<uint32_t>(*v);
+      if (auto v = in.integer(r["backoff_ms"], YamlReader::child(rf, "backoff_ms"), 0, 60'000))
+        m.retry.backoff = ms(*v);
+      if (auto v = in.integer(r["max_backoff_ms"], YamlReader::child(rf, "max_backoff_ms"), 0, 600'000))
+        m.retry.max_backoff = ms(*v);
+      if (r["on"]) {
+        std::string of = YamlReader::child(rf, "on");
+        if (auto v = in.strings(r["on"], of)) {
+          for (const auto& c : *v)
+            if (c != "connect" && c != "timeout" && c != "429" && c != "5xx")
+              in.error(r["on"], of, "unknown failure class \"" + c + "\" (expected connect, timeout, 429, 5xx)");
+          m.retry.on = std::move(*v);
+        }
+      }
+    }
+  }
+  if (auto c = n["circuit"]; !YamlReader::empty(c)) {
+    std::string cf = YamlReader::child(at, "circuit");
+    if (in.fields(c, cf, {"failures", "cooldown_ms"})) {
+      if (auto v = in.integer(c["failures"], YamlReader::child(cf, "failures"), 1, 1000))
+        m.circuit.failures = static_cast<uint32_t>(*v);
+      if (auto v = in.integer(c["cooldown_ms"], YamlReader::child(cf, "cooldown_ms"), 1, 86'400'000))
+        m.circuit.cooldown = ms(*v);
+    }
+  }
+  if (auto v = in.integer(n["timeout_ms"], YamlReader::child(at, "timeout_ms"), 0, 86'400'000))
+    m.timeout = ms(*v);
+  if (auto a = n["affinity"]; !YamlReader::empty(a)) {
+    std::string af = YamlReader::child(at, "affinity");
+    if (in.fields(a, af, {"by", "header"})) {
+      if (auto v = in.string(a["by"], YamlReader::child(af, "by"))) {
+        if (*v != "header" && *v != "key" && *v != "user")
+          in.error(a["by"], YamlReader::child(af, "by"), "must be header, key or user");
+        else
+          m.affinity.by = *v;
+      }
+      if (auto v = in.string(a["header"], YamlReader::child(af, "header"))) m.affinity.header = *v;
+      if (m.affinity.by == "header" && m.affinity.header.empty())
+        in.error(a, YamlReader::child(af, "header"), "is required with by: header");
+    }
+  }
+  read_pricing(in, n["pricing"], YamlReader::child(at, "pricing"), m.pricing);
+}
+
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "strategy", "targets"})) return std::nullopt;
+  if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
+                         "timeout_ms", "affinity", "pricing"}))
+    return std::nullopt;
   Model m;
+  read_routing(in, n, at, m);
   if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
   if (auto v = in.string(n["strategy"], YamlReader::child(at, "strategy"))) m.strategy = std::move(*v);
   const YAML::Node targets = n["targets"];
@@ -364,6 +435,16 @@ void validate_models(const Resources& r, Findings& found) {
     }
     if (m.targets.empty()) {
       found.add("models", i, "targets", "needs at least one target");
+    }
+    for (std::size_t f = 0; f < m.fallbacks.size(); ++f) {
+      const std::string& fb = m.fallbacks[f];
+      std::string at = "fallbacks[" + std::to_string(f) + "]";
+      bool declared = fb == kBuiltinDemo;
+      for (const Model& other : r.models) declared = declared || other.name == fb;
+      if (fb == m.name)
+        found.add("models", i, at, "a model cannot fall back to itself");
+      else if (!declared)
+        found.add("models", i, at, "model \"" + fb + "\" is not declared");
     }
     for (std::size_t t = 0; t < m.targets.size(); ++t) {
       const Target& target = m.targets[t];

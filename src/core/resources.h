@@ -38,17 +38,51 @@ struct Provider {
   bool verify_tls = true;
 };
 
+// USD per 1M tokens; an absent price is unknown, never zero.
+struct Pricing {
+  std::optional<double> input, output, cached_input, cache_creation, reasoning;
+  bool empty() const { return !input && !output && !cached_input && !cache_creation && !reasoning; }
+};
+
 struct Target {
   std::string provider;  // Provider::name
   std::string model;     // the upstream model name
   uint32_t weight = 1;
-  uint32_t priority = 0;  // lower is tried first
+  uint32_t priority = 0;  // lower is tried first; a tier is used only when the one above is down
+  Pricing pricing;        // overrides the catalog for this target
+};
+
+// When and how often a failed attempt is tried again (on the next target of the plan).
+struct RetryPolicy {
+  uint32_t max_attempts = 3;  // attempts in all, across targets and fallbacks
+  std::chrono::milliseconds backoff{100};       // doubled per retry, with jitter
+  std::chrono::milliseconds max_backoff{2'000};
+  // Failure classes worth another attempt: connect, timeout, 429, 5xx.
+  std::vector<std::string> on{"connect", "timeout", "429", "5xx"};
+};
+
+// Passive health: a target that keeps failing is skipped for a while, then probed.
+struct CircuitPolicy {
+  uint32_t failures = 3;  // consecutive failures that open the circuit
+  std::chrono::milliseconds cooldown{30'000};
+};
+
+// Session affinity: which request attribute pins a caller to a target.
+struct Affinity {
+  std::string by;      // "" (none) | header | key | user
+  std::string header;  // for by: header
 };
 
 struct Model {
   std::string name;  // the alias callers send as "model"
   std::string strategy = "weighted";
   std::vector<Target> targets;
+  std::vector<std::string> fallbacks;  // other aliases tried when every target here failed
+  RetryPolicy retry;
+  CircuitPolicy circuit;
+  std::chrono::milliseconds timeout{0};  // overall deadline across attempts; 0: none
+  Affinity affinity;
+  Pricing pricing;  // overrides the catalog for every target of this alias
 };
 
 struct Key {

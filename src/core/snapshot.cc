@@ -111,7 +111,9 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version) {
         throw std::invalid_argument("model " + m.name + ": provider " + t.provider +
                                     " is not declared");
       }
-      cm.targets.push_back({it->second, t.model, t.weight, t.priority});
+      cm.targets.push_back({it->second, t.model, t.weight, t.priority,
+                            target_stats_for(t.provider, t.model),
+                            t.pricing.empty() ? m.pricing : t.pricing});
     }
     s->models_.push_back(std::move(cm));
   }

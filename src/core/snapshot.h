@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/resources.h"
+#include "core/target_stats.h"
 
 namespace tollgate::core {
 
@@ -35,6 +36,8 @@ struct CompiledTarget {
   std::string upstream_model;
   uint32_t weight;
   uint32_t priority;
+  TargetStats* stats;  // never null; outlives every snapshot
+  Pricing pricing;     // the target's own, else the model's (the catalog fills the rest)
 };
 
 struct CompiledModel {

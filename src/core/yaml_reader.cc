@@ -1,5 +1,7 @@
 #include "core/yaml_reader.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <set>
 
@@ -106,6 +108,21 @@ std::optional<int64_t> YamlReader::integer(const YAML::Node& node, const std::st
     error(node, field,
           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " +
               *text);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> YamlReader::number(const YAML::Node& node, const std::string& field,
+                                         double min, double max) {
+  std::optional<std::string> text = string(node, field);
+  if (!text) return std::nullopt;
+  double value = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (text->empty() || ec != std::errc() || ptr != end || !(value >= min && value <= max)) {
+    error(node, field, "must be a number between " + fmt::format("{}", min) + " and " +
+                           fmt::format("{}", max) + ", not \"" + *text + "\"");
     return std::nullopt;
   }
   return value;

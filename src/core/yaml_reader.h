@@ -41,6 +41,8 @@ class YamlReader {
   std::optional<int64_t> integer(const YAML::Node& node, const std::string& field, int64_t min,
                                  int64_t max);
   std::optional<bool> boolean(const YAML::Node& node, const std::string& field);
+  std::optional<double> number(const YAML::Node& node, const std::string& field, double min,
+                               double max);
   // A list of strings. nullopt when absent or wrong; a null node is an empty list.
   std::optional<std::vector<std::string>> strings(const YAML::Node& node, const std::string& field);
 

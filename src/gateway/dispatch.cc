@@ -1,8 +1,16 @@
-// Phase 7, dispatch: encode for the target's provider and send. Same dialect in and out is the
-// fast path: the caller's body goes upstream with only the model spliced. Any other pair goes
-// through the canonical form (translated_path).
+// Phase 7, dispatch: pick a target (routing/route_plan.h), encode for its provider, send; on a
+// connect error, timeout, 429 or 5xx before the first byte reached the caller, back off and
+// try the next target of the plan (retries, failover across providers and fallback models,
+// translating when the dialect changes). Same dialect in and out is the fast path: the
+// caller's body goes upstream with only the model spliced.
 #include "gateway/dispatch.h"
 
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -12,6 +20,7 @@
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 #include "providers/demo/demo_provider.h"
+#include "routing/route_plan.h"
 
 namespace tollgate::gateway {
 namespace net = boost::asio;
@@ -93,13 +102,21 @@ void openai_wire(const core::CompiledProvider& p, Endpoint e, std::string_view u
   for (const auto& [k, v] : p.spec.headers) req.headers.emplace_back(k, v);
 }
 
-GatewayError failure_error(http::UpstreamFailure f, std::string_view provider) {
-  bool timeout = f == http::UpstreamFailure::connect_timeout ||
-                 f == http::UpstreamFailure::response_timeout ||
-                 f == http::UpstreamFailure::idle_timeout;
-  return GatewayError::make(timeout ? ErrorKind::timeout : ErrorKind::upstream,
-                            fmt::format("Provider '{}': {}.", provider, http::describe(f)),
-                            timeout ? "upstream_timeout" : "upstream_unavailable");
+// Retry-After as seconds (RFC 9110), or OpenAI's retry-after-ms.
+std::optional<std::chrono::milliseconds> retry_after_of(const http::UpstreamCall& call) {
+  if (auto ms = call.header("retry-after-ms"); !ms.empty()) {
+    try {
+      return std::chrono::milliseconds(static_cast<int64_t>(std::stod(std::string(ms))));
+    } catch (...) {
+    }
+  }
+  if (auto s = call.header("retry-after"); !s.empty()) {
+    try {
+      return std::chrono::milliseconds(static_cast<int64_t>(std::stod(std::string(s)) * 1000));
+    } catch (...) {
+    }
+  }
+  return std::nullopt;
 }
 
 // Detaches the client-gone callback before the call it points at goes away.
@@ -111,13 +128,8 @@ struct CancelOnClientGone {
   http::Exchange& ex;
 };
 
-void note_client_left(RequestContext& ctx) {
-  ctx.status = 499;  // nginx's "client closed request"
-  ctx.error = "client_closed";
-}
-
 // OpenAI caller, OpenAI-speaking provider: the fast path.
-net::awaitable<void> openai_fast_path(RequestContext& ctx, Endpoint endpoint) {
+net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpoint) {
   const core::CompiledProvider& provider = *ctx.target->provider;
   // Ask for usage on a stream the caller did not ask it of, so accounting is exact; the
   // relay hides it again.
@@ -129,30 +141,85 @@ net::awaitable<void> openai_fast_path(RequestContext& ctx, Endpoint endpoint) {
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
-  if (!co_await send_upstream(ctx, call, req)) co_return;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
 
   const int status = call.status();
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
     auto relay = openai_passthrough(ask_for_usage);
-    co_await relay_stream(ctx, source, *relay, std::move(extra));
-    co_return;
+    co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
 
   std::string body;
-  if (!co_await read_whole(ctx, call, body)) co_return;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
   if (status >= 400 || status < 200) {
-    ctx.error = fmt::format("upstream_{}", status);
-    co_await relay_whole(ctx, status < 200 ? 502 : status, "application/json",
-                         dialects::openai::upstream_error_body(status, body, call.media_type()),
-                         std::move(extra));
-    co_return;
+    auto error = dialects::openai::upstream_error(status, body, call.media_type());
+    std::string shaped = dialects::openai::upstream_error_body(status, body, call.media_type());
+    co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
   }
   dialects::openai::read_usage_from_body(body, ctx.usage);
   auto content_type = call.header("content-type");
   if (content_type.empty()) content_type = "application/json";
   co_await relay_whole(ctx, status, content_type, std::move(body), std::move(extra));
+  co_return AttemptResult::answered();
+}
+
+// The attempt for the current target, by the pair (caller dialect, provider dialect).
+net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json::object* canonical,
+                                                const std::optional<GatewayError>& translate_error) {
+  if (dialect_of(ctx.route) == Dialect::anthropic) {
+    if (!canonical && ctx.target->provider->spec.kind != core::ProviderKind::anthropic &&
+        translate_error) {
+      AttemptResult r;
+      r.outcome = AttemptResult::Outcome::failed;
+      r.error = *translate_error;
+      co_return r;
+    }
+    co_return co_await anthropic_attempt(ctx, canonical);
+  }
+  const Endpoint endpoint = endpoint_of(ctx.route);
+  if (speaks_openai(ctx.target->provider->spec.kind)) co_return co_await openai_attempt(ctx, endpoint);
+  co_return co_await translated_attempt(ctx, endpoint, ctx.doc.as_object(), Dialect::openai);
+}
+
+std::chrono::milliseconds backoff_for(const core::RetryPolicy& p, int retry) {
+  // Exponential with full jitter in [50%, 100%]: retries from many callers spread out.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto base = p.backoff.count() * (int64_t{1} << std::min(retry - 1, 20));
+  base = std::min<int64_t>(base, p.max_backoff.count());
+  std::uniform_int_distribution<int64_t> jitter(base / 2, std::max<int64_t>(base / 2, base));
+  return std::chrono::milliseconds(jitter(rng));
+}
+
+bool policy_allows(const core::RetryPolicy& p, std::string_view cls) {
+  if (cls.empty()) return false;
+  for (const auto& c : p.on)
+    if (c == cls) return true;
+  return false;
+}
+
+// What says a target is unwell: it could not be reached, timed out, or failed (5xx). A 429 is
+// the provider saying "not now", not ill health: it cools the target only for the time its
+// Retry-After names.
+bool health_failure(const AttemptResult& r) {
+  if (r.retry_class == "429") return r.retry_after.has_value();
+  return !r.retry_class.empty();
+}
+
+net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
+  if (r.body.empty()) {
+    // The gateway's own words, in the caller's dialect.
+    if (dialect_of(ctx.route) == Dialect::anthropic)
+      r.body = core::to_anthropic_body(r.error);
+    else
+      r.body = core::to_openai_body(r.error);
+  }
+  ctx.status = r.error.status;
+  if (ctx.error.empty()) ctx.error = r.error.code.empty() ? fmt::format("upstream_{}", r.error.status) : r.error.code;
+  auto headers = base_headers(ctx, "application/json");
+  for (auto& h : r.extra) headers.push_back(std::move(h));
+  co_await ctx.ex.respond(r.error.status, headers, std::move(r.body));
 }
 
 }  // namespace
@@ -167,71 +234,88 @@ http::Headers passthrough_headers(const http::UpstreamCall& call) {
   return h;
 }
 
-net::awaitable<bool> send_upstream(RequestContext& ctx, http::UpstreamCall& call,
-                                   http::OutgoingRequest& req) {
-  const core::CompiledProvider& provider = *ctx.target->provider;
-  ctx.attempts += 1;
-  auto f = co_await call.send(provider.endpoint, provider.spec.timeouts, provider.spec.verify_tls, req);
-  if (f == http::UpstreamFailure::none) co_return true;
-  if (f == http::UpstreamFailure::cancelled || ctx.ex.client_gone()) {
-    note_client_left(ctx);
-    co_return false;
-  }
-  ctx.gateway.metrics.upstream_failure(provider.spec.name, http::describe(f));
-  co_await respond_error(ctx, failure_error(f, provider.spec.name));
-  co_return false;
+AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status, GatewayError error,
+                                     std::string body) {
+  AttemptResult r;
+  r.outcome = AttemptResult::Outcome::failed;
+  if (status < 200) status = 502;
+  error.status = status;
+  r.error = std::move(error);
+  r.body = std::move(body);
+  r.extra = passthrough_headers(call);
+  if (status == 429) r.retry_class = "429";
+  else if (status >= 500 || status == 408) r.retry_class = "5xx";
+  if (status == 429 || status == 503) r.retry_after = retry_after_of(call);
+  return r;
 }
 
-net::awaitable<bool> read_whole(RequestContext& ctx, http::UpstreamCall& call, std::string& body) {
-  auto f = co_await call.read_all(body, kMaxWholeAnswer);
-  if (f == http::UpstreamFailure::none) co_return true;
+net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, http::UpstreamCall& call,
+                                                           http::OutgoingRequest& req) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  auto f = co_await call.send(provider.endpoint, provider.spec.timeouts, provider.spec.verify_tls, req);
+  if (f == http::UpstreamFailure::none) co_return std::nullopt;
   if (f == http::UpstreamFailure::cancelled || ctx.ex.client_gone()) {
-    note_client_left(ctx);
-    co_return false;
+    ctx.status = 499;  // nginx's "client closed request"
+    ctx.error = "client_closed";
+    co_return AttemptResult::client_left();
+  }
+  ctx.gateway.metrics.upstream_failure(provider.spec.name, http::describe(f));
+  co_return transport_failure(f, provider.spec.name);
+}
+
+net::awaitable<std::optional<AttemptResult>> read_whole(RequestContext& ctx, http::UpstreamCall& call,
+                                                        std::string& body) {
+  auto f = co_await call.read_all(body, kMaxWholeAnswer);
+  if (f == http::UpstreamFailure::none) co_return std::nullopt;
+  if (f == http::UpstreamFailure::cancelled || ctx.ex.client_gone()) {
+    ctx.status = 499;
+    ctx.error = "client_closed";
+    co_return AttemptResult::client_left();
   }
   const auto& name = ctx.target->provider->spec.name;
   ctx.gateway.metrics.upstream_failure(name, http::describe(f));
-  co_await respond_error(ctx, failure_error(f, name));
-  co_return false;
+  co_return transport_failure(f, name);
 }
 
-net::awaitable<void> respond_completion(RequestContext& ctx, const json::object& completion,
-                                        Dialect caller);
-
-net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
-                                     const json::object& canonical, Dialect caller) {
+net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint endpoint,
+                                                 const json::object& canonical, Dialect caller) {
   const core::CompiledProvider& provider = *ctx.target->provider;
   const std::string& upstream_model = ctx.target->upstream_model;
   const bool stream = ctx.facts.stream;
   const bool strip_usage = stream && !ctx.facts.caller_wants_usage;
   const dialects::ProviderCodec* codec = dialects::codec_for(provider.spec.kind);
+  auto fail = [](GatewayError e) {
+    AttemptResult r;
+    r.outcome = AttemptResult::Outcome::failed;
+    r.error = std::move(e);
+    return r;
+  };
 
   if (provider.spec.kind == core::ProviderKind::demo) {
-    ctx.attempts = 1;
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
       auto relay = translated_relay(nullptr, caller, strip_usage, ctx.facts.model);
-      co_await relay_stream(ctx, source, *relay, {});
-    } else if (endpoint == Endpoint::embeddings) {
+      co_return co_await relay_stream(ctx, source, *relay, {});
+    }
+    if (endpoint == Endpoint::embeddings) {
       dialects::openai::read_usage_from_body(answer.body, ctx.usage);
       co_await relay_whole(ctx, answer.status, answer.content_type, std::move(answer.body), {});
-    } else {
-      auto completion = json::parse(answer.body).as_object();
-      dialects::openai::read_usage(completion["usage"], ctx.usage);
-      co_await respond_completion(ctx, completion, caller);
+      co_return AttemptResult::answered();
     }
-    co_return;
+    auto completion = json::parse(answer.body).as_object();
+    dialects::openai::read_usage(completion["usage"], ctx.usage);
+    co_await respond_completion(ctx, completion, caller);
+    co_return AttemptResult::answered();
   }
 
   http::OutgoingRequest req;
   if (codec && endpoint == Endpoint::completions) {
-    co_await respond_error(ctx, GatewayError::make(
-                                    ErrorKind::invalid_request,
-                                    fmt::format("The legacy completions API is not available for provider kind '{}'; use chat completions.",
-                                                core::to_string(provider.spec.kind)),
-                                    "unsupported_endpoint"));
-    co_return;
+    co_return fail(GatewayError::make(
+        ErrorKind::invalid_request,
+        fmt::format("The legacy completions API is not available for provider kind '{}'; use chat completions.",
+                    core::to_string(provider.spec.kind)),
+        "unsupported_endpoint"));
   }
   if (codec) {
     dialects::EncodedRequest enc;
@@ -240,10 +324,7 @@ net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
     dialects::EncodeOptions opts{upstream_model, stream, drop == "true" || drop == "1"};
     auto err = endpoint == Endpoint::embeddings ? codec->encode_embeddings(canonical, opts, provider, enc)
                                                 : codec->encode_chat(canonical, opts, provider, enc);
-    if (err) {
-      co_await respond_error(ctx, *err);
-      co_return;
-    }
+    if (err) co_return fail(std::move(*err));
     req.target = provider.endpoint.path_prefix + enc.path;
     req.headers = std::move(enc.headers);
     req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
@@ -255,16 +336,15 @@ net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
     openai_wire(provider, endpoint, upstream_model, req);
     req.body = json::serialize(body);
   } else {
-    co_await respond_error(ctx, GatewayError::make(ErrorKind::not_implemented,
-                                                   fmt::format("Provider kind '{}' is not supported.",
-                                                               core::to_string(provider.spec.kind)),
-                                                   "provider_kind_unsupported"));
-    co_return;
+    co_return fail(GatewayError::make(ErrorKind::not_implemented,
+                                      fmt::format("Provider kind '{}' is not supported.",
+                                                  core::to_string(provider.spec.kind)),
+                                      "provider_kind_unsupported"));
   }
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
-  if (!co_await send_upstream(ctx, call, req)) co_return;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
   const int status = call.status();
   auto extra = passthrough_headers(call);
 
@@ -272,21 +352,21 @@ net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
     UpstreamSource source(call);
     auto relay = translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
                                   strip_usage, ctx.facts.model);
-    co_await relay_stream(ctx, source, *relay, std::move(extra));
-    co_return;
+    co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
 
   std::string body;
-  if (!co_await read_whole(ctx, call, body)) co_return;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
   if (status < 200 || status >= 300) {
-    ctx.error = fmt::format("upstream_{}", status);
     GatewayError e;
     if (codec)
       e = codec->decode_error(status, body).error;
     else
       e = dialects::openai::upstream_error(status, body, call.media_type());
-    co_await respond_error(ctx, e);
-    co_return;
+    // The caller's dialect differs from the provider's: the body is built from the error.
+    auto r = upstream_error_attempt(call, status, std::move(e), {});
+    r.error.status = r.error.status ? r.error.status : status;
+    co_return r;
   }
 
   json::object decoded;
@@ -294,43 +374,128 @@ net::awaitable<void> translated_path(RequestContext& ctx, Endpoint endpoint,
     auto err = endpoint == Endpoint::embeddings
                    ? codec->decode_embeddings(body, upstream_model, decoded, ctx.usage)
                    : codec->decode_chat(body, upstream_model, decoded, ctx.usage);
-    if (err) {
-      co_await respond_error(ctx, *err);
-      co_return;
-    }
+    if (err) co_return fail(std::move(*err));
     // Gemini reports no embedding usage and knows nothing of encoding_format.
     if (endpoint == Endpoint::embeddings && provider.spec.kind == core::ProviderKind::gemini)
       dialects::gemini::complete_embeddings(canonical, decoded, ctx.usage);
   } else {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
-    if (ec || !v.is_object()) {
-      co_await respond_error(ctx, GatewayError::make(ErrorKind::upstream,
-                                                     "The provider's answer was not a JSON object.",
-                                                     "upstream_invalid_answer"));
-      co_return;
-    }
+    if (ec || !v.is_object())
+      co_return fail(GatewayError::make(ErrorKind::upstream, "The provider's answer was not a JSON object.",
+                                        "upstream_invalid_answer"));
     decoded = std::move(v.as_object());
     if (auto* u = decoded.if_contains("usage")) dialects::openai::read_usage(*u, ctx.usage);
   }
   if (endpoint == Endpoint::embeddings) {
     co_await respond_json(ctx, 200, json::serialize(decoded));
-    co_return;
+    co_return AttemptResult::answered();
   }
   co_await respond_completion(ctx, decoded, caller);
+  co_return AttemptResult::answered();
 }
 
 net::awaitable<void> dispatch(RequestContext& ctx) {
-  if (dialect_of(ctx.route) == Dialect::anthropic) {
-    co_await dispatch_anthropic(ctx);
-    co_return;
+  // The plan: the model's targets by tier and strategy, then its fallbacks; or the one target
+  // a "provider/model" name addressed.
+  std::string affinity;
+  if (ctx.model && !ctx.model->spec.affinity.by.empty()) {
+    const auto& a = ctx.model->spec.affinity;
+    if (a.by == "header") affinity = std::string(ctx.ex.header(a.header));
+    else if (a.by == "key") affinity = ctx.key->id;
+    else if (a.by == "user" && ctx.doc.is_object())
+      if (auto* u = ctx.doc.as_object().if_contains("user"); u && u->is_string()) affinity = u->get_string().c_str();
   }
-  const Endpoint endpoint = endpoint_of(ctx.route);
-  if (speaks_openai(ctx.target->provider->spec.kind)) {
-    co_await openai_fast_path(ctx, endpoint);
-    co_return;
+  const core::CompiledTarget direct = *ctx.target;
+  routing::RoutePlan plan = ctx.model ? routing::RoutePlan(*ctx.snapshot, *ctx.model, affinity)
+                                      : routing::RoutePlan(direct);
+  static const core::Model defaults;
+  const core::RetryPolicy& retry = ctx.model ? ctx.model->spec.retry : defaults.retry;
+  const auto deadline = ctx.model && ctx.model->spec.timeout.count() > 0
+                            ? ctx.started + ctx.model->spec.timeout
+                            : Clock::time_point::max();
+
+  // Anthropic callers on other providers: translate the request once, not per attempt.
+  json::object canonical_storage;
+  const json::object* canonical = nullptr;
+  std::optional<GatewayError> translate_error;
+  if (dialect_of(ctx.route) == Dialect::anthropic && ctx.route == Route::messages) {
+    translate_error = anthropic_canonical(ctx, canonical_storage);
+    if (!translate_error) canonical = &canonical_storage;
   }
-  co_await translated_path(ctx, endpoint, ctx.doc.as_object(), Dialect::openai);
+
+  AttemptResult last;
+  last.outcome = AttemptResult::Outcome::failed;
+  last.error = GatewayError::make(ErrorKind::unavailable, "No target is available for this model.",
+                                  "no_target_available");
+  const core::TargetStats* previous = nullptr;
+  for (uint32_t attempt = 0; attempt < retry.max_attempts; ++attempt) {
+    const core::CompiledTarget* target = plan.next();
+    if (!target) {
+      if (attempt == 0) {
+        // Every target is cooling down: say when to come back.
+        auto wait = plan.soonest_recovery();
+        if (plan.all_rate_limited())
+          last.error = GatewayError::make(ErrorKind::rate_limit,
+                                          "The provider's rate limit was reached for this model; retry after the time in Retry-After.",
+                                          "rate_limit_exceeded");
+        else
+          last.error = GatewayError::make(ErrorKind::unavailable,
+                                          "Every target of this model is cooling down after failures; retry later.",
+                                          "targets_cooling_down");
+        last.extra.emplace_back("retry-after", std::to_string(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
+      }
+      break;
+    }
+    if (attempt > 0) {
+      // Back off before trying again; a Retry-After on the same target is honoured instead.
+      auto delay = backoff_for(retry, static_cast<int>(attempt));
+      if (target->stats == previous && last.retry_after) delay = *last.retry_after;
+      if (Clock::now() + delay >= deadline) {
+        // The next attempt could not finish in time: give the target back unused.
+        target->stats->probing.store(false);
+        break;
+      }
+      if (delay.count() > 0) {
+        net::steady_timer timer(co_await net::this_coro::executor, delay);
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+      }
+      if (ctx.ex.client_gone()) {
+        target->stats->probing.store(false);
+        ctx.status = 499;
+        ctx.error = "client_closed";
+        co_return;
+      }
+      target->stats->retries.fetch_add(1, std::memory_order_relaxed);
+      if (target->stats != previous) target->stats->failovers.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    ctx.target = *target;
+    ctx.attempts = static_cast<int>(attempt) + 1;
+    core::TargetStats& stats = *target->stats;
+    previous = &stats;
+    routing::attempt_started(stats);
+    auto started = Clock::now();
+    last = co_await attempt_on_target(ctx, canonical, translate_error);
+
+    if (last.outcome == AttemptResult::Outcome::answered) {
+      auto until = ctx.first_byte ? *ctx.first_byte : Clock::now();
+      routing::attempt_succeeded(stats, std::chrono::duration_cast<std::chrono::microseconds>(until - started));
+      co_return;
+    }
+    if (last.outcome == AttemptResult::Outcome::client_left) {
+      routing::attempt_ended(stats);
+      co_return;
+    }
+    const core::CircuitPolicy& circuit = ctx.model ? ctx.model->spec.circuit : defaults.circuit;
+    if (health_failure(last)) {
+      routing::attempt_failed(stats, circuit, last.retry_class == "429" ? last.retry_after : std::nullopt);
+    } else {
+      routing::attempt_ended(stats);
+    }
+    if (!policy_allows(retry, last.retry_class)) break;
+  }
+  co_await respond_failure(ctx, last);
 }
 
 }  // namespace tollgate::gateway

@@ -1,5 +1,5 @@
-// Pieces of dispatch (phase 7) shared by its files: dispatch.cc (OpenAI callers, the
-// translated path) and dispatch_anthropic.cc (Anthropic callers).
+// Pieces of dispatch (phase 7) shared by its files: dispatch.cc (the attempt loop, OpenAI
+// callers, the translated path) and dispatch_anthropic.cc (Anthropic callers).
 #pragma once
 
 #include <string>
@@ -8,33 +8,48 @@
 #include <boost/json/object.hpp>
 
 #include "dialects/openai/fast_path.h"
+#include "gateway/attempt.h"
 #include "gateway/context.h"
 #include "http/client.h"
 
 namespace tollgate::gateway {
 
-// Sends `req` to the target's provider and reads the response head. On failure it answers
-// the caller itself (502/504, or nothing when the caller left) and returns false.
-boost::asio::awaitable<bool> send_upstream(RequestContext& ctx, http::UpstreamCall& call,
-                                           http::OutgoingRequest& req);
+// Sends `req` to the current target's provider and reads the response head. nullopt when
+// that worked; else the failed attempt (or client_left).
+boost::asio::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx,
+                                                                   http::UpstreamCall& call,
+                                                                   http::OutgoingRequest& req);
 
-// Reads a whole answer body; on failure answers the caller and returns false.
-boost::asio::awaitable<bool> read_whole(RequestContext& ctx, http::UpstreamCall& call,
-                                        std::string& body);
+// Reads a whole answer body; nullopt when that worked.
+boost::asio::awaitable<std::optional<AttemptResult>> read_whole(RequestContext& ctx,
+                                                                http::UpstreamCall& call,
+                                                                std::string& body);
 
 // Upstream headers worth showing the caller (retry-after, the provider's request id).
 http::Headers passthrough_headers(const http::UpstreamCall& call);
 
-// Any provider, through the canonical form (an OpenAI chat request): encode for the provider,
-// decode its answer, encode that for the caller.
-boost::asio::awaitable<void> translated_path(RequestContext& ctx, dialects::openai::Endpoint endpoint,
-                                             const boost::json::object& canonical, Dialect caller);
+// A failed attempt from an upstream's error answer (status >= 400): classified for retry,
+// with Retry-After read. `body` is what the caller gets if this is the last attempt.
+AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,
+                                     core::GatewayError error, std::string body);
 
-// Anthropic callers (dispatch_anthropic.cc): /v1/messages and /v1/messages/count_tokens.
-boost::asio::awaitable<void> dispatch_anthropic(RequestContext& ctx);
+// One attempt on ctx.target through the canonical form (an OpenAI chat request): encode for
+// the provider, decode its answer, encode that for the caller.
+boost::asio::awaitable<AttemptResult> translated_attempt(RequestContext& ctx,
+                                                         dialects::openai::Endpoint endpoint,
+                                                         const boost::json::object& canonical,
+                                                         Dialect caller);
+
+// One attempt for an Anthropic caller (dispatch_anthropic.cc). `canonical` is the request
+// translated once for non-Anthropic targets (null when it failed to translate: `translate_error`).
+boost::asio::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx,
+                                                        const boost::json::object* canonical);
+// Translates an Anthropic caller's request into the canonical form (once per request).
+std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, boost::json::object& out);
 
 // A whole canonical answer (chat.completion) in the caller's dialect.
-boost::asio::awaitable<void> respond_completion(RequestContext& ctx, const boost::json::object& completion,
+boost::asio::awaitable<void> respond_completion(RequestContext& ctx,
+                                                const boost::json::object& completion,
                                                 Dialect caller);
 
 }  // namespace tollgate::gateway

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "dialects/anthropic/codec.h"
 #include "dialects/anthropic/fast_path.h"
 #include "dialects/anthropic/inbound.h"
 #include "dialects/openai/fast_path.h"
@@ -125,7 +126,7 @@ bool reasons(std::string_view model) {
 }
 
 // Anthropic caller, Anthropic provider.
-net::awaitable<void> anthropic_fast_path(RequestContext& ctx) {
+net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   const core::CompiledProvider& provider = *ctx.target->provider;
   const bool count = ctx.route == Route::count_tokens;
   const std::string& prefix = provider.endpoint.path_prefix;
@@ -150,26 +151,25 @@ net::awaitable<void> anthropic_fast_path(RequestContext& ctx) {
     ~Guard() { ex.on_client_gone(nullptr); }
     http::Exchange& ex;
   } guard(ctx.ex, call);
-  if (!co_await send_upstream(ctx, call, req)) co_return;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
 
   const int status = call.status();
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && !count && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
     AnthropicPassthrough relay;
-    co_await relay_stream(ctx, source, relay, std::move(extra));
-    co_return;
+    co_return co_await relay_stream(ctx, source, relay, std::move(extra));
   }
   std::string body;
-  if (!co_await read_whole(ctx, call, body)) co_return;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
   if (status < 200 || status >= 300) {
-    ctx.error = fmt::format("upstream_{}", status);
+    auto error = anthropic::anthropic_codec().decode_error(status, body).error;
     std::string shaped = anthropic::upstream_error_body(status, body, call.media_type());
-    co_await relay_whole(ctx, status < 200 ? 502 : status, "application/json", std::move(shaped), std::move(extra));
-    co_return;
+    co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
   }
   if (!count) anthropic::read_usage_from_body(body, ctx.usage);
   co_await relay_whole(ctx, status, "application/json", std::move(body), std::move(extra));
+  co_return AttemptResult::answered();
 }
 
 }  // namespace
@@ -188,31 +188,51 @@ net::awaitable<void> respond_completion(RequestContext& ctx, const json::object&
   co_await respond_json(ctx, 200, std::move(body));
 }
 
-net::awaitable<void> dispatch_anthropic(RequestContext& ctx) {
-  const core::CompiledProvider& provider = *ctx.target->provider;
-  if (provider.spec.kind == core::ProviderKind::anthropic) {
-    co_await anthropic_fast_path(ctx);
-    co_return;
+std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, json::object& chat) {
+  std::string model;
+  bool stream = false;
+  auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream);
+  if (err) return err;
+  // What the canonical form cannot carry is refused, not lost, unless the caller opted in.
+  auto drop = ctx.ex.header("x-tollgate-drop-unsupported");
+  const bool may_drop = drop == "true" || drop == "1";
+  if (!may_drop && ctx.doc.is_object()) {
+    if (auto* tk = ctx.doc.as_object().if_contains("top_k"); tk && !tk->is_null())
+      return core::GatewayError::make(core::ErrorKind::invalid_request,
+                                      "top_k: not supported by the target provider (send x-tollgate-drop-unsupported: true to drop it)",
+                                      "unsupported_parameter", "top_k");
   }
+  return std::nullopt;
+}
+
+net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json::object* canonical) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  if (provider.spec.kind == core::ProviderKind::anthropic) co_return co_await anthropic_fast_path(ctx);
   if (ctx.route == Route::count_tokens) {
     // Only Anthropic counts tokens for its own models; elsewhere a documented estimate.
     std::string body = fmt::format(R"({{"input_tokens":{}}})", anthropic::count_tokens_estimate(ctx.doc));
     co_await respond_json(ctx, 200, std::move(body));
-    co_return;
+    co_return AttemptResult::answered();
   }
-  json::object chat;
-  std::string model;
-  bool stream = false;
-  if (auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream)) {
-    co_await respond_error(ctx, *err);
-    co_return;
-  }
+  json::object chat = *canonical;
   const auto kind = provider.spec.kind;
   if ((kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
        kind == core::ProviderKind::azure) &&
-      !reasons(ctx.target->upstream_model))
+      chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
+    auto drop = ctx.ex.header("x-tollgate-drop-unsupported");
+    if (drop != "true" && drop != "1") {
+      AttemptResult r;
+      r.outcome = AttemptResult::Outcome::failed;
+      r.error = core::GatewayError::make(
+          core::ErrorKind::invalid_request,
+          fmt::format("thinking: model {} has no extended thinking (send x-tollgate-drop-unsupported: true to drop it)",
+                      ctx.target->upstream_model),
+          "unsupported_parameter", "thinking");
+      co_return r;
+    }
     chat.erase("reasoning_effort");
-  co_await translated_path(ctx, dialects::openai::Endpoint::chat_completions, chat, Dialect::anthropic);
+  }
+  co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, chat, Dialect::anthropic);
 }
 
 }  // namespace tollgate::gateway

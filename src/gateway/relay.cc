@@ -5,6 +5,8 @@
 #include "gateway/phases.h"
 #include "http/sse.h"
 
+#include <fmt/format.h>
+
 namespace tollgate::gateway {
 namespace net = boost::asio;
 
@@ -42,15 +44,18 @@ class OpenAICallerRelay final : public StreamRelay {
   OpenAICallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, bool strip_usage)
       : decoder_(std::move(d)), tap_(strip_usage) {}
   void on_event(const http::SseEvent& ev, std::string& out) override {
+    if (reported_) return;
     chunks_.clear();
     decoder_->on_event(ev, chunks_);
     emit(out);
+    report_error(out);
   }
   void on_end(std::string& out) override {
+    if (reported_) return;
     chunks_.clear();
     decoder_->finish(chunks_);
     emit(out);
-    if (!decoder_->error()) out.append("data: [DONE]\n\n");
+    if (!report_error(out)) out.append("data: [DONE]\n\n");
   }
   core::Usage usage() const override { return decoder_->usage(); }
   std::optional<core::GatewayError> provider_error() const override {
@@ -62,6 +67,13 @@ class OpenAICallerRelay final : public StreamRelay {
   }
 
  private:
+  // A provider error event mid-stream becomes OpenAI's error event, which the SDKs raise.
+  bool report_error(std::string& out) {
+    if (!decoder_->error()) return false;
+    if (!reported_) out.append(error_event(decoder_->error()->error));
+    reported_ = true;
+    return true;
+  }
   void emit(std::string& out) {
     for (auto& c : chunks_) {
       http::SseEvent ev;
@@ -78,6 +90,7 @@ class OpenAICallerRelay final : public StreamRelay {
   dialects::openai::StreamTap tap_;
   std::vector<std::string> chunks_;
   std::string replacement_;
+  bool reported_ = false;
 };
 
 }  // namespace
@@ -94,23 +107,35 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
   return std::make_unique<OpenAICallerRelay>(std::move(decoder), strip_usage);
 }
 
-net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, StreamRelay& relay,
-                                  http::Headers extra) {
+AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provider) {
+  using F = http::UpstreamFailure;
+  const bool timeout = f == F::connect_timeout || f == F::response_timeout || f == F::idle_timeout;
+  AttemptResult r;
+  r.outcome = AttemptResult::Outcome::failed;
+  r.error = core::GatewayError::make(timeout ? core::ErrorKind::timeout : core::ErrorKind::upstream,
+                                     fmt::format("Provider '{}': {}.", provider, http::describe(f)),
+                                     timeout ? "upstream_timeout" : "upstream_unavailable");
+  r.retry_class = timeout ? "timeout" : "connect";
+  return r;
+}
+
+net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& source,
+                                           StreamRelay& relay, http::Headers extra) {
   auto headers = base_headers(ctx, "text/event-stream; charset=utf-8");
   headers.emplace_back("cache-control", "no-cache");
   for (auto& h : extra) headers.push_back(std::move(h));
-  ctx.status = 200;
-  if (!co_await ctx.ex.start_stream(200, headers)) {
-    source.cancel();
-    ctx.status = 499;
-    ctx.error = "client_closed";
-    co_return;
-  }
 
   http::SseReader reader;
   http::SseEvent ev;
   std::string out;
+  bool head_sent = false;
   bool client_left = false;
+  auto send_head = [&]() -> net::awaitable<bool> {
+    head_sent = true;
+    ctx.status = 200;
+    co_return co_await ctx.ex.start_stream(200, headers);
+  };
+
   for (;;) {
     std::string_view piece;
     bool done = false;
@@ -120,10 +145,13 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, Str
         client_left = true;
         break;
       }
+      const auto& provider = ctx.target->provider->spec.name;
+      ctx.gateway.metrics.upstream_failure(provider, http::describe(f));
+      // Nothing reached the caller yet: the attempt failed and another may be made.
+      if (!head_sent) co_return transport_failure(f, provider);
       // The head is sent, so the status cannot change: end the stream with an error event,
       // which the SDKs raise as an API error.
       ctx.error = f == http::UpstreamFailure::idle_timeout ? "upstream_idle_timeout" : "upstream_closed";
-      ctx.gateway.metrics.upstream_failure(ctx.target->provider->spec.name, ctx.error);
       auto err = core::GatewayError::make(
           f == http::UpstreamFailure::idle_timeout ? core::ErrorKind::timeout : core::ErrorKind::upstream,
           std::string(http::describe(f)) + " while streaming.", ctx.error);
@@ -141,9 +169,13 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, Str
       }
       relay.on_end(out);
     }
-    if (!out.empty()) {
-      if (!ctx.first_byte) ctx.first_byte = Clock::now();
-      if (!co_await ctx.ex.write_chunk(out)) {
+    if (!out.empty() || (done && !head_sent)) {
+      if (!head_sent && !co_await send_head()) {
+        client_left = true;
+        break;
+      }
+      if (!ctx.first_byte && !out.empty()) ctx.first_byte = Clock::now();
+      if (!out.empty() && !co_await ctx.ex.write_chunk(out)) {
         client_left = true;
         break;
       }
@@ -156,9 +188,10 @@ net::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source, Str
     source.cancel();
     ctx.status = 499;  // nginx's "client closed request"
     ctx.error = "client_closed";
-    co_return;
+    co_return AttemptResult::client_left();
   }
   co_await ctx.ex.end_stream();
+  co_return AttemptResult::answered();
 }
 
 net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_view content_type,

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/usage.h"
 #include "dialects/codec.h"
+#include "gateway/attempt.h"
 #include "gateway/context.h"
 #include "http/client.h"
 #include "http/sse.h"
@@ -54,9 +55,15 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
                                               Dialect caller, bool strip_usage,
                                               std::string caller_model);
 
-// Streams an answer to the caller through `relay`.
-boost::asio::awaitable<void> relay_stream(RequestContext& ctx, AnswerSource& source,
-                                          StreamRelay& relay, http::Headers extra);
+// Streams an answer to the caller through `relay`. The head goes out with the first bytes of
+// the answer, not before: a provider that fails before its first byte leaves the caller
+// untouched, so the attempt can fail over (the result says failed). Once a byte is out the
+// attempt is final, and a failure becomes an error event in the caller's dialect.
+boost::asio::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& source,
+                                                   StreamRelay& relay, http::Headers extra);
+
+// A failed attempt from a transport failure (connect, timeout, closed connection).
+AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provider);
 
 // Sends a whole answer (usage already read into ctx.usage by the caller of this).
 boost::asio::awaitable<void> relay_whole(RequestContext& ctx, int status,

@@ -37,7 +37,10 @@ std::optional<GatewayError> resolve(RequestContext& ctx) {
   } else if (auto slash = alias.find('/'); slash != std::string::npos && slash > 0) {
     const auto* p = ctx.snapshot->provider(std::string_view(alias).substr(0, slash));
     if (!p || slash + 1 == alias.size()) return not_found();
-    ctx.target = core::CompiledTarget{p, alias.substr(slash + 1), 1, 0};
+    // Direct addressing: the stats lookup takes the registry's lock, once per such request.
+    std::string upstream = alias.substr(slash + 1);
+    auto* stats = core::target_stats_for(p->spec.name, upstream);
+    ctx.target = core::CompiledTarget{p, std::move(upstream), 1, 0, stats, {}};
   } else {
     return not_found();
   }

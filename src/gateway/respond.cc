@@ -9,6 +9,11 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
   h.reserve(4);
   h.emplace_back("content-type", std::string(content_type));
   h.emplace_back("x-request-id", ctx.request_id);
+  if (ctx.target && ctx.attempts > 0) {
+    // Which target served (or last failed), and how many attempts it took.
+    h.emplace_back("x-tollgate-target", ctx.target->stats->name);
+    h.emplace_back("x-tollgate-attempts", std::to_string(ctx.attempts));
+  }
   return h;
 }
 

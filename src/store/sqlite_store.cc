@@ -220,6 +220,38 @@ std::string model_document(const core::Model& m) {
                                           {"priority", t.priority}});
   }
   doc["targets"] = std::move(targets);
+  if (!m.fallbacks.empty()) {
+    boost::json::array fb;
+    for (const auto& f : m.fallbacks) fb.push_back(boost::json::value(f));
+    doc["fallbacks"] = std::move(fb);
+  }
+  boost::json::array on;
+  for (const auto& c : m.retry.on) on.push_back(boost::json::value(c));
+  doc["retry"] = boost::json::object{{"max_attempts", m.retry.max_attempts},
+                                     {"backoff_ms", m.retry.backoff.count()},
+                                     {"max_backoff_ms", m.retry.max_backoff.count()},
+                                     {"on", std::move(on)}};
+  doc["circuit"] = boost::json::object{{"failures", m.circuit.failures},
+                                       {"cooldown_ms", m.circuit.cooldown.count()}};
+  if (m.timeout.count() > 0) doc["timeout_ms"] = m.timeout.count();
+  if (!m.affinity.by.empty()) {
+    boost::json::object a{{"by", m.affinity.by}};
+    if (!m.affinity.header.empty()) a["header"] = m.affinity.header;
+    doc["affinity"] = std::move(a);
+  }
+  auto pricing = [](const core::Pricing& p) {
+    boost::json::object o;
+    if (p.input) o["input"] = *p.input;
+    if (p.output) o["output"] = *p.output;
+    if (p.cached_input) o["cached_input"] = *p.cached_input;
+    if (p.cache_creation) o["cache_creation"] = *p.cache_creation;
+    if (p.reasoning) o["reasoning"] = *p.reasoning;
+    return o;
+  };
+  if (!m.pricing.empty()) doc["pricing"] = pricing(m.pricing);
+  for (std::size_t i = 0; i < m.targets.size(); ++i)
+    if (!m.targets[i].pricing.empty())
+      doc["targets"].as_array()[i].as_object()["pricing"] = pricing(m.targets[i].pricing);
   return boost::json::serialize(doc);
 }
 

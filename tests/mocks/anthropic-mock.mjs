@@ -23,7 +23,9 @@
 //     and tool results. Prompt caching: the prefix up to the last `cache_control` marker
 //     (tools, system, messages, in that order) is written to the cache the first time this mock
 //     sees it (cache_creation_input_tokens) and read from it afterwards
-//     (cache_read_input_tokens); input_tokens counts only the rest, as Anthropic does;
+//     (cache_read_input_tokens); input_tokens counts only the rest, as Anthropic does. In a
+//     stream, message_start carries the input/cache counts and message_delta the cumulative
+//     totals (input and cache counts repeated, final output_tokens);
 //   - max_tokens truncates by words (stop_reason max_tokens); a stop sequence found in the
 //     text ends it there (stop_reason stop_sequence).
 //
@@ -627,7 +629,12 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
       }
       ev('content_block_stop', { index });
     });
-    ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: stopSequence }, usage: { output_tokens: outputTokens } });
+    // message_delta's usage is cumulative (MessageDeltaUsage): the API repeats the input and
+    // cache counts next to the final output count, so a reader that adds them double counts.
+    ev('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: stopSequence },
+      usage: { input_tokens: inputTokens, cache_creation_input_tokens: cacheCreation, cache_read_input_tokens: cacheRead, output_tokens: outputTokens },
+    });
     ev('message_stop', {});
     return streamEvents(res, record, events, behavior);
   }

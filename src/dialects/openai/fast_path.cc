@@ -231,8 +231,25 @@ std::string upstream_error_body(int status, std::string_view body, std::string_v
     ec = json::error::syntax;
   if (!ec && doc.is_object()) {
     auto& o = doc.get_object();
-    if (auto* e = o.if_contains("error"); e && e->is_object() && e->get_object().contains("message"))
-      return std::string(body);  // already OpenAI-shaped
+    if (auto* e = o.if_contains("error"); e && e->is_object() && e->get_object().contains("message")) {
+      const auto& eo = e->get_object();
+      if (eo.contains("type") && eo.contains("param") && eo.contains("code"))
+        return std::string(body);  // already OpenAI-shaped: byte for byte
+      // Azure's envelope lacks type and param: complete it, keeping what it says.
+      json::object fixed = eo;
+      if (!fixed.contains("type")) {
+        auto kind = status == 429 ? core::ErrorKind::rate_limit
+                    : status == 401 ? core::ErrorKind::authentication
+                    : status == 403 ? core::ErrorKind::permission
+                    : status >= 500 ? core::ErrorKind::upstream
+                                    : core::ErrorKind::invalid_request;
+        auto typed = json::parse(core::to_openai_body(GatewayError::make(kind, "")));
+        fixed["type"] = typed.at("error").at("type");
+      }
+      if (!fixed.contains("param")) fixed["param"] = nullptr;
+      if (!fixed.contains("code")) fixed["code"] = nullptr;
+      return json::serialize(json::object{{"error", std::move(fixed)}});
+    }
     std::string message;
     if (auto* e = o.if_contains("error"); e && e->is_string()) message = e->get_string().c_str();
     else if (auto* d = o.if_contains("detail"); d && d->is_string()) message = d->get_string().c_str();

@@ -1,0 +1,319 @@
+// The in-process backend: one state object per scope, shared by every worker thread.
+//
+// Why a lock per scope and not lock-free atomics: an admission must check the key, the model
+// and the key-on-model scope together and consume from all or none. Compare-and-swap per
+// window cannot do that without a rollback that lets a concurrent request see (and be refused
+// by) use that is about to be undone, so "N concurrent admissions against N admit exactly N"
+// would not hold. Each scope has its own mutex, the critical section is a few integer
+// operations, and the (at most three) scopes are locked in address order, so requests on
+// different keys never contend and there is no deadlock.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+#include "limits/plan.h"
+#include "limits/rate_limiter.h"
+
+namespace tollgate::limits {
+namespace {
+
+using namespace detail;
+using i128 = __int128;
+
+class RealClock final : public LimiterClock {
+ public:
+  std::chrono::steady_clock::time_point now() const override {
+    return std::chrono::steady_clock::now();
+  }
+  std::chrono::system_clock::time_point wall() const override {
+    return std::chrono::system_clock::now();
+  }
+};
+
+// A GCRA window in integer form. `debt` is the use not yet refilled, in units scaled by the
+// window length: one unit (a request or a token) adds window_ns, the window holds
+// limit * window_ns, and it drains by `limit` per elapsed ns. The debt does not depend on the
+// limit, so a reload that changes a limit keeps the use already counted.
+struct WindowState {
+  i128 debt = 0;
+  int64_t last_ns = 0;  // when `debt` was last written
+};
+
+i128 drained(const WindowState& w, int64_t limit, int64_t now_ns) {
+  if (w.debt <= 0) return 0;
+  int64_t dt = now_ns - w.last_ns;
+  if (dt <= 0) return w.debt;
+  i128 d = w.debt - static_cast<i128>(limit) * dt;
+  return d < 0 ? 0 : d;
+}
+
+int64_t ceil_div_ms(i128 ns) {  // ns -> ms, rounded up
+  return ns <= 0 ? 0 : static_cast<int64_t>((ns + 999'999) / 1'000'000);
+}
+
+int window_index(const PlannedWindow& w) {
+  return (w.kind == WindowKind::tokens ? 2 : 0) + (w.per_day ? 1 : 0);
+}
+
+struct Scope {
+  std::mutex mu;
+  std::array<WindowState, 4> windows;  // rm, rd, tm, td
+  int64_t in_flight = 0;
+  // Budget spend in nano-USD, per UTC period (key scopes only).
+  int64_t day = -1, day_spend = 0;
+  int64_t month = -1, month_spend = 0;
+  int64_t total_spend = 0;
+
+  void roll_budget(const BudgetPeriods& p) {
+    if (day != p.day) day = p.day, day_spend = 0;
+    if (month != p.month) month = p.month, month_spend = 0;
+  }
+};
+
+// Scope states by id, sharded so lookups on different keys rarely share a lock. States live
+// as long as the limiter: their number is bounded by keys x models in the configuration.
+class ScopeTable {
+ public:
+  std::shared_ptr<Scope> get(const std::string& id) {
+    Shard& s = shards_[std::hash<std::string>{}(id) % kShards];
+    std::lock_guard lock(s.mu);
+    auto& slot = s.map[id];
+    if (!slot) slot = std::make_shared<Scope>();
+    return slot;
+  }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<Scope>> map;
+  };
+  std::array<Shard, kShards> shards_;
+};
+
+struct Core {
+  std::shared_ptr<const LimiterClock> clock;
+  ScopeTable scopes;
+  std::atomic<uint64_t> admitted{0}, rejected{0};
+
+  int64_t now_ns() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               clock->now().time_since_epoch())
+        .count();
+  }
+};
+
+class NoLimitAdmission final : public Admission {
+ public:
+  void settle(int64_t, double) override {}
+};
+
+class LocalAdmission final : public Admission {
+ public:
+  struct Charged {  // a token window charged with the estimate
+    uint8_t scope, window;
+    int64_t limit;
+    int64_t window_ns;
+  };
+
+  std::shared_ptr<Core> core;
+  std::array<std::shared_ptr<Scope>, 3> scopes;
+  uint8_t n_scopes = 0;
+  std::array<bool, 3> holds_slot{};
+  std::array<Charged, 6> charged;
+  uint8_t n_charged = 0;
+  int budget_scope = -1;
+  int64_t estimate = 0;
+  bool settled = false;
+
+  ~LocalAdmission() override {
+    for (uint8_t i = 0; i < n_scopes; ++i) {
+      if (!holds_slot[i]) continue;
+      std::lock_guard lock(scopes[i]->mu);
+      --scopes[i]->in_flight;
+    }
+  }
+
+  void settle(int64_t actual_tokens, double cost_usd) override {
+    if (settled) return;
+    settled = true;
+    int64_t delta = std::max<int64_t>(actual_tokens, 0) - estimate;
+    if (delta != 0 && n_charged > 0) {
+      int64_t now = core->now_ns();
+      for (uint8_t i = 0; i < n_charged; ++i) {
+        const Charged& c = charged[i];
+        Scope& s = *scopes[c.scope];
+        std::lock_guard lock(s.mu);
+        WindowState& w = s.windows[c.window];
+        i128 d = drained(w, c.limit, now) + static_cast<i128>(delta) * c.window_ns;
+        w.debt = d < 0 ? 0 : d;
+        w.last_ns = now;
+      }
+    }
+    int64_t nano = usd_to_nano(cost_usd);
+    if (budget_scope >= 0 && nano > 0) {
+      BudgetPeriods p = budget_periods(core->clock->wall());
+      Scope& s = *scopes[budget_scope];
+      std::lock_guard lock(s.mu);
+      s.roll_budget(p);
+      s.day_spend += nano;
+      s.month_spend += nano;
+      s.total_spend += nano;
+    }
+  }
+};
+
+class LocalLimiter final : public RateLimiter {
+ public:
+  explicit LocalLimiter(LocalOptions o) : core_(std::make_shared<Core>()) {
+    core_->clock = o.clock ? std::move(o.clock) : std::make_shared<RealClock>();
+  }
+
+  Decision admit(const AdmissionRequest& req, std::unique_ptr<Admission>& out) override;
+
+  LimiterStats stats() const override {
+    LimiterStats s;
+    s.admitted = core_->admitted.load(std::memory_order_relaxed);
+    s.rejected = core_->rejected.load(std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admission>& out) {
+  out.reset();
+  Decision d;
+  Plan plan = make_plan(req);
+  if (plan.empty()) {
+    core_->admitted.fetch_add(1, std::memory_order_relaxed);
+    out = std::make_unique<NoLimitAdmission>();
+    return d;
+  }
+
+  auto adm = std::make_unique<LocalAdmission>();
+  adm->core = core_;
+  adm->n_scopes = plan.n_scopes;
+  adm->estimate = plan.estimated_tokens;
+  for (uint8_t i = 0; i < plan.n_scopes; ++i) adm->scopes[i] = core_->scopes.get(plan.scopes[i].id);
+
+  // Lock every scope, in address order.
+  std::array<Scope*, 3> order{};
+  for (uint8_t i = 0; i < plan.n_scopes; ++i) order[i] = adm->scopes[i].get();
+  std::sort(order.begin(), order.begin() + plan.n_scopes);
+  std::array<std::unique_lock<std::mutex>, 3> locks;
+  for (uint8_t i = 0; i < plan.n_scopes; ++i) locks[i] = std::unique_lock(order[i]->mu);
+
+  const int64_t now = core_->now_ns();
+  std::array<i128, 12> before{}, after{};
+  std::chrono::milliseconds window_retry{0};
+  Decision::Reason window_reason = Decision::Reason::none;
+
+  for (uint8_t i = 0; i < plan.n_windows; ++i) {
+    const PlannedWindow& w = plan.windows[i];
+    const int64_t window_ns = w.length().count() * 1'000'000;
+    const int64_t cost = w.kind == WindowKind::requests ? 1 : plan.estimated_tokens;
+    before[i] = drained(adm->scopes[w.scope]->windows[window_index(w)], w.limit, now);
+    after[i] = before[i] + static_cast<i128>(cost) * window_ns;
+    const i128 capacity = static_cast<i128>(w.limit) * window_ns;
+    if (after[i] > capacity) {
+      if (cost > w.limit) d.too_large = true;
+      std::chrono::milliseconds wait{ceil_div_ms((after[i] - capacity) / w.limit + 1)};
+      if (window_reason == Decision::Reason::none || wait > window_retry) {
+        window_retry = wait;
+        window_reason = w.kind == WindowKind::requests ? Decision::Reason::requests
+                                                       : Decision::Reason::tokens;
+      }
+    }
+  }
+
+  bool concurrency_full = false;
+  for (uint8_t i = 0; i < plan.n_scopes; ++i) {
+    const PlannedScope& s = plan.scopes[i];
+    if (s.concurrency > 0 && adm->scopes[i]->in_flight >= s.concurrency) concurrency_full = true;
+  }
+
+  bool over_budget = false;
+  std::chrono::milliseconds budget_retry{0};
+  if (plan.budget.any()) {
+    for (uint8_t i = 0; i < plan.n_scopes; ++i) {
+      if (!plan.scopes[i].budget) continue;
+      adm->budget_scope = i;
+      Scope& s = *adm->scopes[i];
+      BudgetPeriods p = budget_periods(core_->clock->wall());
+      s.roll_budget(p);
+      bool total = plan.budget.total > 0 && s.total_spend >= plan.budget.total;
+      bool month = plan.budget.month > 0 && s.month_spend >= plan.budget.month;
+      bool day = plan.budget.day > 0 && s.day_spend >= plan.budget.day;
+      over_budget = total || month || day;
+      if (!total) budget_retry = month ? p.until_next_month : day ? p.until_next_day
+                                                                  : std::chrono::milliseconds{0};
+    }
+  }
+
+  if (over_budget && plan.budget.warn_only) {
+    d.budget_warning = true;
+    over_budget = false;
+  }
+  if (over_budget) {
+    d.admitted = false;
+    d.reason = Decision::Reason::budget;
+    d.retry_after = budget_retry;
+  } else if (window_reason != Decision::Reason::none) {
+    d.admitted = false;
+    d.reason = window_reason;
+    d.retry_after = window_retry;
+  } else if (concurrency_full) {
+    d.admitted = false;
+    d.reason = Decision::Reason::concurrency;
+    d.retry_after = std::chrono::seconds(1);  // unknowable: when some stream ends
+  }
+
+  for (uint8_t i = 0; i < plan.n_windows; ++i) {
+    const PlannedWindow& w = plan.windows[i];
+    const int64_t window_ns = w.length().count() * 1'000'000;
+    const i128 used = d.admitted ? after[i] : before[i];
+    const i128 capacity = static_cast<i128>(w.limit) * window_ns;
+    WindowStatus st;
+    st.limit = w.limit;
+    st.remaining = used >= capacity ? 0 : static_cast<int64_t>((capacity - used) / window_ns);
+    st.reset = std::chrono::milliseconds{ceil_div_ms((used + w.limit - 1) / w.limit)};
+    keep_tightest(w.kind == WindowKind::requests ? d.requests : d.tokens, st);
+
+    if (d.admitted) {
+      WindowState& ws = adm->scopes[w.scope]->windows[window_index(w)];
+      ws.debt = after[i];
+      ws.last_ns = now;
+      if (w.kind == WindowKind::tokens)
+        adm->charged[adm->n_charged++] = {w.scope, static_cast<uint8_t>(window_index(w)),
+                                          w.limit, window_ns};
+    }
+  }
+
+  if (!d.admitted) {
+    core_->rejected.fetch_add(1, std::memory_order_relaxed);
+    return d;
+  }
+  for (uint8_t i = 0; i < plan.n_scopes; ++i) {
+    if (plan.scopes[i].concurrency > 0) {
+      ++adm->scopes[i]->in_flight;
+      adm->holds_slot[i] = true;
+    }
+  }
+  for (auto& l : locks) if (l.owns_lock()) l.unlock();
+  core_->admitted.fetch_add(1, std::memory_order_relaxed);
+  out = std::move(adm);
+  return d;
+}
+
+}  // namespace
+
+std::unique_ptr<RateLimiter> make_local_limiter(LocalOptions options) {
+  return std::make_unique<LocalLimiter>(std::move(options));
+}
+
+}  // namespace tollgate::limits

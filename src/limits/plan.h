@@ -1,0 +1,73 @@
+// What one admission checks, flattened from an AdmissionRequest: the scopes that have limits,
+// each rate window with its limit and cost, the concurrency caps and the key's budget. Both
+// backends walk the same plan, so they agree on what "all scopes together" means.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "limits/rate_limiter.h"
+
+namespace tollgate::limits::detail {
+
+enum class ScopeKind : uint8_t { key, model, key_model };
+enum class WindowKind : uint8_t { requests, tokens };
+
+inline constexpr std::chrono::milliseconds kMinute{60'000};
+inline constexpr std::chrono::milliseconds kDay{86'400'000};
+
+struct PlannedScope {
+  ScopeKind kind;
+  std::string id;            // "k:<key>", "m:<model>", "km:<key>:<model>" (':' and '%' escaped)
+  int64_t concurrency = 0;   // 0: none
+  bool budget = false;       // the key scope, when it has a budget
+};
+
+struct PlannedWindow {
+  uint8_t scope;             // index into Plan::scopes
+  WindowKind kind;
+  bool per_day;              // else per minute
+  int64_t limit;
+  std::chrono::milliseconds length() const { return per_day ? kDay : kMinute; }
+  // Suffix of the window inside its scope: "rm", "rd", "tm", "td".
+  const char* suffix() const;
+};
+
+// Caps in nano-USD; 0 means none.
+struct PlannedBudget {
+  int64_t day = 0, month = 0, total = 0;
+  bool warn_only = false;
+  bool any() const { return day > 0 || month > 0 || total > 0; }
+};
+
+struct Plan {
+  std::array<PlannedScope, 3> scopes;
+  uint8_t n_scopes = 0;
+  std::array<PlannedWindow, 12> windows;
+  uint8_t n_windows = 0;
+  PlannedBudget budget;  // belongs to the key scope
+  int64_t estimated_tokens = 0;
+
+  bool empty() const { return n_scopes == 0; }
+  bool has_concurrency() const;
+};
+
+Plan make_plan(const AdmissionRequest& req);
+
+// Keeps the window with the least remaining (ties: the longer reset) in `best`.
+void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w);
+
+int64_t usd_to_nano(double usd);
+
+// UTC calendar periods of the budgets at `wall`.
+struct BudgetPeriods {
+  int64_t day;    // days since the epoch
+  int64_t month;  // year * 12 + month - 1
+  std::string day_tag, month_tag;  // "20260314", "202603"
+  std::chrono::milliseconds until_next_day, until_next_month;
+};
+BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall);
+
+}  // namespace tollgate::limits::detail

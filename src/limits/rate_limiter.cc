@@ -1,0 +1,154 @@
+#include "limits/rate_limiter.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "limits/plan.h"
+
+namespace tollgate::limits {
+
+namespace {
+bool set(const std::optional<int64_t>& v) { return v && *v > 0; }
+bool set(const std::optional<double>& v) { return v && *v > 0; }
+}  // namespace
+
+bool LimitSpec::empty() const {
+  return !set(rpm) && !set(rpd) && !set(tpm) && !set(tpd) && !set(concurrency);
+}
+
+bool BudgetSpec::empty() const {
+  return !set(usd_per_day) && !set(usd_per_month) && !set(usd_total);
+}
+
+RateLimiter::~RateLimiter() = default;
+
+std::string format_reset(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  int64_t h = ms / 3'600'000, m = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+  std::string out;
+  if (h > 0) out += std::to_string(h) + "h";
+  if (h > 0 || m > 0) out += std::to_string(m) + "m";
+  out += std::to_string(s);
+  if (frac > 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return out + "s";
+}
+
+int64_t retry_after_seconds(std::chrono::milliseconds d) {
+  int64_t s = (d.count() + 999) / 1000;
+  return s < 1 ? 1 : s;
+}
+
+namespace detail {
+
+namespace {
+
+// Scope ids are joined with ':'; escaping ':' and '%' in names keeps "km:a:b:c" unambiguous.
+void append_escaped(std::string& out, const std::string& name) {
+  for (char c : name) {
+    if (c == ':') out += "%3A";
+    else if (c == '%') out += "%25";
+    else out += c;
+  }
+}
+
+void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, bool budget,
+               const AdmissionRequest& req) {
+  if (limits.empty() && !budget) return;
+  auto idx = p.n_scopes++;
+  PlannedScope& s = p.scopes[idx];
+  s.kind = kind;
+  s.id.clear();
+  switch (kind) {
+    case ScopeKind::key: s.id = "k:"; append_escaped(s.id, req.key_id); break;
+    case ScopeKind::model: s.id = "m:"; append_escaped(s.id, req.model); break;
+    case ScopeKind::key_model:
+      s.id = "km:";
+      append_escaped(s.id, req.key_id);
+      s.id += ':';
+      append_escaped(s.id, req.model);
+      break;
+  }
+  s.concurrency = set(limits.concurrency) ? *limits.concurrency : 0;
+  s.budget = budget;
+  auto window = [&](const std::optional<int64_t>& v, WindowKind k, bool day) {
+    if (set(v)) p.windows[p.n_windows++] = PlannedWindow{idx, k, day, *v};
+  };
+  window(limits.rpm, WindowKind::requests, false);
+  window(limits.rpd, WindowKind::requests, true);
+  window(limits.tpm, WindowKind::tokens, false);
+  window(limits.tpd, WindowKind::tokens, true);
+}
+
+int64_t cap(const std::optional<double>& usd) { return set(usd) ? usd_to_nano(*usd) : 0; }
+
+}  // namespace
+
+const char* PlannedWindow::suffix() const {
+  if (kind == WindowKind::requests) return per_day ? "rd" : "rm";
+  return per_day ? "td" : "tm";
+}
+
+bool Plan::has_concurrency() const {
+  for (uint8_t i = 0; i < n_scopes; ++i)
+    if (scopes[i].concurrency > 0) return true;
+  return false;
+}
+
+Plan make_plan(const AdmissionRequest& req) {
+  Plan p;
+  p.estimated_tokens = req.estimated_tokens > 0 ? req.estimated_tokens : 0;
+  bool budget = !req.key_id.empty() && !req.key_budget.empty();
+  if (budget) {
+    p.budget.day = cap(req.key_budget.usd_per_day);
+    p.budget.month = cap(req.key_budget.usd_per_month);
+    p.budget.total = cap(req.key_budget.usd_total);
+    p.budget.warn_only = req.key_budget.warn_only;
+  }
+  if (!req.key_id.empty()) add_scope(p, ScopeKind::key, req.key_limits, budget, req);
+  if (!req.model.empty()) add_scope(p, ScopeKind::model, req.model_limits, false, req);
+  if (!req.key_id.empty() && !req.model.empty())
+    add_scope(p, ScopeKind::key_model, req.key_model_limits, false, req);
+  return p;
+}
+
+void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w) {
+  if (!best || w.remaining < best->remaining ||
+      (w.remaining == best->remaining && w.reset > best->reset))
+    best = w;
+}
+
+int64_t usd_to_nano(double usd) {
+  if (!(usd > 0)) return 0;
+  return std::llround(usd * 1e9);
+}
+
+BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(wall.time_since_epoch());
+  sys_days today = floor<days>(sys_time<milliseconds>(ms));
+  year_month_day ymd{today};
+  year_month next_month = year_month{ymd.year(), ymd.month()} + months{1};
+  sys_days month_start_next = sys_days{next_month / 1};
+  BudgetPeriods p;
+  p.day = today.time_since_epoch().count();
+  p.month = static_cast<int>(ymd.year()) * 12 + static_cast<unsigned>(ymd.month()) - 1;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d%02u%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  p.day_tag = buf;
+  p.month_tag = p.day_tag.substr(0, 6);
+  p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
+  p.until_next_month = duration_cast<milliseconds>(month_start_next - sys_time<milliseconds>(ms));
+  return p;
+}
+
+}  // namespace detail
+}  // namespace tollgate::limits

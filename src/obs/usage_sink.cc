@@ -1,0 +1,224 @@
+#include "obs/usage_sink.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tollgate::obs {
+
+using Clock = std::chrono::steady_clock;
+namespace json = boost::json;
+
+std::optional<UsageGroup> usage_group_from_string(std::string_view s) {
+  if (s == "none" || s.empty()) return UsageGroup::none;
+  if (s == "key") return UsageGroup::key;
+  if (s == "model") return UsageGroup::model;
+  if (s == "provider") return UsageGroup::provider;
+  return std::nullopt;
+}
+
+json::value to_json(const UsageRecord& r) {
+  auto text = [](const std::string& s) -> json::value {
+    if (s.empty()) return nullptr;
+    return json::string(s);
+  };
+  auto tokens = [&](int64_t v) -> json::value {
+    if (!r.usage.known) return nullptr;
+    return v;
+  };
+  json::object o;
+  o["request_id"] = r.request_id;
+  o["ts"] = r.ts;
+  o["key_id"] = text(r.key_id);
+  o["key_name"] = text(r.key_name);
+  o["model"] = text(r.model);
+  o["provider"] = text(r.provider);
+  o["upstream_model"] = text(r.upstream_model);
+  o["route"] = text(r.route);
+  o["status"] = r.status;
+  o["stream"] = r.stream;
+  o["input_tokens"] = tokens(r.usage.input_tokens);
+  o["output_tokens"] = tokens(r.usage.output_tokens);
+  o["cached_tokens"] = tokens(r.usage.cached_input_tokens);
+  o["cache_creation_tokens"] = tokens(r.usage.cache_creation_tokens);
+  o["reasoning_tokens"] = tokens(r.usage.reasoning_tokens);
+  o["cost_usd"] = r.cost_usd ? json::value(*r.cost_usd) : json::value(nullptr);
+  o["latency_ms"] = r.latency_ms;
+  o["ttft_ms"] = r.ttft_ms ? json::value(*r.ttft_ms) : json::value(nullptr);
+  o["attempts"] = r.attempts;
+  o["error"] = text(r.error);
+  return o;
+}
+
+json::value to_json(const UsageBucket& b) {
+  json::object o;
+  o["start_ms"] = b.start_ms;
+  o["group"] = b.group;
+  o["label"] = b.label;
+  o["requests"] = b.requests;
+  o["errors"] = b.errors;
+  o["input_tokens"] = b.input_tokens;
+  o["output_tokens"] = b.output_tokens;
+  o["cached_tokens"] = b.cached_tokens;
+  o["cache_creation_tokens"] = b.cache_creation_tokens;
+  o["reasoning_tokens"] = b.reasoning_tokens;
+  o["cost_usd"] = b.cost_usd;
+  o["unpriced"] = b.unpriced;
+  o["avg_latency_ms"] = b.avg_latency_ms;
+  o["max_latency_ms"] = b.max_latency_ms;
+  o["avg_ttft_ms"] = b.avg_ttft_ms ? json::value(*b.avg_ttft_ms) : json::value(nullptr);
+  return o;
+}
+
+bool UsageRecord::operator==(const UsageRecord& o) const {
+  auto usage_eq = [](const core::Usage& a, const core::Usage& b) {
+    return a.known == b.known && a.input_tokens == b.input_tokens && a.output_tokens == b.output_tokens &&
+           a.cached_input_tokens == b.cached_input_tokens && a.cache_creation_tokens == b.cache_creation_tokens &&
+           a.reasoning_tokens == b.reasoning_tokens;
+  };
+  return request_id == o.request_id && ts == o.ts && key_id == o.key_id && key_name == o.key_name &&
+         model == o.model && provider == o.provider && upstream_model == o.upstream_model && route == o.route &&
+         status == o.status && stream == o.stream && usage_eq(usage, o.usage) && cost_usd == o.cost_usd &&
+         latency_ms == o.latency_ms && ttft_ms == o.ttft_ms && attempts == o.attempts && error == o.error;
+}
+
+namespace {
+UsageSinkOptions normalized(UsageSinkOptions o) {
+  o.batch_max = std::max<std::size_t>(o.batch_max, 1);
+  o.retry_max = std::max(o.retry_max, std::chrono::milliseconds(50));
+  return o;
+}
+}  // namespace
+
+UsageSink::UsageSink(std::shared_ptr<UsageStore> store, UsageSinkOptions options)
+    : store_(std::move(store)), options_(normalized(options)) {
+  next_purge_ = Clock::now();  // purge once at start, then every purge_interval
+  writer_ = std::thread([this] { run(); });
+}
+
+UsageSink::~UsageSink() { stop(); }
+
+bool UsageSink::submit(UsageRecord record) {
+  bool wake;
+  {
+    // Held only to push: the writer swaps batches out under it and does its I/O outside.
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.queue_capacity) {
+      ++stats_.dropped;
+      return false;
+    }
+    queue_.push_back(std::move(record));
+    ++accepted_seq_;
+    ++stats_.submitted;
+    wake = queue_.size() == options_.batch_max;  // a full batch is ready; otherwise the timer
+  }
+  if (wake) wake_.notify_one();
+  return true;
+}
+
+UsageSinkStats UsageSink::stats() const {
+  std::lock_guard lock(mutex_);
+  UsageSinkStats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+bool UsageSink::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  const uint64_t target = accepted_seq_;
+  flush_requested_ = true;
+  wake_.notify_one();
+  return progressed_.wait_for(lock, timeout, [&] { return finished_seq_ >= target; });
+}
+
+void UsageSink::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
+}
+
+void UsageSink::purge_if_due(Clock::time_point now) {
+  if (options_.retention_days <= 0 || now < next_purge_) return;
+  next_purge_ = now + options_.purge_interval;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const int64_t cutoff = now_ms - int64_t{options_.retention_days} * 86'400'000;
+  try {
+    int64_t n = store_->purge_before(cutoff);
+    std::lock_guard lock(mutex_);
+    stats_.purged += static_cast<uint64_t>(n);
+  } catch (const std::exception& e) {
+    spdlog::warn("usage retention purge failed ({}): {}", store_->describe(), e.what());
+  }
+}
+
+void UsageSink::run() {
+  std::vector<UsageRecord> batch;
+  batch.reserve(options_.batch_max);
+  auto backoff = std::chrono::milliseconds(50);
+  purge_if_due(Clock::now());
+  for (;;) {
+    bool stopping;
+    {
+      std::unique_lock lock(mutex_);
+      if (batch.empty()) {
+        // Wait for a full batch, a flush or stop; past flush_interval take what there is.
+        wake_.wait_for(lock, options_.flush_interval, [&] {
+          return stopping_ || flush_requested_ || queue_.size() >= options_.batch_max;
+        });
+      }
+      while (batch.size() < options_.batch_max && !queue_.empty()) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (queue_.empty()) flush_requested_ = false;
+      stopping = stopping_;
+      if (batch.empty()) {
+        if (stopping) break;
+        lock.unlock();
+        purge_if_due(Clock::now());
+        continue;
+      }
+    }
+
+    try {
+      store_->write_batch(batch);
+      std::lock_guard lock(mutex_);
+      stats_.written += batch.size();
+      finished_seq_ += batch.size();
+      batch.clear();
+      backoff = std::chrono::milliseconds(50);
+      progressed_.notify_all();
+    } catch (const std::exception& e) {
+      std::unique_lock lock(mutex_);
+      ++stats_.write_failures;
+      // Log the first failure and then every 100th, not a line per retry.
+      if (stats_.write_failures % 100 == 1)
+        spdlog::warn("usage records not written ({}), retrying: {}", store_->describe(), e.what());
+      if (stopping) {
+        // The last try at stop failed: what remains is lost, and counted.
+        uint64_t lost = batch.size() + queue_.size();
+        stats_.lost += lost;
+        finished_seq_ += lost;
+        queue_.clear();
+        batch.clear();
+        progressed_.notify_all();
+        spdlog::error("usage sink stopped with {} records unwritten ({})", lost, store_->describe());
+        break;
+      }
+      // Keep the batch and retry after a backoff; new records keep queueing (and are dropped
+      // at submit once the queue is full), so an outage never blocks traffic.
+      wake_.wait_for(lock, backoff, [&] { return stopping_; });
+      backoff = std::min(backoff * 2, options_.retry_max);
+    }
+    purge_if_due(Clock::now());
+  }
+}
+
+}  // namespace tollgate::obs

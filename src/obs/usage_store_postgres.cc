@@ -1,0 +1,238 @@
+// The shared usage store for several replicas: PostgreSQL through libpq. The same schema and
+// queries as SQLite (obs/usage_sql.h). A batch is one multi-row INSERT (one statement, so
+// all or nothing); a failed statement on a broken connection drops the connection, and the
+// next call connects again, so a restarted server is picked up without restarting the gateway.
+//
+// Built only when libpq's header is visible (CMake links PostgreSQL::PostgreSQL, which adds
+// its include directory); otherwise open_postgres_usage_store() says the build lacks it.
+#include "obs/usage_sink.h"
+
+#if __has_include(<libpq-fe.h>)
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "obs/usage_sql.h"
+
+namespace tollgate::obs {
+
+namespace {
+
+namespace sql = usage_sql;
+
+class PgRow final : public sql::Row {
+ public:
+  PgRow(const PGresult* r, int row) : r_(r), row_(row) {}
+  bool is_null(int c) const override { return PQgetisnull(r_, row_, c) != 0; }
+  int64_t get_int(int c) const override {
+    if (is_null(c)) return 0;
+    return std::strtoll(PQgetvalue(r_, row_, c), nullptr, 10);
+  }
+  double get_double(int c) const override {
+    if (is_null(c)) return 0;
+    return std::strtod(PQgetvalue(r_, row_, c), nullptr);
+  }
+  bool get_bool(int c) const override {
+    const char* v = PQgetvalue(r_, row_, c);
+    return v && (v[0] == 't' || v[0] == '1');
+  }
+  std::string get_text(int c) const override {
+    return std::string(PQgetvalue(r_, row_, c), static_cast<std::size_t>(PQgetlength(r_, row_, c)));
+  }
+
+ private:
+  const PGresult* r_;
+  int row_;
+};
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+// One connection, used under its own mutex; reconnects lazily after a failure.
+// libpq waits forever for an unreachable host unless told otherwise; the writer thread must
+// not, or stop() would hang at shutdown.
+std::string with_connect_timeout(std::string conninfo) {
+  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
+  if (conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://"))
+    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=5";
+  return conninfo + " connect_timeout=5";
+}
+
+class PgConnection {
+ public:
+  explicit PgConnection(std::string conninfo) : conninfo_(with_connect_timeout(std::move(conninfo))) {}
+  ~PgConnection() { close(); }
+
+  std::mutex& mutex() { return mutex_; }
+
+  // Runs one statement with text parameters. Throws std::runtime_error on failure.
+  Result exec(const std::string& statement, const std::vector<sql::Param>& params) {
+    PGconn* c = connect();
+    std::vector<std::string> storage;
+    storage.reserve(params.size());
+    std::vector<const char*> values(params.size(), nullptr);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const auto& p = params[i];
+      if (std::holds_alternative<std::monostate>(p)) continue;
+      if (auto* v = std::get_if<int64_t>(&p)) storage.push_back(std::to_string(*v));
+      else if (auto* d = std::get_if<double>(&p)) storage.push_back(fmt::format("{}", *d));  // shortest round trip
+      else if (auto* b = std::get_if<bool>(&p)) storage.push_back(*b ? "t" : "f");
+      else storage.push_back(std::get<std::string>(p));
+      values[i] = storage.back().c_str();
+    }
+    std::string numbered = sql::number_placeholders(statement);
+    Result r(PQexecParams(c, numbered.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr,
+                          nullptr, 0));
+    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      std::string msg = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(c);
+      if (PQstatus(c) != CONNECTION_OK) close();  // broken: connect afresh next time
+      throw std::runtime_error("usage store (postgres): " + trim(msg));
+    }
+    return r;
+  }
+
+  void exec_plain(const std::string& statement) { exec(statement, {}); }
+
+  std::string describe() {
+    std::lock_guard lock(mutex_);
+    PGconn* c = conn_;
+    if (!c) return "postgres";
+    return fmt::format("postgres:{}:{}/{}", PQhost(c) ? PQhost(c) : "", PQport(c) ? PQport(c) : "",
+                       PQdb(c) ? PQdb(c) : "");
+  }
+
+ private:
+  static std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+
+  PGconn* connect() {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return conn_;
+    close();
+    conn_ = PQconnectdb(conninfo_.c_str());
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+      std::string msg = conn_ ? trim(PQerrorMessage(conn_)) : "out of memory";
+      close();
+      throw std::runtime_error("usage store (postgres): cannot connect: " + msg);
+    }
+    // NOTICEs ("relation already exists, skipping") would go to stderr: not ours to print.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    return conn_;
+  }
+
+  void close() {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+  }
+
+  std::string conninfo_;
+  std::mutex mutex_;
+  PGconn* conn_ = nullptr;
+};
+
+class PostgresUsageStore final : public UsageStore {
+ public:
+  explicit PostgresUsageStore(const std::string& conninfo) : writer_(conninfo), reader_(conninfo) {
+    std::lock_guard lock(writer_.mutex());
+    // Replicas starting together race on CREATE ... IF NOT EXISTS (it is not atomic in
+    // PostgreSQL): serialise them on an advisory lock held for the transaction.
+    writer_.exec_plain("BEGIN");
+    try {
+      writer_.exec_plain("SELECT pg_advisory_xact_lock(7346127)");
+      for (const auto& s : sql::schema(sql::Dialect::postgres)) writer_.exec_plain(s);
+      writer_.exec_plain("COMMIT");
+    } catch (...) {
+      try {
+        writer_.exec_plain("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  void write_batch(const std::vector<UsageRecord>& batch) override {
+    if (batch.empty()) return;
+    std::vector<sql::Param> params;
+    params.reserve(batch.size() * sql::kColumns);
+    for (const auto& r : batch) sql::append_params(r, params);
+    std::lock_guard lock(writer_.mutex());
+    writer_.exec(sql::insert_sql(batch.size()), params);  // one statement: atomic
+  }
+
+  int64_t purge_before(int64_t cutoff_ms) override {
+    constexpr int kChunk = 5000;
+    int64_t total = 0;
+    std::lock_guard lock(writer_.mutex());
+    for (;;) {
+      Result r = writer_.exec(sql::purge_sql(kChunk), {sql::Param{cutoff_ms}});
+      int64_t n = std::strtoll(PQcmdTuples(r.get()), nullptr, 10);
+      total += n;
+      if (n < kChunk) return total;
+    }
+  }
+
+  std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
+    auto s = sql::aggregate_sql(q);
+    std::vector<UsageBucket> out;
+    std::lock_guard lock(reader_.mutex());
+    Result r = reader_.exec(s.sql, s.params);
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) out.push_back(sql::bucket_from_row(PgRow(r.get(), i), q.group_by));
+    return out;
+  }
+
+  std::vector<UsageRecord> requests(const RequestLogQuery& q) override { return select(sql::requests_sql(q)); }
+
+  std::optional<UsageRecord> request(const std::string& request_id) override {
+    auto rows = select(sql::request_sql(request_id));
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+  }
+
+  std::string describe() const override { return const_cast<PgConnection&>(writer_).describe(); }
+
+ private:
+  std::vector<UsageRecord> select(const sql::Statement& s) {
+    std::vector<UsageRecord> out;
+    std::lock_guard lock(reader_.mutex());
+    Result r = reader_.exec(s.sql, s.params);
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) out.push_back(sql::record_from_row(PgRow(r.get(), i)));
+    return out;
+  }
+
+  PgConnection writer_;
+  PgConnection reader_;
+};
+
+}  // namespace
+
+bool postgres_usage_store_available() { return true; }
+
+std::unique_ptr<UsageStore> open_postgres_usage_store(const std::string& conninfo) {
+  return std::make_unique<PostgresUsageStore>(conninfo);
+}
+
+}  // namespace tollgate::obs
+
+#else  // no libpq in this build
+
+#include <stdexcept>
+
+namespace tollgate::obs {
+
+bool postgres_usage_store_available() { return false; }
+
+std::unique_ptr<UsageStore> open_postgres_usage_store(const std::string&) {
+  throw std::runtime_error("usage store: this build has no PostgreSQL support (libpq)");
+}
+
+}  // namespace tollgate::obs
+
+#endif

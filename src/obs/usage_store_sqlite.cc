@@ -1,0 +1,228 @@
+// The embedded usage store: the gateway's SQLite file, its own two connections (one for the
+// writer thread, one for Admin API reads, so a long aggregate never holds up writes: WAL lets
+// the reader see a snapshot while the writer commits).
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "obs/usage_sink.h"
+#include "obs/usage_sql.h"
+
+namespace tollgate::obs {
+
+namespace {
+
+namespace sql = usage_sql;
+
+[[noreturn]] void fail(sqlite3* db, std::string_view what) {
+  throw std::runtime_error(fmt::format("usage store: {}: {}", what, db ? sqlite3_errmsg(db) : "no connection"));
+}
+
+void exec(sqlite3* db, const std::string& s) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db, s.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg ? msg : "error";
+    sqlite3_free(msg);
+    throw std::runtime_error("usage store: " + m + " in: " + s.substr(0, 80));
+  }
+}
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& s) : db_(db) {
+    if (sqlite3_prepare_v2(db, s.c_str(), static_cast<int>(s.size()), &st_, nullptr) != SQLITE_OK)
+      fail(db, "prepare");
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  void bind(const std::vector<sql::Param>& params, std::size_t first = 0, std::size_t count = SIZE_MAX) {
+    std::size_t n = std::min(count, params.size() - first);
+    for (std::size_t i = 0; i < n; ++i) {
+      int idx = static_cast<int>(i + 1);
+      const auto& p = params[first + i];
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<std::monostate>(p)) rc = sqlite3_bind_null(st_, idx);
+      else if (auto* v = std::get_if<int64_t>(&p)) rc = sqlite3_bind_int64(st_, idx, *v);
+      else if (auto* d = std::get_if<double>(&p)) rc = sqlite3_bind_double(st_, idx, *d);
+      else if (auto* b = std::get_if<bool>(&p)) rc = sqlite3_bind_int(st_, idx, *b ? 1 : 0);
+      else {
+        const auto& s = std::get<std::string>(p);
+        rc = sqlite3_bind_text(st_, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      }
+      if (rc != SQLITE_OK) fail(db_, "bind");
+    }
+  }
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, "step");
+  }
+  void reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  sqlite3_stmt* get() const { return st_; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+class SqliteRow final : public sql::Row {
+ public:
+  explicit SqliteRow(sqlite3_stmt* st) : st_(st) {}
+  bool is_null(int c) const override { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
+  int64_t get_int(int c) const override { return sqlite3_column_int64(st_, c); }
+  double get_double(int c) const override { return sqlite3_column_double(st_, c); }
+  bool get_bool(int c) const override { return sqlite3_column_int(st_, c) != 0; }
+  std::string get_text(int c) const override {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, c));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, c))) : std::string();
+  }
+
+ private:
+  sqlite3_stmt* st_;
+};
+
+sqlite3* open_db(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("usage store: cannot open " + path + ": " + msg);
+  }
+  // The resource store and other processes share the file: wait for their locks rather than
+  // failing at once.
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+class SqliteUsageStore final : public UsageStore {
+ public:
+  explicit SqliteUsageStore(std::string path) : path_(std::move(path)) {
+    std::filesystem::path p(path_);
+    if (p.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(p.parent_path(), ec);
+    }
+    writer_ = open_db(path_);
+    try {
+      exec(writer_, "PRAGMA journal_mode=WAL");
+      exec(writer_, "PRAGMA synchronous=NORMAL");
+      for (const auto& s : sql::schema(sql::Dialect::sqlite)) exec(writer_, s);
+      reader_ = open_db(path_);
+    } catch (...) {
+      sqlite3_close(writer_);
+      throw;
+    }
+  }
+  ~SqliteUsageStore() override {
+    insert_one_.reset();
+    insert_many_.reset();
+    sqlite3_close(reader_);
+    sqlite3_close(writer_);
+  }
+
+  void write_batch(const std::vector<UsageRecord>& batch) override {
+    if (batch.empty()) return;
+    std::lock_guard lock(write_mutex_);
+    // One multi-row INSERT per chunk of kChunk rows, all in one transaction.
+    constexpr std::size_t kChunk = 32;
+    if (!insert_one_) insert_one_ = std::make_unique<Stmt>(writer_, sql::insert_sql(1));
+    if (!insert_many_) insert_many_ = std::make_unique<Stmt>(writer_, sql::insert_sql(kChunk));
+    exec(writer_, "BEGIN IMMEDIATE");
+    try {
+      std::vector<sql::Param> params;
+      std::size_t i = 0;
+      while (i < batch.size()) {
+        std::size_t n = batch.size() - i >= kChunk ? kChunk : 1;
+        params.clear();
+        for (std::size_t j = 0; j < n; ++j) sql::append_params(batch[i + j], params);
+        Stmt& st = n == kChunk ? *insert_many_ : *insert_one_;
+        st.bind(params);
+        st.step();
+        st.reset();
+        i += n;
+      }
+      exec(writer_, "COMMIT");
+    } catch (...) {
+      if (insert_one_) insert_one_->reset();
+      if (insert_many_) insert_many_->reset();
+      sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  int64_t purge_before(int64_t cutoff_ms) override {
+    std::lock_guard lock(write_mutex_);
+    constexpr int kChunk = 5000;
+    Stmt st(writer_, sql::purge_sql(kChunk));
+    int64_t total = 0;
+    for (;;) {
+      st.bind({sql::Param{cutoff_ms}});
+      st.step();
+      int n = sqlite3_changes(writer_);
+      st.reset();
+      total += n;
+      if (n < kChunk) return total;
+    }
+  }
+
+  std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
+    std::vector<UsageBucket> out;
+    auto s = sql::aggregate_sql(q);
+    std::lock_guard lock(read_mutex_);
+    Stmt st(reader_, s.sql);
+    st.bind(s.params);
+    SqliteRow row(st.get());
+    while (st.step()) out.push_back(sql::bucket_from_row(row, q.group_by));
+    return out;
+  }
+
+  std::vector<UsageRecord> requests(const RequestLogQuery& q) override {
+    return select(sql::requests_sql(q));
+  }
+
+  std::optional<UsageRecord> request(const std::string& request_id) override {
+    auto rows = select(sql::request_sql(request_id));
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+  }
+
+  std::string describe() const override { return "sqlite:" + path_; }
+
+ private:
+  std::vector<UsageRecord> select(const sql::Statement& s) {
+    std::vector<UsageRecord> out;
+    std::lock_guard lock(read_mutex_);
+    Stmt st(reader_, s.sql);
+    st.bind(s.params);
+    SqliteRow row(st.get());
+    while (st.step()) out.push_back(sql::record_from_row(row));
+    return out;
+  }
+
+  std::string path_;
+  std::mutex write_mutex_;
+  std::mutex read_mutex_;
+  sqlite3* writer_ = nullptr;
+  sqlite3* reader_ = nullptr;
+  std::unique_ptr<Stmt> insert_one_, insert_many_;
+};
+
+}  // namespace
+
+std::unique_ptr<UsageStore> open_sqlite_usage_store(const std::string& path) {
+  return std::make_unique<SqliteUsageStore>(path);
+}
+
+}  // namespace tollgate::obs

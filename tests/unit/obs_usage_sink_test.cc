@@ -1,0 +1,615 @@
+// Usage records: the batched writer (never blocks; a full queue drops with a counter; a
+// failing store is retried; what cannot be written at stop is counted as lost), and both
+// stores — SQLite, and a real PostgreSQL server started here on loopback — round-tripping
+// rows, answering the Admin UI's aggregates and request log, and purging past retention.
+#include "obs/usage_sink.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace tollgate::obs {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() / fmt::format("tg-usage-{}-{}", ::getpid(), counter++);
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+UsageRecord rec(std::string id, int64_t ts, std::string key, std::string model, std::string provider, int status,
+                int64_t in, int64_t out, int64_t cached, std::optional<double> cost) {
+  UsageRecord r;
+  r.request_id = std::move(id);
+  r.ts = ts;
+  r.key_id = key;
+  r.key_name = key.empty() ? "" : "name-" + key;
+  r.model = std::move(model);
+  r.provider = std::move(provider);
+  r.upstream_model = "up-" + r.model;
+  r.route = "chat.completions";
+  r.status = status;
+  r.stream = (in % 2) == 0;
+  if (in >= 0) {
+    r.usage.known = true;
+    r.usage.input_tokens = in;
+    r.usage.output_tokens = out;
+    r.usage.cached_input_tokens = cached;
+  }
+  r.cost_usd = cost;
+  r.latency_ms = 100.0 + static_cast<double>(ts % 7);
+  if (status < 400) r.ttft_ms = 12.5;
+  r.attempts = 1;
+  if (status >= 400) r.error = "upstream_5xx";
+  return r;
+}
+
+// --- shared store checks, run against SQLite and PostgreSQL ---------------------------------
+
+void check_round_trip(UsageStore& store) {
+  const int64_t t0 = 1'700'000'000'000;
+  UsageRecord a = rec("req-a", t0, "key_1", "smart", "openai-main", 200, 1000, 500, 200, 0.0075);
+  a.usage.cache_creation_tokens = 30;
+  a.usage.reasoning_tokens = 100;
+  UsageRecord b = rec("req-b", t0 + 1, "key_2", "fast", "claude", 502, -1, 0, 0, std::nullopt);  // no usage
+  UsageRecord c = rec("req-c", t0 + 2, "", "", "", 401, -1, 0, 0, std::nullopt);              // not authenticated
+  c.route = "messages";
+  c.attempts = 0;
+  UsageRecord d = rec("req-d", t0 + 3, "key_1", "smart", "openai-main", 200, 10, 5, 0, std::nullopt);  // unpriced
+  d.error = "quote \"and\" unicode é";
+  store.write_batch({a, b, c, d});
+
+  RequestLogQuery q;
+  auto rows = store.requests(q);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], d);  // newest first
+  EXPECT_EQ(rows[1], c);
+  EXPECT_EQ(rows[2], b);
+  EXPECT_EQ(rows[3], a);
+  EXPECT_FALSE(rows[2].usage.known);  // unknown usage reads back unknown, not zero
+  EXPECT_FALSE(rows[0].cost_usd);     // unknown cost reads back unknown
+
+  ASSERT_TRUE(store.request("req-a"));
+  EXPECT_EQ(*store.request("req-a"), a);
+  EXPECT_FALSE(store.request("nope"));
+
+  q.key_id = "key_1";
+  EXPECT_EQ(store.requests(q).size(), 2u);
+  q = {};
+  q.errors_only = true;
+  EXPECT_EQ(store.requests(q).size(), 2u);
+  q = {};
+  q.status = 401;
+  ASSERT_EQ(store.requests(q).size(), 1u);
+  EXPECT_EQ(store.requests(q)[0].request_id, "req-c");
+  q = {};
+  q.key_id = "";  // the unauthenticated ones
+  ASSERT_EQ(store.requests(q).size(), 1u);
+  q = {};
+  q.model = "smart";
+  q.limit = 1;
+  q.offset = 1;
+  ASSERT_EQ(store.requests(q).size(), 1u);
+  EXPECT_EQ(store.requests(q)[0].request_id, "req-a");
+  q = {};
+  q.from_ms = t0 + 1;
+  q.to_ms = t0 + 3;
+  EXPECT_EQ(store.requests(q).size(), 2u);  // [from, to)
+}
+
+void check_aggregates(UsageStore& store) {
+  const int64_t hour = 3'600'000;
+  const int64_t t0 = 1'700'000'000'000 / hour * hour + 10 * hour;  // on an hour boundary
+  std::vector<UsageRecord> rows = {
+      rec("g1", t0 + 1000, "key_1", "smart", "openai", 200, 1000, 100, 400, 0.25),
+      rec("g2", t0 + 2000, "key_1", "smart", "openai", 200, 2000, 200, 0, 0.50),
+      rec("g3", t0 + 3000, "key_2", "fast", "claude", 200, 300, 30, 0, std::nullopt),  // unpriced
+      rec("g4", t0 + hour + 5, "key_2", "smart", "claude", 500, -1, 0, 0, std::nullopt),
+      rec("g5", t0 + hour + 6, "key_1", "fast", "openai", 200, 10, 1, 0, 0.125),
+      rec("outside", t0 + 5 * hour, "key_1", "fast", "openai", 200, 1, 1, 0, 1.0),
+  };
+  store.write_batch(rows);
+
+  UsageQuery q;
+  q.from_ms = t0;
+  q.to_ms = t0 + 2 * hour;
+  // One bucket over the whole range.
+  auto all = store.aggregate(q);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].start_ms, t0);
+  EXPECT_EQ(all[0].requests, 5);
+  EXPECT_EQ(all[0].errors, 1);
+  EXPECT_EQ(all[0].input_tokens, 3310);
+  EXPECT_EQ(all[0].output_tokens, 331);
+  EXPECT_EQ(all[0].cached_tokens, 400);
+  EXPECT_DOUBLE_EQ(all[0].cost_usd, 0.875);
+  EXPECT_EQ(all[0].unpriced, 1);
+  ASSERT_TRUE(all[0].avg_ttft_ms);
+  EXPECT_DOUBLE_EQ(*all[0].avg_ttft_ms, 12.5);
+
+  // Hourly buckets by key.
+  q.bucket_seconds = 3600;
+  q.group_by = UsageGroup::key;
+  auto by_key = store.aggregate(q);
+  ASSERT_EQ(by_key.size(), 4u);
+  EXPECT_EQ(by_key[0].start_ms, t0);
+  EXPECT_EQ(by_key[0].group, "key_1");
+  EXPECT_EQ(by_key[0].label, "name-key_1");
+  EXPECT_EQ(by_key[0].requests, 2);
+  EXPECT_DOUBLE_EQ(by_key[0].cost_usd, 0.75);
+  EXPECT_EQ(by_key[1].group, "key_2");
+  EXPECT_EQ(by_key[1].unpriced, 1);
+  EXPECT_EQ(by_key[2].start_ms, t0 + hour);
+  EXPECT_EQ(by_key[2].group, "key_1");
+  EXPECT_DOUBLE_EQ(by_key[2].cost_usd, 0.125);
+  EXPECT_EQ(by_key[3].group, "key_2");
+  EXPECT_EQ(by_key[3].errors, 1);
+  EXPECT_EQ(by_key[3].input_tokens, 0);
+  EXPECT_FALSE(by_key[3].avg_ttft_ms);
+
+  // By model over the range, filtered to one provider.
+  q.bucket_seconds = 0;
+  q.group_by = UsageGroup::model;
+  q.provider = "openai";
+  auto by_model = store.aggregate(q);
+  ASSERT_EQ(by_model.size(), 2u);
+  EXPECT_EQ(by_model[0].group, "fast");
+  EXPECT_EQ(by_model[0].requests, 1);
+  EXPECT_EQ(by_model[1].group, "smart");
+  EXPECT_EQ(by_model[1].requests, 2);
+  EXPECT_EQ(by_model[1].label, "smart");
+
+  q.provider.reset();
+  q.group_by = UsageGroup::provider;
+  q.key_id = "key_2";
+  auto by_provider = store.aggregate(q);
+  ASSERT_EQ(by_provider.size(), 1u);
+  EXPECT_EQ(by_provider[0].group, "claude");
+  EXPECT_EQ(by_provider[0].requests, 2);
+  EXPECT_DOUBLE_EQ(by_provider[0].max_latency_ms, std::max(rows[2].latency_ms, rows[3].latency_ms));
+
+  q = {};
+  q.from_ms = t0 + 10 * hour;
+  EXPECT_TRUE(store.aggregate(q).empty());
+}
+
+void check_purge(UsageStore& store) {
+  const int64_t now = now_ms();
+  std::vector<UsageRecord> rows;
+  for (int i = 0; i < 12; ++i) rows.push_back(rec(fmt::format("old-{}", i), now - 40LL * 86'400'000 + i, "k", "m", "p", 200, 1, 1, 0, 0.1));
+  rows.push_back(rec("new", now - 1000, "k", "m", "p", 200, 1, 1, 0, 0.1));
+  store.write_batch(rows);
+  EXPECT_EQ(store.purge_before(now - 30LL * 86'400'000), 12);
+  auto left = store.requests({});
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].request_id, "new");
+}
+
+TEST(UsageJson, UnknownValuesAreNullNeverZero) {
+  UsageRecord r = rec("j1", 5, "key_1", "smart", "openai", 502, -1, 0, 0, std::nullopt);
+  auto o = to_json(r).as_object();
+  EXPECT_TRUE(o.at("input_tokens").is_null());
+  EXPECT_TRUE(o.at("cost_usd").is_null());
+  EXPECT_TRUE(o.at("ttft_ms").is_null());
+  EXPECT_EQ(o.at("status").as_int64(), 502);
+  EXPECT_EQ(o.at("error").as_string(), "upstream_5xx");
+  r = rec("j2", 5, "", "smart", "openai", 200, 10, 5, 0, 0.5);
+  o = to_json(r).as_object();
+  EXPECT_TRUE(o.at("key_id").is_null());
+  EXPECT_EQ(o.at("input_tokens").as_int64(), 10);
+  EXPECT_DOUBLE_EQ(o.at("cost_usd").as_double(), 0.5);
+  UsageBucket b;
+  b.group = "g";
+  EXPECT_TRUE(to_json(b).as_object().at("avg_ttft_ms").is_null());
+  EXPECT_EQ(usage_group_from_string("key"), UsageGroup::key);
+  EXPECT_EQ(usage_group_from_string("provider"), UsageGroup::provider);
+  EXPECT_FALSE(usage_group_from_string("team"));
+}
+
+// --- SQLite ------------------------------------------------------------------------------
+
+TEST(UsageSqlite, RoundTripsRowsAndFiltersTheRequestLog) {
+  TempDir dir;
+  auto store = open_sqlite_usage_store((dir.path() / "data" / "tollgate.db").string());
+  check_round_trip(*store);
+}
+
+TEST(UsageSqlite, AggregatesByTimeBucketKeyModelAndProvider) {
+  TempDir dir;
+  auto store = open_sqlite_usage_store((dir.path() / "tollgate.db").string());
+  check_aggregates(*store);
+}
+
+TEST(UsageSqlite, SinkWritesInBatchesAndPurgesPastRetention) {
+  TempDir dir;
+  std::string path = (dir.path() / "tollgate.db").string();
+  std::shared_ptr<UsageStore> store = open_sqlite_usage_store(path);
+  const int64_t now = now_ms();
+  store->write_batch({rec("ancient", now - 31LL * 86'400'000, "k", "m", "p", 200, 1, 1, 0, 0.1)});
+
+  UsageSinkOptions o;
+  o.retention_days = 30;
+  o.batch_max = 64;
+  UsageSink sink(store, o);
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_TRUE(sink.submit(rec(fmt::format("r{}", i), now + i, "k", "m", "p", 200, 10, 2, 0, 0.001)));
+  ASSERT_TRUE(sink.flush(10s));
+  auto s = sink.stats();
+  EXPECT_EQ(s.submitted, 1000u);
+  EXPECT_EQ(s.written, 1000u);
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.purged, 1u);  // the ancient row, at start
+  EXPECT_EQ(s.queued, 0u);
+
+  UsageQuery q;
+  auto all = store->aggregate(q);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].requests, 1000);
+  EXPECT_NEAR(all[0].cost_usd, 1.0, 1e-9);
+
+  // A second connection (another process) sees the rows: they were committed.
+  auto other = open_sqlite_usage_store(path);
+  EXPECT_TRUE(other->request("r999"));
+}
+
+TEST(UsageSqlite, PurgesPastRetention) {
+  TempDir dir;
+  auto store = open_sqlite_usage_store((dir.path() / "tollgate.db").string());
+  check_purge(*store);
+}
+
+// --- the writer, against stores that misbehave ------------------------------------------------
+
+// A store whose writes wait until released, as a stalled disk or network would.
+class GatedStore final : public UsageStore {
+ public:
+  void write_batch(const std::vector<UsageRecord>& b) override {
+    std::unique_lock lock(m_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    if (fail_) throw std::runtime_error("store down");
+    written_ += b.size();
+  }
+  int64_t purge_before(int64_t) override { return 0; }
+  std::vector<UsageBucket> aggregate(const UsageQuery&) override { return {}; }
+  std::vector<UsageRecord> requests(const RequestLogQuery&) override { return {}; }
+  std::optional<UsageRecord> request(const std::string&) override { return std::nullopt; }
+  std::string describe() const override { return "gated"; }
+
+  void open() {
+    std::lock_guard lock(m_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool wait_entered(int n) {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, 5s, [&] { return entered_ >= n; });
+  }
+  void set_fail(bool f) {
+    std::lock_guard lock(m_);
+    fail_ = f;
+  }
+  std::size_t written() {
+    std::lock_guard lock(m_);
+    return written_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  bool fail_ = false;
+  int entered_ = 0;
+  std::size_t written_ = 0;
+};
+
+TEST(UsageSink, FullQueueDropsWithACounterAndNeverBlocks) {
+  auto store = std::make_shared<GatedStore>();
+  UsageSinkOptions o;
+  o.queue_capacity = 100;
+  o.batch_max = 10;
+  o.flush_interval = 5ms;
+  o.retention_days = 0;
+  UsageSink sink(store, o);
+
+  // The first batch goes to the store and stalls there.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(sink.submit(rec(fmt::format("a{}", i), i, "k", "m", "p", 200, 1, 1, 0, 0.1)));
+  ASSERT_TRUE(store->wait_entered(1));
+
+  // With the writer stuck, 10,000 more submits return at once: 100 fit, the rest drop.
+  auto start = std::chrono::steady_clock::now();
+  int accepted = 0;
+  for (int i = 0; i < 10'000; ++i)
+    accepted += sink.submit(rec(fmt::format("b{}", i), i, "k", "m", "p", 200, 1, 1, 0, 0.1)) ? 1 : 0;
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(elapsed, 2s);  // microseconds each in practice; never waits for the store
+  EXPECT_EQ(accepted, 100);
+  auto s = sink.stats();
+  EXPECT_EQ(s.dropped, 9'900u);
+  EXPECT_EQ(s.submitted, 110u);
+  EXPECT_EQ(s.queued, 100u);
+
+  store->open();
+  ASSERT_TRUE(sink.flush(10s));
+  s = sink.stats();
+  EXPECT_EQ(s.written, 110u);
+  EXPECT_EQ(store->written(), 110u);
+  EXPECT_EQ(s.lost, 0u);
+}
+
+TEST(UsageSink, RetriesAFailedBatchUntilTheStoreIsBack) {
+  auto store = std::make_shared<GatedStore>();
+  store->set_fail(true);
+  store->open();
+  UsageSinkOptions o;
+  o.batch_max = 4;
+  o.flush_interval = 5ms;
+  o.retention_days = 0;
+  o.retry_max = 50ms;
+  UsageSink sink(store, o);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(sink.submit(rec(fmt::format("r{}", i), i, "k", "m", "p", 200, 1, 1, 0, 0.1)));
+  ASSERT_TRUE(store->wait_entered(3));  // failed, retried, failed again
+  EXPECT_FALSE(sink.flush(20ms));
+  store->set_fail(false);
+  ASSERT_TRUE(sink.flush(10s));
+  auto s = sink.stats();
+  EXPECT_EQ(s.written, 6u);
+  EXPECT_GE(s.write_failures, 2u);
+  EXPECT_EQ(s.lost, 0u);
+}
+
+TEST(UsageSink, WhatCannotBeWrittenAtStopIsCountedAsLost) {
+  auto store = std::make_shared<GatedStore>();
+  store->set_fail(true);
+  store->open();
+  UsageSinkOptions o;
+  o.batch_max = 2;
+  o.flush_interval = 5ms;
+  o.retention_days = 0;
+  auto sink = std::make_unique<UsageSink>(store, o);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sink->submit(rec(fmt::format("r{}", i), i, "k", "m", "p", 200, 1, 1, 0, 0.1)));
+  ASSERT_TRUE(store->wait_entered(1));
+  sink->stop();
+  auto s = sink->stats();
+  EXPECT_EQ(s.written, 0u);
+  EXPECT_EQ(s.lost, 5u);
+  EXPECT_TRUE(sink->flush(1s));  // nothing pending any more
+  EXPECT_FALSE(sink->submit(rec("late", 0, "k", "m", "p", 200, 1, 1, 0, 0.1)));
+  EXPECT_EQ(sink->stats().dropped, 1u);
+}
+
+// --- PostgreSQL: a real server on loopback ----------------------------------------------------
+
+std::string find_pg_bin() {
+  std::error_code ec;
+  std::vector<fs::path> found;
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
+    if (fs::exists(e.path() / "bin" / "initdb") && fs::exists(e.path() / "bin" / "pg_ctl")) found.push_back(e.path() / "bin");
+  if (found.empty()) return "";
+  std::sort(found.begin(), found.end());
+  return found.back().string();
+}
+
+int free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// initdb + pg_ctl in a temporary directory, on a free loopback port. PostgreSQL refuses to
+// run as root, so as root the server runs as the `postgres` account the package creates.
+class PostgresServer {
+ public:
+  bool start(std::string& why) {
+    if (!postgres_usage_store_available()) {
+      why = "built without libpq";
+      return false;
+    }
+    bin_ = find_pg_bin();
+    if (bin_.empty()) {
+      why = "PostgreSQL server binaries not installed (Debian package postgresql)";
+      return false;
+    }
+    if (::geteuid() == 0) {
+      passwd* pw = ::getpwnam("postgres");
+      if (!pw) {
+        why = "running as root and there is no postgres account to run the server as";
+        return false;
+      }
+      as_ = "runuser -u postgres -- ";
+      uid_ = pw->pw_uid;
+      gid_ = pw->pw_gid;
+    }
+    dir_ = fs::temp_directory_path() / fmt::format("tg-pg-{}", ::getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    if (::geteuid() == 0 && ::chown(dir_.c_str(), uid_, gid_) != 0) {
+      why = "chown failed";
+      return false;
+    }
+    port_ = free_loopback_port();
+    std::string data = (dir_ / "data").string();
+    std::string log = (dir_ / "server.log").string();
+    if (!run(fmt::format("{}{}/initdb -D {} -U tollgate --auth=trust -E UTF8 --no-sync > {}/initdb.log 2>&1", as_,
+                         bin_, data, dir_.string()))) {
+      why = "initdb failed: " + slurp(dir_ / "initdb.log");
+      return false;
+    }
+    std::string opts = fmt::format("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", port_, dir_.string());
+    if (!run(fmt::format("{}{}/pg_ctl -D {} -l {} -w -t 60 -o '{}' start > /dev/null 2>&1", as_, bin_, data, log,
+                         opts))) {
+      why = "pg_ctl start failed: " + slurp(log);
+      return false;
+    }
+    started_ = true;
+    return true;
+  }
+
+  ~PostgresServer() {
+    if (started_)
+      run(fmt::format("{}{}/pg_ctl -D {} -m immediate -w stop > /dev/null 2>&1", as_, bin_, (dir_ / "data").string()));
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  std::string conninfo(const std::string& db = "postgres") const {
+    return fmt::format("host=127.0.0.1 port={} user=tollgate dbname={} connect_timeout=5", port_, db);
+  }
+  std::string bin() const { return bin_; }
+  std::string as() const { return as_; }
+  int port() const { return port_; }
+
+ private:
+  static bool run(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
+  static std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  std::string bin_, as_;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  fs::path dir_;
+  int port_ = 0;
+  bool started_ = false;
+};
+
+class UsagePostgres : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new PostgresServer;
+    if (!server_->start(why_)) {
+      delete server_;
+      server_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    if (!server_) {
+      // Skip only when the binaries are absent; a server that fails to start is a failure.
+      if (why_.find("not installed") != std::string::npos || why_.find("libpq") != std::string::npos)
+        GTEST_SKIP() << why_;
+      FAIL() << why_;
+    }
+    // A fresh database per test.
+    static int n = 0;
+    db_ = fmt::format("usage_{}", n++);
+    std::string cmd = fmt::format("{}/psql -q -h 127.0.0.1 -p {} -U tollgate -d postgres -c 'CREATE DATABASE {}' > /dev/null",
+                                  server_->bin(), server_->port(), db_);
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  std::string conninfo() const { return server_->conninfo(db_); }
+
+  static PostgresServer* server_;
+  static std::string why_;
+  std::string db_;
+};
+PostgresServer* UsagePostgres::server_ = nullptr;
+std::string UsagePostgres::why_;
+
+TEST_F(UsagePostgres, RoundTripsRowsAndFiltersTheRequestLog) {
+  auto store = open_postgres_usage_store(conninfo());
+  check_round_trip(*store);
+}
+
+TEST_F(UsagePostgres, AggregatesByTimeBucketKeyModelAndProvider) {
+  auto store = open_postgres_usage_store(conninfo());
+  check_aggregates(*store);
+}
+
+TEST_F(UsagePostgres, PurgesPastRetention) {
+  auto store = open_postgres_usage_store(conninfo());
+  check_purge(*store);
+}
+
+TEST_F(UsagePostgres, SinkBatchesIntoPostgresAndReplicasShareTheSchema) {
+  std::shared_ptr<UsageStore> store = open_postgres_usage_store(conninfo());
+  auto second_replica = open_postgres_usage_store(conninfo());  // schema creation is idempotent
+  UsageSinkOptions o;
+  o.batch_max = 100;
+  UsageSink sink(store, o);
+  const int64_t now = now_ms();
+  for (int i = 0; i < 700; ++i)
+    ASSERT_TRUE(sink.submit(rec(fmt::format("p{}", i), now + i, i % 2 ? "k1" : "k2", "m", "p", 200, 10, 2, 0, 0.002)));
+  ASSERT_TRUE(sink.flush(20s));
+  EXPECT_EQ(sink.stats().written, 700u);
+  UsageQuery q;
+  q.group_by = UsageGroup::key;
+  auto by_key = second_replica->aggregate(q);
+  ASSERT_EQ(by_key.size(), 2u);
+  EXPECT_EQ(by_key[0].requests, 350);
+  EXPECT_NEAR(by_key[0].cost_usd + by_key[1].cost_usd, 1.4, 1e-9);
+}
+
+TEST_F(UsagePostgres, ReconnectsAfterTheServerDropsTheConnection) {
+  auto store = open_postgres_usage_store(conninfo());
+  store->write_batch({rec("before", 1, "k", "m", "p", 200, 1, 1, 0, 0.1)});
+  // Kill every other backend of this database: the store's connections die under it.
+  std::string kill = fmt::format(
+      "{}/psql -q -h 127.0.0.1 -p {} -U tollgate -d postgres -c \"SELECT pg_terminate_backend(pid) FROM "
+      "pg_stat_activity WHERE datname = '{}'\" > /dev/null",
+      server_->bin(), server_->port(), db_);
+  ASSERT_EQ(std::system(kill.c_str()), 0);
+  // The first use notices the dead connection and fails; the next reconnects.
+  bool wrote = false;
+  for (int i = 0; i < 3 && !wrote; ++i) {
+    try {
+      store->write_batch({rec("after", 2, "k", "m", "p", 200, 1, 1, 0, 0.1)});
+      wrote = true;
+    } catch (const std::runtime_error&) {
+    }
+  }
+  EXPECT_TRUE(wrote);
+  EXPECT_TRUE(store->request("after"));
+}
+
+}  // namespace
+}  // namespace tollgate::obs
