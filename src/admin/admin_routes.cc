@@ -1,5 +1,7 @@
 #include "admin/admin_routes.h"
 
+#include <fmt/format.h>
+
 namespace tollgate::admin {
 namespace net = boost::asio;
 
@@ -17,8 +19,18 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
     std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready"})";
     co_await ex.respond(ready ? 200 : 503, content_type("application/json"), std::move(body));
   } else if (get && path == "/metrics") {
-    co_await ex.respond(200, content_type("text/plain; version=0.0.4; charset=utf-8"),
-                        state.metrics.render());
+    std::string body = state.metrics.render();
+    if (state.limiter) {
+      auto s = state.limiter->stats();
+      body += "# HELP tollgate_limiter_events_total Traffic-control backend events.\n# TYPE tollgate_limiter_events_total counter\n";
+      body += fmt::format("tollgate_limiter_events_total{{event=\"admitted\"}} {}\n", s.admitted);
+      body += fmt::format("tollgate_limiter_events_total{{event=\"rejected\"}} {}\n", s.rejected);
+      body += fmt::format("tollgate_limiter_events_total{{event=\"redis_error\"}} {}\n", s.redis_errors);
+      body += fmt::format("tollgate_limiter_events_total{{event=\"fail_open_admit\"}} {}\n", s.fail_open_admits);
+      body += fmt::format("tollgate_limiter_events_total{{event=\"fail_closed_reject\"}} {}\n", s.fail_closed_rejects);
+      body += fmt::format("tollgate_limiter_events_total{{event=\"settle_dropped\"}} {}\n", s.settle_dropped);
+    }
+    co_await ex.respond(200, content_type("text/plain; version=0.0.4; charset=utf-8"), std::move(body));
   } else {
     co_await ex.respond(404, content_type("application/json"),
                         R"({"error":{"message":"Unknown admin route.","type":"invalid_request_error","param":null,"code":"unknown_route"}})");

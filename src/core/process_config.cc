@@ -109,15 +109,24 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
   }
   read_listen(in, n["listen"], c);
   read_store(in, n["store"], c);
-  if (!YamlReader::empty(n["limits"]) && in.fields(n["limits"], "limits", {"backend"})) {
-    if (auto backend = in.string(n["limits"]["backend"], "limits.backend")) {
-      if (*backend != "local") {
-        in.error(n["limits"]["backend"], "limits.backend",
-                 "unknown backend \"" + *backend + "\" (only local is available)");
+  if (!YamlReader::empty(n["limits"]) &&
+      in.fields(n["limits"], "limits", {"backend", "url", "fail_open", "timeout_ms"})) {
+    const YAML::Node& l = n["limits"];
+    if (auto backend = in.string(l["backend"], "limits.backend")) {
+      if (*backend != "local" && *backend != "redis") {
+        in.error(l["backend"], "limits.backend",
+                 "unknown backend \"" + *backend + "\" (expected local or redis)");
       } else {
         c.limits_backend = *backend;
       }
     }
+    if (auto url = in.string(l["url"], "limits.url")) {
+      if (!url->starts_with("redis://")) in.error(l["url"], "limits.url", "must be a redis:// URL");
+      else c.redis_url = *url;
+    }
+    if (auto v = in.boolean(l["fail_open"], "limits.fail_open")) c.limits_fail_open = *v;
+    if (auto v = in.integer(l["timeout_ms"], "limits.timeout_ms", 1, 10'000))
+      c.redis_timeout = std::chrono::milliseconds(*v);
   }
   if (!YamlReader::empty(n["admin"]) && in.fields(n["admin"], "admin", {"key"})) {
     if (auto key = in.string(n["admin"]["key"], "admin.key")) c.admin_key = *key;

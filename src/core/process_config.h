@@ -21,7 +21,10 @@ struct ProcessConfig {
   std::string proxy_listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:8081";
   StoreConfig store;
-  std::string limits_backend = "local";
+  std::string limits_backend = "local";  // local | redis
+  std::string redis_url = "redis://127.0.0.1:6379";
+  bool limits_fail_open = true;           // Redis unreachable: admit (true) or refuse
+  std::chrono::milliseconds redis_timeout{50};
   std::string admin_key;  // empty: admin API closed except /livez /readyz /metrics
   unsigned workers = 0;   // 0: one per core
   bool demo = true;       // serve the built-in offline `demo` provider and model

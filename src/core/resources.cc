@@ -142,6 +142,36 @@ std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const
   return p;
 }
 
+// limits: { rpm, rpd, tpm, tpd, concurrency }
+void read_limits(YamlReader& in, const YAML::Node& n, const std::string& at, Limits& out) {
+  if (YamlReader::empty(n)) return;
+  if (!in.fields(n, at, {"rpm", "rpd", "tpm", "tpd", "concurrency"})) return;
+  auto take = [&](const char* f, std::optional<int64_t>& into) {
+    if (n[f]) into = in.integer(n[f], YamlReader::child(at, f), 1, int64_t{1} << 50);
+  };
+  take("rpm", out.rpm);
+  take("rpd", out.rpd);
+  take("tpm", out.tpm);
+  take("tpd", out.tpd);
+  take("concurrency", out.concurrency);
+}
+
+// budget: { usd_per_day, usd_per_month, usd_total, mode: hard | warn }
+void read_budget(YamlReader& in, const YAML::Node& n, const std::string& at, Budget& out) {
+  if (YamlReader::empty(n)) return;
+  if (!in.fields(n, at, {"usd_per_day", "usd_per_month", "usd_total", "mode"})) return;
+  auto take = [&](const char* f, std::optional<double>& into) {
+    if (n[f]) into = in.number(n[f], YamlReader::child(at, f), 0, 1e12);
+  };
+  take("usd_per_day", out.usd_per_day);
+  take("usd_per_month", out.usd_per_month);
+  take("usd_total", out.usd_total);
+  if (auto m = in.string(n["mode"], YamlReader::child(at, "mode"))) {
+    if (*m == "warn") out.warn_only = true;
+    else if (*m != "hard") in.error(n["mode"], YamlReader::child(at, "mode"), "must be hard or warn");
+  }
+}
+
 // pricing: { input, output, cached_input, cache_creation, reasoning } in USD per 1M tokens.
 void read_pricing(YamlReader& in, const YAML::Node& n, const std::string& at, Pricing& out) {
   if (YamlReader::empty(n)) return;
@@ -226,9 +256,10 @@ void read_routing(YamlReader& in, const YAML::Node& n, const std::string& at, Mo
 
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
-                         "timeout_ms", "affinity", "pricing"}))
+                         "timeout_ms", "affinity", "pricing", "limits"}))
     return std::nullopt;
   Model m;
+  read_limits(in, n["limits"], YamlReader::child(at, "limits"), m.limits);
   read_routing(in, n, at, m);
   if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
   if (auto v = in.string(n["strategy"], YamlReader::child(at, "strategy"))) m.strategy = std::move(*v);
@@ -254,7 +285,8 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
 // any error is left out: nothing refers to a key, and a half-read one has no usable hash.
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
   std::size_t errors_before = in.error_count();
-  if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at"})) {
+  if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at", "limits",
+                         "budget", "model_limits"})) {
     return std::nullopt;
   }
   Key k;
@@ -312,6 +344,19 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   if (auto v = in.integer(n["expires_at"], YamlReader::child(at, "expires_at"), 0,
                           std::numeric_limits<int64_t>::max())) {
     k.expires_at = *v;
+  }
+  read_limits(in, n["limits"], YamlReader::child(at, "limits"), k.limits);
+  read_budget(in, n["budget"], YamlReader::child(at, "budget"), k.budget);
+  if (auto ml = n["model_limits"]; !YamlReader::empty(ml)) {
+    std::string mf = YamlReader::child(at, "model_limits");
+    if (!ml.IsMap()) {
+      in.error(ml, mf, "must map model aliases to limits");
+    } else {
+      for (auto it = ml.begin(); it != ml.end(); ++it) {
+        std::string alias = it->first.as<std::string>();
+        read_limits(in, it->second, YamlReader::child(mf, alias), k.model_limits[alias]);
+      }
+    }
   }
   if (in.error_count() != errors_before) return std::nullopt;
   return k;

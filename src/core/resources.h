@@ -38,6 +38,19 @@ struct Provider {
   bool verify_tls = true;
 };
 
+// Traffic limits for one scope (a key, a model, a key on one model). Absent: no limit.
+struct Limits {
+  std::optional<int64_t> rpm, rpd, tpm, tpd, concurrency;
+  bool empty() const { return !rpm && !rpd && !tpm && !tpd && !concurrency; }
+};
+
+// A key's spending cap in USD, from the cost of actual usage.
+struct Budget {
+  std::optional<double> usd_per_day, usd_per_month, usd_total;
+  bool warn_only = false;  // mode: warn (admit and flag) instead of hard (refuse)
+  bool empty() const { return !usd_per_day && !usd_per_month && !usd_total; }
+};
+
 // USD per 1M tokens; an absent price is unknown, never zero.
 struct Pricing {
   std::optional<double> input, output, cached_input, cache_creation, reasoning;
@@ -83,6 +96,7 @@ struct Model {
   std::chrono::milliseconds timeout{0};  // overall deadline across attempts; 0: none
   Affinity affinity;
   Pricing pricing;  // overrides the catalog for every target of this alias
+  Limits limits;    // for the model, all keys together
 };
 
 struct Key {
@@ -92,6 +106,9 @@ struct Key {
   std::string prefix;     // the first characters of the secret, for people to recognise it
   std::vector<std::string> models;  // allowed aliases; empty means every model
   std::optional<int64_t> expires_at;  // unix seconds
+  Limits limits;
+  Budget budget;
+  std::map<std::string, Limits> model_limits;  // this key on one model (alias -> limits)
 };
 
 struct Resources {

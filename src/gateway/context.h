@@ -13,6 +13,7 @@
 #include "dialects/openai/fast_path.h"
 #include "gateway/state.h"
 #include "http/server.h"
+#include "limits/rate_limiter.h"
 
 namespace tollgate::gateway {
 
@@ -60,6 +61,12 @@ struct RequestContext {
   std::optional<Clock::time_point> first_byte;
   std::string error;  // machine-readable cause, for the access log
   int attempts = 0;
+
+  // admit / settle
+  std::unique_ptr<limits::Admission> admission;  // holds the concurrency slot
+  std::optional<limits::Decision> limit_decision;
+  int64_t estimated_tokens = 0;
+  std::optional<double> cost_usd;  // unknown price: nullopt, never zero
 };
 
 }  // namespace tollgate::gateway

@@ -28,9 +28,17 @@ std::optional<core::GatewayError> decode(RequestContext& ctx);
 std::optional<core::GatewayError> resolve(RequestContext& ctx);
 bool key_allows(const core::Key& key, std::string_view alias);
 
+// 6. admit (admit.cc): rate limits, concurrency and budgets; the slot is held in ctx.
+std::optional<core::GatewayError> admit(RequestContext& ctx);
+int64_t estimate_tokens(const RequestContext& ctx);
+
 // 7-8. dispatch and relay (dispatch.cc, relay.cc): send to the target and stream the answer
 //      back. Always answers the caller (or notes that the caller left).
 boost::asio::awaitable<void> dispatch(RequestContext& ctx);
+
+// 9. settle (admit.cc): actual tokens and cost reconcile the limits and budgets; the
+//    concurrency slot is released.
+void settle(RequestContext& ctx);
 
 // 10. record (record.cc): metrics and the access log line.
 void record(RequestContext& ctx);

@@ -58,9 +58,13 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await respond_error(ctx, *e);
     co_return;
   }
-  // 5. guard (input) and 6. admit (limits, budgets) slot in here.
+  // 5. guard (input) slots in here.
+  if (auto e = admit(ctx)) {
+    co_await respond_error(ctx, *e);
+    co_return;
+  }
   co_await dispatch(ctx);
-  // 9. settle (cost, limit reconciliation) slots in here.
+  settle(ctx);
 }
 
 }  // namespace

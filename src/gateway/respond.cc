@@ -9,6 +9,22 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
   h.reserve(4);
   h.emplace_back("content-type", std::string(content_type));
   h.emplace_back("x-request-id", ctx.request_id);
+  if (ctx.limit_decision) {
+    // OpenAI's rate-limit headers, from the tightest window that applies.
+    const auto& d = *ctx.limit_decision;
+    if (d.requests) {
+      h.emplace_back("x-ratelimit-limit-requests", std::to_string(d.requests->limit));
+      h.emplace_back("x-ratelimit-remaining-requests", std::to_string(d.requests->remaining));
+      h.emplace_back("x-ratelimit-reset-requests", limits::format_reset(d.requests->reset));
+    }
+    if (d.tokens) {
+      h.emplace_back("x-ratelimit-limit-tokens", std::to_string(d.tokens->limit));
+      h.emplace_back("x-ratelimit-remaining-tokens", std::to_string(d.tokens->remaining));
+      h.emplace_back("x-ratelimit-reset-tokens", limits::format_reset(d.tokens->reset));
+    }
+    if (!d.admitted && !(d.reason == limits::Decision::Reason::budget && d.retry_after.count() == 0))
+      h.emplace_back("retry-after", std::to_string(limits::retry_after_seconds(d.retry_after)));
+  }
   if (ctx.target && ctx.attempts > 0) {
     // Which target served (or last failed), and how many attempts it took.
     h.emplace_back("x-tollgate-target", ctx.target->stats->name);

@@ -116,6 +116,22 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     state.access_log->set_pattern("%v");
   }
 
+  if (config.limits_backend == "redis") {
+    limits::RedisOptions ro;
+    ro.url = config.redis_url;
+    ro.fail_open = config.limits_fail_open;
+    ro.command_timeout = config.redis_timeout;
+    ro.connect_timeout = config.redis_timeout;
+    try {
+      state.limiter = limits::make_redis_limiter(ro);
+    } catch (const std::exception& e) {
+      spdlog::error("limits: {}", e.what());
+      return 1;
+    }
+  } else {
+    state.limiter = limits::make_local_limiter();
+  }
+
   uint64_t version = 1;
   if (!load_snapshot(state, *store, version)) return 1;
 

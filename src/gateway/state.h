@@ -8,6 +8,7 @@
 
 #include "core/process_config.h"
 #include "core/snapshot.h"
+#include "limits/rate_limiter.h"
 #include "obs/metrics.h"
 
 namespace spdlog {
@@ -21,6 +22,7 @@ struct GatewayState {
   core::SnapshotHolder snapshots;
   obs::Metrics metrics;
   std::shared_ptr<spdlog::logger> access_log;  // null: access log off
+  std::unique_ptr<limits::RateLimiter> limiter;  // shared by every worker thread
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   int64_t started_unix = 0;

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/target_stats.h"
+
 namespace tollgate::obs {
 namespace {
 
@@ -106,6 +108,16 @@ void Metrics::upstream_failure(std::string_view provider, std::string_view reaso
 
 void Metrics::config_reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)++; }
 
+namespace {
+constexpr std::array<std::string_view, 6> kLimitReasons{"requests", "tokens", "concurrency",
+                                                       "budget", "unavailable", "budget_warning"};
+}
+
+void Metrics::limit_event(std::string_view reason) {
+  for (std::size_t i = 0; i < kLimitReasons.size(); ++i)
+    if (kLimitReasons[i] == reason) limit_events_[i]++;
+}
+
 std::string Metrics::render() const {
   Shard all;
   for (auto& sh : shards_->shard) {
@@ -148,9 +160,34 @@ std::string Metrics::render() const {
   for (auto& [k, v] : all.failures)
     out += fmt::format("tollgate_upstream_failures_total{{provider=\"{}\",reason=\"{}\"}} {}\n",
                        escape(std::get<0>(k)), std::get<1>(k), v);
+  // Routing: per target (provider/upstream model), from the stats routing keeps anyway.
+  auto targets = core::all_target_stats();
+  auto counter = [&](std::string_view name, std::string_view help, auto field) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (auto* t : targets) out += fmt::format("{}{{target=\"{}\"}} {}\n", name, escape(t->name), (t->*field).load());
+  };
+  counter("tollgate_target_attempts_total", "Attempts sent to a target.", &core::TargetStats::attempts);
+  counter("tollgate_target_retries_total", "Attempts that were retries of an earlier failed attempt.", &core::TargetStats::retries);
+  counter("tollgate_target_failovers_total", "Retries that moved to this target from another one.", &core::TargetStats::failovers);
+  counter("tollgate_target_failures_total", "Attempts that failed (connect, timeout, 429, 5xx).", &core::TargetStats::failures);
+  counter("tollgate_target_cooldowns_total", "Times the target's circuit opened (or a 429 cooled it).", &core::TargetStats::cooldowns);
+  out += "# HELP tollgate_target_in_flight Attempts in progress per target.\n# TYPE tollgate_target_in_flight gauge\n";
+  for (auto* t : targets) out += fmt::format("tollgate_target_in_flight{{target=\"{}\"}} {}\n", escape(t->name), t->in_flight.load());
+  out += "# HELP tollgate_target_cooling Whether the target is cooling down now (circuit open).\n# TYPE tollgate_target_cooling gauge\n";
+  {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    for (auto* t : targets) out += fmt::format("tollgate_target_cooling{{target=\"{}\"}} {}\n", escape(t->name), t->open_until_ms.load() > now ? 1 : 0);
+  }
+  out += "# HELP tollgate_target_latency_ewma_seconds Recent time to first byte per target (EWMA).\n# TYPE tollgate_target_latency_ewma_seconds gauge\n";
+  for (auto* t : targets) out += fmt::format("tollgate_target_latency_ewma_seconds{{target=\"{}\"}} {}\n", escape(t->name), t->ewma_latency_us.load() / 1e6);
+
   out += "# HELP tollgate_requests_in_flight Requests being handled now.\n";
   out += "# TYPE tollgate_requests_in_flight gauge\n";
   out += fmt::format("tollgate_requests_in_flight {}\n", in_flight_.load());
+  out += "# HELP tollgate_limit_rejections_total Requests refused by traffic control, by reason (budget_warning: admitted over a warn-only budget).\n";
+  out += "# TYPE tollgate_limit_rejections_total counter\n";
+  for (std::size_t i = 0; i < kLimitReasons.size(); ++i)
+    out += fmt::format("tollgate_limit_rejections_total{{reason=\"{}\"}} {}\n", kLimitReasons[i], limit_events_[i].load());
   out += "# HELP tollgate_config_reloads_total Resource reloads, by result.\n";
   out += "# TYPE tollgate_config_reloads_total counter\n";
   out += fmt::format("tollgate_config_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_.load());

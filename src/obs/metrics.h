@@ -3,6 +3,7 @@
 // visible at a glance.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,9 @@ class Metrics {
   void record(const RequestSample& s);
   void upstream_failure(std::string_view provider, std::string_view reason);
   void config_reload(bool ok);
+  // A request refused (or flagged) by traffic control: requests, tokens, concurrency,
+  // budget, unavailable, budget_warning.
+  void limit_event(std::string_view reason);
 
   std::atomic<int64_t>& in_flight() { return in_flight_; }
 
@@ -44,6 +48,7 @@ class Metrics {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
+  std::array<std::atomic<uint64_t>, 6> limit_events_{};
 };
 
 }  // namespace tollgate::obs

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS keys (
   models TEXT,
   expires_at INTEGER,
   created_at INTEGER,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  settings TEXT
 );
 )sql";
 
@@ -282,6 +283,8 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     exec(db_, "PRAGMA synchronous=NORMAL");
     Transaction tx(db_, "BEGIN IMMEDIATE");
     exec(db_, kSchema);
+    // Stores created before keys had settings get the column (an error means it is there).
+    sqlite3_exec(db_, "ALTER TABLE keys ADD COLUMN settings TEXT", nullptr, nullptr, nullptr);
     tx.commit();
   } catch (...) {
     sqlite3_close(db_);
@@ -346,7 +349,7 @@ core::ParseResult SqliteStore::load() {
   }
 
   Statement keys(db_,
-                 "SELECT id, name, hash, prefix, models, expires_at FROM keys "
+                 "SELECT id, name, hash, prefix, models, expires_at, settings FROM keys "
                  "WHERE revoked_at IS NULL ORDER BY name");
   while (keys.step()) {
     std::string name = keys.text(1);
@@ -365,6 +368,16 @@ core::ParseResult SqliteStore::load() {
       doc["models"] = std::move(allowed);
     }
     if (!keys.is_null(5)) doc["expires_at"] = keys.integer(5);
+    // settings: the key's limits, budget and model_limits, as the resources document has them.
+    if (!keys.is_null(6)) {
+      boost::system::error_code ec;
+      boost::json::value settings = boost::json::parse(keys.text(6), ec);
+      if (ec || !settings.is_object()) {
+        errors.push_back({source, 0, 0, "settings", "is not a JSON object"});
+        continue;
+      }
+      for (auto& [k, v] : settings.as_object()) doc[k] = v;
+    }
     if (auto k = core::parse_key(boost::json::serialize(doc), source, errors)) {
       k->id = keys.text(0);
       k->prefix = keys.text(3);

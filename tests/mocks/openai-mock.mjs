@@ -12,6 +12,8 @@
 //
 // Behaviour is chosen by the (upstream) model name, or by an `x-mock-behavior` header:
 //   mock-error-<status>     that status with an OpenAI error envelope (429 adds retry-after)
+//   mock-error-429-noretry  429 rate_limit_exceeded with no retry-after / retry-after-ms header
+//   mock-error-429-ms-<ms>  429 with `retry-after-ms: <ms>` (and retry-after rounded up to seconds)
 //   mock-html-502           502 with an HTML page, as OpenAI's edge sometimes answers
 //   mock-not-found          404 model_not_found
 //   mock-hang               reads the request and never answers
@@ -19,13 +21,20 @@
 //   mock-slow-stream        streams one chunk every 100 ms for a minute (non-stream: normal)
 //   mock-stream-error       streams two chunks then a `data: {"error":...}` event
 //   mock-stream-cut         streams two chunks then destroys the socket (no [DONE])
+//   mock-stream-cut-early   sends the 200 event-stream head, then destroys the socket before
+//                           any byte of the body (a stream that fails before its first byte)
+//   mock-stream-slow-first-<ms>  sends the 200 event-stream head at once, the first chunk only
+//                           after <ms>, then the rest normally (a slow first token)
 //   mock-stall-stream       streams two chunks then goes silent, never ending the stream
 //   mock-fragmented-stream  writes each SSE event in 3-byte pieces (splits UTF-8 code points)
 //   mock-cached             usage reports half the prompt tokens as cached
 //   mock-reasoning          usage reports 5 reasoning tokens (added to completion tokens)
 //   mock-parallel-tools     calls every tool offered instead of the first
 //
-// Test hooks (no auth): GET /__mock/requests, GET /__mock/stats, POST /__mock/reset.
+// Test hooks (no auth): GET /__mock/requests, GET /__mock/stats, POST /__mock/reset,
+// POST /__mock/behavior {"behavior": "mock-error-500"} makes every generation request behave
+// so (as if its model named it) until {"behavior": null} (also mock.setBehavior(b) in
+// process); an `x-mock-behavior` header still wins over it.
 //
 // Standalone: node tests/mocks/openai-mock.mjs --port 0 [--api-key K] [--host 127.0.0.1]
 // prints "mock listening on PORT".
@@ -174,9 +183,10 @@ function nowSeconds() {
   return Math.floor(Date.now() / 1000);
 }
 
-function behaviorOf(req, body) {
+function behaviorOf(req, body, forced = null) {
   const h = req.headers['x-mock-behavior'];
   if (typeof h === 'string' && h) return h;
+  if (typeof forced === 'string' && forced) return forced;
   return typeof body?.model === 'string' ? body.model : '';
 }
 
@@ -255,6 +265,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
   };
   const sockets = new Set();
   const timers = new Set();
+  let forcedBehavior = null; // POST /__mock/behavior: applies to every generation request
 
   function later(fn, ms) {
     const t = setTimeout(() => {
@@ -325,6 +336,16 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       if (req.method === 'POST' && url.pathname === '/__mock/reset') {
         reset();
         return sendJson(res, 200, { ok: true });
+      }
+      if (req.method === 'POST' && url.pathname === '/__mock/behavior') {
+        let b = null;
+        try {
+          b = raw.length ? JSON.parse(raw.toString('utf8'))?.behavior ?? null : null;
+        } catch {
+          return sendJson(res, 400, { error: { message: 'body must be {"behavior": string|null}', type: 'invalid_request_error', param: null, code: null } });
+        }
+        forcedBehavior = typeof b === 'string' && b ? b : null;
+        return sendJson(res, 200, { ok: true, behavior: forcedBehavior });
       }
       return sendJson(res, 404, { error: { message: 'no such mock hook', type: 'invalid_request_error', param: null, code: null } });
     }
@@ -403,6 +424,16 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
   async function applyFault(req, res, record, behavior) {
     let m;
     if ((m = /^mock-error-(\d{3})$/.exec(behavior))) throw errorForStatus(Number(m[1]));
+    if (behavior === 'mock-error-429-noretry') {
+      const err = errorForStatus(429);
+      err.headers = { 'x-ratelimit-limit-requests': '3', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s' };
+      throw err;
+    }
+    if ((m = /^mock-error-429-ms-(\d+)$/.exec(behavior))) {
+      const err = errorForStatus(429);
+      err.headers = { ...err.headers, 'retry-after-ms': m[1], 'retry-after': String(Math.max(1, Math.ceil(Number(m[1]) / 1000))) };
+      throw err;
+    }
     if (behavior === 'mock-not-found') throw errorForStatus(404);
     if (behavior === 'mock-html-502') {
       record.status = 502;
@@ -449,7 +480,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       throw new ApiError(400, "[] is too short - 'messages'", { param: 'messages' });
     }
     validateToolMessages(body.messages);
-    const behavior = behaviorOf(req, body);
+    const behavior = behaviorOf(req, body, forcedBehavior);
     if (await applyFault(req, res, record, behavior)) return;
 
     const n = Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
@@ -631,6 +662,21 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       // Two chunks, then silence until the peer gives up.
       for (const f of frames.slice(0, 2)) res.write(f);
       return;
+    } else if (behavior === 'mock-stream-cut-early') {
+      // The head only: no byte of the body before the socket goes.
+      res.flushHeaders();
+      await sleep(20);
+      ended = true; // we cut it, the peer did not go away
+      record.cutByMock = true;
+      res.destroy();
+      return;
+    } else if (/^mock-stream-slow-first-\d+$/.test(behavior)) {
+      res.flushHeaders();
+      await sleep(Number(/(\d+)$/.exec(behavior)[1]));
+      for (const f of frames) {
+        if (res.destroyed) return;
+        res.write(f);
+      }
     } else if (behavior === 'mock-stream-cut') {
       for (const f of frames.slice(0, 2)) res.write(f);
       await sleep(20);
@@ -668,7 +714,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const body = record.body;
     checkParams(body, COMPLETION_PARAMS);
     if (body.prompt == null) throw new ApiError(400, 'you must provide a prompt parameter', { param: 'prompt' });
-    const behavior = behaviorOf(req, body);
+    const behavior = behaviorOf(req, body, forcedBehavior);
     if (await applyFault(req, res, record, behavior)) return;
 
     const prompts = Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? body.prompt : [body.prompt];
@@ -725,7 +771,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
   async function embeddings(req, res, record) {
     const body = record.body;
     checkParams(body, EMBEDDING_PARAMS, { requireStreamForOptions: false });
-    const behavior = behaviorOf(req, body);
+    const behavior = behaviorOf(req, body, forcedBehavior);
     if (await applyFault(req, res, record, behavior)) return;
     let inputs = body.input;
     if (inputs == null || inputs === '' || (Array.isArray(inputs) && inputs.length === 0)) {
@@ -804,6 +850,10 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     stats, // live counters
     reset,
     close,
+    /** Makes every generation request behave as `behavior` names (null: back to the model's). */
+    setBehavior(behavior) {
+      forcedBehavior = typeof behavior === 'string' && behavior ? behavior : null;
+    },
     /** Requests to `path` (e.g. '/v1/chat/completions'). */
     requestsTo(path) {
       return requests.filter((r) => r.path === path);

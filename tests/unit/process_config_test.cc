@@ -106,7 +106,7 @@ TEST(ProcessConfig, BadValuesAreErrorsAndEveryOneIsReported) {
   ProcessConfigResult r = parse_process_config(
       "listen: { proxy: \"localhost\", admin: \"::1:8081\" }\n"
       "store: { kind: etcd }\n"
-      "limits: { backend: redis }\n"
+      "limits: { backend: memcached }\n"
       "admin: { key: \"${TG_TEST_NO_SUCH_VAR}\" }\n"
       "workers: -1\n"
       "demo: maybe\n"

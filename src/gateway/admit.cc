@@ -1,0 +1,105 @@
+// Phase 6, admit: rate limits, concurrency and budgets for the key, the model and the key on
+// that model, all together. Tokens are admitted on an estimate and reconciled in settle; the
+// concurrency slot (ctx.admission) lives as long as the request, streams included.
+#include <fmt/format.h>
+
+#include "gateway/phases.h"
+
+namespace tollgate::gateway {
+namespace json = boost::json;
+
+namespace {
+
+limits::LimitSpec spec_of(const core::Limits& l) {
+  limits::LimitSpec s;
+  s.rpm = l.rpm;
+  s.rpd = l.rpd;
+  s.tpm = l.tpm;
+  s.tpd = l.tpd;
+  s.concurrency = l.concurrency;
+  return s;
+}
+
+int64_t int_of(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  return 0;
+}
+
+}  // namespace
+
+int64_t estimate_tokens(const RequestContext& ctx) {
+  // No tokenizer fits every provider's models: about four bytes of request a token (the body
+  // includes JSON punctuation, so this leans high), plus the completion the caller allows.
+  // Settle replaces the estimate with the provider's count.
+  int64_t prompt = static_cast<int64_t>(ctx.ex.body().size() + 3) / 4;
+  int64_t completion = 0;
+  if (ctx.doc.is_object()) {
+    const auto& o = ctx.doc.as_object();
+    completion = std::max(int_of(o, "max_completion_tokens"), int_of(o, "max_tokens"));
+    if (auto* n = o.if_contains("n"); n && n->is_int64() && n->get_int64() > 1) completion *= n->get_int64();
+  }
+  return prompt + completion;
+}
+
+std::optional<core::GatewayError> admit(RequestContext& ctx) {
+  auto* limiter = ctx.gateway.limiter.get();
+  if (!limiter) return std::nullopt;
+  const core::Key& key = *ctx.key;
+  limits::AdmissionRequest req;
+  req.key_id = key.id;
+  req.model = ctx.facts.model;
+  req.key_limits = spec_of(key.limits);
+  if (ctx.model) req.model_limits = spec_of(ctx.model->spec.limits);
+  if (auto it = key.model_limits.find(ctx.facts.model); it != key.model_limits.end())
+    req.key_model_limits = spec_of(it->second);
+  req.key_budget.usd_per_day = key.budget.usd_per_day;
+  req.key_budget.usd_per_month = key.budget.usd_per_month;
+  req.key_budget.usd_total = key.budget.usd_total;
+  req.key_budget.warn_only = key.budget.warn_only;
+  req.estimated_tokens = estimate_tokens(ctx);
+  ctx.estimated_tokens = req.estimated_tokens;
+
+  auto decision = limiter->admit(req, ctx.admission);
+  ctx.limit_decision = decision;
+  if (decision.admitted) {
+    if (decision.budget_warning) ctx.gateway.metrics.limit_event("budget_warning");
+    return std::nullopt;
+  }
+
+  using R = limits::Decision::Reason;
+  ctx.gateway.metrics.limit_event(decision.reason == R::budget ? "budget"
+                                  : decision.reason == R::tokens ? "tokens"
+                                  : decision.reason == R::concurrency ? "concurrency"
+                                  : decision.reason == R::unavailable ? "unavailable"
+                                                                      : "requests");
+  if (decision.reason == R::budget) {
+    return core::GatewayError::make(
+        core::ErrorKind::rate_limit,
+        "You exceeded your current quota: this key's budget is spent. Raise the budget or wait for the period to reset.",
+        "insufficient_quota");
+  }
+  std::string what = decision.reason == R::tokens        ? "tokens"
+                     : decision.reason == R::concurrency ? "concurrent requests"
+                     : decision.reason == R::unavailable ? "requests (the shared limit store is unreachable)"
+                                                         : "requests";
+  std::string message =
+      decision.too_large
+          ? fmt::format("Request too large: about {} tokens is more than this key's token limit allows at once.",
+                        req.estimated_tokens)
+          : fmt::format("Rate limit reached for {} on model {}. Retry after {} s.", what, ctx.facts.model,
+                        limits::retry_after_seconds(decision.retry_after));
+  return core::GatewayError::make(core::ErrorKind::rate_limit, std::move(message), "rate_limit_exceeded");
+}
+
+void settle(RequestContext& ctx) {
+  if (!ctx.admission) return;
+  // Unknown usage (the client left before the provider said) keeps the estimate charged.
+  if (ctx.usage.known)
+    ctx.admission->settle(ctx.usage.input_tokens + ctx.usage.output_tokens, ctx.cost_usd.value_or(0.0));
+  ctx.admission.reset();  // releases the concurrency slot
+}
+
+}  // namespace tollgate::gateway
