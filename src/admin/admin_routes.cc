@@ -30,6 +30,21 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
       body += fmt::format("tollgate_limiter_events_total{{event=\"fail_closed_reject\"}} {}\n", s.fail_closed_rejects);
       body += fmt::format("tollgate_limiter_events_total{{event=\"settle_dropped\"}} {}\n", s.settle_dropped);
     }
+    if (state.usage) {
+      auto u = state.usage->stats();
+      body += "# HELP tollgate_usage_records_total Usage records, by outcome (dropped: queue full; lost: never written).\n# TYPE tollgate_usage_records_total counter\n";
+      body += fmt::format("tollgate_usage_records_total{{outcome=\"written\"}} {}\n", u.written);
+      body += fmt::format("tollgate_usage_records_total{{outcome=\"dropped\"}} {}\n", u.dropped);
+      body += fmt::format("tollgate_usage_records_total{{outcome=\"lost\"}} {}\n", u.lost);
+      body += fmt::format("tollgate_usage_write_failures_total {}\n", u.write_failures);
+    }
+    if (state.traces) {
+      auto t = state.traces->stats();
+      body += "# HELP tollgate_trace_spans_total Trace spans, by outcome.\n# TYPE tollgate_trace_spans_total counter\n";
+      body += fmt::format("tollgate_trace_spans_total{{outcome=\"exported\"}} {}\n", t.exported);
+      body += fmt::format("tollgate_trace_spans_total{{outcome=\"dropped\"}} {}\n", t.dropped);
+      body += fmt::format("tollgate_trace_spans_total{{outcome=\"failed\"}} {}\n", t.failed);
+    }
     co_await ex.respond(200, content_type("text/plain; version=0.0.4; charset=utf-8"), std::move(body));
   } else {
     co_await ex.respond(404, content_type("application/json"),

@@ -104,7 +104,8 @@ void read_log(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
 void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessConfig& c) {
   if (!root || root->IsNull()) return;  // no file content: every default
   const YAML::Node& n = *root;
-  if (!in.fields(n, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log"})) {
+  if (!in.fields(n, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log",
+                         "usage", "tracing"})) {
     return;
   }
   read_listen(in, n["listen"], c);
@@ -127,6 +128,32 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
     if (auto v = in.boolean(l["fail_open"], "limits.fail_open")) c.limits_fail_open = *v;
     if (auto v = in.integer(l["timeout_ms"], "limits.timeout_ms", 1, 10'000))
       c.redis_timeout = std::chrono::milliseconds(*v);
+  }
+  if (!YamlReader::empty(n["usage"]) &&
+      in.fields(n["usage"], "usage", {"backend", "url", "retention_days"})) {
+    const YAML::Node& u = n["usage"];
+    if (auto b = in.string(u["backend"], "usage.backend")) {
+      if (*b != "sqlite" && *b != "postgres" && *b != "off")
+        in.error(u["backend"], "usage.backend", "must be sqlite, postgres or off");
+      else
+        c.usage_backend = *b;
+    }
+    if (auto v = in.string(u["url"], "usage.url")) c.usage_url = *v;
+    if (auto v = in.integer(u["retention_days"], "usage.retention_days", 1, 36500))
+      c.usage_retention_days = static_cast<int>(*v);
+    if (c.usage_backend == "postgres" && c.usage_url.empty())
+      in.error(u, "usage.url", "is required with backend: postgres");
+  }
+  if (!YamlReader::empty(n["tracing"]) &&
+      in.fields(n["tracing"], "tracing", {"otlp_endpoint", "service_name"})) {
+    const YAML::Node& t = n["tracing"];
+    if (auto v = in.string(t["otlp_endpoint"], "tracing.otlp_endpoint")) {
+      if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://"))
+        in.error(t["otlp_endpoint"], "tracing.otlp_endpoint", "must be an http:// or https:// URL");
+      else
+        c.otlp_endpoint = *v;
+    }
+    if (auto v = in.string(t["service_name"], "tracing.service_name")) c.otlp_service_name = *v;
   }
   if (!YamlReader::empty(n["admin"]) && in.fields(n["admin"], "admin", {"key"})) {
     if (auto key = in.string(n["admin"]["key"], "admin.key")) c.admin_key = *key;

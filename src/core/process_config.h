@@ -39,6 +39,15 @@ struct ProcessConfig {
 
   std::string log_level = "info";
   bool access_log = true;
+
+  // Usage records: one row per request, written off the request path.
+  std::string usage_backend = "sqlite";  // sqlite (beside the store; a file of its own with a file store) | postgres | off
+  std::string usage_url;                 // postgres: a libpq conninfo or postgresql:// URI
+  int usage_retention_days = 30;
+
+  // OTLP/HTTP traces; an empty endpoint turns tracing off.
+  std::string otlp_endpoint;
+  std::string otlp_service_name = "tollgate";
 };
 
 struct ProcessConfigResult {

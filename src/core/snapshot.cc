@@ -78,7 +78,8 @@ bool parse_endpoint(std::string_view url, UpstreamEndpoint& out) {
   return true;
 }
 
-std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version) {
+std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
+                                                const PriceLookup& price) {
   std::shared_ptr<Snapshot> s(new Snapshot());
   s->version_ = version;
   s->resources_ = std::move(r);
@@ -114,6 +115,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version) {
       cm.targets.push_back({it->second, t.model, t.weight, t.priority,
                             target_stats_for(t.provider, t.model),
                             t.pricing.empty() ? m.pricing : t.pricing});
+      if (price) cm.targets.back().pricing = price(it->second->spec.kind, t.model, cm.targets.back().pricing);
     }
     s->models_.push_back(std::move(cm));
   }

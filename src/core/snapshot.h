@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,13 +38,18 @@ struct CompiledTarget {
   uint32_t weight;
   uint32_t priority;
   TargetStats* stats;  // never null; outlives every snapshot
-  Pricing pricing;     // the target's own, else the model's (the catalog fills the rest)
+  Pricing pricing;     // the effective price: override (target's, else model's) over the catalog
 };
 
 struct CompiledModel {
   Model spec;
   std::vector<CompiledTarget> targets;
 };
+
+// The effective price of a target: the configured override merged over the catalog's (the
+// catalog lives in obs/; the runtime passes it in, keeping core free of it).
+using PriceLookup = std::function<Pricing(ProviderKind kind, std::string_view upstream_model,
+                                          const Pricing& override_price)>;
 
 class Snapshot {
  public:
@@ -54,7 +60,8 @@ class Snapshot {
   // Fails only on what validation cannot see (an unparsable base URL is a validation error):
   // throws std::invalid_argument for a target whose provider is not in `r` (the gateway adds
   // its built-in `demo` provider to `r` before building) or a base URL that does not parse.
-  static std::shared_ptr<const Snapshot> build(Resources r, uint64_t version);
+  static std::shared_ptr<const Snapshot> build(Resources r, uint64_t version,
+                                               const PriceLookup& price = {});
 
   const CompiledProvider* provider(std::string_view name) const;
   const CompiledModel* model(std::string_view alias) const;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "gateway/phases.h"
+#include "obs/cost.h"
 
 namespace tollgate::gateway {
 namespace json = boost::json;
@@ -95,6 +96,7 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
 }
 
 void settle(RequestContext& ctx) {
+  if (ctx.target && ctx.usage.known) ctx.cost_usd = obs::cost_of(ctx.target->pricing, ctx.usage);
   if (!ctx.admission) return;
   // Unknown usage (the client left before the provider said) keeps the estimate charged.
   if (ctx.usage.known)

@@ -40,6 +40,7 @@ struct RequestContext {
   // accept
   std::string request_id;
   Clock::time_point started = Clock::now();
+  std::chrono::system_clock::time_point started_wall = std::chrono::system_clock::now();
   Route route = Route::not_found;
 
   // authenticate; the snapshot is held for the whole request so a reload cannot free what
@@ -61,6 +62,7 @@ struct RequestContext {
   std::optional<Clock::time_point> first_byte;
   std::string error;  // machine-readable cause, for the access log
   int attempts = 0;
+  Clock::time_point deadline = Clock::time_point::max();  // the model's timeout_ms, across attempts
 
   // admit / settle
   std::unique_ptr<limits::Admission> admission;  // holds the concurrency slot

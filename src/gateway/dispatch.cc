@@ -252,7 +252,15 @@ AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,
 net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, http::UpstreamCall& call,
                                                            http::OutgoingRequest& req) {
   const core::CompiledProvider& provider = *ctx.target->provider;
-  auto f = co_await call.send(provider.endpoint, provider.spec.timeouts, provider.spec.verify_tls, req);
+  // The model's overall deadline caps this attempt's wait for a connection and an answer.
+  core::Timeouts timeouts = provider.spec.timeouts;
+  if (ctx.deadline != Clock::time_point::max()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - Clock::now());
+    if (left.count() <= 0) co_return transport_failure(http::UpstreamFailure::response_timeout, provider.spec.name);
+    timeouts.connect = std::min(timeouts.connect, left);
+    timeouts.read = std::min(timeouts.read, left);
+  }
+  auto f = co_await call.send(provider.endpoint, timeouts, provider.spec.verify_tls, req);
   if (f == http::UpstreamFailure::none) co_return std::nullopt;
   if (f == http::UpstreamFailure::cancelled || ctx.ex.client_gone()) {
     ctx.status = 499;  // nginx's "client closed request"
@@ -414,6 +422,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   const auto deadline = ctx.model && ctx.model->spec.timeout.count() > 0
                             ? ctx.started + ctx.model->spec.timeout
                             : Clock::time_point::max();
+  ctx.deadline = deadline;
 
   // Anthropic callers on other providers: translate the request once, not per attempt.
   json::object canonical_storage;
@@ -479,6 +488,13 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     last = co_await attempt_on_target(ctx, canonical, translate_error);
 
     if (last.outcome == AttemptResult::Outcome::answered) {
+      if (ctx.error == "upstream_idle_timeout" || ctx.error == "upstream_closed") {
+        // The stream broke after its first byte: final for the caller, but ill health all
+        // the same.
+        const core::CircuitPolicy& circuit = ctx.model ? ctx.model->spec.circuit : defaults.circuit;
+        routing::attempt_failed(stats, circuit, std::nullopt);
+        co_return;
+      }
       auto until = ctx.first_byte ? *ctx.first_byte : Clock::now();
       routing::attempt_succeeded(stats, std::chrono::duration_cast<std::chrono::microseconds>(until - started));
       co_return;

@@ -29,6 +29,56 @@ void record(RequestContext& ctx) {
   s.usage = ctx.usage;
   ctx.gateway.metrics.record(s);
 
+  const double ttft_ms = ttft >= 0 ? ttft * 1000 : -1;
+  if (auto* sink = ctx.gateway.usage.get()) {
+    obs::UsageRecord r;
+    r.request_id = ctx.request_id;
+    r.ts = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.started_wall.time_since_epoch()).count();
+    if (ctx.key) {
+      r.key_id = ctx.key->id;
+      r.key_name = ctx.key->name;
+    }
+    r.model = std::string(model);
+    r.provider = std::string(provider);
+    if (ctx.target) r.upstream_model = ctx.target->upstream_model;
+    r.route = std::string(route_name(ctx.route));
+    r.status = ctx.status;
+    r.stream = ctx.facts.stream;
+    r.usage = ctx.usage;
+    r.cost_usd = ctx.cost_usd;
+    r.latency_ms = duration * 1000;
+    if (ttft_ms >= 0) r.ttft_ms = ttft_ms;
+    r.attempts = ctx.attempts;
+    r.error = ctx.error;
+    sink->submit(std::move(r));  // never blocks: a full queue drops and counts
+  }
+  if (auto* traces = ctx.gateway.traces.get(); traces && ctx.target) {
+    auto nanos = [](std::chrono::system_clock::time_point t) {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    };
+    obs::GenAiCall call;
+    call.request_id = ctx.request_id;
+    call.route = std::string(route_name(ctx.route));
+    call.provider_kind = std::string(core::to_string(ctx.target->provider->spec.kind));
+    call.provider = ctx.target->provider->spec.name;
+    call.model_alias = ctx.facts.model;
+    call.request_model = ctx.target->upstream_model;
+    if (ctx.key) call.key_id = ctx.key->id;
+    call.server_address = ctx.target->provider->endpoint.host;
+    call.server_port = ctx.target->provider->endpoint.port;
+    call.stream = ctx.facts.stream;
+    call.status = ctx.status;
+    call.error = ctx.error;
+    call.attempts = ctx.attempts;
+    call.usage = ctx.usage;
+    call.cost_usd = ctx.cost_usd;
+    call.start_unix_nano = nanos(ctx.started_wall);
+    call.end_unix_nano = call.start_unix_nano + static_cast<int64_t>(duration * 1e9);
+    if (ttft >= 0) call.first_token_unix_nano = call.start_unix_nano + static_cast<int64_t>(ttft * 1e9);
+    call.parent = obs::parse_traceparent(ctx.ex.header("traceparent"));
+    traces->submit(obs::genai_span(call));
+  }
+
   if (auto& log = ctx.gateway.access_log) {
     auto wall = std::chrono::system_clock::now();
     std::time_t secs = std::chrono::system_clock::to_time_t(wall);
@@ -38,7 +88,7 @@ void record(RequestContext& ctx) {
     std::strftime(ts, sizeof ts, "%FT%T", &tm);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
     log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{}}})",
+        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{}}})",
         ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
         route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
         ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
@@ -46,7 +96,8 @@ void record(RequestContext& ctx) {
         ctx.target ? core::json_quote(ctx.target->upstream_model) : "null", ctx.status,
         ctx.facts.stream, ctx.usage.known ? fmt::to_string(ctx.usage.input_tokens) : "null",
         ctx.usage.known ? fmt::to_string(ctx.usage.output_tokens) : "null",
-        ctx.usage.known ? fmt::to_string(ctx.usage.cached_input_tokens) : "null", duration * 1000,
+        ctx.usage.known ? fmt::to_string(ctx.usage.cached_input_tokens) : "null",
+        ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
         ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
         ctx.error.empty() ? "null" : core::json_quote(ctx.error));
   }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "gateway/phases.h"
+#include "obs/cost.h"
 
 namespace tollgate::gateway {
 using core::ErrorKind;
@@ -40,7 +41,8 @@ std::optional<GatewayError> resolve(RequestContext& ctx) {
     // Direct addressing: the stats lookup takes the registry's lock, once per such request.
     std::string upstream = alias.substr(slash + 1);
     auto* stats = core::target_stats_for(p->spec.name, upstream);
-    ctx.target = core::CompiledTarget{p, std::move(upstream), 1, 0, stats, {}};
+    auto price = obs::effective_price(p->spec.kind, upstream, {});
+    ctx.target = core::CompiledTarget{p, std::move(upstream), 1, 0, stats, std::move(price)};
   } else {
     return not_found();
   }

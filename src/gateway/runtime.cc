@@ -16,6 +16,9 @@
 #include "gateway/proxy.h"
 #include "gateway/state.h"
 #include "http/server.h"
+#include "obs/cost.h"
+
+#include <filesystem>
 
 namespace tollgate::gateway {
 namespace net = boost::asio;
@@ -49,7 +52,7 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
   }
   auto resources = with_builtins(std::move(result.resources), state.config);
   try {
-    state.snapshots.publish(core::Snapshot::build(std::move(resources), version));
+    state.snapshots.publish(core::Snapshot::build(std::move(resources), version, obs::effective_price));
   } catch (const std::exception& e) {
     // What validation cannot see (a target on the demo provider with demo: false, say).
     spdlog::error("resources from {} rejected: {}; the last good snapshot keeps serving",
@@ -130,6 +133,38 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     }
   } else {
     state.limiter = limits::make_local_limiter();
+  }
+
+  if (config.usage_backend != "off") {
+    try {
+      if (config.usage_backend == "postgres") {
+        state.usage_store = obs::open_postgres_usage_store(config.usage_url);
+      } else {
+        // Beside the resources: the same SQLite file, or a file of its own next to a YAML store.
+        std::filesystem::path p(config.store.path);
+        std::string path = config.store.kind == "sqlite" ? config.store.path
+                                                         : (p.parent_path() / "tollgate-usage.db").string();
+        state.usage_store = obs::open_sqlite_usage_store(path);
+      }
+      obs::UsageSinkOptions uo;
+      uo.retention_days = config.usage_retention_days;
+      state.usage = std::make_unique<obs::UsageSink>(state.usage_store, uo);
+    } catch (const std::exception& e) {
+      spdlog::error("usage records: {}", e.what());
+      return 1;
+    }
+  }
+  if (!config.otlp_endpoint.empty()) {
+    obs::OtlpExporterOptions oo;
+    oo.endpoint = config.otlp_endpoint;
+    oo.resource.service_name = config.otlp_service_name;
+    oo.resource.service_version = TOLLGATE_VERSION;
+    try {
+      state.traces = std::make_unique<obs::OtlpExporter>(oo);
+    } catch (const std::exception& e) {
+      spdlog::error("tracing: {}", e.what());
+      return 1;
+    }
   }
 
   uint64_t version = 1;
@@ -213,6 +248,11 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     spdlog::warn("shutdown deadline reached with {} requests still in progress", left);
   for (auto& w : workers) w->ioc.stop();
   for (auto& w : workers) w->thread.join();
+  // Sessions still parked in the io_contexts are destroyed here, while everything they
+  // point at (state, the limiter, the loggers) is still alive.
+  workers.clear();
+  if (state.usage) state.usage->stop();
+  if (state.traces) state.traces->stop();
   if (state.access_log) state.access_log->flush();
   spdlog::shutdown();
   return 0;

@@ -10,6 +10,8 @@
 #include "core/snapshot.h"
 #include "limits/rate_limiter.h"
 #include "obs/metrics.h"
+#include "obs/otlp.h"
+#include "obs/usage_sink.h"
 
 namespace spdlog {
 class logger;
@@ -23,6 +25,9 @@ struct GatewayState {
   obs::Metrics metrics;
   std::shared_ptr<spdlog::logger> access_log;  // null: access log off
   std::unique_ptr<limits::RateLimiter> limiter;  // shared by every worker thread
+  std::unique_ptr<obs::UsageSink> usage;         // null: usage records off
+  std::shared_ptr<obs::UsageStore> usage_store;  // the same store, for queries
+  std::unique_ptr<obs::OtlpExporter> traces;     // null: tracing off
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   int64_t started_unix = 0;

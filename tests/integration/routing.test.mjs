@@ -378,6 +378,25 @@ describe('failover across providers', () => {
     assert.equal(env.hits('a'), 2);
   });
 
+  it('retry.on limits which failure classes are retried (on: [connect] does not retry a 500)', { timeout: 20_000 }, async (t) => {
+    const port = await closedPort();
+    const env = await routingSetup(t, {
+      providers: [{ name: 'dead', kind: 'openai', base_url: `http://127.0.0.1:${port}/v1`, api_key: 'sk-dead', timeouts: { connect_ms: 1000, read_ms: 1000, idle_ms: 1000 } }],
+      models: [
+        { name: 'm500', strategy: 'fallback', targets: [{ provider: 'a', model: 'mock-error-500' }, { provider: 'b', model: 'gpt-4o' }], retry: { ...fast, on: ['connect'] } },
+        { name: 'mdead', strategy: 'fallback', targets: [{ provider: 'dead', model: 'gpt-4o' }, { provider: 'b', model: 'gpt-4o' }], retry: { ...fast, on: ['connect'] } },
+      ],
+    });
+    const r = await env.chat('m500');
+    assert.equal(r.status, 500, r.text);
+    assert.equal(r.attempts, 1);
+    assert.equal(env.hits('b'), 0);
+    const d = await env.chat('mdead');
+    assert.equal(d.status, 200, d.text);
+    assert.equal(d.attempts, 2);
+    assert.equal(d.target, 'b/gpt-4o');
+  });
+
   it('a non-retryable 400 from the upstream is returned at once with attempts 1', { timeout: 20_000 }, async (t) => {
     const env = await routingSetup(t, {
       models: [
@@ -705,6 +724,39 @@ describe('circuit breaker', () => {
     assert.equal(mb.in_flight, 0);
   });
 
+  it('a half-open probe the caller abandoned does not close the circuit', { timeout: 30_000 }, async (t) => {
+    // a hangs (read timeout 400 ms). After 3 timeouts its circuit opens; after the cooldown a
+    // probe goes to a, and the caller gives up on it. That says nothing about a's health: a is
+    // still unproven, so new callers must not all be sent to it (at most one more probe).
+    const env = await routingSetup(t, {
+      timeouts: { a: { read_ms: 400, idle_ms: 400 } },
+      models: [{
+        name: 'cb',
+        strategy: 'fallback',
+        targets: [{ provider: 'a', model: 'mock-hang' }, { provider: 'b', model: 'gpt-4o' }],
+        retry: { max_attempts: 2, backoff_ms: 10, max_backoff_ms: 20 },
+        circuit: { failures: 3, cooldown_ms: 1000 },
+      }],
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await env.chat('cb');
+      assert.equal(r.target, 'b/gpt-4o');
+      assert.equal(r.attempts, 2);
+    }
+    assert.equal((await targetMetrics(env.gw, 'a/mock-hang')).cooling, 1);
+    const last = env.mocks.a.requests.at(-1).receivedAt;
+    await sleep(Math.max(0, last + 400 + 1000 + 100 - Date.now())); // its timeout, then the cooldown
+
+    // The probe: the caller leaves after 150 ms.
+    await assert.rejects(env.chat('cb', { timeout: 150 }));
+    assert.equal(env.hits('a'), 4, 'no probe reached a after the cooldown');
+    await waitFor(() => env.mocks.a.requests[3].closedByPeerAt, { timeout: 2000, message: 'the gateway to drop the abandoned probe' });
+
+    const burst = await Promise.all(Array.from({ length: 5 }, () => env.chat('cb')));
+    for (const r of burst) assert.equal(r.status, 200);
+    assert.ok(env.hits('a') - 4 <= 1, `after an abandoned probe, ${env.hits('a') - 4} of 5 concurrent callers were sent to the unproven target (the circuit was closed)`);
+  });
+
   it('every target cooling from failures: 503 targets_cooling_down with Retry-After, no upstream traffic', { timeout: 30_000 }, async (t) => {
     const env = await routingSetup(t, {
       models: [{ name: 'cb', targets: [{ provider: 'a', model: 'mock-error-500' }, { provider: 'b', model: 'mock-error-502' }], retry: fast, circuit: { failures: 1, cooldown_ms: 3000 } }],
@@ -727,11 +779,16 @@ describe('least latency, least busy, lowest cost', () => {
     const env = await routingSetup(t, {
       models: [{ name: 'll', strategy: 'least-latency', targets: [{ provider: 'a', model: 'gpt-4o' }, { provider: 'b', model: 'gpt-4o' }] }],
     });
-    // Warm-up: both fast, both measured.
+    // Warm-up: b answers in 50 ms, a at once: both are measured, then a is preferred.
+    env.mocks.b.setBehavior('mock-delay-50');
     for (let i = 0; i < 10; i++) assert.equal((await env.chat('ll')).status, 200);
     assert.ok(env.hits('a') >= 1 && env.hits('b') >= 1, `warm-up measured only one target: a=${env.hits('a')} b=${env.hits('b')}`);
+    const warm = [];
+    for (let i = 0; i < 10; i++) warm.push((await env.chat('ll')).target);
+    assert.deepEqual(warm, Array(10).fill('a/gpt-4o'), 'the faster target was not preferred');
 
-    // a slows down to 300 ms per answer.
+    // Now a slows down to 300 ms per answer and b is fast.
+    env.mocks.b.setBehavior(null);
     env.mocks.a.setBehavior('mock-delay-300');
     const a0 = env.hits('a');
     const b0 = env.hits('b');
@@ -745,6 +802,7 @@ describe('least latency, least busy, lowest cost', () => {
     const toB = env.hits('b') - b0;
     assert.equal(toA + toB, 40);
     assert.ok(toB >= 36, `after a slowed down, b got only ${toB} of 40 (a ${toA}): ${targets}`);
+    assert.ok(toA >= 1, 'a was never measured slow (the test proves nothing)');
     const ma = await targetMetrics(env.gw, 'a/gpt-4o');
     const mb = await targetMetrics(env.gw, 'b/gpt-4o');
     assert.ok(ma.latency > mb.latency * 5, `EWMA a=${ma.latency}s b=${mb.latency}s`);
@@ -754,8 +812,13 @@ describe('least latency, least busy, lowest cost', () => {
     const env = await routingSetup(t, {
       models: [{ name: 'll', strategy: 'least-latency', targets: [{ provider: 'a', model: 'gpt-4o' }, { provider: 'b', model: 'gpt-4o' }] }],
     });
+    env.mocks.b.setBehavior('mock-stream-slow-first-50');
     for (let i = 0; i < 10; i++) assert.equal((await env.chat('ll', { stream: true })).status, 200);
     assert.ok(env.hits('a') >= 1 && env.hits('b') >= 1);
+    const warm = [];
+    for (let i = 0; i < 10; i++) warm.push((await env.chat('ll', { stream: true })).target);
+    assert.deepEqual(warm, Array(10).fill('a/gpt-4o'), 'the target with the faster first token was not preferred');
+    env.mocks.b.setBehavior(null);
     env.mocks.a.setBehavior('mock-stream-slow-first-300');
     const a0 = env.hits('a');
     for (let i = 0; i < 30; i++) {
@@ -763,6 +826,7 @@ describe('least latency, least busy, lowest cost', () => {
       assert.equal(r.status, 200);
       assert.equal(streamedText(r.text).content, `Echo: s ${i}`);
     }
+    assert.ok(env.hits('a') - a0 >= 1, 'a was never measured slow');
     assert.ok(env.hits('a') - a0 <= 3, `a still got ${env.hits('a') - a0} of 30 streams after its first token slowed to 300 ms`);
   });
 
@@ -782,8 +846,10 @@ describe('least latency, least busy, lowest cost', () => {
     assert.equal(s.status, 200);
     assert.equal(s.target, 'a/gpt-4o');
     assert.equal(env.hits('a'), 1);
-    // Both idle again: the tie goes to the declared order.
+    // Both idle again (the gateway counts the attempt done just after the caller has its
+    // answer): the tie goes to the declared order.
     env.mocks.a.setBehavior(null);
+    await waitFor(async () => (await targetMetrics(env.gw, 'a/gpt-4o')).in_flight === 0, { message: 'a to be idle' });
     assert.equal((await env.chat('lb')).target, 'a/gpt-4o');
   });
 
