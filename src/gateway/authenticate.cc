@@ -1,6 +1,8 @@
 // Phase 2, authenticate: the virtual key. Only SHA-256 hashes are kept, so the lookup hashes
 // what the caller sent; comparing hashes in a map leaks nothing useful through timing.
 #include <chrono>
+#include <string>
+#include <unordered_map>
 
 #include "gateway/phases.h"
 #include "store/store.h"
@@ -8,6 +10,19 @@
 namespace tollgate::gateway {
 using core::ErrorKind;
 using core::GatewayError;
+
+namespace {
+
+// The hash of a secret this thread saw recently: the same few keys arrive again and again, and
+// SHA-256 through OpenSSL's EVP costs a context per call. Bounded; cleared when full.
+const std::string& hash_of(std::string_view secret) {
+  thread_local std::unordered_map<std::string, std::string> recent;
+  if (auto it = recent.find(std::string(secret)); it != recent.end()) return it->second;
+  if (recent.size() >= 1024) recent.clear();
+  return recent.emplace(std::string(secret), store::sha256_hex(secret)).first->second;
+}
+
+}  // namespace
 
 std::optional<GatewayError> authenticate(RequestContext& ctx) {
   std::string_view secret;
@@ -22,7 +37,7 @@ std::optional<GatewayError> authenticate(RequestContext& ctx) {
                               "'Authorization: Bearer <key>'.",
                               "missing_api_key");
 
-  ctx.key = ctx.snapshot->key_by_hash(store::sha256_hex(secret));
+  ctx.key = ctx.snapshot->key_by_hash(hash_of(secret));
   if (!ctx.key)
     return GatewayError::make(ErrorKind::authentication, "Incorrect API key provided.",
                               "invalid_api_key");

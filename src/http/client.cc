@@ -48,7 +48,11 @@ struct Connection {
   }
   // A pooled connection the peer closed reads as EOF; one that is alive has nothing to read.
   bool looks_alive() {
-    if (Clock::now() - idle_since > kMaxIdle) return false;
+    auto idle = Clock::now() - idle_since;
+    if (idle > kMaxIdle) return false;
+    // Under load a connection is back in use within milliseconds; peeking at it then costs a
+    // syscall for nothing (a stale one is still caught: send() retries once on a fresh one).
+    if (idle < std::chrono::seconds(1)) return true;
     char c;
     ssize_t n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -137,6 +141,9 @@ std::string_view describe(UpstreamFailure f) {
 }
 
 struct UpstreamCall::Impl {
+  // User-provided so make_unique does not zero the 16 KiB chunk buffer on every call (it was
+  // a tenth of the fast path's instructions).
+  Impl() {}
   std::unique_ptr<Connection> conn;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
   core::Timeouts timeouts;

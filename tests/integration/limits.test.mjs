@@ -310,6 +310,8 @@ describe('traffic control, in process', () => {
         { name: 'kb', models: ['m10'], model_limits: { m10: { rpm: 2 } } }, // key-on-model is tightest
         { name: 'kc', models: ['m10'] }, // no own limit: only the model's
         { name: 'kd', models: ['m100'], limits: { rpm: 2 }, model_limits: { m100: { rpm: 4 } } }, // key is tightest
+        { name: 'ke', models: ['gpt'], limits: { rpd: 3 } },
+        { name: 'kf', models: ['gpt'], limits: { tpd: 200 } },
       ],
     });
     const run = async (key, model, n) => {
@@ -338,16 +340,39 @@ describe('traffic control, in process', () => {
     const d = await run('kd', 'm100', 4);
     assert.deepEqual(d.map((r) => r.status), [200, 200, 429, 429]);
     assert.equal(d[0].headers.get('x-ratelimit-limit-requests'), '2');
-    assert.equal(mock.requestsTo('/v1/chat/completions').length, 3 + 2 + 8 + 2);
+
+    // Per-day windows: rpd 3 refills one every 8 h, and says so.
+    const e = await run('ke', 'gpt', 4);
+    assert.deepEqual(e.map((r) => r.status), [200, 200, 200, 429]);
+    assert.equal(e[0].headers.get('x-ratelimit-limit-requests'), '3');
+    const ra = Number(e[3].headers.get('retry-after'));
+    assert.ok(ra > 28_700 && ra <= 28_800, `Retry-After ${ra} s at rpd 3 (one every 28800 s)`);
+    // tpd 200, each request estimated at ~165 (max_tokens 150) and settling to 5 actual tokens:
+    // exactly floor((200 - est) / 5) + 1 fit in the day, the next is refused for tokens.
+    const fb = chatBody('gpt', 'hi there', { max_tokens: 150 });
+    const fEst = estimateOf(fb);
+    const fFit = Math.floor((200 - fEst) / 5) + 1;
+    const f = [];
+    for (let i = 0; i < fFit + 2; i++) {
+      f.push(await chat(gw, 'kf', fb));
+      await sleep(20); // settle runs as the answer ends
+    }
+    assert.deepEqual(f.map((r) => r.status), [...Array(fFit).fill(200), 429, 429], `tpd 200, estimate ${fEst}, 5 actual each`);
+    assert.equal(f[0].headers.get('x-ratelimit-limit-tokens'), '200');
+    assert.match(f[fFit].json.error.message, /tokens/);
+    assert.equal(mock.requestsTo('/v1/chat/completions').length, 3 + 2 + 8 + 2 + 3 + fFit);
   });
 
   it('concurrency cap 2: a third request is refused while two streams run; the slot is held for the life of the stream and freed when it ends', T, async (t) => {
     const mock = await startMock(t);
     const gw = await gatewayWith(t, {
       mock,
+      models: [{ name: 'mslow', upstream: 'mock-slow-stream', limits: { concurrency: 1 } }],
       keys: [
         { name: 'c2', limits: { concurrency: 2 } },
         { name: 'c1', limits: { concurrency: 1 } },
+        { name: 'x1' },
+        { name: 'x2' },
       ],
     });
     const s1 = await openStream(t, gw, 'c2', chatBody('slow', 'one'));
@@ -403,8 +428,19 @@ describe('traffic control, in process', () => {
     }, { timeout: 1000, interval: 20, message: 'c1 admitted after its answer ended' });
     assert.equal(afterSlow.status, 200);
 
+    // A model's concurrency cap is shared by every key.
+    const mx = await openStream(t, gw, 'x1', chatBody('mslow', 'model slot'));
+    assert.equal(mx.status, 200, mx.text);
+    const other = await chat(gw, 'x2', chatBody('mslow', 'other key'));
+    assertRateLimited(other, { what: 'second key on a model with concurrency 1' });
+    mx.abort();
+    await waitFor(async () => {
+      const r = await chat(gw, 'x2', chatBody('mslow', 'now', { stream: false }));
+      return r.status === 200;
+    }, { timeout: 3000, interval: 100, message: 'the model slot to be free' });
+
     const m = await metrics(gw);
-    assert.ok(rejections(m, 'concurrency') >= 4, m);
+    assert.ok(rejections(m, 'concurrency') >= 5, m);
   });
 
   it('token limits: admitted on the estimate, reconciled to the true (mock) usage of streamed answers; too large refused; abandoned streams keep the estimate', T, async (t) => {

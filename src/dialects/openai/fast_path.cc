@@ -180,10 +180,14 @@ void read_usage(const json::value& usage, core::Usage& out) {
 }
 
 void read_usage_from_body(std::string_view body, core::Usage& out) {
+  // Only the usage object is parsed: the scanner finds it for a fraction of a full parse.
+  std::vector<core::JsonMember> members;
+  if (!core::scan_object_members(body, members)) return;
+  const auto* usage = core::find_member(members, "usage");
+  if (!usage) return;
   boost::system::error_code ec;
-  auto doc = json::parse(body, ec);
-  if (ec || !doc.is_object()) return;
-  if (auto* u = doc.get_object().if_contains("usage")) read_usage(*u, out);
+  auto u = json::parse(body.substr(usage->value_begin, usage->value_end - usage->value_begin), ec);
+  if (!ec) read_usage(u, out);
 }
 
 StreamTap::Action StreamTap::on_event(const http::SseEvent& ev, std::string& out) {
