@@ -62,6 +62,7 @@ struct RequestContext {
   std::optional<Clock::time_point> first_byte;
   std::string error;  // machine-readable cause, for the access log
   int attempts = 0;
+  double upstream_seconds = -1;  // the answering attempt, sent to answered; < 0: none
   Clock::time_point deadline = Clock::time_point::max();  // the model's timeout_ms, across attempts
 
   // admit / settle

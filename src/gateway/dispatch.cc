@@ -486,6 +486,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     routing::attempt_started(stats);
     auto started = Clock::now();
     last = co_await attempt_on_target(ctx, canonical, translate_error);
+    ctx.upstream_seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
     if (last.outcome == AttemptResult::Outcome::answered) {
       if (ctx.error == "upstream_idle_timeout" || ctx.error == "upstream_closed") {

@@ -27,6 +27,10 @@ void record(RequestContext& ctx) {
   s.duration_seconds = duration;
   s.ttft_seconds = ttft;
   s.usage = ctx.usage;
+  s.cost_usd = ctx.cost_usd;
+  if (ctx.key) s.key = ctx.key->name;
+  if (ctx.target) s.provider_kind = core::to_string(ctx.target->provider->spec.kind);
+  if (ctx.upstream_seconds >= 0) s.upstream_seconds = ctx.upstream_seconds;
   ctx.gateway.metrics.record(s);
 
   const double ttft_ms = ttft >= 0 ? ttft * 1000 : -1;

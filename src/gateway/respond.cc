@@ -22,7 +22,8 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
       h.emplace_back("x-ratelimit-remaining-tokens", std::to_string(d.tokens->remaining));
       h.emplace_back("x-ratelimit-reset-tokens", limits::format_reset(d.tokens->reset));
     }
-    if (!d.admitted && !(d.reason == limits::Decision::Reason::budget && d.retry_after.count() == 0))
+    // No Retry-After where waiting cannot help: a total budget spent, or a request larger than a whole window.
+    if (!d.admitted && !d.too_large && !(d.reason == limits::Decision::Reason::budget && d.retry_after.count() == 0))
       h.emplace_back("retry-after", std::to_string(limits::retry_after_seconds(d.retry_after)));
   }
   if (ctx.target && ctx.attempts > 0) {

@@ -315,10 +315,12 @@ class RedisCore : public std::enable_shared_from_this<RedisCore> {
       fail_closed_rejects{0}, settle_dropped{0};
   std::atomic<uint64_t> epoch{0};
 
+  // Renewals of every live concurrency slot (after a reconnect, Redis may have lost them).
+  std::vector<Command> renewals();
+
  private:
   void work();
   bool send_batch(redisContext* c, std::vector<Command>& batch, size_t& done);
-  std::vector<Command> renewals();
 
   std::atomic<int64_t> retry_at{0};  // steady ms; 0: healthy
   std::atomic<int64_t> backoff{0};
@@ -426,6 +428,10 @@ void RedisCore::work() {
         redisSetTimeout(c.get(), tv);
         for (const Script* s : {&admit_script, &settle_script, &renew_script})
           run(c.get(), {"SCRIPT", "LOAD", s->body});
+        // A (re)connection may be to a Redis that restarted empty: renew the live slots now.
+        std::vector<Command> renew = renewals();
+        for (auto& b : batch) renew.push_back(std::move(b));
+        batch = std::move(renew);
       }
     }
     size_t done = 0;
@@ -575,6 +581,11 @@ Reply RedisLimiter::call(Command& cmd) {
       tc.epoch = epoch;
       fresh = true;
       if (!tc.ctx) break;
+      // The old connection broke: Redis may have restarted empty. Put the live concurrency
+      // slots back before admitting anything, or a restart would free slots that running
+      // streams still hold until the next periodic renewal.
+      if (attempt > 0)
+        for (auto& renewal : core_->renewals()) run_script(tc.ctx.get(), renewal);
     }
     Reply r = run_script(tc.ctx.get(), cmd);
     if (r && r->type != REDIS_REPLY_ERROR) {

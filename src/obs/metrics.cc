@@ -33,7 +33,8 @@ struct Histogram {
   }
 };
 
-using RequestKey = std::tuple<std::string, std::string, std::string, int>;  // route model provider status
+using RequestKey = std::tuple<std::string, std::string, std::string, std::string, int>;  // route model provider key status
+using GenAiKey = std::tuple<std::string, std::string, std::string>;  // operation provider_kind model
 using ModelKey = std::tuple<std::string, std::string>;                       // route model
 using TokenKey = std::tuple<std::string, std::string, std::string>;          // model provider type
 using FailureKey = std::tuple<std::string, std::string>;                     // provider reason
@@ -45,6 +46,21 @@ struct Shard {
   std::map<ModelKey, Histogram> ttft;
   std::map<TokenKey, uint64_t> tokens;
   std::map<FailureKey, uint64_t> failures;
+  std::map<ModelKey, Histogram> tpot;       // time per output token
+  std::map<ModelKey, Histogram> upstream;   // the answering attempt
+  std::map<ModelKey, Histogram> overhead;   // end to end minus upstream: the gateway's own time
+  std::map<TokenKey, double> cost;          // model provider key
+  std::map<GenAiKey, Histogram> genai_duration;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, Histogram> genai_tokens;  // + token type
+};
+
+// Buckets for token counts (gen_ai.client.token.usage).
+constexpr std::array<double, 14> kTokenBuckets = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536,
+                                                  262144, 1048576, 4194304, 16777216, 67108864};
+struct TokenHistogram {
+  std::array<uint64_t, kTokenBuckets.size()> buckets{};
+  uint64_t count = 0;
+  double sum = 0;
 };
 
 std::size_t shard_index() {
@@ -88,9 +104,34 @@ Metrics::~Metrics() = default;
 void Metrics::record(const RequestSample& s) {
   Shard& sh = shards_->shard[shard_index()];
   std::lock_guard lock(sh.mu);
-  ++sh.requests[RequestKey{s.route, s.model, s.provider, s.status}];
+  ++sh.requests[RequestKey{s.route, s.model, s.provider, s.key, s.status}];
   sh.duration[ModelKey{s.route, s.model}].observe(s.duration_seconds);
   if (s.ttft_seconds >= 0) sh.ttft[ModelKey{s.route, s.model}].observe(s.ttft_seconds);
+  if (s.upstream_seconds >= 0) {
+    sh.upstream[ModelKey{s.route, s.model}].observe(s.upstream_seconds);
+    sh.overhead[ModelKey{s.route, s.model}].observe(std::max(0.0, s.duration_seconds - s.upstream_seconds));
+  }
+  if (s.ttft_seconds >= 0 && s.usage.known && s.usage.output_tokens > 1)
+    sh.tpot[ModelKey{s.route, s.model}].observe((s.duration_seconds - s.ttft_seconds) / double(s.usage.output_tokens - 1));
+  if (s.cost_usd) sh.cost[TokenKey{std::string(s.model), std::string(s.provider), std::string(s.key)}] += *s.cost_usd;
+  if (!s.provider_kind.empty()) {
+    std::string op = s.route == "embeddings" ? "embeddings" : s.route == "completions" ? "text_completion" : "chat";
+    GenAiKey gk{op, std::string(s.provider_kind), std::string(s.model)};
+    sh.genai_duration[gk].observe(s.duration_seconds);
+    if (s.usage.known) {
+      // Token counts go in a seconds-bucketed Histogram's sum/count only; buckets below are token-sized.
+      auto& in = sh.genai_tokens[{op, std::string(s.provider_kind), std::string(s.model), "input"}];
+      auto& outh = sh.genai_tokens[{op, std::string(s.provider_kind), std::string(s.model), "output"}];
+      auto observe_tokens = [](Histogram& h, int64_t n) {
+        for (std::size_t i = 0; i < kTokenBuckets.size() && i < h.buckets.size(); ++i)
+          if (double(n) <= kTokenBuckets[i]) ++h.buckets[i];
+        ++h.count;
+        h.sum += double(n);
+      };
+      observe_tokens(in, s.usage.input_tokens);
+      observe_tokens(outh, s.usage.output_tokens);
+    }
+  }
   if (s.usage.known) {
     std::string model(s.model), provider(s.provider);
     sh.tokens[TokenKey{model, provider, "input"}] += s.usage.input_tokens;
@@ -127,6 +168,12 @@ std::string Metrics::render() const {
     for (auto& [k, v] : sh.ttft) all.ttft[k].merge(v);
     for (auto& [k, v] : sh.tokens) all.tokens[k] += v;
     for (auto& [k, v] : sh.failures) all.failures[k] += v;
+    for (auto& [k, v] : sh.tpot) all.tpot[k].merge(v);
+    for (auto& [k, v] : sh.upstream) all.upstream[k].merge(v);
+    for (auto& [k, v] : sh.overhead) all.overhead[k].merge(v);
+    for (auto& [k, v] : sh.cost) all.cost[k] += v;
+    for (auto& [k, v] : sh.genai_duration) all.genai_duration[k].merge(v);
+    for (auto& [k, v] : sh.genai_tokens) all.genai_tokens[k].merge(v);
   }
 
   std::string out;
@@ -134,9 +181,40 @@ std::string Metrics::render() const {
   out += "# HELP tollgate_requests_total Requests answered, by route, model alias, provider and status.\n";
   out += "# TYPE tollgate_requests_total counter\n";
   for (auto& [k, v] : all.requests) {
-    auto& [route, model, provider, status] = k;
-    out += fmt::format("tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",status=\"{}\"}} {}\n",
-                       route, escape(model), escape(provider), status, v);
+    auto& [route, model, provider, key, status] = k;
+    out += fmt::format("tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",key=\"{}\",status=\"{}\"}} {}\n",
+                       route, escape(model), escape(provider), escape(key), status, v);
+  }
+  auto model_histograms = [&](std::string_view name, std::string_view help, const std::map<ModelKey, Histogram>& m) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    for (auto& [k, h] : m)
+      render_histogram(out, name, fmt::format("route=\"{}\",model=\"{}\"", std::get<0>(k), escape(std::get<1>(k))), h);
+  };
+  model_histograms("tollgate_time_per_output_token_seconds", "Time per output token after the first (streams).", all.tpot);
+  model_histograms("tollgate_upstream_duration_seconds", "The answering attempt: request sent to answer complete.", all.upstream);
+  model_histograms("tollgate_gateway_overhead_seconds", "End-to-end latency minus the answering upstream attempt.", all.overhead);
+  out += "# HELP tollgate_cost_usd_total Cost of actual usage in USD (requests with a known price only).\n";
+  out += "# TYPE tollgate_cost_usd_total counter\n";
+  for (auto& [k, v] : all.cost)
+    out += fmt::format("tollgate_cost_usd_total{{model=\"{}\",provider=\"{}\",key=\"{}\"}} {:.10f}\n",
+                       escape(std::get<0>(k)), escape(std::get<1>(k)), escape(std::get<2>(k)), v);
+  // OpenTelemetry GenAI semantic conventions, in Prometheus naming.
+  out += "# HELP gen_ai_client_operation_duration_seconds GenAI operation duration (OpenTelemetry GenAI semconv).\n";
+  out += "# TYPE gen_ai_client_operation_duration_seconds histogram\n";
+  for (auto& [k, h] : all.genai_duration)
+    render_histogram(out, "gen_ai_client_operation_duration_seconds",
+                     fmt::format("gen_ai_operation_name=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_request_model=\"{}\"",
+                                 std::get<0>(k), std::get<1>(k), escape(std::get<2>(k))), h);
+  out += "# HELP gen_ai_client_token_usage Tokens used per operation (OpenTelemetry GenAI semconv).\n";
+  out += "# TYPE gen_ai_client_token_usage histogram\n";
+  for (auto& [k, h] : all.genai_tokens) {
+    std::string labels = fmt::format("gen_ai_operation_name=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_request_model=\"{}\",gen_ai_token_type=\"{}\"",
+                                     std::get<0>(k), std::get<1>(k), escape(std::get<2>(k)), std::get<3>(k));
+    for (std::size_t i = 0; i < kTokenBuckets.size(); ++i)
+      out += fmt::format("gen_ai_client_token_usage_bucket{{{},le=\"{}\"}} {}\n", labels, kTokenBuckets[i], h.buckets[i]);
+    out += fmt::format("gen_ai_client_token_usage_bucket{{{},le=\"+Inf\"}} {}\n", labels, h.count);
+    out += fmt::format("gen_ai_client_token_usage_sum{{{}}} {}\n", labels, h.sum);
+    out += fmt::format("gen_ai_client_token_usage_count{{{}}} {}\n", labels, h.count);
   }
   out += "# HELP tollgate_request_duration_seconds End-to-end request latency as the caller sees it.\n";
   out += "# TYPE tollgate_request_duration_seconds histogram\n";

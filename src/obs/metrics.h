@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 
 #include "core/usage.h"
@@ -19,10 +20,14 @@ struct RequestSample {
   std::string_view route;     // "chat.completions", "embeddings", ...
   std::string_view model;     // the alias the caller named ("" when none was resolved)
   std::string_view provider;  // "" when no upstream was reached
+  std::string_view provider_kind;  // openai, anthropic, ... (gen_ai.provider.name)
+  std::string_view key;       // the key's name (bounded: keys are configured), never the secret
   int status = 0;
   double duration_seconds = 0;
   double ttft_seconds = -1;   // time to first byte of the answer body; < 0 when not streamed
+  double upstream_seconds = -1;  // the answering attempt, send to last byte; < 0: none
   core::Usage usage;
+  std::optional<double> cost_usd;
 };
 
 class Metrics {

@@ -50,5 +50,8 @@ void FileStore::put_model(const core::Model&) { refuse_write(); }
 bool FileStore::remove_provider(const std::string&) { refuse_write(); }
 bool FileStore::remove_model(const std::string&) { refuse_write(); }
 bool FileStore::revoke_key(const std::string&) { refuse_write(); }
+CreatedKey FileStore::create_key(const core::Key&) { refuse_write(); }
+bool FileStore::update_key(const core::Key&) { refuse_write(); }
+std::optional<CreatedKey> FileStore::rotate_key(const std::string&) { refuse_write(); }
 
 }  // namespace tollgate::store

@@ -25,6 +25,9 @@ class FileStore final : public ResourceStore {
   bool remove_provider(const std::string& name) override;
   bool remove_model(const std::string& name) override;
   bool revoke_key(const std::string& id_or_name) override;
+  CreatedKey create_key(const core::Key& spec) override;
+  bool update_key(const core::Key& spec) override;
+  std::optional<CreatedKey> rotate_key(const std::string& id_or_name) override;
 
  private:
   // What stat() said; an editor that saves by rename changes the inode even when size and

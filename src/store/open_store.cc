@@ -16,6 +16,24 @@ bool ResourceStore::revoke_key(const std::string&) {
   throw std::runtime_error(describe() + " cannot revoke keys");
 }
 
+CreatedKey ResourceStore::create_key(const core::Key&) {
+  throw std::runtime_error(describe() + " cannot create keys");
+}
+bool ResourceStore::update_key(const core::Key&) {
+  throw std::runtime_error(describe() + " cannot change keys");
+}
+std::optional<CreatedKey> ResourceStore::rotate_key(const std::string&) {
+  throw std::runtime_error(describe() + " cannot rotate keys");
+}
+std::vector<StoredKey> ResourceStore::list_keys(bool) { return {}; }
+std::optional<StoredKey> ResourceStore::find_key(const std::string&) { return std::nullopt; }
+std::optional<std::string> ResourceStore::stored_provider_document(const std::string&) {
+  return std::nullopt;
+}
+std::optional<std::string> ResourceStore::stored_model_document(const std::string&) {
+  return std::nullopt;
+}
+
 std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg) {
   if (cfg.kind == "sqlite") return std::make_unique<SqliteStore>(cfg.path);
   if (cfg.kind == "file") return std::make_unique<FileStore>(cfg.path);

@@ -174,6 +174,83 @@ core::Provider stand_in_provider(std::string name) {
   return p;
 }
 
+boost::json::object limits_object(const core::Limits& l) {
+  boost::json::object o;
+  if (l.rpm) o["rpm"] = *l.rpm;
+  if (l.rpd) o["rpd"] = *l.rpd;
+  if (l.tpm) o["tpm"] = *l.tpm;
+  if (l.tpd) o["tpd"] = *l.tpd;
+  if (l.concurrency) o["concurrency"] = *l.concurrency;
+  return o;
+}
+
+boost::json::object budget_object(const core::Budget& b) {
+  boost::json::object o;
+  if (b.usd_per_day) o["usd_per_day"] = *b.usd_per_day;
+  if (b.usd_per_month) o["usd_per_month"] = *b.usd_per_month;
+  if (b.usd_total) o["usd_total"] = *b.usd_total;
+  if (b.warn_only) o["mode"] = "warn";
+  return o;
+}
+
+// A key row as the document a resources file would hold, with the hash given, read by the same
+// parse_key(); nullopt (with errors appended) when the row does not read.
+std::optional<core::Key> key_from_row(const std::string& id, const std::string& name,
+                                      const std::string& hash, const std::string& prefix,
+                                      const std::optional<std::string>& models,
+                                      std::optional<int64_t> expires_at,
+                                      const std::optional<std::string>& settings,
+                                      std::vector<core::ConfigError>& errors) {
+  std::string source = row_source("keys", name);
+  boost::json::object doc;
+  doc["name"] = name;
+  doc["key_hash"] = hash;
+  if (models) {
+    boost::system::error_code ec;
+    boost::json::value allowed = boost::json::parse(*models, ec);
+    if (ec) {
+      errors.push_back({source, 0, 0, "models", "is not a JSON array: " + ec.message()});
+      return std::nullopt;
+    }
+    doc["models"] = std::move(allowed);
+  }
+  if (expires_at) doc["expires_at"] = *expires_at;
+  // settings: the key's limits, budget and model_limits, as the resources document has them.
+  if (settings) {
+    boost::system::error_code ec;
+    boost::json::value parsed = boost::json::parse(*settings, ec);
+    if (ec || !parsed.is_object()) {
+      errors.push_back({source, 0, 0, "settings", "is not a JSON object"});
+      return std::nullopt;
+    }
+    for (auto& [k, v] : parsed.as_object()) doc[k] = v;
+  }
+  auto k = core::parse_key(boost::json::serialize(doc), source, errors);
+  if (k) {
+    k->id = id;
+    k->prefix = prefix;
+  }
+  return k;
+}
+
+constexpr const char* kKeyColumns =
+    "id, name, hash, prefix, models, expires_at, settings, created_at, revoked_at";
+
+std::optional<std::string> text_or_null(const Statement& q, int col) {
+  if (q.is_null(col)) return std::nullopt;
+  return q.text(col);
+}
+std::optional<int64_t> integer_or_null(const Statement& q, int col) {
+  if (q.is_null(col)) return std::nullopt;
+  return q.integer(col);
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 std::string join_errors(const std::vector<core::ConfigError>& errors) {
   std::string out;
   for (const core::ConfigError& e : errors) out += (out.empty() ? "" : "; ") + e.to_string();
@@ -253,6 +330,19 @@ std::string model_document(const core::Model& m) {
   for (std::size_t i = 0; i < m.targets.size(); ++i)
     if (!m.targets[i].pricing.empty())
       doc["targets"].as_array()[i].as_object()["pricing"] = pricing(m.targets[i].pricing);
+  if (!m.limits.empty()) doc["limits"] = limits_object(m.limits);
+  return boost::json::serialize(doc);
+}
+
+std::string key_settings_document(const core::Key& k) {
+  boost::json::object doc;
+  if (!k.limits.empty()) doc["limits"] = limits_object(k.limits);
+  if (!k.budget.empty() || k.budget.warn_only) doc["budget"] = budget_object(k.budget);
+  if (!k.model_limits.empty()) {
+    boost::json::object per_model;
+    for (const auto& [alias, limits] : k.model_limits) per_model[alias] = limits_object(limits);
+    doc["model_limits"] = std::move(per_model);
+  }
   return boost::json::serialize(doc);
 }
 
@@ -353,34 +443,8 @@ core::ParseResult SqliteStore::load() {
                  "WHERE revoked_at IS NULL ORDER BY name");
   while (keys.step()) {
     std::string name = keys.text(1);
-    std::string source = row_source("keys", name);
-    // The row becomes the same document a resources file would hold, with the hash given.
-    boost::json::object doc;
-    doc["name"] = name;
-    doc["key_hash"] = keys.text(2);
-    if (!keys.is_null(4)) {
-      boost::system::error_code ec;
-      boost::json::value allowed = boost::json::parse(keys.text(4), ec);
-      if (ec) {
-        errors.push_back({source, 0, 0, "models", "is not a JSON array: " + ec.message()});
-        continue;
-      }
-      doc["models"] = std::move(allowed);
-    }
-    if (!keys.is_null(5)) doc["expires_at"] = keys.integer(5);
-    // settings: the key's limits, budget and model_limits, as the resources document has them.
-    if (!keys.is_null(6)) {
-      boost::system::error_code ec;
-      boost::json::value settings = boost::json::parse(keys.text(6), ec);
-      if (ec || !settings.is_object()) {
-        errors.push_back({source, 0, 0, "settings", "is not a JSON object"});
-        continue;
-      }
-      for (auto& [k, v] : settings.as_object()) doc[k] = v;
-    }
-    if (auto k = core::parse_key(boost::json::serialize(doc), source, errors)) {
-      k->id = keys.text(0);
-      k->prefix = keys.text(3);
+    if (auto k = key_from_row(keys.text(0), name, keys.text(2), keys.text(3), text_or_null(keys, 4),
+                              integer_or_null(keys, 5), text_or_null(keys, 6), errors)) {
       r.keys.push_back(std::move(*k));
       key_rows.push_back(name);
     }
@@ -448,7 +512,33 @@ void SqliteStore::put_model(const core::Model& m) {
 }
 
 CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<std::string>& models) {
+  core::Key spec;
+  spec.name = name;
+  spec.models = models;
+  return create_key(spec);
+}
+
+// The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
+// The caller holds mutex_.
+void SqliteStore::check_key_models(const core::Key& k) {
+  core::Resources context;
+  for (std::string& p : names_in("providers")) {
+    context.providers.push_back(stand_in_provider(std::move(p)));
+  }
+  for (std::string& m : names_in("models")) {
+    core::Model stored;
+    stored.name = std::move(m);
+    context.models.push_back(std::move(stored));
+  }
+  context.keys.push_back(k);
+  std::vector<core::ConfigError> found;
+  core::validate_resources(context, found, "");
+  throw_if_invalid(findings_about(std::move(found), "keys", "key " + k.name));
+}
+
+CreatedKey SqliteStore::create_key(const core::Key& spec) {
   std::lock_guard lock(mutex_);
+  const std::string& name = spec.name;
   {
     Statement taken(db_, "SELECT revoked_at FROM keys WHERE name = ?1");
     taken.bind(1, name);
@@ -460,34 +550,27 @@ CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<st
 
   CreatedKey created;
   created.secret = generate_key_secret();
-  created.key = key_for_secret(created.secret, name, models);
-
-  // The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
-  core::Resources context;
-  for (std::string& p : names_in("providers")) {
-    context.providers.push_back(stand_in_provider(std::move(p)));
-  }
-  for (std::string& m : names_in("models")) {
-    core::Model stored;
-    stored.name = std::move(m);
-    context.models.push_back(std::move(stored));
-  }
-  context.keys.push_back(created.key);
-  std::vector<core::ConfigError> found;
-  core::validate_resources(context, found, "");
-  throw_if_invalid(findings_about(std::move(found), "keys", "key " + name));
+  created.key = key_for_secret(created.secret, name, spec.models);
+  created.key.expires_at = spec.expires_at;
+  created.key.limits = spec.limits;
+  created.key.budget = spec.budget;
+  created.key.model_limits = spec.model_limits;
+  check_key_models(created.key);
 
   boost::json::array allowed;
-  for (const std::string& m : models) allowed.emplace_back(m);
+  for (const std::string& m : spec.models) allowed.emplace_back(m);
   Statement insert(db_,
-                   "INSERT INTO keys (id, name, hash, prefix, models, expires_at, created_at) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)");
+                   "INSERT INTO keys (id, name, hash, prefix, models, expires_at, created_at, settings) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   insert.bind(1, created.key.id)
       .bind(2, name)
       .bind(3, created.key.hash_hex)
       .bind(4, created.key.prefix)
       .bind(5, boost::json::serialize(allowed))
-      .bind(6, now_seconds());
+      .bind(7, now_seconds())
+      .bind(8, key_settings_document(created.key));
+  if (spec.expires_at) insert.bind(6, *spec.expires_at);
+  else insert.bind_null(6);
   int rc = SQLITE_OK;
   insert.step(&rc);
   if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -498,8 +581,123 @@ CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<st
   return created;
 }
 
+std::vector<StoredKey> SqliteStore::keys_where(const std::string& where, const std::string& arg) {
+  Statement q(db_, std::string("SELECT ") + kKeyColumns + " FROM keys " + where);
+  if (!arg.empty()) q.bind(1, arg);
+  std::vector<StoredKey> out;
+  while (q.step()) {
+    std::vector<core::ConfigError> errors;  // a row that does not read is left out here; load() reports it
+    auto k = key_from_row(q.text(0), q.text(1), q.text(2), q.text(3), text_or_null(q, 4),
+                          integer_or_null(q, 5), text_or_null(q, 6), errors);
+    if (!k) continue;
+    out.push_back({std::move(*k), integer_or_null(q, 7), integer_or_null(q, 8)});
+  }
+  return out;
+}
+
+std::vector<StoredKey> SqliteStore::list_keys(bool include_revoked) {
+  std::lock_guard lock(mutex_);
+  return keys_where(include_revoked ? "ORDER BY created_at, name" : "WHERE revoked_at IS NULL ORDER BY created_at, name", "");
+}
+
+std::optional<StoredKey> SqliteStore::find_key(const std::string& id_or_name) {
+  std::lock_guard lock(mutex_);
+  // An id first: a key may be named like another key's id.
+  auto found = keys_where("WHERE id = ?1", id_or_name);
+  if (found.empty()) found = keys_where("WHERE name = ?1", id_or_name);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+bool SqliteStore::update_key(const core::Key& spec) {
+  std::lock_guard lock(mutex_);
+  auto found = keys_where("WHERE id = ?1", spec.id);
+  if (found.empty()) return false;
+  const StoredKey& stored = found.front();
+  if (stored.revoked_at) throw ResourceConflict("key " + spec.id + " is revoked and cannot change");
+  core::Key next = stored.key;
+  next.models = spec.models;
+  next.expires_at = spec.expires_at;
+  next.limits = spec.limits;
+  next.budget = spec.budget;
+  next.model_limits = spec.model_limits;
+  check_key_models(next);
+
+  boost::json::array allowed;
+  for (const std::string& m : next.models) allowed.emplace_back(m);
+  Statement update(db_, "UPDATE keys SET models = ?1, expires_at = ?2, settings = ?3 WHERE id = ?4");
+  update.bind(1, boost::json::serialize(allowed)).bind(3, key_settings_document(next)).bind(4, spec.id);
+  if (next.expires_at) update.bind(2, *next.expires_at);
+  else update.bind_null(2);
+  update.step();
+  wrote_since_load_ = true;
+  return true;
+}
+
+std::optional<CreatedKey> SqliteStore::rotate_key(const std::string& id_or_name) {
+  std::lock_guard lock(mutex_);
+  auto found = keys_where("WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", id_or_name);
+  if (found.empty()) return std::nullopt;
+  CreatedKey rotated;
+  rotated.secret = generate_key_secret();
+  rotated.key = std::move(found.front().key);
+  rotated.key.hash_hex = sha256_hex(rotated.secret);
+  rotated.key.prefix = key_for_secret(rotated.secret, rotated.key.name, {}).prefix;
+  // The id stays: it names the key in usage rows, metrics and budget counters.
+  Statement update(db_, "UPDATE keys SET hash = ?1, prefix = ?2 WHERE id = ?3");
+  update.bind(1, rotated.key.hash_hex).bind(2, rotated.key.prefix).bind(3, rotated.key.id).step();
+  wrote_since_load_ = true;
+  return rotated;
+}
+
+std::optional<std::string> SqliteStore::document_in(const char* table, const std::string& name) {
+  Statement q(db_, std::string("SELECT doc FROM ") + table + " WHERE name = ?1");
+  q.bind(1, name);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
+}
+
+std::optional<std::string> SqliteStore::stored_provider_document(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  return document_in("providers", name);
+}
+
+std::optional<std::string> SqliteStore::stored_model_document(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  return document_in("models", name);
+}
+
+// Removing what others refer to would make the next load fail as a whole, so refuse it and
+// name the referrers.
 bool SqliteStore::remove_provider(const std::string& name) {
   std::lock_guard lock(mutex_);
+  std::vector<std::string> users;
+  {
+    Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
+    while (models.step()) {
+      std::vector<core::ConfigError> ignored;
+      auto m = core::parse_model(models.text(1), "", ignored);
+      if (!m) continue;
+      for (const auto& t : m->targets) {
+        if (t.provider == name) {
+          users.push_back("model " + models.text(0));
+          break;
+        }
+      }
+    }
+    Statement keys(db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
+    while (keys.step()) {
+      boost::system::error_code ec;
+      auto allowed = boost::json::parse(keys.text(1), ec);
+      if (ec || !allowed.is_array()) continue;
+      for (const auto& a : allowed.as_array())
+        if (a.is_string() && a.as_string() == name + "/*") users.push_back("key " + keys.text(0));
+    }
+  }
+  if (!users.empty()) {
+    throw ResourceConflict("provider \"" + name + "\" is used by " + join_names(users) +
+                           "; change or delete them first");
+  }
   Statement del(db_, "DELETE FROM providers WHERE name = ?1");
   del.bind(1, name).step();
   bool removed = sqlite3_changes(db_) > 0;
@@ -509,6 +707,34 @@ bool SqliteStore::remove_provider(const std::string& name) {
 
 bool SqliteStore::remove_model(const std::string& name) {
   std::lock_guard lock(mutex_);
+  std::vector<std::string> users;
+  {
+    Statement models(db_, "SELECT name, doc FROM models WHERE name <> ?1 ORDER BY name");
+    models.bind(1, name);
+    while (models.step()) {
+      std::vector<core::ConfigError> ignored;
+      auto m = core::parse_model(models.text(1), "", ignored);
+      if (!m) continue;
+      for (const auto& f : m->fallbacks) {
+        if (f == name) {
+          users.push_back("model " + models.text(0) + " (fallback)");
+          break;
+        }
+      }
+    }
+    Statement keys(db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
+    while (keys.step()) {
+      boost::system::error_code ec;
+      auto allowed = boost::json::parse(keys.text(1), ec);
+      if (ec || !allowed.is_array()) continue;
+      for (const auto& a : allowed.as_array())
+        if (a.is_string() && a.as_string() == name) users.push_back("key " + keys.text(0));
+    }
+  }
+  if (!users.empty()) {
+    throw ResourceConflict("model \"" + name + "\" is used by " + join_names(users) +
+                           "; change or delete them first");
+  }
   Statement del(db_, "DELETE FROM models WHERE name = ?1");
   del.bind(1, name).step();
   bool removed = sqlite3_changes(db_) > 0;

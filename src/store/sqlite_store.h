@@ -36,8 +36,19 @@ class SqliteStore final : public ResourceStore {
   bool remove_provider(const std::string& name) override;
   bool remove_model(const std::string& name) override;
   bool revoke_key(const std::string& id_or_name) override;
+  CreatedKey create_key(const core::Key& spec) override;
+  bool update_key(const core::Key& spec) override;
+  std::optional<CreatedKey> rotate_key(const std::string& id_or_name) override;
+  std::vector<StoredKey> list_keys(bool include_revoked) override;
+  std::optional<StoredKey> find_key(const std::string& id_or_name) override;
+  std::optional<std::string> stored_provider_document(const std::string& name) override;
+  std::optional<std::string> stored_model_document(const std::string& name) override;
 
  private:
+  // The caller holds mutex_.
+  std::optional<std::string> document_in(const char* table, const std::string& name);
+  std::vector<StoredKey> keys_where(const std::string& where, const std::string& arg);
+  void check_key_models(const core::Key& k);
   int64_t data_version();
   std::vector<std::string> names_in(const char* table);
 

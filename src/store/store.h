@@ -3,7 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +19,13 @@ namespace tollgate::store {
 struct CreatedKey {
   core::Key key;
   std::string secret;
+};
+
+// A key as stored, with what only the store knows: when it was created and revoked.
+struct StoredKey {
+  core::Key key;  // hash_hex included: callers never show it
+  std::optional<int64_t> created_at;  // unix seconds; nullopt where the store does not know
+  std::optional<int64_t> revoked_at;
 };
 
 class ResourceStore {
@@ -44,6 +53,26 @@ class ResourceStore {
   virtual bool remove_model(const std::string& name);
   // Revokes a key by id or name; a revoked key is no longer loaded, and its name stays taken.
   virtual bool revoke_key(const std::string& id_or_name);
+
+  // What the Admin API needs beyond load(). The defaults are for stores that cannot: reads
+  // return nothing, writes throw std::runtime_error.
+  //
+  // A new key with its settings (name, models, expires_at, limits, budget, model_limits of
+  // `spec`; its id, hash and prefix are made here), in one write.
+  virtual CreatedKey create_key(const core::Key& spec);
+  // Replaces models, expires_at, limits, budget and model_limits of the active key spec.id.
+  // False when no key has that id; throws ResourceConflict for a revoked key.
+  virtual bool update_key(const core::Key& spec);
+  // A new secret for the key (by id or name); id, name and settings stay, so usage, spend and
+  // budgets carry on. The old secret stops working with the next snapshot. nullopt: no such
+  // active key.
+  virtual std::optional<CreatedKey> rotate_key(const std::string& id_or_name);
+  virtual std::vector<StoredKey> list_keys(bool include_revoked);
+  virtual std::optional<StoredKey> find_key(const std::string& id_or_name);
+  // The provider's document as written (api_key still a "${ENV}" reference if it was one),
+  // so a write that leaves the credential out can keep it. nullopt: not stored.
+  virtual std::optional<std::string> stored_provider_document(const std::string& name);
+  virtual std::optional<std::string> stored_model_document(const std::string& name);
 };
 
 // A write refused because the resource is not valid; `errors` says what and where.
@@ -67,6 +96,8 @@ std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg);
 // api_key of "${OPENAI_API_KEY}" stays a reference, resolved at each load.
 std::string provider_document(const core::Provider& p);
 std::string model_document(const core::Model& m);
+// A key's limits, budget and model_limits as the resources document has them ("{}" when none).
+std::string key_settings_document(const core::Key& k);
 
 // Key material: a fresh random secret, and the SHA-256 hex digest the stores keep.
 std::string generate_key_secret();

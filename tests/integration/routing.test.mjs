@@ -1002,6 +1002,23 @@ describe('overall deadline (timeout_ms)', () => {
     assert.ok(r.ms < 700 + 400, `timeout_ms 700, but the caller waited ${r.ms} ms`);
   });
 
+  it('bounds a stream whose first token is slow (head sent at once, first chunk after 5 s, idle_ms 5000)', { timeout: 30_000 }, async (t) => {
+    const env = await routingSetup(t, {
+      timeouts: { a: { read_ms: 5000, idle_ms: 5000 } },
+      models: [{
+        name: 'slow',
+        strategy: 'fallback',
+        targets: [{ provider: 'a', model: 'mock-stream-slow-first-5000' }, { provider: 'b', model: 'gpt-4o' }],
+        retry: fast,
+        timeout_ms: 1000,
+      }],
+    });
+    const r = await env.chat('slow', { stream: true, content: 'deadline stream' });
+    assert.ok(r.ms < 1000 + 400, `timeout_ms 1000, but the caller waited ${r.ms} ms for a stream (status ${r.status}, attempts ${r.attempts})`);
+    if (r.status === 200) assert.equal(streamedText(r.text).content, 'Echo: deadline stream');
+    else assert.deepEqual(envelopeProblems(r.json), []);
+  });
+
   it('bounds the total time across fast failures with long backoff (no attempt started that cannot finish)', { timeout: 30_000 }, async (t) => {
     const env = await routingSetup(t, {
       mocks: ['a'],

@@ -1,0 +1,121 @@
+// The shell: sign-in gate, navigation, hash routes (#/overview, #/logs/<id>, ...). Hash routes
+// need nothing from the server but /ui/ itself.
+import { useEffect, useState } from 'react';
+import { api, auth, onUnauthorized } from './api.js';
+import Login from './pages/Login.jsx';
+import Overview from './pages/Overview.jsx';
+import Providers from './pages/Providers.jsx';
+import Models from './pages/Models.jsx';
+import Keys from './pages/Keys.jsx';
+import Logs from './pages/Logs.jsx';
+import Playground from './pages/Playground.jsx';
+
+const PAGES = [
+  { id: 'overview', title: 'Overview', component: Overview },
+  { id: 'providers', title: 'Providers', component: Providers },
+  { id: 'models', title: 'Models', component: Models },
+  { id: 'keys', title: 'Keys', component: Keys },
+  { id: 'logs', title: 'Logs', component: Logs },
+  { id: 'playground', title: 'Playground', component: Playground },
+];
+
+function parseHash() {
+  const h = window.location.hash.replace(/^#\/?/, '');
+  const [page, ...rest] = h.split('/');
+  return { page: PAGES.some((p) => p.id === page) ? page : 'overview', arg: rest.length ? decodeURIComponent(rest.join('/')) : null };
+}
+
+export function navigate(page, arg) {
+  window.location.hash = `#/${page}${arg ? `/${encodeURIComponent(arg)}` : ''}`;
+}
+
+export default function App() {
+  const [key, setKey] = useState(auth.get());
+  const [config, setConfig] = useState(null);
+  const [route, setRoute] = useState(parseHash());
+  const [menuOpen, setMenuOpen] = useState(false);
+  const [expired, setExpired] = useState(false);
+
+  useEffect(() => {
+    const onHash = () => {
+      setRoute(parseHash());
+      setMenuOpen(false);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        auth.clear();
+        setKey('');
+        setExpired(true);
+      }),
+    [],
+  );
+
+  // The config is what the Playground's model list and the snippets' base URL come from.
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    api.get('/admin/v1/config').then(
+      (c) => live && setConfig(c),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [key, route.page]);
+
+  if (!key) {
+    return (
+      <Login
+        expired={expired}
+        onSignedIn={(k, c) => {
+          auth.set(k);
+          setConfig(c);
+          setExpired(false);
+          setKey(k);
+        }}
+      />
+    );
+  }
+
+  const Page = PAGES.find((p) => p.id === route.page).component;
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <button className="icon menu-toggle" aria-label="Menu" aria-expanded={menuOpen} onClick={() => setMenuOpen((o) => !o)}>
+          ☰
+        </button>
+        <a className="brand" href="#/overview">
+          <span className="logo">⛩</span> Tollgate
+        </a>
+        <span className="spacer" />
+        {config?.version && <span className="muted small">v{config.version}</span>}
+        <button
+          className="secondary"
+          data-testid="sign-out"
+          onClick={() => {
+            auth.clear();
+            setKey('');
+            setConfig(null);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <nav className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Pages">
+        {PAGES.map((p) => (
+          <a key={p.id} href={`#/${p.id}`} className={p.id === route.page ? 'active' : ''} data-testid={`nav-${p.id}`} aria-current={p.id === route.page ? 'page' : undefined}>
+            {p.title}
+          </a>
+        ))}
+      </nav>
+      <main className="content" data-testid={`page-${route.page}`}>
+        <Page key={route.page} arg={route.arg} config={config} />
+      </main>
+    </div>
+  );
+}

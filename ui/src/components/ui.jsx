@@ -1,0 +1,160 @@
+// Small building blocks: form fields that show their own API error, a modal, copy buttons.
+import { useCallback, useEffect, useState } from 'react';
+
+/** The message for `name` among API field errors (matches "name", "x[0].name", "limits.rpm"...). */
+export function fieldError(errors, name) {
+  if (!errors?.length) return null;
+  const norm = (f) => String(f || '').replace(/^(providers|models|keys)(\[\d+\]|\.[^.[]+)\.?/, '');
+  const hit = errors.find((e) => norm(e.field) === name || e.field === name);
+  return hit ? hit.message : null;
+}
+
+/** The field errors that no input on the form claims. */
+export function unclaimed(errors, names) {
+  return (errors || []).filter((e) => !names.some((n) => fieldError([e], n)));
+}
+
+export function Field({ label, name, errors, hint, children, wide }) {
+  const msg = fieldError(errors, name);
+  return (
+    <label className={`field${wide ? ' wide' : ''}${msg ? ' invalid' : ''}`} data-field={name}>
+      <span className="field-label">{label}</span>
+      {children}
+      {msg ? (
+        <span className="field-error" role="alert" data-testid={`error-${name}`}>
+          {msg}
+        </span>
+      ) : hint ? (
+        <span className="field-hint">{hint}</span>
+      ) : null}
+    </label>
+  );
+}
+
+export function FormErrors({ error, names }) {
+  if (!error) return null;
+  const rest = unclaimed(error.fields, names);
+  return (
+    <div className="alert error" role="alert" data-testid="form-error">
+      <strong>{error.message}</strong>
+      {rest.length > 0 && (
+        <ul>
+          {rest.map((e, i) => (
+            <li key={i}>
+              <code>{e.field}</code>: {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function Modal({ title, onClose, children, wide, testid }) {
+  useEffect(() => {
+    const onKey = (e) => e.key === 'Escape' && onClose?.();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  return (
+    <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose?.()}>
+      <div className={`modal${wide ? ' wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} data-testid={testid}>
+        <div className="modal-head">
+          <h2>{title}</h2>
+          {onClose && (
+            <button className="icon" onClick={onClose} aria-label="Close">
+              ×
+            </button>
+          )}
+        </div>
+        <div className="modal-body">{children}</div>
+      </div>
+    </div>
+  );
+}
+
+export async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // fall through to the textarea way (clipboard permission denied, plain http on a LAN name)
+  }
+  const ta = document.createElement('textarea');
+  ta.value = text;
+  ta.setAttribute('readonly', '');
+  ta.style.position = 'fixed';
+  ta.style.opacity = '0';
+  document.body.appendChild(ta);
+  ta.select();
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch {
+    ok = false;
+  }
+  ta.remove();
+  return ok;
+}
+
+export function CopyButton({ text, label = 'Copy', testid }) {
+  const [state, setState] = useState('');
+  return (
+    <button
+      type="button"
+      className="secondary"
+      data-testid={testid}
+      onClick={async () => {
+        const ok = await copyText(typeof text === 'function' ? text() : text);
+        setState(ok ? 'Copied' : 'Select and copy');
+        setTimeout(() => setState(''), 1500);
+      }}
+    >
+      {state || label}
+    </button>
+  );
+}
+
+export function Empty({ children }) {
+  return <div className="empty">{children}</div>;
+}
+
+export function Loading() {
+  return <div className="loading">Loading…</div>;
+}
+
+export function ErrorBox({ error, onRetry }) {
+  if (!error) return null;
+  return (
+    <div className="alert error" role="alert">
+      {error.status === 404 ? `This Admin API endpoint is not available (${error.message}).` : error.message}
+      {onRetry && (
+        <button className="link" onClick={onRetry}>
+          Retry
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** Loads `fn()` on mount and whenever deps change; returns [data, error, loading, reload]. */
+export function useLoad(fn, deps) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const [tick, setTick] = useState(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    fn().then(
+      (data) => live && setState({ data, error: null, loading: false }),
+      (error) => live && setState({ data: null, error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  return [state.data, state.error, state.loading, reload];
+}
