@@ -259,6 +259,9 @@ net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, 
     if (left.count() <= 0) co_return transport_failure(http::UpstreamFailure::response_timeout, provider.spec.name);
     timeouts.connect = std::min(timeouts.connect, left);
     timeouts.read = std::min(timeouts.read, left);
+    // And the wait for each piece of the body (a first token that never comes), though not
+    // the length of a stream that keeps flowing.
+    timeouts.idle = std::min(timeouts.idle, left);
   }
   auto f = co_await call.send(provider.endpoint, timeouts, provider.spec.verify_tls, req);
   if (f == http::UpstreamFailure::none) co_return std::nullopt;
@@ -501,7 +504,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
       co_return;
     }
     if (last.outcome == AttemptResult::Outcome::client_left) {
-      routing::attempt_ended(stats);
+      routing::attempt_abandoned(stats);
       co_return;
     }
     const core::CircuitPolicy& circuit = ctx.model ? ctx.model->spec.circuit : defaults.circuit;

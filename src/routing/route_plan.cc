@@ -198,6 +198,11 @@ bool attempt_failed(core::TargetStats& s, const core::CircuitPolicy& policy,
   return true;
 }
 
+void attempt_abandoned(core::TargetStats& s) {
+  s.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  s.probing.store(false, std::memory_order_release);
+}
+
 void attempt_ended(core::TargetStats& s) {
   s.in_flight.fetch_sub(1, std::memory_order_relaxed);
   // A 4xx answer means the target is up: a probe that got one closes the circuit.

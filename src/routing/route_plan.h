@@ -54,8 +54,10 @@ void attempt_succeeded(core::TargetStats& s, std::chrono::microseconds latency);
 // failure opened the circuit.
 bool attempt_failed(core::TargetStats& s, const core::CircuitPolicy& policy,
                     std::optional<std::chrono::milliseconds> cool_for);
-// An attempt that ended without saying anything about health (a 4xx, the client left).
+// An attempt answered with a 4xx: the target is up (a half-open probe closes the circuit).
 void attempt_ended(core::TargetStats& s);
+// The caller left mid-attempt: nothing learned; a half-open probe is given back unjudged.
+void attempt_abandoned(core::TargetStats& s);
 
 // The order of one tier under a strategy (exposed for tests).
 std::vector<const core::CompiledTarget*> order_tier(std::vector<const core::CompiledTarget*> tier,

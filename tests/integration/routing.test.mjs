@@ -834,7 +834,7 @@ describe('least latency, least busy, lowest cost', () => {
     const env = await routingSetup(t, {
       models: [{ name: 'lb', strategy: 'least-busy', targets: [{ provider: 'a', model: 'gpt-4o' }, { provider: 'b', model: 'gpt-4o' }] }],
     });
-    env.mocks.a.setBehavior('mock-delay-1500');
+    env.mocks.a.setBehavior('mock-delay-4000');
     const slow = env.chat('lb', { content: 'slow one' });
     await waitFor(() => env.hits('a') === 1, { timeout: 2000, message: 'the first request to reach a' });
     const inflight = await targetMetrics(env.gw, 'a/gpt-4o');

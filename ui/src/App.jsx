@@ -25,10 +25,6 @@ function parseHash() {
   return { page: PAGES.some((p) => p.id === page) ? page : 'overview', arg: rest.length ? decodeURIComponent(rest.join('/')) : null };
 }
 
-export function navigate(page, arg) {
-  window.location.hash = `#/${page}${arg ? `/${encodeURIComponent(arg)}` : ''}`;
-}
-
 export default function App() {
   const [key, setKey] = useState(auth.get());
   const [config, setConfig] = useState(null);

@@ -1,0 +1,65 @@
+// The REST Admin API (/admin/v1/...): providers, models and virtual keys in the resource store,
+// the usage aggregates and request log, the current snapshot, and its OpenAPI document.
+//
+// Every call is plain blocking code (SQLite reads and writes, usage queries): the admin
+// listener runs it on a thread of its own (admin_routes.cc) so a slow query never holds up the
+// proxy traffic that shares the admin listener's worker thread. Calls are serialised there, so
+// a write and the reload that follows it are never interleaved with another write.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gateway/state.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace tollgate::admin {
+
+struct AdminRequest {
+  std::string method;
+  std::string target;         // path and query, as sent
+  std::string authorization;  // the Authorization header ("" when absent)
+  std::string body;
+};
+
+struct AdminReply {
+  int status = 200;
+  http::Headers headers;  // content-type included
+  std::string body;
+};
+
+class AdminApi {
+ public:
+  // `store` may be null: the API opens its own connection to config.store on first use.
+  // `reload_now` loads the store and publishes the snapshot synchronously (true when the new
+  // snapshot is live); when empty, the API does that itself after each write.
+  AdminApi(gateway::GatewayState& state, std::shared_ptr<store::ResourceStore> store,
+           std::function<bool()> reload_now);
+
+  // Answers one /admin/v1 request. Never throws.
+  AdminReply handle(const AdminRequest& request);
+
+ private:
+  struct Call;
+  AdminReply route(Call& call);
+  store::ResourceStore* resource_store(std::string& why_not);
+  bool reload();
+
+  AdminReply providers(Call& call);
+  AdminReply models(Call& call);
+  AdminReply keys(Call& call);
+  AdminReply usage(Call& call);
+  AdminReply requests(Call& call);
+  AdminReply config(Call& call);
+
+  gateway::GatewayState& state_;
+  std::shared_ptr<store::ResourceStore> store_;
+  std::function<bool()> reload_now_;
+};
+
+// The OpenAPI 3 document of the Admin API (openapi.cc).
+const std::string& openapi_document();
+
+}  // namespace tollgate::admin

@@ -1,0 +1,4 @@
+// Hash routes: #/<page>[/<arg>].
+export function navigate(page, arg) {
+  window.location.hash = `#/${page}${arg ? `/${encodeURIComponent(arg)}` : ''}`;
+}
