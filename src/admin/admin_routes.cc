@@ -1,18 +1,74 @@
 #include "admin/admin_routes.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+
+#include "admin/admin_api.h"
 
 namespace tollgate::admin {
 namespace net = boost::asio;
 
 namespace {
 http::Headers content_type(std::string_view v) { return {{"content-type", std::string(v)}}; }
+
+// The Admin API of each gateway state (one per process; tests may build more).
+struct ApiRegistry {
+  std::mutex mutex;
+  std::map<const gateway::GatewayState*, std::shared_ptr<AdminApi>> apis;
+};
+ApiRegistry& registry() {
+  static ApiRegistry r;
+  return r;
+}
+
+std::shared_ptr<AdminApi> api_for(gateway::GatewayState& state) {
+  ApiRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto& api = r.apis[&state];
+  if (!api) api = std::make_shared<AdminApi>(state, nullptr, std::function<bool()>{});
+  return api;
+}
+
+// Admin API calls block (SQLite, usage queries): they run here, one at a time, not on the
+// worker thread the admin listener shares with proxy traffic.
+net::thread_pool& api_thread() {
+  static net::thread_pool pool(1);
+  return pool;
+}
+
+net::awaitable<AdminReply> run_api(std::shared_ptr<AdminApi> api, AdminRequest request) {
+  co_return api->handle(request);
+}
+
+bool is_api_path(std::string_view path) {
+  return path == "/admin/v1" || path.starts_with("/admin/v1/");
+}
 }  // namespace
+
+void attach_store(gateway::GatewayState& state, std::shared_ptr<store::ResourceStore> store,
+                  std::function<bool()> reload_now) {
+  ApiRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.apis[&state] = std::make_shared<AdminApi>(state, std::move(store), std::move(reload_now));
+}
 
 net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Exchange& ex) {
   std::string_view path = ex.target().substr(0, ex.target().find('?'));
   const bool get = ex.method() == "GET";
-  if (get && path == "/livez") {
+  if (is_api_path(path)) {
+    AdminRequest request{std::string(ex.method()), std::string(ex.target()),
+                         std::string(ex.header("authorization")), ex.body()};
+    // Named, not built inside the co_await expression (GCC 12, see src/AGENTS.md).
+    auto call = run_api(api_for(state), std::move(request));
+    // co_spawn hands the result back on this coroutine's executor: we answer on our own thread.
+    AdminReply reply = co_await net::co_spawn(api_thread(), std::move(call), net::use_awaitable);
+    co_await ex.respond(reply.status, reply.headers, std::move(reply.body));
+  } else if (get && path == "/livez") {
     co_await ex.respond(200, content_type("application/json"), R"({"status":"ok"})");
   } else if (get && path == "/readyz") {
     bool ready = state.ready.load() && !state.draining.load();

@@ -13,6 +13,7 @@ std::string_view route_name(Route r) {
     case Route::chat_completions: return "chat.completions";
     case Route::completions: return "completions";
     case Route::embeddings: return "embeddings";
+    case Route::responses: return "responses";
     case Route::models: return "models";
     case Route::messages: return "messages";
     case Route::count_tokens: return "messages.count_tokens";
@@ -34,6 +35,7 @@ Route match_route(std::string_view method, std::string_view target) {
     if (path == "/v1/chat/completions" || path == "/chat/completions") return Route::chat_completions;
     if (path == "/v1/completions" || path == "/completions") return Route::completions;
     if (path == "/v1/embeddings" || path == "/embeddings") return Route::embeddings;
+    if (path == "/v1/responses" || path == "/responses") return Route::responses;
     if (path == "/v1/messages") return Route::messages;
     if (path == "/v1/messages/count_tokens") return Route::count_tokens;
   } else if (method == "GET") {

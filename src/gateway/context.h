@@ -20,7 +20,7 @@ namespace tollgate::gateway {
 using Clock = std::chrono::steady_clock;
 
 enum class Route {
-  chat_completions, completions, embeddings, models,  // OpenAI
+  chat_completions, completions, embeddings, models, responses,  // OpenAI
   messages, count_tokens,                             // Anthropic
   livez, readyz, not_found,
 };

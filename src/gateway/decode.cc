@@ -15,6 +15,8 @@ std::optional<core::GatewayError> decode(RequestContext& ctx) {
       return dialects::openai::read_request(ctx.ex.body(), Endpoint::completions, ctx.doc, ctx.facts);
     case Route::embeddings:
       return dialects::openai::read_request(ctx.ex.body(), Endpoint::embeddings, ctx.doc, ctx.facts);
+    case Route::responses:
+      return dialects::openai::read_request(ctx.ex.body(), Endpoint::responses, ctx.doc, ctx.facts);
     case Route::messages:
     case Route::count_tokens: {
       dialects::anthropic::RequestFacts facts;

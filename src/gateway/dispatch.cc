@@ -65,6 +65,7 @@ Endpoint endpoint_of(Route r) {
   switch (r) {
     case Route::completions: return Endpoint::completions;
     case Route::embeddings: return Endpoint::embeddings;
+    case Route::responses: return Endpoint::responses;
     default: return Endpoint::chat_completions;
   }
 }
@@ -73,6 +74,7 @@ std::string_view path_of(Endpoint e) {
   switch (e) {
     case Endpoint::completions: return "/completions";
     case Endpoint::embeddings: return "/embeddings";
+    case Endpoint::responses: return "/responses";
     case Endpoint::chat_completions: break;
   }
   return "/chat/completions";
@@ -133,8 +135,9 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   const core::CompiledProvider& provider = *ctx.target->provider;
   // Ask for usage on a stream the caller did not ask it of, so accounting is exact; the
   // relay hides it again.
+  // (The Responses API always reports usage in response.completed.)
   const bool ask_for_usage = ctx.facts.stream && !ctx.facts.caller_wants_usage &&
-                             endpoint != Endpoint::embeddings;
+                             endpoint != Endpoint::embeddings && endpoint != Endpoint::responses;
   http::OutgoingRequest req;
   openai_wire(provider, endpoint, ctx.target->upstream_model, req);
   req.body = dialects::openai::splice_request(ctx.ex.body(), ctx.doc, ctx.target->upstream_model, ask_for_usage);
@@ -147,7 +150,7 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
-    auto relay = openai_passthrough(ask_for_usage);
+    auto relay = endpoint == Endpoint::responses ? responses_passthrough() : openai_passthrough(ask_for_usage);
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
 
@@ -179,6 +182,15 @@ net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json:
     co_return co_await anthropic_attempt(ctx, canonical);
   }
   const Endpoint endpoint = endpoint_of(ctx.route);
+  if (endpoint == Endpoint::responses && !speaks_openai(ctx.target->provider->spec.kind)) {
+    AttemptResult r;
+    r.outcome = AttemptResult::Outcome::failed;
+    r.error = GatewayError::make(ErrorKind::invalid_request,
+                                 fmt::format("The Responses API is served for OpenAI-speaking providers only, not for kind '{}'.",
+                                             core::to_string(ctx.target->provider->spec.kind)),
+                                 "unsupported_endpoint", "model");
+    co_return r;
+  }
   if (speaks_openai(ctx.target->provider->spec.kind)) co_return co_await openai_attempt(ctx, endpoint);
   co_return co_await translated_attempt(ctx, endpoint, ctx.doc.as_object(), Dialect::openai);
 }

@@ -5,6 +5,8 @@
 #include "gateway/phases.h"
 #include "http/sse.h"
 
+#include <boost/json/parse.hpp>
+
 #include <fmt/format.h>
 
 namespace tollgate::gateway {
@@ -93,7 +95,31 @@ class OpenAICallerRelay final : public StreamRelay {
   bool reported_ = false;
 };
 
+class ResponsesPassthrough final : public StreamRelay {
+ public:
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    out.append(ev.raw);
+    // Only the final event carries usage, nested in the response object.
+    if (ev.event != "response.completed" && ev.data.find("\"response.completed\"") == std::string::npos) return;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(ev.data, ec);
+    if (ec || !v.is_object()) return;
+    if (auto* r = v.as_object().if_contains("response"); r && r->is_object())
+      if (auto* u = r->as_object().if_contains("usage")) dialects::openai::read_usage(*u, usage_);
+  }
+  void on_end(std::string&) override {}
+  core::Usage usage() const override { return usage_; }
+  std::string error_event(const core::GatewayError& e) const override {
+    return http::sse_event("error", core::to_openai_body(e));
+  }
+
+ private:
+  core::Usage usage_;
+};
+
 }  // namespace
+
+std::unique_ptr<StreamRelay> responses_passthrough() { return std::make_unique<ResponsesPassthrough>(); }
 
 std::unique_ptr<StreamRelay> openai_passthrough(bool strip_usage) {
   return std::make_unique<OpenAIPassthrough>(strip_usage);

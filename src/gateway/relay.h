@@ -47,6 +47,8 @@ class StreamRelay {
 // OpenAI provider, OpenAI caller: bytes forwarded as received. `strip_usage`: the gateway
 // asked for usage on the caller's behalf, so the tap hides it again.
 std::unique_ptr<StreamRelay> openai_passthrough(bool strip_usage);
+// OpenAI Responses API, OpenAI provider: bytes forwarded; usage read from response.completed.
+std::unique_ptr<StreamRelay> responses_passthrough();
 // Anthropic provider, Anthropic caller: bytes forwarded as received; usage read on the way.
 std::unique_ptr<StreamRelay> anthropic_passthrough();
 // Everything else goes through canonical chunks: the provider's events are decoded by

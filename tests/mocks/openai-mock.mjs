@@ -394,6 +394,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       if (route === 'POST /v1/chat/completions') return await chatCompletions(req, res, record);
       if (route === 'POST /v1/completions') return await completions(req, res, record);
       if (route === 'POST /v1/embeddings') return await embeddings(req, res, record);
+      if (route === 'POST /v1/responses') return await responses(req, res, record);
       if (route === 'GET /v1/models') return models(res, record);
       const m = /^\/v1\/models\/(.+)$/.exec(url.pathname);
       if (req.method === 'GET' && m) return models(res, record, decodeURIComponent(m[1]));
@@ -764,6 +765,60 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     });
     if (includeUsage) events.push(chunk([], { usage }));
     return streamEvents(res, record, events, behavior);
+  }
+
+  // ------------------------------------------------------------------ /v1/responses
+  // The Responses API: a `response` object; streams are named events (`event: <type>`) whose
+  // data carries `type` and `sequence_number`, ending with response.completed (usage inside).
+
+  async function responses(req, res, record) {
+    const body = record.body ?? {};
+    const behavior = behaviorOf(req, body, forcedBehavior);
+    if (await applyFault(req, res, record, behavior)) return;
+    if (body.input == null) throw new ApiError(400, "Missing required parameter: 'input'.", { param: 'input' });
+    const inputText = typeof body.input === 'string'
+      ? body.input
+      : body.input.filter((m) => m.role === 'user').map((m) => (typeof m.content === 'string' ? m.content : m.content.map((c) => c.text ?? '').join(' '))).at(-1) ?? '';
+    const text = `Echo: ${inputText}`;
+    const id = randomId('resp_', 32);
+    const msgId = randomId('msg_', 32);
+    const created = Math.floor(Date.now() / 1000);
+    const inputTokens = countTokens(inputText) + (body.instructions ? countTokens(body.instructions) : 0);
+    const outputTokens = countTokens(text);
+    const usage = {
+      input_tokens: inputTokens, input_tokens_details: { cached_tokens: 0 },
+      output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: inputTokens + outputTokens,
+    };
+    const message = { type: 'message', id: msgId, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] };
+    const response = (status, output, u) => ({
+      id, object: 'response', created_at: created, status, error: null, incomplete_details: null,
+      instructions: body.instructions ?? null, model: body.model, output, parallel_tool_calls: true,
+      temperature: body.temperature ?? 1, tool_choice: 'auto', tools: [], top_p: 1, usage: u, metadata: {},
+    });
+    if (!body.stream) {
+      record.status = 200;
+      return sendJson(res, 200, response('completed', [message], usage));
+    }
+    record.stream = true;
+    record.status = 200;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': randomId('req_', 32) });
+    let seq = 0;
+    const send = (type, fields) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`);
+    send('response.created', { response: response('in_progress', [], null) });
+    send('response.in_progress', { response: response('in_progress', [], null) });
+    send('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } });
+    send('response.content_part.added', { item_id: msgId, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+    const pieces = text.split(/(?= )/);
+    for (const delta of pieces) {
+      send('response.output_text.delta', { item_id: msgId, output_index: 0, content_index: 0, delta, logprobs: [] });
+      await sleep(1);
+    }
+    send('response.output_text.done', { item_id: msgId, output_index: 0, content_index: 0, text, logprobs: [] });
+    send('response.content_part.done', { item_id: msgId, output_index: 0, content_index: 0, part: { type: 'output_text', text, annotations: [] } });
+    send('response.output_item.done', { output_index: 0, item: message });
+    send('response.completed', { response: response('completed', [message], usage) });
+    res.end();
   }
 
   // ------------------------------------------------------------------ /v1/embeddings

@@ -109,6 +109,10 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
       if (!obj->if_contains("input")) return invalid("Missing required parameter: 'input'.", "input");
       if (facts.stream) return invalid("Embeddings cannot be streamed.", "stream");
       break;
+    case Endpoint::responses:
+      if (!obj->if_contains("input") && !obj->if_contains("previous_response_id") && !obj->if_contains("prompt"))
+        return invalid("Missing required parameter: 'input'.", "input");
+      break;
   }
   return std::nullopt;
 }
@@ -176,6 +180,11 @@ void read_usage(const json::value& usage, core::Usage& out) {
   if (auto* d = u->if_contains("prompt_tokens_details"); d && d->is_object())
     out.cached_input_tokens = int_field(d->get_object(), "cached_tokens");
   if (auto* d = u->if_contains("completion_tokens_details"); d && d->is_object())
+    out.reasoning_tokens = int_field(d->get_object(), "reasoning_tokens");
+  // The Responses API's names for the same details.
+  if (auto* d = u->if_contains("input_tokens_details"); d && d->is_object())
+    out.cached_input_tokens = int_field(d->get_object(), "cached_tokens");
+  if (auto* d = u->if_contains("output_tokens_details"); d && d->is_object())
     out.reasoning_tokens = int_field(d->get_object(), "reasoning_tokens");
 }
 

@@ -22,7 +22,7 @@ struct RequestFacts {
   bool caller_wants_usage = false;  // stream_options.include_usage was true
 };
 
-enum class Endpoint { chat_completions, completions, embeddings };
+enum class Endpoint { chat_completions, completions, embeddings, responses };
 
 // Parses `body` and checks the fields the gateway relies on. On success `doc` holds the
 // parsed document (the demo provider and later translators read it).

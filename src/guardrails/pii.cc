@@ -1,0 +1,299 @@
+// Built-in PII patterns and their validators. The regexes find candidates; the validators
+// (checksums, ranges, the bytes around a candidate) keep the look-alikes out. Every pattern
+// that has a validator is bounded in length, so rejecting a candidate and searching again
+// one byte later costs at most that bound (the scan stays linear in the text).
+#include <arpa/inet.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+
+#include "guardrails/detectors.h"
+
+namespace tollgate::guardrails::detail {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_word(char c) { return is_alnum(c) || c == '_'; }
+char at(std::string_view t, size_t i) { return i < t.size() ? t[i] : '\0'; }
+
+// A number that is one part of a longer dotted or dashed number ("1.2.3.4.5", "3.14159...",
+// "1-800-...-5"): the candidate is a fragment, not a value.
+bool inside_longer_number(std::string_view t, size_t b, size_t e, const char* seps) {
+  if (b >= 2 && std::strchr(seps, t[b - 1]) && is_digit(t[b - 2])) return true;
+  if (e + 1 < t.size() && std::strchr(seps, t[e]) && is_digit(t[e + 1])) return true;
+  return false;
+}
+
+bool email(std::string_view t, size_t& b, size_t& e) {
+  auto v = t.substr(b, e - b);
+  size_t at_pos = v.find('@');
+  auto local = v.substr(0, at_pos), domain = v.substr(at_pos + 1);
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != local.npos) return false;
+  // "icon@2x.png", "logo@3x.webp": asset names, not addresses (one label + a file extension).
+  static constexpr std::array<std::string_view, 9> kFileExt = {
+      "png", "jpg", "jpeg", "gif", "svg", "webp", "pdf", "ico", "bmp"};
+  size_t dot = domain.rfind('.');
+  if (domain.find('.') == dot) {
+    std::string tld(domain.substr(dot + 1));
+    for (auto& c : tld) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto x : kFileExt)
+      if (tld == x) return false;
+  }
+  for (size_t i = 0; i < domain.size(); ++i) {  // labels neither start nor end with '-'
+    if (domain[i] != '-') continue;
+    if (i == 0 || domain[i - 1] == '.' || i + 1 == domain.size() || domain[i + 1] == '.')
+      return false;
+  }
+  return true;
+}
+
+int count_digits(std::string_view s) {
+  int n = 0;
+  for (char c : s) n += is_digit(c);
+  return n;
+}
+
+bool phone_international(std::string_view t, size_t& b, size_t& e) {
+  if (b > 0 && (is_word(t[b - 1]) || t[b - 1] == '+')) return false;
+  while (e > b && !is_digit(t[e - 1])) --e;  // a trailing ')' or separator is not the number
+  int n = count_digits(t.substr(b, e - b));
+  if (n < 8 || n > 15) return false;
+  return !inside_longer_number(t, b, e, ".-");
+}
+
+bool phone_nanp(std::string_view t, size_t& b, size_t& e) {
+  size_t d = t[b] == '(' ? b + 1 : b;
+  if (t[d] < '2') return false;  // NANP area codes start with 2-9 ("123-456-7890" passes)
+  if (b > 0 && (t[b - 1] == '+' || is_word(t[b - 1]))) return false;
+  // "555-123-4567" glued to more digit groups is a part number or an id
+  return !inside_longer_number(t, b, e, ".-");
+}
+
+bool ssn(std::string_view t, size_t& b, size_t& e) {
+  auto v = t.substr(b, e - b);  // ddd-dd-dddd
+  int area = std::stoi(std::string(v.substr(0, 3)));
+  if (area == 0 || area == 666 || area >= 900) return false;  // never issued
+  if (v.substr(4, 2) == "00" || v.substr(7, 4) == "0000") return false;
+  return !inside_longer_number(t, b, e, ".-");
+}
+
+}  // namespace
+
+bool luhn_ok(std::string_view digits) {
+  int sum = 0;
+  bool dbl = false;
+  for (size_t i = digits.size(); i-- > 0;) {
+    int d = digits[i] - '0';
+    if (dbl) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+    dbl = !dbl;
+  }
+  return sum % 10 == 0;
+}
+
+namespace {
+
+bool credit_card(std::string_view t, size_t& b, size_t& e) {
+  if (inside_longer_number(t, b, e, ".,")) return false;  // decimals, versions
+  // Try the whole run, then shorter prefixes ending at a group boundary: "card 4111 1111
+  // 1111 1111 12 items" is a card followed by a number.
+  char sep = 0;
+  for (size_t i = b; i < e; ++i) {
+    if (is_digit(t[i])) continue;
+    if (sep && t[i] != sep) return false;  // "4111-1111 1111-1111": mixed separators
+    sep = t[i];
+  }
+  for (size_t end = e; end > b;) {
+    std::string digits;
+    for (size_t i = b; i < end; ++i)
+      if (is_digit(t[i])) digits.push_back(t[i]);
+    if (digits.size() >= 13 && digits.size() <= 19 && digits[0] >= '2' && digits[0] <= '6' &&
+        luhn_ok(digits)) {
+      e = end;
+      return true;
+    }
+    if (!sep) return false;
+    size_t prev = t.rfind(sep, end - 1);
+    if (prev == t.npos || prev <= b) return false;
+    end = prev;
+  }
+  return false;
+}
+
+struct IbanLength {
+  const char* cc;
+  int len;
+};
+constexpr IbanLength kIbanLengths[] = {
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
+    {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28},
+    {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24},
+    {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18},
+    {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23},
+    {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32},
+    {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22},
+    {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
+    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24},
+    {"SC", 31}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28},
+    {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
+};
+
+int iban_length(std::string_view cc) {
+  for (const auto& x : kIbanLengths)
+    if (cc == x.cc) return x.len;
+  return 0;
+}
+
+}  // namespace
+
+bool iban_ok(std::string_view s) {
+  if (s.size() < 15 || s.size() > 34) return false;
+  int want = iban_length(s.substr(0, 2));
+  if (want && static_cast<int>(s.size()) != want) return false;
+  // mod 97 of the number formed by moving the first four characters to the end, letters as
+  // 10..35, computed piecewise so no big integers are needed.
+  int rem = 0;
+  auto feed = [&](char c) {
+    if (is_digit(c)) {
+      rem = (rem * 10 + (c - '0')) % 97;
+    } else {
+      int v = c - 'A' + 10;
+      rem = (rem * 100 + v) % 97;
+    }
+  };
+  for (size_t i = 4; i < s.size(); ++i) feed(s[i]);
+  for (size_t i = 0; i < 4; ++i) feed(s[i]);
+  return rem == 1;
+}
+
+namespace {
+
+bool iban(std::string_view t, size_t& b, size_t& e) {
+  int want = iban_length(t.substr(b, 2));
+  // Walk the candidate collecting characters; an IBAN of a known country ends at its length,
+  // others at the longest group boundary whose checksum holds.
+  std::string compact;
+  size_t best_end = 0;
+  for (size_t i = b; i < e; ++i) {
+    if (t[i] == ' ') continue;
+    compact.push_back(t[i]);
+    bool boundary = i + 1 == e || t[i + 1] == ' ';
+    if (want && static_cast<int>(compact.size()) == want) {
+      if (iban_ok(compact) && !is_alnum(at(t, i + 1))) best_end = i + 1;
+      break;
+    }
+    if (!want && boundary && iban_ok(compact) && !is_alnum(at(t, i + 1))) best_end = i + 1;
+  }
+  if (!best_end) return false;
+  e = best_end;
+  return true;
+}
+
+bool ipv4(std::string_view t, size_t& b, size_t& e) {
+  if (inside_longer_number(t, b, e, ".")) return false;
+  if (b > 0 && is_word(t[b - 1])) return false;
+  // "v1.2.3.4" and "version 1.2.3.4" are versions; a bare dotted quad is an address.
+  if (b > 0 && (t[b - 1] == 'v' || t[b - 1] == 'V') && (b < 2 || !is_alnum(t[b - 2])))
+    return false;
+  size_t k = b;
+  while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == ':')) --k;
+  static constexpr std::string_view kWords[] = {"version", "release", "build", "ver", "v."};
+  for (auto w : kWords) {
+    if (k < w.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < w.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(t[k - w.size() + i])) == w[i];
+    if (same && (k == w.size() || !is_alnum(t[k - w.size() - 1]))) return false;
+  }
+  int octet = 0, len = 0;
+  for (size_t i = b; i <= e; ++i) {
+    if (i == e || t[i] == '.') {
+      if (len == 0 || octet > 255) return false;
+      octet = len = 0;
+      continue;
+    }
+    if (len == 1 && octet == 0) return false;  // leading zero ("01.02.03.04")
+    octet = octet * 10 + (t[i] - '0');
+    ++len;
+  }
+  return true;
+}
+
+bool ipv6(std::string_view t, size_t& b, size_t& e) {
+  while (e > b && t[e - 1] == '.') --e;
+  if (b > 0 && (is_word(t[b - 1]) || t[b - 1] == ':' || t[b - 1] == '.')) return false;
+  if (e < t.size() && (is_word(t[e]) || t[e] == ':')) return false;
+  std::string v(t.substr(b, e - b));
+  int groups = 0;
+  bool in_group = false;
+  for (char c : v) {
+    bool g = c != ':';
+    if (g && !in_group) ++groups;
+    in_group = g;
+  }
+  if (groups < 2) return false;  // "::", "::1", "a::": not worth a placeholder
+  in6_addr addr;
+  return inet_pton(AF_INET6, v.c_str(), &addr) == 1;
+}
+
+bool api_key(std::string_view t, size_t& b, size_t& e) {
+  bool digit = false, alpha = false;
+  for (size_t i = b; i < e; ++i) {
+    digit |= is_digit(t[i]);
+    alpha |= std::isalpha(static_cast<unsigned char>(t[i])) != 0;
+  }
+  return digit && alpha;  // "sk-this-is-not-a-key-just-a-long-slug" passes
+}
+
+constexpr PiiPattern kPii[] = {
+    {"email", "EMAIL", "email",
+     R"([A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}\b)", email, false},
+    {"phone", "PHONE", "phone_intl", R"(\+[1-9](?:[ .()\-]{0,2}[0-9]){6,14}\)?)",
+     phone_international, false},
+    {"phone", "PHONE", "phone_nanp", R"((?:\([0-9]{3}\) ?|\b[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}\b)",
+     phone_nanp, false},
+    {"credit_card", "CREDIT_CARD", "credit_card", R"(\b[0-9](?:[ \-]?[0-9]){12,18}\b)",
+     credit_card, false},
+    {"ssn", "SSN", "ssn", R"(\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b)", ssn, false},
+    {"iban", "IBAN", "iban", R"(\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30})", iban, false},
+    {"ip", "IP_ADDRESS", "ipv4", R"(\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b)", ipv4, false},
+    {"ip", "IP_ADDRESS", "ipv6", R"([0-9A-Fa-f:]{0,39}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{0,39})",
+     ipv6, false},
+    {"secret", "SECRET", "openai_key", R"(\bsk-[A-Za-z0-9_\-]{20,250})", api_key, false},
+    {"secret", "SECRET", "stripe_key", R"(\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,250})", api_key,
+     false},
+    {"secret", "SECRET", "aws_access_key",
+     R"(\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b)", nullptr,
+     false},
+    {"secret", "SECRET", "aws_secret_key",
+     R"((?i)\baws_?secret(?:_access)?_?key["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9/+]{40})\b)",
+     nullptr, false},
+    {"secret", "SECRET", "github_token", R"(\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251}\b)",
+     nullptr, false},
+    {"secret", "SECRET", "github_pat", R"(\bgithub_pat_[A-Za-z0-9_]{22,250}\b)", nullptr, false},
+    {"secret", "SECRET", "gitlab_token", R"(\bglpat-[A-Za-z0-9_\-]{20,250})", nullptr, false},
+    {"secret", "SECRET", "slack_token", R"(\bxox[abposre]-[A-Za-z0-9\-]{10,250})", nullptr,
+     false},
+    {"secret", "SECRET", "google_api_key", R"(\bAIza[0-9A-Za-z_\-]{35}\b)", nullptr, false},
+    {"secret", "SECRET", "jwt",
+     R"(\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,})", nullptr, false},
+    // A PEM private key runs to its END line, or to the end of the text when that is missing:
+    // a truncated key is still a leak, and in a stream this holds the block until it closes.
+    {"secret", "SECRET", "private_key",
+     R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|\z))",
+     nullptr, true},
+};
+
+}  // namespace
+
+std::span<const PiiPattern> pii_patterns() { return kPii; }
+
+bool known_pii_entity(std::string_view entity) {
+  for (const auto& p : kPii)
+    if (entity == p.entity) return true;
+  return false;
+}
+
+}  // namespace tollgate::guardrails::detail

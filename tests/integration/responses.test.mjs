@@ -1,0 +1,65 @@
+// The OpenAI Responses API inbound (POST /v1/responses) for OpenAI-speaking providers: the fast
+// path (body forwarded with only the model spliced, events forwarded as they come) with usage
+// read from response.completed.
+
+import { describe, it, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { KEYS, cleanupScope, postJson, standardSetup } from './harness.mjs';
+
+const T = { timeout: 20_000 };
+
+describe('responses API through the gateway', () => {
+  const scope = cleanupScope();
+  let env;
+  let openai;
+  before(async () => {
+    env = await standardSetup(scope);
+    openai = env.client(KEYS.all);
+  });
+  after(() => scope.run());
+  beforeEach(() => env.mock.reset());
+
+  const metric = async (re) => {
+    const text = await (await fetch(`${env.gw.adminURL}/metrics`)).text();
+    return text.split('\n').filter((l) => re.test(l));
+  };
+
+  it('non-stream: the SDK gets the response; the model is spliced; usage is counted', T, async () => {
+    const r = await openai.responses.create({ model: 'gpt', input: 'hello responses', instructions: 'Be nice', x_custom: 1 });
+    assert.equal(r.object, 'response');
+    assert.equal(r.output_text, 'Echo: hello responses');
+    assert.equal(r.usage.output_tokens, 3);
+    const got = env.mock.requestsTo('/v1/responses')[0];
+    assert.equal(got.body.model, 'gpt-4o');
+    assert.equal(got.body.x_custom, 1, 'unknown fields pass through untouched');
+    const lines = await metric(/^tollgate_tokens_total\{model="gpt".*type="output"/);
+    assert.ok(lines.some((l) => / 3$/.test(l)), lines.join('\n'));
+  });
+
+  it('stream: events arrive in order and the final text assembles; usage from response.completed', T, async () => {
+    const stream = await openai.responses.create({ model: 'gpt', input: 'stream the responses', stream: true });
+    const types = [];
+    let text = '';
+    let completed;
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+      if (ev.type === 'response.completed') completed = ev.response;
+    }
+    assert.equal(text, 'Echo: stream the responses');
+    assert.equal(types[0], 'response.created');
+    assert.equal(types.at(-1), 'response.completed');
+    assert.equal(completed.usage.output_tokens, 4);
+    const lines = await metric(/^tollgate_requests_total\{route="responses",model="gpt"/);
+    assert.ok(lines.length > 0);
+  });
+
+  it('a provider that does not speak the Responses API gets a 400 naming why', T, async () => {
+    const res = await postJson(`${env.gw.baseURL}/responses`, { model: 'demo', input: 'x' }, { apiKey: KEYS.all });
+    assert.equal(res.status, 400);
+    assert.match(res.json.error.message, /Responses API/);
+    const bad = await postJson(`${env.gw.baseURL}/responses`, { model: 'gpt' }, { apiKey: KEYS.all });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.param, 'input');
+  });
+});
