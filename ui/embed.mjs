@@ -9,7 +9,8 @@
 //   }
 //
 // Paths are URL paths ("/ui/index.html", "/ui/assets/index-abc123.js"), sorted. The output
-// is written only when its content changes, so an unchanged UI does not recompile anything.
+// is rewritten only when its content changes (otherwise just touched), so an unchanged UI
+// does not recompile anything.
 //
 //   node embed.mjs [--dist DIR] [--out FILE]     (defaults: ./dist, ./generated/ui_assets.cc)
 // No dependencies: it runs before `npm ci` would matter.
@@ -124,5 +125,9 @@ if (previous !== source) {
   fs.renameSync(tmp, out);
   console.log(`embed.mjs: wrote ${path.relative(process.cwd(), out) || out} (${files.length} files, ${total} bytes)`);
 } else {
+  // Same bytes: only the time moves, so a build tool sees the step done and nothing recompiles
+  // needlessly (ninja restats custom-command outputs).
+  const now = new Date();
+  fs.utimesSync(out, now, now);
   console.log(`embed.mjs: ${path.relative(process.cwd(), out) || out} is up to date`);
 }

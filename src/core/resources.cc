@@ -14,12 +14,13 @@
 namespace tollgate::core {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, ProviderKind>, 6> kKinds{{
+constexpr std::array<std::pair<std::string_view, ProviderKind>, 7> kKinds{{
     {"openai", ProviderKind::openai},
     {"openai-compatible", ProviderKind::openai_compatible},
     {"azure", ProviderKind::azure},
     {"anthropic", ProviderKind::anthropic},
     {"gemini", ProviderKind::gemini},
+    {"bedrock", ProviderKind::bedrock},
     {"demo", ProviderKind::demo},
 }};
 
@@ -632,6 +633,7 @@ std::string_view default_base_url(ProviderKind k) {
     case ProviderKind::gemini: return "https://generativelanguage.googleapis.com";
     case ProviderKind::openai_compatible:
     case ProviderKind::azure:
+    case ProviderKind::bedrock:  // https://bedrock-runtime.<region>.amazonaws.com: the region is the user's
     case ProviderKind::demo: return "";
   }
   return "";

@@ -15,7 +15,7 @@
 
 namespace tollgate::core {
 
-enum class ProviderKind { openai, openai_compatible, azure, anthropic, gemini, demo };
+enum class ProviderKind { openai, openai_compatible, azure, anthropic, gemini, bedrock, demo };
 
 // "openai-compatible" -> ProviderKind::openai_compatible; nullopt for an unknown kind.
 std::optional<ProviderKind> provider_kind_from_string(std::string_view s);

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "dialects/codec.h"
+#include "dialects/bedrock/event_stream.h"
 #include "dialects/gemini/codec.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
@@ -45,6 +46,28 @@ class UpstreamSource final : public AnswerSource {
 
  private:
   http::UpstreamCall& call_;
+};
+
+// Bedrock's ConverseStream answers in AWS's binary event stream: turned into SSE text here, so
+// the relay and the codec's stream decoder see events like every other provider's.
+class EventStreamSource final : public AnswerSource {
+ public:
+  explicit EventStreamSource(AnswerSource& inner) : inner_(inner) {}
+  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
+    std::string_view raw;
+    auto f = co_await inner_.read_some(raw, done);
+    if (f != http::UpstreamFailure::none) co_return f;
+    sse_ = adapter_.feed(raw);
+    if (done) sse_ += adapter_.finish();
+    piece = sse_;  // empty while a frame is incomplete; the relay waits for more
+    co_return f;
+  }
+  void cancel() override { inner_.cancel(); }
+
+ private:
+  AnswerSource& inner_;
+  dialects::bedrock::EventStreamToSse adapter_;
+  std::string sse_;
 };
 
 class TextSource final : public AnswerSource {
@@ -371,10 +394,13 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   const int status = call.status();
   auto extra = passthrough_headers(call);
 
-  if (status >= 200 && status < 300 && stream && call.media_type() == "text/event-stream") {
+  const bool event_stream = call.media_type() == "application/vnd.amazon.eventstream";
+  if (status >= 200 && status < 300 && stream && (call.media_type() == "text/event-stream" || event_stream)) {
     UpstreamSource source(call);
+    EventStreamSource binary(source);
     auto relay = translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
                                   strip_usage, ctx.facts.model);
+    if (event_stream) co_return co_await relay_stream(ctx, binary, *relay, std::move(extra));
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
 

@@ -29,7 +29,10 @@ void record(RequestContext& ctx) {
   s.usage = ctx.usage;
   s.cost_usd = ctx.cost_usd;
   if (ctx.key) s.key = ctx.key->name;
-  if (ctx.target) s.provider_kind = core::to_string(ctx.target->provider->spec.kind);
+  if (ctx.target) {
+    s.provider_kind = core::to_string(ctx.target->provider->spec.kind);
+    s.upstream_model = ctx.target->upstream_model;
+  }
   if (ctx.upstream_seconds >= 0) s.upstream_seconds = ctx.upstream_seconds;
   ctx.gateway.metrics.record(s);
 
@@ -56,7 +59,7 @@ void record(RequestContext& ctx) {
     r.error = ctx.error;
     sink->submit(std::move(r));  // never blocks: a full queue drops and counts
   }
-  if (auto* traces = ctx.gateway.traces.get(); traces && ctx.target) {
+  if (auto* traces = ctx.gateway.traces.get(); traces && ctx.target && ctx.attempts > 0) {
     auto nanos = [](std::chrono::system_clock::time_point t) {
       return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
     };

@@ -48,6 +48,9 @@ std::optional<GatewayError> resolve(RequestContext& ctx) {
   }
 
   if (!key_allows(*ctx.key, alias)) {
+    // Refused before any target is involved: no provider in the records, no span.
+    ctx.target.reset();
+    ctx.model = nullptr;
     return GatewayError::make(
         ErrorKind::permission,
         fmt::format("This API key is not allowed to use the model `{}`.", alias),

@@ -63,4 +63,30 @@ struct CompiledPolicies::Impl {
                 size_t index) const;
 };
 
+// Answers: a detector hit, or a reversible placeholder to restore (`restored` set).
+struct OutputSpan {
+  size_t begin, end;
+  size_t detector;  // unused when restored
+  const std::string* restored = nullptr;
+};
+
+// Every span of `text` the output side acts on or reports: hits of the selected policies and
+// placeholders found in `restore`. Sorted by begin.
+void output_spans(const CompiledPolicies::Impl& impl, const Selection& sel,
+                  std::string_view text, const RestoreMap* restore,
+                  std::vector<OutputSpan>& spans);
+
+struct OutputStep {
+  std::string text;  // what to emit
+  bool blocked = false;
+  std::string policy;
+  bool private_key_open = false;  // a PEM block reaches `cut` without its END line
+};
+// Emits text[from, cut): spans ending after `from` and by `cut` are reported (offsets plus
+// `base`, relative to `from`) and applied; a span that started before `from` is clipped.
+OutputStep apply_output(const CompiledPolicies::Impl& impl, const Selection& sel,
+                        std::string_view text, size_t from, size_t cut,
+                        const std::vector<OutputSpan>& spans, size_t base,
+                        std::vector<Finding>& findings);
+
 }  // namespace tollgate::guardrails

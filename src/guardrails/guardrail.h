@@ -140,9 +140,10 @@ class CompiledPolicies {
   OutputResult scan_output(const Selection& sel, std::string_view text,
                            const RestoreMap* restore) const;
 
-  // True when the selection changes answers at all (a redact or block policy that scans
-  // output, or a non-empty restore map); the relay may skip the redactor otherwise.
-  bool affects_output(const Selection& sel, const RestoreMap* restore) const;
+  // True when answers must go through scan_output / a StreamRedactor: a selected pii or
+  // keywords policy (monitor included, for its findings) or placeholders to restore. The
+  // relay forwards answers untouched otherwise (injection rules read prompts only).
+  bool scans_output(const Selection& sel, const RestoreMap* restore) const;
 
   struct Impl;
 

@@ -47,7 +47,7 @@ constexpr InjectionRule kRules[] = {
      R"((?i)(?:<\|im_start\|>|<\|im_end\|>|<\|system\|>|<\|endoftext\|>|\[/?INST\]|<<SYS>>|</?system>|(?m:^\s*#{2,}\s*(?:system|new\s+instructions?)\s*:?\s*$)|(?m:^\s*(?:system|assistant)\s*:\s*\S)))",
      0.45, 0.7, InjectionRule::none},
     {"addressed_to_ai",
-     R"((?i)\b(?:attention|note|important|message|instructions?)\s*(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|assistant|model|llm|chatbot|language\s+model|agent)\b)",
+     R"((?i)\b(?:attention|note|important|message|instructions?)\s*[:,]?\s*(?:(?:to|for)\s+)?(?:the\s+|any\s+|all\s+)?(?:ai|assistant|model|llm|chatbot|language\s+model|agent)s?\b)",
      0.25, 0.75, InjectionRule::none},
     {"ai_must",
      R"((?i)\b(?:ai|assistant|model|llm|chatbot|agent)s?\b[^.!?\n]{0,20}\b(?:must|should|shall|are\s+instructed\s+to|is\s+instructed\s+to|has\s+to|needs?\s+to)\s+(?:now\s+)?(?:ignore|reply|respond|say|send|include|output|tell|call|execute|run|visit|open)\b)",

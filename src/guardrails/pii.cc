@@ -279,10 +279,12 @@ constexpr PiiPattern kPii[] = {
     {"secret", "SECRET", "google_api_key", R"(\bAIza[0-9A-Za-z_\-]{35}\b)", nullptr, false},
     {"secret", "SECRET", "jwt",
      R"(\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,})", nullptr, false},
-    // A PEM private key runs to its END line, or to the end of the text when that is missing:
-    // a truncated key is still a leak, and in a stream this holds the block until it closes.
+    // A PEM private key: header, optional "Proc-Type: ..." lines, the base64 body, and the END
+    // line when there is one. A truncated key is still a leak, so the END line is optional;
+    // the body class stops at the first character base64 never has, so prose after a header
+    // that only names the format is not swallowed.
     {"secret", "SECRET", "private_key",
-     R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|\z))",
+     R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:\r?\n[A-Za-z][A-Za-z0-9\-]*: [^\r\n]*)*[A-Za-z0-9+/=\r\n]*(?:-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)?)",
      nullptr, true},
 };
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/target_stats.h"
+#include "obs/otlp.h"
 
 namespace tollgate::obs {
 namespace {
@@ -116,12 +117,12 @@ void Metrics::record(const RequestSample& s) {
   if (s.cost_usd) sh.cost[TokenKey{std::string(s.model), std::string(s.provider), std::string(s.key)}] += *s.cost_usd;
   if (!s.provider_kind.empty()) {
     std::string op = s.route == "embeddings" ? "embeddings" : s.route == "completions" ? "text_completion" : "chat";
-    GenAiKey gk{op, std::string(s.provider_kind), std::string(s.model)};
+    GenAiKey gk{op, std::string(genai_provider_name(s.provider_kind)), std::string(s.upstream_model)};
     sh.genai_duration[gk].observe(s.duration_seconds);
     if (s.usage.known) {
       // Token counts go in a seconds-bucketed Histogram's sum/count only; buckets below are token-sized.
-      auto& in = sh.genai_tokens[{op, std::string(s.provider_kind), std::string(s.model), "input"}];
-      auto& outh = sh.genai_tokens[{op, std::string(s.provider_kind), std::string(s.model), "output"}];
+      auto& in = sh.genai_tokens[{op, std::get<1>(gk), std::get<2>(gk), "input"}];
+      auto& outh = sh.genai_tokens[{op, std::get<1>(gk), std::get<2>(gk), "output"}];
       auto observe_tokens = [](Histogram& h, int64_t n) {
         for (std::size_t i = 0; i < kTokenBuckets.size() && i < h.buckets.size(); ++i)
           if (double(n) <= kTokenBuckets[i]) ++h.buckets[i];

@@ -22,6 +22,7 @@ struct RequestSample {
   std::string_view provider;  // "" when no upstream was reached
   std::string_view provider_kind;  // openai, anthropic, ... (gen_ai.provider.name)
   std::string_view key;       // the key's name (bounded: keys are configured), never the secret
+  std::string_view upstream_model;  // gen_ai.request.model: the model the request was made to
   int status = 0;
   double duration_seconds = 0;
   double ttft_seconds = -1;   // time to first byte of the answer body; < 0 when not streamed

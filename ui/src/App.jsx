@@ -1,6 +1,7 @@
 // The shell: sign-in gate, navigation, hash routes (#/overview, #/logs/<id>, ...). Hash routes
 // need nothing from the server but /ui/ itself.
 import { useEffect, useState } from 'react';
+import { Logo } from './components/Logo.jsx';
 import { api, auth, onUnauthorized } from './api.js';
 import Login from './pages/Login.jsx';
 import Overview from './pages/Overview.jsx';
@@ -86,10 +87,10 @@ export default function App() {
           ☰
         </button>
         <a className="brand" href="#/overview">
-          <span className="logo">⛩</span> Tollgate
+          <Logo /> Tollgate
         </a>
         <span className="spacer" />
-        {config?.version && <span className="muted small">v{config.version}</span>}
+        {config?.gateway_version && <span className="muted small">v{config.gateway_version}</span>}
         <button
           className="secondary"
           data-testid="sign-out"

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { Logo } from '../components/Logo.jsx';
 import { api } from '../api.js';
 
 export default function Login({ onSignedIn, expired }) {
@@ -25,7 +26,7 @@ export default function Login({ onSignedIn, expired }) {
     <div className="login">
       <form className="card login-card" onSubmit={submit} data-testid="login-form">
         <h1>
-          <span className="logo">⛩</span> Tollgate
+          <Logo /> Tollgate
         </h1>
         <p className="muted">Sign in with the gateway's admin key (<code>admin.key</code> in tollgate.yaml).</p>
         <label className="field">

@@ -253,7 +253,7 @@ export default function Logs({ arg }) {
             <span className="muted small">
               {rows.length ? `${offset + 1}–${offset + rows.length}` : '0'}
             </span>
-            <button className="secondary" disabled={rows.length < PAGE} onClick={() => setOffset(offset + PAGE)}>
+            <button className="secondary" disabled={data?.has_more === false || rows.length < PAGE} onClick={() => setOffset(offset + PAGE)}>
               Older
             </button>
           </div>

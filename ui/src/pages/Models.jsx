@@ -228,12 +228,18 @@ export default function Models() {
                   <td>{(m.fallbacks ?? []).join(', ') || <span className="muted">—</span>}</td>
                   <td className="small">{limitsSummary(m.limits) || <span className="muted">—</span>}</td>
                   <td className="actions">
+                    {m.builtin ? (
+                      <span className="badge">built-in</span>
+                    ) : (
+                      <>
                     <button className="link" onClick={() => setEditing(m)}>
                       Edit
                     </button>
                     <button className="link danger" onClick={() => remove(m)}>
                       Delete
                     </button>
+                      </>
+                    )}
                   </td>
                 </tr>
               ))}

@@ -51,7 +51,7 @@ function Pane({ index, model, models, onModel, run }) {
           ))}
         </select>
         {run?.status === 'running' && <span className="badge subtle pulse">streaming…</span>}
-        {run?.status === 'done' && <span className="badge ok">done{run.finish ? ` · ${run.finish}` : ''}</span>}
+        {run?.status === 'done' && <span className="badge ok" data-testid={`status-${index}`} title={run.finish ? `finish_reason: ${run.finish}` : undefined}>{run.finish === 'stopped' ? 'stopped' : 'done'}</span>}
         {run?.status === 'error' && <span className="badge bad">error{run.error?.status ? ` ${run.error.status}` : ''}</span>}
       </div>
       <div className="output" ref={outRef} data-testid={`output-${index}`} aria-live="polite">
@@ -225,7 +225,7 @@ export default function Playground({ config }) {
           </div>
           <div className="form-actions">
             {running ? (
-              <button type="button" className="secondary" onClick={() => aborts.current.forEach((a) => a?.abort())}>
+              <button type="button" className="secondary" onClick={() => aborts.current.forEach((a) => a?.abort())} data-testid="stop">
                 Stop
               </button>
             ) : null}

@@ -187,12 +187,18 @@ export default function Providers() {
                   </td>
                   <td>{p.api_key_set ? <span className="badge ok">set</span> : <span className="badge">not set</span>}</td>
                   <td className="actions">
+                    {p.builtin ? (
+                      <span className="badge">built-in</span>
+                    ) : (
+                      <>
                     <button className="link" onClick={() => setEditing(p)}>
                       Edit
                     </button>
                     <button className="link danger" onClick={() => remove(p)}>
                       Delete
                     </button>
+                      </>
+                    )}
                   </td>
                 </tr>
               ))}

@@ -1,0 +1,36 @@
+// The Anthropic inbound side: fast_path read_request (+ splice_request) and, for bodies it
+// accepts, the translation to the canonical chat request and the token estimate.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "dialects/anthropic/fast_path.h"
+#include "dialects/anthropic/inbound.h"
+
+namespace json = boost::json;
+using namespace tollgate::dialects;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  for (auto endpoint : {anthropic::Endpoint::messages, anthropic::Endpoint::count_tokens}) {
+    json::value doc;
+    anthropic::RequestFacts facts;
+    if (anthropic::read_request(body, endpoint, doc, facts)) continue;
+    std::string spliced = anthropic::splice_request(body, doc, "claude-x");
+    boost::system::error_code ec;
+    auto out = json::parse(spliced, ec);
+    if (ec || !out.is_object()) abort();
+    (void)anthropic::count_tokens_estimate(doc);
+    json::object chat;
+    std::string model;
+    bool stream = false;
+    if (!anthropic::messages_to_chat(doc, chat, model, stream)) (void)json::serialize(chat);
+  }
+  tollgate::core::Usage u;
+  anthropic::read_usage_from_body(body, u);
+  return 0;
+}

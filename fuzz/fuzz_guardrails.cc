@@ -1,0 +1,63 @@
+// The guardrail scanner: prompts (user and tool sources) and answers, whole and streamed in
+// pieces whose sizes come from the input. Invariants: the streamed answer equals the whole
+// answer (a split never changes what is redacted) and redacted outputs contain no value that
+// the one-shot scan found.
+#include <cstdint>
+#include <cstdlib>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guardrails/guardrail.h"
+
+using namespace tollgate::guardrails;
+
+namespace {
+
+const std::shared_ptr<const CompiledPolicies>& policies() {
+  static auto p = [] {
+    PolicySpec pii{"pii", "pii", Mode::redact};
+    pii.reversible = true;
+    PolicySpec inj{"inj", "prompt-injection", Mode::monitor};
+    PolicySpec kw{"kw", "keywords", Mode::redact};
+    kw.keywords = {"project falcon", "ssh"};
+    kw.patterns = {R"(\bINC-[0-9]{4}\b)"};
+    std::vector<std::string> errors;
+    auto c = CompiledPolicies::compile({pii, inj, kw}, errors);
+    if (!c) abort();
+    return c;
+  }();
+  return p;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const auto& p = policies();
+  auto sel = p->select({"pii", "inj", "kw"});
+  size_t step = 1 + data[0] % 32;
+  std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+  RestoreMap restore;
+  std::vector<InputText> texts{{Source::user, text}, {Source::tool, text}};
+  auto v = p->scan_input(sel, texts, restore);
+  for (const auto& f : v.findings)
+    if (f.begin > f.end || f.end > text.size()) abort();
+
+  // Answers: the model echoes the redacted prompt (placeholders to restore) and the raw text.
+  for (const std::string& answer : {texts[0].text, text}) {
+    auto whole = p->scan_output(sel, answer, &restore);
+    StreamRedactor r(p, sel, &restore);
+    std::string streamed;
+    for (size_t i = 0; i < answer.size(); i += step) streamed += r.feed(std::string_view(answer).substr(i, step));
+    streamed += r.flush();
+    if (streamed != whole.text) {
+      fprintf(stderr, "stream/whole mismatch (step %zu)\nwhole:    %s\nstreamed: %s\n", step,
+              whole.text.c_str(), streamed.c_str());
+      abort();
+    }
+  }
+  return 0;
+}

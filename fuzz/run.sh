@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (AddressSanitizer + UndefinedBehaviorSanitizer) and
+# runs each for a bounded time. Fails when any target crashes, leaks, hits UB or times out.
+#
+#   fuzz/run.sh                      build + run every target for FUZZ_SECONDS (default 20)
+#   FUZZ_SECONDS=300 fuzz/run.sh sse run one target longer
+#   FUZZ_BUILD_ONLY=1 fuzz/run.sh    build only
+#
+# Needs: clang, libclang-rt-14-dev (the fuzzer and sanitizer runtimes), libre2-dev, and the
+# project's usual Boost/fmt/OpenSSL development packages. Each target compiles only the
+# sources it exercises; objects are shared between targets and cached by ccache when present.
+# Crash inputs land in $FUZZ_BUILD/artifacts/; new corpus units in $FUZZ_BUILD/corpus/ (the
+# seeds under fuzz/corpus/ stay small and are never written by a run).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${FUZZ_BUILD:-$ROOT/build-fuzz}"
+SECONDS_EACH="${FUZZ_SECONDS:-20}"
+JOBS="${FUZZ_JOBS:-2}"
+CXX="${FUZZ_CXX:-clang++}"
+command -v "$CXX" >/dev/null || { echo "fuzz: $CXX not found (apt-get install clang libclang-rt-14-dev)"; exit 2; }
+LAUNCHER=""
+command -v ccache >/dev/null && LAUNCHER=ccache
+
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+CXXFLAGS="-std=c++20 -O1 -g $SAN -I$ROOT/src \
+  -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_COROUTINE -DTOLLGATE_VERSION=\"fuzz\" \
+  -Wno-deprecated-declarations"
+LIBS="-lboost_json -lfmt -lre2 -lssl -lcrypto -lpthread"
+
+# target -> the project sources it needs
+declare -A SOURCES=(
+  [sse]="src/http/sse.cc"
+  [openai_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/dialects/openai/fast_path.cc"
+  [anthropic_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
+  [gemini_stream]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+    src/dialects/openai/fast_path.cc
+    src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
+    src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
+  [guardrails]="src/guardrails/guardrail.cc src/guardrails/pii.cc src/guardrails/injection.cc
+    src/guardrails/stream_redactor.cc"
+)
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails"
+TARGETS="${*:-$ALL_TARGETS}"
+
+mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"
+
+compile() {  # compile SRC (relative to ROOT) into an object with fuzzer coverage
+  local src="$1" obj="$BUILD/obj/${1//\//_}.o"
+  if [[ ! -f "$obj" || "$ROOT/$src" -nt "$obj" ]]; then
+    $LAUNCHER "$CXX" $CXXFLAGS -fsanitize=fuzzer-no-link -c "$ROOT/$src" -o "$obj"
+  fi
+}
+export -f compile
+export ROOT BUILD CXX CXXFLAGS LAUNCHER
+
+needed=""
+for t in $TARGETS; do
+  [[ -n "${SOURCES[$t]:-}" ]] || { echo "fuzz: unknown target '$t' ($ALL_TARGETS)"; exit 2; }
+  needed+=" ${SOURCES[$t]} fuzz/fuzz_$t.cc"
+done
+echo "$needed" | tr ' \n' '\n\n' | sed '/^$/d' | sort -u | xargs -P "$JOBS" -I{} bash -c 'compile {}'
+
+for t in $TARGETS; do
+  objs="$BUILD/obj/fuzz_fuzz_$t.cc.o"
+  for s in ${SOURCES[$t]}; do objs+=" $BUILD/obj/${s//\//_}.o"; done
+  "$CXX" $SAN -fsanitize=fuzzer $objs $LIBS -o "$BUILD/fuzz_$t"
+done
+echo "fuzz: built $TARGETS in $BUILD"
+[[ -n "${FUZZ_BUILD_ONLY:-}" ]] && exit 0
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+failed=""
+for t in $TARGETS; do
+  mkdir -p "$BUILD/corpus/$t"
+  echo "fuzz: $t for ${SECONDS_EACH}s"
+  if ! "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+       -max_len=16384 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
+       "$BUILD/corpus/$t" "$ROOT/fuzz/corpus/$t" >"$BUILD/$t.log" 2>&1; then
+    failed+=" $t"
+    echo "fuzz: $t FAILED (log: $BUILD/$t.log)"
+    grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$BUILD/$t.log" | head -5 || true
+  else
+    grep -E "^stat::number_of_executed_units|^Done" "$BUILD/$t.log" | tr '\n' ' '; echo
+  fi
+done
+if [[ -n "$failed" ]]; then
+  echo "fuzz: crashes in:$failed"
+  exit 1
+fi
+echo "fuzz: all targets clean"
