@@ -1,5 +1,10 @@
 #include "admin/admin_routes.h"
 
+#include <algorithm>
+
+#include "admin/ui_assets.h"
+#include "gateway/proxy.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -57,6 +62,45 @@ void attach_store(gateway::GatewayState& state, std::shared_ptr<store::ResourceS
   r.apis[&state] = std::make_shared<AdminApi>(state, std::move(store), std::move(reload_now));
 }
 
+namespace {
+
+const UiAsset* find_ui_asset(std::string_view path) {
+  const UiAsset* end = kUiAssets + kUiAssetCount;
+  const UiAsset* it = std::lower_bound(kUiAssets, end, path,
+                                       [](const UiAsset& a, std::string_view p) { return std::string_view(a.path) < p; });
+  return it != end && std::string_view(it->path) == path ? it : nullptr;
+}
+
+// The Admin UI: a single-page app with hash routes, so /ui/ serves index.html and only
+// /ui/assets/* name files. No auth here: the app signs in against the Admin API.
+net::awaitable<void> serve_ui(http::Exchange& ex, std::string_view path) {
+  if (path == "/ui") {
+    http::Headers h{{"location", "/ui/"}};
+    co_await ex.respond(308, h, "");
+    co_return;
+  }
+  const UiAsset* asset = find_ui_asset(path == "/ui/" ? "/ui/index.html" : path);
+  if (!asset && !path.starts_with("/ui/assets/")) asset = find_ui_asset("/ui/index.html");
+  if (!asset) {
+    co_await ex.respond(404, content_type("text/plain"), "not found");
+    co_return;
+  }
+  const bool immutable = std::string_view(asset->path).starts_with("/ui/assets/");
+  http::Headers h{
+      {"content-type", asset->content_type},
+      {"cache-control", immutable ? "public, max-age=31536000, immutable" : "no-cache"},
+      {"content-security-policy",
+       "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+      {"x-content-type-options", "nosniff"},
+      {"referrer-policy", "no-referrer"},
+  };
+  std::string body(reinterpret_cast<const char*>(asset->data), asset->size);
+  co_await ex.respond(200, h, std::move(body));
+}
+
+}  // namespace
+
 net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Exchange& ex) {
   std::string_view path = ex.target().substr(0, ex.target().find('?'));
   const bool get = ex.method() == "GET";
@@ -68,6 +112,12 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
     // co_spawn hands the result back on this coroutine's executor: we answer on our own thread.
     AdminReply reply = co_await net::co_spawn(api_thread(), std::move(call), net::use_awaitable);
     co_await ex.respond(reply.status, reply.headers, std::move(reply.body));
+  } else if ((get || ex.method() == "HEAD") && (path == "/ui" || path.starts_with("/ui/"))) {
+    co_await serve_ui(ex, path);
+  } else if (ex.method() == "POST" && path == "/v1/chat/completions") {
+    // The Playground, same origin as the UI: the proxy's own request path, with the virtual
+    // key the user gives the Playground.
+    co_await gateway::handle_proxy_request(state, ex);
   } else if (get && path == "/livez") {
     co_await ex.respond(200, content_type("application/json"), R"({"status":"ok"})");
   } else if (get && path == "/readyz") {
