@@ -1,6 +1,8 @@
 // Phase 6, admit: rate limits, concurrency and budgets for the key, the model and the key on
 // that model, all together. Tokens are admitted on an estimate and reconciled in settle; the
 // concurrency slot (ctx.admission) lives as long as the request, streams included.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "gateway/phases.h"
@@ -39,8 +41,10 @@ int64_t estimate_tokens(const RequestContext& ctx) {
   int64_t completion = 0;
   if (ctx.doc.is_object()) {
     const auto& o = ctx.doc.as_object();
-    completion = std::max(int_of(o, "max_completion_tokens"), int_of(o, "max_tokens"));
-    if (auto* n = o.if_contains("n"); n && n->is_int64() && n->get_int64() > 1) completion *= n->get_int64();
+    // Clamped, so a hostile max_tokens or n cannot overflow the estimate.
+    completion = std::clamp<int64_t>(std::max(int_of(o, "max_completion_tokens"), int_of(o, "max_tokens")), 0, int64_t{1} << 40);
+    if (auto* n = o.if_contains("n"); n && n->is_int64() && n->get_int64() > 1)
+      completion *= std::min<int64_t>(n->get_int64(), 128);
   }
   return prompt + completion;
 }

@@ -421,7 +421,31 @@ core::ParseResult SqliteStore::load() {
   while (providers.step()) {
     std::string row = providers.text(0);
     // Kept even with errors in it (see parse_provider), so models using it are not blamed.
-    if (auto p = core::parse_provider(providers.text(1), row_source("providers", row), errors)) {
+    std::string doc = providers.text(1);
+    if (doc.find(SecretBox::kPrefix) != std::string::npos) {
+      // Unseal the credential before parsing, so validation sees what the gateway will send.
+      boost::system::error_code ec;
+      auto v = boost::json::parse(doc, ec);
+      if (!ec && v.is_object()) {
+        if (auto* k = v.as_object().if_contains("api_key"); k && k->is_string() && SecretBox::is_sealed(k->get_string())) {
+          auto opened = secrets().open(k->get_string());
+          if (!opened) {
+            errors.push_back({row_source("providers", row), 0, 0, "api_key",
+                              "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY or secret.key changed?)"});
+            continue;
+          }
+          // A key holding "${" must not be read as an ${ENV} reference: "$${" is the escape.
+          std::string escaped;
+          for (std::size_t i = 0; i < opened->size(); ++i) {
+            if (opened->compare(i, 2, "${") == 0) escaped += "$";
+            escaped.push_back((*opened)[i]);
+          }
+          *k = escaped;
+          doc = boost::json::serialize(v);
+        }
+      }
+    }
+    if (auto p = core::parse_provider(doc, row_source("providers", row), errors)) {
       check_name(p->name, row, "providers");
       r.providers.push_back(std::move(*p));
       provider_rows.push_back(row);
@@ -471,6 +495,11 @@ bool SqliteStore::changed() {
   return data_version() != loaded_version_;
 }
 
+const SecretBox& SqliteStore::secrets() {
+  if (!secrets_) secrets_ = SecretBox::for_store(path_);
+  return *secrets_;
+}
+
 void SqliteStore::put_provider(const core::Provider& p) {
   std::vector<core::ConfigError> errors;
   core::Resources one;
@@ -487,7 +516,12 @@ void SqliteStore::put_provider(const core::Provider& p) {
                    "INSERT INTO providers (name, doc, updated_at) VALUES (?1, ?2, ?3) "
                    "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, "
                    "updated_at = excluded.updated_at");
-  upsert.bind(1, p.name).bind(2, provider_document(p)).bind(3, now_seconds()).step();
+  // A literal credential is sealed before it touches the disk; a ${ENV} reference is kept.
+  core::Provider sealed = p;
+  if (!sealed.api_key.empty() && sealed.api_key.find("${") == std::string::npos &&
+      !SecretBox::is_sealed(sealed.api_key))
+    sealed.api_key = secrets().seal(sealed.api_key);
+  upsert.bind(1, p.name).bind(2, provider_document(sealed)).bind(3, now_seconds()).step();
   wrote_since_load_ = true;
 }
 

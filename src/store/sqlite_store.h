@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "store/secret_box.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -51,12 +52,15 @@ class SqliteStore final : public ResourceStore {
   void check_key_models(const core::Key& k);
   int64_t data_version();
   std::vector<std::string> names_in(const char* table);
+  // The key that seals provider credentials, made on first use (see secret_box.h).
+  const SecretBox& secrets();
 
   std::string path_;
   std::mutex mutex_;  // one connection, used by the reload poller and the Admin API
   sqlite3* db_ = nullptr;
   int64_t loaded_version_ = -1;
   bool wrote_since_load_ = false;
+  std::optional<SecretBox> secrets_;
 };
 
 }  // namespace tollgate::store

@@ -436,5 +436,45 @@ TEST(OpenStore, PicksTheStoreByKind) {
   EXPECT_THROW(open_store({"etcd", "x"}), std::invalid_argument);
 }
 
+
+TEST(SqliteStore, LiteralCredentialsAreSealedAtRestAndReferencesAreKept) {
+  TempDir dir;
+  fs::path db = dir.path() / "t.db";
+  {
+    SqliteStore store(db.string());
+    core::Provider p = provider("sealed");
+    p.api_key = "sk-live-$ecret-1234567890";
+    store.put_provider(p);
+    core::Provider r = provider("referenced");
+    setenv("TG_TEST_SEALED_REF", "from-env", 1);
+    r.api_key = "${TG_TEST_SEALED_REF}";
+    store.put_provider(r);
+
+    core::ParseResult loaded = store.load();
+    ASSERT_TRUE(loaded.ok());
+    std::map<std::string, std::string> keys;
+    for (const auto& q : loaded.resources.providers) keys[q.name] = q.api_key;
+    EXPECT_EQ(keys["sealed"], "sk-live-$ecret-1234567890");
+    EXPECT_EQ(keys["referenced"], "from-env");
+  }
+  RawDb raw(db);
+  std::string all;
+  for (const auto& v : raw.dump("providers")) all += v + "\n";
+  EXPECT_EQ(all.find("sk-live-$ecret"), std::string::npos) << all;
+  EXPECT_NE(all.find("enc:v1:"), std::string::npos) << all;
+  EXPECT_NE(all.find("${TG_TEST_SEALED_REF}"), std::string::npos) << all;
+  // The key file the seal used sits beside the database, readable by the owner only.
+  auto perms = fs::status(dir.path() / "secret.key").permissions();
+  EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+
+  // Another key cannot open it: the provider is reported, not served with garbage.
+  setenv("TOLLGATE_SECRET_KEY", "some other passphrase", 1);
+  SqliteStore other(db.string());
+  core::ParseResult wrong = other.load();
+  unsetenv("TOLLGATE_SECRET_KEY");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.errors[0].field, "api_key");
+}
+
 }  // namespace
 }  // namespace tollgate::store

@@ -725,7 +725,10 @@ class Codec final : public ProviderCodec {
                                                       : provider.spec.api_version);
     out.headers.emplace_back("content-type", "application/json");
     if (opts.stream) out.headers.emplace_back("accept", "text/event-stream");
-    for (const auto& [name, value] : provider.spec.headers) {
+    for (const auto& header : provider.spec.headers) {
+      // (Not a structured binding: clang 14, which builds the fuzzers, cannot capture one.)
+      const std::string& name = header.first;
+      const std::string& value = header.second;
       // A configured header replaces ours of the same name (anthropic-version, say).
       auto same = [&](const auto& h) {
         return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),

@@ -1,3 +1,4 @@
+#include "core/numbers.h"
 #include "dialects/anthropic/wire.h"
 
 #include <algorithm>
@@ -9,7 +10,7 @@ int64_t json_int(const json::value* v, int64_t fallback) {
   if (!v) return fallback;
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  if (v->is_double()) return core::double_to_int64(v->get_double());
   return fallback;
 }
 

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "core/numbers.h"
 #include "dialects/bedrock/codec_impl.h"
 #include "dialects/bedrock/sigv4.h"
 
@@ -49,7 +50,9 @@ std::string_view str(const json::object& o, std::string_view key) {
 std::optional<int64_t> as_int(const json::value& v) {
   if (v.is_int64()) return v.get_int64();
   if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double() && v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
+  // Range-checked before the cast: a double out of int64's range is undefined behaviour.
+  if (v.is_double() && core::fits_int64(v.get_double()) &&
+      v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
     return static_cast<int64_t>(v.get_double());
   return std::nullopt;
 }

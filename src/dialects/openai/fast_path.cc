@@ -1,3 +1,4 @@
+#include "core/numbers.h"
 #include "dialects/openai/fast_path.h"
 
 #include <algorithm>
@@ -45,7 +46,7 @@ int64_t int_field(const json::object& o, std::string_view k) {
   if (!v) return 0;
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  if (v->is_double()) return core::double_to_int64(v->get_double());
   return 0;
 }
 
