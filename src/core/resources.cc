@@ -255,11 +255,39 @@ void read_routing(YamlReader& in, const YAML::Node& n, const std::string& at, Mo
   read_pricing(in, n["pricing"], YamlReader::child(at, "pricing"), m.pricing);
 }
 
+std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  if (!in.fields(n, at, {"name", "kind", "mode", "entities", "reversible", "keywords", "patterns", "threshold"}))
+    return std::nullopt;
+  Guardrail g;
+  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) g.name = *v;
+  if (auto v = in.string(n["kind"], YamlReader::child(at, "kind"))) {
+    if (*v != "pii" && *v != "prompt-injection" && *v != "keywords")
+      in.error(n["kind"], YamlReader::child(at, "kind"), "must be pii, prompt-injection or keywords");
+    g.kind = *v;
+  } else {
+    in.error(n, YamlReader::child(at, "kind"), "is required (pii, prompt-injection or keywords)");
+  }
+  if (auto v = in.string(n["mode"], YamlReader::child(at, "mode"))) {
+    if (*v != "block" && *v != "redact" && *v != "monitor")
+      in.error(n["mode"], YamlReader::child(at, "mode"), "must be block, redact or monitor");
+    g.mode = *v;
+  }
+  if (auto v = in.strings(n["entities"], YamlReader::child(at, "entities"))) g.entities = std::move(*v);
+  if (auto v = in.boolean(n["reversible"], YamlReader::child(at, "reversible"))) g.reversible = *v;
+  if (auto v = in.strings(n["keywords"], YamlReader::child(at, "keywords"))) g.keywords = std::move(*v);
+  if (auto v = in.strings(n["patterns"], YamlReader::child(at, "patterns"))) g.patterns = std::move(*v);
+  if (n["threshold"]) {
+    if (auto v = in.number(n["threshold"], YamlReader::child(at, "threshold"), 0.01, 1)) g.threshold = *v;
+  }
+  return g;
+}
+
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
-                         "timeout_ms", "affinity", "pricing", "limits"}))
+                         "timeout_ms", "affinity", "pricing", "limits", "guardrails"}))
     return std::nullopt;
   Model m;
+  if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) m.guardrails = std::move(*v);
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), m.limits);
   read_routing(in, n, at, m);
   if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
@@ -287,7 +315,7 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
   std::size_t errors_before = in.error_count();
   if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at", "limits",
-                         "budget", "model_limits"})) {
+                         "budget", "model_limits", "guardrails"})) {
     return std::nullopt;
   }
   Key k;
@@ -348,6 +376,7 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   }
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), k.limits);
   read_budget(in, n["budget"], YamlReader::child(at, "budget"), k.budget);
+  if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) k.guardrails = std::move(*v);
   if (auto ml = n["model_limits"]; !YamlReader::empty(ml)) {
     std::string mf = YamlReader::child(at, "model_limits");
     if (!ml.IsMap()) {
@@ -510,6 +539,24 @@ void validate_models(const Resources& r, Findings& found) {
   }
 }
 
+void validate_guardrails(const Resources& r, Findings& found) {
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < r.guardrails.size(); ++i) {
+    const Guardrail& g = r.guardrails[i];
+    if (g.name.empty()) found.add("guardrails", i, "name", "is required");
+    else if (auto [it, fresh] = seen.emplace(g.name, i); !fresh)
+      found.add("guardrails", i, "name", "guardrail \"" + g.name + "\" is declared twice");
+  }
+  auto check = [&](const char* section, std::size_t i, const std::vector<std::string>& names) {
+    for (std::size_t j = 0; j < names.size(); ++j)
+      if (!seen.contains(names[j]))
+        found.add(section, i, "guardrails[" + std::to_string(j) + "]",
+                  "guardrail \"" + names[j] + "\" is not declared");
+  };
+  for (std::size_t i = 0; i < r.models.size(); ++i) check("models", i, r.models[i].guardrails);
+  for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].guardrails);
+}
+
 void validate_keys(const Resources& r, Findings& found) {
   std::unordered_map<std::string_view, const Provider*> providers;
   for (const Provider& p : r.providers) providers.emplace(p.name, &p);
@@ -564,7 +611,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   std::optional<YAML::Node> root = in.load(text);
   if (!root) return result;
   if (root->IsNull()) return result;  // an empty document declares nothing
-  if (!in.fields(*root, "", {"providers", "models", "keys"})) return result;
+  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails"})) return result;
 
   // Every section is read whole even after an error, so one run reports every problem. An
   // item that fails to read is left out, so remember which document item each one came from.
@@ -587,6 +634,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   section("providers", read_provider, result.resources.providers);
   section("models", read_model, result.resources.models);
   section("keys", read_key, result.resources.keys);
+  section("guardrails", read_guardrail, result.resources.guardrails);
 
   validate_resources(result.resources, result.errors,
                      [&](std::string_view section_name, std::size_t index, std::string_view field) {
@@ -684,6 +732,7 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
   validate_providers(r, found);
   validate_models(r, found);
   validate_keys(r, found);
+  validate_guardrails(r, found);
 }
 
 std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,

@@ -97,6 +97,18 @@ struct Model {
   Affinity affinity;
   Pricing pricing;  // overrides the catalog for every target of this alias
   Limits limits;    // for the model, all keys together
+  std::vector<std::string> guardrails;  // policy names, for every key calling this alias
+};
+
+// A guardrail policy, attachable to keys and models by name (guardrails/guardrail.h compiles it).
+struct Guardrail {
+  std::string name;
+  std::string kind;                // pii | prompt-injection | keywords
+  std::string mode = "block";      // block | redact | monitor
+  std::vector<std::string> entities;   // pii: email, phone, credit_card, ssn, iban, ip, secret
+  bool reversible = false;             // pii + redact: placeholders restored in the answer
+  std::vector<std::string> keywords, patterns;  // keywords kind
+  double threshold = 0.5;              // prompt-injection
 };
 
 struct Key {
@@ -109,12 +121,14 @@ struct Key {
   Limits limits;
   Budget budget;
   std::map<std::string, Limits> model_limits;  // this key on one model (alias -> limits)
+  std::vector<std::string> guardrails;         // policy names
 };
 
 struct Resources {
   std::vector<Provider> providers;
   std::vector<Model> models;
   std::vector<Key> keys;
+  std::vector<Guardrail> guardrails;
 };
 
 // One problem found while validating resources: where it is and what is wrong.

@@ -79,7 +79,8 @@ bool parse_endpoint(std::string_view url, UpstreamEndpoint& out) {
 }
 
 std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
-                                                const PriceLookup& price) {
+                                                const PriceLookup& price,
+                                                const GuardrailCompiler& guardrails) {
   std::shared_ptr<Snapshot> s(new Snapshot());
   s->version_ = version;
   s->resources_ = std::move(r);
@@ -121,6 +122,15 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
   }
   for (const CompiledModel& cm : s->models_) s->model_index_.emplace(cm.spec.name, &cm);
   for (const Key& k : res.keys) s->key_index_.emplace(k.hash_hex, &k);
+  if (guardrails && !res.guardrails.empty()) {
+    std::vector<std::string> errors;
+    s->guardrails_ = guardrails(res.guardrails, errors);
+    if (!s->guardrails_) {
+      std::string all;
+      for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+      throw std::invalid_argument("guardrails: " + all);
+    }
+  }
   return s;
 }
 

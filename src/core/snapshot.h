@@ -46,6 +46,17 @@ struct CompiledModel {
   std::vector<CompiledTarget> targets;
 };
 
+}  // namespace tollgate::core
+namespace tollgate::guardrails {
+class CompiledPolicies;
+}
+namespace tollgate::core {
+
+// Compiles the guardrail policies of a snapshot (guardrails/ does it; the runtime passes it in).
+// Errors make the snapshot invalid.
+using GuardrailCompiler = std::function<std::shared_ptr<const guardrails::CompiledPolicies>(
+    const std::vector<Guardrail>& policies, std::vector<std::string>& errors)>;
+
 // The effective price of a target: the configured override merged over the catalog's (the
 // catalog lives in obs/; the runtime passes it in, keeping core free of it).
 using PriceLookup = std::function<Pricing(ProviderKind kind, std::string_view upstream_model,
@@ -61,7 +72,11 @@ class Snapshot {
   // throws std::invalid_argument for a target whose provider is not in `r` (the gateway adds
   // its built-in `demo` provider to `r` before building) or a base URL that does not parse.
   static std::shared_ptr<const Snapshot> build(Resources r, uint64_t version,
-                                               const PriceLookup& price = {});
+                                               const PriceLookup& price = {},
+                                               const GuardrailCompiler& guardrails = {});
+
+  // The compiled guardrail policies (null when none are declared).
+  const std::shared_ptr<const guardrails::CompiledPolicies>& guardrails() const { return guardrails_; }
 
   const CompiledProvider* provider(std::string_view name) const;
   const CompiledModel* model(std::string_view alias) const;
@@ -80,6 +95,7 @@ class Snapshot {
   std::unordered_map<std::string_view, const CompiledModel*> model_index_;
   std::unordered_map<std::string_view, const Key*> key_index_;
   uint64_t version_ = 0;
+  std::shared_ptr<const guardrails::CompiledPolicies> guardrails_;
 
   Snapshot() = default;
 };

@@ -12,6 +12,7 @@
 #include "core/usage.h"
 #include "dialects/openai/fast_path.h"
 #include "gateway/state.h"
+#include "guardrails/guardrail.h"
 #include "http/server.h"
 #include "limits/rate_limiter.h"
 
@@ -64,6 +65,14 @@ struct RequestContext {
   int attempts = 0;
   double upstream_seconds = -1;  // the answering attempt, sent to answered; < 0: none
   Clock::time_point deadline = Clock::time_point::max();  // the model's timeout_ms, across attempts
+
+  // guard: the policies that apply, the placeholders to restore, and the body when a policy
+  // rewrote it (the fast path then forwards that instead of the caller's bytes)
+  guardrails::Selection guard;
+  guardrails::RestoreMap restore;
+  std::optional<std::string> body_override;
+  std::vector<guardrails::Finding> guard_findings;
+  const std::string& request_body() const { return body_override ? *body_override : ex.body(); }
 
   // admit / settle
   std::unique_ptr<limits::Admission> admission;  // holds the concurrency slot

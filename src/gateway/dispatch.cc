@@ -163,7 +163,7 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
                              endpoint != Endpoint::embeddings && endpoint != Endpoint::responses;
   http::OutgoingRequest req;
   openai_wire(provider, endpoint, ctx.target->upstream_model, req);
-  req.body = dialects::openai::splice_request(ctx.ex.body(), ctx.doc, ctx.target->upstream_model, ask_for_usage);
+  req.body = dialects::openai::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model, ask_for_usage);
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
@@ -173,7 +173,8 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
-    auto relay = endpoint == Endpoint::responses ? responses_passthrough() : openai_passthrough(ask_for_usage);
+    auto relay = endpoint == Endpoint::responses ? responses_passthrough()
+                                                 : guarded(openai_passthrough(ask_for_usage), ctx);
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
 
@@ -185,6 +186,17 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
     co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
   }
   dialects::openai::read_usage_from_body(body, ctx.usage);
+  if (guards_output(ctx)) {
+    boost::system::error_code ec;
+    auto answer = json::parse(body, ec);
+    if (!ec) {
+      if (auto blocked = guard_answer(ctx, answer)) {
+        co_await respond_error(ctx, *blocked);
+        co_return AttemptResult::answered();
+      }
+      body = json::serialize(answer);
+    }
+  }
   auto content_type = call.header("content-type");
   if (content_type.empty()) content_type = "application/json";
   co_await relay_whole(ctx, status, content_type, std::move(body), std::move(extra));
@@ -341,7 +353,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
-      auto relay = translated_relay(nullptr, caller, strip_usage, ctx.facts.model);
+      auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx);
       co_return co_await relay_stream(ctx, source, *relay, {});
     }
     if (endpoint == Endpoint::embeddings) {
@@ -398,8 +410,9 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   if (status >= 200 && status < 300 && stream && (call.media_type() == "text/event-stream" || event_stream)) {
     UpstreamSource source(call);
     EventStreamSource binary(source);
-    auto relay = translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
-                                  strip_usage, ctx.facts.model);
+    auto relay = guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
+                                          strip_usage, ctx.facts.model),
+                         ctx);
     if (event_stream) co_return co_await relay_stream(ctx, binary, *relay, std::move(extra));
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }

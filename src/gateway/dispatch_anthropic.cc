@@ -143,7 +143,7 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   if (auto beta = ctx.ex.header("anthropic-beta"); !beta.empty()) req.headers.emplace_back("anthropic-beta", std::string(beta));
   req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
   for (const auto& [k, v] : provider.spec.headers) req.headers.emplace_back(k, v);
-  req.body = anthropic::splice_request(ctx.ex.body(), ctx.doc, ctx.target->upstream_model);
+  req.body = anthropic::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model);
 
   http::UpstreamCall call;
   struct Guard {
@@ -157,8 +157,8 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && !count && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
-    AnthropicPassthrough relay;
-    co_return co_await relay_stream(ctx, source, relay, std::move(extra));
+    auto relay = guarded(std::make_unique<AnthropicPassthrough>(), ctx);
+    co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
   std::string body;
   if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
@@ -168,6 +168,17 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
     co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
   }
   if (!count) anthropic::read_usage_from_body(body, ctx.usage);
+  if (!count && guards_output(ctx)) {
+    boost::system::error_code ec;
+    auto answer = json::parse(body, ec);
+    if (!ec) {
+      if (auto blocked = guard_answer(ctx, answer)) {
+        co_await respond_error(ctx, *blocked);
+        co_return AttemptResult::answered();
+      }
+      body = json::serialize(answer);
+    }
+  }
   co_await relay_whole(ctx, status, "application/json", std::move(body), std::move(extra));
   co_return AttemptResult::answered();
 }
@@ -179,7 +190,15 @@ std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::Ch
   return std::make_unique<AnthropicCallerRelay>(std::move(decoder), std::move(caller_model));
 }
 
-net::awaitable<void> respond_completion(RequestContext& ctx, const json::object& completion, Dialect caller) {
+net::awaitable<void> respond_completion(RequestContext& ctx, const json::object& completion_in, Dialect caller) {
+  json::value guarded_answer = completion_in;
+  if (guards_output(ctx)) {
+    if (auto blocked = guard_answer(ctx, guarded_answer)) {
+      co_await respond_error(ctx, *blocked);
+      co_return;
+    }
+  }
+  const json::object& completion = guarded_answer.as_object();
   std::string body;
   if (caller == Dialect::anthropic)
     body = json::serialize(anthropic::chat_to_message(completion, ctx.facts.model));

@@ -28,6 +28,11 @@ std::optional<core::GatewayError> decode(RequestContext& ctx);
 std::optional<core::GatewayError> resolve(RequestContext& ctx);
 bool key_allows(const core::Key& key, std::string_view alias);
 
+// 5. guard (guard.cc): guardrail policies over the request's texts; and over answers.
+std::optional<core::GatewayError> guard(RequestContext& ctx);
+bool guards_output(const RequestContext& ctx);
+std::optional<core::GatewayError> guard_answer(RequestContext& ctx, boost::json::value& answer);
+
 // 6. admit (admit.cc): rate limits, concurrency and budgets; the slot is held in ctx.
 std::optional<core::GatewayError> admit(RequestContext& ctx);
 int64_t estimate_tokens(const RequestContext& ctx);

@@ -58,7 +58,10 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await respond_error(ctx, *e);
     co_return;
   }
-  // 5. guard (input) slots in here.
+  if (auto e = guard(ctx)) {
+    co_await respond_error(ctx, *e);
+    co_return;
+  }
   if (auto e = admit(ctx)) {
     co_await respond_error(ctx, *e);
     co_return;

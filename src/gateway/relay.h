@@ -57,6 +57,14 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
                                               Dialect caller, bool strip_usage,
                                               std::string caller_model);
 
+// `relay` wrapped so the answer passes the request's output guardrails (guard.cc); `relay`
+// itself when none apply.
+std::unique_ptr<StreamRelay> guarded(std::unique_ptr<StreamRelay> relay, RequestContext& ctx);
+
+// `relay` wrapped so the answer passes the request's output guardrails (guard.cc); `relay`
+// itself when none apply.
+std::unique_ptr<StreamRelay> guarded(std::unique_ptr<StreamRelay> relay, RequestContext& ctx);
+
 // Streams an answer to the caller through `relay`. The head goes out with the first bytes of
 // the answer, not before: a provider that fails before its first byte leaves the caller
 // untouched, so the attempt can fail over (the result says failed). Once a byte is out the

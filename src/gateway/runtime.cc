@@ -16,6 +16,7 @@
 #include "gateway/proxy.h"
 #include "gateway/state.h"
 #include "http/server.h"
+#include "guardrails/guardrail.h"
 #include "obs/cost.h"
 
 #include <filesystem>
@@ -52,7 +53,24 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
   }
   auto resources = with_builtins(std::move(result.resources), state.config);
   try {
-    state.snapshots.publish(core::Snapshot::build(std::move(resources), version, obs::effective_price));
+    auto compile = [](const std::vector<core::Guardrail>& in, std::vector<std::string>& errors) {
+    std::vector<guardrails::PolicySpec> specs;
+    for (const auto& g : in) {
+      guardrails::PolicySpec s;
+      s.name = g.name;
+      s.kind = g.kind;
+      s.mode = g.mode == "redact" ? guardrails::Mode::redact
+               : g.mode == "monitor" ? guardrails::Mode::monitor : guardrails::Mode::block;
+      s.entities = g.entities;
+      s.reversible = g.reversible;
+      s.keywords = g.keywords;
+      s.patterns = g.patterns;
+      s.threshold = g.threshold;
+      specs.push_back(std::move(s));
+    }
+    return guardrails::CompiledPolicies::compile(specs, errors);
+  };
+  state.snapshots.publish(core::Snapshot::build(std::move(resources), version, obs::effective_price, compile));
   } catch (const std::exception& e) {
     // What validation cannot see (a target on the demo provider with demo: false, say).
     spdlog::error("resources from {} rejected: {}; the last good snapshot keeps serving",

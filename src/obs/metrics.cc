@@ -47,6 +47,7 @@ struct Shard {
   std::map<ModelKey, Histogram> ttft;
   std::map<TokenKey, uint64_t> tokens;
   std::map<FailureKey, uint64_t> failures;
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> guardrail_hits;
   std::map<ModelKey, Histogram> tpot;       // time per output token
   std::map<ModelKey, Histogram> upstream;   // the answering attempt
   std::map<ModelKey, Histogram> overhead;   // end to end minus upstream: the gateway's own time
@@ -155,6 +156,12 @@ constexpr std::array<std::string_view, 6> kLimitReasons{"requests", "tokens", "c
                                                        "budget", "unavailable", "budget_warning"};
 }
 
+void Metrics::guardrail_hit(std::string_view policy, std::string_view entity, bool acted) {
+  Shard& sh = shards_->shard[shard_index()];
+  std::lock_guard lock(sh.mu);
+  ++sh.guardrail_hits[{std::string(policy), std::string(entity), acted ? "true" : "false"}];
+}
+
 void Metrics::limit_event(std::string_view reason) {
   for (std::size_t i = 0; i < kLimitReasons.size(); ++i)
     if (kLimitReasons[i] == reason) limit_events_[i]++;
@@ -170,6 +177,7 @@ std::string Metrics::render() const {
     for (auto& [k, v] : sh.tokens) all.tokens[k] += v;
     for (auto& [k, v] : sh.failures) all.failures[k] += v;
     for (auto& [k, v] : sh.tpot) all.tpot[k].merge(v);
+    for (auto& [k, v] : sh.guardrail_hits) all.guardrail_hits[k] += v;
     for (auto& [k, v] : sh.upstream) all.upstream[k].merge(v);
     for (auto& [k, v] : sh.overhead) all.overhead[k].merge(v);
     for (auto& [k, v] : sh.cost) all.cost[k] += v;
@@ -260,6 +268,11 @@ std::string Metrics::render() const {
   out += "# HELP tollgate_target_latency_ewma_seconds Recent time to first byte per target (EWMA).\n# TYPE tollgate_target_latency_ewma_seconds gauge\n";
   for (auto* t : targets) out += fmt::format("tollgate_target_latency_ewma_seconds{{target=\"{}\"}} {}\n", escape(t->name), t->ewma_latency_us.load() / 1e6);
 
+  out += "# HELP tollgate_guardrail_hits_total Guardrail findings, by policy, entity or rule, and whether the policy acted.\n";
+  out += "# TYPE tollgate_guardrail_hits_total counter\n";
+  for (auto& [k, v] : all.guardrail_hits)
+    out += fmt::format("tollgate_guardrail_hits_total{{policy=\"{}\",entity=\"{}\",acted=\"{}\"}} {}\n",
+                       escape(std::get<0>(k)), escape(std::get<1>(k)), std::get<2>(k), v);
   out += "# HELP tollgate_requests_in_flight Requests being handled now.\n";
   out += "# TYPE tollgate_requests_in_flight gauge\n";
   out += fmt::format("tollgate_requests_in_flight {}\n", in_flight_.load());

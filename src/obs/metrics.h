@@ -42,6 +42,9 @@ class Metrics {
   // A request refused (or flagged) by traffic control: requests, tokens, concurrency,
   // budget, unavailable, budget_warning.
   void limit_event(std::string_view reason);
+  // A guardrail hit: the policy, what it found (an entity or rule, never the value), and
+  // whether it acted (false: monitor mode, or below an injection threshold).
+  void guardrail_hit(std::string_view policy, std::string_view entity, bool acted);
 
   std::atomic<int64_t>& in_flight() { return in_flight_; }
 

@@ -1,0 +1,308 @@
+// Phase 5, guard: the guardrail policies of the key and the model over the request's texts
+// (PII, prompt injection, deny lists), and over the answer on its way back. A block answers
+// in the caller's dialect naming the policy, never the matched value; a redaction rewrites the
+// request (the fast path then forwards the rewritten body); monitor only records.
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <map>
+
+#include <boost/json/parse.hpp>
+
+#include "gateway/phases.h"
+#include "gateway/relay.h"
+#include "http/sse.h"
+
+namespace tollgate::gateway {
+namespace json = boost::json;
+using guardrails::InputText;
+using guardrails::Source;
+
+namespace {
+
+Source source_of(std::string_view role) {
+  if (role == "system" || role == "developer") return Source::system;
+  if (role == "assistant" || role == "model") return Source::assistant;
+  if (role == "tool" || role == "function") return Source::tool;
+  return Source::user;
+}
+
+// Every text a request carries, with a pointer back to where it lives in the document.
+struct TextRef {
+  json::string* at;
+  Source source;
+};
+
+void collect_content(json::value& content, Source src, std::vector<TextRef>& out) {
+  if (auto* s = content.if_string()) {
+    out.push_back({s, src});
+    return;
+  }
+  if (auto* parts = content.if_array()) {
+    for (auto& p : *parts) {
+      auto* o = p.if_object();
+      if (!o) continue;
+      if (auto* t = o->if_contains("text"); t && t->is_string()) out.push_back({&t->get_string(), src});
+      // Anthropic tool results carry the tool's words: judged as tool output.
+      if (auto* type = o->if_contains("type"); type && type->is_string() && type->get_string() == "tool_result")
+        if (auto* c = o->if_contains("content")) collect_content(*c, Source::tool, out);
+    }
+  }
+}
+
+std::vector<TextRef> texts_of(json::value& doc) {
+  std::vector<TextRef> out;
+  auto* o = doc.if_object();
+  if (!o) return out;
+  if (auto* sys = o->if_contains("system")) collect_content(*sys, Source::system, out);           // Anthropic
+  if (auto* ins = o->if_contains("instructions")) collect_content(*ins, Source::system, out);     // Responses
+  if (auto* msgs = o->if_contains("messages"); msgs && msgs->is_array()) {
+    for (auto& m : msgs->get_array()) {
+      auto* mo = m.if_object();
+      if (!mo) continue;
+      Source src = Source::user;
+      if (auto* r = mo->if_contains("role"); r && r->is_string()) src = source_of(r->get_string());
+      if (auto* c = mo->if_contains("content")) collect_content(*c, src, out);
+    }
+  }
+  for (const char* field : {"prompt", "input"}) {
+    if (auto* v = o->if_contains(field)) {
+      if (v->is_string()) out.push_back({&v->get_string(), Source::user});
+      else if (auto* a = v->if_array())
+        for (auto& x : *a) {
+          if (x.is_string()) out.push_back({&x.get_string(), Source::user});
+          else if (auto* xo = x.if_object()) {  // Responses input items
+            Source src = Source::user;
+            if (auto* r = xo->if_contains("role"); r && r->is_string()) src = source_of(r->get_string());
+            if (auto* c = xo->if_contains("content")) collect_content(*c, src, out);
+          }
+        }
+    }
+  }
+  return out;
+}
+
+void count(RequestContext& ctx, const std::vector<guardrails::Finding>& findings) {
+  for (const auto& f : findings) ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
+  ctx.guard_findings.insert(ctx.guard_findings.end(), findings.begin(), findings.end());
+}
+
+}  // namespace
+
+std::optional<core::GatewayError> guard(RequestContext& ctx) {
+  const auto& policies = ctx.snapshot->guardrails();
+  if (!policies) return std::nullopt;
+  std::vector<std::string> names = ctx.key->guardrails;
+  if (ctx.model) names.insert(names.end(), ctx.model->spec.guardrails.begin(), ctx.model->spec.guardrails.end());
+  if (names.empty()) return std::nullopt;
+  ctx.guard = policies->select(names);
+  if (ctx.guard.empty()) return std::nullopt;
+
+  auto refs = texts_of(ctx.doc);
+  std::vector<InputText> texts;
+  texts.reserve(refs.size());
+  for (const auto& r : refs) texts.push_back({r.source, std::string(r.at->c_str(), r.at->size())});
+  auto verdict = policies->scan_input(ctx.guard, texts, ctx.restore);
+  count(ctx, verdict.findings);
+  if (verdict.blocked) {
+    ctx.error = "guardrail_blocked";
+    return core::GatewayError::make(core::ErrorKind::invalid_request, verdict.reason, "guardrail_blocked");
+  }
+  if (verdict.redacted) {
+    for (std::size_t i = 0; i < refs.size(); ++i) *refs[i].at = texts[i].text;
+    ctx.body_override = json::serialize(ctx.doc);
+  }
+  return std::nullopt;
+}
+
+bool guards_output(const RequestContext& ctx) {
+  const auto& policies = ctx.snapshot ? ctx.snapshot->guardrails() : nullptr;
+  return policies && !ctx.guard.empty() && policies->scans_output(ctx.guard, &ctx.restore);
+}
+
+std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value& answer) {
+  const auto& policies = ctx.snapshot->guardrails();
+  auto scan = [&](json::string& s) -> bool {
+    auto r = policies->scan_output(ctx.guard, std::string_view(s.data(), s.size()), &ctx.restore);
+    count(ctx, r.findings);
+    if (r.blocked) {
+      ctx.error = "guardrail_blocked";
+      return false;
+    }
+    s = r.text;
+    return true;
+  };
+  auto blocked = [&] {
+    return core::GatewayError::make(core::ErrorKind::invalid_request,
+                                    fmt::format("The answer was blocked by guardrail policy '{}'.",
+                                                ctx.guard_findings.empty() ? "" : ctx.guard_findings.back().policy),
+                                    "guardrail_blocked");
+  };
+  auto* o = answer.if_object();
+  if (!o) return std::nullopt;
+  if (auto* choices = o->if_contains("choices"); choices && choices->is_array()) {  // OpenAI
+    for (auto& c : choices->get_array()) {
+      auto* co = c.if_object();
+      if (!co) continue;
+      if (auto* t = co->if_contains("text"); t && t->is_string() && !scan(t->get_string())) return blocked();
+      if (auto* m = co->if_contains("message"); m && m->is_object())
+        if (auto* t = m->get_object().if_contains("content"); t && t->is_string() && !scan(t->get_string()))
+          return blocked();
+    }
+  }
+  if (auto* content = o->if_contains("content"); content && content->is_array()) {  // Anthropic
+    for (auto& b : content->get_array())
+      if (auto* bo = b.if_object())
+        if (auto* t = bo->if_contains("text"); t && t->is_string() && !scan(t->get_string())) return blocked();
+  }
+  return std::nullopt;
+}
+
+}  // namespace tollgate::gateway
+
+namespace tollgate::gateway {
+namespace {
+
+// Redacts a stream in the caller's dialect, after the relay that produced it: OpenAI chunks'
+// delta.content per choice, Anthropic text deltas per block. A StreamRedactor holds back the
+// tail of the text so a value split across chunks is still caught; what it holds is sent
+// before the choice finishes (OpenAI) or the block stops (Anthropic).
+class GuardedRelay final : public StreamRelay {
+ public:
+  GuardedRelay(std::unique_ptr<StreamRelay> inner, RequestContext& ctx, Dialect caller)
+      : inner_(std::move(inner)), ctx_(ctx), caller_(caller) {}
+
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    std::string produced;
+    inner_->on_event(ev, produced);
+    rewrite(produced, out);
+  }
+  void on_end(std::string& out) override {
+    std::string produced;
+    inner_->on_end(produced);
+    rewrite(produced, out);
+  }
+  core::Usage usage() const override { return inner_->usage(); }
+  std::optional<core::GatewayError> provider_error() const override { return inner_->provider_error(); }
+  std::string error_event(const core::GatewayError& e) const override { return inner_->error_event(e); }
+
+ private:
+  guardrails::StreamRedactor& redactor(int64_t index) {
+    auto it = redactors_.find(index);
+    if (it == redactors_.end())
+      it = redactors_.emplace(index, guardrails::StreamRedactor(ctx_.snapshot->guardrails(), ctx_.guard, &ctx_.restore)).first;
+    return it->second;
+  }
+  void note(guardrails::StreamRedactor& r) {
+    for (std::size_t i = counted_[&r]; i < r.findings().size(); ++i)
+      ctx_.gateway.metrics.guardrail_hit(r.findings()[i].policy, r.findings()[i].entity, r.findings()[i].acted);
+    counted_[&r] = r.findings().size();
+  }
+  bool stop(guardrails::StreamRedactor& r, std::string& out) {
+    if (!r.blocked()) return false;
+    stopped_ = true;
+    ctx_.error = "guardrail_blocked";
+    out.append(inner_->error_event(core::GatewayError::make(
+        core::ErrorKind::invalid_request,
+        fmt::format("The answer was blocked by guardrail policy '{}'.", r.blocked_by()), "guardrail_blocked")));
+    return true;
+  }
+
+  void rewrite(const std::string& produced, std::string& out) {
+    reader_.feed(produced);
+    http::SseEvent ev;
+    while (reader_.next(ev)) {
+      if (stopped_) continue;
+      if (!ev.has_data || ev.data == "[DONE]") {
+        out.append(ev.raw);
+        continue;
+      }
+      boost::system::error_code ec;
+      auto v = json::parse(ev.data, ec);
+      if (ec || !v.is_object()) {
+        out.append(ev.raw);
+        continue;
+      }
+      if (caller_ == Dialect::openai) openai_chunk(v.as_object(), out);
+      else anthropic_event(ev.event, v.as_object(), out);
+    }
+  }
+
+  void openai_chunk(json::object& chunk, std::string& out) {
+    auto* choices = chunk.if_contains("choices");
+    if (!choices || !choices->is_array()) {
+      out.append(http::sse_data(json::serialize(chunk)));
+      return;
+    }
+    for (auto& c : choices->get_array()) {
+      auto* co = c.if_object();
+      if (!co) continue;
+      int64_t index = co->contains("index") && (*co)["index"].is_int64() ? (*co)["index"].get_int64() : 0;
+      auto& r = redactor(index);
+      if (auto* d = co->if_contains("delta"); d && d->is_object())
+        if (auto* t = d->get_object().if_contains("content"); t && t->is_string())
+          *t = r.feed(std::string_view(t->get_string().data(), t->get_string().size()));
+      note(r);
+      if (stop(r, out)) return;
+      if (auto* fr = co->if_contains("finish_reason"); fr && !fr->is_null()) {
+        // The held tail goes out in a chunk of its own, just before the finish.
+        std::string tail = r.flush();
+        note(r);
+        if (stop(r, out)) return;
+        if (!tail.empty()) {
+          json::object extra = chunk;
+          extra["choices"] = json::array{json::object{{"index", index},
+                                                      {"delta", json::object{{"content", tail}}},
+                                                      {"logprobs", nullptr},
+                                                      {"finish_reason", nullptr}}};
+          extra.erase("usage");
+          out.append(http::sse_data(json::serialize(extra)));
+        }
+      }
+    }
+    out.append(http::sse_data(json::serialize(chunk)));
+  }
+
+  void anthropic_event(const std::string& name, json::object& e, std::string& out) {
+    int64_t index = e.contains("index") && e["index"].is_int64() ? e["index"].get_int64() : 0;
+    if (name == "content_block_delta") {
+      if (auto* d = e.if_contains("delta"); d && d->is_object()) {
+        auto& dobj = d->get_object();
+        if (auto* t = dobj.if_contains("text"); t && t->is_string()) {
+          auto& r = redactor(index);
+          *t = r.feed(std::string_view(t->get_string().data(), t->get_string().size()));
+          note(r);
+          if (stop(r, out)) return;
+        }
+      }
+    } else if (name == "content_block_stop" && redactors_.contains(index)) {
+      auto& r = redactor(index);
+      std::string tail = r.flush();
+      note(r);
+      if (stop(r, out)) return;
+      if (!tail.empty()) {
+        json::object d{{"type", "content_block_delta"}, {"index", index},
+                       {"delta", json::object{{"type", "text_delta"}, {"text", tail}}}};
+        out.append(http::sse_event("content_block_delta", json::serialize(d)));
+      }
+    }
+    out.append(http::sse_event(name, json::serialize(e)));
+  }
+
+  std::unique_ptr<StreamRelay> inner_;
+  RequestContext& ctx_;
+  Dialect caller_;
+  http::SseReader reader_;
+  std::map<int64_t, guardrails::StreamRedactor> redactors_;
+  std::map<const guardrails::StreamRedactor*, std::size_t> counted_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<StreamRelay> guarded(std::unique_ptr<StreamRelay> relay, RequestContext& ctx) {
+  if (!guards_output(ctx)) return relay;
+  return std::make_unique<GuardedRelay>(std::move(relay), ctx, dialect_of(ctx.route));
+}
+
+}  // namespace tollgate::gateway
