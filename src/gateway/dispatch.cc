@@ -262,6 +262,7 @@ net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
     else
       r.body = core::to_openai_body(r.error);
   }
+  settle(ctx);
   ctx.status = r.error.status;
   if (ctx.error.empty()) ctx.error = r.error.code.empty() ? fmt::format("upstream_{}", r.error.status) : r.error.code;
   auto headers = base_headers(ctx, "application/json");

@@ -216,12 +216,16 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     ctx.error = "client_closed";
     co_return AttemptResult::client_left();
   }
+  settle(ctx);  // before the stream's last byte, for the same reason as relay_whole
   co_await ctx.ex.end_stream();
   co_return AttemptResult::answered();
 }
 
 net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_view content_type,
                                  std::string body, http::Headers extra) {
+  // Settled before the answer goes out: a caller that sends its next request the moment it
+  // has this one must find the concurrency slot free.
+  settle(ctx);
   ctx.status = status;
   auto headers = base_headers(ctx, content_type.empty() ? "application/json" : content_type);
   for (auto& h : extra) headers.push_back(std::move(h));

@@ -35,6 +35,7 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
 }
 
 boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::GatewayError& e) {
+  settle(ctx);
   ctx.status = e.status;
   if (ctx.error.empty()) ctx.error = e.code.empty() ? "error" : e.code;
   auto headers = base_headers(ctx, "application/json");
@@ -48,6 +49,7 @@ boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::Gate
 }
 
 boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body) {
+  settle(ctx);
   ctx.status = status;
   co_await ctx.ex.respond(status, base_headers(ctx, "application/json"), std::move(body));
 }

@@ -674,7 +674,7 @@ describe('circuit breaker', () => {
     assert.equal(env.hits('a'), 4);
 
     // Half-open, still failing: one probe, it fails, the circuit re-opens at once.
-    await sleep(Math.max(0, opened + COOLDOWN + 100 - Date.now()));
+    await sleep(Math.max(0, opened + COOLDOWN + 400 - Date.now()));
     r = await env.chat('cb');
     assert.equal(r.target, B);
     assert.equal(r.attempts, 2, 'no half-open probe after the cooldown');
@@ -694,7 +694,7 @@ describe('circuit breaker', () => {
 
     // Half-open with a recovered (but slow) target: exactly one probe among concurrent callers.
     env.mocks.a.setBehavior('mock-delay-400');
-    await sleep(Math.max(0, reopened + COOLDOWN + 100 - Date.now()));
+    await sleep(Math.max(0, reopened + COOLDOWN + 400 - Date.now()));
     const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => env.chat('cb', { content: `burst ${i}` })));
     assert.equal(env.hits('a'), 6, `${env.hits('a') - 5} probes reached a half-open target (expected exactly 1)`);
     assert.deepEqual(tally(burst.map((x) => x.target)), { [A]: 1, [B]: 9 });
@@ -830,7 +830,7 @@ describe('least latency, least busy, lowest cost', () => {
     assert.ok(env.hits('a') - a0 <= 3, `a still got ${env.hits('a') - a0} of 30 streams after its first token slowed to 300 ms`);
   });
 
-  it('least-busy: while the first target has a request in flight, the idle one gets every new request', { timeout: 30_000 }, async (t) => {
+  it('least-busy: while the first target has a request in flight, the idle one gets every new request', { timeout: 60_000 }, async (t) => {
     const env = await routingSetup(t, {
       models: [{ name: 'lb', strategy: 'least-busy', targets: [{ provider: 'a', model: 'gpt-4o' }, { provider: 'b', model: 'gpt-4o' }] }],
     });
