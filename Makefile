@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CONFIG ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps deps-test build run test unit integration bench clean
+.PHONY: all deps deps-test build run test unit integration sanitize fuzz bench clean
 
 all: build
 
@@ -36,6 +36,26 @@ integration: build deps-test
 test: deps-test build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	cd tests && TOLLGATE_BIN=$(abspath $(BUILD_DIR)/tollgate) node --test --test-concurrency=1 integration/ e2e/
+	$(MAKE) fuzz
+	$(MAKE) sanitize
+
+# The same code under AddressSanitizer + UndefinedBehaviorSanitizer: the unit tests and the
+# core integration suites against the sanitized binary (any report fails the run).
+SAN_DIR ?= build-asan
+sanitize: deps-test
+	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOLLGATE_SANITIZE=ON
+	cmake --build $(SAN_DIR) -j $(JOBS)
+	cd $(SAN_DIR) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	cd tests && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  TOLLGATE_BIN=$(abspath $(SAN_DIR)/tollgate) node --test --test-concurrency=1 \
+	  integration/chat.test.mjs integration/errors.test.mjs integration/streaming.test.mjs \
+	  integration/anthropic.test.mjs integration/guardrails.test.mjs
+
+# A bounded libFuzzer run over the parsers (SSE, OpenAI and Anthropic requests, Gemini
+# streams, guardrails); a crash fails it. FUZZ_SECONDS=300 make fuzz for a longer run.
+FUZZ_SECONDS ?= 15
+fuzz: deps-test
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 bench: build
 	@scripts/deps.sh bench
