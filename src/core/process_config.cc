@@ -105,7 +105,7 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
   if (!root || root->IsNull()) return;  // no file content: every default
   const YAML::Node& n = *root;
   if (!in.fields(n, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log",
-                         "usage", "tracing"})) {
+                         "usage", "tracing", "capture"})) {
     return;
   }
   read_listen(in, n["listen"], c);
@@ -143,6 +143,15 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
       c.usage_retention_days = static_cast<int>(*v);
     if (c.usage_backend == "postgres" && c.usage_url.empty())
       in.error(u, "usage.url", "is required with backend: postgres");
+  }
+  if (!YamlReader::empty(n["capture"]) &&
+      in.fields(n["capture"], "capture", {"sample_rate", "path", "max_bytes"})) {
+    const YAML::Node& cap = n["capture"];
+    if (cap["sample_rate"])
+      if (auto v = in.number(cap["sample_rate"], "capture.sample_rate", 0, 1)) c.capture_sample_rate = *v;
+    if (auto v = in.string(cap["path"], "capture.path")) c.capture_path = *v;
+    if (auto v = in.integer(cap["max_bytes"], "capture.max_bytes", 1, 64 * 1024 * 1024))
+      c.capture_max_bytes = static_cast<std::size_t>(*v);
   }
   if (!YamlReader::empty(n["tracing"]) &&
       in.fields(n["tracing"], "tracing", {"otlp_endpoint", "service_name"})) {

@@ -45,6 +45,12 @@ struct ProcessConfig {
   std::string usage_url;                 // postgres: a libpq conninfo or postgresql:// URI
   int usage_retention_days = 30;
 
+  // Opt-in body capture: a sample of requests and answers, PII and secrets redacted, one JSON
+  // line each, written off the request path.
+  double capture_sample_rate = 0;  // 0: off; 1: every request
+  std::string capture_path;         // default: capture.jsonl beside the store
+  std::size_t capture_max_bytes = 64 * 1024;  // per body; longer ones are cut
+
   // OTLP/HTTP traces; an empty endpoint turns tracing off.
   std::string otlp_endpoint;
   std::string otlp_service_name = "tollgate";

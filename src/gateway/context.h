@@ -79,6 +79,10 @@ struct RequestContext {
   std::optional<limits::Decision> limit_decision;
   int64_t estimated_tokens = 0;
   std::optional<double> cost_usd;  // unknown price: nullopt, never zero
+
+  // body capture (sampled at accept): the answer's bytes as the caller got them, capped
+  bool capture = false;
+  std::string captured_answer;
 };
 
 }  // namespace tollgate::gateway

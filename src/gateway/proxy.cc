@@ -1,5 +1,7 @@
 #include "gateway/proxy.h"
 
+#include <random>
+
 #include <fmt/format.h>
 
 #include "gateway/phases.h"
@@ -77,6 +79,10 @@ net::awaitable<void> handle_proxy_request(GatewayState& state, http::Exchange& e
   RequestContext ctx(state, ex);
   ctx.request_id = request_id_for(ex.header("x-request-id"));
   ctx.route = match_route(ex.method(), ex.target());
+  if (state.capture_log && state.config.capture_sample_rate > 0) {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    ctx.capture = std::uniform_real_distribution<double>(0, 1)(rng) < state.config.capture_sample_rate;
+  }
   co_await run_phases(ctx);
   if (ctx.route != Route::livez && ctx.route != Route::readyz) record(ctx);
 }

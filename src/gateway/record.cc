@@ -8,6 +8,7 @@
 
 #include "core/json_scan.h"
 #include "gateway/phases.h"
+#include "guardrails/guardrail.h"
 
 namespace tollgate::gateway {
 
@@ -84,6 +85,22 @@ void record(RequestContext& ctx) {
     if (ttft >= 0) call.first_token_unix_nano = call.start_unix_nano + static_cast<int64_t>(ttft * 1e9);
     call.parent = obs::parse_traceparent(ctx.ex.header("traceparent"));
     traces->submit(obs::genai_span(call));
+  }
+
+  if (ctx.capture && ctx.gateway.capture_log && ctx.gateway.capture_redaction) {
+    // Bodies pass the built-in redaction (every PII kind and secret) before they are written.
+    const auto& policies = *ctx.gateway.capture_redaction;
+    static const std::vector<std::string> all{"capture-redaction"};
+    auto sel = policies.select(all);
+    std::string_view req = ctx.request_body();
+    req = req.substr(0, ctx.gateway.config.capture_max_bytes);
+    auto request = policies.scan_output(sel, req, nullptr).text;
+    auto answer = policies.scan_output(sel, ctx.captured_answer, nullptr).text;
+    ctx.gateway.capture_log->info(R"({{"request_id":{},"route":"{}","key":{},"model":{},"status":{},"request":{},"answer":{}}})",
+                                  core::json_quote(ctx.request_id), route_name(ctx.route),
+                                  ctx.key ? core::json_quote(ctx.key->name) : "null",
+                                  ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model), ctx.status,
+                                  core::json_quote(request), core::json_quote(answer));
   }
 
   if (auto& log = ctx.gateway.access_log) {

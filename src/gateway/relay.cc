@@ -201,6 +201,8 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
         break;
       }
       if (!ctx.first_byte && !out.empty()) ctx.first_byte = Clock::now();
+      if (ctx.capture && ctx.captured_answer.size() < ctx.gateway.config.capture_max_bytes)
+        ctx.captured_answer.append(out.substr(0, ctx.gateway.config.capture_max_bytes - ctx.captured_answer.size()));
       if (!out.empty() && !co_await ctx.ex.write_chunk(out)) {
         client_left = true;
         break;
@@ -227,6 +229,7 @@ net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_vi
   // has this one must find the concurrency slot free.
   settle(ctx);
   ctx.status = status;
+  if (ctx.capture) ctx.captured_answer = body.substr(0, ctx.gateway.config.capture_max_bytes);
   auto headers = base_headers(ctx, content_type.empty() ? "application/json" : content_type);
   for (auto& h : extra) headers.push_back(std::move(h));
   co_await ctx.ex.respond(status, headers, std::move(body));

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <spdlog/async.h>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -173,6 +174,27 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
       return 1;
     }
   }
+  if (config.capture_sample_rate > 0) {
+    std::string path = config.capture_path;
+    if (path.empty()) path = (std::filesystem::path(config.store.path).parent_path() / "capture.jsonl").string();
+    guardrails::PolicySpec redact;
+    redact.name = "capture-redaction";
+    redact.kind = "pii";
+    redact.mode = guardrails::Mode::redact;
+    std::vector<std::string> errors;
+    state.capture_redaction = guardrails::CompiledPolicies::compile({redact}, errors);
+    if (!state.capture_redaction) {
+      spdlog::error("capture: {}", errors.empty() ? "cannot compile the redaction" : errors.front());
+      return 1;
+    }
+    if (!spdlog::thread_pool()) spdlog::init_thread_pool(8192, 1);
+    state.capture_log = std::make_shared<spdlog::async_logger>(
+        "capture", std::make_shared<spdlog::sinks::basic_file_sink_mt>(path), spdlog::thread_pool(),
+        spdlog::async_overflow_policy::overrun_oldest);
+    state.capture_log->set_pattern("%v");
+    state.capture_log->flush_on(spdlog::level::info);  // each line reaches the file as it is written
+    spdlog::info("capturing {:.0f}% of request and answer bodies, redacted, to {}", config.capture_sample_rate * 100, path);
+  }
   if (!config.otlp_endpoint.empty()) {
     obs::OtlpExporterOptions oo;
     oo.endpoint = config.otlp_endpoint;
@@ -273,6 +295,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
   if (state.usage) state.usage->stop();
   if (state.traces) state.traces->stop();
   if (state.access_log) state.access_log->flush();
+  if (state.capture_log) state.capture_log->flush();
   spdlog::shutdown();
   return 0;
 }

@@ -13,6 +13,10 @@
 #include "obs/otlp.h"
 #include "obs/usage_sink.h"
 
+namespace tollgate::guardrails {
+class CompiledPolicies;
+}
+
 namespace spdlog {
 class logger;
 }
@@ -28,6 +32,9 @@ struct GatewayState {
   std::unique_ptr<obs::UsageSink> usage;         // null: usage records off
   std::shared_ptr<obs::UsageStore> usage_store;  // the same store, for queries
   std::unique_ptr<obs::OtlpExporter> traces;     // null: tracing off
+  // Body capture (opt-in): its log and the redaction every captured body goes through.
+  std::shared_ptr<spdlog::logger> capture_log;
+  std::shared_ptr<const guardrails::CompiledPolicies> capture_redaction;
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   int64_t started_unix = 0;
