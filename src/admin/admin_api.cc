@@ -1,3 +1,4 @@
+#include "guardrails/guardrail.h"
 #include "admin/admin_api.h"
 
 #include <openssl/crypto.h>
@@ -18,7 +19,6 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/runtime.h"
-#include "obs/cost.h"
 
 namespace tollgate::admin {
 namespace json = boost::json;
@@ -357,8 +357,7 @@ bool AdminApi::reload() {
   try {
     auto current = state_.snapshots.shared();
     uint64_t version = (current ? current->version() : 0) + 1;
-    state_.snapshots.publish(core::Snapshot::build(gateway::with_builtins(std::move(result.resources), state_.config),
-                                                   version, obs::effective_price));
+    state_.snapshots.publish(gateway::build_snapshot(std::move(result.resources), state_.config, version));
   } catch (const std::exception& e) {
     spdlog::error("resources from {} rejected: {}; the last good snapshot keeps serving", store_->describe(), e.what());
     state_.metrics.config_reload(false);
@@ -419,10 +418,7 @@ AdminReply AdminApi::route(Call& call) {
     if (!call.is("GET")) return method_not_allowed("GET");
     return {200, {{"content-type", "application/json"}}, openapi_document()};
   }
-  if (top == "guardrails") {
-    return error_reply(501, "invalid_request_error", "not_implemented",
-                       "Guardrail policies are not part of the resource model yet.");
-  }
+  if (top == "guardrails") return guardrails(call);
   return not_found("Unknown Admin API route " + call.path + "; see GET /admin/v1/openapi.json.");
 }
 
@@ -698,6 +694,76 @@ AdminReply AdminApi::models(Call& call) {
   return json_reply(s.size() == 1 ? 201 : 200, model_json(live ? *live : *parsed, false));
 }
 
+// --- guardrails ------------------------------------------------------------------------------
+
+AdminReply AdminApi::guardrails(Call& call) {
+  const auto& s = call.segments;
+  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
+  auto snapshot = state_.snapshots.shared();
+  auto as_json = [](const core::Guardrail& g) { return json::parse(store::guardrail_document(g)); };
+  auto find = [&](const std::string& name) -> const core::Guardrail* {
+    if (!snapshot) return nullptr;
+    for (const auto& g : snapshot->resources().guardrails)
+      if (g.name == name) return &g;
+    return nullptr;
+  };
+  if (s.size() == 1) {
+    if (call.is("GET")) {
+      json::array data;
+      if (snapshot)
+        for (const auto& g : snapshot->resources().guardrails) data.push_back(as_json(g));
+      return json_reply(200, json::object{{"data", std::move(data)}});
+    }
+    if (!call.is("POST")) return method_not_allowed("GET, POST");
+  } else if (call.is("GET")) {
+    const core::Guardrail* g = find(s[1]);
+    if (!g) return not_found("No guardrail named \"" + s[1] + "\".");
+    return json_reply(200, as_json(*g));
+  } else if (!call.is("PUT") && !call.is("DELETE")) {
+    return method_not_allowed("GET, PUT, DELETE");
+  }
+
+  std::string why_not;
+  store::ResourceStore* st = resource_store(why_not);
+  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
+  if (call.is("DELETE")) {
+    bool removed = false;
+    if (auto refused = store_write(*st, [&] { removed = st->remove_guardrail(s[1]); })) return *refused;
+    if (!removed) return not_found("No guardrail named \"" + s[1] + "\" is stored.");
+    reload();
+    return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
+  }
+
+  std::optional<AdminReply> error;
+  auto doc = body_object(call.request.body, error);
+  if (!doc) return *error;
+  std::string name;
+  if (s.size() == 2) {
+    name = s[1];
+    if (auto bad = settle_name(*doc, name)) return *bad;
+  } else {
+    const json::value* n = field_of(*doc, "name");
+    if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
+    name = std::string(n->as_string());
+    if (find(name)) return conflict("A guardrail named \"" + name + "\" already exists; use PUT /admin/v1/guardrails/" + name + " to change it.");
+  }
+  if (!st->writable()) return *store_write(*st, [] {});
+  std::vector<core::ConfigError> errors;
+  auto parsed = core::parse_guardrail(json::serialize(*doc), "guardrail " + name, errors);
+  if (!errors.empty() || !parsed) return invalid(errors);
+  // Compiled now, so a bad pattern is a 400 naming it, not a rejected reload later.
+  guardrails::PolicySpec spec = guardrails::policy_spec(*parsed);
+  std::vector<std::string> compile_errors;
+  if (!guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
+    std::string msg;
+    for (const auto& e : compile_errors) msg += (msg.empty() ? "" : "; ") + e;
+    return invalid("patterns", msg);
+  }
+  if (auto refused = store_write(*st, [&] { st->put_guardrail(*parsed); })) return *refused;
+  reload();
+  return json_reply(s.size() == 1 ? 201 : 200, as_json(*parsed));
+}
+
 // --- keys ------------------------------------------------------------------------------------
 
 namespace {
@@ -870,14 +936,14 @@ AdminReply AdminApi::keys(Call& call) {
   for (const auto& m : before->key.models) models.emplace_back(m);
   doc["models"] = std::move(models);
   if (before->key.expires_at) doc["expires_at"] = *before->key.expires_at;
-  static const std::set<std::string> kPatchable{"models", "expires_at", "limits", "budget", "model_limits"};
+  static const std::set<std::string> kPatchable{"models", "expires_at", "limits", "budget", "model_limits", "guardrails"};
   std::vector<FieldError> refused_fields;
   for (const auto& [field, value] : *patch) {
     std::string f(field);
     if (f == "name" && value.is_string() && value.as_string() == before->key.name) continue;
     if (!kPatchable.contains(f)) {
       refused_fields.push_back({f, f == "name" ? "cannot change (create a new key instead)"
-                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits)"});
+                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails)"});
       continue;
     }
     if (value.is_null()) doc.erase(f);

@@ -49,6 +49,7 @@ class AdminApi {
 
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
+  AdminReply guardrails(Call& call);
   AdminReply keys(Call& call);
   AdminReply usage(Call& call);
   AdminReply requests(Call& call);

@@ -740,6 +740,11 @@ std::optional<Provider> parse_provider(std::string_view doc, std::string_view so
   return parse_one<Provider>(doc, source, errors, read_provider);
 }
 
+std::optional<Guardrail> parse_guardrail(std::string_view doc, std::string_view source,
+                                        std::vector<ConfigError>& errors) {
+  return parse_one<Guardrail>(doc, source, errors, read_guardrail);
+}
+
 std::optional<Model> parse_model(std::string_view doc, std::string_view source,
                                  std::vector<ConfigError>& errors) {
   return parse_one<Model>(doc, source, errors, read_model);

@@ -184,6 +184,8 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
 // when it had no error.
 std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,
                                        std::vector<ConfigError>& errors);
+std::optional<Guardrail> parse_guardrail(std::string_view doc, std::string_view source,
+                                        std::vector<ConfigError>& errors);
 std::optional<Model> parse_model(std::string_view doc, std::string_view source,
                                  std::vector<ConfigError>& errors);
 std::optional<Key> parse_key(std::string_view doc, std::string_view source,

@@ -52,26 +52,8 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
                   store.describe(), result.errors.size());
     return false;
   }
-  auto resources = with_builtins(std::move(result.resources), state.config);
   try {
-    auto compile = [](const std::vector<core::Guardrail>& in, std::vector<std::string>& errors) {
-    std::vector<guardrails::PolicySpec> specs;
-    for (const auto& g : in) {
-      guardrails::PolicySpec s;
-      s.name = g.name;
-      s.kind = g.kind;
-      s.mode = g.mode == "redact" ? guardrails::Mode::redact
-               : g.mode == "monitor" ? guardrails::Mode::monitor : guardrails::Mode::block;
-      s.entities = g.entities;
-      s.reversible = g.reversible;
-      s.keywords = g.keywords;
-      s.patterns = g.patterns;
-      s.threshold = g.threshold;
-      specs.push_back(std::move(s));
-    }
-    return guardrails::CompiledPolicies::compile(specs, errors);
-  };
-  state.snapshots.publish(core::Snapshot::build(std::move(resources), version, obs::effective_price, compile));
+    state.snapshots.publish(build_snapshot(std::move(result.resources), state.config, version));
   } catch (const std::exception& e) {
     // What validation cannot see (a target on the demo provider with demo: false, say).
     spdlog::error("resources from {} rejected: {}; the last good snapshot keeps serving",
@@ -82,6 +64,16 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
 }
 
 }  // namespace
+
+std::shared_ptr<const core::Snapshot> build_snapshot(core::Resources r, const core::ProcessConfig& config,
+                                                     uint64_t version) {
+  auto compile = [](const std::vector<core::Guardrail>& in, std::vector<std::string>& errors) {
+    std::vector<guardrails::PolicySpec> specs;
+    for (const auto& g : in) specs.push_back(guardrails::policy_spec(g));
+    return guardrails::CompiledPolicies::compile(specs, errors);
+  };
+  return core::Snapshot::build(with_builtins(std::move(r), config), version, obs::effective_price, compile);
+}
 
 core::Resources with_builtins(core::Resources r, const core::ProcessConfig& config) {
   auto has_provider = [&](std::string_view n) {

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/process_config.h"
+#include "core/snapshot.h"
 #include "store/store.h"
 
 namespace tollgate::gateway {
@@ -16,5 +17,12 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
 // The resources the gateway serves: the store's, plus the built-in `demo` provider and model
 // and providers picked up from the environment (OPENAI_API_KEY), unless declared already.
 core::Resources with_builtins(core::Resources r, const core::ProcessConfig& config);
+
+// The snapshot the gateway serves from validated resources: built-ins added, prices from the
+// catalog under the configured overrides, guardrail policies compiled. Throws
+// std::invalid_argument for what validation cannot see. The one way to build a snapshot:
+// reloads and the Admin API both use it.
+std::shared_ptr<const core::Snapshot> build_snapshot(core::Resources r, const core::ProcessConfig& config,
+                                                     uint64_t version);
 
 }  // namespace tollgate::gateway

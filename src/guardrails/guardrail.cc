@@ -540,4 +540,17 @@ bool CompiledPolicies::scans_output(const Selection& sel, const RestoreMap* rest
   return false;
 }
 
+PolicySpec policy_spec(const core::Guardrail& g) {
+  PolicySpec s;
+  s.name = g.name;
+  s.kind = g.kind;
+  s.mode = g.mode == "redact" ? Mode::redact : g.mode == "monitor" ? Mode::monitor : Mode::block;
+  s.entities = g.entities;
+  s.reversible = g.reversible;
+  s.keywords = g.keywords;
+  s.patterns = g.patterns;
+  s.threshold = g.threshold;
+  return s;
+}
+
 }  // namespace tollgate::guardrails

@@ -15,6 +15,7 @@
 // matched value in an error, a log line or a metric label.
 #pragma once
 
+#include "core/resources.h"
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -105,6 +106,9 @@ struct InputVerdict {
 };
 
 class StreamRedactor;
+
+// The policy a guardrail resource (core/resources.h) describes.
+PolicySpec policy_spec(const core::Guardrail& g);
 
 // All guardrail policies of one snapshot, compiled. Immutable and thread-safe.
 class CompiledPolicies {

@@ -12,6 +12,12 @@ bool ResourceStore::remove_provider(const std::string&) {
 bool ResourceStore::remove_model(const std::string&) {
   throw std::runtime_error(describe() + " cannot remove models");
 }
+void ResourceStore::put_guardrail(const core::Guardrail&) {
+  throw std::runtime_error(describe() + " cannot store guardrails");
+}
+bool ResourceStore::remove_guardrail(const std::string&) {
+  throw std::runtime_error(describe() + " cannot remove guardrails");
+}
 bool ResourceStore::revoke_key(const std::string&) {
   throw std::runtime_error(describe() + " cannot revoke keys");
 }

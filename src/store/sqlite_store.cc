@@ -26,6 +26,11 @@ CREATE TABLE IF NOT EXISTS models (
   doc TEXT NOT NULL,
   updated_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS guardrails (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  updated_at INTEGER
+);
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY,
   name TEXT UNIQUE NOT NULL,
@@ -290,6 +295,11 @@ std::string model_document(const core::Model& m) {
   boost::json::object doc;
   doc["name"] = m.name;
   doc["strategy"] = m.strategy;
+  if (!m.guardrails.empty()) {
+    boost::json::array g;
+    for (const auto& name : m.guardrails) g.push_back(boost::json::value(name));
+    doc["guardrails"] = std::move(g);
+  }
   boost::json::array targets;
   for (const core::Target& t : m.targets) {
     targets.push_back(boost::json::object{{"provider", t.provider},
@@ -342,6 +352,11 @@ std::string key_settings_document(const core::Key& k) {
     boost::json::object per_model;
     for (const auto& [alias, limits] : k.model_limits) per_model[alias] = limits_object(limits);
     doc["model_limits"] = std::move(per_model);
+  }
+  if (!k.guardrails.empty()) {
+    boost::json::array g;
+    for (const auto& name : k.guardrails) g.push_back(boost::json::value(name));
+    doc["guardrails"] = std::move(g);
   }
   return boost::json::serialize(doc);
 }
@@ -450,6 +465,12 @@ core::ParseResult SqliteStore::load() {
       r.providers.push_back(std::move(*p));
       provider_rows.push_back(row);
     }
+  }
+
+  Statement guardrails(db_, "SELECT name, doc FROM guardrails ORDER BY name");
+  while (guardrails.step()) {
+    if (auto g = core::parse_guardrail(guardrails.text(1), row_source("guardrails", guardrails.text(0)), errors))
+      r.guardrails.push_back(std::move(*g));
   }
 
   Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
@@ -564,6 +585,12 @@ void SqliteStore::check_key_models(const core::Key& k) {
     stored.name = std::move(m);
     context.models.push_back(std::move(stored));
   }
+  for (std::string& g : names_in("guardrails")) {
+    core::Guardrail stored;
+    stored.name = std::move(g);
+    stored.kind = "keywords";
+    context.guardrails.push_back(std::move(stored));
+  }
   context.keys.push_back(k);
   std::vector<core::ConfigError> found;
   core::validate_resources(context, found, "");
@@ -655,6 +682,7 @@ bool SqliteStore::update_key(const core::Key& spec) {
   next.limits = spec.limits;
   next.budget = spec.budget;
   next.model_limits = spec.model_limits;
+  next.guardrails = spec.guardrails;
   check_key_models(next);
 
   boost::json::array allowed;
@@ -736,6 +764,60 @@ bool SqliteStore::remove_provider(const std::string& name) {
   del.bind(1, name).step();
   bool removed = sqlite3_changes(db_) > 0;
   wrote_since_load_ = wrote_since_load_ || removed;
+  return removed;
+}
+
+std::string guardrail_document(const core::Guardrail& g) {
+  auto strings = [](const std::vector<std::string>& v) {
+    boost::json::array a;
+    for (const auto& s : v) a.push_back(boost::json::value(s));
+    return a;
+  };
+  boost::json::object doc{{"name", g.name}, {"kind", g.kind}, {"mode", g.mode}};
+  if (!g.entities.empty()) doc["entities"] = strings(g.entities);
+  if (g.reversible) doc["reversible"] = true;
+  if (!g.keywords.empty()) doc["keywords"] = strings(g.keywords);
+  if (!g.patterns.empty()) doc["patterns"] = strings(g.patterns);
+  if (g.kind == "prompt-injection") doc["threshold"] = g.threshold;
+  return boost::json::serialize(doc);
+}
+
+void SqliteStore::put_guardrail(const core::Guardrail& g) {
+  std::lock_guard lock(mutex_);
+  Statement upsert(db_,
+                   "INSERT INTO guardrails (name, doc, updated_at) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+  upsert.bind(1, g.name).bind(2, guardrail_document(g)).bind(3, now_seconds()).step();
+  wrote_since_load_ = true;
+}
+
+bool SqliteStore::remove_guardrail(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> users;
+  auto uses = [&](const std::string& json_list) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(json_list, ec);
+    if (ec || !v.is_object()) return false;
+    auto* g = v.as_object().if_contains("guardrails");
+    if (!g || !g->is_array()) return false;
+    for (const auto& x : g->as_array())
+      if (x.is_string() && x.as_string() == name) return true;
+    return false;
+  };
+  {
+    Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
+    while (models.step())
+      if (uses(models.text(1))) users.push_back("model " + models.text(0));
+    Statement keys(db_, "SELECT name, settings FROM keys WHERE revoked_at IS NULL AND settings IS NOT NULL ORDER BY name");
+    while (keys.step())
+      if (uses(keys.text(1))) users.push_back("key " + keys.text(0));
+  }
+  if (!users.empty())
+    throw ResourceConflict("guardrail \"" + name + "\" is used by " + join_names(users) + "; change or delete them first");
+  Statement del(db_, "DELETE FROM guardrails WHERE name = ?1");
+  del.bind(1, name).step();
+  bool removed = sqlite3_changes(db_) > 0;
+  if (removed) wrote_since_load_ = true;
   return removed;
 }
 

@@ -51,6 +51,9 @@ class ResourceStore {
   // Removals. False when nothing had that name. The default is for stores that cannot.
   virtual bool remove_provider(const std::string& name);
   virtual bool remove_model(const std::string& name);
+  // Guardrail policies (the SQLite store; a read-only store throws).
+  virtual void put_guardrail(const core::Guardrail& g);
+  virtual bool remove_guardrail(const std::string& name);
   // Revokes a key by id or name; a revoked key is no longer loaded, and its name stays taken.
   virtual bool revoke_key(const std::string& id_or_name);
 
@@ -96,6 +99,7 @@ std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg);
 // api_key of "${OPENAI_API_KEY}" stays a reference, resolved at each load.
 std::string provider_document(const core::Provider& p);
 std::string model_document(const core::Model& m);
+std::string guardrail_document(const core::Guardrail& g);
 // A key's limits, budget and model_limits as the resources document has them ("{}" when none).
 std::string key_settings_document(const core::Key& k);
 

@@ -1,0 +1,69 @@
+// Guardrail policies through the Admin API (SQLite store): create with validation (a bad
+// pattern is a 400 naming the field), attach to a key, live at once, and refuse to delete a
+// policy still in use.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupScope, makeTempDir, processConfig, startGateway, writeConfig } from './harness.mjs';
+
+const T = { timeout: 30_000 };
+const ADMIN_KEY = 'adm-guard-key';
+
+async function api(gw, method, path, body) {
+  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null, text };
+}
+
+describe('guardrails through the admin api', () => {
+  const scope = cleanupScope();
+  let gw;
+  before(async () => {
+    const dir = await makeTempDir(scope);
+    const { configPath } = await writeConfig(dir, {
+      tollgate: processConfig({ store: { kind: 'sqlite', path: './db.sqlite' }, extra: { admin: { key: ADMIN_KEY } } }),
+    });
+    gw = await startGateway(scope, { configPath });
+  });
+  after(() => scope.run());
+
+  it('create, validate, attach, enforce, and refuse to delete while in use', T, async () => {
+    const bad = await api(gw, 'POST', '/guardrails', { name: 'deny', kind: 'keywords', mode: 'block', patterns: ['(unclosed'] });
+    assert.equal(bad.status, 400, bad.text);
+    assert.ok(bad.json.error.errors.some((e) => e.field === 'patterns'), bad.text);
+    const wrongKind = await api(gw, 'POST', '/guardrails', { name: 'x', kind: 'telepathy' });
+    assert.equal(wrongKind.status, 400);
+    assert.ok(wrongKind.json.error.errors.some((e) => e.field === 'kind'), wrongKind.text);
+
+    const created = await api(gw, 'POST', '/guardrails', { name: 'deny', kind: 'keywords', mode: 'block', keywords: ['blue falcon'] });
+    assert.equal(created.status, 201, created.text);
+    const list = await api(gw, 'GET', '/guardrails');
+    assert.deepEqual(list.json.data.map((g) => g.name), ['deny']);
+
+    const key = await api(gw, 'POST', '/keys', { name: 'guarded', models: ['demo'] });
+    assert.equal(key.status, 201, key.text);
+    const patched = await api(gw, 'PATCH', `/keys/${key.json.id}`, { guardrails: ['deny'] });
+    assert.equal(patched.status, 200, patched.text);
+
+    const call = (content) => fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.json.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content }] }),
+    });
+    const blocked = await call('tell me about Blue Falcon');
+    assert.equal(blocked.status, 400);
+    assert.match((await blocked.json()).error.message, /deny/);
+    assert.equal((await call('tell me about falcons')).status, 200);
+
+    const inUse = await api(gw, 'DELETE', '/guardrails/deny');
+    assert.equal(inUse.status, 409, inUse.text);
+    await api(gw, 'PATCH', `/keys/${key.json.id}`, { guardrails: null });
+    const deleted = await api(gw, 'DELETE', '/guardrails/deny');
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.equal((await call('tell me about Blue Falcon')).status, 200);
+  });
+});
