@@ -36,17 +36,6 @@ namespace {
 constexpr std::size_t kMaxWholeAnswer = 64 * 1024 * 1024;
 constexpr std::string_view kDefaultAzureApiVersion = "2024-10-21";
 
-class UpstreamSource final : public AnswerSource {
- public:
-  explicit UpstreamSource(http::UpstreamCall& call) : call_(call) {}
-  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
-    co_return co_await call_.read_some(piece, done);
-  }
-  void cancel() override { call_.cancel(); }
-
- private:
-  http::UpstreamCall& call_;
-};
 
 // Bedrock's ConverseStream answers in AWS's binary event stream: turned into SSE text here, so
 // the relay and the codec's stream decoder see events like every other provider's.
@@ -144,14 +133,6 @@ std::optional<std::chrono::milliseconds> retry_after_of(const http::UpstreamCall
   return std::nullopt;
 }
 
-// Detaches the client-gone callback before the call it points at goes away.
-struct CancelOnClientGone {
-  CancelOnClientGone(http::Exchange& ex, http::UpstreamCall& call) : ex(ex) {
-    ex.on_client_gone([&call] { call.cancel(); });
-  }
-  ~CancelOnClientGone() { ex.on_client_gone(nullptr); }
-  http::Exchange& ex;
-};
 
 // OpenAI caller, OpenAI-speaking provider: the fast path.
 net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpoint) {

@@ -10,9 +10,33 @@
 #include "dialects/openai/fast_path.h"
 #include "gateway/attempt.h"
 #include "gateway/context.h"
+#include "gateway/relay.h"
 #include "http/client.h"
 
 namespace tollgate::gateway {
+
+// The body of an upstream answer, read as it arrives.
+class UpstreamSource final : public AnswerSource {
+ public:
+  explicit UpstreamSource(http::UpstreamCall& call) : call_(call) {}
+  boost::asio::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
+    co_return co_await call_.read_some(piece, done);
+  }
+  void cancel() override { call_.cancel(); }
+
+ private:
+  http::UpstreamCall& call_;
+};
+
+// Cancels the upstream call the moment the client goes away; detaches before the call is
+// destroyed (the callback points at it).
+struct CancelOnClientGone {
+  CancelOnClientGone(http::Exchange& ex, http::UpstreamCall& call) : ex(ex) {
+    ex.on_client_gone([&call] { call.cancel(); });
+  }
+  ~CancelOnClientGone() { ex.on_client_gone(nullptr); }
+  http::Exchange& ex;
+};
 
 // Sends `req` to the current target's provider and reads the response head. nullopt when
 // that worked; else the failed attempt (or client_left).

@@ -22,17 +22,6 @@ namespace {
 
 constexpr std::string_view kDefaultAnthropicVersion = "2023-06-01";
 
-class UpstreamSource final : public AnswerSource {
- public:
-  explicit UpstreamSource(http::UpstreamCall& call) : call_(call) {}
-  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
-    co_return co_await call_.read_some(piece, done);
-  }
-  void cancel() override { call_.cancel(); }
-
- private:
-  http::UpstreamCall& call_;
-};
 
 // Anthropic provider, Anthropic caller: every byte forwarded; usage read from message_start
 // and message_delta.
@@ -146,11 +135,7 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   req.body = anthropic::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model);
 
   http::UpstreamCall call;
-  struct Guard {
-    Guard(http::Exchange& ex, http::UpstreamCall& call) : ex(ex) { ex.on_client_gone([&call] { call.cancel(); }); }
-    ~Guard() { ex.on_client_gone(nullptr); }
-    http::Exchange& ex;
-  } guard(ctx.ex, call);
+  CancelOnClientGone guard(ctx.ex, call);
   if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
 
   const int status = call.status();
