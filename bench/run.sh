@@ -289,6 +289,7 @@ listen: { proxy: "127.0.0.1:0", admin: "127.0.0.1:0" }
 store: { kind: file, path: resources.yaml }
 workers: $2
 log: { access_log: $3 }
+usage: { backend: ${BENCH_USAGE:-sqlite} }
 EOF
   cat >"$d/resources.yaml" <<EOF
 providers:
