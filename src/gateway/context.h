@@ -65,6 +65,11 @@ struct RequestContext {
   int attempts = 0;
   double upstream_seconds = -1;  // the answering attempt, sent to answered; < 0: none
   Clock::time_point deadline = Clock::time_point::max();  // the model's timeout_ms, across attempts
+  // The attempt in progress, so its success is recorded before the answer's last byte goes
+  // out (a caller's next request must see the target's circuit already closed).
+  core::TargetStats* attempt_stats = nullptr;
+  Clock::time_point attempt_started;
+  bool attempt_judged = false;
 
   // guard: the policies that apply, the placeholders to restore, and the body when a policy
   // rewrote it (the fast path then forwards that instead of the caller's bytes)

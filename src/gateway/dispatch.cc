@@ -439,6 +439,14 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   co_return AttemptResult::answered();
 }
 
+void judge_attempt_success(RequestContext& ctx) {
+  if (!ctx.attempt_stats || ctx.attempt_judged) return;
+  ctx.attempt_judged = true;
+  auto until = ctx.first_byte ? *ctx.first_byte : Clock::now();
+  routing::attempt_succeeded(*ctx.attempt_stats,
+                             std::chrono::duration_cast<std::chrono::microseconds>(until - ctx.attempt_started));
+}
+
 net::awaitable<void> dispatch(RequestContext& ctx) {
   // The plan: the model's targets by tier and strategy, then its fallbacks; or the one target
   // a "provider/model" name addressed.
@@ -521,10 +529,14 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     previous = &stats;
     routing::attempt_started(stats);
     auto started = Clock::now();
+    ctx.attempt_stats = &stats;
+    ctx.attempt_started = started;
+    ctx.attempt_judged = false;
     last = co_await attempt_on_target(ctx, canonical, translate_error);
     ctx.upstream_seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
     if (last.outcome == AttemptResult::Outcome::answered) {
+      if (ctx.attempt_judged) co_return;  // recorded before the last byte went out
       if (ctx.error == "upstream_idle_timeout" || ctx.error == "upstream_closed") {
         // The stream broke after its first byte: final for the caller, but ill health all
         // the same.

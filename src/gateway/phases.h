@@ -41,6 +41,9 @@ int64_t estimate_tokens(const RequestContext& ctx);
 //      back. Always answers the caller (or notes that the caller left).
 boost::asio::awaitable<void> dispatch(RequestContext& ctx);
 
+// Records the current attempt's success for routing (once), before the answer's last byte.
+void judge_attempt_success(RequestContext& ctx);
+
 // 9. settle (admit.cc): actual tokens and cost reconcile the limits and budgets; the
 //    concurrency slot is released.
 void settle(RequestContext& ctx);

@@ -219,6 +219,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     co_return AttemptResult::client_left();
   }
   settle(ctx);  // before the stream's last byte, for the same reason as relay_whole
+  if (ctx.error != "upstream_idle_timeout" && ctx.error != "upstream_closed") judge_attempt_success(ctx);
   co_await ctx.ex.end_stream();
   co_return AttemptResult::answered();
 }
@@ -226,8 +227,9 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
 net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_view content_type,
                                  std::string body, http::Headers extra) {
   // Settled before the answer goes out: a caller that sends its next request the moment it
-  // has this one must find the concurrency slot free.
+  // has this one must find the concurrency slot free (and the target's circuit as it is now).
   settle(ctx);
+  judge_attempt_success(ctx);
   ctx.status = status;
   if (ctx.capture) ctx.captured_answer = body.substr(0, ctx.gateway.config.capture_max_bytes);
   auto headers = base_headers(ctx, content_type.empty() ? "application/json" : content_type);
