@@ -458,9 +458,12 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     else if (a.by == "user" && ctx.doc.is_object())
       if (auto* u = ctx.doc.as_object().if_contains("user"); u && u->is_string()) affinity = u->get_string().c_str();
   }
-  const core::CompiledTarget direct = *ctx.target;
+  // A "provider/model" target is copied out of ctx.target, which each attempt overwrites;
+  // an alias's targets live in the snapshot, so the common case copies nothing.
+  std::optional<core::CompiledTarget> direct;
+  if (!ctx.model) direct = *ctx.target;
   routing::RoutePlan plan = ctx.model ? routing::RoutePlan(*ctx.snapshot, *ctx.model, affinity)
-                                      : routing::RoutePlan(direct);
+                                      : routing::RoutePlan(*direct);
   static const core::Model defaults;
   const core::RetryPolicy& retry = ctx.model ? ctx.model->spec.retry : defaults.retry;
   const auto deadline = ctx.model && ctx.model->spec.timeout.count() > 0
