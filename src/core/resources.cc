@@ -256,20 +256,23 @@ void read_routing(YamlReader& in, const YAML::Node& n, const std::string& at, Mo
 }
 
 std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "kind", "mode", "entities", "reversible", "keywords", "patterns", "threshold"}))
+  if (!in.fields(n, at, {"name", "kind", "mode", "entities", "reversible", "keywords", "patterns", "threshold",
+                         "provider", "model", "categories", "timeout_ms", "fail_open"}))
     return std::nullopt;
   Guardrail g;
   if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) g.name = *v;
   if (auto v = in.string(n["kind"], YamlReader::child(at, "kind"))) {
-    if (*v != "pii" && *v != "prompt-injection" && *v != "keywords")
-      in.error(n["kind"], YamlReader::child(at, "kind"), "must be pii, prompt-injection or keywords");
+    if (*v != "pii" && *v != "prompt-injection" && *v != "keywords" && *v != "moderation")
+      in.error(n["kind"], YamlReader::child(at, "kind"), "must be pii, prompt-injection, keywords or moderation");
     g.kind = *v;
   } else {
-    in.error(n, YamlReader::child(at, "kind"), "is required (pii, prompt-injection or keywords)");
+    in.error(n, YamlReader::child(at, "kind"), "is required (pii, prompt-injection, keywords or moderation)");
   }
   if (auto v = in.string(n["mode"], YamlReader::child(at, "mode"))) {
     if (*v != "block" && *v != "redact" && *v != "monitor")
       in.error(n["mode"], YamlReader::child(at, "mode"), "must be block, redact or monitor");
+    else if (g.kind == "moderation" && *v == "redact")
+      in.error(n["mode"], YamlReader::child(at, "mode"), "must be block or monitor for a moderation policy");
     g.mode = *v;
   }
   if (auto v = in.strings(n["entities"], YamlReader::child(at, "entities"))) g.entities = std::move(*v);
@@ -277,8 +280,24 @@ std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, con
   if (auto v = in.strings(n["keywords"], YamlReader::child(at, "keywords"))) g.keywords = std::move(*v);
   if (auto v = in.strings(n["patterns"], YamlReader::child(at, "patterns"))) g.patterns = std::move(*v);
   if (n["threshold"]) {
-    if (auto v = in.number(n["threshold"], YamlReader::child(at, "threshold"), 0.01, 1)) g.threshold = *v;
+    if (auto v = in.number(n["threshold"], YamlReader::child(at, "threshold"), 0.01, 1)) {
+      g.threshold = *v;
+      g.threshold_given = true;
+    }
   }
+  // moderation
+  const bool moderation = g.kind == "moderation";
+  for (const char* f : {"provider", "model", "categories", "timeout_ms", "fail_open"})
+    if (!moderation && n[f]) in.error(n[f], YamlReader::child(at, f), "applies to kind: moderation only");
+  if (auto v = in.string(n["provider"], YamlReader::child(at, "provider"))) g.provider = *v;
+  if (moderation && g.provider.empty() && !n["provider"])
+    in.error(n, YamlReader::child(at, "provider"), "is required for a moderation policy (an openai or openai-compatible provider)");
+  if (auto v = in.string(n["model"], YamlReader::child(at, "model"))) g.model = *v;
+  if (auto v = in.strings(n["categories"], YamlReader::child(at, "categories"))) g.categories = std::move(*v);
+  if (n["timeout_ms"]) {
+    if (auto v = in.integer(n["timeout_ms"], YamlReader::child(at, "timeout_ms"), 1, 600000)) g.timeout_ms = *v;
+  }
+  if (auto v = in.boolean(n["fail_open"], YamlReader::child(at, "fail_open"))) g.fail_open = *v;
   return g;
 }
 
@@ -546,6 +565,16 @@ void validate_guardrails(const Resources& r, Findings& found) {
     if (g.name.empty()) found.add("guardrails", i, "name", "is required");
     else if (auto [it, fresh] = seen.emplace(g.name, i); !fresh)
       found.add("guardrails", i, "name", "guardrail \"" + g.name + "\" is declared twice");
+    if (g.kind == "moderation" && !g.provider.empty()) {
+      const Provider* p = nullptr;
+      for (const Provider& candidate : r.providers)
+        if (candidate.name == g.provider) p = &candidate;
+      if (!p)
+        found.add("guardrails", i, "provider", "provider \"" + g.provider + "\" is not declared");
+      else if (p->kind != ProviderKind::openai && p->kind != ProviderKind::openai_compatible)
+        found.add("guardrails", i, "provider",
+                  "provider \"" + g.provider + "\" must be of kind openai or openai-compatible (it serves /moderations)");
+    }
   }
   auto check = [&](const char* section, std::size_t i, const std::vector<std::string>& names) {
     for (std::size_t j = 0; j < names.size(); ++j)

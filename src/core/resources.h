@@ -108,7 +108,14 @@ struct Guardrail {
   std::vector<std::string> entities;   // pii: email, phone, credit_card, ssn, iban, ip, secret
   bool reversible = false;             // pii + redact: placeholders restored in the answer
   std::vector<std::string> keywords, patterns;  // keywords kind
-  double threshold = 0.5;              // prompt-injection
+  double threshold = 0.5;              // prompt-injection; moderation: a category counts at this score
+  bool threshold_given = false;        //   (moderation without it: the endpoint's own flags decide)
+  // moderation kind: an OpenAI moderation-compatible endpoint, reached through a provider
+  std::string provider;                // its base_url and credential (openai or openai-compatible)
+  std::string model;                   // sent as "model"; the endpoint's default when empty
+  std::vector<std::string> categories; // only these count; every category when empty
+  int64_t timeout_ms = 3000;
+  bool fail_open = false;              // endpoint down: admit (true) or refuse with 503 (false)
 };
 
 struct Key {

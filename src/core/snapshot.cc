@@ -122,9 +122,22 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
   }
   for (const CompiledModel& cm : s->models_) s->model_index_.emplace(cm.spec.name, &cm);
   for (const Key& k : res.keys) s->key_index_.emplace(k.hash_hex, &k);
-  if (guardrails && !res.guardrails.empty()) {
+  // Moderation policies are HTTP calls made by the guard phase; the rest compile into one
+  // scanner (a policy list naming a moderation policy just finds no scanner policy by it).
+  std::vector<Guardrail> scanned;
+  for (const Guardrail& g : res.guardrails) {
+    if (g.kind != "moderation") {
+      scanned.push_back(g);
+      continue;
+    }
+    auto it = s->provider_index_.find(g.provider);
+    if (it == s->provider_index_.end())
+      throw std::invalid_argument("guardrail " + g.name + ": provider " + g.provider + " is not declared");
+    s->moderation_.push_back({&g, it->second});
+  }
+  if (guardrails && !scanned.empty()) {
     std::vector<std::string> errors;
-    s->guardrails_ = guardrails(res.guardrails, errors);
+    s->guardrails_ = guardrails(scanned, errors);
     if (!s->guardrails_) {
       std::string all;
       for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
@@ -132,6 +145,12 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
     }
   }
   return s;
+}
+
+const ModerationPolicy* Snapshot::moderation(std::string_view name) const {
+  for (const ModerationPolicy& m : moderation_)
+    if (m.spec->name == name) return &m;
+  return nullptr;
 }
 
 const CompiledProvider* Snapshot::provider(std::string_view name) const {

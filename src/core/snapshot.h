@@ -62,6 +62,13 @@ using GuardrailCompiler = std::function<std::shared_ptr<const guardrails::Compil
 using PriceLookup = std::function<Pricing(ProviderKind kind, std::string_view upstream_model,
                                           const Pricing& override_price)>;
 
+// A moderation guardrail (kind: moderation), resolved: the guard phase posts the request's
+// texts to its provider's /moderations endpoint (gateway/moderate.cc).
+struct ModerationPolicy {
+  const Guardrail* spec;
+  const CompiledProvider* provider;
+};
+
 class Snapshot {
  public:
   // The indexes point into the snapshot's own vectors: a copy would dangle.
@@ -77,6 +84,10 @@ class Snapshot {
 
   // The compiled guardrail policies (null when none are declared).
   const std::shared_ptr<const guardrails::CompiledPolicies>& guardrails() const { return guardrails_; }
+
+  // The moderation policy of that name, or nullptr (not declared, or another kind).
+  const ModerationPolicy* moderation(std::string_view name) const;
+  bool has_moderation() const { return !moderation_.empty(); }
 
   const CompiledProvider* provider(std::string_view name) const;
   const CompiledModel* model(std::string_view alias) const;
@@ -96,6 +107,7 @@ class Snapshot {
   std::unordered_map<std::string_view, const Key*> key_index_;
   uint64_t version_ = 0;
   std::shared_ptr<const guardrails::CompiledPolicies> guardrails_;
+  std::vector<ModerationPolicy> moderation_;
 
   Snapshot() = default;
 };

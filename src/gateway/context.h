@@ -77,6 +77,14 @@ struct RequestContext {
   guardrails::RestoreMap restore;
   std::optional<std::string> body_override;
   std::vector<guardrails::Finding> guard_findings;
+  // Every hit, counted per policy, entity and side, for the usage record and the access log.
+  struct GuardHit {
+    std::string policy, entity;
+    bool output = false;  // found in the answer (false: in the request)
+    bool acted = false;
+    int count = 0;
+  };
+  std::vector<GuardHit> guard_hits;
   const std::string& request_body() const { return body_override ? *body_override : ex.body(); }
 
   // admit / settle

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include <boost/json/parse.hpp>
@@ -82,12 +83,30 @@ std::vector<TextRef> texts_of(json::value& doc) {
   return out;
 }
 
-void count(RequestContext& ctx, const std::vector<guardrails::Finding>& findings) {
-  for (const auto& f : findings) ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
+}  // namespace
+
+void note_guard_findings(RequestContext& ctx, const std::vector<guardrails::Finding>& findings, bool output) {
+  for (const auto& f : findings) {
+    ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
+    auto it = std::find_if(ctx.guard_hits.begin(), ctx.guard_hits.end(), [&](const auto& h) {
+      return h.output == output && h.acted == f.acted && h.policy == f.policy && h.entity == f.entity;
+    });
+    if (it == ctx.guard_hits.end()) {
+      ctx.guard_hits.push_back({f.policy, f.entity, output, f.acted, 0});
+      it = ctx.guard_hits.end() - 1;
+    }
+    ++it->count;
+  }
   ctx.guard_findings.insert(ctx.guard_findings.end(), findings.begin(), findings.end());
 }
 
-}  // namespace
+std::vector<std::string> moderation_inputs(RequestContext& ctx) {
+  std::vector<std::string> out;
+  for (const auto& r : texts_of(ctx.doc))
+    if ((r.source == Source::user || r.source == Source::tool) && !r.at->empty())
+      out.emplace_back(r.at->data(), r.at->size());
+  return out;
+}
 
 std::optional<core::GatewayError> guard(RequestContext& ctx) {
   const auto& policies = ctx.snapshot->guardrails();
@@ -103,7 +122,7 @@ std::optional<core::GatewayError> guard(RequestContext& ctx) {
   texts.reserve(refs.size());
   for (const auto& r : refs) texts.push_back({r.source, std::string(r.at->c_str(), r.at->size())});
   auto verdict = policies->scan_input(ctx.guard, texts, ctx.restore);
-  count(ctx, verdict.findings);
+  note_guard_findings(ctx, verdict.findings, false);
   if (verdict.blocked) {
     ctx.error = "guardrail_blocked";
     return core::GatewayError::make(core::ErrorKind::invalid_request, verdict.reason, "guardrail_blocked");
@@ -124,7 +143,7 @@ std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value&
   const auto& policies = ctx.snapshot->guardrails();
   auto scan = [&](json::string& s) -> bool {
     auto r = policies->scan_output(ctx.guard, std::string_view(s.data(), s.size()), &ctx.restore);
-    count(ctx, r.findings);
+    note_guard_findings(ctx, r.findings, true);
     if (r.blocked) {
       ctx.error = "guardrail_blocked";
       return false;
@@ -194,9 +213,11 @@ class GuardedRelay final : public StreamRelay {
     return it->second;
   }
   void note(guardrails::StreamRedactor& r) {
-    for (std::size_t i = counted_[&r]; i < r.findings().size(); ++i)
-      ctx_.gateway.metrics.guardrail_hit(r.findings()[i].policy, r.findings()[i].entity, r.findings()[i].acted);
-    counted_[&r] = r.findings().size();
+    std::size_t& counted = counted_[&r];
+    if (counted == r.findings().size()) return;
+    std::vector<guardrails::Finding> fresh(r.findings().begin() + static_cast<std::ptrdiff_t>(counted), r.findings().end());
+    note_guard_findings(ctx_, fresh, true);
+    counted = r.findings().size();
   }
   bool stop(guardrails::StreamRedactor& r, std::string& out) {
     if (!r.blocked()) return false;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -32,6 +33,13 @@ bool key_allows(const core::Key& key, std::string_view alias);
 std::optional<core::GatewayError> guard(RequestContext& ctx);
 bool guards_output(const RequestContext& ctx);
 std::optional<core::GatewayError> guard_answer(RequestContext& ctx, boost::json::value& answer);
+// Counts hits in metrics and in the request's record (`output`: found in the answer).
+void note_guard_findings(RequestContext& ctx, const std::vector<guardrails::Finding>& findings, bool output);
+// The texts a moderation endpoint judges: the user's and tools' (as the guard left them).
+std::vector<std::string> moderation_inputs(RequestContext& ctx);
+
+// 5b. moderate (moderate.cc): the moderation guardrails, one endpoint call per policy.
+boost::asio::awaitable<std::optional<core::GatewayError>> moderate(RequestContext& ctx);
 
 // 6. admit (admit.cc): rate limits, concurrency and budgets; the slot is held in ctx.
 std::optional<core::GatewayError> admit(RequestContext& ctx);

@@ -64,6 +64,11 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await respond_error(ctx, *e);
     co_return;
   }
+  std::optional<GatewayError> moderated = co_await moderate(ctx);
+  if (moderated) {
+    co_await respond_error(ctx, *moderated);
+    co_return;
+  }
   if (auto e = admit(ctx)) {
     co_await respond_error(ctx, *e);
     co_return;

@@ -11,6 +11,22 @@
 #include "guardrails/guardrail.h"
 
 namespace tollgate::gateway {
+namespace {
+
+// The request's guardrail hits as a JSON array, "" when there were none.
+std::string guard_hits_json(const RequestContext& ctx) {
+  if (ctx.guard_hits.empty()) return {};
+  std::string out = "[";
+  for (const auto& h : ctx.guard_hits) {
+    if (out.size() > 1) out += ',';
+    out += fmt::format(R"({{"policy":{},"entity":{},"stage":"{}","acted":{},"count":{}}})", core::json_quote(h.policy),
+                       core::json_quote(h.entity), h.output ? "answer" : "request", h.acted, h.count);
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
 
 void record(RequestContext& ctx) {
   auto now = Clock::now();
@@ -38,6 +54,7 @@ void record(RequestContext& ctx) {
   ctx.gateway.metrics.record(s);
 
   const double ttft_ms = ttft >= 0 ? ttft * 1000 : -1;
+  const std::string guard_hits = guard_hits_json(ctx);
   if (auto* sink = ctx.gateway.usage.get()) {
     obs::UsageRecord r;
     r.request_id = ctx.request_id;
@@ -58,6 +75,7 @@ void record(RequestContext& ctx) {
     if (ttft_ms >= 0) r.ttft_ms = ttft_ms;
     r.attempts = ctx.attempts;
     r.error = ctx.error;
+    r.guardrails = guard_hits;
     sink->submit(std::move(r));  // never blocks: a full queue drops and counts
   }
   if (auto* traces = ctx.gateway.traces.get(); traces && ctx.target && ctx.attempts > 0) {
@@ -112,7 +130,7 @@ void record(RequestContext& ctx) {
     std::strftime(ts, sizeof ts, "%FT%T", &tm);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
     log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{}}})",
+        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{}}})",
         ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
         route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
         ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
@@ -123,7 +141,7 @@ void record(RequestContext& ctx) {
         ctx.usage.known ? fmt::to_string(ctx.usage.cached_input_tokens) : "null",
         ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
         ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
-        ctx.error.empty() ? "null" : core::json_quote(ctx.error));
+        ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits);
   }
 }
 

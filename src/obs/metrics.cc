@@ -48,6 +48,8 @@ struct Shard {
   std::map<TokenKey, uint64_t> tokens;
   std::map<FailureKey, uint64_t> failures;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> guardrail_hits;
+  std::map<std::tuple<std::string, std::string>, uint64_t> moderation_calls;  // policy outcome
+  std::map<std::string, Histogram> moderation_duration;                       // policy
   std::map<ModelKey, Histogram> tpot;       // time per output token
   std::map<ModelKey, Histogram> upstream;   // the answering attempt
   std::map<ModelKey, Histogram> overhead;   // end to end minus upstream: the gateway's own time
@@ -162,6 +164,13 @@ void Metrics::guardrail_hit(std::string_view policy, std::string_view entity, bo
   ++sh.guardrail_hits[{std::string(policy), std::string(entity), acted ? "true" : "false"}];
 }
 
+void Metrics::moderation_call(std::string_view policy, std::string_view outcome, double seconds) {
+  Shard& sh = shards_->shard[shard_index()];
+  std::lock_guard lock(sh.mu);
+  ++sh.moderation_calls[{std::string(policy), std::string(outcome)}];
+  sh.moderation_duration[std::string(policy)].observe(seconds);
+}
+
 void Metrics::limit_event(std::string_view reason) {
   for (std::size_t i = 0; i < kLimitReasons.size(); ++i)
     if (kLimitReasons[i] == reason) limit_events_[i]++;
@@ -178,6 +187,8 @@ std::string Metrics::render() const {
     for (auto& [k, v] : sh.failures) all.failures[k] += v;
     for (auto& [k, v] : sh.tpot) all.tpot[k].merge(v);
     for (auto& [k, v] : sh.guardrail_hits) all.guardrail_hits[k] += v;
+    for (auto& [k, v] : sh.moderation_calls) all.moderation_calls[k] += v;
+    for (auto& [k, v] : sh.moderation_duration) all.moderation_duration[k].merge(v);
     for (auto& [k, v] : sh.upstream) all.upstream[k].merge(v);
     for (auto& [k, v] : sh.overhead) all.overhead[k].merge(v);
     for (auto& [k, v] : sh.cost) all.cost[k] += v;
@@ -273,6 +284,17 @@ std::string Metrics::render() const {
   for (auto& [k, v] : all.guardrail_hits)
     out += fmt::format("tollgate_guardrail_hits_total{{policy=\"{}\",entity=\"{}\",acted=\"{}\"}} {}\n",
                        escape(std::get<0>(k)), escape(std::get<1>(k)), std::get<2>(k), v);
+  if (!all.moderation_calls.empty()) {
+    out += "# HELP tollgate_guardrail_moderation_calls_total Calls to moderation endpoints, by policy and outcome (ok, error).\n";
+    out += "# TYPE tollgate_guardrail_moderation_calls_total counter\n";
+    for (auto& [k, v] : all.moderation_calls)
+      out += fmt::format("tollgate_guardrail_moderation_calls_total{{policy=\"{}\",outcome=\"{}\"}} {}\n",
+                         escape(std::get<0>(k)), std::get<1>(k), v);
+    out += "# HELP tollgate_guardrail_moderation_duration_seconds Time spent waiting for moderation endpoints, by policy.\n";
+    out += "# TYPE tollgate_guardrail_moderation_duration_seconds histogram\n";
+    for (auto& [k, h] : all.moderation_duration)
+      render_histogram(out, "tollgate_guardrail_moderation_duration_seconds", fmt::format("policy=\"{}\"", escape(k)), h);
+  }
   out += "# HELP tollgate_requests_in_flight Requests being handled now.\n";
   out += "# TYPE tollgate_requests_in_flight gauge\n";
   out += fmt::format("tollgate_requests_in_flight {}\n", in_flight_.load());

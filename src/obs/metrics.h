@@ -45,6 +45,8 @@ class Metrics {
   // A guardrail hit: the policy, what it found (an entity or rule, never the value), and
   // whether it acted (false: monitor mode, or below an injection threshold).
   void guardrail_hit(std::string_view policy, std::string_view entity, bool acted);
+  // A call to a moderation policy's endpoint: outcome "ok" or "error", and how long it took.
+  void moderation_call(std::string_view policy, std::string_view outcome, double seconds);
 
   std::atomic<int64_t>& in_flight() { return in_flight_; }
 

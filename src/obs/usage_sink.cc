@@ -48,6 +48,12 @@ json::value to_json(const UsageRecord& r) {
   o["ttft_ms"] = r.ttft_ms ? json::value(*r.ttft_ms) : json::value(nullptr);
   o["attempts"] = r.attempts;
   o["error"] = text(r.error);
+  o["guardrails"] = json::array();
+  if (!r.guardrails.empty()) {
+    boost::system::error_code ec;
+    auto hits = json::parse(r.guardrails, ec);
+    if (!ec && hits.is_array()) o["guardrails"] = std::move(hits);
+  }
   return o;
 }
 
@@ -80,7 +86,8 @@ bool UsageRecord::operator==(const UsageRecord& o) const {
   return request_id == o.request_id && ts == o.ts && key_id == o.key_id && key_name == o.key_name &&
          model == o.model && provider == o.provider && upstream_model == o.upstream_model && route == o.route &&
          status == o.status && stream == o.stream && usage_eq(usage, o.usage) && cost_usd == o.cost_usd &&
-         latency_ms == o.latency_ms && ttft_ms == o.ttft_ms && attempts == o.attempts && error == o.error;
+         latency_ms == o.latency_ms && ttft_ms == o.ttft_ms && attempts == o.attempts && error == o.error &&
+         guardrails == o.guardrails;
 }
 
 namespace {

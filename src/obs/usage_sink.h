@@ -44,6 +44,9 @@ struct UsageRecord {
   std::optional<double> ttft_ms;
   int attempts = 0;
   std::string error;     // machine-readable cause, "" when none
+  // Guardrail hits as a JSON array ("" when none): [{"policy","entity","stage":"request"|
+  // "answer","acted","count"}], never the matched values.
+  std::string guardrails;
 
   bool operator==(const UsageRecord& o) const;  // field by field (core::Usage included)
 };

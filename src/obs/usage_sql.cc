@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kColumnList =
     "request_id, ts, key_id, key_name, model, provider, upstream_model, route, status, stream, "
     "input_tokens, output_tokens, cached_tokens, cache_creation_tokens, reasoning_tokens, "
-    "cost_usd, latency_ms, ttft_ms, attempts, error";
+    "cost_usd, latency_ms, ttft_ms, attempts, error, guardrails";
 
 Param text_or_null(const std::string& s) {
   if (s.empty()) return std::monostate{};
@@ -64,13 +64,18 @@ std::vector<std::string> schema(Dialect d) {
           "latency_ms DOUBLE PRECISION NOT NULL, "
           "ttft_ms DOUBLE PRECISION, "
           "attempts INTEGER NOT NULL, "
-          "error TEXT)",
+          "error TEXT, "
+          "guardrails TEXT)",  // JSON array of hits; NULL: none
           id),
       "CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts)",
       "CREATE INDEX IF NOT EXISTS usage_records_key_ts ON usage_records (key_id, ts)",
       "CREATE INDEX IF NOT EXISTS usage_records_model_ts ON usage_records (model, ts)",
       "CREATE INDEX IF NOT EXISTS usage_records_request_id ON usage_records (request_id)",
   };
+}
+
+std::vector<std::pair<std::string, std::string>> added_columns() {
+  return {{"guardrails", "TEXT"}};
 }
 
 std::string insert_sql(std::size_t rows) {
@@ -108,6 +113,7 @@ void append_params(const UsageRecord& r, std::vector<Param>& out) {
   else out.emplace_back(std::monostate{});
   out.emplace_back(int64_t{r.attempts});
   out.push_back(text_or_null(r.error));
+  out.push_back(text_or_null(r.guardrails));
 }
 
 std::string purge_sql(int chunk) {
@@ -196,6 +202,7 @@ UsageRecord record_from_row(const Row& row) {
   if (!row.is_null(17)) r.ttft_ms = row.get_double(17);
   r.attempts = static_cast<int>(row.get_int(18));
   r.error = text(19);
+  r.guardrails = text(20);
   return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -18,8 +19,11 @@ enum class Dialect { sqlite, postgres };
 
 // CREATE TABLE and CREATE INDEX statements, in order.
 std::vector<std::string> schema(Dialect d);
+// Columns added after the first release, as (name, SQL type): a store opening an older table
+// adds the ones it lacks.
+std::vector<std::pair<std::string, std::string>> added_columns();
 
-constexpr int kColumns = 20;
+constexpr int kColumns = 21;
 // "INSERT INTO usage_records (...) VALUES (?,...),(?,...)" for `rows` rows.
 std::string insert_sql(std::size_t rows);
 void append_params(const UsageRecord& r, std::vector<Param>& out);  // kColumns params

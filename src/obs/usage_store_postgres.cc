@@ -148,6 +148,8 @@ class PostgresUsageStore final : public UsageStore {
     try {
       writer_.exec_plain("SELECT pg_advisory_xact_lock(7346127)");
       for (const auto& s : sql::schema(sql::Dialect::postgres)) writer_.exec_plain(s);
+      for (const auto& [name, type] : sql::added_columns())
+        writer_.exec_plain("ALTER TABLE usage_records ADD COLUMN IF NOT EXISTS " + name + " " + type);
       writer_.exec_plain("COMMIT");
     } catch (...) {
       try {

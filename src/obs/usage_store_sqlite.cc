@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -119,6 +120,7 @@ class SqliteUsageStore final : public UsageStore {
       exec(writer_, "PRAGMA journal_mode=WAL");
       exec(writer_, "PRAGMA synchronous=NORMAL");
       for (const auto& s : sql::schema(sql::Dialect::sqlite)) exec(writer_, s);
+      add_missing_columns();
       reader_ = open_db(path_);
     } catch (...) {
       sqlite3_close(writer_);
@@ -201,6 +203,16 @@ class SqliteUsageStore final : public UsageStore {
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:
+  // A table made by an older version lacks the columns added since: add them.
+  void add_missing_columns() {
+    std::set<std::string> have;
+    Stmt info(writer_, "PRAGMA table_info(usage_records)");
+    SqliteRow row(info.get());
+    while (info.step()) have.insert(row.get_text(1));
+    for (const auto& [name, type] : sql::added_columns())
+      if (!have.contains(name)) exec(writer_, "ALTER TABLE usage_records ADD COLUMN " + name + " " + type);
+  }
+
   std::vector<UsageRecord> select(const sql::Statement& s) {
     std::vector<UsageRecord> out;
     std::lock_guard lock(read_mutex_);

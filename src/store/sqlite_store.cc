@@ -272,8 +272,8 @@ std::string provider_document(const core::Provider& p) {
   doc["name"] = p.name;
   doc["kind"] = std::string(core::to_string(p.kind));
   if (!p.base_url.empty()) doc["base_url"] = p.base_url;
-  // Stored as given: a "${ENV}" reference or the literal secret. Encryption at rest for
-  // literal secrets is still to come; until then prefer references.
+  // Written as given: a "${ENV}" reference, or a credential SqliteStore::put_provider() has
+  // already sealed ("enc:v1:...").
   if (!p.api_key.empty()) doc["api_key"] = p.api_key;
   if (!p.api_version.empty()) doc["api_version"] = p.api_version;
   if (!p.headers.empty()) {
@@ -438,26 +438,35 @@ core::ParseResult SqliteStore::load() {
     // Kept even with errors in it (see parse_provider), so models using it are not blamed.
     std::string doc = providers.text(1);
     if (doc.find(SecretBox::kPrefix) != std::string::npos) {
-      // Unseal the credential before parsing, so validation sees what the gateway will send.
+      // Unseal the credentials (api_key, header values) before parsing, so validation sees
+      // what the gateway will send.
       boost::system::error_code ec;
       auto v = boost::json::parse(doc, ec);
       if (!ec && v.is_object()) {
-        if (auto* k = v.as_object().if_contains("api_key"); k && k->is_string() && SecretBox::is_sealed(k->get_string())) {
-          auto opened = secrets().open(k->get_string());
+        bool opened_all = true;
+        auto unseal = [&](boost::json::value& field, const std::string& name) {
+          if (!field.is_string() || !SecretBox::is_sealed(field.get_string())) return;
+          auto opened = secrets().open(field.get_string());
           if (!opened) {
-            errors.push_back({row_source("providers", row), 0, 0, "api_key",
+            errors.push_back({row_source("providers", row), 0, 0, name,
                               "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY or secret.key changed?)"});
-            continue;
+            opened_all = false;
+            return;
           }
-          // A key holding "${" must not be read as an ${ENV} reference: "$${" is the escape.
+          // A secret holding "${" must not be read as an ${ENV} reference: "$${" is the escape.
           std::string escaped;
           for (std::size_t i = 0; i < opened->size(); ++i) {
             if (opened->compare(i, 2, "${") == 0) escaped += "$";
             escaped.push_back((*opened)[i]);
           }
-          *k = escaped;
-          doc = boost::json::serialize(v);
-        }
+          field = escaped;
+        };
+        auto& o = v.as_object();
+        if (auto* k = o.if_contains("api_key")) unseal(*k, "api_key");
+        if (auto* h = o.if_contains("headers"); h && h->is_object())
+          for (auto& [name, value] : h->as_object()) unseal(value, "headers." + std::string(name));
+        if (!opened_all) continue;
+        doc = boost::json::serialize(v);
       }
     }
     if (auto p = core::parse_provider(doc, row_source("providers", row), errors)) {
@@ -537,11 +546,17 @@ void SqliteStore::put_provider(const core::Provider& p) {
                    "INSERT INTO providers (name, doc, updated_at) VALUES (?1, ?2, ?3) "
                    "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, "
                    "updated_at = excluded.updated_at");
-  // A literal credential is sealed before it touches the disk; a ${ENV} reference is kept.
+  // Literal credentials are sealed before they touch the disk (the WAL included): the api_key
+  // and every header value, since which headers carry one is only a guess (x-api-key,
+  // Ocp-Apim-Subscription-Key, Authorization: Bearer ..., a gateway's own token header). A
+  // ${ENV} reference is not a secret and is kept as written.
   core::Provider sealed = p;
-  if (!sealed.api_key.empty() && sealed.api_key.find("${") == std::string::npos &&
-      !SecretBox::is_sealed(sealed.api_key))
-    sealed.api_key = secrets().seal(sealed.api_key);
+  auto seal = [&](std::string& value) {
+    if (!value.empty() && value.find("${") == std::string::npos && !SecretBox::is_sealed(value))
+      value = secrets().seal(value);
+  };
+  seal(sealed.api_key);
+  for (auto& [name, value] : sealed.headers) seal(value);
   upsert.bind(1, p.name).bind(2, provider_document(sealed)).bind(3, now_seconds()).step();
   wrote_since_load_ = true;
 }
@@ -778,7 +793,14 @@ std::string guardrail_document(const core::Guardrail& g) {
   if (g.reversible) doc["reversible"] = true;
   if (!g.keywords.empty()) doc["keywords"] = strings(g.keywords);
   if (!g.patterns.empty()) doc["patterns"] = strings(g.patterns);
-  if (g.kind == "prompt-injection") doc["threshold"] = g.threshold;
+  if (g.kind == "prompt-injection" || g.threshold_given) doc["threshold"] = g.threshold;
+  if (g.kind == "moderation") {
+    doc["provider"] = g.provider;
+    if (!g.model.empty()) doc["model"] = g.model;
+    if (!g.categories.empty()) doc["categories"] = strings(g.categories);
+    doc["timeout_ms"] = g.timeout_ms;
+    doc["fail_open"] = g.fail_open;
+  }
   return boost::json::serialize(doc);
 }
 

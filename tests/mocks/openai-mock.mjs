@@ -31,6 +31,10 @@
 //   mock-reasoning          usage reports 5 reasoning tokens (added to completion tokens)
 //   mock-parallel-tools     calls every tool offered instead of the first
 //
+// POST /v1/moderations answers like omni-moderation-latest, scoring trigger words (see
+// moderationScores); the fault behaviours above apply to it through the header or
+// /__mock/behavior.
+//
 // Test hooks (no auth): GET /__mock/requests, GET /__mock/stats, POST /__mock/reset,
 // POST /__mock/behavior {"behavior": "mock-error-500"} makes every generation request behave
 // so (as if its model named it) until {"behavior": null} (also mock.setBehavior(b) in
@@ -62,6 +66,27 @@ const COMPLETION_PARAMS = new Set([
   'temperature', 'top_p', 'user',
 ]);
 const EMBEDDING_PARAMS = new Set(['input', 'model', 'dimensions', 'encoding_format', 'user']);
+const MODERATION_PARAMS = new Set(['input', 'model']);
+
+// The categories of omni-moderation-latest, each scored from trigger words: a trigger gives its
+// score, anything else 0.0001. "borderline" gives violence 0.4 (under the endpoint's own cut).
+export const MODERATION_CATEGORIES = [
+  'harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent',
+  'self-harm', 'self-harm/intent', 'self-harm/instructions', 'sexual', 'sexual/minors', 'violence',
+  'violence/graphic',
+];
+const MODERATION_TRIGGERS = [
+  [/\b(kill|murder|stab)\b/i, 'violence', 0.93],
+  [/\bborderline\b/i, 'violence', 0.4],
+  [/\bhurt myself\b/i, 'self-harm', 0.88],
+  [/\b(hateful|bigot)\b/i, 'hate', 0.81],
+  [/\b(buy|make) (meth|explosives)\b/i, 'illicit', 0.9],
+];
+export function moderationScores(text) {
+  const scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, 0.0001]));
+  for (const [re, category, score] of MODERATION_TRIGGERS) if (re.test(text)) scores[category] = Math.max(scores[category], score);
+  return scores;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic content, exported so tests compute the same expectations.
@@ -394,6 +419,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       if (route === 'POST /v1/chat/completions') return await chatCompletions(req, res, record);
       if (route === 'POST /v1/completions') return await completions(req, res, record);
       if (route === 'POST /v1/embeddings') return await embeddings(req, res, record);
+      if (route === 'POST /v1/moderations') return await moderations(req, res, record);
       if (route === 'POST /v1/responses') return await responses(req, res, record);
       if (route === 'GET /v1/models') return models(res, record);
       const m = /^\/v1\/models\/(.+)$/.exec(url.pathname);
@@ -853,6 +879,42 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     });
     record.status = 200;
     return sendJson(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  }
+
+  // ------------------------------------------------------------------ /v1/moderations
+  // Scores are deterministic functions of the words (see moderationScores); `flagged` and
+  // `categories` are true from 0.5, as the real endpoint's own cut.
+
+  async function moderations(req, res, record) {
+    const body = record.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.');
+    for (const k of Object.keys(body)) {
+      if (!MODERATION_PARAMS.has(k)) throw new ApiError(400, `Unrecognized request argument supplied: ${k}`, { param: k });
+    }
+    const behavior = behaviorOf(req, {}, forcedBehavior);
+    if (await applyFault(req, res, record, behavior)) return;
+    let inputs = body.input;
+    if (inputs == null || inputs === '' || (Array.isArray(inputs) && inputs.length === 0)) {
+      throw new ApiError(400, "'$.input' is invalid. Please check the API reference.", { param: 'input' });
+    }
+    if (!Array.isArray(inputs)) inputs = [inputs];
+    // string[] | ({type: 'text', text} | {type: 'image_url', image_url: {url}})[]: multimodal
+    // inputs are judged together, as one result.
+    const multimodal = inputs.some((x) => x && typeof x === 'object');
+    const texts = multimodal
+      ? [inputs.filter((x) => x?.type === 'text').map((x) => String(x.text ?? '')).join('\n')]
+      : inputs.map((x) => {
+          if (typeof x !== 'string') throw new ApiError(400, "'$.input' is invalid. Please check the API reference.", { param: 'input' });
+          return x;
+        });
+    const results = texts.map((text) => {
+      const scores = moderationScores(text);
+      const categories = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, v >= 0.5]));
+      const applied = Object.fromEntries(Object.keys(scores).map((k) => [k, ['text']]));
+      return { flagged: Object.values(categories).some(Boolean), categories, category_scores: scores, category_applied_input_types: applied };
+    });
+    record.status = 200;
+    return sendJson(res, 200, { id: `modr-${randomId('', 24)}`, model: body.model ?? 'omni-moderation-latest', results });
   }
 
   // ------------------------------------------------------------------ /v1/models
