@@ -285,6 +285,9 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   o["limits"] = settings.contains("limits") ? settings["limits"] : json::object();
   o["budget"] = settings.contains("budget") ? settings["budget"] : json::object();
   o["model_limits"] = settings.contains("model_limits") ? settings["model_limits"] : json::object();
+  json::array guardrails;
+  for (const auto& g : k.guardrails) guardrails.emplace_back(g);
+  o["guardrails"] = std::move(guardrails);
   o["created_at"] = optional_int(created_at);
   o["revoked"] = revoked_at.has_value();
   o["revoked_at"] = optional_int(revoked_at);
@@ -751,10 +754,17 @@ AdminReply AdminApi::guardrails(Call& call) {
   std::vector<core::ConfigError> errors;
   auto parsed = core::parse_guardrail(json::serialize(*doc), "guardrail " + name, errors);
   if (!errors.empty() || !parsed) return invalid(errors);
+  if (parsed->kind == "moderation") {
+    // Its provider must be live and speak the OpenAI wire (it serves /moderations).
+    const core::CompiledProvider* p = snapshot ? snapshot->provider(parsed->provider) : nullptr;
+    if (!p) return invalid("provider", "provider \"" + parsed->provider + "\" is not declared");
+    if (p->spec.kind != core::ProviderKind::openai && p->spec.kind != core::ProviderKind::openai_compatible)
+      return invalid("provider", "provider \"" + parsed->provider + "\" must be of kind openai or openai-compatible");
+  }
   // Compiled now, so a bad pattern is a 400 naming it, not a rejected reload later.
   guardrails::PolicySpec spec = guardrails::policy_spec(*parsed);
   std::vector<std::string> compile_errors;
-  if (!guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
+  if (parsed->kind != "moderation" && !guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
     std::string msg;
     for (const auto& e : compile_errors) msg += (msg.empty() ? "" : "; ") + e;
     return invalid("patterns", msg);

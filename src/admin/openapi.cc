@@ -10,7 +10,7 @@ const std::string& openapi_document() {
  "info": {
   "title": "Tollgate Admin API",
   "version": "1",
-  "description": "Manage providers, models and virtual keys, and read usage. Every route needs `Authorization: Bearer <admin key>` (admin.key in tollgate.yaml). Writes are live at once (a new snapshot). With a resources file (read-only store) every write answers 409 read_only_store. Timestamps: unix seconds on keys, unix milliseconds in usage and the request log. Guardrail policies are not in the resource model yet."
+  "description": "Manage providers, models and virtual keys, and read usage. Every route needs `Authorization: Bearer <admin key>` (admin.key in tollgate.yaml). Writes are live at once (a new snapshot). With a resources file (read-only store) every write answers 409 read_only_store. Timestamps: unix seconds on keys, unix milliseconds in usage and the request log. Guardrail policies are resources too (`/admin/v1/guardrails`)."
  },
  "servers": [
   {
@@ -343,6 +343,179 @@ const std::string& openapi_document() {
    "delete": {
     "summary": "Delete a model (409 while others refer to it)",
     "operationId": "delete_model",
+    "responses": {
+     "200": {
+      "description": "deleted",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Deleted"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Disabled"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     }
+    }
+   }
+  },
+  "/admin/v1/guardrails": {
+   "get": {
+    "summary": "List guardrail policies (the live snapshot)",
+    "operationId": "list_guardrails",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "data": {
+           "type": "array",
+           "items": {
+            "$ref": "#/components/schemas/Guardrail"
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Disabled"
+     }
+    }
+   },
+   "post": {
+    "summary": "Create a guardrail policy",
+    "operationId": "create_guardrail",
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/Guardrail"
+       }
+      }
+     }
+    },
+    "responses": {
+     "201": {
+      "description": "created; live at once",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Guardrail"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Disabled"
+     },
+     "400": {
+      "$ref": "#/components/responses/Invalid"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     }
+    }
+   }
+  },
+  "/admin/v1/guardrails/{name}": {
+   "parameters": [
+    {
+     "name": "name",
+     "in": "path",
+     "required": true,
+     "schema": {
+      "type": "string"
+     }
+    }
+   ],
+   "get": {
+    "summary": "Get a guardrail policy",
+    "operationId": "get_guardrail",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Guardrail"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Disabled"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    }
+   },
+   "put": {
+    "summary": "Create or replace a guardrail policy",
+    "operationId": "put_guardrail",
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/Guardrail"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "saved; live at once",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Guardrail"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Disabled"
+     },
+     "400": {
+      "$ref": "#/components/responses/Invalid"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     }
+    }
+   },
+   "delete": {
+    "summary": "Delete a guardrail policy (409 while others refer to it)",
+    "operationId": "delete_guardrail",
     "responses": {
      "200": {
       "description": "deleted",
@@ -1322,6 +1495,89 @@ const std::string& openapi_document() {
      }
     }
    },
+   "Guardrail": {
+    "type": "object",
+    "required": [
+     "name",
+     "kind"
+    ],
+    "properties": {
+     "name": {
+      "type": "string"
+     },
+     "kind": {
+      "type": "string",
+      "enum": [
+       "pii",
+       "prompt-injection",
+       "keywords",
+       "moderation"
+      ]
+     },
+     "mode": {
+      "type": "string",
+      "enum": [
+       "block",
+       "redact",
+       "monitor"
+      ],
+      "description": "moderation: block or monitor"
+     },
+     "entities": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "pii: email, phone, credit_card, ssn, iban, ip, secret (all when absent)"
+     },
+     "reversible": {
+      "type": "boolean",
+      "description": "pii + redact: numbered placeholders restored in the answer"
+     },
+     "keywords": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "keywords: literals, case-insensitive, whole words"
+     },
+     "patterns": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "keywords: RE2 patterns"
+     },
+     "threshold": {
+      "type": "number",
+      "description": "prompt-injection: score that acts (default 0.5); moderation: a category counts from this score (the endpoint's flags decide when absent)"
+     },
+     "provider": {
+      "type": "string",
+      "description": "moderation: an openai or openai-compatible provider serving /moderations"
+     },
+     "model": {
+      "type": "string",
+      "description": "moderation: the moderation model (the endpoint's default when absent)"
+     },
+     "categories": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "moderation: only these categories count (all when absent)"
+     },
+     "timeout_ms": {
+      "type": "integer",
+      "description": "moderation: bound on the endpoint call (default 3000)"
+     },
+     "fail_open": {
+      "type": "boolean",
+      "description": "moderation: admit when the endpoint fails (default false: 503)"
+     }
+    },
+    "additionalProperties": false
+   },
    "KeyWrite": {
     "type": "object",
     "properties": {
@@ -1354,6 +1610,13 @@ const std::string& openapi_document() {
       "additionalProperties": {
        "$ref": "#/components/schemas/Limits"
       }
+     },
+     "guardrails": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "guardrail policies applied to this key's requests, by name"
      }
     }
    },
@@ -1435,6 +1698,13 @@ const std::string& openapi_document() {
        "null"
       ],
       "description": "unix seconds of the latest usage record"
+     },
+     "guardrails": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "guardrail policies applied to this key's requests, by name"
      }
     }
    },
@@ -1612,6 +1882,35 @@ const std::string& openapi_document() {
        "string",
        "null"
       ]
+     },
+     "guardrails": {
+      "type": "array",
+      "description": "guardrail hits, never the matched values",
+      "items": {
+       "type": "object",
+       "properties": {
+        "policy": {
+         "type": "string"
+        },
+        "entity": {
+         "type": "string",
+         "description": "the PII entity, injection rule, keywords[i]/patterns[i] or moderation category"
+        },
+        "stage": {
+         "type": "string",
+         "enum": [
+          "request",
+          "answer"
+         ]
+        },
+        "acted": {
+         "type": "boolean"
+        },
+        "count": {
+         "type": "integer"
+        }
+       }
+      }
      }
     }
    },

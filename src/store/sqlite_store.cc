@@ -631,6 +631,7 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
   created.key.limits = spec.limits;
   created.key.budget = spec.budget;
   created.key.model_limits = spec.model_limits;
+  created.key.guardrails = spec.guardrails;
   check_key_models(created.key);
 
   boost::json::array allowed;

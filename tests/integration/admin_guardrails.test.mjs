@@ -4,7 +4,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupScope, makeTempDir, processConfig, startGateway, writeConfig } from './harness.mjs';
+import { cleanupScope, makeTempDir, processConfig, startGateway, startMock, writeConfig } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 const ADMIN_KEY = 'adm-guard-key';
@@ -22,7 +22,9 @@ async function api(gw, method, path, body) {
 describe('guardrails through the admin api', () => {
   const scope = cleanupScope();
   let gw;
+  let mock;
   before(async () => {
+    mock = await startMock(scope);
     const dir = await makeTempDir(scope);
     const { configPath } = await writeConfig(dir, {
       tollgate: processConfig({ store: { kind: 'sqlite', path: './db.sqlite' }, extra: { admin: { key: ADMIN_KEY } } }),
@@ -65,5 +67,34 @@ describe('guardrails through the admin api', () => {
     const deleted = await api(gw, 'DELETE', '/guardrails/deny');
     assert.equal(deleted.status, 200, deleted.text);
     assert.equal((await call('tell me about Blue Falcon')).status, 200);
+  });
+
+  it('a moderation policy names a live openai-compatible provider, is stored whole and enforced at once', T, async () => {
+    const missing = await api(gw, 'POST', '/guardrails', { name: 'mod', kind: 'moderation', provider: 'nope' });
+    assert.equal(missing.status, 400, missing.text);
+    assert.ok(missing.json.error.errors.some((e) => e.field === 'provider'), missing.text);
+    const redact = await api(gw, 'POST', '/guardrails', { name: 'mod', kind: 'moderation', provider: 'nope', mode: 'redact' });
+    assert.ok(redact.json.error.errors.some((e) => e.field === 'mode'), redact.text);
+
+    const provider = await api(gw, 'POST', '/providers', { name: 'modp', kind: 'openai', base_url: mock.baseURL, api_key: mock.apiKey });
+    assert.equal(provider.status, 201, provider.text);
+    const body = { name: 'mod', kind: 'moderation', mode: 'block', provider: 'modp', categories: ['violence'], threshold: 0.3, timeout_ms: 2000, fail_open: true };
+    const created = await api(gw, 'POST', '/guardrails', body);
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(created.json, body);
+    assert.deepEqual((await api(gw, 'GET', '/guardrails/mod')).json, body);
+
+    const key = await api(gw, 'POST', '/keys', { name: 'moderated', models: ['demo'], guardrails: ['mod'] });
+    assert.equal(key.status, 201, key.text);
+    const call = (content) => fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.json.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content }] }),
+    });
+    const blocked = await call('a borderline tale');
+    assert.equal(blocked.status, 400);
+    assert.match((await blocked.json()).error.message, /'mod' \(moderation: violence\)/);
+    assert.equal((await call('a quiet tale')).status, 200);
+    assert.ok(mock.requests.some((r) => r.path === '/v1/moderations' && r.body.input[0] === 'a quiet tale'));
   });
 });
