@@ -2,7 +2,10 @@
 // on the embedded SQLite store, with realistic rows (a fresh 36-character request id, a few
 // keys and models), in the batches the sink writes under load. Not a test: it prints figures.
 //
-//   build/usage_store_bench [rows=200000] [batch=512] [path=/tmp/usage-bench.db]
+//   build/usage_store_bench [rows=200000] [batch=512] [path=/tmp/usage-bench.db] [ids=gateway|random]
+//
+// ids=gateway uses the gateway's own request ids (time-ordered); ids=random, random 36-character
+// ids, as callers that send their own x-request-id (UUIDv4) produce.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -15,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/phases.h"
 #include "obs/usage_sink.h"
 
 namespace {
@@ -40,6 +44,7 @@ int main(int argc, char** argv) {
   const std::size_t rows = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 200'000;
   const std::size_t batch_size = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 512;
   const std::string path = argc > 3 ? argv[3] : "/tmp/usage-bench.db";
+  const bool random_ids = argc > 4 && std::string(argv[4]) == "random";
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 
   auto store = tollgate::obs::open_sqlite_usage_store(path);
@@ -56,7 +61,7 @@ int main(int argc, char** argv) {
     batch.clear();
     for (std::size_t i = 0; i < batch_size && done + i < rows; ++i) {
       tollgate::obs::UsageRecord r;
-      r.request_id = request_id(rng);
+      r.request_id = random_ids ? request_id(rng) : tollgate::gateway::request_id_for("");
       r.ts = ts++;
       r.key_id = keys[rng() % 4];
       r.key_name = "team-" + r.key_id.substr(4, 1);
@@ -79,9 +84,9 @@ int main(int argc, char** argv) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   const double cpu = cpu_seconds() - cpu0;
-  std::printf("%s\n", fmt::format("{{\"rows\":{},\"batch\":{},\"rows_per_s\":{:.0f},\"write_us_per_row\":{:.2f},"
+  std::printf("%s\n", fmt::format("{{\"rows\":{},\"ids\":\"{}\",\"batch\":{},\"rows_per_s\":{:.0f},\"write_us_per_row\":{:.2f},"
                                   "\"cpu_us_per_row\":{:.2f},\"db_bytes\":{}}}",
-                                  rows, batch_size, rows / wall, busy * 1e6 / rows, cpu * 1e6 / rows,
+                                  rows, random_ids ? "random" : "gateway", batch_size, rows / wall, busy * 1e6 / rows, cpu * 1e6 / rows,
                                   std::filesystem::file_size(path))
                           .c_str());
   return 0;
