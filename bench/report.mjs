@@ -83,6 +83,19 @@ if (tg && !tg.skipped && nginx && !nginx.skipped) {
     tg.stream.reads_p50 >= tg.stream.chunks;
   p(`| added time to first chunk < 200 us, chunks as they arrive | p50 ${ms(t50)}, p99 ${ms(t99)}; chunks forwarded one by one: ${streamed ? 'yes' : 'no'} | ${ok(t50 != null && t50 < 200 && streamed)} (p50)${t99 != null && t99 >= 200 ? ', p99 missed' : ''} |`);
 }
+const g0 = by['tollgate-2k'], g1 = by['tollgate-guard2k'];
+if (g0 && g1 && !g0.skipped && !g1.skipped) {
+  p();
+  p('## Guardrails on a 2 KB prompt (PII redact + prompt-injection block + deny list, no hit)');
+  p();
+  p('| | without | with guardrails | added |');
+  p('|---|--:|--:|--:|');
+  const row = (label, a, b, fmt) => p(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${fmt(diff(b, a))} |`);
+  row(`p50 @${meta.rate}/s`, g0.rate && g0.rate.p50_us, g1.rate && g1.rate.p50_us, ms);
+  row(`p99 @${meta.rate}/s`, g0.rate && g0.rate.p99_us, g1.rate && g1.rate.p99_us, ms);
+  row('CPU/req c64', cpuAt(g0, 64), cpuAt(g1, 64), (x) => (x == null ? '–' : `${f1(x)} us`));
+  row('req/s c64', g0.wrk64 && g0.wrk64.rps, g1.wrk64 && g1.wrk64.rps, f0);
+}
 if (meta.abnormal) {
   p();
   p(`**Abnormal exits after SIGTERM:** ${meta.abnormal} (see the target's stderr.log in the kept temp dir).`);

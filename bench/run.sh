@@ -11,6 +11,7 @@
 # for streams, a Node client measuring time to first chunk. See bench/README.md.
 #
 # Knobs (environment): BENCH_DURATION (s per load run, 8), BENCH_RATE (200), BENCH_TTFB_N (300),
+# BENCH_GUARD (1: the 2 KB prompt pair, without and with guardrails),
 # BENCH_CHUNKS (6), BENCH_DELAY_MS (5), BENCH_VARIANTS (1), BENCH_PORTKEY (1), TOLLGATE_BIN,
 # BENCH_ONLY (space-separated target names to run; direct always runs), BENCH_KEEP=1 keeps the
 # temp dir.
@@ -356,6 +357,40 @@ if want tollgate-xlate; then
   else
     printf '{"name":"tollgate-xlate","skipped":"anthropic provider not accepted yet"}\n' >>"$RESULTS"
   fi
+fi
+
+# (3c) Guardrails on a 2 KB prompt: the same 2 KB chat request through a model without
+# guardrails (tollgate-2k) and through one with a typical policy set (tollgate-guard2k: PII
+# redact over every entity, prompt-injection block, a keyword and pattern deny list, on the
+# prompt and the answer). The prompt is clean text (no hit: the usual case), so the difference
+# is the cost of scanning. BENCH_GUARD=0 skips both.
+if [ "${BENCH_GUARD:-1}" = 1 ] && { want tollgate-2k || want tollgate-guard2k; }; then
+  PROMPT2K="Summarise the following release notes for an operations audience. Keep the version numbers and the dates, drop the marketing language, and list anything that needs action before the upgrade. "
+  while [ ${#PROMPT2K} -lt 2000 ]; do
+    PROMPT2K+="Version 4.2 moves the scheduler to a work-stealing pool, which cuts tail latency for mixed batch and interactive jobs; the old fixed pool remains available behind a flag until the next major release. Metrics now carry the queue name as a label, and the retention job runs every six hours instead of nightly. "
+  done
+  PROMPT2K=${PROMPT2K:0:2048}
+  printf '{"model":"%s","messages":[{"role":"system","content":"You are a precise technical writer."},{"role":"user","content":"%s"}],"max_tokens":256}\n' \
+    bench "$PROMPT2K" >"$TMP/body-2k.json"
+  sed 's/"model":"bench"/"model":"bench-guarded"/' "$TMP/body-2k.json" >"$TMP/body-guard2k.json"
+  GUARD_YAML='guardrails:
+  - { name: pii, kind: pii, mode: redact }
+  - { name: injection, kind: prompt-injection, mode: block, threshold: 0.5 }
+  - { name: deny, kind: keywords, mode: block, keywords: ["project nightingale", "internal only"], patterns: ["(?i)confidential-[0-9]{3,}"] }'
+  GUARD_MODEL="  - { name: bench-guarded, targets: [ { provider: mock, model: mock-model } ], guardrails: [pii, injection, deny] }"
+  BODY_SAVED=$BODY
+  for t in tollgate-2k tollgate-guard2k; do
+    want "$t" || continue
+    if start_tollgate "$t" 2 false "$GUARD_YAML" "$GUARD_MODEL"; then
+      sleep 0.3
+      BODY="$TMP/body-${t#tollgate-}.json"
+      measure "$t" "http://$TG_PROXY/v1/chat/completions" "Authorization: Bearer $VKEY" "" "" "$TG_PID"
+      stop_pid "$TG_PID"
+    else
+      printf '{"name":"%s","skipped":"did not start"}\n' "$t" >>"$RESULTS"
+    fi
+  done
+  BODY=$BODY_SAVED
 fi
 
 # (4) Portkey's gateway from npm, installed once into bench/.cache (needs the npm registry the
