@@ -90,6 +90,7 @@ void check_round_trip(UsageStore& store) {
   c.attempts = 0;
   UsageRecord d = rec("req-d", t0 + 3, "key_1", "smart", "openai-main", 200, 10, 5, 0, std::nullopt);  // unpriced
   d.error = "quote \"and\" unicode é";
+  a.guardrails = R"([{"policy":"pii","entity":"email","stage":"request","acted":true,"count":2}])";
   store.write_batch({a, b, c, d});
 
   RequestLogQuery q;
@@ -245,6 +246,43 @@ TEST(UsageSqlite, RoundTripsRowsAndFiltersTheRequestLog) {
   TempDir dir;
   auto store = open_sqlite_usage_store((dir.path() / "data" / "tollgate.db").string());
   check_round_trip(*store);
+}
+
+// The usage table of the first release had no guardrails column: opening it adds the column,
+// and old rows read back with no hits.
+const char* kFirstReleaseTable =
+    "CREATE TABLE usage_records (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, ts BIGINT NOT NULL, "
+    "key_id TEXT, key_name TEXT, model TEXT, provider TEXT, upstream_model TEXT, route TEXT, "
+    "status INTEGER NOT NULL, stream BOOLEAN NOT NULL, input_tokens BIGINT, output_tokens BIGINT, "
+    "cached_tokens BIGINT, cache_creation_tokens BIGINT, reasoning_tokens BIGINT, cost_usd DOUBLE PRECISION, "
+    "latency_ms DOUBLE PRECISION NOT NULL, ttft_ms DOUBLE PRECISION, attempts INTEGER NOT NULL, error TEXT)";
+const char* kFirstReleaseRow =
+    "INSERT INTO usage_records (request_id, ts, status, stream, latency_ms, attempts) VALUES ('old-1', 5, 200, false, 1.5, 1)";
+
+void check_added_columns(UsageStore& store) {
+  auto old = store.request("old-1");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->guardrails, "");
+  UsageRecord r = rec("new-1", 6, "k", "m", "p", 400, -1, 0, 0, std::nullopt);
+  r.guardrails = R"([{"policy":"deny","entity":"keywords[0]","stage":"request","acted":true,"count":1}])";
+  store.write_batch({r});
+  ASSERT_TRUE(store.request("new-1"));
+  EXPECT_EQ(*store.request("new-1"), r);
+  auto j = to_json(*store.request("new-1")).as_object();
+  ASSERT_TRUE(j["guardrails"].is_array());
+  EXPECT_EQ(j["guardrails"].as_array()[0].as_object().at("policy"), "deny");
+  EXPECT_TRUE(to_json(*old).as_object()["guardrails"].as_array().empty());
+}
+
+TEST(UsageSqlite, AnOlderTableGainsTheColumnsAddedSince) {
+  TempDir dir;
+  const std::string path = (dir.path() / "tollgate.db").string();
+  std::string cmd = fmt::format("sqlite3 '{}' \"{}; {};\"", path, kFirstReleaseTable, kFirstReleaseRow);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto store = open_sqlite_usage_store(path);
+  check_added_columns(*store);
+  auto again = open_sqlite_usage_store(path);  // a second open finds nothing to add
+  EXPECT_TRUE(again->request("new-1"));
 }
 
 TEST(UsageSqlite, AggregatesByTimeBucketKeyModelAndProvider) {
@@ -558,6 +596,18 @@ std::string UsagePostgres::why_;
 TEST_F(UsagePostgres, RoundTripsRowsAndFiltersTheRequestLog) {
   auto store = open_postgres_usage_store(conninfo());
   check_round_trip(*store);
+}
+
+TEST_F(UsagePostgres, AnOlderTableGainsTheColumnsAddedSince) {
+  std::string cmd = fmt::format("{}/psql -q -h 127.0.0.1 -p {} -U tollgate -d {} -c \"{}\" -c \"{}\" > /dev/null",
+                                server_->bin(), server_->port(), db_,
+                                std::string(kFirstReleaseTable).replace(std::string(kFirstReleaseTable).find("id INTEGER PRIMARY KEY"), 22, "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+                                kFirstReleaseRow);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto store = open_postgres_usage_store(conninfo());
+  check_added_columns(*store);
+  auto again = open_postgres_usage_store(conninfo());
+  EXPECT_TRUE(again->request("new-1"));
 }
 
 TEST_F(UsagePostgres, AggregatesByTimeBucketKeyModelAndProvider) {
