@@ -57,8 +57,9 @@ Interpolated interpolate_env(std::string_view text, const EnvLookup& lookup) {
     bool valid = !name.empty() && is_name_start(name[0]);
     for (char n : name) valid = valid && is_name_char(n);
     if (!valid) {
-      out.error = "\"${" + std::string(inner) + "}\" is not a valid environment reference "
-                  "(expected ${NAME} or ${NAME:-default})";
+      // Not quoted: what sits here by mistake is often the secret itself ("${sk-...}").
+      out.error = "a \"${...}\" reference does not name an environment variable "
+                  "(expected ${NAME} or ${NAME:-default}: letters, digits and _, not starting with a digit)";
       return out;
     }
     std::optional<std::string> value = lookup(std::string(name));

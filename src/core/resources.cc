@@ -358,8 +358,14 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
       std::string env_field = YamlReader::child(at, "key_env");
       if (auto var = in.string(n["key_env"], env_field)) {
         const char* value = std::getenv(var->c_str());
+        bool name_like = !var->empty() && !std::isdigit(static_cast<unsigned char>((*var)[0]));
+        for (char c : *var) name_like = name_like && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
         if (var->empty()) {
           in.error(n["key_env"], env_field, "is empty: name the environment variable that holds the key");
+        } else if (!name_like) {
+          // Not quoted: a key pasted here by mistake would end up in logs.
+          in.error(n["key_env"], env_field,
+                   "is not an environment variable name (letters, digits and _); put the variable's name here, not the key");
         } else if (value == nullptr) {
           in.error(n["key_env"], env_field, "environment variable " + *var + " is not set");
         } else if (*value == '\0') {

@@ -97,6 +97,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
                                   "\" does not parse");
     }
     if (uses_bearer(p.kind) && !p.api_key.empty()) cp.authorization = "Bearer " + p.api_key;
+    s->secrets_.add_credential(p.api_key);
+    for (const auto& [name, value] : p.headers) s->secrets_.add(value);
     s->providers_.push_back(std::move(cp));
   }
   for (const CompiledProvider& cp : s->providers_) {

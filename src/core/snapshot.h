@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/resources.h"
+#include "core/secret_scrub.h"
 #include "core/target_stats.h"
 
 namespace tollgate::core {
@@ -88,6 +89,9 @@ class Snapshot {
   // The moderation policy of that name, or nullptr (not declared, or another kind).
   const ModerationPolicy* moderation(std::string_view name) const;
   bool has_moderation() const { return !moderation_.empty(); }
+  // Every provider's credentials (api keys, their parts, header values), to scrub from what
+  // upstreams say before it is passed on.
+  const SecretScrubber& secrets() const { return secrets_; }
 
   const CompiledProvider* provider(std::string_view name) const;
   const CompiledModel* model(std::string_view alias) const;
@@ -108,6 +112,7 @@ class Snapshot {
   uint64_t version_ = 0;
   std::shared_ptr<const guardrails::CompiledPolicies> guardrails_;
   std::vector<ModerationPolicy> moderation_;
+  SecretScrubber secrets_;
 
   Snapshot() = default;
 };

@@ -243,6 +243,9 @@ net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
     else
       r.body = core::to_openai_body(r.error);
   }
+  // An upstream's error may quote the credential it was sent (any provider's: the failure
+  // kept may be an earlier attempt's).
+  ctx.snapshot->secrets().scrub(r.body);
   settle(ctx);
   ctx.status = r.error.status;
   if (ctx.error.empty()) ctx.error = r.error.code.empty() ? fmt::format("upstream_{}", r.error.status) : r.error.code;

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
 #include "core/json_scan.h"
@@ -24,6 +25,21 @@ std::string guard_hits_json(const RequestContext& ctx) {
   }
   out += ']';
   return out;
+}
+
+// Credentials a captured body may hold that no PII pattern recognises: every provider's, the
+// caller's own key, the admin key, and anything shaped like a Tollgate virtual key.
+void scrub_credentials(const RequestContext& ctx, std::string& text) {
+  if (ctx.snapshot) ctx.snapshot->secrets().scrub(text);
+  core::SecretScrubber own;
+  std::string_view auth = ctx.ex.header("authorization");
+  if (auto sp = auth.find(' '); sp != std::string_view::npos) own.add(auth.substr(sp + 1));
+  own.add(auth);
+  own.add(ctx.ex.header("x-api-key"));
+  own.add(ctx.gateway.config.admin_key);
+  own.scrub(text);
+  static const RE2 virtual_key(R"(\btg-[A-Za-z0-9_\-]{16,})");
+  RE2::GlobalReplace(&text, virtual_key, std::string(core::SecretScrubber::kMask));
 }
 
 }  // namespace
@@ -114,6 +130,9 @@ void record(RequestContext& ctx) {
     req = req.substr(0, ctx.gateway.config.capture_max_bytes);
     auto request = policies.scan_output(sel, req, nullptr).text;
     auto answer = policies.scan_output(sel, ctx.captured_answer, nullptr).text;
+    // Then what no pattern knows: the gateway's own credentials, literally.
+    scrub_credentials(ctx, request);
+    scrub_credentials(ctx, answer);
     ctx.gateway.capture_log->info(R"({{"request_id":{},"route":"{}","key":{},"model":{},"status":{},"request":{},"answer":{}}})",
                                   core::json_quote(ctx.request_id), route_name(ctx.route),
                                   ctx.key ? core::json_quote(ctx.key->name) : "null",

@@ -195,6 +195,9 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
       }
       relay.on_end(out);
     }
+    // A provider's error event may quote its credential. Only text that mentions an error is
+    // searched, so ordinary chunks cost nothing more.
+    if (out.find("rror") != std::string::npos) ctx.snapshot->secrets().scrub(out);
     if (!out.empty() || (done && !head_sent)) {
       if (!head_sent && !co_await send_head()) {
         client_left = true;

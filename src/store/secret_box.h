@@ -1,7 +1,7 @@
-// Provider credentials at rest in the SQLite store: sealed with AES-256-GCM. The key comes from
-// the environment (TOLLGATE_SECRET_KEY: 64 hex digits, or any passphrase, which is hashed to
-// 32 bytes), else from a key file created beside the database on first use (mode 0600). A
-// "${ENV}" reference is not a secret and is kept as written.
+// Provider credentials (api_key, header values) at rest in the SQLite store: sealed with
+// AES-256-GCM. The key comes from the environment (TOLLGATE_SECRET_KEY: 64 hex digits, or any
+// passphrase, which is hashed to 32 bytes), else from a key file created beside the database on
+// first use (mode 0600). A "${ENV}" reference is not a secret and is kept as written.
 #pragma once
 
 #include <array>

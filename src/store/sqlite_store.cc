@@ -10,6 +10,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "core/env_interpolate.h"
 
 namespace tollgate::store {
@@ -125,6 +127,11 @@ class Transaction {
   sqlite3* db_;
   bool open_ = true;
 };
+
+// A credential value that is written out, not a ${ENV} reference and not sealed yet.
+bool is_literal_secret(std::string_view v) {
+  return !v.empty() && v.find("${") == std::string_view::npos && !SecretBox::is_sealed(v);
+}
 
 std::string row_source(std::string_view table, std::string_view name) {
   return "sqlite:" + std::string(table) + "/" + std::string(name);
@@ -396,6 +403,47 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     db_ = nullptr;
     throw;
   }
+  seal_plaintext_credentials();
+}
+
+// Stores written before credentials were sealed (api_key) or before header values were hold
+// them in plain text. Seal them now, with the old bytes zeroed (secure_delete) and the WAL
+// checkpointed into the file, so the plain text leaves the disk at once, not at the next write.
+// A store whose key cannot be made (a read-only directory) keeps serving as it did.
+void SqliteStore::seal_plaintext_credentials() {
+  try {
+    exec(db_, "PRAGMA secure_delete=ON");
+    Transaction tx(db_, "BEGIN IMMEDIATE");
+    std::vector<std::pair<std::string, std::string>> resealed;
+    {
+      Statement providers(db_, "SELECT name, doc FROM providers");
+      while (providers.step()) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(providers.text(1), ec);
+        if (ec || !v.is_object()) continue;  // load() reports it
+        bool changed = false;
+        auto seal = [&](boost::json::value& field) {
+          if (!field.is_string() || !is_literal_secret(field.get_string())) return;
+          field = secrets().seal(field.get_string());
+          changed = true;
+        };
+        auto& o = v.as_object();
+        if (auto* k = o.if_contains("api_key")) seal(*k);
+        if (auto* h = o.if_contains("headers"); h && h->is_object())
+          for (auto& [name, value] : h->as_object()) seal(value);
+        if (changed) resealed.emplace_back(providers.text(0), boost::json::serialize(v));
+      }
+    }
+    for (const auto& [name, doc] : resealed)
+      Statement(db_, "UPDATE providers SET doc = ?1 WHERE name = ?2").bind(1, doc).bind(2, name).step();
+    tx.commit();
+    if (!resealed.empty()) {
+      sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+      spdlog::info("sealed the plain-text credentials of {} provider(s) in {}", resealed.size(), path_);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot seal the plain-text credentials in {}: {}", path_, e.what());
+  }
 }
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
@@ -552,8 +600,7 @@ void SqliteStore::put_provider(const core::Provider& p) {
   // ${ENV} reference is not a secret and is kept as written.
   core::Provider sealed = p;
   auto seal = [&](std::string& value) {
-    if (!value.empty() && value.find("${") == std::string::npos && !SecretBox::is_sealed(value))
-      value = secrets().seal(value);
+    if (is_literal_secret(value)) value = secrets().seal(value);
   };
   seal(sealed.api_key);
   for (auto& [name, value] : sealed.headers) seal(value);

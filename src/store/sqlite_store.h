@@ -56,6 +56,8 @@ class SqliteStore final : public ResourceStore {
   std::vector<std::string> names_in(const char* table);
   // The key that seals provider credentials, made on first use (see secret_box.h).
   const SecretBox& secrets();
+  // At open: seals what an older store kept in plain text.
+  void seal_plaintext_credentials();
 
   std::string path_;
   std::mutex mutex_;  // one connection, used by the reload poller and the Admin API
