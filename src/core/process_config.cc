@@ -8,7 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <sstream>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "core/yaml_reader.h"
 
@@ -16,6 +21,110 @@ namespace tollgate::core {
 namespace {
 
 constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
+
+// The first error in OpenSSL's queue (the cause; later ones only say which call failed), as
+// "reason (library)", the way Asio words the same errors at start.
+std::string openssl_reason() {
+  unsigned long e = ERR_peek_error();
+  const char* reason = e ? ERR_reason_error_string(e) : nullptr;
+  const char* lib = e ? ERR_lib_error_string(e) : nullptr;
+  ERR_clear_error();
+  if (!reason) return "not recognised";
+  return lib ? std::string(reason) + " (" + lib + ")" : std::string(reason);
+}
+
+// Loads the pair in the order http::make_tls_context does (key, then chain, then the match),
+// so that `tollgate validate` finds what would stop the listener from starting, and says
+// which file is at fault.
+void check_tls_files(YamlReader& in, const YAML::Node& n, const std::string& field,
+                     const ListenerTls& t) {
+  std::string cert_field = YamlReader::child(field, "cert_file");
+  std::string key_field = YamlReader::child(field, "key_file");
+  auto readable = [&](const std::string& path, const char* name, const std::string& f) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      in.error(n[name], f, "\"" + path + "\" does not exist");
+      return false;
+    }
+    if (std::filesystem::is_directory(path, ec)) {
+      in.error(n[name], f, "\"" + path + "\" is a directory");
+      return false;
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+      in.error(n[name], f, "cannot read \"" + path + "\": " + std::strerror(errno));
+      return false;
+    }
+    return true;
+  };
+  bool key_ok = readable(t.key_file, "key_file", key_field);
+  bool cert_ok = readable(t.cert_file, "cert_file", cert_field);
+  if (!key_ok && !cert_ok) return;
+
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                        SSL_CTX_free);
+  if (!ctx) {
+    in.error(n, field, "cannot check the files: " + openssl_reason());
+    return;
+  }
+  // An encrypted key fails here rather than asking for a passphrase on the terminal.
+  SSL_CTX_set_default_passwd_cb(ctx.get(), [](char*, int, int, void*) { return 0; });
+  ERR_clear_error();
+  if (key_ok && SSL_CTX_use_PrivateKey_file(ctx.get(), t.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    in.error(n["key_file"], key_field,
+             "cannot load a private key from \"" + t.key_file +
+                 "\" (expected an unencrypted PEM key): " + openssl_reason());
+    key_ok = false;
+  }
+  if (cert_ok && SSL_CTX_use_certificate_chain_file(ctx.get(), t.cert_file.c_str()) != 1) {
+    in.error(n["cert_file"], cert_field,
+             "cannot load a certificate chain from \"" + t.cert_file +
+                 "\" (expected PEM certificates, leaf first): " + openssl_reason());
+    cert_ok = false;
+  }
+  if (key_ok && cert_ok && SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
+    in.error(n["key_file"], key_field,
+             "the key in \"" + t.key_file + "\" does not match the certificate in \"" +
+                 t.cert_file + "\"");
+  }
+}
+
+void read_listener_tls(YamlReader& in, const YAML::Node& n, const std::string& field,
+                       ListenerTls& into) {
+  if (YamlReader::empty(n) || !in.fields(n, field, {"cert_file", "key_file"})) return;
+  std::string cert_field = YamlReader::child(field, "cert_file");
+  std::string key_field = YamlReader::child(field, "key_file");
+  // Relative paths belong to the config file, like the store's.
+  std::filesystem::path base = std::filesystem::path(in.source()).parent_path();
+  auto path = [&](const char* name, const std::string& f, const char* what) -> std::optional<std::string> {
+    if (!n[name]) {
+      in.error(n, f, std::string("is required (") + what + ")");
+      return std::nullopt;
+    }
+    auto v = in.string(n[name], f);
+    if (!v) return std::nullopt;
+    if (v->empty()) {
+      in.error(n[name], f, "is empty");
+      return std::nullopt;
+    }
+    std::filesystem::path p(*v);
+    return p.is_relative() ? (base / p).lexically_normal().string() : *v;
+  };
+  auto cert = path("cert_file", cert_field, "the PEM certificate chain");
+  auto key = path("key_file", key_field, "the PEM private key");
+  if (!cert || !key) return;
+  ListenerTls t{*cert, *key};
+  std::size_t before = in.error_count();
+  check_tls_files(in, n, field, t);
+  if (in.error_count() == before) into = std::move(t);
+}
+
+void read_tls(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
+  if (YamlReader::empty(n) || !in.fields(n, "tls", {"proxy", "admin"})) return;
+  read_listener_tls(in, n["proxy"], "tls.proxy", c.proxy_tls);
+  read_listener_tls(in, n["admin"], "tls.admin", c.admin_tls);
+}
 
 void read_listen(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
   if (YamlReader::empty(n) || !in.fields(n, "listen", {"proxy", "admin"})) return;
@@ -104,11 +213,12 @@ void read_log(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
 void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessConfig& c) {
   if (!root || root->IsNull()) return;  // no file content: every default
   const YAML::Node& n = *root;
-  if (!in.fields(n, "", {"listen", "store", "limits", "admin", "workers", "demo", "server", "log",
-                         "usage", "tracing", "capture"})) {
+  if (!in.fields(n, "", {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server",
+                         "log", "usage", "tracing", "capture"})) {
     return;
   }
   read_listen(in, n["listen"], c);
+  read_tls(in, n["tls"], c);
   read_store(in, n["store"], c);
   if (!YamlReader::empty(n["limits"]) &&
       in.fields(n["limits"], "limits", {"backend", "url", "fail_open", "timeout_ms"})) {

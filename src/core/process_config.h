@@ -17,9 +17,19 @@ struct StoreConfig {
   std::string path = "./data/tollgate.db";
 };
 
+// TLS termination on one listener: PEM files, checked at load and read once at start (a
+// renewed certificate needs a restart; SIGHUP reloads resources, not certificates).
+struct ListenerTls {
+  std::string cert_file;  // the certificate chain, leaf first; relative to the config file
+  std::string key_file;   // its private key, unencrypted
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ProcessConfig {
   std::string proxy_listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:8081";
+  ListenerTls proxy_tls;  // tls: { proxy: { cert_file, key_file } }; off: plain HTTP
+  ListenerTls admin_tls;  // tls: { admin: { ... } }
   StoreConfig store;
   std::string limits_backend = "local";  // local | redis
   std::string redis_url = "redis://127.0.0.1:6379";
@@ -61,12 +71,12 @@ struct ProcessConfigResult {
   std::vector<ConfigError> errors;
 };
 
-// Reads tollgate.yaml; `${ENV}` is interpolated. Relative store paths are taken from the
-// directory of the config file.
+// Reads tollgate.yaml; `${ENV}` is interpolated. Relative store and TLS file paths are taken
+// from the directory of the config file; TLS files are loaded to check them.
 ProcessConfigResult load_process_config(const std::string& path);
 
 // The same, from text already read; `path` names the source in errors and anchors relative
-// store paths.
+// store and TLS file paths.
 ProcessConfigResult parse_process_config(std::string_view text, const std::string& path);
 
 // Splits "host:port" / "[::1]:port". False when it does not parse.

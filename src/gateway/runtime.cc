@@ -217,6 +217,16 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
   auto admin_options = options;
   admin_options.watch_client = false;
   try {
+    // One TLS context per listener, shared by every worker; certificates are read here once.
+    if (config.proxy_tls.enabled())
+      options.tls = http::make_tls_context(config.proxy_tls.cert_file, config.proxy_tls.key_file);
+    if (config.admin_tls.enabled())
+      admin_options.tls = http::make_tls_context(config.admin_tls.cert_file, config.admin_tls.key_file);
+  } catch (const std::exception& e) {
+    spdlog::error("tls: {}", e.what());
+    return 1;
+  }
+  try {
     for (unsigned i = 0; i < n; ++i) {
       auto w = std::make_unique<Worker>();
       w->proxy = http::start_listener(w->ioc, proxy_host, proxy_port, options,
@@ -241,6 +251,8 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
               admin_host.c_str(), admin_port);
   std::fflush(stdout);
   spdlog::info("tollgate {} serving {} workers; resources from {}", TOLLGATE_VERSION, n, store->describe());
+  if (options.tls) spdlog::info("proxy listener: TLS with {}", config.proxy_tls.cert_file);
+  if (admin_options.tls) spdlog::info("admin listener: TLS with {}", config.admin_tls.cert_file);
 
   // The main thread: signals, and polling the store for changes about once a second.
   bool stop = false;

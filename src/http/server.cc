@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -9,25 +12,65 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <random>
+#include <stdexcept>
 #include <unordered_set>
 
 namespace tollgate::http {
-namespace {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+
+class TlsContext {
+ public:
+  // Shared by every connection of every worker: OpenSSL makes creating sessions from one
+  // SSL_CTX safe across threads, and nothing changes it after make_tls_context.
+  ssl::context context{ssl::context::tls_server};
+};
+
+namespace {
+
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// How long a closing TLS connection waits for the client's close_notify: many clients never
+// send one, and the connection must not outlive its answer by more than this.
+constexpr std::chrono::seconds kTlsShutdownTimeout{2};
+
+// ALPN: this server speaks HTTP/1.1 only. A client that offers only h2 gets no ALPN answer
+// (rather than a failed handshake) and may still fall back.
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                  unsigned int inlen, void*) {
+  static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, outlen, kHttp11, sizeof kHttp11, in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+void require_readable(const std::string& path, std::string_view what) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error(fmt::format("cannot read the {} \"{}\": {}", what, path, std::strerror(errno)));
+}
 
 struct ListenerState;
 
@@ -44,9 +87,12 @@ struct ClientWatch {
   std::function<void()> on_gone;
 };
 
+// Stream is beast::tcp_stream (plain HTTP) or beast::ssl_stream<beast::tcp_stream> (TLS); the
+// timeouts live on the TCP stream underneath either way.
+template <class Stream>
 class SessionExchange final : public Exchange {
  public:
-  SessionExchange(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& req,
+  SessionExchange(Stream& stream, bhttp::request<bhttp::string_body>& req,
                   const ListenerOptions& opt, bool keep_alive, std::string remote)
       : stream_(stream), req_(req), opt_(opt), keep_alive_(keep_alive),
         remote_(std::move(remote)) {}
@@ -67,7 +113,7 @@ class SessionExchange final : public Exchange {
     res.keep_alive(keep_alive_);
     res.body() = std::move(body);
     res.prepare_payload();
-    stream_.expires_after(opt_.write_timeout);
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
     if (ec) broken_ = true;
   }
@@ -80,7 +126,7 @@ class SessionExchange final : public Exchange {
     res.keep_alive(keep_alive_);
     res.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> sr{res};
-    stream_.expires_after(opt_.write_timeout);
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
     if (ec) broken_ = true;
     co_return !broken_;
@@ -88,7 +134,7 @@ class SessionExchange final : public Exchange {
 
   net::awaitable<bool> write_chunk(std::string_view data) override {
     if (broken_ || data.empty()) co_return !broken_;
-    stream_.expires_after(opt_.write_timeout);
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await net::async_write(
         stream_, bhttp::make_chunk(net::const_buffer(data.data(), data.size())), use_tuple);
     if (ec) broken_ = true;
@@ -97,7 +143,7 @@ class SessionExchange final : public Exchange {
 
   net::awaitable<void> end_stream() override {
     if (broken_) co_return;
-    stream_.expires_after(opt_.write_timeout);
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
     if (ec) broken_ = true;
     stream_done_ = true;
@@ -116,13 +162,14 @@ class SessionExchange final : public Exchange {
   bool client_gone() const override { return broken_ || (watch_ && watch_->gone); }
 
   void set_watch(std::shared_ptr<ClientWatch> w) { watch_ = std::move(w); }
+  // The answer went out whole and the client is still there: the connection stands at a
+  // message boundary (a TLS session may still say close_notify on it).
+  bool intact() const { return !broken_ && (!streaming_ || stream_done_) && !client_gone(); }
   // The connection can carry another request only if this answer completed cleanly.
-  bool reusable() const {
-    return keep_alive_ && !broken_ && (!streaming_ || stream_done_) && !client_gone();
-  }
+  bool reusable() const { return keep_alive_ && intact(); }
 
  private:
-  beast::tcp_stream& stream_;
+  Stream& stream_;
   bhttp::request<bhttp::string_body>& req_;
   const ListenerOptions& opt_;
   bool keep_alive_;
@@ -154,23 +201,34 @@ struct ListenerState final : Listener, std::enable_shared_from_this<ListenerStat
   unsigned short bound_port = 0;
   bool draining = false;
   std::size_t active = 0;
-  std::unordered_set<beast::tcp_stream*> idle;  // sessions waiting for their next request
+  // Sessions waiting for their next request (or their TLS handshake), by their TCP stream.
+  std::unordered_set<beast::tcp_stream*> idle;
 };
 
-net::awaitable<void> watch_client(tcp::socket& sock, beast::flat_buffer& buf,
-                                  std::shared_ptr<ClientWatch> w) {
-  auto [ec, n] = co_await sock.async_read_some(
-      buf.prepare(1024), net::bind_cancellation_slot(w->cancel.slot(), use_tuple));
-  if (!ec) buf.commit(n);
-  w->done = true;
-  if (ec && ec != net::error::operation_aborted) {
-    w->gone = true;
-    if (w->on_gone) {
-      auto fn = std::move(w->on_gone);
-      fn();
+// Starts the watch's read on the session's stream (over TLS that is the decrypting read: a
+// close_notify, a cut or a reset all end it with an error). Asio's SSL stream allows one read
+// and one write in flight at once, which is what this read and the handler's writes are.
+// The read is started here rather than in a spawned coroutine so that it is in flight, its
+// timer disarmed by the session's expires_never(), before the handler's first write re-arms
+// the stream's timers: started later, it would inherit the write timeout and, on a long
+// stream, end in a timeout taken for a client gone.
+// The session awaits the watch's end before it reads the stream again or destroys it.
+template <class Stream>
+void watch_client(Stream& stream, beast::flat_buffer& buf, const std::shared_ptr<ClientWatch>& w) {
+  auto on_read = [w, &buf](beast::error_code ec, std::size_t n) {
+    if (!ec) buf.commit(n);
+    w->done = true;
+    if (ec && ec != net::error::operation_aborted) {
+      w->gone = true;
+      if (w->on_gone) {
+        auto fn = std::move(w->on_gone);
+        fn();
+      }
     }
-  }
-  w->done_timer.cancel();
+    w->done_timer.cancel();
+  };
+  stream.async_read_some(buf.prepare(1024),
+                         net::bind_cancellation_slot(w->cancel.slot(), std::move(on_read)));
 }
 
 Headers json_headers() { return {{"content-type", "application/json"}}; }
@@ -182,8 +240,8 @@ std::string simple_error(std::string_view message, std::string_view code) {
                      message, code);
 }
 
-net::awaitable<void> write_simple(beast::tcp_stream& stream, bhttp::status status,
-                                  std::string body) {
+template <class Stream>
+net::awaitable<void> write_simple(Stream& stream, bhttp::status status, std::string body) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   bhttp::response<bhttp::string_body> res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
@@ -191,13 +249,14 @@ net::awaitable<void> write_simple(beast::tcp_stream& stream, bhttp::status statu
   res.keep_alive(false);
   res.body() = std::move(body);
   res.prepare_payload();
-  stream.expires_after(std::chrono::seconds(5));
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await bhttp::async_write(stream, res, use_tuple);
 }
 
 // After refusing a request whose body is still arriving: closing at once would make the
 // kernel answer the unread bytes with a reset, and the client would never read the refusal.
-// So stop writing, read and discard for a bounded while, then close.
+// So stop writing, read and discard for a bounded while, then close. Over TLS the discarded
+// bytes are read undecrypted from the TCP stream: the session ends here, without close_notify.
 net::awaitable<void> discard_until_close(beast::tcp_stream& stream, beast::flat_buffer& buf) {
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -212,13 +271,21 @@ net::awaitable<void> discard_until_close(beast::tcp_stream& stream, beast::flat_
   buf.clear();
 }
 
-net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st) {
-  beast::error_code ec;
-  std::string remote;
-  if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buf;
-  const ListenerOptions& opt = st->options;
+bool quiet_close(const beast::error_code& ec) {
+  return ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+         ec == net::error::operation_aborted || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == ssl::error::stream_truncated ||
+         ec.category() == net::error::get_ssl_category();
+}
+
+// Serves requests on one connection until it should close. True when it ends in good order
+// (an answer went out whole, or a drain or the client's own close ended the wait for the next
+// request), so a TLS session can still send close_notify; false after a transport error.
+template <class Stream>
+net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, ListenerState& st,
+                                    const std::string& remote) {
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  const ListenerOptions& opt = st.options;
   bool first = true;
 
   for (;;) {
@@ -226,10 +293,10 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
 
-    stream.expires_after(first ? opt.header_timeout : opt.keepalive_idle);
-    st->idle.insert(&stream);
+    transport.expires_after(first ? opt.header_timeout : opt.keepalive_idle);
+    st.idle.insert(&transport);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
-    st->idle.erase(&stream);
+    st.idle.erase(&transport);
     first = false;
     if (hec) {
       if (hec == bhttp::error::body_limit) {
@@ -238,27 +305,30 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
                               simple_error(fmt::format("request body exceeds the limit of {} bytes",
                                                        opt.max_body_bytes),
                                            "request_too_large"));
-        co_await discard_until_close(stream, buf);
-      } else if (hec == bhttp::error::header_limit) {
+        co_await discard_until_close(transport, buf);
+        co_return false;
+      }
+      if (hec == bhttp::error::header_limit) {
         co_await write_simple(stream, bhttp::status::request_header_fields_too_large,
                               simple_error("request headers are too large", "header_too_large"));
-      } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
-                 hec != net::error::operation_aborted && hec != net::error::eof &&
-                 hec != net::error::connection_reset) {
-        co_await write_simple(stream, bhttp::status::bad_request,
-                              simple_error("malformed HTTP request", "bad_request"));
+        co_return true;
       }
-      break;
+      if (quiet_close(hec)) {
+        co_return hec == bhttp::error::end_of_stream || hec == net::error::operation_aborted;
+      }
+      co_await write_simple(stream, bhttp::status::bad_request,
+                            simple_error("malformed HTTP request", "bad_request"));
+      co_return true;
     }
 
     // Clients (curl among them) hold bodies over 1 KiB until told to go on.
     if (parser.get()[bhttp::field::expect] == "100-continue") {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-      stream.expires_after(opt.write_timeout);
+      transport.expires_after(opt.write_timeout);
       co_await bhttp::async_write(stream, cont, use_tuple);
     }
     if (!parser.is_done()) {
-      stream.expires_after(opt.body_timeout);
+      transport.expires_after(opt.body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
       if (bec) {
         if (bec == bhttp::error::body_limit) {
@@ -267,56 +337,92 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
               simple_error(fmt::format("request body exceeds the limit of {} bytes",
                                        opt.max_body_bytes),
                            "request_too_large"));
-          co_await discard_until_close(stream, buf);
+          co_await discard_until_close(transport, buf);
         } else if (bec == beast::error::timeout) {
           co_await write_simple(stream, bhttp::status::request_timeout,
                                 simple_error("request body not received in time",
                                              "request_timeout"));
         }
-        break;
+        co_return false;
       }
     }
-    stream.expires_never();
+    transport.expires_never();
 
     auto& req = parser.get();
-    bool keep_alive = req.keep_alive() && !st->draining;
-    SessionExchange ex(stream, req, opt, keep_alive, remote);
+    bool keep_alive = req.keep_alive() && !st.draining;
+    SessionExchange<Stream> ex(stream, req, opt, keep_alive, remote);
 
     std::shared_ptr<ClientWatch> watch;
     if (opt.watch_client && buf.size() == 0) {
-      watch = std::make_shared<ClientWatch>(stream.get_executor());
+      watch = std::make_shared<ClientWatch>(transport.get_executor());
       ex.set_watch(watch);
-      net::co_spawn(stream.get_executor(), watch_client(stream.socket(), buf, watch),
-                    net::detached);
+      watch_client(stream, buf, watch);
     }
 
-    ++st->active;
+    ++st.active;
     bool failed = false;
     try {
-      co_await st->handler(ex);
+      co_await st.handler(ex);
     } catch (const std::exception& e) {
       spdlog::error("handler failed: {}", e.what());
       failed = true;
     }
-    if (!ex.responded() || failed) {
+    bool answered = ex.responded();
+    if (!answered || failed) {
       // A handler that threw (or forgot to answer) still answers, and the connection closes.
       // (Built before the co_await: GCC 12 miscompiles brace-initialised temporaries there.)
       Headers headers = json_headers();
       std::string body = simple_error("internal error", "internal_error");
-      if (!ex.responded()) co_await ex.respond(500, headers, std::move(body));
-      --st->active;
-      break;
+      if (!answered) co_await ex.respond(500, headers, std::move(body));
     }
-    --st->active;
+    --st.active;
 
+    // The watch reads this stream: it ends before the stream is read again or destroyed.
     if (watch && !watch->done) {
       watch->cancel.emit(net::cancellation_type::terminal);
       co_await watch->done_timer.async_wait(use_tuple);
     }
-    if (!ex.reusable() || st->draining) break;
+    if (!answered || failed || !ex.reusable() || st.draining) co_return ex.intact();
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.close();
+}
+
+net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st) {
+  beast::error_code ec;
+  std::string remote;
+  if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
+  beast::flat_buffer buf;
+
+  if (!st->options.tls) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve_requests(stream, buf, *st, remote);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+    co_return;
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), st->options.tls->context);
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  // The handshake gets the time a first request header gets, and a drain ends it like an
+  // idle wait.
+  transport.expires_after(st->options.header_timeout);
+  st->idle.insert(&transport);
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+  st->idle.erase(&transport);
+  if (hec) {
+    // Plain HTTP sent to this port, a scanner's bytes, a client that refuses the certificate:
+    // that connection alone ends.
+    spdlog::debug("TLS handshake with {} failed: {}", remote, hec.message());
+    transport.close();
+    co_return;
+  }
+  bool orderly = co_await serve_requests(stream, buf, *st, remote);
+  if (orderly) {
+    // close_notify, so the client can tell this end from a cut; bounded by kTlsShutdownTimeout.
+    transport.expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(use_tuple);
+  }
+  transport.socket().shutdown(tcp::socket::shutdown_send, ec);
+  transport.close();
 }
 
 net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
@@ -336,6 +442,45 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
 }
 
 }  // namespace
+
+std::shared_ptr<TlsContext> make_tls_context(const std::string& cert_file,
+                                             const std::string& key_file) {
+  require_readable(cert_file, "certificate file");
+  require_readable(key_file, "private key file");
+  auto tls = std::make_shared<TlsContext>();
+  ssl::context& ctx = tls->context;
+  SSL_CTX* native = ctx.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // No renegotiation (TLS 1.2's only way for a read to need a write mid-connection), and the
+  // server's cipher order rather than the client's.
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Without a callback OpenSSL would ask for an encrypted key's passphrase on the terminal.
+  ctx.set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
+  // The key first, then the chain: a chain that does not match the key then shows as a
+  // mismatch below rather than as a failure to load either file.
+  beast::error_code ec;
+  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) {
+    ERR_clear_error();
+    throw std::runtime_error(fmt::format(
+        "cannot load a private key from \"{}\" (expected an unencrypted PEM key): {}", key_file,
+        ec.message()));
+  }
+  ctx.use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    ERR_clear_error();
+    throw std::runtime_error(fmt::format(
+        "cannot load a certificate chain from \"{}\" (expected PEM certificates, leaf first): {}",
+        cert_file, ec.message()));
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error(fmt::format("the key in \"{}\" does not match the certificate in \"{}\"",
+                                         key_file, cert_file));
+  }
+  SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
+  return tls;
+}
 
 std::shared_ptr<Listener> start_listener(net::io_context& ioc, const std::string& host,
                                          unsigned short port, ListenerOptions options,

@@ -1,6 +1,6 @@
-// The HTTP/1.1 server side: one Listener per worker thread (SO_REUSEPORT), sessions as C++20
-// coroutines, and the Exchange a handler sees. Beast stays inside server.cc; handlers only
-// see Exchange, so the gateway's phases compile without Beast.
+// The HTTP/1.1 server side, plain or over TLS: one Listener per worker thread (SO_REUSEPORT),
+// sessions as C++20 coroutines, and the Exchange a handler sees. Beast stays inside server.cc;
+// handlers only see Exchange, so the gateway's phases compile without Beast.
 #pragma once
 
 #include <chrono>
@@ -51,6 +51,18 @@ class Exchange {
 
 using Handler = std::function<boost::asio::awaitable<void>(Exchange&)>;
 
+// TLS termination for a listener: one server context (certificate chain, key, TLS 1.2 at
+// least, ALPN "http/1.1"), built once and shared by every worker's listener and every
+// connection. Defined in server.cc so Beast and Asio's SSL stay out of this header.
+// The files are read once: a renewed certificate needs a restart (SIGHUP reloads resources,
+// not certificates).
+class TlsContext;
+
+// Reads a PEM certificate chain (leaf first) and its unencrypted PEM private key. Throws
+// std::runtime_error naming the file that would not load, or saying the two do not match.
+std::shared_ptr<TlsContext> make_tls_context(const std::string& cert_file,
+                                             const std::string& key_file);
+
 struct ListenerOptions {
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
@@ -59,6 +71,7 @@ struct ListenerOptions {
   std::chrono::milliseconds keepalive_idle{75'000};
   std::chrono::milliseconds write_timeout{60'000};
   bool watch_client = true;  // detect client disconnects while the handler runs
+  std::shared_ptr<TlsContext> tls;  // null: plain HTTP
 };
 
 // A listening socket on one io_context, with the sessions it accepted.

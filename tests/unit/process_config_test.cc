@@ -2,11 +2,14 @@
 #include "core/process_config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+
+#include "test_certs.h"
 
 namespace tollgate::core {
 namespace {
@@ -146,6 +149,106 @@ TEST(ProcessConfig, LoadsFromAFileAndReportsAMissingOne) {
   EXPECT_EQ(missing.errors[0].source, (dir / "nope.yaml").string());
   EXPECT_NE(missing.errors[0].message.find("cannot read"), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// A directory with a good certificate and key, another key, an encrypted key and garbage.
+class ProcessConfigTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tg-pc-tls-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    test_certs::TestCert a = test_certs::make_test_cert();
+    test_certs::TestCert b = test_certs::make_test_cert();
+    test_certs::write_file(dir_ / "certs/gw.crt", a.cert_pem);
+    test_certs::write_file(dir_ / "certs/gw.key", a.key_pem);
+    test_certs::write_file(dir_ / "certs/other.key", b.key_pem);
+    test_certs::write_file(dir_ / "certs/locked.key", a.encrypted_key_pem);
+    test_certs::write_file(dir_ / "certs/garbage.pem", "this is not PEM\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  ProcessConfigResult parse(const std::string& yaml) {
+    return parse_process_config(yaml, (dir_ / "tollgate.yaml").string());
+  }
+  std::string at(const std::string& rel) { return (dir_ / rel).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(ProcessConfigTls, IsOffUnlessConfigured) {
+  ProcessConfigResult r = parse("listen: { proxy: \"127.0.0.1:8443\" }\n");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_FALSE(r.config.proxy_tls.enabled());
+  EXPECT_FALSE(r.config.admin_tls.enabled());
+  EXPECT_TRUE(parse("tls:\n").errors.empty());
+  EXPECT_TRUE(parse("tls: { proxy: ~ }\n").errors.empty());
+}
+
+TEST_F(ProcessConfigTls, ReadsEachListenerAndResolvesPathsAgainstTheConfigFile) {
+  ProcessConfigResult r = parse(
+      "tls:\n"
+      "  proxy: { cert_file: certs/gw.crt, key_file: ./certs/gw.key }\n"
+      "  admin: { cert_file: \"" + at("certs/gw.crt") + "\", key_file: \"" + at("certs/gw.key") + "\" }\n");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_TRUE(r.config.proxy_tls.enabled());
+  EXPECT_EQ(r.config.proxy_tls.cert_file, at("certs/gw.crt"));
+  EXPECT_EQ(r.config.proxy_tls.key_file, at("certs/gw.key"));
+  EXPECT_EQ(r.config.admin_tls.cert_file, at("certs/gw.crt"));
+
+  r = parse("tls: { admin: { cert_file: certs/gw.crt, key_file: certs/gw.key } }\n");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_FALSE(r.config.proxy_tls.enabled());
+  EXPECT_TRUE(r.config.admin_tls.enabled());
+}
+
+TEST_F(ProcessConfigTls, FilesThatDoNotLoadAreErrorsNamingTheFieldAndTheFile) {
+  struct Case {
+    std::string cert, key, field, says;
+  };
+  std::vector<Case> cases = {
+      {"certs/gw.crt", "certs/missing.key", "tls.proxy.key_file", "does not exist"},
+      {"certs/missing.crt", "certs/gw.key", "tls.proxy.cert_file", "does not exist"},
+      {"certs/gw.crt", "certs/garbage.pem", "tls.proxy.key_file", "cannot load a private key"},
+      {"certs/garbage.pem", "certs/gw.key", "tls.proxy.cert_file", "cannot load a certificate chain"},
+      {"certs/gw.crt", "certs/locked.key", "tls.proxy.key_file", "unencrypted"},
+      {"certs/gw.crt", "certs/other.key", "tls.proxy.key_file", "does not match the certificate"},
+      {"certs", "certs/gw.key", "tls.proxy.cert_file", "is a directory"},
+  };
+  for (const Case& c : cases) {
+    ProcessConfigResult r =
+        parse("tls:\n  proxy: { cert_file: " + c.cert + ", key_file: " + c.key + " }\n");
+    ASSERT_EQ(r.errors.size(), 1u) << c.cert << " " << c.key << "\n" << all_errors(r);
+    const ConfigError& e = r.errors[0];
+    EXPECT_EQ(e.field, c.field) << e.to_string();
+    EXPECT_EQ(e.line, 2) << e.to_string();
+    EXPECT_GT(e.column, 0) << e.to_string();
+    EXPECT_NE(e.message.find(c.says), std::string::npos) << e.to_string();
+    const std::string& named = c.field.ends_with("key_file") ? c.key : c.cert;
+    EXPECT_NE(e.message.find(at(named)), std::string::npos) << "the message names the file: " << e.to_string();
+    EXPECT_FALSE(r.config.proxy_tls.enabled()) << "a listener whose files fail keeps no TLS settings";
+  }
+}
+
+TEST_F(ProcessConfigTls, BothFilesAreRequiredAndTyposAreErrors) {
+  ProcessConfigResult r = parse(
+      "tls:\n"
+      "  proxy: { cert_file: certs/gw.crt }\n"
+      "  admin: { cert_file: certs/gw.crt, key_file: \"\" }\n"
+      "  metrics: { cert_file: certs/gw.crt, key_file: certs/gw.key }\n");
+  std::map<std::string, ConfigError> by_field;
+  for (const ConfigError& e : r.errors) by_field[e.field] = e;
+  EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
+  ASSERT_TRUE(by_field.contains("tls.proxy.key_file")) << all_errors(r);
+  EXPECT_NE(by_field["tls.proxy.key_file"].message.find("is required"), std::string::npos);
+  ASSERT_TRUE(by_field.contains("tls.admin.key_file")) << all_errors(r);
+  EXPECT_NE(by_field["tls.admin.key_file"].message.find("is empty"), std::string::npos);
+  ASSERT_TRUE(by_field.contains("tls.metrics")) << all_errors(r);
+  EXPECT_NE(by_field["tls.metrics"].message.find("unknown field"), std::string::npos);
+
+  r = parse("tls: { proxy: { cert_file: certs/gw.crt, key_file: certs/gw.key, ca_file: x } }\n");
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].field, "tls.proxy.ca_file");
 }
 
 TEST(SplitHostPort, AcceptsHostsIpv4AndBracketedIpv6) {
