@@ -151,7 +151,8 @@ net::awaitable<Judgement> ask(const core::ModerationPolicy& policy, const std::v
 }  // namespace
 
 net::awaitable<std::optional<GatewayError>> moderate(RequestContext& ctx) {
-  if (!ctx.snapshot->has_moderation()) co_return std::nullopt;
+  // Counting tokens sends nothing to a model: nothing to judge.
+  if (!ctx.snapshot->has_moderation() || ctx.route == Route::count_tokens) co_return std::nullopt;
   std::vector<const core::ModerationPolicy*> policies;
   auto add = [&](const std::vector<std::string>& names) {
     for (const auto& n : names)
