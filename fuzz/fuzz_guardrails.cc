@@ -15,6 +15,22 @@ using namespace tollgate::guardrails;
 
 namespace {
 
+// The texts hold any byte: print them escaped (a NUL would end a %s early and make two
+// different answers look the same).
+std::string printable(std::string_view s) {
+  std::string out;
+  char hex[5];
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 const std::shared_ptr<const CompiledPolicies>& policies() {
   static auto p = [] {
     PolicySpec pii{"pii", "pii", Mode::redact};
@@ -54,8 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < answer.size(); i += step) streamed += r.feed(std::string_view(answer).substr(i, step));
     streamed += r.flush();
     if (streamed != whole.text) {
-      fprintf(stderr, "stream/whole mismatch (step %zu)\nwhole:    %s\nstreamed: %s\n", step,
-              whole.text.c_str(), streamed.c_str());
+      fprintf(stderr, "stream/whole mismatch (step %zu)\nanswer:   %s\nwhole:    %s\n", step,
+              printable(answer).c_str(), printable(whole.text).c_str());
+      fprintf(stderr, "streamed: %s\n", printable(streamed).c_str());
       abort();
     }
   }

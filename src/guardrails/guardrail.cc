@@ -224,11 +224,11 @@ const std::string& CompiledPolicies::name(size_t policy) const {
 // Scanning
 
 void CompiledPolicies::Impl::find_all(const Detector& d, std::string_view text,
-                                      std::vector<Hit>& hits, size_t index) const {
+                                      std::vector<Hit>& hits, size_t index, size_t start) const {
   const int groups = d.re->NumberOfCapturingGroups() >= 1 ? 2 : 1;
   re2::StringPiece whole(text.data(), text.size());
   re2::StringPiece m[2];
-  size_t pos = 0;
+  size_t pos = start;
   while (pos <= text.size()) {
     if (!d.re->Match(whole, pos, text.size(), RE2::UNANCHORED, m, groups)) break;
     size_t mb = static_cast<size_t>(m[0].data() - text.data()), me = mb + m[0].size();
@@ -238,8 +238,8 @@ void CompiledPolicies::Impl::find_all(const Detector& d, std::string_view text,
       e = b + m[1].size();
     }
     if (e > b && (!d.validate || d.validate(text, b, e))) {
-      hits.push_back({index, b, e});
-      pos = std::max(me, mb + 1);
+      hits.push_back({index, b, e, mb, me, std::max(me, mb + 1)});
+      pos = hits.back().next;
     } else {
       pos = mb + 1;  // a look-alike: a real value may still start inside it
     }
@@ -247,7 +247,7 @@ void CompiledPolicies::Impl::find_all(const Detector& d, std::string_view text,
 }
 
 void CompiledPolicies::Impl::scan(std::string_view text, bool output, const Selection& sel,
-                                  std::vector<Hit>& hits) const {
+                                  std::vector<Hit>& hits, std::span<const size_t> start) const {
   hits.clear();
   if (sel.empty() || text.empty()) return;
   const auto& set = output ? *output_set : *input_set;
@@ -263,7 +263,7 @@ void CompiledPolicies::Impl::scan(std::string_view text, bool output, const Sele
   for (int m : matched) {
     size_t di = index[static_cast<size_t>(m)];
     const auto& d = detectors[di];
-    if (serves(d, sel)) find_all(d, text, hits, di);
+    if (serves(d, sel)) find_all(d, text, hits, di, di < start.size() ? start[di] : 0);
   }
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
@@ -288,7 +288,7 @@ double rescore(const CompiledPolicies::Impl& impl, std::string_view decoded, Sou
     if (d.re->Match(re2::StringPiece(decoded.data(), decoded.size()), 0, decoded.size(),
                     RE2::UNANCHORED, &m, 1)) {
       size_t b = static_cast<size_t>(m.data() - decoded.data());
-      hits.push_back({i, b, b + m.size()});
+      hits.push_back({i, b, b + m.size(), b, b + m.size(), b + m.size()});
     }
   }
   std::vector<double> w;
@@ -336,11 +336,13 @@ std::string entity_list(const std::vector<Finding>& fs, const std::string& polic
 struct Replacement {
   size_t begin, end;
   std::string text;
+  size_t starts = begin;  // where the value starts (before `begin` when clipped at a cut)
 };
 
-// Applies non-overlapping replacements (the earliest, then the longest, wins).
+// Applies non-overlapping replacements (the earliest, then the longest, wins). `last`, when
+// given, gets the last one applied.
 std::string rewrite(std::string_view text, size_t from, size_t to,
-                    std::vector<Replacement>& reps) {
+                    std::vector<Replacement>& reps, Replaced* last = nullptr) {
   std::sort(reps.begin(), reps.end(), [](const Replacement& a, const Replacement& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
   });
@@ -351,6 +353,7 @@ std::string rewrite(std::string_view text, size_t from, size_t to,
     if (r.begin < at) continue;
     out.append(text.substr(at, r.begin - at)).append(r.text);
     at = r.end;
+    if (last) *last = {r.starts, r.end};
   }
   if (at < to) out.append(text.substr(at, to - at));
   return out;
@@ -457,11 +460,12 @@ InputVerdict CompiledPolicies::scan_input(const Selection& sel, std::vector<Inpu
 
 void output_spans(const CompiledPolicies::Impl& impl, const Selection& sel,
                   std::string_view text, const RestoreMap* restore,
-                  std::vector<OutputSpan>& spans) {
+                  std::vector<OutputSpan>& spans, std::span<const size_t> start) {
   spans.clear();
   std::vector<Hit> hits;
-  impl.scan(text, true, sel, hits);
-  for (const auto& h : hits) spans.push_back({h.begin, h.end, h.detector, nullptr});
+  impl.scan(text, true, sel, hits, start);
+  for (const auto& h : hits)
+    spans.push_back({h.begin, h.end, h.detector, nullptr, h.match_begin, h.match_end, h.next});
   if (restore && !restore->empty()) {
     // Placeholders look like "[LABEL_N]"; only those this request handed out are restored.
     for (size_t i = text.find('['); i != text.npos; i = text.find('[', i + 1)) {
@@ -479,22 +483,21 @@ void output_spans(const CompiledPolicies::Impl& impl, const Selection& sel,
 OutputStep apply_output(const CompiledPolicies::Impl& impl, const Selection& sel,
                         std::string_view text, size_t from, size_t cut,
                         const std::vector<OutputSpan>& spans, size_t base,
-                        std::vector<Finding>& findings) {
+                        std::vector<Finding>& findings, Replaced before) {
   OutputStep step;
   std::vector<Replacement> reps;
   size_t first_finding = findings.size();
   for (const auto& s : spans) {
     if (s.end <= from || s.end > cut || s.begin >= cut) continue;
     size_t b = std::max(s.begin, from);
+    // The whole answer skips a value that starts inside one it already replaced (the text
+    // after that replacement goes out as it is): so does the step after the one that did.
+    bool covered = s.begin >= before.begin && s.begin < before.end;
     if (s.restored) {
-      reps.push_back({b, s.end, *s.restored});
+      if (!covered) reps.push_back({b, s.end, *s.restored, s.begin});
       continue;
     }
     const auto& d = impl.detectors[s.detector];
-    // A key body that runs to the end of what is held may go on in the next delta.
-    if (d.private_key && s.end == text.size() &&
-        text.substr(s.begin, s.end - s.begin).find("-----END") == std::string_view::npos)
-      step.private_key_open = true;
     bool redact = false;
     for (size_t pi : d.policies) {
       if (!sel.has(pi)) continue;
@@ -503,7 +506,13 @@ OutputStep apply_output(const CompiledPolicies::Impl& impl, const Selection& sel
           {p.name, d.entity, 0, base + b - from, base + s.end - from, 1.0, p.mode != Mode::monitor});
       redact |= p.mode == Mode::redact;
     }
-    if (redact) reps.push_back({b, s.end, d.kind == Kind::pii ? "[" + d.label + "]" : "[REDACTED]"});
+    if (!redact || covered) continue;
+    reps.push_back({b, s.end, d.kind == Kind::pii ? "[" + d.label + "]" : "[REDACTED]", s.begin});
+    // A key body that runs to the end of what is held may go on in the next delta (only a
+    // replaced key is swallowed: a monitored one goes out as it is).
+    if (d.private_key && s.end == text.size() &&
+        text.substr(s.begin, s.end - s.begin).find("-----END") == std::string_view::npos)
+      step.private_key_open = true;
   }
   for (size_t pi = 0; pi < impl.policies.size() && !step.blocked; ++pi) {
     const auto& p = impl.policies[pi];
@@ -516,7 +525,7 @@ OutputStep apply_output(const CompiledPolicies::Impl& impl, const Selection& sel
       }
   }
   if (step.blocked) return step;
-  step.text = rewrite(text, from, cut, reps);
+  step.text = rewrite(text, from, cut, reps, &step.last);
   return step;
 }
 

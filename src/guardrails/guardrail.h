@@ -192,6 +192,11 @@ class StreamRedactor {
   std::string buf_;       // received, not yet emitted
   std::string context_;   // the last emitted bytes, so \b and "version 1.2.3.4" see behind
   size_t base_ = 0;       // stream offset of buf_[0]
+  // Where each detector's next search starts (stream offsets), as in a whole-answer scan: the
+  // context is never searched again from its own start, which may lie inside a value already
+  // emitted (a new match could start there that the whole answer never has).
+  std::vector<size_t> resume_;
+  size_t replaced_begin_ = 0, replaced_end_ = 0;  // the last replacement emitted (stream)
   bool in_private_key_ = false;  // a forced flush happened inside a PEM block: swallow to END
   bool blocked_ = false;
   std::string blocked_by_;

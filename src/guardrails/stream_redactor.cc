@@ -8,6 +8,15 @@
 //   4. it never splits a UTF-8 code point (the relay puts this text into JSON strings).
 // Spans are only acted on once they end by the cut, so a hit that more text could still
 // change (a card number with digits still arriving) is never judged early.
+//
+// The result must be byte-identical to a whole-answer scan (fuzz/fuzz_guardrails.cc checks it
+// for any split). The whole scan searches each detector left to right, resuming after each hit,
+// and skips a value starting inside one already replaced. A rescan of context + held text from
+// the context's first byte does neither: the context may start inside an emitted value, and a
+// second match can start there ("eyJ<payload>.eyJ<claims>.<sig>" re-read from the payload is a
+// new JWT that runs on past the cut). So each detector resumes where the whole scan would
+// (`resume_`), never at the context's first byte (its \b cannot see what came before), and
+// the last replacement emitted is remembered (`replaced_*`).
 #include <re2/re2.h>
 
 #include "guardrails/compiled.h"
@@ -65,7 +74,8 @@ const RE2& pem_end() {
 StreamRedactor::StreamRedactor(std::shared_ptr<const CompiledPolicies> policies, Selection sel,
                                const RestoreMap* restore, size_t max_hold)
     : policies_(std::move(policies)), sel_(std::move(sel)), restore_(restore),
-      max_hold_(std::max<size_t>(max_hold, 256)) {}
+      max_hold_(std::max<size_t>(max_hold, 256)),
+      resume_(policies_->impl_->detectors.size(), 0) {}
 
 std::string StreamRedactor::feed(std::string_view delta) {
   if (blocked_) return {};
@@ -103,17 +113,33 @@ std::string StreamRedactor::drain(bool final) {
         done = true;
       }
     }
+    // The swallowed body counts as part of the key's replacement, and the key detector goes
+    // on after it, as in the whole answer.
+    std::string seen = context_ + buf_.substr(0, pos);
+    size_t ctx = seen.size() > kContext ? seen.size() - kContext : 0;
+    while (ctx < seen.size() && (static_cast<unsigned char>(seen[ctx]) & 0xC0) == 0x80) ++ctx;
+    context_ = seen.substr(ctx);
     base_ += pos;
     buf_.erase(0, pos);
-    context_.clear();
+    replaced_end_ = base_;
+    for (size_t d = 0; d < impl.detectors.size(); ++d)
+      if (impl.detectors[d].private_key) resume_[d] = std::max(resume_[d], base_);
     if (!done && !final) return {};
     in_private_key_ = false;
   }
 
   std::string text = context_ + buf_;
   const size_t from = context_.size();
+  const size_t text_base = base_ - from;  // stream offset of text[0]
+  // No match starts at the context's first byte: what came before it is gone, so \b there
+  // would read as the start of the answer. (A context trimmed away to nothing leaves buf_[0]
+  // first: the bytes before it were UTF-8 continuation bytes, not word characters.)
+  const size_t first = text_base > 0 && from > 0 ? 1 : 0;
+  std::vector<size_t> start(impl.detectors.size());
+  for (size_t d = 0; d < start.size(); ++d)
+    start[d] = std::max(resume_[d] > text_base ? resume_[d] - text_base : 0, first);
   std::vector<OutputSpan> spans;
-  output_spans(impl, sel_, text, restore_, spans);
+  output_spans(impl, sel_, text, restore_, spans, start);
 
   size_t min_hold = 0;
   for (size_t pi = 0; pi < impl.policies.size(); ++pi)
@@ -124,12 +150,15 @@ std::string StreamRedactor::drain(bool final) {
     return c < text.size() && (static_cast<unsigned char>(text[c]) & 0xC0) == 0x80;
   };
   size_t cut = final ? text.size() : hold_start(text, from, min_hold);
-  // Back off until the cut splits neither a span nor a code point (both moves go left).
+  // Back off until the cut splits neither a match nor a code point (both moves go left). The
+  // whole regex match counts, not only the value: a card the validator cut short, or the label
+  // before an AWS secret, may still read differently once more text arrives.
   for (bool moved = true; moved && cut > from;) {
     moved = false;
     while (cut > from && continuation(cut)) --cut, moved = true;
     for (const auto& s : spans)
-      if (s.begin < cut && s.end > cut) cut = std::max(s.begin, from), moved = true;
+      if (s.match_begin < cut && s.match_end > cut)
+        cut = std::max(s.match_begin, from), moved = true;
   }
   if (!final && text.size() - cut > max_hold_) {
     // Too much held: force the cut forward; spans crossing it go out whole (redacted).
@@ -138,17 +167,28 @@ std::string StreamRedactor::drain(bool final) {
       moved = false;
       while (continuation(cut)) ++cut, moved = true;
       for (const auto& s : spans)
-        if (s.begin < cut && s.end > cut) cut = s.end, moved = true;
+        if (s.match_begin < cut && s.match_end > cut) cut = s.match_end, moved = true;
     }
   }
 
-  auto step = apply_output(impl, sel_, text, from, cut, spans, base_, findings_);
+  Replaced before;
+  if (replaced_end_ > text_base)
+    before = {replaced_begin_ > text_base ? replaced_begin_ - text_base : 0,
+              replaced_end_ - text_base};
+  auto step = apply_output(impl, sel_, text, from, cut, spans, base_, findings_, before);
   if (step.blocked) {
     blocked_ = true;
     blocked_by_ = std::move(step.policy);
     buf_.clear();
     context_.clear();
     return {};
+  }
+  for (const auto& s : spans)  // every hit by the cut is final: its detector goes on after it
+    if (!s.restored && s.match_end <= cut)
+      resume_[s.detector] = std::max(resume_[s.detector], text_base + s.next);
+  if (step.last.end > 0) {
+    replaced_begin_ = text_base + step.last.begin;
+    replaced_end_ = text_base + step.last.end;
   }
   base_ += cut - from;
   size_t ctx = cut > kContext ? cut - kContext : 0;

@@ -128,6 +128,24 @@ TEST(GuardrailsStream, PrivateKeyAcrossManyChunks) {
   }
 }
 
+// A monitor policy only reports: a key longer than the hold goes out untouched, body and all
+// (the body after a forced cut used to be swallowed as if the key had been replaced).
+TEST(GuardrailsStream, AMonitoredPrivateKeyGoesOutWhole) {
+  auto p = compile_ok({pii("watch", Mode::monitor, {"secret"})});
+  std::string body;
+  for (int i = 0; i < 40; ++i) body += "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n";
+  std::string text = "Here:\n-----BEGIN PRIVATE KEY-----\n" + body +
+                     "-----END PRIVATE KEY-----\nDone, store it well.";
+  for (size_t chunk : {1u, 7u, 64u, 500u}) {
+    StreamRedactor r(p, p->select({"watch"}), nullptr, 256);
+    std::string out;
+    for (size_t i = 0; i < text.size(); i += chunk) out += r.feed(text.substr(i, chunk));
+    out += r.flush();
+    EXPECT_EQ(out, text) << chunk;
+    EXPECT_FALSE(r.findings().empty()) << chunk;
+  }
+}
+
 TEST(GuardrailsStream, CodePointsAreNeverSplit) {
   auto p = compile_ok({pii("pii", Mode::redact)});
   StreamRedactor r(p, p->select({"pii"}), nullptr, 256);
@@ -183,6 +201,74 @@ TEST(GuardrailsStream, FindingsCarryStreamOffsets) {
   EXPECT_EQ(r.findings()[0].begin, 16u);
   EXPECT_EQ(r.findings()[0].end, 31u);
   EXPECT_FALSE(r.findings()[0].acted);
+}
+
+// What the fuzzer runs (fuzz/fuzz_guardrails.cc): reversible PII, injection (monitor) and a deny
+// list with a pattern, so at least 64 bytes are always held and the cut may fall mid-word.
+std::shared_ptr<const CompiledPolicies> fuzz_policies() {
+  auto p = pii("pii", Mode::redact, {}, true);
+  auto kw = keywords("kw", Mode::redact, {"project falcon", "ssh"}, {R"(\bINC-[0-9]{4}\b)"});
+  return compile_ok({p, injection("inj", Mode::monitor), kw});
+}
+
+std::string in_chunks(const std::shared_ptr<const CompiledPolicies>& p, std::string_view text,
+                      size_t step) {
+  StreamRedactor r(p, p->select(all_names(*p)), nullptr);
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += step) out += r.feed(text.substr(i, step));
+  return out + r.flush();
+}
+
+// fuzz/corpus/guardrails/stream-vs-whole-jwt (was fuzz/known-crashes/): a JWT followed by
+// one more ".part" of the same word, fed 12 bytes at a time. The whole scan finds the JWT from
+// its first "eyJ" and goes on after it; the stream emitted the JWT, kept its last 64 bytes as
+// context, and the next scan of that context found a second JWT starting at the *payload*'s
+// "eyJ" and running into ".SflKx...", then redacted the part after the cut: "[SECRET][SECRET]".
+TEST(GuardrailsStream, AHitIsNotFoundAgainInsideTheContextItLeftBehind) {
+  const std::string answer(
+      "kepk sy-roj-4fJ8kL2mN9pQ3rS7tU1vW5xY0zA6bC \x00\x00\x00\x00\x00\xff\xff\xff\xff\xff"
+      "\x00\x00\x00\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "AKIAIODOFNSN7EXAMPLE eyJhbGciOiJIUzI1NyJ9.eyJzdWIiOiIxMjM1NyJ9.eyJzdWIiOiIxMjM0NTY3ODkw"
+      "In0.SflKxwRJSMe45F\xff\xff\xff\xff\xff"
+      "2QT4fwp]]]]]]]]Me\n-----BEG5xY0zA6bC AKIN PR4",
+      240);
+  auto p = fuzz_policies();
+  std::string whole = p->scan_output(p->select(all_names(*p)), answer, nullptr).text;
+  ASSERT_NE(whole.find("[SECRET] [SECRET].SflKxwRJSMe45F"), std::string::npos);
+  EXPECT_EQ(in_chunks(p, answer, 12), whole);
+  for (size_t step = 1; step <= 32; ++step) ASSERT_EQ(in_chunks(p, answer, step), whole) << step;
+}
+
+// The same, readable: any value whose tail can start a new match of its own detector.
+TEST(GuardrailsStream, OverlappingMatchesOfOneDetectorAreJudgedAsInTheWholeAnswer) {
+  auto p = fuzz_policies();
+  const std::string text =
+      "the token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.eyJpYXQiOjE1MTYyMzkwMjJ9"
+      ".SflKxwRJSMeKKF2QT4fwpMe is revoked; nothing else to see here, really nothing.";
+  std::string whole = p->scan_output(p->select(all_names(*p)), text, nullptr).text;
+  EXPECT_EQ(whole,
+            "the token [SECRET].SflKxwRJSMeKKF2QT4fwpMe is revoked; nothing else to see here, "
+            "really nothing.");
+  for (size_t step = 1; step <= 32; ++step) ASSERT_EQ(in_chunks(p, text, step), whole) << step;
+  for (size_t k = 0; k <= text.size(); ++k)
+    ASSERT_EQ(run(p, nullptr, {text.substr(0, k), text.substr(k)}), whole) << "split at " << k;
+}
+
+// fuzz/corpus/guardrails/stream-vs-whole-utf8, found (step 4) against a first version of the
+// fix above that never let a match start at the context's first byte: an answer that starts
+// with stray UTF-8 continuation bytes. They go out alone, the context keeps none of them (it
+// starts on a code point), so the email right after them is the first byte of what is scanned
+// and must still be searched from there.
+TEST(GuardrailsStream, AValueRightAfterStrayContinuationBytesIsFoundWhole) {
+  auto p = fuzz_policies();
+  const std::string text =
+      "\xb3\x9e" "ce@example.com, card 4111 1111 1111 1111111, IBAN GB82 WEST 2234 5698 7654 32, "
+      "and more.";
+  std::string whole = p->scan_output(p->select(all_names(*p)), text, nullptr).text;
+  EXPECT_EQ(whole.substr(0, 9), "\xb3\x9e[EMAIL]");
+  EXPECT_EQ(in_chunks(p, text, 4), whole);
+  for (size_t step = 1; step <= 32; ++step) ASSERT_EQ(in_chunks(p, text, step), whole) << step;
 }
 
 }  // namespace
