@@ -66,9 +66,20 @@ int cmd_validate(const std::string& file) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
-  // A process config (tollgate.yaml) or a resources file: tell them apart by their keys.
-  bool process = text.find("\nlisten:") != std::string::npos || text.rfind("listen:", 0) == 0 ||
-                 text.find("\nstore:") != std::string::npos || text.rfind("store:", 0) == 0;
+  // A process config (tollgate.yaml) or a resources file: tell them apart by their top-level
+  // keys. Any resources section makes it a resources file; otherwise any process-config key
+  // (a tollgate.yaml may set only `tls:` or `usage:`) makes it a process config.
+  auto has_key = [&](std::string_view key) {
+    std::string line = std::string(key) + ":";
+    return text.rfind(line, 0) == 0 || text.find("\n" + line) != std::string::npos;
+  };
+  bool resources = false;
+  for (auto key : {"providers", "models", "keys", "guardrails"}) resources = resources || has_key(key);
+  bool process = false;
+  for (auto key : {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server", "log", "usage",
+                   "tracing", "capture"})
+    process = process || has_key(key);
+  process = process && !resources;
   std::vector<core::ConfigError> errors;
   if (process) {
     errors = core::load_process_config(file).errors;

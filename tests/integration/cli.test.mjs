@@ -46,6 +46,18 @@ it('validate: a good file prints ok and exits 0', T, async (t) => {
   assert.match(r.stdout, /\bok\b/);
 });
 
+it('validate: a tollgate.yaml without listen or store is still read as a process config', T, async (t) => {
+  const dir = await makeTempDir(scoped(t));
+  const good = await writeYaml(path.join(dir, 'tollgate.yaml'), { usage: { backend: 'off' }, workers: 2 });
+  const ok = await runTollgate(['validate', good]);
+  assert.equal(ok.code, 0, `stdout: ${ok.stdout}\nstderr: ${ok.stderr}`);
+  const bad = await writeYaml(path.join(dir, 'bad.yaml'), { usage: { backend: 'mongodb' } });
+  const r = await runTollgate(['validate', bad]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout, /usage\.backend/);
+  assert.doesNotMatch(r.stdout, /unknown field/);
+});
+
 it('validate: an unknown field exits non-zero and names the file, line and field', T, async (t) => {
   const dir = await makeTempDir(scoped(t));
   const file = path.join(dir, 'resources.yaml');
