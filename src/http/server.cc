@@ -23,6 +23,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -406,7 +407,39 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
   // idle wait.
   transport.expires_after(st->options.header_timeout);
   st->idle.insert(&transport);
-  auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+  // The first bytes say what the client speaks: a TLS record (0x16) goes on to the handshake,
+  // which is given them; plain HTTP (a request line) gets a plain 400 that says to use https,
+  // as a caller with an http:// base URL would otherwise only see a reset connection.
+  std::array<char, 1024> first{};
+  auto [rec, got] = co_await transport.async_read_some(net::buffer(first), use_tuple);
+  if (rec || got == 0) {
+    st->idle.erase(&transport);
+    transport.close();
+    co_return;
+  }
+  if (first[0] != 0x16) {
+    st->idle.erase(&transport);
+    if (first[0] >= 'A' && first[0] <= 'Z') {
+      static const std::string kBody =
+          R"({"error":{"message":"This port speaks HTTPS: the request was sent as plain HTTP. Use an https:// URL.","type":"invalid_request_error","param":null,"code":"tls_required"}})";
+      static const std::string kAnswer = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                                         "content-length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+      transport.expires_after(st->options.write_timeout);
+      co_await net::async_write(transport, net::buffer(kAnswer), use_tuple);
+      transport.socket().shutdown(tcp::socket::shutdown_send, ec);
+      // Read what is left of the request (briefly) so closing does not reset the connection
+      // before the client has read the answer.
+      transport.expires_after(std::chrono::seconds(1));
+      for (;;) {
+        auto [dec, n] = co_await transport.async_read_some(net::buffer(first), use_tuple);
+        if (dec || n == 0) break;
+      }
+    }
+    spdlog::debug("not TLS from {}: closed", remote);
+    transport.close();
+    co_return;
+  }
+  auto [hec, used] = co_await stream.async_handshake(ssl::stream_base::server, net::buffer(first.data(), got), use_tuple);
   st->idle.erase(&transport);
   if (hec) {
     // Plain HTTP sent to this port, a scanner's bytes, a client that refuses the certificate:

@@ -1,8 +1,8 @@
 // TLS termination on the gateway's own listeners (`tls: { proxy: {...}, admin: {...} }` in
 // tollgate.yaml): the official `openai` client over HTTPS, streaming and not; ALPN http/1.1
-// and TLS 1.2 at least; keep-alive; plain HTTP, garbage and silence on the TLS port end only
-// that connection; a client leaving mid-stream over TLS still cancels the upstream; SIGTERM
-// lets a TLS stream finish; files that do not load fail `validate` and `serve` naming them.
+// and TLS 1.2 at least; keep-alive; plain HTTP on the TLS port gets a plain 400 (use https),
+// garbage and silence end only that connection; a client leaving mid-stream over TLS still
+// cancels the upstream; SIGTERM lets a TLS stream finish; files that do not load fail `validate` and `serve` naming them.
 //
 // The certificate is self-signed for 127.0.0.1. In process, the `openai` client gets a
 // `fetch` built on node:https with that certificate as its CA (Node 20's built-in fetch takes
@@ -208,10 +208,15 @@ describe('TLS on the listeners', () => {
   });
 
   it('plain HTTP, garbage and silence on the TLS port end that connection only', T, async () => {
-    await assert.rejects(fetch(`http://127.0.0.1:${gw.proxyPort}/v1/models`, { headers: { authorization: `Bearer ${KEYS.all}` }, signal: AbortSignal.timeout(5000) }),
-      (e) => e.name !== 'TimeoutError');
+    // An http:// URL pointed at the TLS port: a plain 400 saying to use https, never the API.
+    const viaHttp = await fetch(`http://127.0.0.1:${gw.proxyPort}/v1/models`, { headers: { authorization: `Bearer ${KEYS.all}` }, signal: AbortSignal.timeout(5000) });
+    assert.equal(viaHttp.status, 400);
+    const body = await viaHttp.json();
+    assert.equal(body.error.code, 'tls_required');
+    assert.match(body.error.message, /https:\/\//);
     const plain = await rawExchange(gw.proxyPort, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\n\r\n{}');
-    assert.ok(!plain.data.toString('latin1').startsWith('HTTP/'), 'a plain HTTP answer came from a TLS port');
+    assert.ok(plain.data.toString('latin1').startsWith('HTTP/1.1 400 '), plain.data.toString('latin1'));
+    assert.ok(!plain.data.toString('latin1').includes('"object"'), 'the API answered over plain HTTP');
     assert.ok(plain.ms < 1000, `closed after ${plain.ms} ms`);
     const garbage = await rawExchange(gw.proxyPort, Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3, 4, 5, 0, 0, 0, 0]));
     assert.ok(garbage.ms < 3000, `closed after ${garbage.ms} ms`);

@@ -176,9 +176,26 @@ TEST_F(TlsListener, PlainHttpOrAnOldProtocolEndsThatConnectionOnly) {
   timeval tv{5, 0};
   setsockopt(plain.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   net::write(plain, net::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
-  char reply[256];
+  // Plain HTTP gets a plain 400 that says to use https, then the connection ends.
+  std::string reply;
   boost::system::error_code ec;
-  std::size_t n = plain.read_some(net::buffer(reply), ec);
+  for (;;) {
+    char piece[512];
+    std::size_t n = plain.read_some(net::buffer(piece), ec);
+    if (ec) break;
+    reply.append(piece, n);
+  }
+  EXPECT_EQ(ec, net::error::eof) << ec.message();
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\"code\":\"tls_required\""), std::string::npos) << reply;
+
+  // Bytes that are neither TLS nor HTTP: closed without a word.
+  tcp::socket junk(client_ioc_);
+  junk.connect(endpoint());
+  setsockopt(junk.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  net::write(junk, net::buffer(std::string("\x01\x02garbage")));
+  char none[64];
+  std::size_t n = junk.read_some(net::buffer(none), ec);
   EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
   EXPECT_EQ(n, 0u);
 
