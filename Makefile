@@ -62,6 +62,7 @@ fuzz: deps-test
 
 bench: build
 	@scripts/deps.sh bench
+	cmake --build $(BUILD_DIR) --target usage_store_bench
 	bench/run.sh
 
 clean:

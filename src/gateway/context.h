@@ -76,7 +76,6 @@ struct RequestContext {
   guardrails::Selection guard;
   guardrails::RestoreMap restore;
   std::optional<std::string> body_override;
-  std::vector<guardrails::Finding> guard_findings;
   // Every hit, counted per policy, entity and side, for the usage record and the access log.
   struct GuardHit {
     std::string policy, entity;

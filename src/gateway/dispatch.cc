@@ -101,19 +101,14 @@ bool speaks_openai(core::ProviderKind k) {
 // and wants `api-key` (an Entra ID token goes in `headers: {Authorization: "Bearer ..."}`).
 void openai_wire(const core::CompiledProvider& p, Endpoint e, std::string_view upstream_model,
                  http::OutgoingRequest& req) {
-  req.headers.reserve(4 + p.spec.headers.size());
-  req.headers.emplace_back("content-type", "application/json");
   if (p.spec.kind == core::ProviderKind::azure) {
     req.target = fmt::format("{}/openai/deployments/{}{}?api-version={}", p.endpoint.path_prefix,
                              upstream_model, path_of(e),
                              p.spec.api_version.empty() ? kDefaultAzureApiVersion : std::string_view(p.spec.api_version));
-    if (!p.spec.api_key.empty()) req.headers.emplace_back("api-key", p.spec.api_key);
   } else {
     req.target = p.endpoint.path_prefix + std::string(path_of(e));
-    if (!p.authorization.empty()) req.headers.emplace_back("authorization", p.authorization);
   }
-  req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
-  for (const auto& [k, v] : p.spec.headers) req.headers.emplace_back(k, v);
+  openai_headers(p, req);
 }
 
 // Retry-After as seconds (RFC 9110), or OpenAI's retry-after-ms.
@@ -256,6 +251,25 @@ net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
 
 }  // namespace
 
+void openai_headers(const core::CompiledProvider& p, http::OutgoingRequest& req) {
+  req.headers.reserve(req.headers.size() + 4 + p.spec.headers.size());
+  req.headers.emplace_back("content-type", "application/json");
+  if (p.spec.kind == core::ProviderKind::azure) {
+    if (!p.spec.api_key.empty()) req.headers.emplace_back("api-key", p.spec.api_key);
+  } else if (!p.authorization.empty()) {
+    req.headers.emplace_back("authorization", p.authorization);
+  }
+  req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
+  for (const auto& [k, v] : p.spec.headers) req.headers.emplace_back(k, v);
+}
+
+core::Timeouts within(core::Timeouts t, std::chrono::milliseconds left) {
+  t.connect = std::min(t.connect, left);
+  t.read = std::min(t.read, left);
+  t.idle = std::min(t.idle, left);
+  return t;
+}
+
 http::Headers passthrough_headers(const http::UpstreamCall& call) {
   http::Headers h;
   if (auto v = call.header("retry-after"); !v.empty()) h.emplace_back("retry-after", std::string(v));
@@ -285,15 +299,13 @@ net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, 
                                                            http::OutgoingRequest& req) {
   const core::CompiledProvider& provider = *ctx.target->provider;
   // The model's overall deadline caps this attempt's wait for a connection and an answer.
+  // And the wait for each piece of the body (a first token that never comes), though not the
+  // length of a stream that keeps flowing.
   core::Timeouts timeouts = provider.spec.timeouts;
   if (ctx.deadline != Clock::time_point::max()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - Clock::now());
     if (left.count() <= 0) co_return transport_failure(http::UpstreamFailure::response_timeout, provider.spec.name);
-    timeouts.connect = std::min(timeouts.connect, left);
-    timeouts.read = std::min(timeouts.read, left);
-    // And the wait for each piece of the body (a first token that never comes), though not
-    // the length of a stream that keeps flowing.
-    timeouts.idle = std::min(timeouts.idle, left);
+    timeouts = within(timeouts, left);
   }
   auto f = co_await call.send(provider.endpoint, timeouts, provider.spec.verify_tls, req);
   if (f == http::UpstreamFailure::none) co_return std::nullopt;

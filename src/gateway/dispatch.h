@@ -52,6 +52,12 @@ boost::asio::awaitable<std::optional<AttemptResult>> read_whole(RequestContext& 
 // Upstream headers worth showing the caller (retry-after, the provider's request id).
 http::Headers passthrough_headers(const http::UpstreamCall& call);
 
+// The OpenAI wire's headers for provider `p`: content type, its credential (Azure's api-key or
+// a bearer token), user agent and its extra headers. Also used by moderation calls.
+void openai_headers(const core::CompiledProvider& p, http::OutgoingRequest& req);
+// `t` with every wait capped at `left` (an overall deadline's remainder).
+core::Timeouts within(core::Timeouts t, std::chrono::milliseconds left);
+
 // A failed attempt from an upstream's error answer (status >= 400): classified for retry,
 // with Retry-After read. `body` is what the caller gets if this is the last attempt.
 AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,

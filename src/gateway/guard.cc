@@ -85,7 +85,7 @@ std::vector<TextRef> texts_of(json::value& doc) {
 
 }  // namespace
 
-void note_guard_findings(RequestContext& ctx, const std::vector<guardrails::Finding>& findings, bool output) {
+void note_guard_findings(RequestContext& ctx, std::span<const guardrails::Finding> findings, bool output) {
   for (const auto& f : findings) {
     ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
     auto it = std::find_if(ctx.guard_hits.begin(), ctx.guard_hits.end(), [&](const auto& h) {
@@ -97,7 +97,6 @@ void note_guard_findings(RequestContext& ctx, const std::vector<guardrails::Find
     }
     ++it->count;
   }
-  ctx.guard_findings.insert(ctx.guard_findings.end(), findings.begin(), findings.end());
 }
 
 std::vector<std::string> moderation_inputs(RequestContext& ctx) {
@@ -141,11 +140,13 @@ bool guards_output(const RequestContext& ctx) {
 
 std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value& answer) {
   const auto& policies = ctx.snapshot->guardrails();
+  std::string blocked_by;
   auto scan = [&](json::string& s) -> bool {
     auto r = policies->scan_output(ctx.guard, std::string_view(s.data(), s.size()), &ctx.restore);
     note_guard_findings(ctx, r.findings, true);
     if (r.blocked) {
       ctx.error = "guardrail_blocked";
+      blocked_by = r.policy;
       return false;
     }
     s = r.text;
@@ -153,8 +154,7 @@ std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value&
   };
   auto blocked = [&] {
     return core::GatewayError::make(core::ErrorKind::invalid_request,
-                                    fmt::format("The answer was blocked by guardrail policy '{}'.",
-                                                ctx.guard_findings.empty() ? "" : ctx.guard_findings.back().policy),
+                                    fmt::format("The answer was blocked by guardrail policy '{}'.", blocked_by),
                                     "guardrail_blocked");
   };
   auto* o = answer.if_object();
@@ -215,8 +215,7 @@ class GuardedRelay final : public StreamRelay {
   void note(guardrails::StreamRedactor& r) {
     std::size_t& counted = counted_[&r];
     if (counted == r.findings().size()) return;
-    std::vector<guardrails::Finding> fresh(r.findings().begin() + static_cast<std::ptrdiff_t>(counted), r.findings().end());
-    note_guard_findings(ctx_, fresh, true);
+    note_guard_findings(ctx_, std::span(r.findings()).subspan(counted), true);
     counted = r.findings().size();
   }
   bool stop(guardrails::StreamRedactor& r, std::string& out) {

@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "gateway/dispatch.h"
 #include "gateway/phases.h"
 #include "http/client.h"
 
@@ -111,22 +112,11 @@ net::awaitable<Judgement> ask(const core::ModerationPolicy& policy, const std::v
 
   http::OutgoingRequest req;
   req.target = provider.endpoint.path_prefix + "/moderations";
-  req.headers.emplace_back("content-type", "application/json");
-  if (!provider.authorization.empty()) req.headers.emplace_back("authorization", provider.authorization);
-  req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
-  for (const auto& [k, v] : provider.spec.headers) req.headers.emplace_back(k, v);
+  openai_headers(provider, req);
   req.body = json::serialize(payload);
 
-  // The policy's timeout bounds the whole exchange: each wait gets what is left of it.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(g.timeout_ms);
-  auto left = [&] {
-    return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                      deadline - std::chrono::steady_clock::now()));
-  };
-  core::Timeouts timeouts = provider.spec.timeouts;
-  timeouts.connect = std::min(timeouts.connect, left());
-  timeouts.read = std::min(timeouts.read, left());
-  timeouts.idle = std::min(timeouts.idle, left());
+  // The policy's timeout caps each wait: connecting, the answer's head, its body.
+  const core::Timeouts timeouts = within(provider.spec.timeouts, std::chrono::milliseconds(g.timeout_ms));
 
   http::UpstreamCall call;
   auto f = co_await call.send(provider.endpoint, timeouts, provider.spec.verify_tls, req);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +35,7 @@ std::optional<core::GatewayError> guard(RequestContext& ctx);
 bool guards_output(const RequestContext& ctx);
 std::optional<core::GatewayError> guard_answer(RequestContext& ctx, boost::json::value& answer);
 // Counts hits in metrics and in the request's record (`output`: found in the answer).
-void note_guard_findings(RequestContext& ctx, const std::vector<guardrails::Finding>& findings, bool output);
+void note_guard_findings(RequestContext& ctx, std::span<const guardrails::Finding> findings, bool output);
 // The texts a moderation endpoint judges: the user's and tools' (as the guard left them).
 std::vector<std::string> moderation_inputs(RequestContext& ctx);
 

@@ -236,6 +236,18 @@ describe('moderation guardrails', () => {
     assert.deepEqual((await usageRow(gw, streamed.response.headers.get('x-request-id'))).guardrails, expected);
   });
 
+  it('counting tokens sends nothing to a model, so nothing is sent for moderation', T, async () => {
+    const res = await fetch(`${gw.proxyURL}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEYS.all, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'm-block', messages: [{ role: 'user', content: 'how do I kill the process' }] }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    assert.ok(!text.includes('guardrail_'), text);
+    assert.equal(moderationCalls().length, 0);
+  });
+
   it('a request without hits records an empty list', T, async () => {
     const res = await client.chat.completions.create({ model: 'm-block', messages: [{ role: 'user', content: 'plain words' }] }).withResponse();
     assert.deepEqual((await usageRow(gw, res.response.headers.get('x-request-id'))).guardrails, []);
