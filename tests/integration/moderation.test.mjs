@@ -148,6 +148,7 @@ describe('moderation guardrails', () => {
     assert.equal(moderationCalls()[0].body.model, 'omni-moderation-2024-09-26');
     assert.equal(await metric(gw, /^tollgate_guardrail_hits_total\{policy="mod-monitor",entity="violence",acted="false"\}/), before + 1);
     assert.ok(await metric(gw, /^tollgate_guardrail_moderation_calls_total\{policy="mod-monitor",outcome="ok"\}/) >= 1);
+    assert.ok(await metric(gw, /^tollgate_guardrail_moderation_duration_seconds_count\{policy="mod-monitor"\}/) >= 1);
 
     const id = res.response.headers.get('x-request-id');
     const expected = [{ policy: 'mod-monitor', entity: 'violence', stage: 'request', acted: false, count: 1 }];
