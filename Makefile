@@ -11,10 +11,17 @@ all: build
 deps:
 	@scripts/deps.sh build
 
+# tests/ and each folder of it with a package.json of its own (e2e, the agent clients, MCP):
+# installed once, reused while the lock file is unchanged.
+TEST_PACKAGES := $(patsubst %/package.json,%,$(wildcard tests/package.json tests/*/package.json))
+# The node suites: every folder of tests/ that holds *.test.mjs files.
+SUITES := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/*.test.mjs))))
+
 deps-test:
 	@scripts/deps.sh test
-	@cd tests && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
-	@cd tests/e2e && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@for d in $(TEST_PACKAGES); do \
+	  (cd $$d && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }) || exit 1; \
+	done
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -35,7 +42,7 @@ integration: build deps-test
 
 test: deps-test build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
-	cd tests && TOLLGATE_BIN=$(abspath $(BUILD_DIR)/tollgate) node --test --test-concurrency=1 integration/ e2e/
+	cd tests && TOLLGATE_BIN=$(abspath $(BUILD_DIR)/tollgate) node --test --test-concurrency=1 $(addsuffix /,$(SUITES))
 	$(MAKE) fuzz
 	$(MAKE) sanitize
 
