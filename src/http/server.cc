@@ -24,6 +24,8 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <atomic>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -74,6 +76,19 @@ void require_readable(const std::string& path, std::string_view what) {
 }
 
 struct ListenerState;
+
+std::atomic<uint64_t> g_accept_errors{0};
+std::atomic<uint64_t> g_refused{0};
+std::atomic<int64_t> g_open{0};  // connections on capped listeners
+
+// A capped listener's connection, counted while it is open.
+struct OpenConnection {
+  OpenConnection() { g_open.fetch_add(1, std::memory_order_relaxed); }
+  ~OpenConnection() { g_open.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+// How long a refused caller may take to send its request before the connection just closes.
+constexpr std::chrono::seconds kRefusalReadTimeout{2};
 
 // Watches the client's socket while a handler runs: a read that completes with an error means
 // the client closed. Bytes that arrive instead (a pipelined request) are kept for the session.
@@ -282,19 +297,25 @@ bool quiet_close(const beast::error_code& ec) {
 // Serves requests on one connection until it should close. True when it ends in good order
 // (an answer went out whole, or a drain or the client's own close ended the wait for the next
 // request), so a TLS session can still send close_notify; false after a transport error.
+// `refuse`: the connection is over the cap; its one request is read (briefly) only to be
+// answered by options.overloaded in the right dialect.
 template <class Stream>
 net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, ListenerState& st,
-                                    const std::string& remote) {
+                                    const std::string& remote, bool refuse) {
   beast::tcp_stream& transport = beast::get_lowest_layer(stream);
   const ListenerOptions& opt = st.options;
   bool first = true;
+  const auto header_timeout = refuse ? std::min<std::chrono::milliseconds>(opt.header_timeout, kRefusalReadTimeout)
+                                     : opt.header_timeout;
+  const auto body_timeout = refuse ? std::min<std::chrono::milliseconds>(opt.body_timeout, kRefusalReadTimeout)
+                                   : opt.body_timeout;
 
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
 
-    transport.expires_after(first ? opt.header_timeout : opt.keepalive_idle);
+    transport.expires_after(first ? header_timeout : opt.keepalive_idle);
     st.idle.insert(&transport);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
     st.idle.erase(&transport);
@@ -329,7 +350,7 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
       co_await bhttp::async_write(stream, cont, use_tuple);
     }
     if (!parser.is_done()) {
-      transport.expires_after(opt.body_timeout);
+      transport.expires_after(body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
       if (bec) {
         if (bec == bhttp::error::body_limit) {
@@ -350,8 +371,13 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     transport.expires_never();
 
     auto& req = parser.get();
-    bool keep_alive = req.keep_alive() && !st.draining;
+    bool keep_alive = req.keep_alive() && !st.draining && !refuse;
     SessionExchange<Stream> ex(stream, req, opt, keep_alive, remote);
+    if (refuse) {
+      g_refused.fetch_add(1, std::memory_order_relaxed);
+      co_await opt.overloaded(ex);
+      co_return ex.intact();
+    }
 
     std::shared_ptr<ClientWatch> watch;
     if (opt.watch_client && buf.size() == 0) {
@@ -388,6 +414,13 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
 }
 
 net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st) {
+  std::optional<OpenConnection> counted;
+  bool refuse = false;
+  if (st->options.max_connections) {
+    counted.emplace();
+    refuse = static_cast<std::size_t>(g_open.load(std::memory_order_relaxed)) > st->options.max_connections &&
+             st->options.overloaded;
+  }
   beast::error_code ec;
   std::string remote;
   if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
@@ -395,7 +428,7 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
 
   if (!st->options.tls) {
     beast::tcp_stream stream(std::move(socket));
-    co_await serve_requests(stream, buf, *st, remote);
+    co_await serve_requests(stream, buf, *st, remote, refuse);
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.close();
     co_return;
@@ -448,7 +481,7 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
     transport.close();
     co_return;
   }
-  bool orderly = co_await serve_requests(stream, buf, *st, remote);
+  bool orderly = co_await serve_requests(stream, buf, *st, remote, refuse);
   if (orderly) {
     // close_notify, so the client can tell this end from a cut; bounded by kTlsShutdownTimeout.
     transport.expires_after(kTlsShutdownTimeout);
@@ -463,8 +496,15 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
     auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
     if (ec) {
       if (!st->acceptor.is_open() || ec == net::error::operation_aborted) co_return;
-      // Out of descriptors and the like: back off briefly rather than spin.
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors and the like: counted, logged once a second at most, and backed
+      // off briefly rather than spun on.
+      uint64_t n = g_accept_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+      static std::atomic<int64_t> last_log_s{0};
+      int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+      int64_t last = last_log_s.load(std::memory_order_relaxed);
+      if (now_s != last && last_log_s.compare_exchange_strong(last, now_s))
+        spdlog::warn("accept failed: {} ({} accept errors so far)", ec.message(), n);
       net::steady_timer t(st->ioc, std::chrono::milliseconds(50));
       co_await t.async_wait(use_tuple);
       continue;
@@ -475,6 +515,11 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
 }
 
 }  // namespace
+
+ListenerCounters listener_counters() {
+  return {g_accept_errors.load(std::memory_order_relaxed), g_refused.load(std::memory_order_relaxed),
+          g_open.load(std::memory_order_relaxed)};
+}
 
 std::shared_ptr<TlsContext> make_tls_context(const std::string& cert_file,
                                              const std::string& key_file) {
