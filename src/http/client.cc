@@ -166,12 +166,22 @@ struct UpstreamCall::Impl {
     auto ex = co_await net::this_coro::executor;
     conn = std::make_unique<Connection>();
     conn->pool_key = key;
-    tcp::resolver resolver(ex);
-    auto [rec, results] =
-        co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
-    if (rec) {
-      if (cancelled) co_return UpstreamFailure::cancelled;
-      co_return local_shortage(rec) ? UpstreamFailure::local : UpstreamFailure::connect;
+    // An address needs no resolver (whose getaddrinfo, on a thread of its own, fails
+    // indistinctly when the process is out of descriptors).
+    tcp::resolver::results_type results;
+    beast::error_code aec;
+    auto address = net::ip::make_address(ep.host, aec);
+    if (!aec) {
+      results = tcp::resolver::results_type::create(tcp::endpoint(address, ep.port), ep.host, std::to_string(ep.port));
+    } else {
+      tcp::resolver resolver(ex);
+      auto [rec, resolved] =
+          co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
+      if (rec) {
+        if (cancelled) co_return UpstreamFailure::cancelled;
+        co_return local_shortage(rec) ? UpstreamFailure::local : UpstreamFailure::connect;
+      }
+      results = std::move(resolved);
     }
     if (ep.tls) {
       conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls_context(verify));
@@ -183,7 +193,9 @@ struct UpstreamCall::Impl {
     auto [cec, cep] = co_await low.async_connect(results, use_tuple);
     if (cec) {
       if (cancelled) co_return UpstreamFailure::cancelled;
-      if (local_shortage(cec)) co_return UpstreamFailure::local;
+      // Asio's range connect reports a socket it could not open (out of descriptors) as
+      // aborted; nothing else aborts it but our own cancel: ours, not the provider's.
+      if (local_shortage(cec) || cec == net::error::operation_aborted) co_return UpstreamFailure::local;
       co_return cec == beast::error::timeout ? UpstreamFailure::connect_timeout
                                              : UpstreamFailure::connect;
     }

@@ -25,7 +25,6 @@
 
 #include <array>
 #include <atomic>
-#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -81,14 +80,12 @@ std::atomic<uint64_t> g_accept_errors{0};
 std::atomic<uint64_t> g_refused{0};
 std::atomic<int64_t> g_open{0};  // connections on capped listeners
 
-// A capped listener's connection, counted while it is open.
-struct OpenConnection {
-  OpenConnection() { g_open.fetch_add(1, std::memory_order_relaxed); }
-  ~OpenConnection() { g_open.fetch_sub(1, std::memory_order_relaxed); }
-};
-
 // How long a refused caller may take to send its request before the connection just closes.
-constexpr std::chrono::seconds kRefusalReadTimeout{2};
+constexpr std::chrono::seconds kRefusalReadTimeout{1};
+// Refusals in progress per listener: each holds a descriptor while it reads the request, so a
+// burst of excess callers waits its turn (briefly) rather than taking the descriptors the
+// admitted callers need for their upstream connections.
+constexpr std::size_t kMaxRefusing = 4;
 
 // Watches the client's socket while a handler runs: a read that completes with an error means
 // the client closed. Bytes that arrive instead (a pipelined request) are kept for the session.
@@ -199,7 +196,7 @@ class SessionExchange final : public Exchange {
 
 struct ListenerState final : Listener, std::enable_shared_from_this<ListenerState> {
   ListenerState(net::io_context& ioc, ListenerOptions o, Handler h)
-      : ioc(ioc), acceptor(ioc), options(o), handler(std::move(h)) {}
+      : ioc(ioc), acceptor(ioc), options(o), handler(std::move(h)), refusal_done(ioc) {}
 
   void drain() override {
     draining = true;
@@ -219,6 +216,25 @@ struct ListenerState final : Listener, std::enable_shared_from_this<ListenerStat
   std::size_t active = 0;
   // Sessions waiting for their next request (or their TLS handshake), by their TCP stream.
   std::unordered_set<beast::tcp_stream*> idle;
+  std::size_t refusing = 0;          // refusals in progress (over max_connections)
+  net::steady_timer refusal_done;    // cancelled as each one ends, to wake the accept loop
+};
+
+// A session's place in the process-wide count of a capped listener, and in its listener's
+// refusals in progress.
+struct SessionCount {
+  SessionCount(ListenerState& st, bool refuse) : st(st), refuse(refuse) {
+    if (st.options.max_connections) g_open.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~SessionCount() {
+    if (st.options.max_connections) g_open.fetch_sub(1, std::memory_order_relaxed);
+    if (refuse) {
+      --st.refusing;
+      st.refusal_done.cancel();
+    }
+  }
+  ListenerState& st;
+  bool refuse;
 };
 
 // Starts the watch's read on the session's stream (over TLS that is the decrypting read: a
@@ -413,14 +429,8 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
   }
 }
 
-net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st) {
-  std::optional<OpenConnection> counted;
-  bool refuse = false;
-  if (st->options.max_connections) {
-    counted.emplace();
-    refuse = static_cast<std::size_t>(g_open.load(std::memory_order_relaxed)) > st->options.max_connections &&
-             st->options.overloaded;
-  }
+net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st, bool refuse) {
+  SessionCount counted(*st, refuse);
   beast::error_code ec;
   std::string remote;
   if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
@@ -492,7 +502,12 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
 }
 
 net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
+  const std::size_t cap = st->options.overloaded ? st->options.max_connections : 0;
   for (;;) {
+    while (st->refusing >= kMaxRefusing) {
+      st->refusal_done.expires_after(std::chrono::milliseconds(100));
+      co_await st->refusal_done.async_wait(use_tuple);
+    }
     auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
     if (ec) {
       if (!st->acceptor.is_open() || ec == net::error::operation_aborted) co_return;
@@ -510,7 +525,9 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    net::co_spawn(st->ioc, run_session(std::move(socket), st), net::detached);
+    const bool refuse = cap && static_cast<std::size_t>(g_open.load(std::memory_order_relaxed)) >= cap;
+    if (refuse) ++st->refusing;
+    net::co_spawn(st->ioc, run_session(std::move(socket), st, refuse), net::detached);
   }
 }
 
