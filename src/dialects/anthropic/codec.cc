@@ -132,7 +132,8 @@ std::optional<GatewayError> RequestEncoder::check_parameters() {
                                 fmt::format("Unrecognized request argument supplied: {}", key),
                                 "unknown_parameter", key);
     }
-    if (!honourable && !opts_.drop(key)) return unsupported(key, why);
+    // n > 1 asks for a shape of answer (several choices), not a steer: never dropped.
+    if (!honourable && (key == "n" || !opts_.drop(key))) return unsupported(key, why);
   }
   return std::nullopt;
 }

@@ -43,10 +43,11 @@
 namespace tollgate::dialects::anthropic {
 
 // Anthropic request -> canonical chat request. `model` and `stream` are the caller's. Only
-// `drops.drop()` of the options is used (default: nothing may be dropped, every steer is a 400).
+// `drops.drop()` of the options is used (default: drop without naming).
 std::optional<core::GatewayError> messages_to_chat(const boost::json::value& req,
                                                    boost::json::object& chat, std::string& model,
-                                                   bool& stream, const EncodeOptions& drops = {});
+                                                   bool& stream,
+                                                   const EncodeOptions& drops = EncodeOptions{{}, false, true});
 
 // A canonical chat.completion -> an Anthropic message answer, `model` being the name to show
 // the caller. Tool-call arguments that are not a JSON object become input {}.

@@ -225,7 +225,7 @@ class ChatEncoder {
           std::all_of(v.get_array().begin(), v.get_array().end(),
                       [](const json::value& m) { return m.is_string() && m.get_string() == "text"; }))
         continue;
-      if (k == "n") { if (auto e = reject(k, "Only n=1 is possible.")) return e; continue; }
+      if (k == "n") return unsupported(k, "Only n=1 is possible.");  // a shape of answer, never dropped
       if (k == "parallel_tool_calls") {
         if (auto e = reject(k, "Converse lets the model decide whether to call several tools at once.")) return e;
         continue;
