@@ -190,6 +190,48 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   co_return AttemptResult::answered();
 }
 
+// count_tokens on a Gemini target: Gemini counts (models/{m}:countTokens with the translated
+// request as its generateContentRequest). nullopt when it cannot: the caller then gets the estimate.
+net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  const dialects::ProviderCodec* codec = dialects::codec_for(provider.spec.kind);
+  if (!codec || !ctx.doc.is_object()) co_return std::nullopt;
+  json::value doc = ctx.doc;
+  doc.as_object()["max_tokens"] = 1;  // count_tokens bodies have none; the translation wants one
+  json::object chat;
+  std::string model;
+  bool stream = false;
+  if (anthropic::messages_to_chat(doc, chat, model, stream)) co_return std::nullopt;
+  chat.erase("max_completion_tokens");
+  dialects::EncodedRequest enc;
+  const dialects::EncodeOptions opts{ctx.target->upstream_model, false, true};
+  if (codec->encode_chat(chat, opts, provider, enc)) co_return std::nullopt;
+  const auto at = enc.path.rfind(":generateContent");
+  boost::system::error_code ec;
+  json::value body = json::parse(enc.body, ec);
+  if (at == std::string::npos || ec || !body.is_object()) co_return std::nullopt;
+  enc.path.replace(at, std::string::npos, ":countTokens");
+  const std::string resource = enc.path.substr(enc.path.find("models/"), at - enc.path.find("models/"));
+  body.as_object()["model"] = resource;
+
+  http::OutgoingRequest req;
+  req.target = provider.endpoint.path_prefix + enc.path;
+  req.headers = std::move(enc.headers);
+  req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
+  req.body = json::serialize(json::object{{"generateContentRequest", std::move(body)}});
+  http::UpstreamCall call;
+  CancelOnClientGone guard(ctx.ex, call);
+  auto send_failed = co_await send_upstream(ctx, call, req);
+  if (send_failed) co_return std::nullopt;
+  std::string answer;
+  auto read_failed = co_await read_whole(ctx, call, answer);
+  if (read_failed || call.status() != 200) co_return std::nullopt;
+  json::value counted = json::parse(answer, ec);
+  const json::value* total = !ec && counted.is_object() ? counted.as_object().if_contains("totalTokens") : nullptr;
+  if (!total || !total->is_int64()) co_return std::nullopt;
+  co_return total->get_int64();
+}
+
 }  // namespace
 
 std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
@@ -229,8 +271,12 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
   const core::CompiledProvider& provider = *ctx.target->provider;
   if (provider.spec.kind == core::ProviderKind::anthropic) co_return co_await anthropic_fast_path(ctx);
   if (ctx.route == Route::count_tokens) {
-    // Only Anthropic counts tokens for its own models; elsewhere a documented estimate.
-    std::string body = fmt::format(R"({{"input_tokens":{}}})", anthropic::count_tokens_estimate(ctx.doc));
+    // Anthropic (the fast path) and Gemini count; elsewhere a documented estimate.
+    std::optional<int64_t> counted;
+    if (provider.spec.kind == core::ProviderKind::gemini) counted = co_await gemini_count_tokens(ctx);
+    if (ctx.ex.client_gone()) co_return AttemptResult::client_left();
+    const int64_t tokens = counted ? *counted : anthropic::count_tokens_estimate(ctx.doc);
+    std::string body = fmt::format(R"({{"input_tokens":{}}})", tokens);
     co_await respond_json(ctx, 200, std::move(body));
     co_return AttemptResult::answered();
   }

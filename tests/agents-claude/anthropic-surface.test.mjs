@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
+import { startGeminiMock } from '../mocks/gemini-mock.mjs';
 import { KEYS, cleanupScope, makeTempDir, processConfig, startGateway, waitFor, writeConfig } from '../integration/harness.mjs';
 
 const T = { timeout: 20_000 };
@@ -53,6 +54,7 @@ describe('Anthropic surface for current clients', () => {
   const scope = cleanupScope();
   let amock;
   let omock;
+  let gmock;
   let gw;
   let client;
 
@@ -61,11 +63,14 @@ describe('Anthropic surface for current clients', () => {
     scope.after(() => amock.close());
     omock = await startOpenAIMock({ directives: true });
     scope.after(() => omock.close());
+    gmock = await startGeminiMock({ directives: true });
+    scope.after(() => gmock.close());
     const dir = await makeTempDir(scope);
     const resources = {
       providers: [
         { name: 'anthropic', kind: 'anthropic', base_url: amock.url, api_key: amock.apiKey },
         { name: 'openai', kind: 'openai', base_url: omock.baseURL, api_key: omock.apiKey },
+        { name: 'google', kind: 'gemini', base_url: gmock.url, api_key: gmock.apiKey },
       ],
       models: [
         { name: 'claude-*', targets: [{ provider: 'openai', model: 'gpt-4o' }] },
@@ -74,6 +79,7 @@ describe('Anthropic surface for current clients', () => {
         { name: 'strict-gpt', strict_params: true, targets: [{ provider: 'openai', model: 'gpt-4o' }] },
         { name: 'small-gpt', max_output_tokens: 100, targets: [{ provider: 'openai', model: 'mock-any' }] },
         { name: 'reasoner', targets: [{ provider: 'openai', model: 'gpt-5' }] },
+        { name: 'gem', targets: [{ provider: 'google', model: 'gemini-2.5-flash' }] },
       ],
       keys: [
         { name: 'all', key: KEYS.all },
@@ -89,6 +95,7 @@ describe('Anthropic surface for current clients', () => {
   beforeEach(() => {
     amock.reset();
     omock.reset();
+    gmock.reset();
   });
 
   it('SDK stream from an OpenAI-backed alias: message_start carries input tokens, message_delta the count', T, async () => {
@@ -198,7 +205,7 @@ describe('Anthropic surface for current clients', () => {
     assert.equal(openai.object, 'list');
   });
 
-  it('count_tokens: exact from Anthropic, an estimate elsewhere', T, async () => {
+  it('count_tokens: exact from Anthropic and Gemini, an estimate elsewhere', T, async () => {
     const msgs = [{ role: 'user', content: 'one two three four' }, { role: 'system', content: 'five' }];
     const a = await client.messages.countTokens({ model: 'claude-exact', messages: msgs });
     assert.ok(a.input_tokens > 0);
@@ -206,5 +213,8 @@ describe('Anthropic surface for current clients', () => {
     const o = await client.messages.countTokens({ model: 'claude-sonnet-4-5', messages: msgs });
     assert.ok(o.input_tokens > 0);
     assert.equal(omock.requests.length, 0, 'estimated without calling OpenAI');
+    const g = await client.messages.countTokens({ model: 'gem', system: 'be brief', messages: msgs });
+    assert.equal(g.input_tokens, 7, 'the Gemini mock counts words: be brief + one two three four + five');
+    assert.equal(gmock.requests.at(-1).path, '/v1beta/models/gemini-2.5-flash:countTokens');
   });
 });

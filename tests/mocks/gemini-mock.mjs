@@ -408,7 +408,7 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     };
     requests.push(record);
     try {
-      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/.exec(url.pathname);
+      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|countTokens)$/.exec(url.pathname);
       if (!m) throw new ApiError(404, `Requested entity was not found.`);
       if (req.method !== 'POST') throw new ApiError(405, 'Method not allowed.', { status: 'INVALID_ARGUMENT' });
       checkAuth(req, url);
@@ -430,6 +430,15 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
           return embed(res, record, model);
         case 'batchEmbedContents':
           return batchEmbed(res, record, model);
+        case 'countTokens': {
+          // {contents} or {generateContentRequest: {model, contents, systemInstruction, ...}}
+          const g = record.body.generateContentRequest ?? record.body;
+          if (!Array.isArray(g.contents)) throw invalid('* CountTokensRequest.contents: contents is not specified\n');
+          let totalTokens = countTokens(textOfParts((g.systemInstruction ?? g.system_instruction)?.parts));
+          for (const c of g.contents) totalTokens += countTokens(textOfParts(c.parts));
+          record.status = 200;
+          return sendJson(res, 200, { totalTokens });
+        }
       }
     } catch (err) {
       if (err instanceof ApiError) record.status = err.code;
