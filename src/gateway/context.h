@@ -64,6 +64,9 @@ struct RequestContext {
   // Parameters the target cannot honour, dropped and named (x-tollgate-dropped, the access
   // log); every translation adds to it (gateway/params.h).
   std::vector<std::string> dropped;
+  // What the Anthropic -> canonical translation left out: named only once an attempt goes to a
+  // non-Anthropic target (the fast path keeps every byte).
+  std::vector<std::string> translation_dropped;
   // Anthropic callers on a translated stream: message_start's input_tokens until the upstream counts.
   int64_t prompt_estimate = 0;
 

@@ -260,7 +260,9 @@ std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, json:
   std::string model;
   bool stream = false;
   // What the canonical form cannot carry is dropped and named, or refused for a strict model.
-  auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream, encode_options(ctx, {}, stream));
+  auto opts = encode_options(ctx, {}, stream);
+  opts.dropped = &ctx.translation_dropped;
+  auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream, opts);
   if (err) return err;
   // Translated streams report input tokens last; Anthropic clients read them first.
   if (stream) ctx.prompt_estimate = anthropic::count_tokens_estimate(ctx.doc);
@@ -281,6 +283,7 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
     co_return AttemptResult::answered();
   }
   json::object chat = *canonical;
+  for (const auto& name : ctx.translation_dropped) encode_options(ctx, {}, false).drop(name);
   clamp_max_tokens(ctx, chat);
   const auto kind = provider.spec.kind;
   auto fail = [](core::GatewayError e) {

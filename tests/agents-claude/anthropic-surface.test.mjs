@@ -133,7 +133,8 @@ describe('Anthropic surface for current clients', () => {
     await waitFor(() => gw.output().stdout.includes('"dropped":["'), { message: 'access log line' });
     const line = gw.output().stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.dropped?.length);
     assert.ok(line.dropped.includes('context_management'), JSON.stringify(line));
-    assert.equal(line.model, 'claude-*', 'the pattern alias labels the request');
+    assert.equal(line.model, 'claude-sonnet-4-5', 'the name as sent');
+    assert.equal(line.upstream_model, 'gpt-4o');
   });
 
   it('thinking and effort map to reasoning_effort on a reasoning model', T, async () => {
