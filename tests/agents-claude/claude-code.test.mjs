@@ -22,8 +22,8 @@ const CLAUDE = path.join(HERE, 'node_modules', '.bin', 'claude');
 const RUN_TIMEOUT_MS = 120_000;
 
 /** Runs `claude -p prompt` against `gw`; resolves { code, stdout, stderr, json }. */
-async function claude(scope, gw, prompt, { maxTurns = 3, format = 'json' } = {}) {
-  const home = await makeTempDir(scope, 'claude-home-');
+async function claude(scope, gw, prompt, { maxTurns = 3, format = 'json', home = null } = {}) {
+  home ??= await makeTempDir(scope, 'claude-home-');
   const args = ['-p', prompt, '--max-turns', String(maxTurns), '--output-format', format];
   if (format === 'stream-json') args.push('--verbose');
   const env = {
@@ -37,7 +37,7 @@ async function claude(scope, gw, prompt, { maxTurns = 3, format = 'json' } = {})
     DISABLE_ERROR_REPORTING: '1',
   };
   return new Promise((resolve) => {
-    execFile(CLAUDE, args, { cwd: home, env, timeout: RUN_TIMEOUT_MS, maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(CLAUDE, args, { cwd: home, env, timeout: RUN_TIMEOUT_MS, maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
       let json = null;
       if (format === 'json') {
         try {
@@ -54,6 +54,7 @@ async function claude(scope, gw, prompt, { maxTurns = 3, format = 'json' } = {})
       }
       resolve({ code: err ? err.code ?? err.signal : 0, stdout, stderr, json });
     });
+    child.stdin.end(); // -p reads stdin too: give it nothing rather than wait
   });
 }
 
@@ -121,11 +122,14 @@ for (const p of PROVIDERS) {
     });
 
     it('runs a tool round trip', { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
-      const r = await claude(scope, gw, 'List the files here [[tool:Glob]]', { maxTurns: 4 });
+      // Claude Code reads the file for the model; the mock then answers with the tool result.
+      const home = await makeTempDir(scope, 'claude-home-');
+      const file = path.join(home, 'notes.txt');
+      await fs.writeFile(file, 'gateway-marker-42\n');
+      const r = await claude(scope, gw, `Read the notes [[tool:Read {"file_path":"${file}"}]]`, { maxTurns: 4, home });
       assert.equal(r.code, 0, why(r, mock));
       assert.equal(r.json?.is_error, false, why(r, mock));
-      // The mock answers "Tool result: ..." only once Claude Code sent the Glob result back.
-      assert.match(r.json.result, /^Tool result:/, why(r, mock));
+      assert.match(r.json.result, /^Tool result:.*gateway-marker-42/s, why(r, mock));
       assert.ok(r.json.num_turns >= 2, `turns: ${r.json.num_turns}`);
     });
 

@@ -588,7 +588,7 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     }
     if (tools.length && tc?.type !== 'none' && !isToolResultTurn(last)) {
       const tool = tc?.type === 'tool' ? tools.find((t) => t.name === tc.name) : tools[0];
-      const input = toolInputFor(tool, body.messages);
+      const input = said?.args ?? toolInputFor(tool, body.messages);
       blocks.push({ type: 'tool_use', id: toolUseIdFor(tool.name), name: tool.name, input });
       outputTokens += countTokens(JSON.stringify(input)) + 1;
       stopReason = 'tool_use';
