@@ -284,7 +284,8 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
     co_return AttemptResult::answered();
   }
   json::object chat = *canonical;
-  for (const auto& name : ctx.translation_dropped) encode_options(ctx, {}, false).drop(name);
+  const auto drops = encode_options(ctx, {}, false);
+  for (const auto& name : ctx.translation_dropped) drops.drop(name);
   clamp_max_tokens(ctx, chat);
   const auto kind = provider.spec.kind;
   auto fail = [](core::GatewayError e) {
@@ -296,7 +297,7 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
   if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
       kind == core::ProviderKind::azure) {
     if (chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
-      if (!encode_options(ctx, {}, false).drop("thinking"))
+      if (!drops.drop("thinking"))
         co_return fail(core::GatewayError::make(
             core::ErrorKind::invalid_request,
             fmt::format("thinking: model {} has no extended thinking", ctx.target->upstream_model),
