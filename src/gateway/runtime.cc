@@ -16,6 +16,7 @@
 #include "admin/admin_routes.h"
 #include "gateway/proxy.h"
 #include "gateway/state.h"
+#include "gateway/stored_responses.h"
 #include "http/server.h"
 #include "guardrails/guardrail.h"
 #include "obs/cost.h"
@@ -163,6 +164,17 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
       state.usage = std::make_unique<obs::UsageSink>(state.usage_store, uo);
     } catch (const std::exception& e) {
       spdlog::error("usage records: {}", e.what());
+      return 1;
+    }
+  }
+  if (config.responses_store) {
+    // Beside the resources, in a file of its own; sealed with the store's key.
+    auto path = (std::filesystem::path(config.store.path).parent_path() / "tollgate-responses.db").string();
+    try {
+      state.responses = std::make_shared<ResponseStore>(path, config.responses_retention_days,
+                                                        store::SecretBox::for_store(path));
+    } catch (const std::exception& e) {
+      spdlog::error("stored responses: {}", e.what());
       return 1;
     }
   }
