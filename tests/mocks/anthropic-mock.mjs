@@ -79,6 +79,21 @@ export function contentText(content) {
   return out.join(' ');
 }
 
+export function thinkingSignature(thinking) {
+  return crypto.createHash('sha256').update(String(thinking)).digest('base64');
+}
+
+/**
+ * Prompt directives (with `directives: true`, the mock follows only these and never calls a
+ * tool on its own, so an agent under test cannot loop): `[[call:NAME]]` calls tool NAME,
+ * `[[think]]` adds a signed thinking block, `[[reply:TEXT]]` answers TEXT.
+ */
+export function directivesOf(text) {
+  const call = /\[\[call:([A-Za-z0-9_.-]+)\]\]/.exec(text)?.[1] ?? null;
+  const reply = /\[\[reply:([^\]]*)\]\]/.exec(text)?.[1] ?? null;
+  return { call, reply, think: text.includes('[[think]]') };
+}
+
 function isToolResultTurn(m) {
   return m && m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_result');
 }
@@ -261,6 +276,8 @@ function checkBlocks(content, path, role) {
       case 'thinking':
       case 'redacted_thinking':
         if (role !== 'assistant') throw invalid(`${p}.type: thinking blocks are only allowed in assistant messages`);
+        // Signatures are checked, as the real API does: replayed thinking must be this mock's.
+        if (b.type === 'thinking' && b.signature !== thinkingSignature(b.thinking)) throw invalid(`${p}: Invalid \`signature\` in \`thinking\` block`);
         break;
       default:
         throw invalid(`${p}.type: Input tag '${b.type}' found using 'type' does not match any of the expected tags`);
@@ -399,7 +416,7 @@ export function promptTokens(body) {
  * requests, stats, reset, close, requestsTo}. `baseURL` is what the Anthropic SDK takes (it
  * appends /v1/messages itself).
  */
-export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, directives = false } = {}) {
   const requests = [];
   const stats = { requests_total: 0, active_streams: 0, completed_streams: 0, aborted_streams: 0 };
   const cache = new Set();
@@ -564,19 +581,21 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     let stopSequence = null;
     let outputTokens = 0;
     const lastUser = [...body.messages].reverse().find((mm) => mm.role === 'user');
-    if (body.thinking?.type === 'enabled') {
+    const said = directives && !isToolResultTurn(last) ? directivesOf(userText(lastUser)) : { call: null, reply: null, think: false };
+    if (body.thinking?.type === 'enabled' || said.think) {
       const thinking = `Thinking about: ${userText(lastUser)}`;
-      blocks.push({ type: 'thinking', thinking, signature: crypto.createHash('sha256').update(thinking).digest('base64') });
+      blocks.push({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
       outputTokens += countTokens(thinking);
     }
-    if (tools.length && tc?.type !== 'none' && !isToolResultTurn(last)) {
-      const tool = tc?.type === 'tool' ? tools.find((t) => t.name === tc.name) : tools[0];
+    const directed = said.call && tools.find((t) => t.name === said.call);
+    if (tools.length && tc?.type !== 'none' && !isToolResultTurn(last) && (!directives || directed)) {
+      const tool = directed || (tc?.type === 'tool' ? tools.find((t) => t.name === tc.name) : tools[0]);
       const input = toolInputFor(tool, body.messages);
       blocks.push({ type: 'tool_use', id: toolUseIdFor(tool.name), name: tool.name, input });
       outputTokens += countTokens(JSON.stringify(input)) + 1;
       stopReason = 'tool_use';
     } else {
-      let text = answerText(body.messages);
+      let text = said.reply ?? answerText(body.messages);
       for (const s of body.stop_sequences ?? []) {
         const at = s ? text.indexOf(s) : -1;
         if (at >= 0) {

@@ -73,11 +73,11 @@ json::object base(const Turn& t, std::string_view id, int64_t created_at, std::s
                  {"reasoning", json::object{{"effort", nullptr}, {"summary", nullptr}}},
                  {"service_tier", "default"},
                  {"store", t.store},
-                 {"temperature", 1.0},
+                 {"temperature", 1},
                  {"text", json::object{{"format", json::object{{"type", "text"}}}}},
                  {"tool_choice", "auto"},
                  {"tools", json::array{}},
-                 {"top_p", 1.0},
+                 {"top_p", 1},
                  {"truncation", "disabled"},
                  {"usage", nullptr},
                  {"user", nullptr},
@@ -322,7 +322,7 @@ void StreamEncoder::finish(const core::Usage& usage, std::string& out) {
   final_["output"] = output_;
   finish_status(final_, finish_reason_);
   if (usage.known) final_["usage"] = responses_usage(usage);
-  std::string_view type = final_.at("status") == "completed" ? "response.completed" : "response.incomplete";
+  std::string_view type = str(final_, "status") == "completed" ? "response.completed" : "response.incomplete";
   event(type, json::object{{"response", final_}}, out);
 }
 
