@@ -1,8 +1,9 @@
 // The Responses API on every provider: the openai SDK, the real Codex CLI and the OpenAI
 // Agents SDK against aliases backed by the Anthropic, Gemini and Bedrock mocks (and OpenAI's
-// for a chain that moves). The Anthropic mock runs in directive mode: it calls a tool only
-// when the prompt says [[call:NAME]], so an agent cannot loop; and it checks the signature of
-// every thinking block it is sent back, so a reasoning replay that lost its blocks fails.
+// for a chain that moves). The mocks run in directive mode: they call a tool only when the
+// prompt says [[call:NAME]], so an agent cannot loop. The Anthropic mock checks the signature
+// of every thinking block it is sent back and the Gemini mock (gemini-3 models) the thought
+// signature of every replayed call, so a reasoning replay that lost them fails.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,8 +33,8 @@ describe('Responses API on every provider', () => {
   before(async () => {
     [ant, gem, bed, oai] = await Promise.all([
       startAnthropicMock({ directives: true }),
-      startGeminiMock(),
-      startBedrockMock(),
+      startGeminiMock({ directives: true }),
+      startBedrockMock({ directives: true }),
       startOpenAIMock(),
     ]);
     for (const m of [ant, gem, bed, oai]) scope.after(() => m.close());
@@ -41,6 +42,8 @@ describe('Responses API on every provider', () => {
     const models = [
       { name: 'claude', targets: [{ provider: 'ant', model: 'claude-sonnet-4-5' }] },
       { name: 'gem', targets: [{ provider: 'gem', model: 'gemini-2.0-flash' }] },
+      // Gemini 3: a replayed function call must carry its thought signature.
+      { name: 'gem3', targets: [{ provider: 'gem', model: 'gemini-3-pro-preview' }] },
       { name: 'bed', targets: [{ provider: 'bed', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
       { name: 'gpt', targets: [{ provider: 'oai', model: 'gpt-4o' }] },
     ];
@@ -125,6 +128,26 @@ describe('Responses API on every provider', () => {
       assert.equal(third.output_text, 'Tool result: rainy');
     });
 
+    it('gem3: a tool round trip replays Gemini\'s call signature through the sealed reasoning item', T, async () => {
+      const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+      const input = [{ role: 'user', content: '[[call:get_weather]] Rome' }];
+      const stream = client.responses.stream({ model: 'gem3', input, tools, store: false });
+      for await (const ev of stream) void ev;
+      const first = await stream.finalResponse();
+      assert.deepEqual(first.output.map((i) => i.type), ['reasoning', 'function_call']);
+      const call = first.output[1];
+      const second = await client.responses.create({
+        model: 'gem3', tools, store: false,
+        input: [...input, ...first.output, { type: 'function_call_output', call_id: call.call_id, output: '{"t":21}' }],
+      });
+      assert.match(second.output_text, /Tool result/);
+      // Without the reasoning item the call goes back unsigned, and Gemini 3 refuses it.
+      await assert.rejects(client.responses.create({
+        model: 'gem3', tools, store: false,
+        input: [...input, call, { type: 'function_call_output', call_id: call.call_id, output: '{"t":21}' }],
+      }), (e) => e.status === 400 && /thought_signature/.test(e.message));
+    });
+
     it('store and previous_response_id: the chain moves across providers; GET, DELETE; a key sees only its own', T, async () => {
       const first = await client.responses.create({ model: 'claude', input: 'my name is Ada', metadata: { t: '1' } });
       const second = await client.responses.create({ model: 'gem', input: 'what is my name?', previous_response_id: first.id });
@@ -181,8 +204,8 @@ describe('Responses API on every provider', () => {
         '',
       ].join('\n'));
     });
-    const codex = (prompt) => new Promise((resolve) => {
-      execFile(CODEX, ['exec', '--skip-git-repo-check', '--ephemeral', prompt], {
+    const codex = (prompt, model = 'claude') => new Promise((resolve) => {
+      execFile(CODEX, ['exec', '--skip-git-repo-check', '--ephemeral', '-m', model, prompt], {
         cwd: home, timeout: 60_000,
         env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, TOLLGATE_KEY: KEYS.all, RUST_LOG: 'error' },
       }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout: String(stdout), stderr: String(stderr) })).stdin?.end();
@@ -193,6 +216,17 @@ describe('Responses API on every provider', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /pong from claude/);
     });
+
+    for (const alias of ['gem3', 'bed']) {
+      it(`${alias}: a plain answer, then a tool round trip`, { timeout: 90_000 }, async () => {
+        const plain = await codex(`ping ${alias}`, alias);
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.match(plain.stdout, new RegExp(`Echo:[\\s\\S]*ping ${alias}`));
+        const r = await codex('[[call:get_goal]] what is the goal?', alias);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /Tool result/);
+      });
+    }
 
     it('a tool round trip whose second turn replays the signed thinking', { timeout: 90_000 }, async () => {
       ant.reset();

@@ -63,10 +63,4 @@ describe('responses API through the gateway', () => {
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.param, 'input');
   });
-    assert.equal(res.status, 400);
-    assert.match(res.json.error.message, /Responses API/);
-    const bad = await postJson(`${env.gw.baseURL}/responses`, { model: 'gpt' }, { apiKey: KEYS.all });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.json.error.param, 'input');
-  });
 });

@@ -47,6 +47,7 @@
 //   [--access-key-id K --secret-access-key S] prints "mock listening on PORT".
 
 import http from 'node:http';
+import { directivesOf } from './anthropic-mock.mjs';
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
@@ -259,6 +260,7 @@ export async function startBedrockMock({
   port = 0,
   host = '127.0.0.1',
   log = false,
+  directives = false,
 } = {}) {
   const requests = [];
   const sockets = new Set();
@@ -436,8 +438,9 @@ export async function startBedrockMock({
       blocks.push({ text: 'Sorry, the model cannot answer this question.' });
       stopReason = 'guardrail_intervened';
       outputTokens += 7;
-    } else if (results.length === 0 && tools.length > 0) {
-      const wanted = body.toolConfig.toolChoice?.tool?.name;
+    } else if (results.length === 0 && tools.length > 0 && (!directives || tools.some((t) => t.toolSpec.name === directivesOf(userText).call))) {
+      // directives: true calls a tool only when the prompt says [[call:NAME]] (anthropic-mock.mjs).
+      const wanted = directives ? directivesOf(userText).call : body.toolConfig.toolChoice?.tool?.name;
       const tool = tools.find((t) => t.toolSpec.name === wanted) ?? tools[0];
       const input = valueForSchema(tool.toolSpec.inputSchema.json, userText);
       blocks.push({ toolUse: { toolUseId: `tooluse_mock_${++toolCalls}`, name: tool.toolSpec.name, input } });

@@ -44,6 +44,7 @@
 // prints "mock listening on PORT".
 
 import http from 'node:http';
+import { directivesOf } from './anthropic-mock.mjs';
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
@@ -332,7 +333,7 @@ function validateGenerate(body, model) {
 // ---------------------------------------------------------------------------------------------
 
 /** Starts the mock on host:port (0 = any free port). */
-export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, directives = false } = {}) {
   const requests = [];
   const sockets = new Set();
 
@@ -468,8 +469,10 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       const parts = [];
       let finishReason = 'STOP';
       if (thinking && gc.thinkingConfig.includeThoughts) parts.push({ text: `Thinking about: ${userText}`, thought: true });
-      if (decls.length && fcc.mode !== 'NONE' && !lastResponse) {
-        let decl = decls[0];
+      // directives: true calls a function only when the prompt says [[call:NAME]] (anthropic-mock.mjs).
+      const directed = directives && !lastResponse ? decls.find((d) => d.name === directivesOf(userText).call) : null;
+      if (decls.length && fcc.mode !== 'NONE' && !lastResponse && (!directives || directed)) {
+        let decl = directed ?? decls[0];
         if (Array.isArray(fcc.allowedFunctionNames) && fcc.allowedFunctionNames.length) {
           decl = decls.find((d) => d.name === fcc.allowedFunctionNames[0]) ?? decl;
         }

@@ -22,7 +22,9 @@
 //   sealed with the gateway's key (store/secret_box.h). Replayed, it is opened and the blocks
 //   ride on the next assistant turn (canonical `thinking_blocks`), which is what Anthropic
 //   needs to continue a tool loop with thinking on. Reasoning sealed by someone else (OpenAI's
-//   own) is dropped: no other provider could read it.
+//   own) is dropped: no other provider could read it. Gemini's signed function calls
+//   (extra_content.google.thought_signature) ride the same way: a reasoning item just before
+//   the call seals {call_id: signature}, and the replayed call gets its signature back.
 #pragma once
 
 #include <cstdint>
@@ -119,6 +121,7 @@ class StreamEncoder {
   std::string text_;                     // message text, or reasoning text of the open item
   std::string pending_thinking_;         // reasoning text not yet closed by a signature
   boost::json::array thinking_blocks_;   // signed blocks of the open reasoning item
+  boost::json::object call_signatures_;  // call_id -> Gemini thought signature, same item
   std::string call_id_, call_name_, call_args_;
   int64_t call_index_ = -1;              // the canonical tool_calls index of the open call
   boost::json::object final_;

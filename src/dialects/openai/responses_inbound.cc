@@ -146,9 +146,10 @@ class Builder {
     auto& m = assistant();
     auto* tc = m.if_contains("tool_calls");
     if (!tc || !tc->is_array()) tc = &(m["tool_calls"] = json::array{});
-    tc->as_array().push_back(json::object{{"id", call_id},
-                                          {"type", "function"},
-                                          {"function", json::object{{"name", full}, {"arguments", args}}}});
+    json::object call{{"id", call_id}, {"type", "function"}, {"function", json::object{{"name", full}, {"arguments", args}}}};
+    if (auto* sig = signatures_.if_contains(call_id))
+      call["extra_content"] = json::object{{"google", json::object{{"thought_signature", *sig}}}};
+    tc->as_array().push_back(std::move(call));
     return std::nullopt;
   }
 
@@ -183,12 +184,15 @@ class Builder {
     if (ec || !v.is_object()) return;
     if (auto* b = v.as_object().if_contains("blocks"); b && b->is_array())
       for (auto& block : b->as_array()) pending_thinking_.push_back(std::move(block));
+    if (auto* s = v.as_object().if_contains("call_signatures"); s && s->is_object())
+      for (auto& kv : s->as_object()) signatures_[kv.key()] = std::move(kv.value());
   }
 
   Turn& t_;
   const store::SecretBox* seal_;
   json::array messages_;
   json::array pending_thinking_;
+  json::object signatures_;  // call_id -> Gemini thought signature, from sealed reasoning
   bool assistant_open_ = false;
 };
 

@@ -25,14 +25,23 @@ json::object message_item(std::string_view id, std::string_view text, std::strin
 }
 
 json::object reasoning_item(std::string_view id, std::string_view text, const json::array& blocks,
-                            const store::SecretBox* seal) {
+                            const json::object& call_signatures, const store::SecretBox* seal) {
   json::array summary;
   if (!text.empty()) summary.push_back(json::object{{"type", "summary_text"}, {"text", text}});
   json::object item{{"id", id}, {"type", "reasoning"}, {"summary", std::move(summary)}};
   // The provider's signed blocks, sealed: only this gateway can open them, and it gives them
   // back to the provider when the caller replays the item.
-  if (!blocks.empty() && seal) item["encrypted_content"] = seal->seal(json::serialize(json::object{{"v", 1}, {"blocks", blocks}}));
+  if ((!blocks.empty() || !call_signatures.empty()) && seal)
+    item["encrypted_content"] = seal->seal(json::serialize(
+        json::object{{"v", 1}, {"blocks", blocks}, {"call_signatures", call_signatures}}));
   return item;
+}
+
+// Gemini's signature on a function call (the canonical chunk's extra_content).
+std::string_view google_signature(const json::object& tool_call) {
+  auto* ec = tool_call.if_contains("extra_content");
+  auto* g = ec && ec->is_object() ? ec->get_object().if_contains("google") : nullptr;
+  return g && g->is_object() ? str(g->get_object(), "thought_signature") : std::string_view{};
 }
 
 // A call's name as the caller declared it: a flattened namespace tool is named back.
@@ -122,8 +131,12 @@ json::object to_response(const json::object& completion, const Turn& t, std::str
       std::string_view reasoning = str(m, "reasoning_content");
       json::array blocks;
       if (auto* tb = m.if_contains("thinking_blocks"); tb && tb->is_array()) blocks = tb->get_array();
-      if (!reasoning.empty() || !blocks.empty())
-        output.push_back(reasoning_item(new_id("rs_"), reasoning, blocks, seal));
+      json::object signatures;
+      if (auto* tcs = m.if_contains("tool_calls"); tcs && tcs->is_array())
+        for (const auto& tc : tcs->get_array())
+          if (auto* o = tc.if_object(); o && !google_signature(*o).empty()) signatures[str(*o, "id")] = google_signature(*o);
+      if (!reasoning.empty() || !blocks.empty() || !signatures.empty())
+        output.push_back(reasoning_item(new_id("rs_"), reasoning, blocks, signatures, seal));
       std::string text;
       if (auto* c = m.if_contains("content"); c && c->is_string()) text = c->get_string();
       else if (c && c->is_array())
@@ -213,10 +226,11 @@ void StreamEncoder::close_item(std::string& out) {
             json::object{{"item_id", item_id_}, {"output_index", index}, {"summary_index", 0},
                          {"part", json::object{{"type", "summary_text"}, {"text", text_}}}},
             out);
-      json::object item = reasoning_item(item_id_, text_, thinking_blocks_, seal_);
+      json::object item = reasoning_item(item_id_, text_, thinking_blocks_, call_signatures_, seal_);
       event("response.output_item.done", json::object{{"output_index", index}, {"item", item}}, out);
       output_.push_back(std::move(item));
       thinking_blocks_ = {};
+      call_signatures_ = {};
       break;
     }
     case Open::message: {
@@ -293,12 +307,18 @@ void StreamEncoder::on_chunk(const json::object& chunk, std::string& out) {
         const json::object* fn = nullptr;
         if (auto* f = tc->if_contains("function"); f && f->is_object()) fn = &f->get_object();
         if (open_ != Open::call || index != call_index_) {
+          std::string call_id(str(*tc, "id"));
+          if (call_id.empty()) call_id = new_id("call_");
+          if (auto sig = google_signature(*tc); !sig.empty()) {
+            // The signature goes in a reasoning item just before the call (see responses.h).
+            if (open_ != Open::reasoning) open_reasoning(out);
+            call_signatures_[call_id] = sig;
+          }
           close_item(out);
           open_ = Open::call;
           call_index_ = index;
           item_id_ = new_id("fc_");
-          call_id_ = str(*tc, "id");
-          if (call_id_.empty()) call_id_ = new_id("call_");
+          call_id_ = std::move(call_id);
           call_name_ = fn ? str(*fn, "name") : std::string_view{};
           event("response.output_item.added",
                 json::object{{"output_index", output_.size()},
