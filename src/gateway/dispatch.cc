@@ -345,7 +345,11 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
-      if (responses) co_return co_await relay_stream(ctx, source, *responses_relay(*responses, nullptr), responses_headers(*responses));
+      if (responses) {
+        auto relay = responses_relay(*responses, nullptr);
+        auto headers = responses_headers(*responses);
+        co_return co_await relay_stream(ctx, source, *relay, std::move(headers));
+      }
       auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx);
       co_return co_await relay_stream(ctx, source, *relay, {});
     }
