@@ -168,11 +168,14 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     }
   }
   if (config.responses_store) {
-    // Beside the resources, in a file of its own; sealed with the store's key.
+    // Where usage goes (PostgreSQL: shared by the replicas), else beside the resources in a
+    // SQLite file of its own; sealed with the store's key.
     auto path = (std::filesystem::path(config.store.path).parent_path() / "tollgate-responses.db").string();
     try {
-      state.responses = std::make_shared<ResponseStore>(path, config.responses_retention_days,
-                                                        store::SecretBox::for_store(path));
+      auto seal = store::SecretBox::for_store(path);
+      state.responses = config.usage_backend == "postgres"
+                            ? ResponseStore::open_postgres(config.usage_url, config.responses_retention_days, std::move(seal))
+                            : ResponseStore::open_sqlite(path, config.responses_retention_days, std::move(seal));
     } catch (const std::exception& e) {
       spdlog::error("stored responses: {}", e.what());
       return 1;

@@ -33,7 +33,8 @@ json::object response(std::string_view text) {
 
 TEST(StoredResponses, ChainKeyIsolationAndDelete) {
   TempDb db;
-  ResponseStore store(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
+  auto opened = ResponseStore::open_sqlite(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
+  ResponseStore& store = *opened;
   auto in1 = json::parse(R"([{"type":"message","role":"user","content":"one"}])").as_array();
   auto in2 = json::parse(R"([{"type":"message","role":"user","content":"two"}])").as_array();
   store.put("resp_tg1", "key-a", response("A1"), in1, "");
@@ -63,6 +64,6 @@ TEST(StoredResponses, ChainKeyIsolationAndDelete) {
   EXPECT_FALSE(store.history("resp_tg2", "key-a", broken)) << "a chain with a deleted link is not continued";
 
   // Reopened: what was stored is still there.
-  ResponseStore again(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
-  EXPECT_TRUE(again.get("resp_tg2", "key-a"));
+  auto again = ResponseStore::open_sqlite(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
+  EXPECT_TRUE(again->get("resp_tg2", "key-a"));
 }
