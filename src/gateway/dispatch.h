@@ -85,8 +85,7 @@ std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
                                              std::unique_ptr<dialects::ChatStreamDecoder> decoder);
 boost::asio::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer,
                                               const boost::json::object& completion);
-// Headers a Responses answer adds (x-tollgate-dropped).
-http::Headers responses_headers(const ResponsesAnswer& answer);
+
 
 // One attempt for an Anthropic caller (dispatch_anthropic.cc). `canonical` is the request
 // translated once for non-Anthropic targets (null when it failed to translate: `translate_error`).

@@ -16,6 +16,7 @@
 
 #include "dialects/openai/responses.h"
 #include "gateway/dispatch.h"
+#include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/stored_responses.h"
 
@@ -152,15 +153,6 @@ std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
   return std::make_unique<ResponsesRelay>(answer, std::move(decoder));
 }
 
-http::Headers responses_headers(const ResponsesAnswer& answer) {
-  http::Headers h;
-  if (answer.turn.dropped.empty()) return h;
-  std::string names;
-  for (const auto& d : answer.turn.dropped) names += (names.empty() ? "" : ", ") + d;
-  h.emplace_back("x-tollgate-dropped", std::move(names));
-  return h;
-}
-
 net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer, const json::object& completion) {
   json::value guarded_answer = completion;
   if (guards_output(ctx)) {
@@ -172,7 +164,7 @@ net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answ
   json::object response = responses::to_response(guarded_answer.as_object(), answer.turn, answer.id, answer.created_at,
                                                  ctx.facts.model, ctx.usage, answer.seal());
   answer.keep(response);
-  co_await relay_whole(ctx, 200, "application/json", json::serialize(response), responses_headers(answer));
+  co_await relay_whole(ctx, 200, "application/json", json::serialize(response), {});
 }
 
 net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {
@@ -190,6 +182,15 @@ net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {
                                           "previous_response_not_found", "previous_response_id"));
   }
   if (auto e = responses::to_chat(ctx.doc.as_object(), history, answer.seal(), answer.turn)) co_return failed(std::move(*e));
+  // What has no equivalent here is dropped and named (x-tollgate-dropped, the access log), or
+  // refused for a strict model, as for every translation (params.h).
+  for (const auto& name : answer.turn.dropped) {
+    if (!encode_options(ctx, {}, false).drop(name))
+      co_return failed(GatewayError::make(ErrorKind::invalid_request,
+                                          fmt::format("{}: not supported by the target provider", name),
+                                          "unsupported_parameter", name));
+  }
+  clamp_max_tokens(ctx, answer.turn.chat);
   co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, answer.turn.chat,
                                         Dialect::openai, &answer);
 }

@@ -73,7 +73,7 @@ describe('stored responses in PostgreSQL', () => {
   it('a chain started on one replica continues on the other, thinking included', { timeout: 30_000 }, async () => {
     const [a, b] = gateways.map(({ gw }) => new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0, timeout: 20_000 }));
     const tools = [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }];
-    const first = await a.responses.create({ model: 'claude', input: '[[call:lookup]] [[think]] find it', tools });
+    const first = await a.responses.create({ model: 'claude', input: '[[tool:lookup]] [[think:looking it up]] find it', tools });
     assert.deepEqual(first.output.map((i) => i.type), ['reasoning', 'function_call']);
     const rows = await pg.psql(`SELECT count(*) FROM stored_responses WHERE id = '${first.id}'`);
     assert.equal(rows.trim(), '1');

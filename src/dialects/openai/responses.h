@@ -16,7 +16,8 @@
 //   a call to one comes back as a function_call named `<name>` with `namespace: <ns>`.
 // - Tools with no function equivalent (web_search, file_search, custom, ...) and parameters that
 //   only steer (prompt_cache_key, truncation, text.verbosity, ...) are dropped and named in
-//   Turn::dropped; the answer names them in x-tollgate-dropped.
+//   Turn::dropped; the gateway drops and names them as for every translation (x-tollgate-dropped
+//   and the access log), or refuses them for a strict model (gateway/params.h).
 // - Reasoning: a provider's signed thinking (Anthropic, Bedrock) comes back as a `reasoning`
 //   item whose summary is the thinking text and whose encrypted_content is the signed blocks
 //   sealed with the gateway's key (store/secret_box.h). Replayed, it is opened and the blocks
