@@ -216,7 +216,7 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
   if (!root || root->IsNull()) return;  // no file content: every default
   const YAML::Node& n = *root;
   if (!in.fields(n, "", {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server",
-                         "log", "usage", "tracing", "capture"})) {
+                         "log", "usage", "tracing", "capture", "responses"})) {
     return;
   }
   read_listen(in, n["listen"], c);
@@ -255,6 +255,13 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
       c.usage_retention_days = static_cast<int>(*v);
     if (c.usage_backend == "postgres" && c.usage_url.empty())
       in.error(u, "usage.url", "is required with backend: postgres");
+  }
+  if (!YamlReader::empty(n["responses"]) &&
+      in.fields(n["responses"], "responses", {"store", "retention_days"})) {
+    const YAML::Node& r = n["responses"];
+    if (auto v = in.boolean(r["store"], "responses.store")) c.responses_store = *v;
+    if (auto v = in.integer(r["retention_days"], "responses.retention_days", 1, 36500))
+      c.responses_retention_days = static_cast<int>(*v);
   }
   if (!YamlReader::empty(n["capture"]) &&
       in.fields(n["capture"], "capture", {"sample_rate", "path", "max_bytes"})) {

@@ -58,6 +58,11 @@ struct ProcessConfig {
   std::string usage_url;                 // postgres: a libpq conninfo or postgresql:// URI
   int usage_retention_days = 30;
 
+  // Responses the gateway served through translation (store: true), kept for
+  // previous_response_id and GET/DELETE /v1/responses/{id}: a SQLite file beside the store.
+  bool responses_store = true;
+  int responses_retention_days = 30;
+
   // Opt-in body capture: a sample of requests and answers, PII and secrets redacted, one JSON
   // line each, written off the request path.
   double capture_sample_rate = 0;  // 0: off; 1: every request

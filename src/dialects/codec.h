@@ -44,6 +44,9 @@ struct EncodedRequest {
 
 // Turns a provider's stream into OpenAI chat.completion.chunk documents, event by event.
 // Stateful: it remembers tool-call indexes, the message id, usage seen so far.
+// Two extensions of the chunk's delta carry signed reasoning for callers that can give it back
+// (the Responses API): `thinking_signature` (closes the reasoning_content streamed so far) and
+// `thinking_blocks` (redacted blocks, as Anthropic sends them); chat callers never see them.
 class ChatStreamDecoder {
  public:
   virtual ~ChatStreamDecoder() = default;

@@ -15,6 +15,7 @@ std::string_view route_name(Route r) {
     case Route::completions: return "completions";
     case Route::embeddings: return "embeddings";
     case Route::responses: return "responses";
+    case Route::stored_response: return "responses.stored";
     case Route::models: return "models";
     case Route::messages: return "messages";
     case Route::count_tokens: return "messages.count_tokens";
@@ -41,9 +42,11 @@ Route match_route(std::string_view method, std::string_view target) {
     if (path == "/v1/messages/count_tokens") return Route::count_tokens;
   } else if (method == "GET") {
     if (path == "/v1/models" || path == "/models") return Route::models;
+    if (path.starts_with("/v1/responses/")) return Route::stored_response;
     if (path == "/livez") return Route::livez;
     if (path == "/readyz") return Route::readyz;
   }
+  if (method == "DELETE" && path.starts_with("/v1/responses/")) return Route::stored_response;
   return Route::not_found;
 }
 

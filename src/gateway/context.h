@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 enum class Route {
   chat_completions, completions, embeddings, models, responses,  // OpenAI
+  stored_response,  // GET / DELETE /v1/responses/{id}[/input_items]
   messages, count_tokens,                             // Anthropic
   livez, readyz, not_found,
 };

@@ -196,15 +196,9 @@ net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json:
     co_return co_await anthropic_attempt(ctx, canonical);
   }
   const Endpoint endpoint = endpoint_of(ctx.route);
-  if (endpoint == Endpoint::responses && !speaks_openai(ctx.target->provider->spec.kind)) {
-    AttemptResult r;
-    r.outcome = AttemptResult::Outcome::failed;
-    r.error = GatewayError::make(ErrorKind::invalid_request,
-                                 fmt::format("The Responses API is served for OpenAI-speaking providers only, not for kind '{}'.",
-                                             core::to_string(ctx.target->provider->spec.kind)),
-                                 "unsupported_endpoint", "model");
-    co_return r;
-  }
+  if (endpoint == Endpoint::responses &&
+      (!speaks_openai(ctx.target->provider->spec.kind) || responses_needs_translation(ctx)))
+    co_return co_await responses_attempt(ctx);
   if (speaks_openai(ctx.target->provider->spec.kind)) co_return co_await openai_attempt(ctx, endpoint);
   co_return co_await translated_attempt(ctx, endpoint, ctx.doc.as_object(), Dialect::openai);
 }
@@ -345,7 +339,8 @@ net::awaitable<std::optional<AttemptResult>> read_whole(RequestContext& ctx, htt
 }
 
 net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint endpoint,
-                                                 const json::object& canonical, Dialect caller) {
+                                                 const json::object& canonical, Dialect caller,
+                                                 ResponsesAnswer* responses) {
   const core::CompiledProvider& provider = *ctx.target->provider;
   const std::string& upstream_model = ctx.target->upstream_model;
   const bool stream = ctx.facts.stream;
@@ -362,6 +357,10 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
+      if (responses) {
+        auto relay = responses_relay(*responses, nullptr);
+        co_return co_await relay_stream(ctx, source, *relay, {});
+      }
       auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model, ctx.prompt_estimate), ctx);
       co_return co_await relay_stream(ctx, source, *relay, {});
     }
@@ -372,7 +371,8 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     }
     auto completion = json::parse(answer.body).as_object();
     dialects::openai::read_usage(completion["usage"], ctx.usage);
-    co_await respond_completion(ctx, completion, caller);
+    if (responses) co_await respond_response(ctx, *responses, completion);
+    else co_await respond_completion(ctx, completion, caller);
     co_return AttemptResult::answered();
   }
 
@@ -420,9 +420,13 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   if (status >= 200 && status < 300 && stream && (call.media_type() == "text/event-stream" || event_stream)) {
     UpstreamSource source(call);
     EventStreamSource binary(source);
-    auto relay = guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
-                                          strip_usage, ctx.facts.model, ctx.prompt_estimate),
-                         ctx);
+    std::unique_ptr<dialects::ChatStreamDecoder> decoder = codec ? codec->stream_decoder(upstream_model) : nullptr;
+    std::unique_ptr<StreamRelay> relay;
+    if (responses) {
+      relay = responses_relay(*responses, std::move(decoder));
+    } else {
+      relay = guarded(translated_relay(std::move(decoder), caller, strip_usage, ctx.facts.model, ctx.prompt_estimate), ctx);
+    }
     if (event_stream) co_return co_await relay_stream(ctx, binary, *relay, std::move(extra));
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
@@ -463,7 +467,8 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     co_await respond_json(ctx, 200, json::serialize(decoded));
     co_return AttemptResult::answered();
   }
-  co_await respond_completion(ctx, decoded, caller);
+  if (responses) co_await respond_response(ctx, *responses, decoded);
+  else co_await respond_completion(ctx, decoded, caller);
   co_return AttemptResult::answered();
 }
 

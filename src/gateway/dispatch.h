@@ -63,12 +63,29 @@ core::Timeouts within(core::Timeouts t, std::chrono::milliseconds left);
 AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,
                                      core::GatewayError error, std::string body);
 
+// A Responses API caller on the translated path (dispatch_responses.cc): how its answer is
+// shaped (Responses events and object) and kept (stored responses).
+class ResponsesAnswer;
+
 // One attempt on ctx.target through the canonical form (an OpenAI chat request): encode for
-// the provider, decode its answer, encode that for the caller.
+// the provider, decode its answer, encode that for the caller (`responses` set: as the
+// Responses API).
 boost::asio::awaitable<AttemptResult> translated_attempt(RequestContext& ctx,
                                                          dialects::openai::Endpoint endpoint,
                                                          const boost::json::object& canonical,
-                                                         Dialect caller);
+                                                         Dialect caller,
+                                                         ResponsesAnswer* responses = nullptr);
+
+// The Responses API on a target that is not reached on the fast path (a non-OpenAI provider,
+// or a request continuing a response the gateway stored): through the canonical form.
+boost::asio::awaitable<AttemptResult> responses_attempt(RequestContext& ctx);
+// True when a Responses request must be translated even for an OpenAI-speaking target.
+bool responses_needs_translation(const RequestContext& ctx);
+std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
+                                             std::unique_ptr<dialects::ChatStreamDecoder> decoder);
+boost::asio::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer,
+                                              const boost::json::object& completion);
+
 
 // One attempt for an Anthropic caller (dispatch_anthropic.cc). `canonical` is the request
 // translated once for non-Anthropic targets (null when it failed to translate: `translate_error`).

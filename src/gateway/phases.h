@@ -70,4 +70,7 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
 // GET /v1/models (models.cc).
 boost::asio::awaitable<void> list_models(RequestContext& ctx);
 
+// GET / DELETE /v1/responses/{id} (dispatch_responses.cc): the caller's stored responses.
+boost::asio::awaitable<void> stored_response(RequestContext& ctx);
+
 }  // namespace tollgate::gateway

@@ -52,6 +52,10 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await list_models(ctx);
     co_return;
   }
+  if (ctx.route == Route::stored_response) {
+    co_await stored_response(ctx);
+    co_return;
+  }
   if (auto e = decode(ctx)) {
     co_await respond_error(ctx, *e);
     co_return;

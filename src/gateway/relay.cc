@@ -78,6 +78,8 @@ class OpenAICallerRelay final : public StreamRelay {
   }
   void emit(std::string& out) {
     for (auto& c : chunks_) {
+      // The canonical chunk's signed-reasoning extensions (codec.h) mean nothing to a chat caller.
+      if (c.find("\"thinking_signature\":") != std::string::npos || c.find("\"thinking_blocks\":") != std::string::npos) continue;
       http::SseEvent ev;
       ev.data = std::move(c);
       ev.has_data = true;

@@ -17,6 +17,7 @@
 #include "core/host.h"
 #include "gateway/proxy.h"
 #include "gateway/state.h"
+#include "gateway/stored_responses.h"
 #include "http/server.h"
 #include "guardrails/guardrail.h"
 #include "obs/cost.h"
@@ -165,6 +166,20 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
       state.usage = std::make_unique<obs::UsageSink>(state.usage_store, uo);
     } catch (const std::exception& e) {
       spdlog::error("usage records: {}", e.what());
+      return 1;
+    }
+  }
+  if (config.responses_store) {
+    // Where usage goes (PostgreSQL: shared by the replicas), else beside the resources in a
+    // SQLite file of its own; sealed with the store's key.
+    auto path = (std::filesystem::path(config.store.path).parent_path() / "tollgate-responses.db").string();
+    try {
+      auto seal = store::SecretBox::for_store(path);
+      state.responses = config.usage_backend == "postgres"
+                            ? ResponseStore::open_postgres(config.usage_url, config.responses_retention_days, std::move(seal))
+                            : ResponseStore::open_sqlite(path, config.responses_retention_days, std::move(seal));
+    } catch (const std::exception& e) {
+      spdlog::error("stored responses: {}", e.what());
       return 1;
     }
   }

@@ -17,6 +17,10 @@ namespace tollgate::guardrails {
 class CompiledPolicies;
 }
 
+namespace tollgate::gateway {
+class ResponseStore;
+}
+
 namespace spdlog {
 class logger;
 }
@@ -32,6 +36,9 @@ struct GatewayState {
   std::unique_ptr<obs::UsageSink> usage;         // null: usage records off
   std::shared_ptr<obs::UsageStore> usage_store;  // the same store, for queries
   std::unique_ptr<obs::OtlpExporter> traces;     // null: tracing off
+  // Stored Responses API answers and the key that seals reasoning (stored_responses.h);
+  // null: responses.store off.
+  std::shared_ptr<ResponseStore> responses;
   // Body capture (opt-in): its log and the redaction every captured body goes through.
   std::shared_ptr<spdlog::logger> capture_log;
   std::shared_ptr<const guardrails::CompiledPolicies> capture_redaction;

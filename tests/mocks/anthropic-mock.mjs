@@ -82,6 +82,10 @@ export function contentText(content) {
   return out.join(' ');
 }
 
+export function thinkingSignature(thinking) {
+  return crypto.createHash('sha256').update(String(thinking)).digest('base64');
+}
+
 function isToolResultTurn(m) {
   return m && m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_result');
 }
@@ -264,6 +268,8 @@ function checkBlocks(content, path, role) {
       case 'thinking':
       case 'redacted_thinking':
         if (role !== 'assistant') throw invalid(`${p}.type: thinking blocks are only allowed in assistant messages`);
+        // Signatures are checked, as the real API does: replayed thinking must be this mock's.
+        if (b.type === 'thinking' && b.signature !== thinkingSignature(b.thinking)) throw invalid(`${p}: Invalid \`signature\` in \`thinking\` block`);
         break;
       case 'tool_reference': // tool search results (tools with defer_loading)
       case 'search_result':
@@ -583,7 +589,7 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     const lastUser = [...body.messages].reverse().find((mm) => mm.role === 'user');
     if (body.thinking?.type === 'enabled' || body.thinking?.type === 'adaptive' || said?.think) {
       const thinking = said?.think ?? `Thinking about: ${userText(lastUser)}`;
-      blocks.push({ type: 'thinking', thinking, signature: crypto.createHash('sha256').update(thinking).digest('base64') });
+      blocks.push({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
       outputTokens += countTokens(thinking);
     }
     if (tools.length && tc?.type !== 'none' && !isToolResultTurn(last)) {

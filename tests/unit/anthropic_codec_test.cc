@@ -474,11 +474,12 @@ TEST(AnthropicStream, ThinkingAndCacheUsage) {
       {"message_stop", R"({"type":"message_stop"})"},
   });
   auto r = decode_stream(text);
-  ASSERT_EQ(r.chunks.size(), 5u);
+  ASSERT_EQ(r.chunks.size(), 6u);
   EXPECT_JSON_EQ(r.chunks[1].at("choices").at(0).at("delta"), J(R"({"reasoning_content":"Let me solve this step by step."})"));
-  EXPECT_JSON_EQ(r.chunks[2].at("choices").at(0).at("delta"), J(R"({"content":"27 * 453 = 12,231"})"));
-  EXPECT_EQ(r.chunks[3].at("choices").at(0).at("finish_reason"), json::value("length"));
-  EXPECT_JSON_EQ(r.chunks[4].at("usage"), J(R"({"prompt_tokens":3050,"completion_tokens":30,"total_tokens":3080,
+  EXPECT_JSON_EQ(r.chunks[2].at("choices").at(0).at("delta"), J(R"({"thinking_signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"})"));
+  EXPECT_JSON_EQ(r.chunks[3].at("choices").at(0).at("delta"), J(R"({"content":"27 * 453 = 12,231"})"));
+  EXPECT_EQ(r.chunks[4].at("choices").at(0).at("finish_reason"), json::value("length"));
+  EXPECT_JSON_EQ(r.chunks[5].at("usage"), J(R"({"prompt_tokens":3050,"completion_tokens":30,"total_tokens":3080,
     "prompt_tokens_details":{"cached_tokens":2000},"cache_read_input_tokens":2000,"cache_creation_input_tokens":1000})"));
   EXPECT_EQ(r.usage.input_tokens, 3050);
   EXPECT_EQ(r.usage.cached_input_tokens, 2000);

@@ -663,15 +663,16 @@ TEST(BedrockStream, TwoToolCallsAndReasoning) {
                      frame("messageStop", R"({"stopReason":"tool_use"})");
   StreamRun r = run(wire, 0);
   ASSERT_FALSE(r.error);
-  ASSERT_EQ(r.chunks.size(), 8u);
+  ASSERT_EQ(r.chunks.size(), 9u);
   EXPECT_EQ(r.chunks[1], chunk(R"({"reasoning_content":"Hmm."})"));
-  EXPECT_EQ(r.chunks[2].at("choices").at(0).at("delta").at("tool_calls").at(0).at("index"), 0);
-  EXPECT_EQ(r.chunks[3].at("choices").at(0).at("delta").at("tool_calls").at(0).at("index"), 1);
-  EXPECT_EQ(r.chunks[4], chunk(R"({"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]})"));
-  EXPECT_EQ(r.chunks[5], chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"x\":1}"}}]})"));
-  EXPECT_EQ(r.chunks[6], chunk("{}", "tool_calls"));
+  EXPECT_EQ(r.chunks[2], chunk(R"({"thinking_signature":"c2ln"})"));
+  EXPECT_EQ(r.chunks[3].at("choices").at(0).at("delta").at("tool_calls").at(0).at("index"), 0);
+  EXPECT_EQ(r.chunks[4].at("choices").at(0).at("delta").at("tool_calls").at(0).at("index"), 1);
+  EXPECT_EQ(r.chunks[5], chunk(R"({"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]})"));
+  EXPECT_EQ(r.chunks[6], chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"x\":1}"}}]})"));
+  EXPECT_EQ(r.chunks[7], chunk("{}", "tool_calls"));
   // No metadata event: the usage chunk still ends the stream, with usage unknown.
-  EXPECT_EQ(r.chunks[7].at("choices"), json::array{});
+  EXPECT_EQ(r.chunks[8].at("choices"), json::array{});
   EXPECT_FALSE(r.usage.known);
 }
 

@@ -280,5 +280,17 @@ TEST(SplitHostPort, RejectsWhatDoesNotParse) {
   EXPECT_EQ(port, 7);
 }
 
+TEST(ProcessConfig, StoredResponses) {
+  ProcessConfigResult d = parse_process_config("", "/etc/tollgate/tollgate.yaml");
+  EXPECT_TRUE(d.config.responses_store);
+  EXPECT_EQ(d.config.responses_retention_days, 30);
+  ProcessConfigResult r = parse_process_config("responses: { store: false, retention_days: 7 }\n", "/etc/tollgate/tollgate.yaml");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_FALSE(r.config.responses_store);
+  EXPECT_EQ(r.config.responses_retention_days, 7);
+  ProcessConfigResult bad = parse_process_config("responses: { retention_days: 0, keep: 1 }\n", "/etc/tollgate/tollgate.yaml");
+  EXPECT_EQ(bad.errors.size(), 2u) << all_errors(bad);
+}
+
 }  // namespace
 }  // namespace tollgate::core

@@ -654,8 +654,11 @@ void StreamDecoder::on_event(const http::SseEvent& ev, std::vector<std::string>&
       if (auto t = json_str(block, "text"); !t.empty()) emit(json::object{{"content", t}}, out);
     } else if (btype == "thinking") {
       if (auto t = json_str(block, "thinking"); !t.empty()) emit(json::object{{"reasoning_content", t}}, out);
+    } else if (btype == "redacted_thinking") {
+      // Kept for callers that can give it back (the Responses API's sealed reasoning).
+      emit(json::object{{"thinking_blocks", json::array{block}}}, out);
     }
-    // redacted_thinking, server tool blocks: nothing an OpenAI client can show.
+    // server tool blocks: nothing an OpenAI client can show.
   } else if (type == "content_block_delta") {
     ensure_role(out);
     auto* d = o.if_contains("delta");
@@ -672,8 +675,12 @@ void StreamDecoder::on_event(const http::SseEvent& ev, std::vector<std::string>&
       emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
     } else if (dtype == "thinking_delta") {
       if (auto t = json_str(delta, "thinking"); !t.empty()) emit(json::object{{"reasoning_content", t}}, out);
+    } else if (dtype == "signature_delta") {
+      // Closes the thinking streamed so far; an extension of the canonical chunk, so signed
+      // thinking can be replayed in a tool loop (the Responses API's sealed reasoning).
+      if (auto sig = json_str(delta, "signature"); !sig.empty()) emit(json::object{{"thinking_signature", sig}}, out);
     }
-    // signature_delta, citations_delta: no OpenAI equivalent.
+    // citations_delta: no OpenAI equivalent.
   } else if (type == "message_delta") {
     ensure_role(out);
     if (auto* u = o.if_contains("usage")) {

@@ -104,7 +104,10 @@ class BedrockStreamDecoder final : public ChatStreamDecoder {
         emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
       } else if (const auto* rc = obj(*delta, "reasoningContent")) {
         if (auto t = str(*rc, "text"); !t.empty()) emit(json::object{{"reasoning_content", t}}, out);
-        // signature, redactedContent: no OpenAI chunk field carries them.
+        // The canonical chunk's extensions for signed reasoning (as the Anthropic decoder's).
+        if (auto sig = str(*rc, "signature"); !sig.empty()) emit(json::object{{"thinking_signature", sig}}, out);
+        if (auto data = str(*rc, "redactedContent"); !data.empty())
+          emit(json::object{{"thinking_blocks", json::array{json::object{{"type", "redacted_thinking"}, {"data", data}}}}}, out);
       }
     } else if (type == "messageStop") {
       ensure_role(out);

@@ -1,0 +1,265 @@
+// Phase 7 for Responses API callers off the fast path: the request is translated into the
+// canonical form (dialects/openai/responses.h) with the items of the responses it continues,
+// sent like any translated request (translated_attempt), and the answer comes back as
+// Responses events or a response object, and is stored when the caller asked (store: true,
+// the default). Also GET / DELETE /v1/responses/{id}.
+//
+// On the fast path (an OpenAI-speaking target, no previous_response_id of the gateway's) the
+// bytes go through untouched and nothing is stored here: OpenAI keeps its own responses, and
+// its ids pass through. A chain that starts on the fast path therefore continues only on
+// OpenAI-speaking targets; one that starts here continues anywhere.
+#include <chrono>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "dialects/openai/responses.h"
+#include "gateway/dispatch.h"
+#include "gateway/params.h"
+#include "gateway/phases.h"
+#include "gateway/stored_responses.h"
+
+namespace tollgate::gateway {
+namespace net = boost::asio;
+namespace json = boost::json;
+namespace responses = dialects::openai::responses;
+using core::ErrorKind;
+using core::GatewayError;
+
+class ResponsesAnswer {
+ public:
+  explicit ResponsesAnswer(RequestContext& c)
+      : ctx(c),
+        store(c.gateway.responses.get()),
+        id(responses::new_id(responses::kIdPrefix)),
+        created_at(std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count()) {}
+
+  const store::SecretBox* seal() const { return store ? &store->seal() : nullptr; }
+
+  // Keeps the answer for a later previous_response_id, when the caller asked for that.
+  void keep(const json::object& response) {
+    if (!store || !turn.store || !ctx.key) return;
+    try {
+      store->put(id, ctx.key->id, response, turn.input_items, turn.previous_response_id);
+    } catch (const std::exception&) {
+      ctx.gateway.metrics.upstream_failure("stored-responses", "write failed");
+    }
+  }
+
+  RequestContext& ctx;
+  ResponseStore* store;
+  responses::Turn turn;
+  std::string id;
+  int64_t created_at;
+};
+
+namespace {
+
+std::string_view previous_id(const RequestContext& ctx) {
+  if (!ctx.doc.is_object()) return {};
+  auto* p = ctx.doc.as_object().if_contains("previous_response_id");
+  return p && p->is_string() ? std::string_view(p->get_string()) : std::string_view{};
+}
+
+AttemptResult failed(GatewayError e) {
+  AttemptResult r;
+  r.outcome = AttemptResult::Outcome::failed;
+  r.error = std::move(e);
+  return r;
+}
+
+// Canonical chunks (decoded from the provider's stream, or an OpenAI-speaking provider's own)
+// -> Responses events; the answer is stored when the stream ends.
+class ResponsesRelay final : public StreamRelay {
+ public:
+  ResponsesRelay(ResponsesAnswer& a, std::unique_ptr<dialects::ChatStreamDecoder> d)
+      : answer_(a), decoder_(std::move(d)),
+        encoder_(a.turn, a.id, a.created_at, a.ctx.facts.model, a.seal()) {}
+
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    if (error_) return;
+    if (decoder_) {
+      chunks_.clear();
+      decoder_->on_event(ev, chunks_);
+      feed(out);
+      if (decoder_->error()) {
+        error_ = decoder_->error()->error;
+        encoder_.fail(*error_, out);
+      }
+      return;
+    }
+    if (!ev.has_data || ev.data == "[DONE]") return;
+    chunks_.assign(1, ev.data);
+    feed(out);
+  }
+  void on_end(std::string& out) override {
+    if (error_) return;
+    if (decoder_) {
+      chunks_.clear();
+      decoder_->finish(chunks_);
+      feed(out);
+      if (decoder_->error()) {
+        error_ = decoder_->error()->error;
+        encoder_.fail(*error_, out);
+        return;
+      }
+    }
+    encoder_.finish(usage(), out);
+    answer_.keep(encoder_.response());
+  }
+  core::Usage usage() const override { return decoder_ ? decoder_->usage() : usage_; }
+  std::optional<GatewayError> provider_error() const override { return error_; }
+  std::string error_event(const GatewayError& e) const override {
+    std::string out;
+    encoder_.fail(e, out);
+    return out;
+  }
+
+ private:
+  void feed(std::string& out) {
+    for (const auto& c : chunks_) {
+      boost::system::error_code ec;
+      auto v = json::parse(c, ec);
+      if (ec || !v.is_object()) continue;
+      const auto& chunk = v.as_object();
+      if (auto* u = chunk.if_contains("usage"); u && u->is_object()) dialects::openai::read_usage(*u, usage_);
+      encoder_.on_chunk(chunk, out);
+    }
+  }
+
+  ResponsesAnswer& answer_;
+  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;
+  mutable responses::StreamEncoder encoder_;  // error_event() writes its last events
+  std::vector<std::string> chunks_;
+  core::Usage usage_;
+  std::optional<GatewayError> error_;
+};
+
+GatewayError not_found(std::string_view id) {
+  return GatewayError::make(ErrorKind::not_found, fmt::format("Response with id '{}' not found.", id),
+                            "response_not_found");
+}
+
+}  // namespace
+
+bool responses_needs_translation(const RequestContext& ctx) {
+  return responses::is_gateway_id(previous_id(ctx));
+}
+
+std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
+                                             std::unique_ptr<dialects::ChatStreamDecoder> decoder) {
+  return std::make_unique<ResponsesRelay>(answer, std::move(decoder));
+}
+
+net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer, const json::object& completion) {
+  json::value guarded_answer = completion;
+  if (guards_output(ctx)) {
+    if (auto blocked = guard_answer(ctx, guarded_answer)) {
+      co_await respond_error(ctx, *blocked);
+      co_return;
+    }
+  }
+  json::object response = responses::to_response(guarded_answer.as_object(), answer.turn, answer.id, answer.created_at,
+                                                 ctx.facts.model, ctx.usage, answer.seal());
+  answer.keep(response);
+  co_await relay_whole(ctx, 200, "application/json", json::serialize(response), {});
+}
+
+net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {
+  ResponsesAnswer answer(ctx);
+  json::array history;
+  if (auto prev = previous_id(ctx); !prev.empty()) {
+    bool found = false;
+    try {
+      found = answer.store && ctx.key && answer.store->history(prev, ctx.key->id, history);
+    } catch (const std::exception&) {
+    }
+    if (!found)
+      co_return failed(GatewayError::make(ErrorKind::invalid_request,
+                                          fmt::format("Previous response with id '{}' not found.", prev),
+                                          "previous_response_not_found", "previous_response_id"));
+  }
+  if (auto e = responses::to_chat(ctx.doc.as_object(), history, answer.seal(), answer.turn)) co_return failed(std::move(*e));
+  // What has no equivalent here is dropped and named (x-tollgate-dropped, the access log), or
+  // refused for a strict model, as for every translation (params.h).
+  for (const auto& name : answer.turn.dropped) {
+    if (!encode_options(ctx, {}, false).drop(name))
+      co_return failed(GatewayError::make(ErrorKind::invalid_request,
+                                          fmt::format("{}: not supported by the target provider", name),
+                                          "unsupported_parameter", name));
+  }
+  clamp_max_tokens(ctx, answer.turn.chat);
+  co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, answer.turn.chat,
+                                        Dialect::openai, &answer);
+}
+
+net::awaitable<void> stored_response(RequestContext& ctx) {
+  // /v1/responses/{id} or /v1/responses/{id}/input_items
+  std::string_view path = ctx.ex.target().substr(0, ctx.ex.target().find('?'));
+  path.remove_prefix(std::string_view("/v1/responses/").size());
+  bool items = false;
+  if (auto slash = path.find('/'); slash != std::string_view::npos) {
+    items = path.substr(slash) == "/input_items";
+    if (!items || ctx.ex.method() != "GET") {
+      co_await respond_error(ctx, GatewayError::make(ErrorKind::not_found, "Unknown route.", "unknown_route"));
+      co_return;
+    }
+    path = path.substr(0, slash);
+  }
+  const std::string id(path);
+  ResponseStore* store = ctx.gateway.responses.get();
+  if (!store || !ctx.key) {
+    auto e = not_found(id);
+    co_await respond_error(ctx, e);
+    co_return;
+  }
+  std::optional<ResponseStore::Stored> found;
+  bool removed = false;
+  bool store_failed = false;
+  try {
+    if (ctx.ex.method() == "DELETE") removed = store->remove(id, ctx.key->id);
+    else found = store->get(id, ctx.key->id);
+  } catch (const std::exception&) {
+    store_failed = true;
+  }
+  if (store_failed) {
+    auto e = GatewayError::make(ErrorKind::internal, "The response store failed.", "store_error");
+    co_await respond_error(ctx, e);
+    co_return;
+  }
+  if (ctx.ex.method() == "DELETE") {
+    if (!removed) {
+      auto e = not_found(id);
+    co_await respond_error(ctx, e);
+      co_return;
+    }
+    json::object deleted{{"id", id}, {"object", "response"}, {"deleted", true}};
+    co_await respond_json(ctx, 200, json::serialize(deleted));
+    co_return;
+  }
+  if (!found) {
+    auto e = not_found(id);
+    co_await respond_error(ctx, e);
+    co_return;
+  }
+  if (!items) {
+    co_await respond_json(ctx, 200, json::serialize(found->response));
+    co_return;
+  }
+  // Newest first, as OpenAI lists them.
+  json::array data(found->input_items.rbegin(), found->input_items.rend());
+  auto id_of = [](const json::value& v) -> json::value {
+    if (auto* o = v.if_object(); o && o->contains("id")) return o->at("id");
+    return nullptr;
+  };
+  json::object list{{"object", "list"},
+                    {"first_id", data.empty() ? json::value(nullptr) : id_of(data.front())},
+                    {"last_id", data.empty() ? json::value(nullptr) : id_of(data.back())},
+                    {"has_more", false}};
+  list["data"] = std::move(data);
+  co_await respond_json(ctx, 200, json::serialize(list));
+}
+
+}  // namespace tollgate::gateway

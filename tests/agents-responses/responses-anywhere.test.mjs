@@ -1,0 +1,270 @@
+// The Responses API on every provider: the openai SDK, the real Codex CLI and the OpenAI
+// Agents SDK against aliases backed by the Anthropic, Gemini and Bedrock mocks (and OpenAI's
+// for a chain that moves). The mocks run in directive mode: they call a tool only when the
+// prompt says [[tool:NAME]] (mocks/directives.mjs), so an agent cannot loop. The Anthropic mock checks the signature
+// of every thinking block it is sent back and the Gemini mock (gemini-3 models) the thought
+// signature of every replayed call, so a reasoning replay that lost them fails.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+import { Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, run, setTracingDisabled, tool } from '@openai/agents';
+import { z } from 'zod';
+import { KEYS, cleanupScope, makeTempDir, postJson, startGateway, writeConfig } from '../integration/harness.mjs';
+import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
+import { startGeminiMock } from '../mocks/gemini-mock.mjs';
+import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
+import { startOpenAIMock } from '../mocks/openai-mock.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CODEX = path.join(here, 'node_modules', '.bin', 'codex');
+const T = { timeout: 30_000 };
+const OTHER_KEY = 'tg-test-other-0123456789abcdef';
+
+setTracingDisabled(true);
+
+describe('Responses API on every provider', () => {
+  const scope = cleanupScope();
+  let gw, ant, gem, bed, oai, client;
+  before(async () => {
+    [ant, gem, bed, oai] = await Promise.all([
+      startAnthropicMock({ directives: true }),
+      startGeminiMock({ directives: true }),
+      startBedrockMock({ directives: true }),
+      startOpenAIMock(),
+    ]);
+    for (const m of [ant, gem, bed, oai]) scope.after(() => m.close());
+    const dir = await makeTempDir(scope);
+    const models = [
+      { name: 'claude', targets: [{ provider: 'ant', model: 'claude-sonnet-4-5' }] },
+      { name: 'gem', targets: [{ provider: 'gem', model: 'gemini-2.0-flash' }] },
+      // Gemini 3: a replayed function call must carry its thought signature.
+      { name: 'gem3', targets: [{ provider: 'gem', model: 'gemini-3-pro-preview' }] },
+      { name: 'bed', targets: [{ provider: 'bed', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
+      { name: 'gpt', targets: [{ provider: 'oai', model: 'gpt-4o' }] },
+    ];
+    const { configPath } = await writeConfig(dir, {
+      resources: {
+        providers: [
+          { name: 'ant', kind: 'anthropic', base_url: ant.url, api_key: ant.apiKey },
+          { name: 'gem', kind: 'gemini', base_url: gem.url, api_key: gem.apiKey },
+          { name: 'bed', kind: 'bedrock', base_url: bed.url, api_key: bed.apiKey, api_version: bed.region },
+          { name: 'oai', kind: 'openai', base_url: oai.baseURL, api_key: oai.apiKey },
+        ],
+        models,
+        keys: [
+          { name: 'all', key: KEYS.all, models: models.map((m) => m.name) },
+          { name: 'other', key: OTHER_KEY, models: models.map((m) => m.name) },
+        ],
+      },
+    });
+    gw = await startGateway(scope, { configPath });
+    client = new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0, timeout: 20_000 });
+  });
+  after(() => scope.run());
+
+  describe('the openai SDK', () => {
+    for (const alias of ['claude', 'gem', 'bed']) {
+      it(`${alias}: a plain answer, then a streamed one (responses.stream) with events in order and usage`, T, async () => {
+        const r = await client.responses.create({ model: alias, input: 'hello plain', instructions: 'Be brief.' });
+        assert.equal(r.object, 'response');
+        assert.equal(r.status, 'completed');
+        assert.match(r.output_text, /hello plain/);
+        assert.ok(r.usage.input_tokens > 0 && r.usage.output_tokens > 0, JSON.stringify(r.usage));
+
+        const stream = client.responses.stream({ model: alias, input: 'hello streamed' });
+        const types = [];
+        let text = '';
+        for await (const ev of stream) {
+          types.push(ev.type);
+          if (ev.type === 'response.output_text.delta') text += ev.delta;
+        }
+        const final = await stream.finalResponse();
+        assert.match(text, /hello streamed/);
+        assert.equal(final.output_text, text);
+        assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+        assert.deepEqual(types.slice(-4), ['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+        assert.ok(final.usage.output_tokens > 0);
+      });
+    }
+
+    it('claude: a tool round trip with thinking replays the sealed reasoning (stateless, as Codex)', T, async () => {
+      ant.reset();
+      const tools = [{ type: 'function', name: 'get_weather', strict: true, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } }];
+      const input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: '[[tool:get_weather]] weather in Paris' }] }];
+      const stream = client.responses.stream({ model: 'claude', input, tools, reasoning: { effort: 'low', summary: 'auto' }, include: ['reasoning.encrypted_content'], store: false });
+      const types = [];
+      for await (const ev of stream) types.push(ev.type);
+      const first = await stream.finalResponse();
+      assert.ok(types.includes('response.reasoning_summary_text.delta'), types.join(' '));
+      assert.ok(types.includes('response.function_call_arguments.delta'), types.join(' '));
+      const [reasoning, call] = first.output;
+      assert.equal(reasoning.type, 'reasoning');
+      assert.match(reasoning.summary[0].text, /Thinking about/);
+      assert.ok(reasoning.encrypted_content && !reasoning.encrypted_content.includes('Thinking'), 'sealed, not readable');
+      assert.equal(call.type, 'function_call');
+      assert.equal(call.name, 'get_weather');
+      assert.deepEqual(JSON.parse(call.arguments), { city: '[[tool:get_weather]] weather in Paris' });
+
+      const second = await client.responses.create({
+        model: 'claude', tools, reasoning: { effort: 'low' }, store: false,
+        input: [...input, ...first.output, { type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+      });
+      assert.equal(second.output_text, 'Tool result: sunny');
+      const sent = ant.requestsTo('/v1/messages').at(-1).body;
+      const assistant = sent.messages.find((m) => m.role === 'assistant');
+      assert.equal(assistant.content[0].type, 'thinking', 'the signed thinking block went back first');
+      assert.equal(assistant.content[1].type, 'tool_use');
+      // A tampered item is not opened: the thinking is left out rather than sent forged.
+      const forged = { ...reasoning, encrypted_content: reasoning.encrypted_content.slice(0, -8) + 'AAAAAAA=' };
+      const third = await client.responses.create({
+        model: 'claude', tools, store: false,
+        input: [...input, forged, call, { type: 'function_call_output', call_id: call.call_id, output: 'rainy' }],
+      });
+      assert.equal(third.output_text, 'Tool result: rainy');
+    });
+
+    it('gem3: a tool round trip replays Gemini\'s call signature through the sealed reasoning item', T, async () => {
+      const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+      const input = [{ role: 'user', content: '[[tool:get_weather]] Rome' }];
+      const stream = client.responses.stream({ model: 'gem3', input, tools, store: false });
+      for await (const ev of stream) void ev;
+      const first = await stream.finalResponse();
+      assert.deepEqual(first.output.map((i) => i.type), ['reasoning', 'function_call']);
+      const call = first.output[1];
+      const second = await client.responses.create({
+        model: 'gem3', tools, store: false,
+        input: [...input, ...first.output, { type: 'function_call_output', call_id: call.call_id, output: '{"t":21}' }],
+      });
+      assert.match(second.output_text, /Tool result/);
+      // Without the reasoning item the call goes back unsigned, and Gemini 3 refuses it.
+      await assert.rejects(client.responses.create({
+        model: 'gem3', tools, store: false,
+        input: [...input, call, { type: 'function_call_output', call_id: call.call_id, output: '{"t":21}' }],
+      }), (e) => e.status === 400 && /thought_signature/.test(e.message));
+    });
+
+    it('store and previous_response_id: the chain moves across providers; GET, DELETE; a key sees only its own', T, async () => {
+      const first = await client.responses.create({ model: 'claude', input: 'my name is Ada', metadata: { t: '1' } });
+      const second = await client.responses.create({ model: 'gem', input: 'what is my name?', previous_response_id: first.id });
+      assert.equal(second.previous_response_id, first.id);
+      const gsent = gem.requests.at(-1).body;
+      assert.match(JSON.stringify(gsent.contents), /my name is Ada.*Echo: my name is Ada.*what is my name/s);
+      const third = await client.responses.create({ model: 'gpt', input: 'and now?', previous_response_id: second.id });
+      assert.equal(third.status, 'completed');
+      const osent = oai.requestsTo('/v1/chat/completions').at(-1).body;
+      assert.equal(osent.messages.length, 5, JSON.stringify(osent.messages));
+
+      const got = await client.responses.retrieve(first.id);
+      assert.equal(got.id, first.id);
+      assert.equal(got.output_text, first.output_text);
+      assert.deepEqual(got.metadata, { t: '1' });
+      const other = new OpenAI({ baseURL: gw.baseURL, apiKey: OTHER_KEY, maxRetries: 0 });
+      await assert.rejects(other.responses.retrieve(first.id), (e) => e.status === 404);
+      await assert.rejects(other.responses.create({ model: 'claude', input: 'x', previous_response_id: first.id }), (e) => e.status === 400 && /not found/.test(e.message));
+      await client.responses.delete(first.id);
+      await assert.rejects(client.responses.retrieve(first.id), (e) => e.status === 404);
+      const unstored = await client.responses.create({ model: 'claude', input: 'forget me', store: false });
+      await assert.rejects(client.responses.retrieve(unstored.id), (e) => e.status === 404);
+    });
+
+    it('steering with no equivalent is dropped and named; bad items are 400s in OpenAI\'s envelope', T, async () => {
+      const res = await postJson(`${gw.baseURL}/responses`, {
+        model: 'claude', input: 'hi', prompt_cache_key: 'k', client_metadata: { a: 'b' }, text: {},
+        tools: [{ type: 'web_search' }, { type: 'namespace', name: 'ns', tools: [{ type: 'function', name: 'inner', parameters: { type: 'object', properties: {} } }] }],
+      }, { apiKey: KEYS.all });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.headers.get('x-tollgate-dropped'), 'tools[].web_search,prompt_cache_key');
+      const sent = ant.requestsTo('/v1/messages').at(-1).body;
+      assert.deepEqual(sent.tools.map((t) => t.name), ['ns__inner']);
+      const bad = await postJson(`${gw.baseURL}/responses`, { model: 'claude', input: [{ type: 'function_call_output' }] }, { apiKey: KEYS.all });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.error.param, 'input[0].call_id');
+    });
+  });
+
+  describe('the Codex CLI (wire_api = "responses")', () => {
+    let home;
+    before(async () => {
+      home = await makeTempDir(scope, 'tollgate-codex-');
+      await fs.writeFile(path.join(home, 'config.toml'), [
+        'model = "claude"',
+        'model_provider = "tollgate"',
+        '[model_providers.tollgate]',
+        'name = "Tollgate"',
+        `base_url = "${gw.baseURL}"`,
+        'env_key = "TOLLGATE_KEY"',
+        'wire_api = "responses"',
+        'request_max_retries = 0',
+        'stream_max_retries = 0',
+        '',
+      ].join('\n'));
+    });
+    const codex = (prompt, model = 'claude') => new Promise((resolve) => {
+      execFile(CODEX, ['exec', '--skip-git-repo-check', '--ephemeral', '-m', model, prompt], {
+        cwd: home, timeout: 60_000,
+        env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, TOLLGATE_KEY: KEYS.all, RUST_LOG: 'error' },
+      }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout: String(stdout), stderr: String(stderr) })).stdin?.end();
+    });
+
+    it('a plain answer on an Anthropic-backed alias', { timeout: 90_000 }, async () => {
+      const r = await codex('ping claude');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Echo:[\s\S]*ping claude/);
+    });
+
+    for (const alias of ['gem3', 'bed']) {
+      it(`${alias}: a plain answer, then a tool round trip`, { timeout: 90_000 }, async () => {
+        const plain = await codex(`ping ${alias}`, alias);
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.match(plain.stdout, new RegExp(`Echo:[\\s\\S]*ping ${alias}`));
+        const r = await codex('[[tool:get_goal]] what is the goal?', alias);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /Tool result/);
+      });
+    }
+
+    it('a tool round trip whose second turn replays the signed thinking', { timeout: 90_000 }, async () => {
+      ant.reset();
+      const r = await codex('[[tool:get_goal]] [[think:weighing the goal]] what is the goal?');
+      assert.equal(r.code, 0, r.stderr);
+      const sent = ant.requestsTo('/v1/messages').map((q) => q.body).filter((b) => JSON.stringify(b.messages).includes('[[tool:get_goal]]'));
+      assert.ok(sent.length >= 2, `Codex sent ${sent.length} turns`);
+      const replay = sent.at(-1).messages.find((m) => m.role === 'assistant');
+      assert.deepEqual(replay.content.map((b) => b.type), ['thinking', 'tool_use']);
+      assert.equal(replay.content[1].name, 'get_goal');
+      assert.match(r.stdout, /Tool result:/);
+    });
+  });
+
+  describe('the OpenAI Agents SDK', () => {
+    const weather = tool({ name: 'get_weather', description: 'Weather of a city', parameters: z.object({ city: z.string() }), execute: async ({ city }) => `sunny in ${city}` });
+
+    it('Responses model: a tool round trip, then a second turn by previousResponseId', { timeout: 60_000 }, async () => {
+      const model = new OpenAIResponsesModel(client, 'claude');
+      const agent = new Agent({ name: 'weather', instructions: 'Answer briefly.', model, tools: [weather] });
+      const r1 = await run(agent, '[[tool:get_weather]] Paris');
+      assert.match(r1.finalOutput, /Tool result: sunny in/);
+      const r2 = await run(agent, 'and tomorrow?', { previousResponseId: r1.lastResponseId });
+      assert.equal(r2.finalOutput, 'Echo: and tomorrow?');
+      const sent = ant.requestsTo('/v1/messages').at(-1).body;
+      assert.ok(JSON.stringify(sent.messages).includes('sunny in'), 'the chain came from the store');
+    });
+
+    it('Responses model, streamed, on the Gemini-backed alias; Chat model on the Bedrock-backed one', { timeout: 60_000 }, async () => {
+      const agent = new Agent({ name: 'g', model: new OpenAIResponsesModel(client, 'gem') });
+      const s = await run(agent, 'stream me', { stream: true });
+      let text = '';
+      for await (const ev of s) if (ev.type === 'raw_model_stream_event' && ev.data.type === 'output_text_delta') text += ev.data.delta;
+      await s.completed;
+      assert.match(text, /stream me/);
+      const chat = new Agent({ name: 'b', model: new OpenAIChatCompletionsModel(client, 'bed') });
+      const r = await run(chat, 'via chat');
+      assert.match(r.finalOutput, /via chat/);
+    });
+  });
+});

@@ -1,0 +1,69 @@
+// The stored Responses API answers (gateway/stored_responses.h): a key sees only its own, a
+// chain's items come back oldest first, a deleted response is gone.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "gateway/stored_responses.h"
+
+namespace json = boost::json;
+using tollgate::gateway::ResponseStore;
+
+namespace {
+
+struct TempDb {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("tollgate-responses-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  TempDb() { std::filesystem::create_directories(dir); }
+  ~TempDb() { std::filesystem::remove_all(dir); }
+  std::string path() const { return (dir / "r.db").string(); }
+};
+
+json::object response(std::string_view text) {
+  return json::parse(fmt::format(R"({{"id":"x","output":[{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"{}"}}]}}]}})", text))
+      .as_object();
+}
+
+}  // namespace
+
+TEST(StoredResponses, ChainKeyIsolationAndDelete) {
+  TempDb db;
+  auto opened = ResponseStore::open_sqlite(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
+  ResponseStore& store = *opened;
+  auto in1 = json::parse(R"([{"type":"message","role":"user","content":"one"}])").as_array();
+  auto in2 = json::parse(R"([{"type":"message","role":"user","content":"two"}])").as_array();
+  store.put("resp_tg1", "key-a", response("A1"), in1, "");
+  store.put("resp_tg2", "key-a", response("A2"), in2, "resp_tg1");
+
+  json::array items;
+  ASSERT_TRUE(store.history("resp_tg2", "key-a", items));
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0].at("content"), "one");
+  EXPECT_EQ(items[1].at("content").at(0).at("text"), "A1");
+  EXPECT_EQ(items[2].at("content"), "two");
+  EXPECT_EQ(items[3].at("content").at(0).at("text"), "A2");
+
+  json::array none;
+  EXPECT_FALSE(store.history("resp_tg2", "key-b", none));
+  EXPECT_FALSE(store.get("resp_tg1", "key-b"));
+  EXPECT_FALSE(store.remove("resp_tg1", "key-b"));
+
+  auto got = store.get("resp_tg2", "key-a");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->previous_id, "resp_tg1");
+  EXPECT_EQ(json::serialize(got->input_items), json::serialize(in2));
+
+  EXPECT_TRUE(store.remove("resp_tg1", "key-a"));
+  EXPECT_FALSE(store.get("resp_tg1", "key-a"));
+  json::array broken;
+  EXPECT_FALSE(store.history("resp_tg2", "key-a", broken)) << "a chain with a deleted link is not continued";
+
+  // Reopened: what was stored is still there.
+  auto again = ResponseStore::open_sqlite(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
+  EXPECT_TRUE(again->get("resp_tg2", "key-a"));
+}
