@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 enum class Route {
   chat_completions, completions, embeddings, models, responses,  // OpenAI
   messages, count_tokens,                             // Anthropic
+  mcp,                                                // MCP (src/mcp)
   livez, readyz, not_found,
 };
 
@@ -91,6 +92,9 @@ struct RequestContext {
   std::optional<limits::Decision> limit_decision;
   int64_t estimated_tokens = 0;
   std::optional<double> cost_usd;  // unknown price: nullopt, never zero
+
+  // MCP requests: what the record names (server, method, tool or URI, client)
+  std::string mcp_server, mcp_method, mcp_subject, mcp_client;
 
   // body capture (sampled at accept): the answer's bytes as the caller got them, capped
   bool capture = false;
