@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include <boost/json/serialize.hpp>
+
 #include "core/snapshot.h"
 #include "core/yaml_reader.h"
 #include "mcp/names.h"
@@ -127,6 +129,67 @@ void validate(const core::Resources& r, const Report& add) {
         add("mcp_servers", i, "auth.oauth2.token_url", "must be an http:// or https:// URL");
     }
   }
+}
+
+namespace {
+
+boost::json::array strings(const std::vector<std::string>& v) {
+  boost::json::array a;
+  for (const auto& s : v) a.push_back(boost::json::value(s));
+  return a;
+}
+
+boost::json::object limits_object(const core::Limits& l) {
+  boost::json::object o;
+  if (l.rpm) o["rpm"] = *l.rpm;
+  if (l.rpd) o["rpd"] = *l.rpd;
+  if (l.concurrency) o["concurrency"] = *l.concurrency;
+  return o;
+}
+
+}  // namespace
+
+std::string server_document(const core::McpServer& s) {
+  boost::json::object doc{{"name", s.name}, {"url", s.url}};
+  if (!s.headers.empty()) {
+    boost::json::object h;
+    for (const auto& [k, v] : s.headers) h[k] = v;
+    doc["headers"] = std::move(h);
+  }
+  if (!s.bearer.empty()) doc["auth"] = boost::json::object{{"bearer", s.bearer}};
+  if (!s.oauth2.token_url.empty())
+    doc["auth"] = boost::json::object{{"oauth2", {{"token_url", s.oauth2.token_url}, {"client_id", s.oauth2.client_id},
+                                                  {"client_secret", s.oauth2.client_secret},
+                                                  {"scopes", strings(s.oauth2.scopes)}}}};
+  doc["tools"] = boost::json::object{{"include", strings(s.include)}, {"exclude", strings(s.exclude)}};
+  doc["era"] = s.era;
+  if (s.prefix) doc["prefix"] = *s.prefix;
+  doc["timeout_ms"] = s.timeout_ms;
+  if (!s.limits.empty()) doc["limits"] = limits_object(s.limits);
+  if (!s.verify_tls) doc["verify_tls"] = false;
+  return boost::json::serialize(doc);
+}
+
+boost::json::object grant_object(const core::McpGrant& g) {
+  boost::json::object o{{"allow", strings(g.allow)}, {"deny", strings(g.deny)}};
+  if (g.read_only) o["read_only"] = true;
+  if (!g.limits.empty()) o["limits"] = limits_object(g.limits);
+  if (!g.tool_limits.empty()) o["tool_limits"] = limits_object(g.tool_limits);
+  return o;
+}
+
+std::optional<core::McpServer> parse_server(std::string_view doc, std::string_view source,
+                                            std::vector<core::ConfigError>& errors) {
+  YamlReader in(std::string(source), errors);
+  auto root = in.load(doc);
+  if (!root || !root->IsMap()) {
+    if (root) in.error(*root, "", "must be a map");
+    return std::nullopt;
+  }
+  std::size_t before = in.error_count();
+  auto s = read_server(in, *root, "");
+  if (in.error_count() != before) return std::nullopt;
+  return s;
 }
 
 }  // namespace tollgate::mcp

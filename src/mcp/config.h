@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
+
 #include "core/resources.h"
 
 namespace YAML {
@@ -41,5 +43,13 @@ void read_grant(core::YamlReader& in, const YAML::Node& n, const std::string& at
 using Report = std::function<void(std::string_view section, std::size_t index, std::string_view field,
                                   std::string message)>;
 void validate(const core::Resources& r, const Report& add);
+
+// The store's documents (JSON, the YAML schema's fields): a server, and a key's grant as the
+// `mcp` member of the key's settings. Values are written as given (the store seals secrets).
+std::string server_document(const core::McpServer& s);
+boost::json::object grant_object(const core::McpGrant& g);
+// One server document read with read_server()'s rules; nullopt with errors appended.
+std::optional<core::McpServer> parse_server(std::string_view doc, std::string_view source,
+                                            std::vector<core::ConfigError>& errors);
 
 }  // namespace tollgate::mcp

@@ -177,15 +177,20 @@ net::awaitable<bool> check_era(Inbound& in) {
         co_return false;
       }
     }
-    if (auto* caps = in.msg.meta(kMetaCapabilities); caps && caps->is_object())
-      in.caller.client_capabilities = caps->as_object();
+    auto* caps = in.msg.meta(kMetaCapabilities);
+    if (!caps || !caps->is_object()) {
+      co_await fail(in.ctx, 400, id, code::invalid_params,
+                    "_meta io.modelcontextprotocol/clientCapabilities is required", "bad_request");
+      co_return false;
+    }
+    in.caller.client_capabilities = caps->as_object();
     if (auto* info = in.msg.meta(kMetaClientInfo); info && info->is_object()) in.caller.client_info = info->as_object();
     co_return true;
   }
   if (header_version == kModern) {
-    co_await fail(in.ctx, 400, id, code::header_mismatch,
-                  "MCP-Protocol-Version is 2026-07-28 but the request carries no _meta protocol version",
-                  "header_mismatch");
+    co_await fail(in.ctx, 400, id, code::invalid_params,
+                  "A 2026-07-28 request needs _meta io.modelcontextprotocol/protocolVersion and clientCapabilities",
+                  "bad_request");
     co_return false;
   }
   if (in.msg.method == "initialize") co_return true;
@@ -228,7 +233,6 @@ net::awaitable<json::object> capabilities_for(Inbound& in) {
                         {"completions", json::object{}}};
   }
   if (!in.modern) caps["logging"] = json::object{};  // logging/setLevel is answered here
-  else caps.erase("logging");
   co_return caps;
 }
 

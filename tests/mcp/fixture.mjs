@@ -164,6 +164,35 @@ function build() {
     return text(`Done: ${state.name ?? ''} likes ${ir.step2?.content?.color ?? ''}`);
   });
   // Needs sampling from the client: without the capability the call is refused with -32021.
+  // Sampling and elicitation written once as MRTR: 2026 clients answer input_required; the SDK's
+  // legacy shim sends 2025 clients real server->client requests on the call's stream.
+  tool('test_sampling', { inputSchema: z.object({ prompt: z.string() }) }, async ({ prompt }, ctx) => {
+    const r = ctx.mcpReq.inputResponses?.sample;
+    if (!r) return inputRequired({ inputRequests: { sample: inputRequired.createMessage({
+      messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 }) } });
+    return text(`LLM response: ${r.content?.text ?? JSON.stringify(r.content)}`);
+  });
+  const userSchema = { type: 'object', properties: { username: { type: 'string', description: "User's response" },
+    email: { type: 'string', description: "User's email address" } }, required: ['username', 'email'] };
+  tool('test_elicitation', { inputSchema: z.object({ message: z.string() }) }, async ({ message }, ctx) => {
+    const r = ctx.mcpReq.inputResponses?.answer;
+    if (!r) return inputRequired({ inputRequests: { answer: inputRequired.elicit({ message, requestedSchema: userSchema }) } });
+    return text(`User response: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`);
+  });
+  const elicitTool = (name, requestedSchema) => tool(name, {}, async (...a) => {
+    const r = a.at(-1).mcpReq.inputResponses?.answer;
+    if (!r) return inputRequired({ inputRequests: { answer: inputRequired.elicit({ message: `Please fill in ${name}`, requestedSchema }) } });
+    return text(`Elicitation completed: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`);
+  });
+  elicitTool('test_elicitation_sep1034_defaults', { type: 'object', properties: {
+    name: { type: 'string', default: 'John Doe' }, age: { type: 'integer', default: 30 }, score: { type: 'number', default: 95.5 },
+    status: { type: 'string', enum: ['active', 'inactive', 'pending'], default: 'active' }, verified: { type: 'boolean', default: true } } });
+  elicitTool('test_elicitation_sep1330_enums', { type: 'object', properties: {
+    untitledSingle: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+    titledSingle: { type: 'string', oneOf: [{ const: 'value1', title: 'First Option' }, { const: 'value2', title: 'Second Option' }, { const: 'value3', title: 'Third Option' }] },
+    legacyEnum: { type: 'string', enum: ['opt1', 'opt2', 'opt3'], enumNames: ['Option One', 'Option Two', 'Option Three'] },
+    untitledMulti: { type: 'array', items: { type: 'string', enum: ['option1', 'option2', 'option3'] } },
+    titledMulti: { type: 'array', items: { anyOf: [{ const: 'value1', title: 'First Choice' }, { const: 'value2', title: 'Second Choice' }, { const: 'value3', title: 'Third Choice' }] } } } });
   tool('test_missing_capability', {}, async (...a) => {
     const caps = clientCaps(a.at(-1));
     if (!caps.sampling) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
