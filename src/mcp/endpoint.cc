@@ -407,7 +407,7 @@ void rewrite_answer(const Inbound& in, const core::McpServer& s, json::object& m
   fit_result_to_era(in, result);
 }
 
-net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object request, std::string tool) {
+net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
   auto& ctx = in.ctx;
   auto admitted = admit(*ctx.gateway.limiter, *ctx.key, s, tool);
   if (!admitted.ok) {
@@ -627,7 +627,8 @@ net::awaitable<void> named_call(Inbound& in) {
   }
   json::object request = in.msg.doc.as_object();
   request["params"].as_object()[method == "resources/read" ? "uri" : "name"] = r.name;
-  co_await relay(in, *r.server, std::move(request), tool ? r.name : "");
+  std::string_view limited_tool = tool ? std::string_view(r.name) : std::string_view();
+  co_await relay(in, *r.server, std::move(request), limited_tool);
 }
 
 net::awaitable<void> complete(Inbound& in) {
@@ -663,12 +664,13 @@ net::awaitable<void> dispatch_method(Inbound& in) {
     auto servers = reachable_servers(in.ctx);
     listen_to = in.scoped ? in.scoped : servers.size() == 1 ? servers[0] : nullptr;
   }
-  if (m == "initialize") {
+  // initialize, ping, logging/setLevel and resources/(un)subscribe are gone from 2026-07-28.
+  if (m == "initialize" && !in.modern) {
     co_await initialize(in);
   } else if (m == "server/discover") {
     co_await discover(in);
-  } else if (m == "ping" ||
-             (!in.modern && (m == "logging/setLevel" || m == "resources/subscribe" || m == "resources/unsubscribe"))) {
+  } else if (!in.modern && (m == "ping" || m == "logging/setLevel" || m == "resources/subscribe" ||
+                            m == "resources/unsubscribe")) {
     co_await empty_result(in);
   } else if (k && in.scoped) {
     co_await relay(in, *in.scoped, in.msg.doc.as_object(), "");
