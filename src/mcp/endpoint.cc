@@ -534,29 +534,27 @@ net::awaitable<Routed> route_name_to_server(Inbound& in, std::string_view name, 
     co_return r;
   }
   const core::McpServer* fallback = nullptr;
+  std::string_view rest;
   for (const auto* s : reachable_servers(in.ctx)) {
-    std::string_view rest;
     if (s->name_prefix().empty()) {
       if (!fallback) fallback = s;
       continue;
     }
     if (!strip_prefix(s->name_prefix(), name, rest)) continue;
     r.server = s;
-    if (mint(s->name_prefix(), rest) == name) {
-      r.name = std::string(rest);
-    } else if (auto found = co_await unshorten(in, *s, k, name)) {
-      r.name = *found;
-    } else {
-      r.server = nullptr;
-    }
-    co_return r;
+    break;
   }
-  if (fallback) {
+  if (!r.server) {
+    if (!fallback) co_return r;
     r.server = fallback;
-    if (mint("", name) == name) r.name = std::string(name);
-    else if (auto found = co_await unshorten(in, *fallback, k, name)) r.name = *found;
-    else r.server = nullptr;
+    rest = name;
   }
+  // A shortened name maps back through the server's list; otherwise it is the upstream name.
+  std::optional<std::string> found;
+  if (looks_shortened(name)) found = co_await unshorten(in, *r.server, k, name);
+  if (found) r.name = std::move(*found);
+  else if (mint(r.server->name_prefix(), rest) == name) r.name = std::string(rest);
+  else r.server = nullptr;
   co_return r;
 }
 

@@ -48,6 +48,13 @@ std::string mint(std::string_view prefix, std::string_view name) {
   return out + suffix;
 }
 
+bool looks_shortened(std::string_view m) {
+  if (m.size() < 11 || m[m.size() - 11] != '_') return false;
+  for (char c : m.substr(m.size() - 10))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 bool strip_prefix(std::string_view prefix, std::string_view minted, std::string_view& rest) {
   if (prefix.empty()) {
     rest = minted;

@@ -19,6 +19,10 @@ std::string mint(std::string_view prefix, std::string_view name);
 // the caller still checks it against the upstream's names when it was shortened.
 bool strip_prefix(std::string_view prefix, std::string_view minted, std::string_view& rest);
 
+// Whether `minted` ends like a shortened name (its hash suffix): only then is the upstream's
+// list consulted to map it back.
+bool looks_shortened(std::string_view minted);
+
 // Resources: `tollgate-mcp://<server>/<uri>` for a prefixed server, the URI itself otherwise.
 std::string mint_uri(std::string_view prefix, std::string_view server, std::string_view uri);
 bool strip_uri(std::string_view prefix, std::string_view server, std::string_view minted, std::string& uri);
