@@ -27,6 +27,7 @@ const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwA
 const WAV = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEARKwAAIhYAQACABAAZGF0YQAAAAA=';
 const LONG_NAME = 'a_tool_name_that_goes_on_and_on_' + 'x'.repeat(120 - 32 - 4) + '_end';
 
+let aborts = 0;  // test_slow calls whose client went away (the gateway cancelled them)
 const seen = [];  // headers of every MCP request, for the credential tests
 const tokens = new Set();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -85,6 +86,7 @@ function build() {
       if (token !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: ++i } });
       await sleep(100);
     }
+    if (ctx.mcpReq.signal.aborted) aborts++;
     return text(ctx.mcpReq.signal.aborted ? 'aborted' : 'slow done');
   });
   tool('echo_headers', { annotations: { readOnlyHint: true } }, async () => text(JSON.stringify(seen.at(-1) ?? {})));
@@ -263,6 +265,11 @@ const handler = createMcpHandler(() => build(), { onerror: () => {} });
 const node = toNodeHandler(handler);
 
 const httpServer = http.createServer(async (req, res) => {
+  if (req.url === '/__aborts') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ aborts }));
+    return;
+  }
   if (req.url === '/__seen') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(seen));

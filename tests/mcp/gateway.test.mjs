@@ -156,6 +156,25 @@ test('failures: a black-holed server costs its deadline only and is named; a 401
   assert.match(dead.body.error.message, /MCP server "hole" is unavailable/);
 });
 
+test('streaming: progress is relayed per event with X-Accel-Buffering: no, and a client closing its stream cancels the upstream call', async (t) => {
+  const fx = await startFixture(t);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url }] });
+  const m = modern('tools/call', { name: 'fixture__test_slow', arguments: { ms: 5000 }, _meta: { progressToken: 'tok' } });
+  const ac = new AbortController();
+  const started = Date.now();
+  const res = await fetch(gw.mcpURL(), { method: 'POST', signal: ac.signal, body: JSON.stringify(m.message),
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${MCP_KEYS.admin}`, ...m.headers } });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  assert.equal(res.headers.get('x-accel-buffering'), 'no');
+  const reader = res.body.getReader();
+  const { value } = await reader.read();  // the first progress event, long before the call ends
+  assert.match(new TextDecoder().decode(value), /notifications\/progress/);
+  assert.ok(Date.now() - started < 2000);
+  ac.abort();
+  const { waitFor } = await import('../integration/harness.mjs');
+  await waitFor(async () => (await (await fetch(`${fx.base}/__aborts`)).json()).aborts >= 1, { timeout: 4000, message: 'the upstream call aborted' });
+});
+
 test('names: a 120-character tool name is shortened to 64 LLM-safe characters and still callable', async (t) => {
   const fx = await startFixture(t);
   const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url }] });
