@@ -472,7 +472,12 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
       reader.feed(piece);
       http::SseEvent ev;
       while (reader.next(ev)) {
-        if (!ev.has_data) continue;  // upstream keep-alives and priming events end here
+        if (!ev.has_data) {
+          // The upstream's keep-alive comment, passed on so no proxy between us and the
+          // client idles the stream out; priming events (an id, no data) end here too.
+          if (ev.raw.starts_with(":") && !co_await ctx.ex.write_chunk(":\n\n")) co_return;
+          continue;
+        }
         boost::system::error_code ec;
         json::value v = json::parse(ev.data, ec);
         if (ec || !v.is_object()) continue;

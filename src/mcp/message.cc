@@ -115,7 +115,8 @@ std::optional<std::string> decode_header_value(std::string_view v) {
   std::string_view enc = v.substr(9, v.size() - 11);
   std::string out(b64::decoded_size(enc.size()), '\0');
   auto [n, used] = b64::decode(out.data(), enc.data(), enc.size());
-  if (used != enc.size()) return std::nullopt;
+  // Beast's decoder stops at the padding: only '=' may be left over.
+  if (enc.find_first_not_of('=', used) != std::string_view::npos) return std::nullopt;
   out.resize(n);
   return out;
 }

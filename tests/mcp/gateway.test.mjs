@@ -9,7 +9,7 @@ import net from 'node:net';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
-import { makeTempDir, processConfig, startGateway, writeConfig } from '../integration/harness.mjs';
+import { makeTempDir, processConfig, runTollgate, startGateway, writeConfig, writeYaml } from '../integration/harness.mjs';
 import { MCP_KEYS, mcpKeys, modern, rpc, startFixture, startMcpGateway } from './helpers.mjs';
 
 async function v1(url, key) {
@@ -185,6 +185,21 @@ test('names: a 120-character tool name is shortened to 64 LLM-safe characters an
   assert.ok(long.length <= 64);
   assert.match(long, /^[A-Za-z0-9_-]+$/);
   assert.equal((await c.client.callTool({ name: long, arguments: {} })).content[0].text, 'long name reached');
+});
+
+test('validate: colliding name prefixes and bad MCP settings are reported at config load', async (t) => {
+  const dir = await makeTempDir(t, 'tollgate-mcp-validate-');
+  const file = await writeYaml(`${dir}/resources.yaml`, { mcp_servers: [
+    { name: 'github', url: 'https://a.example/mcp' },
+    { name: 'gh', url: 'https://b.example/mcp', prefix: 'github' },
+    { name: 'bad name', url: 'ftp://c.example', era: '1999' },
+  ] });
+  const r = await runTollgate(['validate', file]);
+  assert.notEqual(r.code, 0);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /name collision: servers "github" and "gh" both mint names with prefix "github"/);
+  assert.match(out, /mcp_servers\[2\]\.era/);
+  assert.match(out, /mcp_servers\[2\]\.url/);
 });
 
 test('limits: per key RPM on a server answers JSON-RPC -32029 with HTTP 429 and Retry-After', async (t) => {
