@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
+#include <random>
+#include <unordered_map>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -389,6 +393,127 @@ net::awaitable<void> aggregate_list(Inbound& in, const ListKind& k) {
   co_await answer(in.ctx, 200, result_body(in.msg.id, std::move(result)));
 }
 
+// --- input for legacy clients ------------------------------------------------------------------
+
+// A 2026 server asks for input with an input_required result; a legacy client answers
+// server->client requests instead. Each request the gateway sends waits here for the client's
+// response POST (any worker thread of this process; not across replicas).
+constexpr int kMaxInputRounds = 8;
+constexpr auto kInputWait = std::chrono::seconds(120);
+
+struct PendingInput {
+  std::string key_id;
+  net::any_io_executor executor;
+  std::shared_ptr<net::steady_timer> wake;
+  std::mutex mu;
+  std::optional<json::value> response;  // the client's whole response message
+};
+std::mutex pending_mu;
+std::unordered_map<std::string, std::shared_ptr<PendingInput>> pending_inputs;
+
+// Delivers a client's response to the request waiting for it; false when nothing waits.
+bool deliver_input(const core::Key& key, const json::value& id, json::value message) {
+  if (!id.is_string()) return false;
+  std::shared_ptr<PendingInput> p;
+  {
+    std::lock_guard lock(pending_mu);
+    auto it = pending_inputs.find(std::string(id.as_string()));
+    if (it == pending_inputs.end() || it->second->key_id != key.id) return false;
+    p = it->second;
+  }
+  {
+    std::lock_guard lock(p->mu);
+    p->response = std::move(message);
+  }
+  net::post(p->executor, [wake = p->wake] { wake->cancel(); });
+  return true;
+}
+
+const json::object* legacy_input_requests(const Inbound& in, const json::object& answer) {
+  if (in.modern || !in.accepts_sse) return nullptr;
+  auto* r = answer.if_contains("result");
+  if (!r || !r->is_object()) return nullptr;
+  auto* type = r->as_object().if_contains("resultType");
+  if (!type || !type->is_string() || type->as_string() != "input_required") return nullptr;
+  auto* reqs = r->as_object().if_contains("inputRequests");
+  return reqs && reqs->is_object() ? &reqs->as_object() : nullptr;
+}
+
+net::awaitable<std::optional<json::object>> ask_client(Inbound& in, const json::object& requests) {
+  auto executor = co_await net::this_coro::executor;
+  auto wake = std::make_shared<net::steady_timer>(executor);
+  const auto deadline = std::chrono::steady_clock::now() + kInputWait;
+  wake->expires_at(deadline);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::vector<std::pair<std::string, std::string>> asked;  // input key, request id
+  std::vector<std::shared_ptr<PendingInput>> waits;
+  bool sent = true;
+  for (const auto& [k, req] : requests) {
+    if (!req.is_object()) continue;
+    std::string id = fmt::format("tollgate-input-{:016x}", rng());
+    auto p = std::make_shared<PendingInput>();
+    p->key_id = in.ctx.key->id;
+    p->executor = executor;
+    p->wake = wake;
+    {
+      std::lock_guard lock(pending_mu);
+      pending_inputs[id] = p;
+    }
+    asked.emplace_back(std::string(k), id);
+    waits.push_back(p);
+    json::object msg{{"jsonrpc", "2.0"}, {"id", id}};
+    if (auto* m = req.as_object().if_contains("method")) msg["method"] = *m;
+    if (auto* pa = req.as_object().if_contains("params")) msg["params"] = *pa;
+    if (!co_await in.ctx.ex.write_chunk(http::sse_event("message", json::serialize(msg)))) {
+      sent = false;
+      break;
+    }
+  }
+  auto all_answered = [&] {
+    for (auto& p : waits) {
+      std::lock_guard lock(p->mu);
+      if (!p->response) return false;
+    }
+    return true;
+  };
+  while (sent && !all_answered() && std::chrono::steady_clock::now() < deadline && !in.ctx.ex.client_gone())
+    co_await wake->async_wait(net::as_tuple(net::use_awaitable));
+  {
+    std::lock_guard lock(pending_mu);
+    for (auto& [k, id] : asked) pending_inputs.erase(id);
+  }
+  if (!sent || !all_answered()) co_return std::nullopt;
+  json::object out;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    std::lock_guard lock(waits[i]->mu);
+    auto& m = waits[i]->response->as_object();
+    auto* result = m.if_contains("result");
+    if (!result) co_return std::nullopt;  // the client refused: the call fails
+    out[asked[i].first] = *result;
+  }
+  co_return out;
+}
+
+net::awaitable<bool> start_sse(RequestContext& ctx, int status) {
+  auto h = headers_for(ctx, "text/event-stream");
+  h.emplace_back("cache-control", "no-cache");
+  h.emplace_back("x-accel-buffering", "no");
+  ctx.status = status;
+  co_return co_await ctx.ex.start_stream(status, h);
+}
+
+// An error as the last event of a started stream, or as the whole answer.
+net::awaitable<void> fail_answer(Inbound& in, bool streaming, int status, int code, std::string_view message,
+                                 std::string cause) {
+  if (!streaming) {
+    co_await fail(in.ctx, status, in.msg.id, code, message, std::move(cause));
+    co_return;
+  }
+  if (in.ctx.error.empty()) in.ctx.error = std::move(cause);
+  co_await in.ctx.ex.write_chunk(http::sse_event("message", error_body(in.msg.id, code, message)));
+  co_await in.ctx.ex.end_stream();
+}
+
 // --- relayed to one server -----------------------------------------------------------------
 
 // Rewrites the final answer of a relayed request: list filtering (and renaming on /mcp), era fit.
@@ -429,88 +554,113 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
       if (p["_meta"].is_object()) p["_meta"].as_object()["io.modelcontextprotocol/logLevel"] = "debug";
     }
   }
-  Opened o = co_await open_request(s, in.caller, std::move(request));
-  if (o.error) {
-    ctx.gateway.metrics.upstream_failure("mcp:" + s.name, "error");
-    spdlog::warn("mcp: {} {} on {}: {}", in.msg.method, in.msg.subject(), s.name, o.error->message);
-    co_await fail(ctx, 502, in.msg.id, code::upstream, o.error->message, "upstream_unavailable");
-    co_return;
-  }
-  auto& call = *o.call;
-  CancelOnGone guard(ctx.ex, call);
-  const int status = call.status();
-  if (call.media_type() == "text/event-stream" && in.accepts_sse) {
-    auto h = headers_for(ctx, "text/event-stream");
-    h.emplace_back("cache-control", "no-cache");
-    h.emplace_back("x-accel-buffering", "no");
-    ctx.status = status;
-    if (!co_await ctx.ex.start_stream(status, h)) co_return;
-    http::SseReader reader;
-    bool done = false, answered = false;
-    std::size_t total = 0;
-    while (!done && !answered) {
-      std::string_view piece;
-      auto f = co_await call.read_some(piece, done);
-      if (f != http::UpstreamFailure::none) {
-        if (f != http::UpstreamFailure::cancelled) {
-          ctx.error = "upstream_stream_broken";
-          std::string msg = error_body(in.msg.id, code::upstream,
-                                       fmt::format("MCP server \"{}\" broke off its stream", s.name));
-          co_await ctx.ex.write_chunk(http::sse_event("message", msg));
-        } else {
-          ctx.error = "client_closed";
-        }
-        break;
-      }
-      total += piece.size();
-      if (total > kMaxResult) {
-        ctx.error = "result_too_large";
-        std::string msg = error_body(in.msg.id, code::internal, "Result exceeds the gateway's size cap");
-        co_await ctx.ex.write_chunk(http::sse_event("message", msg));
-        break;
-      }
-      reader.feed(piece);
-      http::SseEvent ev;
-      while (reader.next(ev)) {
-        if (!ev.has_data) {
-          // The upstream's keep-alive comment, passed on so no proxy between us and the
-          // client idles the stream out; priming events (an id, no data) end here too.
-          if (ev.raw.starts_with(":") && !co_await ctx.ex.write_chunk(":\n\n")) co_return;
-          continue;
-        }
-        boost::system::error_code ec;
-        json::value v = json::parse(ev.data, ec);
-        if (ec || !v.is_object()) continue;
-        auto& m = v.as_object();
-        bool final = !m.contains("method") && (m.contains("result") || m.contains("error"));
-        if (final) {
-          rewrite_answer(in, s, m);
-          answered = true;
-        }
-        // Flushed per event: progress and log notifications reach the client as they happen.
-        if (!co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(m)))) {
-          ctx.error = "client_closed";
+  bool streaming = false;  // the client's SSE answer has started
+  for (int round = 0;; ++round) {
+    json::object attempt = request;  // kept whole for a retry with the client's input
+    Opened o = co_await open_request(s, in.caller, std::move(attempt));
+    if (o.error) {
+      ctx.gateway.metrics.upstream_failure("mcp:" + s.name, "error");
+      spdlog::warn("mcp: {} {} on {}: {}", in.msg.method, in.msg.subject(), s.name, o.error->message);
+      co_await fail_answer(in, streaming, 502, code::upstream, o.error->message, "upstream_unavailable");
+      co_return;
+    }
+    auto& call = *o.call;
+    CancelOnGone guard(ctx.ex, call);
+    const int status = call.status();
+    json::value final;
+    if (call.media_type() == "text/event-stream" && in.accepts_sse) {
+      if (!streaming && !co_await start_sse(ctx, status)) co_return;
+      streaming = true;
+      http::SseReader reader;
+      bool done = false;
+      std::size_t total = 0;
+      while (!done && final.is_null()) {
+        std::string_view piece;
+        auto f = co_await call.read_some(piece, done);
+        if (f != http::UpstreamFailure::none) {
+          if (f == http::UpstreamFailure::cancelled) {
+            ctx.error = "client_closed";
+            co_return;
+          }
+          std::string msg = fmt::format("MCP server \"{}\" broke off its stream", s.name);
+          co_await fail_answer(in, streaming, 502, code::upstream, msg, "upstream_stream_broken");
           co_return;
         }
-        if (answered) break;
+        total += piece.size();
+        if (total > kMaxResult) {
+          co_await fail_answer(in, streaming, 502, code::internal, "Result exceeds the gateway's size cap",
+                               "result_too_large");
+          co_return;
+        }
+        reader.feed(piece);
+        http::SseEvent ev;
+        while (final.is_null() && reader.next(ev)) {
+          if (!ev.has_data) {
+            // The upstream's keep-alive comment, passed on so no proxy between us and the
+            // client idles the stream out; priming events (an id, no data) end here too.
+            if (ev.raw.starts_with(":") && !co_await ctx.ex.write_chunk(":\n\n")) co_return;
+            continue;
+          }
+          boost::system::error_code ec;
+          json::value v = json::parse(ev.data, ec);
+          if (ec || !v.is_object()) continue;
+          auto& m = v.as_object();
+          if (!m.contains("method") && (m.contains("result") || m.contains("error"))) {
+            final = std::move(v);
+            break;
+          }
+          // Flushed per event: progress and log notifications reach the client as they happen.
+          if (!co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(m)))) {
+            ctx.error = "client_closed";
+            co_return;
+          }
+        }
+      }
+      if (final.is_null()) {
+        std::string msg = fmt::format("MCP server \"{}\" ended its stream without an answer", s.name);
+        co_await fail_answer(in, streaming, 502, code::upstream, msg, "upstream_stream_broken");
+        co_return;
+      }
+    } else {
+      if (auto e = co_await read_response(s, call, final, kMaxResult)) {
+        co_await fail_answer(in, streaming, 502, code::upstream, e->message, "upstream_unavailable");
+        co_return;
+      }
+      if (!final.is_object()) {  // 202 for a notification
+        ctx.status = 202;
+        co_await ctx.ex.respond(202, headers_for(ctx, "application/json"), "");
+        co_return;
       }
     }
-    co_await ctx.ex.end_stream();
+    auto& fm = final.as_object();
+    // A legacy client cannot answer an input_required result: the gateway asks it with
+    // server->client requests on this stream, then retries the call with its answers.
+    if (const json::object* inputs = legacy_input_requests(in, fm); inputs && round < kMaxInputRounds) {
+      if (!streaming && !co_await start_sse(ctx, 200)) co_return;
+      streaming = true;
+      std::optional<json::object> responses = co_await ask_client(in, *inputs);
+      if (!responses) {
+        co_await fail_answer(in, streaming, 200, code::internal, "The client did not answer the server's requests in time",
+                             "input_timeout");
+        co_return;
+      }
+      auto& p = request["params"].as_object();
+      p["inputResponses"] = std::move(*responses);
+      const auto& result = fm["result"].as_object();
+      if (auto* st = result.if_contains("requestState")) p["requestState"] = *st;
+      else p.erase("requestState");
+      continue;
+    }
+    rewrite_answer(in, s, fm);
+    if (auto* id = fm.if_contains("id")) *id = in.msg.id;
+    if (streaming) {
+      co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(fm)));
+      co_await ctx.ex.end_stream();
+    } else {
+      co_await answer(ctx, status >= 200 && status < 500 ? status : 502, json::serialize(fm));
+    }
     co_return;
   }
-  json::value resp;
-  if (auto e = co_await read_response(s, call, resp, kMaxResult)) {
-    co_await fail(ctx, 502, in.msg.id, code::upstream, e->message, "upstream_unavailable");
-    co_return;
-  }
-  if (!resp.is_object()) {  // 202 for a notification
-    ctx.status = 202;
-    co_await ctx.ex.respond(202, headers_for(ctx, "application/json"), "");
-    co_return;
-  }
-  rewrite_answer(in, s, resp.as_object());
-  if (auto* id = resp.as_object().if_contains("id")) *id = in.msg.id;
-  co_await answer(ctx, status >= 200 && status < 500 ? status : 502, json::serialize(resp));
 }
 
 // The server and upstream name a prefixed name on /mcp refers to.
@@ -735,6 +885,11 @@ net::awaitable<void> serve(RequestContext& ctx) {
     co_return;
   }
   ctx.mcp_method = in.msg.method;
+  if (in.msg.kind == Kind::response) {
+    // A legacy client answering a request the gateway relayed for a 2026 server's input.
+    const json::value& rid = in.msg.id;
+    deliver_input(*ctx.key, rid, in.msg.doc);
+  }
   if (in.msg.kind != Kind::request) {
     // Notifications and a client's responses: accepted; the stateless relay has no one to hand them to.
     ctx.status = 202;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { makeTempDir, processConfig, runTollgate, startGateway, writeConfig, writeYaml } from '../integration/harness.mjs';
 import { MCP_KEYS, mcpKeys, modern, rpc, startFixture, startMcpGateway } from './helpers.mjs';
@@ -173,6 +174,22 @@ test('streaming: progress is relayed per event with X-Accel-Buffering: no, and a
   ac.abort();
   const { waitFor } = await import('../integration/harness.mjs');
   await waitFor(async () => (await (await fetch(`${fx.base}/__aborts`)).json()).aborts >= 1, { timeout: 4000, message: 'the upstream call aborted' });
+});
+
+test('input: a legacy (v1) client answers sampling and elicitation that a 2026 server asked for with input_required', async (t) => {
+  const fx = await startFixture(t);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url }] });
+  const client = new ClientV1({ name: 'v1-input', version: '1' }, { capabilities: { sampling: {}, elicitation: {} } });
+  client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
+    model: 'test-model', role: 'assistant', content: { type: 'text', text: `Paris (asked: ${req.params.messages[0].content.text})` } }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { username: 'ada', email: 'ada@example.com' } }));
+  const transport = new TransportV1(new URL(gw.mcpURL('fixture')), { requestInit: { headers: { authorization: `Bearer ${MCP_KEYS.admin}` } } });
+  await client.connect(transport);
+  t.after(() => client.close());
+  const s = await client.callTool({ name: 'test_sampling', arguments: { prompt: 'Capital of France?' } });
+  assert.equal(s.content[0].text, 'LLM response: Paris (asked: Capital of France?)');
+  const e = await client.callTool({ name: 'test_elicitation', arguments: { message: 'Who are you?' } });
+  assert.equal(e.content[0].text, 'User response: action=accept, content={"username":"ada","email":"ada@example.com"}');
 });
 
 test('names: a 120-character tool name is shortened to 64 LLM-safe characters and still callable', async (t) => {
