@@ -59,11 +59,12 @@ sanitize: deps-test
 	  integration/anthropic.test.mjs integration/guardrails.test.mjs
 
 # A bounded libFuzzer run over the parsers (SSE, OpenAI, Responses and Anthropic requests, Gemini
-# streams, raw HTTP requests as the listener reads them) and the guardrails (a streamed answer
-# must be redacted exactly as the whole one); a crash fails it. FUZZ_SECONDS seconds per
-# target; FUZZ_SECONDS=300 make fuzz for a longer run, FUZZ_TARGETS=guardrails for one target.
+# streams, raw HTTP requests as the listener reads them, MCP JSON-RPC messages and streams) and
+# the guardrails (a streamed answer must be redacted exactly as the whole one); a crash fails it.
+# FUZZ_SECONDS seconds per target; FUZZ_SECONDS=300 make fuzz for a longer run,
+# FUZZ_TARGETS=guardrails for one target.
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream guardrails http_request responses_request
+FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream guardrails http_request responses_request mcp_message
 fuzz: deps-test
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 

@@ -45,8 +45,9 @@ declare -A SOURCES=(
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
+  [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request responses_request"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request responses_request mcp_message"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

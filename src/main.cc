@@ -74,7 +74,7 @@ int cmd_validate(const std::string& file) {
     return text.rfind(line, 0) == 0 || text.find("\n" + line) != std::string::npos;
   };
   bool resources = false;
-  for (auto key : {"providers", "models", "keys", "guardrails"}) resources = resources || has_key(key);
+  for (auto key : {"providers", "models", "keys", "guardrails", "mcp_servers"}) resources = resources || has_key(key);
   bool process = false;
   for (auto key : {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server", "log", "usage",
                    "tracing", "capture"})

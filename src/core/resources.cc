@@ -9,6 +9,7 @@
 
 #include "core/snapshot.h"  // parse_endpoint: a base URL is valid when dispatch can use it
 #include "core/yaml_reader.h"
+#include "mcp/config.h"
 #include "store/store.h"  // sha256_hex: a key is known by the hash of its secret
 
 namespace tollgate::core {
@@ -365,7 +366,7 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
   std::size_t errors_before = in.error_count();
   if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at", "limits",
-                         "budget", "model_limits", "guardrails"})) {
+                         "budget", "model_limits", "guardrails", "mcp"})) {
     return std::nullopt;
   }
   Key k;
@@ -433,6 +434,7 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), k.limits);
   read_budget(in, n["budget"], YamlReader::child(at, "budget"), k.budget);
   if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) k.guardrails = std::move(*v);
+  mcp::read_grant(in, n["mcp"], YamlReader::child(at, "mcp"), k.mcp);
   if (auto ml = n["model_limits"]; !YamlReader::empty(ml)) {
     std::string mf = YamlReader::child(at, "model_limits");
     if (!ml.IsMap()) {
@@ -678,7 +680,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   std::optional<YAML::Node> root = in.load(text);
   if (!root) return result;
   if (root->IsNull()) return result;  // an empty document declares nothing
-  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails"})) return result;
+  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails", "mcp_servers"})) return result;
 
   // Every section is read whole even after an error, so one run reports every problem. An
   // item that fails to read is left out, so remember which document item each one came from.
@@ -702,6 +704,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   section("models", read_model, result.resources.models);
   section("keys", read_key, result.resources.keys);
   section("guardrails", read_guardrail, result.resources.guardrails);
+  section("mcp_servers", mcp::read_server, result.resources.mcp_servers);
 
   validate_resources(result.resources, result.errors,
                      [&](std::string_view section_name, std::size_t index, std::string_view field) {
@@ -800,6 +803,9 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
   validate_models(r, found);
   validate_keys(r, found);
   validate_guardrails(r, found);
+  mcp::validate(r, [&](std::string_view section, std::size_t i, std::string_view field, std::string message) {
+    found.add(section, i, field, std::move(message));
+  });
 }
 
 std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,

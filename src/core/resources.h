@@ -139,6 +139,33 @@ struct Guardrail {
   bool fail_open = false;              // endpoint down: admit (true) or refuse with 503 (false)
 };
 
+// An MCP server the gateway fronts (mcp/config.cc reads and checks it).
+struct McpServer {
+  std::string name;
+  std::string url;                             // its Streamable HTTP endpoint
+  std::map<std::string, std::string> headers;  // sent upstream; values are secrets
+  std::string bearer;                          // auth: { bearer: ... }
+  struct OAuth2 {                              // auth: { oauth2: {...} } client credentials
+    std::string token_url, client_id, client_secret;
+    std::vector<std::string> scopes;
+  } oauth2;
+  std::vector<std::string> include{"*"}, exclude;  // tool name globs (upstream names)
+  std::string era = "auto";                    // auto | 2026-07-28 | legacy
+  std::optional<std::string> prefix;           // aggregate names: prefix + "__" + tool; default: name
+  int64_t timeout_ms = 30'000;
+  Limits limits;                               // the server, all keys together
+  bool verify_tls = true;
+  const std::string& name_prefix() const { return prefix ? *prefix : name; }
+};
+
+// A key's MCP grant: globs over aggregate names (server__tool, server__prompt, server URIs).
+struct McpGrant {
+  std::vector<std::string> allow, deny;  // deny wins; nothing allowed without a grant
+  bool read_only = false;                // only tools annotated readOnlyHint
+  Limits limits;                         // this key on each server
+  Limits tool_limits;                    // this key on each tool
+};
+
 struct Key {
   std::string id;         // stable public id, "key_..."; used in metrics and logs
   std::string name;
@@ -150,6 +177,7 @@ struct Key {
   Budget budget;
   std::map<std::string, Limits> model_limits;  // this key on one model (alias -> limits)
   std::vector<std::string> guardrails;         // policy names
+  std::optional<McpGrant> mcp;                 // MCP: none means no MCP access
 };
 
 struct Resources {
@@ -157,6 +185,7 @@ struct Resources {
   std::vector<Model> models;
   std::vector<Key> keys;
   std::vector<Guardrail> guardrails;
+  std::vector<McpServer> mcp_servers;
 };
 
 // One problem found while validating resources: where it is and what is wrong.

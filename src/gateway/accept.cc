@@ -19,6 +19,7 @@ std::string_view route_name(Route r) {
     case Route::models: return "models";
     case Route::messages: return "messages";
     case Route::count_tokens: return "messages.count_tokens";
+    case Route::mcp: return "mcp";
     case Route::livez: return "livez";
     case Route::readyz: return "readyz";
     case Route::not_found: return "not_found";
@@ -33,6 +34,9 @@ Dialect dialect_of(Route r) {
 Route match_route(std::string_view method, std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  // MCP: /mcp and /mcp/{server}, every method (GET and DELETE get 405 there, in MCP's terms).
+  if (path == "/mcp" || (path.starts_with("/mcp/") && path.find('/', 5) == std::string_view::npos))
+    return Route::mcp;
   if (method == "POST") {
     if (path == "/v1/chat/completions" || path == "/chat/completions") return Route::chat_completions;
     if (path == "/v1/completions" || path == "/completions") return Route::completions;

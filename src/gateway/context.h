@@ -25,6 +25,7 @@ enum class Route {
   chat_completions, completions, embeddings, models, responses,  // OpenAI
   stored_response,  // GET / DELETE /v1/responses/{id}[/input_items]
   messages, count_tokens,                             // Anthropic
+  mcp,                                                // MCP (src/mcp)
   livez, readyz, not_found,
 };
 
@@ -105,6 +106,9 @@ struct RequestContext {
   std::optional<limits::Decision> limit_decision;
   int64_t estimated_tokens = 0;
   std::optional<double> cost_usd;  // unknown price: nullopt, never zero
+
+  // MCP requests: what the record names (server, method, tool or URI, client)
+  std::string mcp_server, mcp_method, mcp_subject, mcp_client;
 
   // body capture (sampled at accept): the answer's bytes as the caller got them, capped
   bool capture = false;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "gateway/phases.h"
+#include "mcp/endpoint.h"
 
 namespace tollgate::gateway {
 namespace net = boost::asio;
@@ -32,6 +33,9 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
       co_await respond_json(ctx, ready ? 200 : 503, std::move(body));
       co_return;
     }
+    case Route::mcp:
+      co_await mcp::serve(ctx);
+      co_return;
     case Route::not_found:
       co_await respond_error(ctx, GatewayError::make(
                                       ErrorKind::not_found,

@@ -58,7 +58,8 @@ void record(RequestContext& ctx) {
   auto now = Clock::now();
   double duration = std::chrono::duration<double>(now - ctx.started).count();
   double ttft = ctx.first_byte ? std::chrono::duration<double>(*ctx.first_byte - ctx.started).count() : -1;
-  std::string_view provider = ctx.target ? std::string_view(ctx.target->provider->spec.name) : "";
+  // An MCP request names its server as the provider (configured names only).
+  std::string_view provider = ctx.target ? std::string_view(ctx.target->provider->spec.name) : std::string_view(ctx.mcp_server);
   // The model label is set only once resolved, so unknown names cannot grow the series.
   // A pattern alias answers to any name: the alias, not the name, labels the series.
   std::string_view model = ctx.target ? ctx.alias() : "";
@@ -94,6 +95,10 @@ void record(RequestContext& ctx) {
     r.provider = std::string(provider);
     if (ctx.target) r.upstream_model = ctx.target->upstream_model;
     r.route = std::string(route_name(ctx.route));
+    if (ctx.route == Route::mcp) {  // method and tool or URI, in the model columns
+      r.model = ctx.mcp_method;
+      r.upstream_model = ctx.mcp_subject;
+    }
     r.status = ctx.status;
     r.stream = ctx.facts.stream;
     r.usage = ctx.usage;
@@ -160,7 +165,7 @@ void record(RequestContext& ctx) {
     std::strftime(ts, sizeof ts, "%FT%T", &tm);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
     log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{}}})",
+        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{}{}}})",
         ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
         route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
         ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
@@ -172,7 +177,12 @@ void record(RequestContext& ctx) {
         ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
         ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
         ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits,
-        dropped_json(ctx));
+        dropped_json(ctx),
+        ctx.route != Route::mcp ? std::string()
+                                : fmt::format(R"(,"mcp":{{"server":{},"method":{},"name":{},"client":{},"request_bytes":{}}})",
+                                              core::json_quote(ctx.mcp_server), core::json_quote(ctx.mcp_method),
+                                              core::json_quote(ctx.mcp_subject), core::json_quote(ctx.mcp_client),
+                                              ctx.ex.body().size()));
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include "admin/admin_routes.h"
 #include "core/host.h"
+#include "mcp/session.h"
 #include "gateway/proxy.h"
 #include "gateway/state.h"
 #include "gateway/stored_responses.h"
@@ -123,6 +124,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
 
   GatewayState state;
   state.config = config;
+  mcp::init_session_sealing(config.store.path);  // legacy MCP session ids: sealed with the store's key
   state.started_unix = std::time(nullptr);
   if (config.access_log) {
     // 8192 queued lines is a few MB; the default 64k slots would preallocate ~25 MB of RSS.

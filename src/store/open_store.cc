@@ -12,6 +12,12 @@ bool ResourceStore::remove_provider(const std::string&) {
 bool ResourceStore::remove_model(const std::string&) {
   throw std::runtime_error(describe() + " cannot remove models");
 }
+void ResourceStore::put_mcp_server(const core::McpServer&) {
+  throw std::runtime_error(describe() + " cannot store MCP servers");
+}
+bool ResourceStore::remove_mcp_server(const std::string&) {
+  throw std::runtime_error(describe() + " cannot remove MCP servers");
+}
 void ResourceStore::put_guardrail(const core::Guardrail&) {
   throw std::runtime_error(describe() + " cannot store guardrails");
 }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/env_interpolate.h"
+#include "mcp/config.h"
 
 namespace tollgate::store {
 namespace {
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS models (
   updated_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS guardrails (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  updated_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS mcp_servers (
   name TEXT PRIMARY KEY,
   doc TEXT NOT NULL,
   updated_at INTEGER
@@ -375,6 +381,7 @@ std::string key_settings_document(const core::Key& k) {
     for (const auto& name : k.guardrails) g.push_back(boost::json::value(name));
     doc["guardrails"] = std::move(g);
   }
+  if (k.mcp) doc["mcp"] = mcp::grant_object(*k.mcp);
   return boost::json::serialize(doc);
 }
 
@@ -532,6 +539,40 @@ core::ParseResult SqliteStore::load() {
       r.providers.push_back(std::move(*p));
       provider_rows.push_back(row);
     }
+  }
+
+  Statement mcp_servers(db_, "SELECT name, doc FROM mcp_servers ORDER BY name");
+  while (mcp_servers.step()) {
+    std::string row = mcp_servers.text(0);
+    std::string doc = mcp_servers.text(1);
+    // Credentials were sealed like a provider's: header values, the bearer, the client secret.
+    boost::system::error_code ec;
+    auto v = boost::json::parse(doc, ec);
+    bool opened_all = true;
+    if (!ec && v.is_object() && doc.find(SecretBox::kPrefix) != std::string::npos) {
+      auto unseal = [&](boost::json::value& field, const std::string& name) {
+        if (!field.is_string() || !SecretBox::is_sealed(field.get_string())) return;
+        auto opened = secrets().open(field.get_string());
+        if (!opened) {
+          errors.push_back({row_source("mcp_servers", row), 0, 0, name,
+                            "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY or secret.key changed?)"});
+          opened_all = false;
+          return;
+        }
+        field = *opened;
+      };
+      auto& o = v.as_object();
+      if (auto* h = o.if_contains("headers"); h && h->is_object())
+        for (auto& [name, value] : h->as_object()) unseal(value, "headers." + std::string(name));
+      if (auto* a = o.if_contains("auth"); a && a->is_object()) {
+        if (auto* b = a->as_object().if_contains("bearer")) unseal(*b, "auth.bearer");
+        if (auto* oa = a->as_object().if_contains("oauth2"); oa && oa->is_object())
+          if (auto* cs = oa->as_object().if_contains("client_secret")) unseal(*cs, "auth.oauth2.client_secret");
+      }
+      doc = boost::json::serialize(v);
+    }
+    if (!opened_all) continue;
+    if (auto m = mcp::parse_server(doc, row_source("mcp_servers", row), errors)) r.mcp_servers.push_back(std::move(*m));
   }
 
   Statement guardrails(db_, "SELECT name, doc FROM guardrails ORDER BY name");
@@ -860,6 +901,31 @@ std::string guardrail_document(const core::Guardrail& g) {
     doc["fail_open"] = g.fail_open;
   }
   return boost::json::serialize(doc);
+}
+
+void SqliteStore::put_mcp_server(const core::McpServer& s) {
+  std::lock_guard lock(mutex_);
+  core::McpServer sealed = s;
+  auto seal = [&](std::string& value) {
+    if (is_literal_secret(value)) value = secrets().seal(value);
+  };
+  for (auto& [name, value] : sealed.headers) seal(value);
+  seal(sealed.bearer);
+  seal(sealed.oauth2.client_secret);
+  Statement upsert(db_,
+                   "INSERT INTO mcp_servers (name, doc, updated_at) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+  upsert.bind(1, s.name).bind(2, mcp::server_document(sealed)).bind(3, now_seconds()).step();
+  wrote_since_load_ = true;
+}
+
+bool SqliteStore::remove_mcp_server(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement del(db_, "DELETE FROM mcp_servers WHERE name = ?1");
+  del.bind(1, name).step();
+  bool removed = sqlite3_changes(db_) > 0;
+  if (removed) wrote_since_load_ = true;
+  return removed;
 }
 
 void SqliteStore::put_guardrail(const core::Guardrail& g) {

@@ -38,6 +38,8 @@ class SqliteStore final : public ResourceStore {
   bool remove_model(const std::string& name) override;
   void put_guardrail(const core::Guardrail& g) override;
   bool remove_guardrail(const std::string& name) override;
+  void put_mcp_server(const core::McpServer& s) override;
+  bool remove_mcp_server(const std::string& name) override;
   bool revoke_key(const std::string& id_or_name) override;
   CreatedKey create_key(const core::Key& spec) override;
   bool update_key(const core::Key& spec) override;

@@ -54,6 +54,9 @@ class ResourceStore {
   // Guardrail policies (the SQLite store; a read-only store throws).
   virtual void put_guardrail(const core::Guardrail& g);
   virtual bool remove_guardrail(const std::string& name);
+  // MCP servers (the SQLite store; a read-only store throws). Credentials are sealed at rest.
+  virtual void put_mcp_server(const core::McpServer& s);
+  virtual bool remove_mcp_server(const std::string& name);
   // Revokes a key by id or name; a revoked key is no longer loaded, and its name stays taken.
   virtual bool revoke_key(const std::string& id_or_name);
 

@@ -437,6 +437,43 @@ TEST(OpenStore, PicksTheStoreByKind) {
 }
 
 
+TEST(SqliteStore, McpServersAndKeyGrantsRoundTripWithCredentialsSealed) {
+  TempDir dir;
+  fs::path db = dir.path() / "t.db";
+  {
+    SqliteStore store(db.string());
+    core::McpServer s;
+    s.name = "github";
+    s.url = "https://mcp.example.com/mcp";
+    s.headers["X-Api-Key"] = "hdr-$ecret-123";
+    s.oauth2 = {"https://auth.example.com/token", "gw", "client-$ecret-456", {"tools"}};
+    s.exclude = {"delete_*"};
+    s.prefix = "";
+    store.put_mcp_server(s);
+    core::ParseResult loaded = store.load();
+    ASSERT_TRUE(loaded.ok()) << all_errors(loaded);
+    ASSERT_EQ(loaded.resources.mcp_servers.size(), 1u);
+    const auto& back = loaded.resources.mcp_servers[0];
+    EXPECT_EQ(back.headers.at("X-Api-Key"), "hdr-$ecret-123");
+    EXPECT_EQ(back.oauth2.client_secret, "client-$ecret-456");
+    EXPECT_EQ(back.exclude, std::vector<std::string>{"delete_*"});
+    ASSERT_TRUE(back.prefix);
+    EXPECT_EQ(*back.prefix, "");
+    core::Key k;
+    k.mcp = core::McpGrant{{"github__*"}, {"github__merge_*"}, true, {}, {}};
+    std::string settings = key_settings_document(k);
+    EXPECT_NE(settings.find("\"mcp\""), std::string::npos) << settings;
+    EXPECT_TRUE(store.remove_mcp_server("github"));
+    EXPECT_FALSE(store.remove_mcp_server("github"));
+    store.put_mcp_server(s);
+  }
+  RawDb raw(db);
+  std::string all;
+  for (const auto& v : raw.dump("mcp_servers")) all += v + "\n";
+  EXPECT_EQ(all.find("$ecret"), std::string::npos) << all;
+  EXPECT_NE(all.find("enc:v1:"), std::string::npos) << all;
+}
+
 TEST(SqliteStore, LiteralCredentialsAreSealedAtRestAndReferencesAreKept) {
   TempDir dir;
   fs::path db = dir.path() / "t.db";

@@ -1,0 +1,55 @@
+// MCP resources: `mcp_servers` and a key's `mcp` grant, read and checked here until the
+// per-kind schemas land (core/resources.cc calls these). Shape (YAML; JSON in the store):
+//   mcp_servers:
+//     - name: github                      # [A-Za-z0-9_-]{1,64}; also the default prefix
+//       url: https://host/mcp             # Streamable HTTP endpoint
+//       headers: { X-Api-Key: "${TOKEN}" } # held by the gateway, sent upstream
+//       auth: { bearer: "${TOKEN}" }      # or { oauth2: { token_url, client_id, client_secret, scopes } }
+//       tools: { include: ["*"], exclude: ["delete_*"] }
+//       era: auto                         # auto | 2026-07-28 | legacy
+//       prefix: github                    # aggregate names prefix__name; "" for none
+//       timeout_ms: 30000
+//       limits: { rpm: 600, concurrency: 20 }
+//   keys:
+//     - { name: team-a, ..., mcp: { allow: ["github__*"], deny: ["github__merge_*"], read_only: false,
+//                                   limits: { rpm: 60, concurrency: 4 }, tool_limits: { rpm: 10 } } }
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "core/resources.h"
+
+namespace YAML {
+class Node;
+}
+namespace tollgate::core {
+class YamlReader;
+}
+
+namespace tollgate::mcp {
+
+std::optional<core::McpServer> read_server(core::YamlReader& in, const YAML::Node& n, const std::string& at);
+// A key's `mcp:` field (absent: no grant).
+void read_grant(core::YamlReader& in, const YAML::Node& n, const std::string& at,
+                std::optional<core::McpGrant>& out);
+
+// Names, URLs, uniqueness and prefix collisions across the servers.
+using Report = std::function<void(std::string_view section, std::size_t index, std::string_view field,
+                                  std::string message)>;
+void validate(const core::Resources& r, const Report& add);
+
+// The store's documents (JSON, the YAML schema's fields): a server, and a key's grant as the
+// `mcp` member of the key's settings. Values are written as given (the store seals secrets).
+std::string server_document(const core::McpServer& s);
+boost::json::object grant_object(const core::McpGrant& g);
+// One server document read with read_server()'s rules; nullopt with errors appended.
+std::optional<core::McpServer> parse_server(std::string_view doc, std::string_view source,
+                                            std::vector<core::ConfigError>& errors);
+
+}  // namespace tollgate::mcp
