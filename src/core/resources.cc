@@ -7,6 +7,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "cache/policy_config.h"
 #include "core/snapshot.h"  // parse_endpoint: a base URL is valid when dispatch can use it
 #include "core/yaml_reader.h"
 #include "store/store.h"  // sha256_hex: a key is known by the hash of its secret
@@ -303,10 +304,11 @@ std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, con
 
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
-                         "timeout_ms", "affinity", "pricing", "limits", "guardrails"}))
+                         "timeout_ms", "affinity", "pricing", "limits", "guardrails", "cache"}))
     return std::nullopt;
   Model m;
   if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) m.guardrails = std::move(*v);
+  if (auto v = in.string(n["cache"], YamlReader::child(at, "cache"))) m.cache = std::move(*v);
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), m.limits);
   read_routing(in, n, at, m);
   if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
@@ -334,7 +336,7 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
   std::size_t errors_before = in.error_count();
   if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at", "limits",
-                         "budget", "model_limits", "guardrails"})) {
+                         "budget", "model_limits", "guardrails", "cache", "team"})) {
     return std::nullopt;
   }
   Key k;
@@ -402,6 +404,8 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), k.limits);
   read_budget(in, n["budget"], YamlReader::child(at, "budget"), k.budget);
   if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) k.guardrails = std::move(*v);
+  if (auto v = in.string(n["cache"], YamlReader::child(at, "cache"))) k.cache = std::move(*v);
+  if (auto v = in.string(n["team"], YamlReader::child(at, "team"))) k.team = std::move(*v);
   if (auto ml = n["model_limits"]; !YamlReader::empty(ml)) {
     std::string mf = YamlReader::child(at, "model_limits");
     if (!ml.IsMap()) {
@@ -646,7 +650,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   std::optional<YAML::Node> root = in.load(text);
   if (!root) return result;
   if (root->IsNull()) return result;  // an empty document declares nothing
-  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails"})) return result;
+  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails", "cache_policies"})) return result;
 
   // Every section is read whole even after an error, so one run reports every problem. An
   // item that fails to read is left out, so remember which document item each one came from.
@@ -670,6 +674,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   section("models", read_model, result.resources.models);
   section("keys", read_key, result.resources.keys);
   section("guardrails", read_guardrail, result.resources.guardrails);
+  section("cache_policies", cache::read_cache_policy, result.resources.cache_policies);
 
   validate_resources(result.resources, result.errors,
                      [&](std::string_view section_name, std::size_t index, std::string_view field) {
@@ -768,6 +773,9 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
   validate_models(r, found);
   validate_keys(r, found);
   validate_guardrails(r, found);
+  cache::validate_cache_policies(r, [&](std::string_view section, std::size_t i, std::string_view field, std::string m) {
+    found.add(section, i, field, std::move(m));
+  });
 }
 
 std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,
