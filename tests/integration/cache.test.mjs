@@ -4,12 +4,14 @@
 // never share under scope key; cut streams are never stored; output guardrails judge every
 // hit; the access log, usage rows and metrics show the hit and what it saved.
 
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
-import { cleanupScope, makeTempDir, postJson, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
+import { cleanupScope, closedPort, makeTempDir, postJson, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 const KEY_A = 'tg-cache-a-0123456789abcdef';
@@ -242,5 +244,63 @@ describe('response cache', () => {
     assert.match(metrics, /tollgate_cache_misses_total\{model="gpt",key="a"\} [1-9]/);
     const saved = Number(/tollgate_cache_saved_usd_total\{model="gpt",key="a"\} ([0-9.]+)/.exec(metrics)?.[1]);
     assert.ok(saved >= price, metrics);
+  });
+});
+
+// A real redis-server on loopback, stopped by its PID after the test (as limits.test.mjs does).
+async function startRedis(t) {
+  const port = await closedPort();
+  const dir = await makeTempDir(t, 'tollgate-redis-');
+  const proc = spawn(process.env.REDIS_SERVER_BIN || '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  };
+  t.after(stop);
+  const ping = () => new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => { sock.destroy(); resolve(String(d).startsWith('+PONG')); });
+    sock.on('error', () => resolve(false));
+  });
+  await waitFor(ping, { timeout: 5000, interval: 30, message: 'redis-server to answer PING' });
+  return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
+describe('response cache shared through a real redis-server', () => {
+  it('an answer one gateway stored is a hit on another; Redis down is a miss, not an error', { timeout: 30_000 }, async (t) => {
+    const redis = await startRedis(t);
+    const mock = await startMock(t);
+    const resources = {
+      providers: [{ name: 'openai', kind: 'openai', base_url: mock.baseURL, api_key: mock.apiKey }],
+      cache_policies: [{ name: 'fleet', backend: 'redis', ttl_s: 60 }],
+      models: [{ name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o' }], cache: 'fleet' }],
+      keys: [{ name: 'a', key: KEY_A }],
+    };
+    const gws = [];
+    for (let i = 0; i < 2; i++) {
+      const dir = await makeTempDir(t);
+      const tollgate = processConfig({ extra: { limits: { backend: 'local', url: redis.url, timeout_ms: 200 } } });
+      const { configPath } = await writeConfig(dir, { tollgate, resources });
+      gws.push(await startGateway(t, { configPath }));
+    }
+    const body = { model: 'gpt', messages: [{ role: 'user', content: fresh('fleet') }], temperature: 0 };
+    const first = await postJson(`${gws[0].baseURL}/chat/completions`, body, { apiKey: KEY_A });
+    assert.equal(first.headers.get('x-tollgate-cache'), 'miss');
+    const other = await postJson(`${gws[1].baseURL}/chat/completions`, body, { apiKey: KEY_A });
+    assert.equal(other.headers.get('x-tollgate-cache'), 'hit', other.text);
+    assert.equal(other.json.choices[0].message.content, first.json.choices[0].message.content);
+    const streamed = await postJson(`${gws[1].baseURL}/chat/completions`, { ...body, stream: true }, { apiKey: KEY_A });
+    assert.equal(streamed.headers.get('x-tollgate-cache'), 'hit');
+    assert.ok(streamed.text.includes(first.json.choices[0].message.content));
+    assert.equal(mock.requests.length, 1);
+
+    await redis.stop();
+    const down = await postJson(`${gws[1].baseURL}/chat/completions`, body, { apiKey: KEY_A });
+    assert.equal(down.status, 200);
+    assert.equal(down.headers.get('x-tollgate-cache'), 'miss');
+    assert.equal(mock.requests.length, 2);
   });
 });
