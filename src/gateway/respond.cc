@@ -2,6 +2,7 @@
 // errors come in the dialect of the route the caller used.
 #include <fmt/format.h>
 
+#include "gateway/params.h"
 #include "gateway/phases.h"
 
 namespace tollgate::gateway {
@@ -35,6 +36,8 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
     h.emplace_back("x-tollgate-target", ctx.target->stats->name);
     h.emplace_back("x-tollgate-attempts", std::to_string(ctx.attempts));
   }
+  // What the target could not honour and the gateway left out (gateway/params.h).
+  if (!ctx.dropped.empty()) h.emplace_back("x-tollgate-dropped", dropped_header(ctx));
   return h;
 }
 
