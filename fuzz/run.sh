@@ -43,8 +43,11 @@ declare -A SOURCES=(
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
+  [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/core/json_scan.cc src/core/error.cc
+    src/http/sse.cc src/dialects/openai/fast_path.cc
+    src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request cache_entry"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

@@ -5,7 +5,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "store/store.h"  // sha256_hex
+#include <openssl/evp.h>
 
 namespace tollgate::cache {
 namespace json = boost::json;
@@ -82,7 +82,16 @@ std::string exact_key(std::string_view scope_tag, std::string_view alias, std::s
   std::string material;
   material.reserve(scope_tag.size() + alias.size() + canonical.size() + 8);
   material.append("v1\n").append(scope_tag).append("\n").append(alias).append("\n").append(canonical);
-  return store::sha256_hex(material);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(material.data(), material.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(length * 2, '0');
+  for (unsigned i = 0; i < length; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace tollgate::cache

@@ -16,6 +16,8 @@ std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::N
   if (auto v = in.string(n["name"], field("name"))) p.name = *v;
   if (auto v = in.string(n["mode"], field("mode"))) {
     if (*v != "exact" && *v != "semantic") in.error(n["mode"], field("mode"), "must be exact or semantic");
+    // Refused rather than served as exact: a semantic policy promises matches exact cannot make.
+    else if (*v == "semantic") in.error(n["mode"], field("mode"), "semantic is not available in this build yet; use exact");
     p.mode = *v;
   }
   if (n["ttl_s"])

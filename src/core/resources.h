@@ -115,7 +115,7 @@ struct CachePolicy {
   std::string mode = "exact";       // exact | semantic
   int64_t ttl_s = 3600;
   std::string scope = "key";        // key | team | global: who may share an answer
-  std::string backend = "local";    // local (in process, LRU) | redis (cache: {redis_url} in tollgate.yaml)
+  std::string backend = "local";    // local (in process, LRU) | redis (the Redis of limits.url)
   int64_t max_bytes = 64 << 20;     // local backend: the LRU's byte cap
   std::string embedding_model;      // semantic: the alias that embeds request texts
   double threshold = 0.95;          // semantic: the least cosine similarity that is a hit

@@ -17,6 +17,7 @@ const T = { timeout: 20_000 };
 const KEY_A = 'tg-cache-a-0123456789abcdef';
 const KEY_B = 'tg-cache-b-0123456789abcdef';
 const KEY_GUARDED = 'tg-cache-guarded-0123456789abcdef';
+const KEY_RPM = 'tg-cache-rpm-0123456789abcdef';
 let n = 0;
 const fresh = (what = 'question') => `${what} ${process.pid}-${Date.now()}-${++n}`;
 
@@ -59,6 +60,7 @@ describe('response cache', () => {
         { name: 'a', key: KEY_A },
         { name: 'b', key: KEY_B },
         { name: 'guarded', key: KEY_GUARDED, guardrails: ['no-images'] },
+        { name: 'rpm', key: KEY_RPM, limits: { rpm: 3 } },
       ],
     };
     const { configPath } = await writeConfig(dir, { resources, tollgate: processConfig({ store: { kind: 'file', path: 'resources.yaml' } }) });
@@ -194,6 +196,14 @@ describe('response cache', () => {
     const shared = await post(chat('shared', q), {}, KEY_B);
     assert.equal(shared.headers.get('x-tollgate-cache'), 'hit');
     assert.equal(omock.requests.length, 3);
+  });
+
+  it('a hit counts against the key\'s request limit', T, async () => {
+    const q = fresh();
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post(chat('gpt', q), {}, KEY_RPM)).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+    assert.equal(omock.requests.length, 1);
   });
 
   it('a cut stream is never stored', T, async () => {

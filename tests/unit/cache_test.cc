@@ -82,6 +82,45 @@ TEST(CachePolicy, DirectivesScopeAndEligibility) {
   EXPECT_EQ(ineligible(p, chat), "");
 }
 
+bool has_error(const core::ParseResult& r, std::string_view field, std::string_view message) {
+  for (const auto& e : r.errors)
+    if (e.field == field && e.message.find(message) != std::string::npos) return true;
+  return false;
+}
+
+TEST(CachePolicyConfig, ReadsPoliciesAndChecksEveryReference) {
+  auto ok = core::parse_resources(R"(
+cache_policies:
+  - { name: faq, ttl_s: 60, scope: team, backend: redis, max_bytes: 4096, allow_tools: false, max_temperature: 0.5 }
+models:
+  - { name: m, targets: [{ provider: demo, model: x }], cache: faq }
+keys:
+  - { name: k, key: tg-abcdefgh12345678, cache: faq, team: red }
+)", "t.yaml");
+  ASSERT_TRUE(ok.ok()) << (ok.errors.empty() ? "" : ok.errors[0].to_string());
+  const auto& p = ok.resources.cache_policies.at(0);
+  EXPECT_EQ(p.ttl_s, 60);
+  EXPECT_EQ(p.scope, "team");
+  EXPECT_EQ(p.backend, "redis");
+  EXPECT_EQ(p.allow_tools, false);
+  EXPECT_EQ(p.max_temperature, 0.5);
+  EXPECT_EQ(ok.resources.models.at(0).cache, "faq");
+  EXPECT_EQ(ok.resources.keys.at(0).team, "red");
+
+  auto bad = core::parse_resources(R"(
+cache_policies:
+  - { name: a, scope: world, backend: memcached, ttl_s: 0, colour: blue }
+  - { name: a, mode: semantic, embedding_model: e }
+  - { name: b, threshold: 0.9 }
+models:
+  - { name: m, targets: [{ provider: demo, model: x }], cache: nope }
+)", "t.yaml");
+  EXPECT_TRUE(has_error(bad, "cache_policies[0].colour", "unknown field"));
+  EXPECT_TRUE(has_error(bad, "cache_policies[1].mode", "semantic is not available"));
+  EXPECT_TRUE(has_error(bad, "cache_policies[2].threshold", "semantic only"));
+  EXPECT_TRUE(has_error(bad, "models[0].cache", "cache policy \"nope\" is not declared"));
+}
+
 TEST(LruStore, KeepsTheMostRecentlyUsedWithinItsByteCap) {
   // 16 shards of 1 KiB: one key always lands in the same shard, so fill one shard's worth.
   LruStore lru(16 * 1024);
