@@ -50,6 +50,9 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   if (auto* u = entry.completion.if_contains("usage")) dialects::openai::read_usage(*u, ctx.cache.saved);
   ctx.cache.saved_usd = entry.cost_usd;
   const Dialect caller = dialect_of(ctx.route);
+  // An entry an Anthropic caller stored may not name a model: the alias stands in.
+  if (auto* m = entry.completion.if_contains("model"); !m || !m->is_string() || m->get_string().empty())
+    entry.completion["model"] = ctx.facts.model;
   if (ctx.facts.stream) {
     StoredStream source(cache::completion_to_sse(entry.completion));
     auto relay = guarded(translated_relay(nullptr, caller, !ctx.facts.caller_wants_usage, ctx.facts.model), ctx);
