@@ -46,8 +46,11 @@ declare -A SOURCES=(
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
   [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc"
+  [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/core/json_scan.cc src/core/error.cc
+    src/http/sse.cc src/dialects/openai/fast_path.cc
+    src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request responses_request mcp_message"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request responses_request mcp_message cache_entry"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

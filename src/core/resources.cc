@@ -7,6 +7,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "cache/policy_config.h"
 #include "core/snapshot.h"  // parse_endpoint: a base URL is valid when dispatch can use it
 #include "core/yaml_reader.h"
 #include "mcp/config.h"
@@ -330,7 +331,7 @@ std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, con
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
                          "health_check", "when_all_unavailable", "timeout_ms", "affinity", "pricing",
-                         "limits", "guardrails", "strict_params", "max_output_tokens", "context_window"}))
+                         "limits", "guardrails", "strict_params", "max_output_tokens", "context_window", "cache"}))
     return std::nullopt;
   Model m;
   if (auto v = in.boolean(n["strict_params"], YamlReader::child(at, "strict_params"))) m.strict_params = *v;
@@ -339,6 +340,7 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
   if (auto v = in.integer(n["context_window"], YamlReader::child(at, "context_window"), 1, int64_t{1} << 40))
     m.context_window = *v;
   if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) m.guardrails = std::move(*v);
+  if (auto v = in.string(n["cache"], YamlReader::child(at, "cache"))) m.cache = std::move(*v);
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), m.limits);
   read_routing(in, n, at, m);
   if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
@@ -366,7 +368,7 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
   std::size_t errors_before = in.error_count();
   if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at", "limits",
-                         "budget", "model_limits", "guardrails", "mcp"})) {
+                         "budget", "model_limits", "guardrails", "mcp", "cache", "team"})) {
     return std::nullopt;
   }
   Key k;
@@ -435,6 +437,8 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   read_budget(in, n["budget"], YamlReader::child(at, "budget"), k.budget);
   if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) k.guardrails = std::move(*v);
   mcp::read_grant(in, n["mcp"], YamlReader::child(at, "mcp"), k.mcp);
+  if (auto v = in.string(n["cache"], YamlReader::child(at, "cache"))) k.cache = std::move(*v);
+  if (auto v = in.string(n["team"], YamlReader::child(at, "team"))) k.team = std::move(*v);
   if (auto ml = n["model_limits"]; !YamlReader::empty(ml)) {
     std::string mf = YamlReader::child(at, "model_limits");
     if (!ml.IsMap()) {
@@ -680,7 +684,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   std::optional<YAML::Node> root = in.load(text);
   if (!root) return result;
   if (root->IsNull()) return result;  // an empty document declares nothing
-  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails", "mcp_servers"})) return result;
+  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails", "mcp_servers", "cache_policies"})) return result;
 
   // Every section is read whole even after an error, so one run reports every problem. An
   // item that fails to read is left out, so remember which document item each one came from.
@@ -705,6 +709,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   section("keys", read_key, result.resources.keys);
   section("guardrails", read_guardrail, result.resources.guardrails);
   section("mcp_servers", mcp::read_server, result.resources.mcp_servers);
+  section("cache_policies", cache::read_cache_policy, result.resources.cache_policies);
 
   validate_resources(result.resources, result.errors,
                      [&](std::string_view section_name, std::size_t index, std::string_view field) {
@@ -805,6 +810,9 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
   validate_guardrails(r, found);
   mcp::validate(r, [&](std::string_view section, std::size_t i, std::string_view field, std::string message) {
     found.add(section, i, field, std::move(message));
+  });
+  cache::validate_cache_policies(r, [&](std::string_view section, std::size_t i, std::string_view field, std::string m) {
+    found.add(section, i, field, std::move(m));
   });
 }
 

@@ -119,6 +119,22 @@ struct Model {
   // max_tokens above max_output_tokens is clamped. 0: the catalog's, else no limit.
   int64_t max_output_tokens = 0;
   int64_t context_window = 0;
+  std::string cache;                    // a cache policy's name ("" = no response cache)
+};
+
+// A response cache policy, attachable to models and keys by name (`cache: NAME`); read and
+// checked by cache/policy_config.cc, applied by gateway/cache.cc.
+struct CachePolicy {
+  std::string name;
+  std::string mode = "exact";       // exact | semantic
+  int64_t ttl_s = 3600;
+  std::string scope = "key";        // key | team | global: who may share an answer
+  std::string backend = "local";    // local (in process, LRU) | redis (the Redis of limits.url)
+  int64_t max_bytes = 64 << 20;     // local backend: the LRU's byte cap
+  std::string embedding_model;      // semantic: the alias that embeds request texts
+  double threshold = 0.95;          // semantic: the least cosine similarity that is a hit
+  std::optional<bool> allow_tools;  // requests with tools are cached (default: exact yes, semantic no)
+  std::optional<double> max_temperature;  // only requests at or below (default: exact any, semantic 0)
 };
 
 // A guardrail policy, attachable to keys and models by name (guardrails/guardrail.h compiles it).
@@ -178,6 +194,8 @@ struct Key {
   std::map<std::string, Limits> model_limits;  // this key on one model (alias -> limits)
   std::vector<std::string> guardrails;         // policy names
   std::optional<McpGrant> mcp;                 // MCP: none means no MCP access
+  std::string cache;                           // a cache policy's name; wins over the model's
+  std::string team;                            // owner team (a cache policy's scope: team)
 };
 
 struct Resources {
@@ -186,6 +204,7 @@ struct Resources {
   std::vector<Key> keys;
   std::vector<Guardrail> guardrails;
   std::vector<McpServer> mcp_servers;
+  std::vector<CachePolicy> cache_policies;
 };
 
 // One problem found while validating resources: where it is and what is wrong.

@@ -17,6 +17,11 @@
 #include "http/server.h"
 #include "limits/rate_limiter.h"
 
+namespace tollgate::cache {
+class AnswerTap;
+class Backend;
+}  // namespace tollgate::cache
+
 namespace tollgate::gateway {
 
 using Clock = std::chrono::steady_clock;
@@ -109,6 +114,20 @@ struct RequestContext {
 
   // MCP requests: what the record names (server, method, tool or URI, client)
   std::string mcp_server, mcp_method, mcp_subject, mcp_client;
+
+  // cache (gateway/cache.cc): what the response cache did with this request. On a miss that
+  // may be stored, `tap` reads the answer as the relay sends it; a hit records what it saved.
+  struct CacheOutcome {
+    std::string_view status;  // "" (no policy) | hit | miss | bypass
+    const core::CachePolicy* policy = nullptr;
+    cache::Backend* backend = nullptr;
+    std::string key;
+    std::shared_ptr<cache::AnswerTap> tap;
+    core::Usage saved;  // a hit: the tokens the stored answer cost when it was made
+    std::optional<double> saved_usd;
+    double similarity = -1;  // a semantic hit
+  };
+  CacheOutcome cache;
 
   // body capture (sampled at accept): the answer's bytes as the caller got them, capped
   bool capture = false;

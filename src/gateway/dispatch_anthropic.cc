@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "cache/entry.h"
 #include "dialects/anthropic/codec.h"
 #include "dialects/anthropic/fast_path.h"
 #include "dialects/anthropic/inbound.h"
@@ -249,6 +250,10 @@ net::awaitable<void> respond_completion(RequestContext& ctx, const json::object&
     }
   }
   const json::object& completion = guarded_answer.as_object();
+  if (ctx.cache.tap) {
+    ctx.cache.tap->on_completion(completion);
+    store_in_cache(ctx);
+  }
   std::string body;
   if (caller == Dialect::anthropic)
     body = json::serialize(anthropic::chat_to_message(completion, ctx.facts.model));

@@ -48,6 +48,12 @@ boost::asio::awaitable<std::optional<core::GatewayError>> moderate(RequestContex
 std::optional<core::GatewayError> admit(RequestContext& ctx);
 int64_t estimate_tokens(const RequestContext& ctx);
 
+// 6b. cache (cache.cc): a stored answer to this request, answered in the caller's dialect
+//     (whole or streamed) through the output guardrails: true when it answered. On a miss the
+//     answer is tapped as it goes out, and store_in_cache() keeps it once it completed well.
+boost::asio::awaitable<bool> serve_from_cache(RequestContext& ctx);
+void store_in_cache(RequestContext& ctx);
+
 // 7-8. dispatch and relay (dispatch.cc, relay.cc): send to the target and stream the answer
 //      back. Always answers the caller (or notes that the caller left).
 boost::asio::awaitable<void> dispatch(RequestContext& ctx);

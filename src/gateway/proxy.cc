@@ -81,6 +81,7 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await respond_error(ctx, *e);
     co_return;
   }
+  if (co_await serve_from_cache(ctx)) co_return;
   co_await dispatch(ctx);
   settle(ctx);
 }

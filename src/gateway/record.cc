@@ -52,6 +52,17 @@ void scrub_credentials(const RequestContext& ctx, std::string& text) {
   RE2::GlobalReplace(&text, virtual_key, std::string(core::SecretScrubber::kMask));
 }
 
+// The cache's verdict as a JSON object, "" when no cache policy applied.
+std::string cache_json(const RequestContext& ctx) {
+  const auto& c = ctx.cache;
+  if (c.status.empty()) return {};
+  if (c.status != "hit") return fmt::format(R"({{"status":"{}"}})", c.status);
+  return fmt::format(R"({{"status":"hit","saved_input_tokens":{},"saved_output_tokens":{},"saved_usd":{}{}}})",
+                     c.saved.input_tokens, c.saved.output_tokens,
+                     c.saved_usd ? fmt::format("{:.8f}", *c.saved_usd) : "null",
+                     c.similarity >= 0 ? fmt::format(R"(,"similarity":{:.4f})", c.similarity) : "");
+}
+
 }  // namespace
 
 void record(RequestContext& ctx) {
@@ -80,6 +91,9 @@ void record(RequestContext& ctx) {
   }
   if (ctx.upstream_seconds >= 0) s.upstream_seconds = ctx.upstream_seconds;
   ctx.gateway.metrics.record(s);
+  if (ctx.cache.status == "hit" || ctx.cache.status == "miss")
+    ctx.gateway.metrics.cache_result(model, s.key, ctx.cache.status == "hit", ctx.cache.saved, ctx.cache.saved_usd);
+  const std::string cache = cache_json(ctx);
 
   const double ttft_ms = ttft >= 0 ? ttft * 1000 : -1;
   const std::string guard_hits = guard_hits_json(ctx);
@@ -108,6 +122,7 @@ void record(RequestContext& ctx) {
     r.attempts = ctx.attempts;
     r.error = ctx.error;
     r.guardrails = guard_hits;
+    r.cache = cache;
     sink->submit(std::move(r));  // never blocks: a full queue drops and counts
   }
   if (auto* traces = ctx.gateway.traces.get(); traces && ctx.target && ctx.attempts > 0) {
@@ -165,7 +180,7 @@ void record(RequestContext& ctx) {
     std::strftime(ts, sizeof ts, "%FT%T", &tm);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
     log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{}{}}})",
+        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{},"cache":{}{}}})",
         ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
         route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
         ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
@@ -177,7 +192,7 @@ void record(RequestContext& ctx) {
         ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
         ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
         ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits,
-        dropped_json(ctx),
+        dropped_json(ctx), cache.empty() ? "null" : cache,
         ctx.route != Route::mcp ? std::string()
                                 : fmt::format(R"(,"mcp":{{"server":{},"method":{},"name":{},"client":{},"request_bytes":{}}})",
                                               core::json_quote(ctx.mcp_server), core::json_quote(ctx.mcp_method),

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "dialects/openai/fast_path.h"
+#include "cache/entry.h"
 #include "gateway/phases.h"
 #include "http/sse.h"
 
@@ -212,6 +213,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     // A provider's error event may quote its credential. Only text that mentions an error is
     // searched, so ordinary chunks cost nothing more.
     if (out.find("rror") != std::string::npos) ctx.snapshot->secrets().scrub(out);
+    if (ctx.cache.tap) ctx.cache.tap->on_stream(out);
     if (!out.empty() || (done && !head_sent)) {
       if (!head_sent && !co_await send_head()) {
         client_left = true;
@@ -236,6 +238,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     co_return AttemptResult::client_left();
   }
   settle(ctx);  // before the stream's last byte, for the same reason as relay_whole
+  store_in_cache(ctx);
   if (ctx.error != "upstream_idle_timeout" && ctx.error != "upstream_closed") judge_attempt_success(ctx);
   co_await ctx.ex.end_stream();
   co_return AttemptResult::answered();
@@ -247,6 +250,10 @@ net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_vi
   // has this one must find the concurrency slot free (and the target's circuit as it is now).
   settle(ctx);
   judge_attempt_success(ctx);
+  if (ctx.cache.tap && status >= 200 && status < 300) {
+    ctx.cache.tap->on_whole(body);
+    store_in_cache(ctx);
+  }
   ctx.status = status;
   if (ctx.capture) ctx.captured_answer = body.substr(0, ctx.gateway.config.capture_max_bytes);
   auto headers = base_headers(ctx, content_type.empty() ? "application/json" : content_type);

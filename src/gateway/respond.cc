@@ -1,5 +1,7 @@
 // Answers the gateway makes itself (errors, model lists): every one carries x-request-id, and
 // errors come in the dialect of the route the caller used.
+#include <fmt/format.h>
+
 #include "gateway/params.h"
 #include "gateway/phases.h"
 
@@ -27,6 +29,8 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
     if (!d.admitted && !d.too_large && !(d.reason == limits::Decision::Reason::budget && d.retry_after.count() == 0))
       h.emplace_back("retry-after", std::to_string(limits::retry_after_seconds(d.retry_after)));
   }
+  if (!ctx.cache.status.empty()) h.emplace_back("x-tollgate-cache", std::string(ctx.cache.status));
+  if (ctx.cache.similarity >= 0) h.emplace_back("x-tollgate-cache-similarity", fmt::format("{:.4f}", ctx.cache.similarity));
   if (ctx.target && ctx.attempts > 0) {
     // Which target served (or last failed), and how many attempts it took.
     h.emplace_back("x-tollgate-target", ctx.target->stats->name);

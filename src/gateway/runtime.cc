@@ -1,5 +1,7 @@
 #include "gateway/runtime.h"
 
+#include "cache/policy.h"
+
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -151,6 +153,8 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
   } else {
     state.limiter = limits::make_local_limiter();
   }
+  // The response cache's stores; a policy with backend: redis uses the limits' Redis URL.
+  state.cache = std::make_shared<cache::Backends>(config.redis_url, config.redis_timeout);
 
   if (config.usage_backend != "off") {
     try {

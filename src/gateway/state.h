@@ -16,6 +16,9 @@
 namespace tollgate::guardrails {
 class CompiledPolicies;
 }
+namespace tollgate::cache {
+class Backends;
+}
 
 namespace tollgate::gateway {
 class ResponseStore;
@@ -42,6 +45,7 @@ struct GatewayState {
   // Body capture (opt-in): its log and the redaction every captured body goes through.
   std::shared_ptr<spdlog::logger> capture_log;
   std::shared_ptr<const guardrails::CompiledPolicies> capture_redaction;
+  std::shared_ptr<cache::Backends> cache;        // the response cache's stores, by policy
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   int64_t started_unix = 0;

@@ -56,6 +56,11 @@ struct Shard {
   std::map<ModelKey, Histogram> overhead;   // end to end minus upstream: the gateway's own time
   std::map<TokenKey, double> cost;          // model provider key
   std::map<GenAiKey, Histogram> genai_duration;
+  struct CacheCounts {
+    uint64_t hits = 0, misses = 0, saved_input = 0, saved_output = 0;
+    double saved_usd = 0;
+  };
+  std::map<ModelKey, CacheCounts> cache;  // model key
   std::map<std::tuple<std::string, std::string, std::string, std::string>, Histogram> genai_tokens;  // + token type
 };
 
@@ -172,6 +177,21 @@ void Metrics::moderation_call(std::string_view policy, std::string_view outcome,
   sh.moderation_duration[std::string(policy)].observe(seconds);
 }
 
+void Metrics::cache_result(std::string_view model, std::string_view key, bool hit, const core::Usage& saved,
+                           std::optional<double> saved_usd) {
+  Shard& sh = shards_->shard[shard_index()];
+  std::lock_guard lock(sh.mu);
+  auto& c = sh.cache[{std::string(model), std::string(key)}];
+  if (!hit) {
+    ++c.misses;
+    return;
+  }
+  ++c.hits;
+  c.saved_input += static_cast<uint64_t>(std::max<int64_t>(saved.input_tokens, 0));
+  c.saved_output += static_cast<uint64_t>(std::max<int64_t>(saved.output_tokens, 0));
+  c.saved_usd += saved_usd.value_or(0.0);
+}
+
 void Metrics::limit_event(std::string_view reason) {
   for (std::size_t i = 0; i < kLimitReasons.size(); ++i)
     if (kLimitReasons[i] == reason) limit_events_[i]++;
@@ -195,6 +215,14 @@ std::string Metrics::render() const {
     for (auto& [k, v] : sh.cost) all.cost[k] += v;
     for (auto& [k, v] : sh.genai_duration) all.genai_duration[k].merge(v);
     for (auto& [k, v] : sh.genai_tokens) all.genai_tokens[k].merge(v);
+    for (auto& [k, v] : sh.cache) {
+      auto& c = all.cache[k];
+      c.hits += v.hits;
+      c.misses += v.misses;
+      c.saved_input += v.saved_input;
+      c.saved_output += v.saved_output;
+      c.saved_usd += v.saved_usd;
+    }
   }
 
   std::string out;
@@ -301,6 +329,18 @@ std::string Metrics::render() const {
     out += "# TYPE tollgate_guardrail_moderation_duration_seconds histogram\n";
     for (auto& [k, h] : all.moderation_duration)
       render_histogram(out, "tollgate_guardrail_moderation_duration_seconds", fmt::format("policy=\"{}\"", escape(k)), h);
+  }
+  if (!all.cache.empty()) {
+    auto family = [&](std::string_view name, std::string_view help, std::string_view type, auto value) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+      for (auto& [k, c] : all.cache)
+        out += fmt::format("{}{{model=\"{}\",key=\"{}\"}} {}\n", name, escape(std::get<0>(k)), escape(std::get<1>(k)), value(c));
+    };
+    family("tollgate_cache_hits_total", "Requests answered from the response cache.", "counter", [](auto& c) { return fmt::to_string(c.hits); });
+    family("tollgate_cache_misses_total", "Requests under a cache policy that the cache could not answer.", "counter", [](auto& c) { return fmt::to_string(c.misses); });
+    family("tollgate_cache_saved_input_tokens_total", "Prompt tokens cache hits did not spend.", "counter", [](auto& c) { return fmt::to_string(c.saved_input); });
+    family("tollgate_cache_saved_output_tokens_total", "Completion tokens cache hits did not spend.", "counter", [](auto& c) { return fmt::to_string(c.saved_output); });
+    family("tollgate_cache_saved_usd_total", "What cache hits would have cost (hits of an unknown price add nothing).", "counter", [](auto& c) { return fmt::format("{:.8f}", c.saved_usd); });
   }
   out += "# HELP tollgate_local_failures_total Upstream calls that failed for the gateway's own want of descriptors or memory (not counted against providers).\n";
   out += fmt::format("# TYPE tollgate_local_failures_total counter\ntollgate_local_failures_total {}\n", local_failures_.load());

@@ -58,6 +58,12 @@ json::value to_json(const UsageRecord& r) {
     auto hits = json::parse(r.guardrails, ec);
     if (!ec && hits.is_array()) o["guardrails"] = std::move(hits);
   }
+  o["cache"] = nullptr;
+  if (!r.cache.empty()) {
+    boost::system::error_code ec;
+    auto c = json::parse(r.cache, ec);
+    if (!ec && c.is_object()) o["cache"] = std::move(c);
+  }
   return o;
 }
 
@@ -91,7 +97,7 @@ bool UsageRecord::operator==(const UsageRecord& o) const {
          model == o.model && provider == o.provider && upstream_model == o.upstream_model && route == o.route &&
          status == o.status && stream == o.stream && usage_eq(usage, o.usage) && cost_usd == o.cost_usd &&
          latency_ms == o.latency_ms && ttft_ms == o.ttft_ms && attempts == o.attempts && error == o.error &&
-         guardrails == o.guardrails;
+         guardrails == o.guardrails && cache == o.cache;
 }
 
 namespace {

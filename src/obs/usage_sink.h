@@ -47,6 +47,10 @@ struct UsageRecord {
   // Guardrail hits as a JSON array ("" when none): [{"policy","entity","stage":"request"|
   // "answer","acted","count"}], never the matched values.
   std::string guardrails;
+  // The response cache's verdict as a JSON object ("" when no cache policy applied):
+  // {"status":"hit"|"miss"|"bypass","saved_input_tokens","saved_output_tokens","saved_usd"}
+  // (saved_* on hits; saved_usd null when the price is unknown).
+  std::string cache;
 
   bool operator==(const UsageRecord& o) const;  // field by field (core::Usage included)
 };

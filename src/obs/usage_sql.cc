@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kColumnList =
     "request_id, ts, key_id, key_name, model, provider, upstream_model, route, status, stream, "
     "input_tokens, output_tokens, cached_tokens, cache_creation_tokens, reasoning_tokens, "
-    "cost_usd, latency_ms, ttft_ms, attempts, error, guardrails";
+    "cost_usd, latency_ms, ttft_ms, attempts, error, guardrails, cache";
 
 Param text_or_null(const std::string& s) {
   if (s.empty()) return std::monostate{};
@@ -65,7 +65,8 @@ std::vector<std::string> schema(Dialect d) {
           "ttft_ms DOUBLE PRECISION, "
           "attempts INTEGER NOT NULL, "
           "error TEXT, "
-          "guardrails TEXT)",  // JSON array of hits; NULL: none
+          "guardrails TEXT, "  // JSON array of hits; NULL: none
+          "cache TEXT)",       // JSON object (the cache's verdict); NULL: no cache policy
           id),
       "CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts)",
       "CREATE INDEX IF NOT EXISTS usage_records_key_ts ON usage_records (key_id, ts)",
@@ -75,7 +76,7 @@ std::vector<std::string> schema(Dialect d) {
 }
 
 std::vector<std::pair<std::string, std::string>> added_columns() {
-  return {{"guardrails", "TEXT"}};
+  return {{"guardrails", "TEXT"}, {"cache", "TEXT"}};
 }
 
 std::string insert_sql(std::size_t rows) {
@@ -114,6 +115,7 @@ void append_params(const UsageRecord& r, std::vector<Param>& out) {
   out.emplace_back(int64_t{r.attempts});
   out.push_back(text_or_null(r.error));
   out.push_back(text_or_null(r.guardrails));
+  out.push_back(text_or_null(r.cache));
 }
 
 std::string purge_sql(int chunk) {
@@ -203,6 +205,7 @@ UsageRecord record_from_row(const Row& row) {
   r.attempts = static_cast<int>(row.get_int(18));
   r.error = text(19);
   r.guardrails = text(20);
+  r.cache = text(21);
   return r;
 }
 

@@ -23,7 +23,7 @@ std::vector<std::string> schema(Dialect d);
 // adds the ones it lacks.
 std::vector<std::pair<std::string, std::string>> added_columns();
 
-constexpr int kColumns = 21;
+constexpr int kColumns = 22;
 // "INSERT INTO usage_records (...) VALUES (?,...),(?,...)" for `rows` rows.
 std::string insert_sql(std::size_t rows);
 void append_params(const UsageRecord& r, std::vector<Param>& out);  // kColumns params

@@ -265,6 +265,7 @@ void check_added_columns(UsageStore& store) {
   EXPECT_EQ(old->guardrails, "");
   UsageRecord r = rec("new-1", 6, "k", "m", "p", 400, -1, 0, 0, std::nullopt);
   r.guardrails = R"([{"policy":"deny","entity":"keywords[0]","stage":"request","acted":true,"count":1}])";
+  r.cache = R"({"status":"hit","saved_input_tokens":4,"saved_output_tokens":5,"saved_usd":null})";
   store.write_batch({r});
   ASSERT_TRUE(store.request("new-1"));
   EXPECT_EQ(*store.request("new-1"), r);
@@ -272,6 +273,8 @@ void check_added_columns(UsageStore& store) {
   ASSERT_TRUE(j["guardrails"].is_array());
   EXPECT_EQ(j["guardrails"].as_array()[0].as_object().at("policy"), "deny");
   EXPECT_TRUE(to_json(*old).as_object()["guardrails"].as_array().empty());
+  EXPECT_EQ(j["cache"].as_object().at("status"), "hit");
+  EXPECT_TRUE(to_json(*old).as_object()["cache"].is_null());
 }
 
 TEST(UsageSqlite, AnOlderTableGainsTheColumnsAddedSince) {

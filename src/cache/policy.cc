@@ -1,0 +1,55 @@
+#include "cache/policy.h"
+
+#include <fmt/format.h>
+
+namespace tollgate::cache {
+namespace json = boost::json;
+
+Directive directive_of(std::string_view cache_control, std::string_view x_tollgate_cache) {
+  if (x_tollgate_cache == "bypass") return Directive::bypass;
+  if (x_tollgate_cache == "refresh") return Directive::refresh;
+  if (cache_control.find("no-store") != std::string_view::npos ||
+      cache_control.find("no-cache") != std::string_view::npos)
+    return Directive::bypass;
+  return Directive::use;
+}
+
+const core::CachePolicy* policy_for(const core::Resources& r, const core::Key& key, const core::Model* model) {
+  const std::string& name = !key.cache.empty() ? key.cache : model ? model->cache : key.cache;
+  if (name.empty()) return nullptr;
+  for (const auto& p : r.cache_policies)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::string_view ineligible(const core::CachePolicy& p, const json::object& chat) {
+  const bool semantic = p.mode == "semantic";
+  const bool allow_tools = p.allow_tools.value_or(!semantic);
+  if (!allow_tools)
+    if (auto* t = chat.if_contains("tools"); t && t->is_array() && !t->get_array().empty()) return "tools";
+  std::optional<double> max_t = p.max_temperature;
+  if (!max_t && semantic) max_t = 0;
+  if (max_t)
+    if (auto* t = chat.if_contains("temperature"); t && t->is_number() && t->to_number<double>() > *max_t)
+      return "temperature";
+  return {};
+}
+
+std::string scope_tag(const core::CachePolicy& p, const core::Key& key) {
+  if (p.scope == "global") return "g";
+  if (p.scope == "team" && !key.team.empty()) return "t:" + key.team;
+  return "k:" + key.id;
+}
+
+Backend& Backends::for_policy(const core::CachePolicy& p) {
+  std::string id = fmt::format("{}\n{}\n{}", p.name, p.backend, p.max_bytes);
+  std::lock_guard lock(mu_);
+  auto& b = by_policy_[id];
+  if (!b) {
+    if (p.backend == "redis") b = redis_store(redis_url_, redis_timeout_);
+    else b = std::make_shared<LruStore>(p.max_bytes);
+  }
+  return *b;
+}
+
+}  // namespace tollgate::cache

@@ -1,0 +1,122 @@
+// Phase 6b, cache: between admit and dispatch. A request under a cache policy (the key's, else
+// the model's) is looked up by the hash of what determines its answer (cache/cache_key.h);
+// a hit is answered from the stored canonical completion in the caller's dialect, whole or as
+// a stream, through the output guardrails like a fresh answer; a miss taps the answer on its
+// way out (relay.cc, respond_completion) and stores it once it completed well.
+//
+// A hit was admitted (it counts against request limits and holds no concurrency slot for
+// long) but spends no tokens and no budget: its admission is settled at zero before the answer
+// goes out. What it saved is recorded instead (ctx.cache.saved, saved_usd).
+#include <boost/json/serialize.hpp>
+
+#include "cache/cache_key.h"
+#include "cache/entry.h"
+#include "cache/policy.h"
+#include "gateway/dispatch.h"
+#include "gateway/phases.h"
+#include "obs/cost.h"
+
+namespace tollgate::gateway {
+namespace net = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A stored answer's stream, all at once.
+class StoredStream final : public AnswerSource {
+ public:
+  explicit StoredStream(std::string text) : text_(std::move(text)) {}
+  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
+    piece = text_;
+    done = true;
+    co_return http::UpstreamFailure::none;
+  }
+  void cancel() override {}
+
+ private:
+  std::string text_;
+};
+
+net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
+  if (ctx.admission) {
+    ctx.admission->settle(0, 0.0);
+    ctx.admission.reset();
+  }
+  ctx.cache.status = "hit";
+  if (auto* u = entry.completion.if_contains("usage")) dialects::openai::read_usage(*u, ctx.cache.saved);
+  ctx.cache.saved_usd = entry.cost_usd;
+  const Dialect caller = dialect_of(ctx.route);
+  // An entry an Anthropic caller stored may not name a model: the alias stands in.
+  if (auto* m = entry.completion.if_contains("model"); !m || !m->is_string() || m->get_string().empty())
+    entry.completion["model"] = ctx.facts.model;
+  if (ctx.facts.stream) {
+    StoredStream source(cache::completion_to_sse(entry.completion));
+    auto relay = guarded(translated_relay(nullptr, caller, !ctx.facts.caller_wants_usage, ctx.facts.model), ctx);
+    co_await relay_stream(ctx, source, *relay, {});
+  } else {
+    co_await respond_completion(ctx, entry.completion, caller);
+  }
+  // Nothing was spent: known zero tokens, priced (zero) when the price is known, else unknown.
+  ctx.usage = core::Usage{};
+  ctx.usage.known = true;
+  ctx.cost_usd = ctx.target ? obs::cost_of(ctx.target->pricing, ctx.usage) : std::nullopt;
+}
+
+}  // namespace
+
+net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
+  if (ctx.route != Route::chat_completions && ctx.route != Route::messages) co_return false;
+  if (!ctx.doc.is_object()) co_return false;
+  const core::CachePolicy* policy =
+      cache::policy_for(ctx.snapshot->resources(), *ctx.key, ctx.model ? &ctx.model->spec : nullptr);
+  if (!policy || !ctx.gateway.cache) co_return false;
+  auto directive = cache::directive_of(ctx.ex.header("cache-control"), ctx.ex.header("x-tollgate-cache"));
+  // Reversibly redacted requests are never cached: their answers carry the caller's own values
+  // back, while their keys (placeholders) would match another caller's.
+  if (directive == cache::Directive::bypass || !ctx.restore.empty()) {
+    ctx.cache.status = "bypass";
+    co_return false;
+  }
+  json::object translated;
+  const json::object* chat = &ctx.doc.as_object();
+  if (ctx.route == Route::messages) {
+    if (anthropic_canonical(ctx, translated)) co_return false;  // dispatch reports it
+    chat = &translated;
+  }
+  if (!cache::ineligible(*policy, *chat).empty()) {
+    ctx.cache.status = "bypass";
+    co_return false;
+  }
+  ctx.cache.policy = policy;
+  ctx.cache.backend = &ctx.gateway.cache->for_policy(*policy);
+  ctx.cache.key = cache::exact_key(cache::scope_tag(*policy, *ctx.key), ctx.facts.model, cache::canonical_request(*chat));
+  if (directive == cache::Directive::use) {
+    if (auto text = ctx.cache.backend->get(ctx.cache.key)) {
+      if (auto entry = cache::decode_entry(*text)) {
+        co_await answer_hit(ctx, *entry);
+        co_return true;
+      }
+    }
+  }
+  ctx.cache.status = "miss";
+  ctx.cache.tap = std::make_shared<cache::AnswerTap>(ctx.route == Route::messages);
+  co_return false;
+}
+
+void store_in_cache(RequestContext& ctx) {
+  auto tap = std::move(ctx.cache.tap);  // once, whichever path the answer took
+  if (!tap || !ctx.error.empty() || !ctx.cache.backend) return;
+  auto completion = tap->result(ctx.usage);
+  if (!completion) return;
+  cache::Entry e;
+  e.completion = std::move(*completion);
+  if (ctx.target && ctx.usage.known) e.cost_usd = obs::cost_of(ctx.target->pricing, ctx.usage);
+  e.stored_at_ms = unix_ms();
+  ctx.cache.backend->put(ctx.cache.key, cache::encode_entry(e), std::chrono::seconds(ctx.cache.policy->ttl_s));
+}
+
+}  // namespace tollgate::gateway
