@@ -38,13 +38,16 @@ declare -A SOURCES=(
     src/dialects/openai/fast_path.cc
     src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
+  [gemini_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+    src/dialects/openai/fast_path.cc src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
   [guardrails]="src/guardrails/guardrail.cc src/guardrails/pii.cc src/guardrails/injection.cc
     src/guardrails/stream_redactor.cc"
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
-    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
+    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
+    src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

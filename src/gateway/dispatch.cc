@@ -192,6 +192,7 @@ net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json:
     }
     co_return co_await anthropic_attempt(ctx, canonical);
   }
+  if (dialect_of(ctx.route) == Dialect::gemini) co_return co_await gemini_attempt(ctx, canonical, translate_error);
   const Endpoint endpoint = endpoint_of(ctx.route);
   if (endpoint == Endpoint::responses && !speaks_openai(ctx.target->provider->spec.kind)) {
     AttemptResult r;
@@ -231,13 +232,8 @@ bool health_failure(const AttemptResult& r) {
 }
 
 net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
-  if (r.body.empty()) {
-    // The gateway's own words, in the caller's dialect.
-    if (dialect_of(ctx.route) == Dialect::anthropic)
-      r.body = core::to_anthropic_body(r.error);
-    else
-      r.body = core::to_openai_body(r.error);
-  }
+  // The gateway's own words, in the caller's dialect.
+  if (r.body.empty()) r.body = error_body(ctx.route, r.error);
   // An upstream's error may quote the credential it was sent (any provider's: the failure
   // kept may be an earlier attempt's).
   ctx.snapshot->secrets().scrub(r.body);
@@ -350,11 +346,12 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
-      auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx);
+      auto relay = framed(guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx), ctx);
       co_return co_await relay_stream(ctx, source, *relay, {});
     }
     if (endpoint == Endpoint::embeddings) {
       dialects::openai::read_usage_from_body(answer.body, ctx.usage);
+      if (caller == Dialect::gemini) answer.body = gemini_embeddings_body(ctx, json::parse(answer.body).as_object());
       co_await relay_whole(ctx, answer.status, answer.content_type, std::move(answer.body), {});
       co_return AttemptResult::answered();
     }
@@ -407,9 +404,10 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   if (status >= 200 && status < 300 && stream && (call.media_type() == "text/event-stream" || event_stream)) {
     UpstreamSource source(call);
     EventStreamSource binary(source);
-    auto relay = guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
-                                          strip_usage, ctx.facts.model),
-                         ctx);
+    auto relay = framed(guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
+                                                 strip_usage, ctx.facts.model),
+                                ctx),
+                        ctx);
     if (event_stream) co_return co_await relay_stream(ctx, binary, *relay, std::move(extra));
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
@@ -447,7 +445,8 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     if (auto* u = decoded.if_contains("usage")) dialects::openai::read_usage(*u, ctx.usage);
   }
   if (endpoint == Endpoint::embeddings) {
-    co_await respond_json(ctx, 200, json::serialize(decoded));
+    std::string answer = caller == Dialect::gemini ? gemini_embeddings_body(ctx, decoded) : json::serialize(decoded);
+    co_await respond_json(ctx, 200, std::move(answer));
     co_return AttemptResult::answered();
   }
   co_await respond_completion(ctx, decoded, caller);
@@ -492,6 +491,9 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   std::optional<GatewayError> translate_error;
   if (dialect_of(ctx.route) == Dialect::anthropic && ctx.route == Route::messages) {
     translate_error = anthropic_canonical(ctx, canonical_storage);
+    if (!translate_error) canonical = &canonical_storage;
+  } else if (ctx.route == Route::gemini_generate || ctx.route == Route::gemini_stream) {
+    translate_error = gemini_canonical(ctx, canonical_storage);
     if (!translate_error) canonical = &canonical_storage;
   }
 

@@ -187,6 +187,8 @@ net::awaitable<void> respond_completion(RequestContext& ctx, const json::object&
   std::string body;
   if (caller == Dialect::anthropic)
     body = json::serialize(anthropic::chat_to_message(completion, ctx.facts.model));
+  else if (caller == Dialect::gemini)
+    body = gemini_generate_body(ctx, completion);
   else
     body = json::serialize(completion);
   co_await respond_json(ctx, 200, std::move(body));

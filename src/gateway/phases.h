@@ -62,10 +62,12 @@ void record(RequestContext& ctx);
 
 // Answers (respond.cc): every answer carries x-request-id; errors use the route's dialect.
 boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::GatewayError& e);
+// `e` in the envelope of the route's dialect.
+std::string error_body(Route route, const core::GatewayError& e);
 boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body);
 http::Headers base_headers(const RequestContext& ctx, std::string_view content_type);
 
-// GET /v1/models (models.cc).
+// GET /v1/models (models.cc); GET /v1beta/models and /v1beta/models/{m} in Gemini's shape.
 boost::asio::awaitable<void> list_models(RequestContext& ctx);
 
 }  // namespace tollgate::gateway

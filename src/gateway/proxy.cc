@@ -48,7 +48,7 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await respond_error(ctx, *e);
     co_return;
   }
-  if (ctx.route == Route::models) {
+  if (ctx.route == Route::models || ctx.route == Route::gemini_models || ctx.route == Route::gemini_model) {
     co_await list_models(ctx);
     co_return;
   }

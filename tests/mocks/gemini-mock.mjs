@@ -9,6 +9,8 @@
 //   /v1beta/models/{model}:streamGenerateContent[?alt=sse]
 //   /v1beta/models/{model}:embedContent
 //   /v1beta/models/{model}:batchEmbedContents
+//   /v1beta/models/{model}:countTokens      {contents} or {generateContentRequest}; totalTokens
+//                                           counts words as promptTokenCount does
 //
 // Answers are deterministic functions of the request, so tests can assert exact content/usage:
 //   - text is "Echo: <text of the last user turn>" (inline/file parts add " [images: N]"); after
@@ -405,7 +407,7 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     };
     requests.push(record);
     try {
-      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/.exec(url.pathname);
+      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|countTokens)$/.exec(url.pathname);
       if (!m) throw new ApiError(404, `Requested entity was not found.`);
       if (req.method !== 'POST') throw new ApiError(405, 'Method not allowed.', { status: 'INVALID_ARGUMENT' });
       checkAuth(req, url);
@@ -427,6 +429,14 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
           return embed(res, record, model);
         case 'batchEmbedContents':
           return batchEmbed(res, record, model);
+        case 'countTokens': {
+          const inner = record.body.generateContentRequest ?? record.body;
+          if (!Array.isArray(inner.contents)) throw invalid('* CountTokensRequest.contents: contents is not specified\n');
+          let total = countTokens(textOfParts((inner.systemInstruction ?? inner.system_instruction)?.parts));
+          for (const c of inner.contents) total += countTokens(textOfParts(c.parts));
+          record.status = 200;
+          return sendJson(res, 200, { totalTokens: total, promptTokensDetails: [{ modality: 'TEXT', tokenCount: total }] });
+        }
       }
     } catch (err) {
       if (err instanceof ApiError) record.status = err.code;

@@ -23,6 +23,10 @@
 
 namespace tollgate::dialects::gemini {
 
+// The headers of every request to `provider`: its own `headers` first (an operator may override
+// ours), content type, and its key as `x-goog-api-key`.
+void provider_headers(const core::CompiledProvider& provider, http::Headers& headers);
+
 // The one (stateless, thread-safe) Gemini codec.
 const ProviderCodec& gemini_codec();
 

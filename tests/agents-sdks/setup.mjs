@@ -1,0 +1,47 @@
+// One gateway in front of every provider kind's mock, for the SDK suites of this folder: an
+// alias per provider kind (chat) and per embedding provider, and a key that may use them all.
+import { startOpenAIMock } from '../mocks/openai-mock.mjs';
+import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
+import { startGeminiMock } from '../mocks/gemini-mock.mjs';
+import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
+import { KEYS, makeTempDir, startGateway, writeConfig } from '../integration/harness.mjs';
+
+export { KEYS };
+
+// Chat aliases by the provider kind behind them.
+export const CHAT = { gemini: 'g-gemini', openai: 'g-openai', anthropic: 'g-anthropic', bedrock: 'g-bedrock' };
+export const EMBED = { gemini: 'e-gemini', openai: 'e-openai' };
+// Every test is bounded: a hung stream fails the test instead of the suite.
+export const T = { timeout: 20_000 };
+
+/** Starts the four mocks and a gateway; everything is stopped by `scope.run()`. */
+export async function startAll(scope) {
+  const mocks = {
+    gemini: await startGeminiMock(),
+    openai: await startOpenAIMock(),
+    anthropic: await startAnthropicMock(),
+    bedrock: await startBedrockMock({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', region: 'us-east-1' }),
+  };
+  for (const m of Object.values(mocks)) scope.after(() => m.close());
+  const dir = await makeTempDir(scope);
+  const resources = {
+    providers: [
+      { name: 'google', kind: 'gemini', base_url: mocks.gemini.url, api_key: mocks.gemini.apiKey },
+      { name: 'oai', kind: 'openai', base_url: mocks.openai.baseURL, api_key: mocks.openai.apiKey },
+      { name: 'claude', kind: 'anthropic', base_url: mocks.anthropic.url, api_key: mocks.anthropic.apiKey },
+      { name: 'aws', kind: 'bedrock', base_url: mocks.bedrock.url, api_key: mocks.bedrock.apiKey, api_version: mocks.bedrock.region },
+    ],
+    models: [
+      { name: CHAT.gemini, targets: [{ provider: 'google', model: 'gemini-2.0-flash' }] },
+      { name: CHAT.openai, targets: [{ provider: 'oai', model: 'gpt-4o' }] },
+      { name: CHAT.anthropic, targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] },
+      { name: CHAT.bedrock, targets: [{ provider: 'aws', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
+      { name: EMBED.gemini, targets: [{ provider: 'google', model: 'text-embedding-004' }] },
+      { name: EMBED.openai, targets: [{ provider: 'oai', model: 'text-embedding-3-small' }] },
+    ],
+    keys: [{ name: 'all', key: KEYS.all }, { name: 'only-gemini', key: KEYS.limited, models: [CHAT.gemini] }],
+  };
+  const { configPath } = await writeConfig(dir, { resources });
+  const gw = await startGateway(scope, { configPath });
+  return { mocks, gw };
+}
