@@ -346,7 +346,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
-      auto relay = framed(guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx), ctx);
+      auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx);
       co_return co_await relay_stream(ctx, source, *relay, {});
     }
     if (endpoint == Endpoint::embeddings) {
@@ -404,10 +404,9 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   if (status >= 200 && status < 300 && stream && (call.media_type() == "text/event-stream" || event_stream)) {
     UpstreamSource source(call);
     EventStreamSource binary(source);
-    auto relay = framed(guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
-                                                 strip_usage, ctx.facts.model),
-                                ctx),
-                        ctx);
+    auto relay = guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
+                                          strip_usage, ctx.facts.model),
+                         ctx);
     if (event_stream) co_return co_await relay_stream(ctx, binary, *relay, std::move(extra));
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }

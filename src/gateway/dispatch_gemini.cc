@@ -113,20 +113,20 @@ class GeminiCallerRelay final : public StreamRelay {
 // A Gemini stream as the one JSON array a caller without alt=sse reads.
 class ArrayFramed final : public StreamRelay {
  public:
-  explicit ArrayFramed(std::unique_ptr<StreamRelay> inner) : inner_(std::move(inner)) {}
+  explicit ArrayFramed(StreamRelay& inner) : inner_(inner) {}
   void on_event(const http::SseEvent& ev, std::string& out) override {
     produced_.clear();
-    inner_->on_event(ev, produced_);
+    inner_.on_event(ev, produced_);
     framing_.feed(produced_, out);
   }
   void on_end(std::string& out) override {
     produced_.clear();
-    inner_->on_end(produced_);
+    inner_.on_end(produced_);
     framing_.feed(produced_, out);
     framing_.close(out);
   }
-  core::Usage usage() const override { return inner_->usage(); }
-  std::optional<core::GatewayError> provider_error() const override { return inner_->provider_error(); }
+  core::Usage usage() const override { return inner_.usage(); }
+  std::optional<core::GatewayError> provider_error() const override { return inner_.provider_error(); }
   std::string error_event(const core::GatewayError& e) const override {
     std::string out;
     framing_.fail(gemini::error_body(e), out);
@@ -135,7 +135,7 @@ class ArrayFramed final : public StreamRelay {
   std::string_view content_type() const override { return "application/json; charset=utf-8"; }
 
  private:
-  std::unique_ptr<StreamRelay> inner_;
+  StreamRelay& inner_;
   mutable gemini::ArrayFraming framing_;
   std::string produced_;
 };
@@ -190,7 +190,7 @@ net::awaitable<AttemptResult> gemini_fast_path(RequestContext& ctx) {
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
-    auto relay = framed(guarded(std::make_unique<GeminiPassthrough>(), ctx), ctx);
+    auto relay = guarded(std::make_unique<GeminiPassthrough>(), ctx);
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
   std::string body;
@@ -232,9 +232,9 @@ std::unique_ptr<StreamRelay> gemini_caller_relay(std::unique_ptr<dialects::ChatS
   return std::make_unique<GeminiCallerRelay>(std::move(decoder), std::move(caller_model));
 }
 
-std::unique_ptr<StreamRelay> framed(std::unique_ptr<StreamRelay> relay, RequestContext& ctx) {
-  if (ctx.route != Route::gemini_stream || gemini::wants_sse(ctx.ex.target())) return relay;
-  return std::make_unique<ArrayFramed>(std::move(relay));
+std::unique_ptr<StreamRelay> array_framing(StreamRelay& relay, const RequestContext& ctx) {
+  if (ctx.route != Route::gemini_stream || gemini::wants_sse(ctx.ex.target())) return nullptr;
+  return std::make_unique<ArrayFramed>(relay);
 }
 
 std::optional<core::GatewayError> decode_gemini(RequestContext& ctx) {

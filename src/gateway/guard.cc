@@ -334,7 +334,7 @@ class GuardedRelay final : public StreamRelay {
           json::object extra{{"candidates", json::array{json::object{
                                   {"index", index},
                                   {"content", json::object{{"parts", json::array{json::object{{"text", tail}}}},
-                                                           {"role", "model"}}}}}}}};
+                                                           {"role", "model"}}}}}}};
           out.append(gemini_sse(extra));
         }
       }

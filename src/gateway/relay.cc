@@ -150,7 +150,9 @@ AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provid
 }
 
 net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& source,
-                                           StreamRelay& relay, http::Headers extra) {
+                                           StreamRelay& inner, http::Headers extra) {
+  auto framing = array_framing(inner, ctx);
+  StreamRelay& relay = framing ? *framing : inner;
   auto headers = base_headers(ctx, relay.content_type());
   headers.emplace_back("cache-control", "no-cache");
   for (auto& h : extra) headers.push_back(std::move(h));

@@ -59,9 +59,9 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
                                               Dialect caller, bool strip_usage,
                                               std::string caller_model);
 
-// `relay` wrapped so a Gemini caller without alt=sse gets one JSON array (dispatch_gemini.cc);
-// `relay` itself for every other caller.
-std::unique_ptr<StreamRelay> framed(std::unique_ptr<StreamRelay> relay, RequestContext& ctx);
+// For a Gemini caller without alt=sse, `relay` seen through a framing that makes its SSE one
+// JSON array (dispatch_gemini.cc); null for every other caller. relay_stream applies it.
+std::unique_ptr<StreamRelay> array_framing(StreamRelay& relay, const RequestContext& ctx);
 
 // `relay` wrapped so the answer passes the request's output guardrails (guard.cc); `relay`
 // itself when none apply.

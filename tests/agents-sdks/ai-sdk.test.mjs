@@ -8,7 +8,7 @@ import { createGoogleGenerativeAI } from '@ai-sdk/google';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { cleanupScope } from '../integration/harness.mjs';
-import { CHAT, KEYS, T, startAll } from './setup.mjs';
+import { CALL_WEATHER, CHAT, KEYS, T, startAll } from './setup.mjs';
 
 const tools = {
   get_weather: tool({
@@ -62,7 +62,7 @@ describe('Vercel AI SDK -> tollgate', () => {
 
     it(`${name}: a tool round trip`, T, async () => {
       const r = await generateText({
-        model: clients[client](CHAT[kind]), prompt: 'Paris', tools, stopWhen: stepCountIs(3), maxRetries: 0,
+        model: clients[client](CHAT[kind]), prompt: `Paris ${CALL_WEATHER}`, tools, stopWhen: stepCountIs(3), maxRetries: 0,
       });
       assert.equal(r.steps.length, 2, JSON.stringify(r.steps.map((s) => s.finishReason)));
       assert.equal(r.steps[0].toolCalls[0].toolName, 'get_weather');

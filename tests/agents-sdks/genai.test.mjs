@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { GoogleGenAI } from '@google/genai';
 import { embeddingFor } from '../mocks/gemini-mock.mjs';
 import { cleanupScope } from '../integration/harness.mjs';
-import { CHAT, EMBED, KEYS, T, startAll } from './setup.mjs';
+import { CALL_WEATHER, CHAT, EMBED, KEYS, T, startAll } from './setup.mjs';
 
 const weather = {
   functionDeclarations: [{
@@ -70,7 +70,7 @@ describe('@google/genai -> tollgate', () => {
     });
 
     it(`${kind}: a function call and its response (tool round trip)`, T, async () => {
-      const contents = [{ role: 'user', parts: [{ text: 'weather in Paris' }] }];
+      const contents = [{ role: 'user', parts: [{ text: `weather in Paris ${CALL_WEATHER}` }] }];
       const first = await ai.models.generateContent({ model, contents, config: { tools: [weather] } });
       const calls = first.functionCalls;
       assert.equal(calls?.length, 1, JSON.stringify(first.candidates));
@@ -80,6 +80,12 @@ describe('@google/genai -> tollgate', () => {
       contents.push({ role: 'user', parts: [{ functionResponse: { id: calls[0].id, name: 'get_weather', response: { result: 'sunny, 21C' } } }] });
       const second = await ai.models.generateContent({ model, contents, config: { tools: [weather] } });
       assert.match(second.text, /^Tool result: .*sunny, 21C/);
+      assert.equal(second.functionCalls, undefined);
+    });
+
+    it(`${kind}: tools offered but not asked for: a text answer (the mock follows directives only)`, T, async () => {
+      const r = await ai.models.generateContent({ model, contents: 'just talk', config: { tools: [weather] } });
+      assert.equal(r.text, 'Echo: just talk');
     });
 
     it(`${kind}: countTokens`, T, async () => {
@@ -91,7 +97,7 @@ describe('@google/genai -> tollgate', () => {
 
   it('gemini: streamed function call arrives whole, via the fast path', T, async () => {
     const stream = await ai.models.generateContentStream({
-      model: CHAT.gemini, contents: 'weather in Rome', config: { tools: [weather] },
+      model: CHAT.gemini, contents: `weather in Rome ${CALL_WEATHER}`, config: { tools: [weather] },
     });
     const calls = [];
     for await (const chunk of stream) calls.push(...(chunk.functionCalls ?? []));
@@ -102,13 +108,13 @@ describe('@google/genai -> tollgate', () => {
 
   it('openai: a streamed function call is gathered from its pieces', T, async () => {
     const stream = await ai.models.generateContentStream({
-      model: CHAT.openai, contents: 'weather in Rome', config: { tools: [weather] },
+      model: CHAT.openai, contents: `weather in Rome ${CALL_WEATHER}`, config: { tools: [weather] },
     });
     const calls = [];
     for await (const chunk of stream) calls.push(...(chunk.functionCalls ?? []));
     assert.equal(calls.length, 1);
     assert.equal(calls[0].name, 'get_weather');
-    assert.equal(calls[0].args.city, 'weather in Rome');
+    assert.equal(calls[0].args.city, `weather in Rome ${CALL_WEATHER}`);
   });
 
   for (const kind of ['gemini', 'openai']) {

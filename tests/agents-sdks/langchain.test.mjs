@@ -7,7 +7,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { cleanupScope } from '../integration/harness.mjs';
-import { CHAT, KEYS, T, startAll } from './setup.mjs';
+import { CALL_WEATHER, CHAT, KEYS, T, startAll } from './setup.mjs';
 
 const weatherTool = {
   type: 'function',
@@ -51,7 +51,7 @@ describe('LangChain -> tollgate', () => {
 
     it(`${name}: a tool call and its result`, T, async () => {
       const model = make[client](CHAT[kind]).bindTools([weatherTool]);
-      const history = [new HumanMessage('Oslo')];
+      const history = [new HumanMessage(`Oslo ${CALL_WEATHER}`)];
       const first = await model.invoke(history);
       assert.equal(first.tool_calls?.length, 1, JSON.stringify(first));
       assert.equal(first.tool_calls[0].name, 'get_weather');

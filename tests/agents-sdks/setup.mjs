@@ -1,5 +1,6 @@
 // One gateway in front of every provider kind's mock, for the SDK suites of this folder: an
 // alias per provider kind (chat) and per embedding provider, and a key that may use them all.
+// The mocks run in directive mode: they call a tool only when the prompt says [[tool:NAME]].
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
 import { startGeminiMock } from '../mocks/gemini-mock.mjs';
@@ -13,14 +14,16 @@ export const CHAT = { gemini: 'g-gemini', openai: 'g-openai', anthropic: 'g-anth
 export const EMBED = { gemini: 'e-gemini', openai: 'e-openai' };
 // Every test is bounded: a hung stream fails the test instead of the suite.
 export const T = { timeout: 20_000 };
+// The directive that makes a mock call the weather tool (once).
+export const CALL_WEATHER = '[[tool:get_weather]]';
 
 /** Starts the four mocks and a gateway; everything is stopped by `scope.run()`. */
 export async function startAll(scope) {
   const mocks = {
-    gemini: await startGeminiMock(),
-    openai: await startOpenAIMock(),
-    anthropic: await startAnthropicMock(),
-    bedrock: await startBedrockMock({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', region: 'us-east-1' }),
+    gemini: await startGeminiMock({ directives: true }),
+    openai: await startOpenAIMock({ directives: true }),
+    anthropic: await startAnthropicMock({ directives: true }),
+    bedrock: await startBedrockMock({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', region: 'us-east-1', directives: true }),
   };
   for (const m of Object.values(mocks)) scope.after(() => m.close());
   const dir = await makeTempDir(scope);

@@ -9,8 +9,6 @@
 //   /v1beta/models/{model}:streamGenerateContent[?alt=sse]
 //   /v1beta/models/{model}:embedContent
 //   /v1beta/models/{model}:batchEmbedContents
-//   /v1beta/models/{model}:countTokens      {contents} or {generateContentRequest}; totalTokens
-//                                           counts words as promptTokenCount does
 //
 // Answers are deterministic functions of the request, so tests can assert exact content/usage:
 //   - text is "Echo: <text of the last user turn>" (inline/file parts add " [images: N]"); after
@@ -22,6 +20,8 @@
 //     part (system instruction included) plus those of function call args / responses as JSON;
 //     candidatesTokenCount the words of the answer (a function call: words of its args JSON + 1);
 //   - maxOutputTokens truncates the answer to that many words (finishReason MAX_TOKENS);
+//   - started with { directives: true }, functions are called and thoughts emitted only as the
+//     prompt says (directives.mjs);
 //   - thinkingConfig (budget > 0 or a level) reports thoughtsTokenCount 5; includeThoughts adds
 //     a `thought: true` part;
 //   - responseMimeType application/json answers JSON ({"echo": text}, or a value of responseSchema);
@@ -47,6 +47,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { directivesIn } from './directives.mjs';
 import { pathToFileURL } from 'node:url';
 
 export const DEFAULT_API_KEY = 'AIza-mock-gemini-upstream';
@@ -334,7 +335,7 @@ function validateGenerate(body, model) {
 // ---------------------------------------------------------------------------------------------
 
 /** Starts the mock on host:port (0 = any free port). */
-export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, directives = false } = {}) {
   const requests = [];
   const sockets = new Set();
 
@@ -430,12 +431,13 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
         case 'batchEmbedContents':
           return batchEmbed(res, record, model);
         case 'countTokens': {
-          const inner = record.body.generateContentRequest ?? record.body;
-          if (!Array.isArray(inner.contents)) throw invalid('* CountTokensRequest.contents: contents is not specified\n');
-          let total = countTokens(textOfParts((inner.systemInstruction ?? inner.system_instruction)?.parts));
-          for (const c of inner.contents) total += countTokens(textOfParts(c.parts));
+          // {contents} or {generateContentRequest: {model, contents, systemInstruction, ...}}
+          const g = record.body.generateContentRequest ?? record.body;
+          if (!Array.isArray(g.contents)) throw invalid('* CountTokensRequest.contents: contents is not specified\n');
+          let totalTokens = countTokens(textOfParts((g.systemInstruction ?? g.system_instruction)?.parts));
+          for (const c of g.contents) totalTokens += countTokens(textOfParts(c.parts));
           record.status = 200;
-          return sendJson(res, 200, { totalTokens: total, promptTokensDetails: [{ modality: 'TEXT', tokenCount: total }] });
+          return sendJson(res, 200, { totalTokens });
         }
       }
     } catch (err) {
@@ -466,7 +468,15 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const userText = textOfParts(lastUser?.parts);
     const lastResponse = [...(last.parts ?? [])].reverse().find((p) => p.functionResponse);
 
-    const decls = (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? t.function_declarations ?? []);
+    let decls = (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? t.function_declarations ?? []);
+    // Directive mode (directives.mjs): only the function the prompt names, and only once.
+    const said = directives
+      ? directivesIn(contents.filter((c) => (c.role ?? 'user') === 'user').map((c) => textOfParts(c.parts)).join('\n'))
+      : null;
+    if (said) {
+      const answered = contents.some((c) => (c.parts ?? []).some((p) => p.functionResponse));
+      decls = said.tool && !answered ? decls.filter((d) => d.name === said.tool) : [];
+    }
     const fcc = (body.toolConfig ?? body.tool_config)?.functionCallingConfig ?? {};
     const thinking = gc.thinkingConfig && ((gc.thinkingConfig.thinkingBudget ?? 0) !== 0 || gc.thinkingConfig.thinkingLevel);
     const thoughtsTokens = thinking ? 5 : 0;
@@ -477,7 +487,8 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     for (let index = 0; index < n; index++) {
       const parts = [];
       let finishReason = 'STOP';
-      if (thinking && gc.thinkingConfig.includeThoughts) parts.push({ text: `Thinking about: ${userText}`, thought: true });
+      if (said?.think) parts.push({ text: said.think, thought: true });
+      else if (thinking && gc.thinkingConfig.includeThoughts) parts.push({ text: `Thinking about: ${userText}`, thought: true });
       if (decls.length && fcc.mode !== 'NONE' && !lastResponse) {
         let decl = decls[0];
         if (Array.isArray(fcc.allowedFunctionNames) && fcc.allowedFunctionNames.length) {

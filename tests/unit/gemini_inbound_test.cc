@@ -197,7 +197,8 @@ TEST(GeminiStreamEncoder, TextDeltasThenToolCallsWholeWithUsageLast) {
   enc.on_chunk(J(R"({"id":"chatcmpl-s1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})").as_object(), out);
   core::Usage unknown;
   enc.finish(unknown, out);
-  EXPECT_EQ(out.find("\n\n"), out.find("\r\n\r\n") + 2);  // Gemini's framing
+  EXPECT_EQ(out.find("\n\n"), std::string::npos);  // Gemini's framing: \r\n\r\n
+  EXPECT_NE(out.find("\r\n\r\n"), std::string::npos);
   auto evs = events_of(out);
   ASSERT_EQ(evs.size(), 3u);
   EXPECT_JSON_EQ(evs[0], J(R"({"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],
@@ -272,10 +273,10 @@ TEST(GeminiEmbeddings, BothWays) {
 }
 
 TEST(GeminiCountTokens, DocumentedEstimate) {
-  // 20 bytes of text -> 5, + 4 for one content, + 258 for one image.
+  // 24 bytes of strings ("user" and the text) -> 6, + 4 for one content, + 258 for one image.
   EXPECT_EQ(gemini::count_tokens_estimate(J(R"({"contents":[{"role":"user","parts":[{"text":"12345678901234567890"},
                                             {"inlineData":{"mimeType":"image/png","data":"AAAA"}}]}]})")),
-            5 + 4 + 258);
+            6 + 4 + 258);
   EXPECT_EQ(gemini::count_tokens_estimate(J(R"({"generateContentRequest":{"contents":[{"parts":[{"text":"abcd"}]}]}})")), 1 + 4);
   EXPECT_EQ(gemini::count_tokens_estimate(J("[]")), 0);
 }

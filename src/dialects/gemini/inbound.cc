@@ -327,7 +327,7 @@ std::optional<GatewayError> tools_of(const json::object& req, json::object& chat
     }
   }
   if (!out.empty()) chat["tools"] = std::move(out);
-  if (auto* tc = field(req, "toolConfig", "tool_config"); tc && tc->is_object() && !out.empty()) {
+  if (auto* tc = field(req, "toolConfig", "tool_config"); tc && tc->is_object() && chat.contains("tools")) {
     if (auto* fc = field(tc->get_object(), "functionCallingConfig", "function_calling_config"); fc && fc->is_object()) {
       std::string_view mode = str(fc->get_object(), "mode");
       if (mode == "NONE") chat["tool_choice"] = "none";
@@ -431,7 +431,7 @@ std::optional<GatewayError> generate_to_chat(const json::value& req_value, bool 
   static const std::string_view known[] = {"contents", "tools", "toolConfig", "tool_config", "safetySettings",
                                            "safety_settings", "systemInstruction", "system_instruction",
                                            "generationConfig", "generation_config", "cachedContent",
-                                           "cached_content", "labels", "model"};
+                                           "cached_content", "labels", "serviceTier", "service_tier", "model"};
   for (const auto& [k, v] : req) {
     if (std::find(std::begin(known), std::end(known), std::string_view(k)) == std::end(known))
       return invalid(fmt::format("Invalid JSON payload received. Unknown name \"{}\": Cannot find field.", std::string_view(k)),
@@ -440,6 +440,7 @@ std::optional<GatewayError> generate_to_chat(const json::value& req_value, bool 
   if (field(req, "cachedContent", "cached_content")) return unsupported("cachedContent", "cached contents live at Google");
   if (field(req, "safetySettings", "safety_settings")) dropped.emplace_back("safetySettings");
   if (field(req, "labels")) dropped.emplace_back("labels");
+  if (field(req, "serviceTier", "service_tier")) dropped.emplace_back("serviceTier");
 
   json::array messages;
   if (auto* si = field(req, "systemInstruction", "system_instruction")) {
@@ -485,8 +486,9 @@ std::optional<GatewayError> generate_to_chat(const json::value& req_value, bool 
           open_calls.emplace_back(std::move(id), std::move(name));
         }
       }
+      if (text.empty() && calls.empty()) continue;  // only thoughts: nothing to say elsewhere
       json::object m{{"role", "assistant"}};
-      m["content"] = text.empty() && !calls.empty() ? json::value(nullptr) : json::value(text);
+      m["content"] = text.empty() ? json::value(nullptr) : json::value(text);
       if (!calls.empty()) m["tool_calls"] = std::move(calls);
       messages.push_back(std::move(m));
       continue;

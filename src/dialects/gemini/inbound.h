@@ -24,7 +24,7 @@
 //   thinkingConfig (thinkingBudget 0 -> none, <= 1024 low, <= 8192 medium, else high, -1 medium;
 //   thinkingLevel as named) -> reasoning_effort.
 // - Dropped, only steering, named in `dropped`: safetySettings, generationConfig.topK,
-//   responseLogprobs/logprobs, mediaResolution, labels. Refused (400): cachedContent,
+//   responseLogprobs/logprobs, mediaResolution, labels, serviceTier. Refused (400): cachedContent,
 //   responseModalities other than TEXT, speechConfig, unknown top-level fields.
 #pragma once
 
@@ -123,8 +123,9 @@ class ArrayFraming {
 };
 
 // Estimated tokens of a countTokens (or generateContent) request for targets that cannot count:
-// ceil(bytes of text, function args/responses and declarations / 4) + 4 per content + 258 per
-// image (Gemini's own size for an image up to 384 px). An estimate, never used for billing.
+// ceil(bytes of every string in contents, systemInstruction and tools -- text, roles, names,
+// args, declarations -- / 4) + 4 per content + 258 per image (Gemini's own size for an image up
+// to 384 px). An estimate, never used for billing.
 int64_t count_tokens_estimate(const boost::json::value& req);
 
 // embedContent / batchEmbedContents request -> canonical embeddings request (input: texts).
