@@ -306,42 +306,45 @@ class GuardedRelay final : public StreamRelay {
     out.append(http::sse_data(json::serialize(chunk)));
   }
 
-  // Gemini: text parts per candidate; the held tail goes out in an event of its own before the
-  // one that carries the finishReason.
+  // Gemini: text parts per candidate. The last event of a candidate carries its finishReason
+  // and often text too: the held tail goes out at the end of that event's text.
   void gemini_event(json::object& e, std::string& out) {
-    auto* cands = e.if_contains("candidates");
-    if (!cands || !cands->is_array()) {
-      out.append(gemini_sse(e));
-      return;
-    }
-    for (auto& c : cands->get_array()) {
-      auto* co = c.if_object();
-      if (!co) continue;
-      int64_t index = co->contains("index") && (*co)["index"].is_int64() ? (*co)["index"].get_int64() : 0;
-      auto& r = redactor(index);
-      if (auto* content = co->if_contains("content"); content && content->is_object())
-        if (auto* parts = content->get_object().if_contains("parts"); parts && parts->is_array())
-          for (auto& p : parts->get_array())
-            if (auto* t = p.is_object() ? p.get_object().if_contains("text") : nullptr; t && t->is_string())
+    if (auto* cands = e.if_contains("candidates"); cands && cands->is_array()) {
+      for (auto& c : cands->get_array()) {
+        auto* co = c.if_object();
+        if (!co) continue;
+        int64_t index = co->contains("index") && (*co)["index"].is_int64() ? (*co)["index"].get_int64() : 0;
+        auto& r = redactor(index);
+        json::array* parts = nullptr;
+        if (auto* content = co->if_contains("content"); content && content->is_object())
+          if (auto* p = content->get_object().if_contains("parts"); p && p->is_array()) parts = &p->get_array();
+        json::string* last_text = nullptr;
+        if (parts)
+          for (auto& p : *parts)
+            if (auto* t = p.is_object() ? p.get_object().if_contains("text") : nullptr; t && t->is_string()) {
               *t = r.feed(std::string_view(t->get_string().data(), t->get_string().size()));
-      note(r);
-      if (stop(r, out)) return;
-      if (auto* fr = co->if_contains("finishReason"); fr && !fr->is_null()) {
-        std::string tail = r.flush();
+              last_text = &t->get_string();
+            }
         note(r);
         if (stop(r, out)) return;
-        if (!tail.empty()) {
-          json::object extra{{"candidates", json::array{json::object{
-                                  {"index", index},
-                                  {"content", json::object{{"parts", json::array{json::object{{"text", tail}}}},
-                                                           {"role", "model"}}}}}}};
-          out.append(gemini_sse(extra));
+        if (auto* fr = co->if_contains("finishReason"); fr && !fr->is_null()) {
+          std::string tail = r.flush();
+          note(r);
+          if (stop(r, out)) return;
+          if (tail.empty()) continue;
+          if (last_text) {
+            last_text->append(tail);
+          } else {
+            json::object part{{"text", tail}};
+            if (parts) parts->insert(parts->begin(), std::move(part));
+            else (*co)["content"] = json::object{{"parts", json::array{std::move(part)}}, {"role", "model"}};
+          }
         }
       }
     }
-    out.append(gemini_sse(e));
+    out.append("data: ").append(json::serialize(e)).append("\r\n\r\n");
   }
-  static std::string gemini_sse(const json::object& e) { return "data: " + json::serialize(e) + "\r\n\r\n"; }
+
 
   void anthropic_event(const std::string& name, json::object& e, std::string& out) {
     int64_t index = e.contains("index") && e["index"].is_int64() ? e["index"].get_int64() : 0;

@@ -88,6 +88,18 @@ describe('@google/genai -> tollgate', () => {
       assert.equal(r.text, 'Echo: just talk');
     });
 
+    it(`${kind}: thoughts come back as thought parts; a second turn replays them`, T, async () => {
+      const config = { thinkingConfig: { includeThoughts: true, thinkingBudget: 2048 } };
+      const contents = [{ role: 'user', parts: [{ text: 'why [[think:pondering the sky]]' }] }];
+      const first = await ai.models.generateContent({ model, contents, config });
+      const parts = first.candidates[0].content.parts;
+      assert.deepEqual(parts.filter((p) => p.thought).map((p) => p.text), ['pondering the sky'], JSON.stringify(parts));
+      assert.equal(first.text, 'Echo: why [[think:pondering the sky]]');
+      contents.push(first.candidates[0].content, { role: 'user', parts: [{ text: 'and then?' }] });
+      const second = await ai.models.generateContent({ model, contents, config });
+      assert.equal(second.text, 'Echo: and then?');
+    });
+
     it(`${kind}: countTokens`, T, async () => {
       const r = await ai.models.countTokens({ model, contents: 'one two three four' });
       if (kind === 'gemini') assert.equal(r.totalTokens, 4);  // Gemini's own count (the mock's words)
@@ -128,6 +140,32 @@ describe('@google/genai -> tollgate', () => {
         assert.equal(got.path, '/v1beta/models/text-embedding-004:batchEmbedContents');
         assert.deepEqual(got.body.requests.map((q) => q.model), ['models/text-embedding-004', 'models/text-embedding-004']);
       }
+    });
+  }
+
+  const EMAIL = 'jane.doe@example.com';
+  for (const kind of ['gemini', 'openai']) {
+    const model = `${CHAT[kind]}-rev`;
+    const mock = () => mocks[kind];
+    it(`${kind}: guardrails read Gemini requests; a redacted email is restored in the answer and its stream`, T, async () => {
+      const r = await ai.models.generateContent({ model, contents: `mail ${EMAIL} now` });
+      assert.equal(r.text, `Echo: mail ${EMAIL} now`);
+      const stream = await ai.models.generateContentStream({ model, contents: `to ${EMAIL} please` });
+      let text = '';
+      for await (const chunk of stream) text += chunk.text ?? '';
+      assert.equal(text, `Echo: to ${EMAIL} please`);
+      const sent = JSON.stringify(mock().requests.map((q) => q.body));
+      assert.ok(!sent.includes(EMAIL) && sent.includes('[EMAIL_1]'), sent);
+    });
+
+    it(`${kind}: a card number is blocked in Google's envelope, nothing sent`, T, async () => {
+      await assert.rejects(ai.models.generateContent({ model, contents: 'pay with 4111 1111 1111 1111' }), (e) => {
+        assert.equal(e.status, 400);
+        assert.match(e.message, /cards-block/);
+        assert.doesNotMatch(e.message, /4111/);
+        return true;
+      });
+      assert.equal(mock().requests.length, 0);
     });
   }
 

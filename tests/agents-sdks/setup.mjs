@@ -9,7 +9,8 @@ import { KEYS, makeTempDir, startGateway, writeConfig } from '../integration/har
 
 export { KEYS };
 
-// Chat aliases by the provider kind behind them.
+// Chat aliases by the provider kind behind them (and `<alias>-rev` for gemini and openai: with a
+// reversible email redaction and a card block).
 export const CHAT = { gemini: 'g-gemini', openai: 'g-openai', anthropic: 'g-anthropic', bedrock: 'g-bedrock' };
 export const EMBED = { gemini: 'e-gemini', openai: 'e-openai' };
 // Every test is bounded: a hung stream fails the test instead of the suite.
@@ -39,8 +40,14 @@ export async function startAll(scope) {
       { name: CHAT.openai, targets: [{ provider: 'oai', model: 'gpt-4o' }] },
       { name: CHAT.anthropic, targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] },
       { name: CHAT.bedrock, targets: [{ provider: 'aws', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
+      { name: `${CHAT.gemini}-rev`, targets: [{ provider: 'google', model: 'gemini-2.0-flash' }], guardrails: ['pii-reversible', 'cards-block'] },
+      { name: `${CHAT.openai}-rev`, targets: [{ provider: 'oai', model: 'gpt-4o' }], guardrails: ['pii-reversible', 'cards-block'] },
       { name: EMBED.gemini, targets: [{ provider: 'google', model: 'text-embedding-004' }] },
       { name: EMBED.openai, targets: [{ provider: 'oai', model: 'text-embedding-3-small' }] },
+    ],
+    guardrails: [
+      { name: 'pii-reversible', kind: 'pii', mode: 'redact', reversible: true, entities: ['email'] },
+      { name: 'cards-block', kind: 'pii', mode: 'block', entities: ['credit_card'] },
     ],
     keys: [{ name: 'all', key: KEYS.all }, { name: 'only-gemini', key: KEYS.limited, models: [CHAT.gemini] }],
   };
