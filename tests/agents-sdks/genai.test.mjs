@@ -169,6 +169,33 @@ describe('@google/genai -> tollgate', () => {
     });
   }
 
+  for (const kind of ['gemini', 'openai']) {
+    it(`${kind}: an upstream 429 reaches the caller as 429 RESOURCE_EXHAUSTED`, T, async () => {
+      const res = await fetch(`${gw.proxyURL}/v1beta/models/g-${kind}-429:generateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': KEYS.all },
+        body: JSON.stringify({ contents: [{ parts: [{ text: 'x' }] }] }),
+      });
+      assert.equal(res.status, 429);
+      const body = await res.json();
+      assert.equal(body.error.code, 429);
+      assert.equal(body.error.status, 'RESOURCE_EXHAUSTED');
+      assert.ok(!JSON.stringify(body).includes(mocks[kind].apiKey));
+    });
+
+    it(`${kind}: a stream that fails midway ends with an error the SDK raises`, T, async () => {
+      const stream = await ai.models.generateContentStream({ model: `g-${kind}-cut`, contents: 'break please' });
+      let text = '';
+      await assert.rejects(async () => {
+        for await (const chunk of stream) text += chunk.text ?? '';
+      }, (e) => {
+        assert.ok(e.status >= 400 || /error|rror/.test(e.message), String(e));
+        return true;
+      });
+      assert.ok(text.length > 0, 'the events before the failure arrived');
+    });
+  }
+
   it('models.list and models.get answer in Gemini\'s shape, only what the key may use', T, async () => {
     const names = [];
     for await (const m of await ai.models.list()) names.push(m.name);

@@ -42,6 +42,11 @@ export async function startAll(scope) {
       { name: CHAT.bedrock, targets: [{ provider: 'aws', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
       { name: `${CHAT.gemini}-rev`, targets: [{ provider: 'google', model: 'gemini-2.0-flash' }], guardrails: ['pii-reversible', 'cards-block'] },
       { name: `${CHAT.openai}-rev`, targets: [{ provider: 'oai', model: 'gpt-4o' }], guardrails: ['pii-reversible', 'cards-block'] },
+      // Failures: an upstream 429, and a stream that errors after two events.
+      { name: 'g-gemini-429', targets: [{ provider: 'google', model: 'mock-error-429' }], retry: { max_attempts: 1 } },
+      { name: 'g-openai-429', targets: [{ provider: 'oai', model: 'mock-error-429' }], retry: { max_attempts: 1 } },
+      { name: 'g-gemini-cut', targets: [{ provider: 'google', model: 'mock-stream-error' }] },
+      { name: 'g-openai-cut', targets: [{ provider: 'oai', model: 'mock-stream-error' }] },
       { name: EMBED.gemini, targets: [{ provider: 'google', model: 'text-embedding-004' }] },
       { name: EMBED.openai, targets: [{ provider: 'oai', model: 'text-embedding-3-small' }] },
     ],
