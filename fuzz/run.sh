@@ -26,7 +26,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CXXFLAGS="-std=c++20 -O1 -g $SAN -I$ROOT/src \
   -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_COROUTINE -DTOLLGATE_VERSION=\"fuzz\" \
   -Wno-deprecated-declarations"
-LIBS="-lboost_json -lfmt -lre2 -lssl -lcrypto -lpthread"
+LIBS="-lboost_json -lboost_url -lfmt -lre2 -lssl -lcrypto -lpthread"
 
 # target -> the project sources it needs
 declare -A SOURCES=(

@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
 #include "dialects/gemini/wire.h"
@@ -44,46 +45,21 @@ std::string_view str(const json::object& o, std::string_view k) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
-int percent_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// The caller's request target ("/path?query"), parsed; nullopt when it is no origin-form URL.
+std::optional<boost::urls::url_view> origin(std::string_view target) {
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) return std::nullopt;
+  return *u;
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = percent_value(s[i + 1]), lo = percent_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
-std::string_view query_of(std::string_view target) {
-  auto q = target.find('?');
-  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-}
-
-// The value of `name` in a query string ("" when absent).
-std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
-  std::string_view q = query_of(target);
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    std::string_view pair = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-  }
-  return std::nullopt;
+// The decoded value of query parameter `name`.
+std::optional<std::string> query_param(std::string_view target, std::string_view name) {
+  auto u = origin(target);
+  if (!u) return std::nullopt;
+  auto params = u->params();
+  auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  return std::string((*it).value);
 }
 
 std::string text_of_parts(const json::value* content) {
@@ -351,13 +327,15 @@ std::optional<GatewayError> tools_of(const json::object& req, json::object& chat
 }  // namespace
 
 std::optional<CallerPath> parse_caller_path(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
+  auto u = origin(target);
+  if (!u) return std::nullopt;
+  std::string path = u->path();  // percent-decoded
   constexpr std::string_view prefix = "/v1beta/models/";
   if (!path.starts_with(prefix)) return std::nullopt;
-  path.remove_prefix(prefix.size());
-  auto colon = path.rfind(':');
+  std::string_view rest = std::string_view(path).substr(prefix.size());
+  auto colon = rest.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view method = path.substr(colon + 1);
+  std::string_view method = rest.substr(colon + 1);
   CallerPath out;
   if (method == "generateContent") out.method = Method::generate;
   else if (method == "streamGenerateContent") out.method = Method::stream;
@@ -365,21 +343,15 @@ std::optional<CallerPath> parse_caller_path(std::string_view target) {
   else if (method == "embedContent") out.method = Method::embed;
   else if (method == "batchEmbedContents") out.method = Method::batch_embed;
   else return std::nullopt;
-  out.model = percent_decode(path.substr(0, colon));
+  out.model = rest.substr(0, colon);
   if (out.model.starts_with("models/")) out.model.erase(0, 7);
   if (out.model.empty()) return std::nullopt;
   return out;
 }
 
-bool wants_sse(std::string_view target) {
-  auto alt = query_param(target, "alt");
-  return alt && *alt == "sse";
-}
+bool wants_sse(std::string_view target) { return query_param(target, "alt") == "sse"; }
 
-std::string query_key(std::string_view target) {
-  auto k = query_param(target, "key");
-  return k ? percent_decode(*k) : std::string();
-}
+std::string query_key(std::string_view target) { return query_param(target, "key").value_or(""); }
 
 std::optional<GatewayError> read_request(std::string_view body, Method method, json::value& doc) {
   boost::system::error_code ec;
