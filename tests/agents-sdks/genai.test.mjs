@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { GoogleGenAI } from '@google/genai';
 import { embeddingFor } from '../mocks/gemini-mock.mjs';
 import { cleanupScope } from '../integration/harness.mjs';
-import { CALL_WEATHER, CHAT, EMBED, KEYS, T, startAll } from './setup.mjs';
+import { CALL_WEATHER, CHAT, EMBED, KEYS, RPM_KEY, T, startAll } from './setup.mjs';
 
 const weather = {
   functionDeclarations: [{
@@ -195,6 +195,18 @@ describe('@google/genai -> tollgate', () => {
       assert.ok(text.length > 0, 'the events before the failure arrived');
     });
   }
+
+  it('a key\'s limits stop a runaway agent on this surface: 429 in Google\'s envelope, nothing sent', T, async () => {
+    const agent = new GoogleGenAI({ apiKey: RPM_KEY, httpOptions: { baseUrl: gw.proxyURL } });
+    for (let i = 0; i < 3; i++) await agent.models.generateContent({ model: CHAT.openai, contents: `turn ${i}` });
+    const sent = mocks.openai.requests.length;
+    await assert.rejects(agent.models.generateContent({ model: CHAT.openai, contents: 'one more' }), (e) => {
+      assert.equal(e.status, 429);
+      assert.match(e.message, /RESOURCE_EXHAUSTED/);
+      return true;
+    });
+    assert.equal(mocks.openai.requests.length, sent);
+  });
 
   it('models.list and models.get answer in Gemini\'s shape, only what the key may use', T, async () => {
     const names = [];

@@ -8,6 +8,8 @@ import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
 import { KEYS, makeTempDir, startGateway, writeConfig } from '../integration/harness.mjs';
 
 export { KEYS };
+// A key limited to 3 requests a minute: what stops a runaway agent.
+export const RPM_KEY = 'tg-test-agent-rpm-0123456789abcdef';
 
 // Chat aliases by the provider kind behind them (and `<alias>-rev` for gemini and openai: with a
 // reversible email redaction and a card block).
@@ -54,7 +56,11 @@ export async function startAll(scope) {
       { name: 'pii-reversible', kind: 'pii', mode: 'redact', reversible: true, entities: ['email'] },
       { name: 'cards-block', kind: 'pii', mode: 'block', entities: ['credit_card'] },
     ],
-    keys: [{ name: 'all', key: KEYS.all }, { name: 'only-gemini', key: KEYS.limited, models: [CHAT.gemini] }],
+    keys: [
+      { name: 'all', key: KEYS.all },
+      { name: 'only-gemini', key: KEYS.limited, models: [CHAT.gemini] },
+      { name: 'agent-rpm', key: RPM_KEY, limits: { rpm: 3 } },
+    ],
   };
   const { configPath } = await writeConfig(dir, { resources });
   const gw = await startGateway(scope, { configPath });
