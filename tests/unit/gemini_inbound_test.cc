@@ -116,7 +116,7 @@ TEST(GeminiToChat, FunctionCallRoundTripMatchesByNameThenId) {
       {"role":"user","parts":[{"functionResponse":{"id":"fc-9","name":"lookup","response":{"output":"done"}}},{"text":"thanks"}]}],
     "tools":[{"functionDeclarations":[{"name":"get_weather","description":"Weather",
               "parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING","nullable":true},
-                             "days":{"type":"ARRAY","items":{"type":"INTEGER"}}},"required":["city"],"propertyOrdering":["city"]}},
+                             "days":{"type":"ARRAY","items":{"type":"INTEGER"},"maxItems":"7"}},"required":["city"],"propertyOrdering":["city"]}},
              {"name":"lookup"}]}],
     "toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["lookup"]}}})");
   ASSERT_FALSE(c.err) << c.err->message;
@@ -134,7 +134,7 @@ TEST(GeminiToChat, FunctionCallRoundTripMatchesByNameThenId) {
       {"role":"user","content":"thanks"}],
     "tools":[
       {"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{
-        "type":"object","properties":{"city":{"type":["string","null"]},"days":{"type":"array","items":{"type":"integer"}}},
+        "type":"object","properties":{"city":{"type":["string","null"]},"days":{"type":"array","items":{"type":"integer"},"maxItems":7}},
         "required":["city"]}}},
       {"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{}}}}],
     "tool_choice":{"type":"function","function":{"name":"lookup"}}})"));

@@ -103,6 +103,13 @@ json::value to_json_schema(const json::value& s, int depth) {
       out["anyOf"] = std::move(any);
     } else if (k == "propertyOrdering" || k == "example") {
       // Gemini-only hints.
+    } else if (v.is_string() && (k == "minItems" || k == "maxItems" || k == "minLength" || k == "maxLength" ||
+                                 k == "minProperties" || k == "maxProperties")) {
+      // int64 fields, which Google's JSON spells as strings ("3").
+      try {
+        out[k] = std::stoll(std::string(v.get_string()));
+      } catch (...) {
+      }
     } else {
       out[k] = v;
     }
@@ -204,7 +211,7 @@ const char* kGenerationKeys[] = {"temperature", "topP", "top_p", "maxOutputToken
                                  "seed", "presencePenalty", "presence_penalty", "frequencyPenalty",
                                  "frequency_penalty", "responseMimeType", "response_mime_type",
                                  "responseSchema", "response_schema", "responseJsonSchema",
-                                 "response_json_schema", "_responseJsonSchema", "thinkingConfig",
+                                 "response_json_schema", "thinkingConfig",
                                  "thinking_config", "responseModalities", "response_modalities"};
 const char* kDroppedGeneration[] = {"topK", "top_k", "responseLogprobs", "response_logprobs", "logprobs",
                                     "mediaResolution", "media_resolution", "enableEnhancedCivicAnswers"};
@@ -247,7 +254,6 @@ std::optional<GatewayError> generation_config(const json::object& g, json::objec
   if (auto* mime = field(g, "responseMimeType", "response_mime_type"); mime && mime->is_string()) {
     if (mime->get_string() == "application/json") {
       const json::value* js = field(g, "responseJsonSchema", "response_json_schema");
-      if (!js) js = field(g, "_responseJsonSchema");
       json::value schema;
       if (js) schema = *js;
       else if (auto* gs = field(g, "responseSchema", "response_schema")) schema = to_json_schema(*gs, 0);
