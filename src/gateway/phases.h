@@ -67,7 +67,9 @@ std::string error_body(Route route, const core::GatewayError& e);
 boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body);
 http::Headers base_headers(const RequestContext& ctx, std::string_view content_type);
 
-// GET /v1/models (models.cc); GET /v1beta/models and /v1beta/models/{m} in Gemini's shape.
+// GET /v1/models (models.cc).
 boost::asio::awaitable<void> list_models(RequestContext& ctx);
+// GET /v1beta/models and /v1beta/models/{m} (models_gemini.cc).
+boost::asio::awaitable<void> list_gemini_models(RequestContext& ctx);
 
 }  // namespace tollgate::gateway

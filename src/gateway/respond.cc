@@ -1,7 +1,7 @@
 // Answers the gateway makes itself (errors, model lists): every one carries x-request-id, and
 // errors come in the dialect of the route the caller used.
-#include "dialects/gemini/inbound.h"
 #include "gateway/phases.h"
+#include "dialects/gemini/inbound.h"
 
 namespace tollgate::gateway {
 

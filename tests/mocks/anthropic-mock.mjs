@@ -364,8 +364,8 @@ function checkSampling(body) {
       if (!Number.isInteger(th.budget_tokens) || th.budget_tokens < 1024) throw invalid('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
       if (th.budget_tokens >= body.max_tokens) throw invalid('`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size');
       if (body.temperature != null && body.temperature !== 1) throw invalid('`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking');
-    } else if (th.type !== 'disabled') {
-      throw invalid("thinking: Input tag does not match any of the expected tags: 'enabled', 'disabled'");
+    } else if (th.type !== 'disabled' && th.type !== 'adaptive') {
+      throw invalid("thinking: Input tag does not match any of the expected tags: 'enabled', 'disabled', 'adaptive'");
     }
   }
 }
@@ -581,14 +581,14 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     let stopSequence = null;
     let outputTokens = 0;
     const lastUser = [...body.messages].reverse().find((mm) => mm.role === 'user');
-    if (body.thinking?.type === 'enabled' || said?.think) {
+    if (body.thinking?.type === 'enabled' || body.thinking?.type === 'adaptive' || said?.think) {
       const thinking = said?.think ?? `Thinking about: ${userText(lastUser)}`;
       blocks.push({ type: 'thinking', thinking, signature: crypto.createHash('sha256').update(thinking).digest('base64') });
       outputTokens += countTokens(thinking);
     }
     if (tools.length && tc?.type !== 'none' && !isToolResultTurn(last)) {
       const tool = tc?.type === 'tool' ? tools.find((t) => t.name === tc.name) : tools[0];
-      const input = toolInputFor(tool, body.messages);
+      const input = said?.args ?? toolInputFor(tool, body.messages);
       blocks.push({ type: 'tool_use', id: toolUseIdFor(tool.name), name: tool.name, input });
       outputTokens += countTokens(JSON.stringify(input)) + 1;
       stopReason = 'tool_use';

@@ -450,7 +450,7 @@ export async function startBedrockMock({
     } else if (results.length === 0 && tools.length > 0) {
       const wanted = body.toolConfig.toolChoice?.tool?.name;
       const tool = tools.find((t) => t.toolSpec.name === wanted) ?? tools[0];
-      const input = valueForSchema(tool.toolSpec.inputSchema.json, userText);
+      const input = said?.args ?? valueForSchema(tool.toolSpec.inputSchema.json, userText);
       blocks.push({ toolUse: { toolUseId: `tooluse_mock_${++toolCalls}`, name: tool.toolSpec.name, input } });
       stopReason = 'tool_use';
       outputTokens += countTokens(JSON.stringify(input)) + 1;

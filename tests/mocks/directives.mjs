@@ -3,14 +3,20 @@
 // first one would have them spawn sub-agents without end). Instead the prompt says what to do:
 //   [[tool:NAME]]   call tool NAME (arguments from its schema), once: when the conversation
 //                   already holds a tool result, the mock answers in text
+//   [[tool:NAME {"k":"v"}]]  the same, with these arguments
 //   [[think:TEXT]]  emit TEXT as thinking (reasoning) before the answer
 // Without directives the mock answers in text.
 
-const TOOL = /\[\[tool:([A-Za-z0-9_.:-]+)\]\]/;
+const TOOL = /\[\[tool:([A-Za-z0-9_.:-]+)(?: (\{.*?\}))?\]\]/s;
 const THINK = /\[\[think:([^\]]*)\]\]/;
 
 /** The directives found in `text` (all the user-side text of a conversation). */
 export function directivesIn(text) {
   const t = String(text ?? '');
-  return { tool: TOOL.exec(t)?.[1] ?? null, think: THINK.exec(t)?.[1] ?? null };
+  const tool = TOOL.exec(t);
+  let args = null;
+  try {
+    args = tool?.[2] ? JSON.parse(tool[2]) : null;
+  } catch {}
+  return { tool: tool?.[1] ?? null, args, think: THINK.exec(t)?.[1] ?? null };
 }

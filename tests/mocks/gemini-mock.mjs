@@ -494,7 +494,7 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
         if (Array.isArray(fcc.allowedFunctionNames) && fcc.allowedFunctionNames.length) {
           decl = decls.find((d) => d.name === fcc.allowedFunctionNames[0]) ?? decl;
         }
-        const args = valueForSchema(decl.parameters ?? { type: 'OBJECT' }, userText);
+        const args = said?.args ?? valueForSchema(decl.parameters ?? { type: 'OBJECT' }, userText);
         parts.push({ functionCall: { name: decl.name, args }, thoughtSignature: THOUGHT_SIGNATURE });
         candidatesTokens += countTokens(JSON.stringify(args)) + 1;
       } else {

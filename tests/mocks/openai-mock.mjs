@@ -544,7 +544,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       toolCalls = chosen.map((t, i) => ({
         id: toolCallIdFor(t.function.name, i),
         type: 'function',
-        function: { name: t.function.name, arguments: toolArgumentsFor(t, body.messages) },
+        function: { name: t.function.name, arguments: said?.args ? JSON.stringify(said.args) : toolArgumentsFor(t, body.messages) },
       }));
     }
 
