@@ -282,8 +282,13 @@ net::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const json::ob
     if (auto e = gemini::embed_to_openai(ctx.doc, ctx.route == Route::gemini_batch_embed, req)) co_return fail(std::move(*e));
     co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::embeddings, req, Dialect::gemini);
   }
-  if (!canonical) co_return fail(translate_error.value_or(core::GatewayError::make(
-                      core::ErrorKind::invalid_request, "The request could not be translated.", "invalid_request")));
+  if (!canonical) {
+    // (named first: a temporary inside a coroutine's full-expression, src/AGENTS.md)
+    core::GatewayError e = translate_error ? *translate_error
+                                           : core::GatewayError::make(core::ErrorKind::invalid_request,
+                                                                      "The request could not be translated.");
+    co_return fail(std::move(e));
+  }
   const bool openai_wire = kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
                            kind == core::ProviderKind::azure;
   if (openai_wire && canonical->contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
