@@ -1464,6 +1464,19 @@ const std::string& openapi_document() {
        }
       }
      },
+     "strict_params": {
+      "type": "boolean",
+      "description": "A parameter a target cannot honour is a 400 naming it, instead of being dropped and named in x-tollgate-dropped."
+     },
+     "max_output_tokens": {
+      "type": "integer",
+      "minimum": 1,
+      "description": "The targets' output limit where the catalog does not know it: a larger max_tokens is clamped."
+     },
+     "context_window": {
+      "type": "integer",
+      "minimum": 1
+     },
      "timeout_ms": {
       "type": "integer"
      },

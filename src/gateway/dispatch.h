@@ -77,6 +77,10 @@ boost::asio::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx,
 // Translates an Anthropic caller's request into the canonical form (once per request).
 std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, boost::json::object& out);
 
+// Reasoning effort reaches OpenAI-wire targets only where the model has reasoning (o1.., gpt-5..);
+// others (gpt-4o, most compatible servers) reject the parameter (dispatch_anthropic.cc).
+bool reasons(std::string_view model);
+
 // Gemini callers (dispatch_gemini.cc): the decode phase for /v1beta/models/{m}:..., the
 // canonical form of a generateContent request (once per request), one attempt, and an OpenAI
 // embeddings list as the caller's EmbedContent(s)Response.

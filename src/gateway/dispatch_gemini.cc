@@ -11,6 +11,7 @@
 #include "dialects/gemini/wire.h"
 #include "dialects/openai/fast_path.h"
 #include "gateway/dispatch.h"
+#include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 
@@ -161,10 +162,12 @@ core::Usage embed_usage_estimate(const json::value& doc, bool batch) {
   return u;
 }
 
-// Reasoning effort reaches OpenAI-wire targets only where the model has reasoning; others
-// (gpt-4o, most compatible servers) reject the parameter, and it only steers: dropped there.
-bool reasons(std::string_view model) {
-  return (model.size() > 1 && model[0] == 'o' && model[1] >= '1' && model[1] <= '9') || model.starts_with("gpt-5");
+core::GatewayError strict_refusal(std::string_view param) {
+  return core::GatewayError::make(core::ErrorKind::invalid_request,
+                                  fmt::format("{}: not supported by the target provider (this model takes no "
+                                              "parameter it cannot honour)",
+                                              param),
+                                  "unsupported_parameter", std::string(param));
 }
 
 // Gemini caller, Gemini provider.
@@ -248,8 +251,8 @@ std::optional<core::GatewayError> decode_gemini(RequestContext& ctx) {
 }
 
 std::optional<core::GatewayError> gemini_canonical(RequestContext& ctx, json::object& out) {
-  std::vector<std::string> dropped;
-  return gemini::generate_to_chat(ctx.doc, ctx.route == Route::gemini_stream, out, dropped);
+  // What has no equivalent is noted here and named (or refused) when a translated attempt runs.
+  return gemini::generate_to_chat(ctx.doc, ctx.route == Route::gemini_stream, out, ctx.translation_dropped);
 }
 
 std::string gemini_generate_body(const RequestContext& ctx, const json::object& completion) {
@@ -289,14 +292,21 @@ net::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const json::ob
                                                                       "The request could not be translated.");
     co_return fail(std::move(e));
   }
-  const bool openai_wire = kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
-                           kind == core::ProviderKind::azure;
-  if (openai_wire && canonical->contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
-    json::object chat = *canonical;
-    chat.erase("reasoning_effort");
-    co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, chat, Dialect::gemini);
+  json::object chat = *canonical;
+  // Dropped and named by default; a model with strict_params refuses instead.
+  auto opts = encode_options(ctx, {}, false);
+  for (const auto& name : ctx.translation_dropped)
+    if (!opts.drop(name)) co_return fail(strict_refusal(name));
+  clamp_max_tokens(ctx, chat);
+  if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
+      kind == core::ProviderKind::azure) {
+    if (chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
+      if (!opts.drop("generationConfig.thinkingConfig")) co_return fail(strict_refusal("generationConfig.thinkingConfig"));
+      chat.erase("reasoning_effort");
+    }
+    if (auto e = strip_for_openai_wire(ctx, chat)) co_return fail(std::move(*e));
   }
-  co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, *canonical, Dialect::gemini);
+  co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, chat, Dialect::gemini);
 }
 
 }  // namespace tollgate::gateway

@@ -55,9 +55,10 @@ std::unique_ptr<StreamRelay> responses_passthrough();
 std::unique_ptr<StreamRelay> anthropic_passthrough();
 // Everything else goes through canonical chunks: the provider's events are decoded by
 // `decoder` (null when the provider already speaks OpenAI chunks), then encoded for `caller`.
+// `prompt_estimate`: for Anthropic callers, message_start's input_tokens until the upstream counts.
 std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                               Dialect caller, bool strip_usage,
-                                              std::string caller_model);
+                                              std::string caller_model, int64_t prompt_estimate = 0);
 
 // For a Gemini caller without alt=sse, `relay` seen through a framing that makes its SSE one
 // JSON array (dispatch_gemini.cc); null for every other caller. relay_stream applies it.

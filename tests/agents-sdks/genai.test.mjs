@@ -221,6 +221,27 @@ describe('@google/genai -> tollgate', () => {
     await assert.rejects(ai.models.get({ model: 'nope' }), (e) => e.status === 404);
   });
 
+  it('what a target cannot honour is dropped and named in x-tollgate-dropped; Gemini itself gets every byte', T, async () => {
+    const body = {
+      contents: [{ role: 'user', parts: [{ text: 'steer me' }] }],
+      safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_NONE' }],
+      generationConfig: { topK: 20, temperature: 0.3 },
+    };
+    const post = (model) => fetch(`${gw.proxyURL}/v1beta/models/${model}:generateContent`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': KEYS.all }, body: JSON.stringify(body),
+    });
+    const res = await post(CHAT.openai);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual((res.headers.get('x-tollgate-dropped') ?? '').split(',').sort(), ['safetySettings', 'top_k']);
+    const sent = mocks.openai.requests.at(-1).body;
+    assert.equal(sent.temperature, 0.3);
+    assert.ok(!('top_k' in sent) && !('safetySettings' in sent), JSON.stringify(sent));
+    const fast = await post(CHAT.gemini);
+    assert.equal(fast.status, 200);
+    assert.equal(fast.headers.get('x-tollgate-dropped'), null);
+    assert.deepEqual(mocks.gemini.requests.at(-1).body, body);
+  });
+
   it('errors come in Google\'s envelope: unknown model, bad key, refused field', T, async () => {
     await assert.rejects(ai.models.generateContent({ model: 'no-such-model', contents: 'x' }), (e) => {
       assert.equal(e.status, 404);

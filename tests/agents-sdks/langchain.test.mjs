@@ -38,11 +38,7 @@ describe('LangChain -> tollgate', () => {
       assert.ok(r.usage_metadata.input_tokens > 0 && r.usage_metadata.output_tokens > 0, JSON.stringify(r.usage_metadata));
     });
 
-    // Anthropic clients read input tokens from message_start; translated streams put 0 there
-    // until the Anthropic-surface work of issue 13 (an estimate there, reconciled in message_delta).
-    const streamOpts = client === 'anthropic' && kind !== 'anthropic'
-      ? { ...T, todo: 'message_start of a translated stream carries input_tokens 0 (issue 13, Anthropic surface)' } : T;
-    it(`${name}: stream, with usage (input tokens non-zero)`, streamOpts, async () => {
+    it(`${name}: stream, with usage (input tokens non-zero)`, T, async () => {
       let acc;
       for await (const chunk of await make[client](CHAT[kind]).stream([new HumanMessage(`stream ${kind}`)])) {
         acc = acc ? acc.concat(chunk) : chunk;

@@ -98,9 +98,9 @@ TEST(GeminiToChat, SystemInstructionWithRoleUserAndGenerationConfig) {
   ASSERT_FALSE(c.err) << c.err->message;
   EXPECT_JSON_EQ(c.chat, J(R"({
     "messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hello there"}],
-    "temperature":0.2,"top_p":0.9,"seed":7,"max_completion_tokens":64,"n":1,"stop":["END"],
+    "temperature":0.2,"top_p":0.9,"top_k":40,"seed":7,"max_completion_tokens":64,"n":1,"stop":["END"],
     "reasoning_effort":"medium","stream":true,"stream_options":{"include_usage":true}})"));
-  EXPECT_EQ(c.dropped, (std::vector<std::string>{"safetySettings", "generationConfig.topK"}));
+  EXPECT_EQ(c.dropped, (std::vector<std::string>{"safetySettings"}));
 }
 
 TEST(GeminiToChat, FunctionCallRoundTripMatchesByNameThenId) {

@@ -208,12 +208,12 @@ json::object args_object(std::string_view args) {
 
 const char* kGenerationKeys[] = {"temperature", "topP", "top_p", "maxOutputTokens", "max_output_tokens",
                                  "stopSequences", "stop_sequences", "candidateCount", "candidate_count",
-                                 "seed", "presencePenalty", "presence_penalty", "frequencyPenalty",
+                                 "seed", "topK", "top_k", "presencePenalty", "presence_penalty", "frequencyPenalty",
                                  "frequency_penalty", "responseMimeType", "response_mime_type",
                                  "responseSchema", "response_schema", "responseJsonSchema",
                                  "response_json_schema", "thinkingConfig",
                                  "thinking_config", "responseModalities", "response_modalities"};
-const char* kDroppedGeneration[] = {"topK", "top_k", "responseLogprobs", "response_logprobs", "logprobs",
+const char* kDroppedGeneration[] = {"responseLogprobs", "response_logprobs", "logprobs",
                                     "mediaResolution", "media_resolution", "enableEnhancedCivicAnswers"};
 
 std::optional<GatewayError> generation_config(const json::object& g, json::object& chat,
@@ -237,6 +237,7 @@ std::optional<GatewayError> generation_config(const json::object& g, json::objec
   };
   if (auto e = number("temperature", {}, "temperature")) return e;
   if (auto e = number("topP", "top_p", "top_p")) return e;
+  if (auto e = number("topK", "top_k", "top_k")) return e;  // a canonical extension (params.h)
   if (auto e = number("seed", {}, "seed")) return e;
   if (auto e = number("presencePenalty", "presence_penalty", "presence_penalty")) return e;
   if (auto e = number("frequencyPenalty", "frequency_penalty", "frequency_penalty")) return e;

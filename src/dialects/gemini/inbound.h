@@ -18,13 +18,15 @@
 //   codeExecution, urlContext ...) are a 400 naming them for non-Gemini targets.
 // - toolConfig.functionCallingConfig: AUTO -> "auto", NONE -> "none", ANY -> "required" (one
 //   allowed name -> that function).
-// - generationConfig: temperature, topP, maxOutputTokens (-> max_completion_tokens),
+// - generationConfig: temperature, topP, topK (-> top_k, which OpenAI-wire targets drop and
+//   name), maxOutputTokens (-> max_completion_tokens),
 //   stopSequences, candidateCount (-> n), seed, presence/frequencyPenalty, responseMimeType
 //   application/json (+ responseSchema / responseJsonSchema -> json_schema "response"),
 //   thinkingConfig (thinkingBudget 0 -> none, <= 1024 low, <= 8192 medium, else high, -1 medium;
 //   thinkingLevel as named) -> reasoning_effort.
-// - Dropped, only steering, named in `dropped`: safetySettings, generationConfig.topK,
-//   responseLogprobs/logprobs, mediaResolution, labels, serviceTier. Refused (400): cachedContent,
+// - Dropped, only steering, named in `dropped` (the gateway names them in x-tollgate-dropped,
+//   or refuses them for a strict model): safetySettings, labels, serviceTier,
+//   generationConfig.responseLogprobs/logprobs/mediaResolution. Refused (400): cachedContent,
 //   responseModalities other than TEXT, speechConfig, unknown top-level fields.
 #pragma once
 
