@@ -374,8 +374,10 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     dialects::EncodedRequest enc;
     // What the provider cannot honour is dropped and named, or a 400 for a strict model.
     auto opts = encode_options(ctx, upstream_model, stream);
-    auto err = endpoint == Endpoint::embeddings ? codec->encode_embeddings(canonical, opts, provider, enc)
-                                                : codec->encode_chat(canonical, opts, provider, enc);
+    json::object clamp_storage;
+    auto err = endpoint == Endpoint::embeddings
+                   ? codec->encode_embeddings(canonical, opts, provider, enc)
+                   : codec->encode_chat(within_output_limit(ctx, canonical, clamp_storage), opts, provider, enc);
     if (err) co_return fail(std::move(*err));
     req.target = provider.endpoint.path_prefix + enc.path;
     req.headers = std::move(enc.headers);

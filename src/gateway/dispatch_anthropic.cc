@@ -199,13 +199,14 @@ net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) 
   dialects::EncodedRequest enc;
   const dialects::EncodeOptions opts{ctx.target->upstream_model, false, true};
   if (codec->encode_chat(chat, opts, provider, enc)) co_return std::nullopt;
+  // "/v1beta/{models/m}:generateContent": the resource is what lies between.
+  constexpr std::string_view kVersion = "/v1beta/";
   const auto at = enc.path.rfind(":generateContent");
   boost::system::error_code ec;
   json::value body = json::parse(enc.body, ec);
-  if (at == std::string::npos || ec || !body.is_object()) co_return std::nullopt;
+  if (at == std::string::npos || !enc.path.starts_with(kVersion) || ec || !body.is_object()) co_return std::nullopt;
+  body.as_object()["model"] = enc.path.substr(kVersion.size(), at - kVersion.size());
   enc.path.replace(at, std::string::npos, ":countTokens");
-  const std::string resource = enc.path.substr(enc.path.find("models/"), at - enc.path.find("models/"));
-  body.as_object()["model"] = resource;
 
   http::OutgoingRequest req;
   req.target = provider.endpoint.path_prefix + enc.path;
@@ -285,7 +286,8 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
     co_return AttemptResult::answered();
   }
   json::object chat = *canonical;
-  for (const auto& name : ctx.translation_dropped) encode_options(ctx, {}, false).drop(name);
+  const auto drops = encode_options(ctx, {}, false);
+  for (const auto& name : ctx.translation_dropped) drops.drop(name);
   clamp_max_tokens(ctx, chat);
   const auto kind = provider.spec.kind;
   auto fail = [](core::GatewayError e) {
@@ -297,7 +299,7 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
   if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
       kind == core::ProviderKind::azure) {
     if (chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
-      if (!encode_options(ctx, {}, false).drop("thinking"))
+      if (!drops.drop("thinking"))
         co_return fail(core::GatewayError::make(
             core::ErrorKind::invalid_request,
             fmt::format("thinking: model {} has no extended thinking", ctx.target->upstream_model),

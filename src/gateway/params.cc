@@ -33,6 +33,21 @@ void clamp_max_tokens(const RequestContext& ctx, json::object& canonical) {
   }
 }
 
+const json::object& within_output_limit(const RequestContext& ctx, const json::object& canonical,
+                                       json::object& storage) {
+  const int64_t limit = max_output_tokens(ctx);
+  if (limit <= 0) return canonical;
+  bool over = false;
+  for (const char* k : {"max_completion_tokens", "max_tokens"}) {
+    auto* v = canonical.if_contains(k);
+    over = over || (v && ((v->is_int64() && v->get_int64() > limit) || v->is_uint64()));
+  }
+  if (!over) return canonical;
+  storage = canonical;
+  clamp_max_tokens(ctx, storage);
+  return storage;
+}
+
 std::optional<core::GatewayError> strip_for_openai_wire(RequestContext& ctx, json::object& canonical) {
   auto opts = encode_options(ctx, ctx.target->upstream_model, false);
   for (const char* k : {"top_k"}) {

@@ -25,6 +25,10 @@ int64_t max_output_tokens(const RequestContext& ctx);
 
 // A canonical request's max_completion_tokens / max_tokens clamped to the target's limit.
 void clamp_max_tokens(const RequestContext& ctx, boost::json::object& canonical);
+// `canonical` itself when its max tokens are within the target's limit, else a clamped copy
+// made in `storage` (the common case copies nothing).
+const boost::json::object& within_output_limit(const RequestContext& ctx, const boost::json::object& canonical,
+                                               boost::json::object& storage);
 
 // The canonical form's extensions an OpenAI-wire target would reject (top_k): removed and
 // named, or a 400 when the model is strict.

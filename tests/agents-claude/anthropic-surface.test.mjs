@@ -206,6 +206,16 @@ describe('Anthropic surface for current clients', () => {
     assert.equal(openai.object, 'list');
   });
 
+  it('an OpenAI caller\'s max_tokens above a Gemini model\'s output limit is clamped', T, async () => {
+    const res = await fetch(`${gw.proxyURL}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.all}` },
+      body: JSON.stringify({ model: 'gem', max_tokens: 100000, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(gmock.requests.at(-1).body.generationConfig.maxOutputTokens, 65536, 'gemini-2.5-flash limit (catalog)');
+  });
+
   it('count_tokens: exact from Anthropic and Gemini, an estimate elsewhere', T, async () => {
     const msgs = [{ role: 'user', content: 'one two three four' }, { role: 'system', content: 'five' }];
     const a = await client.messages.countTokens({ model: 'claude-exact', messages: msgs });
