@@ -2,8 +2,8 @@
 // The parsed document is kept (ctx.doc); the original bytes stay in the exchange for the fast
 // path.
 #include "dialects/anthropic/fast_path.h"
-#include "gateway/phases.h"
 #include "gateway/dispatch.h"
+#include "gateway/phases.h"
 
 namespace tollgate::gateway {
 

@@ -345,7 +345,6 @@ class GuardedRelay final : public StreamRelay {
     out.append("data: ").append(json::serialize(e)).append("\r\n\r\n");
   }
 
-
   void anthropic_event(const std::string& name, json::object& e, std::string& out) {
     int64_t index = e.contains("index") && e["index"].is_int64() ? e["index"].get_int64() : 0;
     if (name == "content_block_delta") {
