@@ -26,7 +26,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CXXFLAGS="-std=c++20 -O1 -g $SAN -I$ROOT/src \
   -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_COROUTINE -DTOLLGATE_VERSION=\"fuzz\" \
   -Wno-deprecated-declarations"
-LIBS="-lboost_json -lfmt -lre2 -lssl -lcrypto -lpthread"
+LIBS="-lboost_json -lboost_url -lfmt -lre2 -lssl -lcrypto -lpthread"
 
 # target -> the project sources it needs
 declare -A SOURCES=(
@@ -38,19 +38,22 @@ declare -A SOURCES=(
     src/dialects/openai/fast_path.cc
     src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
+  [gemini_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+    src/dialects/openai/fast_path.cc src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
   [guardrails]="src/guardrails/guardrail.cc src/guardrails/pii.cc src/guardrails/injection.cc
     src/guardrails/stream_redactor.cc"
   [responses_request]="src/core/error.cc src/http/sse.cc src/store/secret_box.cc
     src/dialects/openai/responses_inbound.cc src/dialects/openai/responses_outbound.cc"
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
-    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
+    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
+    src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
   [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc"
   [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/core/json_scan.cc src/core/error.cc
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request responses_request mcp_message cache_entry"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "dialects/gemini/inbound.h"
 #include "gateway/phases.h"
 
 namespace tollgate::gateway {
@@ -20,6 +21,13 @@ std::string_view route_name(Route r) {
     case Route::messages: return "messages";
     case Route::count_tokens: return "messages.count_tokens";
     case Route::mcp: return "mcp";
+    case Route::gemini_generate: return "gemini.generateContent";
+    case Route::gemini_stream: return "gemini.streamGenerateContent";
+    case Route::gemini_count_tokens: return "gemini.countTokens";
+    case Route::gemini_embed: return "gemini.embedContent";
+    case Route::gemini_batch_embed: return "gemini.batchEmbedContents";
+    case Route::gemini_models: return "gemini.models";
+    case Route::gemini_model: return "gemini.model";
     case Route::livez: return "livez";
     case Route::readyz: return "readyz";
     case Route::not_found: return "not_found";
@@ -28,7 +36,9 @@ std::string_view route_name(Route r) {
 }
 
 Dialect dialect_of(Route r) {
-  return r == Route::messages || r == Route::count_tokens ? Dialect::anthropic : Dialect::openai;
+  if (r == Route::messages || r == Route::count_tokens) return Dialect::anthropic;
+  if (r >= Route::gemini_generate && r <= Route::gemini_model) return Dialect::gemini;
+  return Dialect::openai;
 }
 
 Route match_route(std::string_view method, std::string_view target) {
@@ -44,9 +54,20 @@ Route match_route(std::string_view method, std::string_view target) {
     if (path == "/v1/responses" || path == "/responses") return Route::responses;
     if (path == "/v1/messages") return Route::messages;
     if (path == "/v1/messages/count_tokens") return Route::count_tokens;
+    if (auto g = dialects::gemini::parse_caller_path(path)) {
+      switch (g->method) {
+        case dialects::gemini::Method::generate: return Route::gemini_generate;
+        case dialects::gemini::Method::stream: return Route::gemini_stream;
+        case dialects::gemini::Method::count_tokens: return Route::gemini_count_tokens;
+        case dialects::gemini::Method::embed: return Route::gemini_embed;
+        case dialects::gemini::Method::batch_embed: return Route::gemini_batch_embed;
+      }
+    }
   } else if (method == "GET") {
     if (path == "/v1/models" || path == "/models") return Route::models;
     if (path.starts_with("/v1/responses/")) return Route::stored_response;
+    if (path == "/v1beta/models") return Route::gemini_models;
+    if (path.starts_with("/v1beta/models/") && path.size() > 15) return Route::gemini_model;
     if (path == "/livez") return Route::livez;
     if (path == "/readyz") return Route::readyz;
   }

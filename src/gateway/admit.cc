@@ -42,7 +42,10 @@ int64_t estimate_tokens(const RequestContext& ctx) {
   if (ctx.doc.is_object()) {
     const auto& o = ctx.doc.as_object();
     // Clamped, so a hostile max_tokens or n cannot overflow the estimate.
-    completion = std::clamp<int64_t>(std::max(int_of(o, "max_completion_tokens"), int_of(o, "max_tokens")), 0, int64_t{1} << 40);
+    completion = std::max(int_of(o, "max_completion_tokens"), int_of(o, "max_tokens"));
+    if (auto* g = o.if_contains("generationConfig"); g && g->is_object())  // Gemini callers
+      completion = std::max(completion, int_of(g->get_object(), "maxOutputTokens"));
+    completion = std::clamp<int64_t>(completion, 0, int64_t{1} << 40);
     if (auto* n = o.if_contains("n"); n && n->is_int64() && n->get_int64() > 1)
       completion *= std::min<int64_t>(n->get_int64(), 128);
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "dialects/gemini/inbound.h"
 #include "gateway/phases.h"
 #include "store/store.h"
 
@@ -30,6 +31,12 @@ std::optional<GatewayError> authenticate(RequestContext& ctx) {
   if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer "))
     secret = auth.substr(7);
   if (secret.empty()) secret = ctx.ex.header("x-api-key");
+  // Gemini's clients send `x-goog-api-key`, or `?key=` on the URL.
+  std::string from_query;
+  if (secret.empty() && dialect_of(ctx.route) == Dialect::gemini) {
+    secret = ctx.ex.header("x-goog-api-key");
+    if (secret.empty()) secret = from_query = dialects::gemini::query_key(ctx.ex.target());
+  }
   while (!secret.empty() && secret.back() == ' ') secret.remove_suffix(1);
   if (secret.empty())
     return GatewayError::make(ErrorKind::authentication,

@@ -31,11 +31,13 @@ enum class Route {
   stored_response,  // GET / DELETE /v1/responses/{id}[/input_items]
   messages, count_tokens,                             // Anthropic
   mcp,                                                // MCP (src/mcp)
+  gemini_generate, gemini_stream, gemini_count_tokens, gemini_embed, gemini_batch_embed,
+  gemini_models, gemini_model,                        // Gemini (/v1beta/models...)
   livez, readyz, not_found,
 };
 
 // The dialect the caller speaks: the shape of its request, answer, stream and errors.
-enum class Dialect { openai, anthropic };
+enum class Dialect { openai, anthropic, gemini };
 Dialect dialect_of(Route r);
 
 std::string_view route_name(Route r);

@@ -2,6 +2,7 @@
 // The parsed document is kept (ctx.doc); the original bytes stay in the exchange for the fast
 // path.
 #include "dialects/anthropic/fast_path.h"
+#include "gateway/dispatch.h"
 #include "gateway/phases.h"
 
 namespace tollgate::gateway {
@@ -31,6 +32,12 @@ std::optional<core::GatewayError> decode(RequestContext& ctx) {
       ctx.facts.caller_wants_usage = true;
       return err;
     }
+    case Route::gemini_generate:
+    case Route::gemini_stream:
+    case Route::gemini_count_tokens:
+    case Route::gemini_embed:
+    case Route::gemini_batch_embed:
+      return decode_gemini(ctx);
     default:
       return std::nullopt;
   }

@@ -195,6 +195,7 @@ net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json:
     }
     co_return co_await anthropic_attempt(ctx, canonical);
   }
+  if (dialect_of(ctx.route) == Dialect::gemini) co_return co_await gemini_attempt(ctx, canonical, translate_error);
   const Endpoint endpoint = endpoint_of(ctx.route);
   if (endpoint == Endpoint::responses &&
       (!speaks_openai(ctx.target->provider->spec.kind) || responses_needs_translation(ctx)))
@@ -228,13 +229,8 @@ bool health_failure(const AttemptResult& r) {
 }
 
 net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
-  if (r.body.empty()) {
-    // The gateway's own words, in the caller's dialect.
-    if (dialect_of(ctx.route) == Dialect::anthropic)
-      r.body = core::to_anthropic_body(r.error);
-    else
-      r.body = core::to_openai_body(r.error);
-  }
+  // The gateway's own words, in the caller's dialect.
+  if (r.body.empty()) r.body = error_body(ctx.route, r.error);
   // An upstream's error may quote the credential it was sent (any provider's: the failure
   // kept may be an earlier attempt's).
   ctx.snapshot->secrets().scrub(r.body);
@@ -366,6 +362,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     }
     if (endpoint == Endpoint::embeddings) {
       dialects::openai::read_usage_from_body(answer.body, ctx.usage);
+      if (caller == Dialect::gemini) answer.body = gemini_embeddings_body(ctx, json::parse(answer.body).as_object());
       co_await relay_whole(ctx, answer.status, answer.content_type, std::move(answer.body), {});
       co_return AttemptResult::answered();
     }
@@ -464,7 +461,8 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     if (auto* u = decoded.if_contains("usage")) dialects::openai::read_usage(*u, ctx.usage);
   }
   if (endpoint == Endpoint::embeddings) {
-    co_await respond_json(ctx, 200, json::serialize(decoded));
+    std::string answer = caller == Dialect::gemini ? gemini_embeddings_body(ctx, decoded) : json::serialize(decoded);
+    co_await respond_json(ctx, 200, std::move(answer));
     co_return AttemptResult::answered();
   }
   if (responses) co_await respond_response(ctx, *responses, decoded);
@@ -510,6 +508,9 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   std::optional<GatewayError> translate_error;
   if (dialect_of(ctx.route) == Dialect::anthropic && ctx.route == Route::messages) {
     translate_error = anthropic_canonical(ctx, canonical_storage);
+    if (!translate_error) canonical = &canonical_storage;
+  } else if (ctx.route == Route::gemini_generate || ctx.route == Route::gemini_stream) {
+    translate_error = gemini_canonical(ctx, canonical_storage);
     if (!translate_error) canonical = &canonical_storage;
   }
 

@@ -94,6 +94,21 @@ boost::asio::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx,
 // Translates an Anthropic caller's request into the canonical form (once per request).
 std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, boost::json::object& out);
 
+// Reasoning effort reaches OpenAI-wire targets only where the model has reasoning (o1.., gpt-5..);
+// others (gpt-4o, most compatible servers) reject the parameter (dispatch_anthropic.cc).
+bool reasons(std::string_view model);
+
+// Gemini callers (dispatch_gemini.cc): the decode phase for /v1beta/models/{m}:..., the
+// canonical form of a generateContent request (once per request), one attempt, and an OpenAI
+// embeddings list as the caller's EmbedContent(s)Response.
+std::optional<core::GatewayError> decode_gemini(RequestContext& ctx);
+std::optional<core::GatewayError> gemini_canonical(RequestContext& ctx, boost::json::object& out);
+boost::asio::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const boost::json::object* canonical,
+                                                     const std::optional<core::GatewayError>& translate_error);
+std::string gemini_embeddings_body(const RequestContext& ctx, const boost::json::object& list);
+// A canonical chat.completion as the caller's GenerateContentResponse.
+std::string gemini_generate_body(const RequestContext& ctx, const boost::json::object& completion);
+
 // A whole canonical answer (chat.completion) in the caller's dialect.
 boost::asio::awaitable<void> respond_completion(RequestContext& ctx,
                                                 const boost::json::object& completion,

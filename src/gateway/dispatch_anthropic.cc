@@ -109,13 +109,6 @@ class AnthropicCallerRelay final : public StreamRelay {
   std::optional<core::GatewayError> error_;
 };
 
-// Reasoning effort reaches OpenAI-wire targets only where the model has reasoning; others
-// (gpt-4o, most compatible servers) reject the parameter.
-bool reasons(std::string_view model) {
-  return (model.size() > 1 && model[0] == 'o' && model[1] >= '1' && model[1] <= '9') ||
-         model.starts_with("gpt-5");
-}
-
 // The caller's body for an Anthropic provider: only the model spliced, every other byte kept,
 // unless max_tokens is above the target's output limit; then it is clamped (and a thinking
 // budget with it, which must stay below max_tokens).
@@ -236,6 +229,13 @@ net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) 
 
 }  // namespace
 
+// Reasoning effort reaches OpenAI-wire targets only where the model has reasoning; others
+// (gpt-4o, most compatible servers) reject the parameter.
+bool reasons(std::string_view model) {
+  return (model.size() > 1 && model[0] == 'o' && model[1] >= '1' && model[1] <= '9') ||
+         model.starts_with("gpt-5");
+}
+
 std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                                     std::string caller_model, int64_t prompt_estimate) {
   return std::make_unique<AnthropicCallerRelay>(std::move(decoder), std::move(caller_model), prompt_estimate);
@@ -257,6 +257,8 @@ net::awaitable<void> respond_completion(RequestContext& ctx, const json::object&
   std::string body;
   if (caller == Dialect::anthropic)
     body = json::serialize(anthropic::chat_to_message(completion, ctx.facts.model));
+  else if (caller == Dialect::gemini)
+    body = gemini_generate_body(ctx, completion);
   else
     body = json::serialize(completion);
   co_await respond_json(ctx, 200, std::move(body));

@@ -66,6 +66,18 @@ std::vector<TextRef> texts_of(json::value& doc) {
       if (auto* c = mo->if_contains("content")) collect_content(*c, src, out);
     }
   }
+  // Gemini: systemInstruction and contents, parts with text.
+  if (auto* si = o->if_contains("systemInstruction"); si && si->is_object())
+    if (auto* parts = si->get_object().if_contains("parts")) collect_content(*parts, Source::system, out);
+  if (auto* contents = o->if_contains("contents"); contents && contents->is_array()) {
+    for (auto& c : contents->get_array()) {
+      auto* co = c.if_object();
+      if (!co) continue;
+      Source src = Source::user;
+      if (auto* r = co->if_contains("role"); r && r->is_string()) src = source_of(r->get_string());
+      if (auto* parts = co->if_contains("parts")) collect_content(*parts, src, out);
+    }
+  }
   for (const char* field : {"prompt", "input"}) {
     if (auto* v = o->if_contains(field)) {
       if (v->is_string()) out.push_back({&v->get_string(), Source::user});
@@ -169,6 +181,16 @@ std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value&
           return blocked();
     }
   }
+  if (auto* cands = o->if_contains("candidates"); cands && cands->is_array()) {  // Gemini
+    for (auto& c : cands->get_array()) {
+      auto* content = c.is_object() ? c.get_object().if_contains("content") : nullptr;
+      auto* parts = content && content->is_object() ? content->get_object().if_contains("parts") : nullptr;
+      if (!parts || !parts->is_array()) continue;
+      for (auto& p : parts->get_array())
+        if (auto* t = p.is_object() ? p.get_object().if_contains("text") : nullptr; t && t->is_string() && !scan(t->get_string()))
+          return blocked();
+    }
+  }
   if (auto* content = o->if_contains("content"); content && content->is_array()) {  // Anthropic
     for (auto& b : content->get_array())
       if (auto* bo = b.if_object())
@@ -244,6 +266,7 @@ class GuardedRelay final : public StreamRelay {
         continue;
       }
       if (caller_ == Dialect::openai) openai_chunk(v.as_object(), out);
+      else if (caller_ == Dialect::gemini) gemini_event(v.as_object(), out);
       else anthropic_event(ev.event, v.as_object(), out);
     }
   }
@@ -281,6 +304,45 @@ class GuardedRelay final : public StreamRelay {
       }
     }
     out.append(http::sse_data(json::serialize(chunk)));
+  }
+
+  // Gemini: text parts per candidate. The last event of a candidate carries its finishReason
+  // and often text too: the held tail goes out at the end of that event's text.
+  void gemini_event(json::object& e, std::string& out) {
+    if (auto* cands = e.if_contains("candidates"); cands && cands->is_array()) {
+      for (auto& c : cands->get_array()) {
+        auto* co = c.if_object();
+        if (!co) continue;
+        int64_t index = co->contains("index") && (*co)["index"].is_int64() ? (*co)["index"].get_int64() : 0;
+        auto& r = redactor(index);
+        json::array* parts = nullptr;
+        if (auto* content = co->if_contains("content"); content && content->is_object())
+          if (auto* p = content->get_object().if_contains("parts"); p && p->is_array()) parts = &p->get_array();
+        json::string* last_text = nullptr;
+        if (parts)
+          for (auto& p : *parts)
+            if (auto* t = p.is_object() ? p.get_object().if_contains("text") : nullptr; t && t->is_string()) {
+              *t = r.feed(std::string_view(t->get_string().data(), t->get_string().size()));
+              last_text = &t->get_string();
+            }
+        note(r);
+        if (stop(r, out)) return;
+        if (auto* fr = co->if_contains("finishReason"); fr && !fr->is_null()) {
+          std::string tail = r.flush();
+          note(r);
+          if (stop(r, out)) return;
+          if (tail.empty()) continue;
+          if (last_text) {
+            last_text->append(tail);
+          } else {
+            json::object part{{"text", tail}};
+            if (parts) parts->insert(parts->begin(), std::move(part));
+            else (*co)["content"] = json::object{{"parts", json::array{std::move(part)}}, {"role", "model"}};
+          }
+        }
+      }
+    }
+    out.append("data: ").append(json::serialize(e)).append("\r\n\r\n");
   }
 
   void anthropic_event(const std::string& name, json::object& e, std::string& out) {

@@ -70,11 +70,15 @@ void record(RequestContext& ctx);
 
 // Answers (respond.cc): every answer carries x-request-id; errors use the route's dialect.
 boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::GatewayError& e);
+// `e` in the envelope of the route's dialect.
+std::string error_body(Route route, const core::GatewayError& e);
 boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body);
 http::Headers base_headers(const RequestContext& ctx, std::string_view content_type);
 
 // GET /v1/models (models.cc).
 boost::asio::awaitable<void> list_models(RequestContext& ctx);
+// GET /v1beta/models and /v1beta/models/{m} (models_gemini.cc).
+boost::asio::awaitable<void> list_gemini_models(RequestContext& ctx);
 
 // GET / DELETE /v1/responses/{id} (dispatch_responses.cc): the caller's stored responses.
 boost::asio::awaitable<void> stored_response(RequestContext& ctx);

@@ -60,6 +60,10 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     co_await stored_response(ctx);
     co_return;
   }
+  if (ctx.route == Route::gemini_models || ctx.route == Route::gemini_model) {
+    co_await list_gemini_models(ctx);
+    co_return;
+  }
   if (auto e = decode(ctx)) {
     co_await respond_error(ctx, *e);
     co_return;

@@ -16,6 +16,9 @@ namespace net = boost::asio;
 // Defined in dispatch_anthropic.cc: the relays whose caller speaks Anthropic.
 std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                                     std::string caller_model, int64_t prompt_estimate);
+// Defined in dispatch_gemini.cc: Gemini callers.
+std::unique_ptr<StreamRelay> gemini_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
+                                                 std::string caller_model);
 
 namespace {
 
@@ -133,6 +136,7 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
                                               std::string caller_model, int64_t prompt_estimate) {
   if (caller == Dialect::anthropic)
     return anthropic_caller_relay(std::move(decoder), std::move(caller_model), prompt_estimate);
+  if (caller == Dialect::gemini) return gemini_caller_relay(std::move(decoder), std::move(caller_model));
   if (!decoder) return openai_passthrough(strip_usage);
   return std::make_unique<OpenAICallerRelay>(std::move(decoder), strip_usage);
 }
@@ -161,8 +165,10 @@ AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provid
 }
 
 net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& source,
-                                           StreamRelay& relay, http::Headers extra) {
-  auto headers = base_headers(ctx, "text/event-stream; charset=utf-8");
+                                           StreamRelay& inner, http::Headers extra) {
+  auto framing = array_framing(inner, ctx);
+  StreamRelay& relay = framing ? *framing : inner;
+  auto headers = base_headers(ctx, relay.content_type());
   headers.emplace_back("cache-control", "no-cache");
   for (auto& h : extra) headers.push_back(std::move(h));
 

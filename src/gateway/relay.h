@@ -42,6 +42,8 @@ class StreamRelay {
   virtual std::optional<core::GatewayError> provider_error() const { return std::nullopt; }
   // An error event in the caller's dialect (the head is sent, so the status cannot change).
   virtual std::string error_event(const core::GatewayError& e) const = 0;
+  // What the caller receives: SSE, except a Gemini stream without alt=sse (one JSON array).
+  virtual std::string_view content_type() const { return "text/event-stream; charset=utf-8"; }
 };
 
 // OpenAI provider, OpenAI caller: bytes forwarded as received. `strip_usage`: the gateway
@@ -58,9 +60,9 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
                                               Dialect caller, bool strip_usage,
                                               std::string caller_model, int64_t prompt_estimate = 0);
 
-// `relay` wrapped so the answer passes the request's output guardrails (guard.cc); `relay`
-// itself when none apply.
-std::unique_ptr<StreamRelay> guarded(std::unique_ptr<StreamRelay> relay, RequestContext& ctx);
+// For a Gemini caller without alt=sse, `relay` seen through a framing that makes its SSE one
+// JSON array (dispatch_gemini.cc); null for every other caller. relay_stream applies it.
+std::unique_ptr<StreamRelay> array_framing(StreamRelay& relay, const RequestContext& ctx);
 
 // `relay` wrapped so the answer passes the request's output guardrails (guard.cc); `relay`
 // itself when none apply.

@@ -4,6 +4,7 @@
 
 #include "gateway/params.h"
 #include "gateway/phases.h"
+#include "dialects/gemini/inbound.h"
 
 namespace tollgate::gateway {
 
@@ -41,17 +42,22 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
   return h;
 }
 
+std::string error_body(Route route, const core::GatewayError& e) {
+  switch (dialect_of(route)) {
+    case Dialect::anthropic: return core::to_anthropic_body(e);
+    case Dialect::gemini: return dialects::gemini::error_body(e);
+    case Dialect::openai: break;
+  }
+  return core::to_openai_body(e);
+}
+
 boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::GatewayError& e) {
   settle(ctx);
   ctx.status = e.status;
   if (ctx.error.empty()) ctx.error = e.code.empty() ? "error" : e.code;
   auto headers = base_headers(ctx, "application/json");
   if (e.status == 401) headers.emplace_back("www-authenticate", "Bearer");
-  std::string body;
-  if (dialect_of(ctx.route) == Dialect::anthropic)
-    body = core::to_anthropic_body(e);
-  else
-    body = core::to_openai_body(e);
+  std::string body = error_body(ctx.route, e);
   co_await ctx.ex.respond(e.status, headers, std::move(body));
 }
 

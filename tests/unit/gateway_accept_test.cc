@@ -1,4 +1,4 @@
-// The accept phase's request ids: a caller's sane id is kept; otherwise the gateway makes a
+// The accept phase: routes (matched on the path, the query aside), and request ids: a caller's sane id is kept; otherwise the gateway makes a
 // time-ordered one, so ids sort by time (the usage store's request-id index relies on it).
 #include <gtest/gtest.h>
 
@@ -40,4 +40,24 @@ TEST(RequestId, GeneratedIdsAreTimeOrderedAndDistinct) {
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) seen.insert(request_id_for(""));
   EXPECT_EQ(seen.size(), 10000u);
+}
+
+TEST(MatchRoute, GeminiRoutesByPathWithTheQueryAside) {
+  using tollgate::gateway::Dialect;
+  using tollgate::gateway::Route;
+  using tollgate::gateway::dialect_of;
+  using tollgate::gateway::match_route;
+  EXPECT_EQ(match_route("POST", "/v1beta/models/flash:generateContent"), Route::gemini_generate);
+  EXPECT_EQ(match_route("POST", "/v1beta/models/flash:streamGenerateContent?alt=sse"), Route::gemini_stream);
+  EXPECT_EQ(match_route("POST", "/v1beta/models/flash:countTokens?key=k"), Route::gemini_count_tokens);
+  EXPECT_EQ(match_route("POST", "/v1beta/models/e:embedContent"), Route::gemini_embed);
+  EXPECT_EQ(match_route("POST", "/v1beta/models/e:batchEmbedContents"), Route::gemini_batch_embed);
+  EXPECT_EQ(match_route("GET", "/v1beta/models?pageSize=50"), Route::gemini_models);
+  EXPECT_EQ(match_route("GET", "/v1beta/models/flash"), Route::gemini_model);
+  EXPECT_EQ(match_route("POST", "/v1beta/models/flash:predict"), Route::not_found);
+  EXPECT_EQ(match_route("GET", "/v1beta/models/flash:generateContent"), Route::gemini_model);
+  EXPECT_EQ(dialect_of(Route::gemini_stream), Dialect::gemini);
+  EXPECT_EQ(dialect_of(Route::gemini_models), Dialect::gemini);
+  EXPECT_EQ(dialect_of(Route::messages), Dialect::anthropic);
+  EXPECT_EQ(dialect_of(Route::chat_completions), Dialect::openai);
 }

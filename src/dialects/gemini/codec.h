@@ -23,6 +23,15 @@
 
 namespace tollgate::dialects::gemini {
 
+// The headers of every request to `provider`: its own `headers` first (an operator may override
+// ours), content type, and its key as `x-goog-api-key`.
+void provider_headers(const core::CompiledProvider& provider, http::Headers& headers);
+
+// errors.cc: a Google error object ({code, message, status, details}) -> the caller's error.
+// `http_status` is the HTTP status of the answer (0 when the error came inside a stream: the
+// object's own `code` is used then).
+ClassifiedError classify_google_error(int http_status, const boost::json::object* error);
+
 // The one (stateless, thread-safe) Gemini codec.
 const ProviderCodec& gemini_codec();
 

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 
 #include "dialects/codec.h"
+#include "dialects/gemini/codec.h"
 
 namespace tollgate::dialects::gemini {
 
@@ -35,10 +36,6 @@ class GeminiCodec final : public ProviderCodec {
   ClassifiedError decode_error(int status, std::string_view body) const override;
 };
 
-// errors.cc: a Google error object ({code, message, status, details}) -> the caller's error.
-// `http_status` is the HTTP status of the answer (0 when the error came inside a stream: the
-// object's own `code` is used then).
-ClassifiedError classify_google_error(int http_status, const boost::json::object* error);
 
 // "chatcmpl-<responseId>", or a random id when Gemini sent none.
 std::string completion_id(const boost::json::object& response);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/numbers.h"
+#include "dialects/gemini/codec.h"
 #include "dialects/gemini/codec_impl.h"
 #include "dialects/gemini/wire.h"
 
@@ -52,20 +53,6 @@ std::optional<int64_t> as_int(const json::value& v) {
 const json::value* present(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   return v && !v->is_null() ? v : nullptr;
-}
-
-void build_headers(const core::CompiledProvider& provider, http::Headers& headers) {
-  auto has = [&](std::string_view name) {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) {
-      return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),
-                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-    });
-  };
-  // The provider's own headers first: an operator may override ours (a proxy's auth, say).
-  for (const auto& [k, v] : provider.spec.headers) headers.emplace_back(k, v);
-  if (!has("content-type")) headers.emplace_back("content-type", "application/json");
-  if (!provider.spec.api_key.empty() && !has("x-goog-api-key"))
-    headers.emplace_back("x-goog-api-key", provider.spec.api_key);
 }
 
 // "data:image/png;base64,AAAA" -> {mimeType, data}; false when not a base64 data URL.
@@ -578,7 +565,7 @@ std::optional<GatewayError> GeminiCodec::encode_chat(const json::object& request
   out.path = wire::method_path(opts.upstream_model,
                                opts.stream ? "streamGenerateContent?alt=sse" : "generateContent");
   out.headers.clear();
-  build_headers(provider, out.headers);
+  provider_headers(provider, out.headers);
   out.body = json::serialize(body);
   return std::nullopt;
 }
@@ -630,9 +617,23 @@ std::optional<GatewayError> GeminiCodec::encode_embeddings(const json::object& r
     return invalid("'input' must be a string or a non-empty array of strings.", "input");
   }
   out.headers.clear();
-  build_headers(provider, out.headers);
+  provider_headers(provider, out.headers);
   out.body = json::serialize(body);
   return std::nullopt;
+}
+
+void provider_headers(const core::CompiledProvider& provider, http::Headers& headers) {
+  auto has = [&](std::string_view name) {
+    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) {
+      return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+    });
+  };
+  // The provider's own headers first: an operator may override ours (a proxy's auth, say).
+  for (const auto& [k, v] : provider.spec.headers) headers.emplace_back(k, v);
+  if (!has("content-type")) headers.emplace_back("content-type", "application/json");
+  if (!provider.spec.api_key.empty() && !has("x-goog-api-key"))
+    headers.emplace_back("x-goog-api-key", provider.spec.api_key);
 }
 
 }  // namespace tollgate::dialects::gemini
