@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/schema.h"
 #include "gateway/runtime.h"
 
 namespace tollgate::admin {
@@ -420,6 +421,10 @@ AdminReply AdminApi::route(Call& call) {
   if (top == "openapi.json" && s.size() == 1) {
     if (!call.is("GET")) return method_not_allowed("GET");
     return {200, {{"content-type", "application/json"}}, openapi_document()};
+  }
+  if (top == "schema" && s.size() == 1) {
+    if (!call.is("GET")) return method_not_allowed("GET");
+    return json_reply(200, core::schema::document());
   }
   if (top == "guardrails") return guardrails(call);
   return not_found("Unknown Admin API route " + call.path + "; see GET /admin/v1/openapi.json.");

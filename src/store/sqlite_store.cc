@@ -610,12 +610,9 @@ void SqliteStore::put_provider(const core::Provider& p) {
 
 void SqliteStore::put_model(const core::Model& m) {
   std::lock_guard lock(mutex_);
-  // Validated against the providers stored now, so a model never points at nothing.
-  core::Resources context;
-  for (std::string& name : names_in("providers")) {
-    context.providers.push_back(stand_in_provider(std::move(name)));
-  }
-  context.models.push_back(m);
+  // Validated against what is stored now, so a model never points at nothing.
+  core::Resources context = stored_names(m.name);
+  context.models.insert(context.models.begin(), m);  // models[0]: the one findings are about
   std::vector<core::ConfigError> found;
   core::validate_resources(context, found, "");
   throw_if_invalid(findings_about(std::move(found), "models", "model " + m.name));
@@ -635,14 +632,15 @@ CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<st
   return create_key(spec);
 }
 
-// The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
-// The caller holds mutex_.
-void SqliteStore::check_key_models(const core::Key& k) {
+// Stand-ins for what is stored now (names only), to check one new resource's references
+// against; `except_model` is the model being written. The caller holds mutex_.
+core::Resources SqliteStore::stored_names(const std::string& except_model) {
   core::Resources context;
   for (std::string& p : names_in("providers")) {
     context.providers.push_back(stand_in_provider(std::move(p)));
   }
   for (std::string& m : names_in("models")) {
+    if (m == except_model) continue;
     core::Model stored;
     stored.name = std::move(m);
     context.models.push_back(std::move(stored));
@@ -653,6 +651,13 @@ void SqliteStore::check_key_models(const core::Key& k) {
     stored.kind = "keywords";
     context.guardrails.push_back(std::move(stored));
   }
+  return context;
+}
+
+// The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
+// The caller holds mutex_.
+void SqliteStore::check_key_models(const core::Key& k) {
+  core::Resources context = stored_names("");
   context.keys.push_back(k);
   std::vector<core::ConfigError> found;
   core::validate_resources(context, found, "");

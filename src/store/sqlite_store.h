@@ -51,6 +51,7 @@ class SqliteStore final : public ResourceStore {
   // The caller holds mutex_.
   std::optional<std::string> document_in(const char* table, const std::string& name);
   std::vector<StoredKey> keys_where(const std::string& where, const std::string& arg);
+  core::Resources stored_names(const std::string& except_model);
   void check_key_models(const core::Key& k);
   int64_t data_version();
   std::vector<std::string> names_in(const char* table);

@@ -1,0 +1,188 @@
+#include "core/schema.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+
+#include "core/kinds/kinds.h"
+
+namespace tollgate::core::schema {
+namespace json = boost::json;
+
+namespace {
+
+Field make(std::string name, Type type) {
+  Field f;
+  f.name = std::move(name);
+  f.type = type;
+  return f;
+}
+
+json::value type_of(std::string_view t, bool nullable) {
+  if (!nullable) return json::value(t);
+  return json::array{json::value(t), json::value("null")};
+}
+
+// Walks the objects of a field tree, calling `visit` on each named one.
+template <class F>
+void each_component(const Field& f, F&& visit) {
+  if (f.type == Type::object && !f.component.empty()) visit(f);
+  for (const Field& sub : f.fields) each_component(sub, visit);
+}
+
+}  // namespace
+
+Field str(std::string name) { return make(std::move(name), Type::string); }
+Field integer(std::string name, double min, double max) { return make(std::move(name), Type::integer).range(min, max); }
+Field number(std::string name, double min, double max) { return make(std::move(name), Type::number).range(min, max); }
+Field boolean(std::string name) { return make(std::move(name), Type::boolean); }
+Field one_of(std::string name, std::vector<std::string> values) {
+  Field f = make(std::move(name), Type::enumeration);
+  f.values = std::move(values);
+  return f;
+}
+Field list(std::string name, Field item) {
+  Field f = make(std::move(name), Type::list);
+  f.fields.push_back(std::move(item));
+  return f;
+}
+Field map(std::string name, Field value) {
+  Field f = make(std::move(name), Type::map);
+  f.fields.push_back(std::move(value));
+  return f;
+}
+Field object(std::string name, std::vector<Field> fields) {
+  Field f = make(std::move(name), Type::object);
+  f.fields = std::move(fields);
+  return f;
+}
+Field ref(std::string name, std::string kind) {
+  Field f = make(std::move(name), Type::reference);
+  f.kind = std::move(kind);
+  return f;
+}
+Field secret(std::string name) { return make(std::move(name), Type::secret); }
+
+const std::vector<Kind>& kinds() {
+  // In the order they can be created: each refers only to kinds before it.
+  static const std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind()};
+  return all;
+}
+
+const Kind* find_kind(std::string_view name) {
+  for (const Kind& k : kinds())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+namespace {
+
+json::object object_schema(const std::vector<Field>& fields, const std::vector<Field>& returned, bool write,
+                           std::string_view ref_prefix) {
+  json::object props;
+  json::array required;
+  for (const Field& f : fields) {
+    if (f.file_only || (!write && f.type == Type::secret)) continue;
+    props[f.name] = json_schema(f, write, ref_prefix);
+    // Required in a body; an answer always names the resource but may leave defaults out.
+    if (f.required && (write || f.name == "name")) required.emplace_back(f.name);
+  }
+  if (!write)
+    for (const Field& f : returned) {
+      json::object s = json_schema(f, false, ref_prefix);
+      s["readOnly"] = true;
+      props[f.name] = std::move(s);
+    }
+  json::object o{{"type", "object"}, {"properties", std::move(props)}};
+  if (!required.empty()) o["required"] = std::move(required);
+  if (write) o["additionalProperties"] = false;  // an unknown field is an error, as in YAML
+  return o;
+}
+
+}  // namespace
+
+json::object json_schema(const Field& f, bool write, std::string_view ref_prefix) {
+  json::object s;
+  switch (f.type) {
+    case Type::string:
+    case Type::reference:
+    case Type::secret:
+      s["type"] = type_of("string", f.nullable);
+      if (!f.pattern.empty()) s["pattern"] = f.pattern;
+      if (f.type == Type::reference) s["x-reference"] = f.kind;  // the kind whose name this is
+      if (f.type == Type::secret) s["writeOnly"] = true;
+      break;
+    case Type::integer:
+    case Type::number:
+      s["type"] = type_of(f.type == Type::integer ? "integer" : "number", f.nullable);
+      if (f.min) s["minimum"] = *f.min;
+      if (f.max && *f.max < 9e15) s["maximum"] = *f.max;  // beyond: int64's own bound
+      break;
+    case Type::boolean: s["type"] = type_of("boolean", f.nullable); break;
+    case Type::enumeration: {
+      s["type"] = type_of("string", f.nullable);
+      json::array values(f.values.begin(), f.values.end());
+      if (f.nullable) values.emplace_back(nullptr);
+      s["enum"] = std::move(values);
+      break;
+    }
+    case Type::list:
+      s["type"] = type_of("array", f.nullable);
+      s["items"] = json_schema(f.fields.at(0), write, ref_prefix);
+      break;
+    case Type::map:
+      s["type"] = type_of("object", f.nullable);
+      s["additionalProperties"] = json_schema(f.fields.at(0), write, ref_prefix);
+      break;
+    case Type::object:
+      if (!f.component.empty() && !ref_prefix.empty()) {
+        s["$ref"] = std::string(ref_prefix) + f.component;
+      } else {
+        s = object_schema(f.fields, {}, write, ref_prefix);
+        if (f.nullable) s["type"] = type_of("object", true);
+      }
+      break;
+  }
+  if (!f.description.empty() && !s.contains("$ref")) s["description"] = f.description;
+  if (!f.when_field.empty()) s["x-only-if"] = json::object{{f.when_field, f.when_value}};
+  if (!f.default_json.empty()) s["default"] = json::parse(f.default_json);
+  return s;
+}
+
+json::object json_schema(const Kind& k, bool write, std::string_view ref_prefix) {
+  json::object s = object_schema(k.fields, k.returned, write, ref_prefix);
+  s["description"] = k.description;
+  return s;
+}
+
+json::object components(std::string_view ref_prefix) {
+  json::object out;
+  for (const Kind& k : kinds())
+    for (const Field& f : k.fields)
+      each_component(f, [&](const Field& c) {
+        if (out.contains(c.component)) return;
+        Field whole = c;
+        whole.component.clear();  // the component itself, not a $ref to it
+        out[c.component] = json_schema(whole, true, ref_prefix);
+      });
+  return out;
+}
+
+json::object document() {
+  constexpr std::string_view kPrefix = "#/components/";
+  json::array list;
+  for (const Kind& k : kinds()) {
+    json::object o{{"name", k.name},
+                   {"singular", k.singular},
+                   {"component", k.component},
+                   {"description", k.description},
+                   {"generic_routes", k.generic_routes},
+                   {"path", "/admin/v1/" + k.name},
+                   {"write", json_schema(k, true, kPrefix)},
+                   {"read", json_schema(k, false, kPrefix)},
+                   {"example", json::parse(k.example)}};
+    list.push_back(std::move(o));
+  }
+  return json::object{{"kinds", std::move(list)}, {"components", components(kPrefix)}};
+}
+
+}  // namespace tollgate::core::schema
