@@ -528,35 +528,37 @@ const json::value* field_of(const json::object& o, std::string_view name) { retu
 
 }  // namespace
 
-AdminReply AdminApi::providers(Call& call) {
-  const auto& s = call.segments;
-  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
-  auto snapshot = state_.snapshots.shared();
-  Builtins builtin = builtins_of(state_.config);
-  auto is_builtin = [&](const std::string& name) {
-    if (!builtin.providers.contains(name)) return false;
-    std::string ignored;
-    auto* st = resource_store(ignored);
-    return !(st && st->stored_provider_document(name));
-  };
-  auto find = [&](const std::string& name) -> const core::Provider* {
-    if (!snapshot) return nullptr;
-    if (auto* p = snapshot->provider(name)) return &p->spec;
-    return nullptr;
-  };
+// --- every kind with generic routes ------------------------------------------------------------
 
+// What the generic routes need of one kind; the rest (paths, methods, names, conflicts,
+// answers) is the same for all of them.
+struct AdminApi::KindOps {
+  const core::schema::Kind& kind;
+  std::function<json::array()> list;                                       // the live snapshot's
+  std::function<std::optional<json::object>(const std::string&)> read;    // the live one
+  std::function<bool(const std::string&)> builtin;  // added by the gateway, not stored
+  std::function<bool(const std::string&)> stored;
+  std::function<bool(store::ResourceStore&, const std::string&)> remove;
+  // Validates `doc` (its name settled) and puts it; an error answer, or nullopt with `answer`
+  // what to return should the new snapshot not be live.
+  std::function<std::optional<AdminReply>(store::ResourceStore&, json::object& doc, const std::string& name,
+                                           json::object& answer)>
+      write;
+};
+
+AdminReply AdminApi::resources(Call& call, const KindOps& ops) {
+  const auto& s = call.segments;
+  const std::string& one = ops.kind.singular;
+  std::string One = one;
+  One[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(One[0])));
+  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
   if (s.size() == 1) {
-    if (call.is("GET")) {
-      json::array data;
-      if (snapshot)
-        for (const auto& p : snapshot->resources().providers) data.push_back(provider_json(p, is_builtin(p.name)));
-      return json_reply(200, json::object{{"data", std::move(data)}});
-    }
+    if (call.is("GET")) return json_reply(200, json::object{{"data", ops.list()}});
     if (!call.is("POST")) return method_not_allowed("GET, POST");
   } else if (call.is("GET")) {
-    const core::Provider* p = find(s[1]);
-    if (!p) return not_found("No provider named \"" + s[1] + "\".");
-    return json_reply(200, provider_json(*p, is_builtin(p->name)));
+    auto found = ops.read(s[1]);
+    if (!found) return not_found("No " + one + " named \"" + s[1] + "\".");
+    return json_reply(200, *found);
   } else if (!call.is("PUT") && !call.is("DELETE")) {
     return method_not_allowed("GET, PUT, DELETE");
   }
@@ -567,11 +569,11 @@ AdminReply AdminApi::providers(Call& call) {
 
   if (call.is("DELETE")) {
     bool removed = false;
-    if (auto refused = store_write(*st, [&] { removed = st->remove_provider(s[1]); })) return *refused;
+    if (auto refused = store_write(*st, [&] { removed = ops.remove(*st, s[1]); })) return *refused;
     if (!removed) {
-      if (find(s[1]) && builtin.providers.contains(s[1]))
-        return conflict("Provider \"" + s[1] + "\" is built in (not stored) and cannot be deleted.", "builtin_resource");
-      return not_found("No provider named \"" + s[1] + "\" is stored.");
+      if (ops.read(s[1]) && ops.builtin(s[1]))
+        return conflict(One + " \"" + s[1] + "\" is built in (not stored) and cannot be deleted.", "builtin_resource");
+      return not_found("No " + one + " named \"" + s[1] + "\" is stored.");
     }
     reload();
     return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
@@ -588,195 +590,162 @@ AdminReply AdminApi::providers(Call& call) {
     const json::value* n = field_of(*doc, "name");
     if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
     name = std::string(n->as_string());
-    if (st->stored_provider_document(name) || (find(name) && !builtin.providers.contains(name)))
-      return conflict("A provider named \"" + name + "\" already exists; use PUT /admin/v1/providers/" + name + " to change it.");
+    if (ops.stored(name) || (ops.read(name) && !ops.builtin(name)))
+      return conflict("A " + one + " named \"" + name + "\" already exists; use PUT /admin/v1/" + ops.kind.name + "/" +
+                      name + " to change it.");
   }
   if (!st->writable()) return *store_write(*st, [] {});
-  keep_stored_credentials(*doc, st->stored_provider_document(name));
-
-  // Strings are stored as written ("${OPENAI_API_KEY}" stays a reference); parsing resolves
-  // them, so keep the raw ones to put back.
-  auto raw = [&](const char* f) -> std::optional<std::string> {
-    const json::value* v = field_of(*doc, f);
-    if (v && v->is_string()) return std::string(v->as_string());
-    return std::nullopt;
-  };
-  auto raw_base_url = raw("base_url"), raw_api_key = raw("api_key"), raw_api_version = raw("api_version");
-  std::map<std::string, std::string> raw_headers;
-  if (const json::value* h = field_of(*doc, "headers"); h && h->is_object())
-    for (const auto& [k, v] : h->as_object())
-      if (v.is_string()) raw_headers[std::string(k)] = std::string(v.as_string());
-
-  std::vector<core::ConfigError> errors;
-  auto parsed = core::parse_provider(json::serialize(*doc), "provider " + name, errors);
-  if (!errors.empty() || !parsed) return invalid(errors);
-  core::Provider resolved = *parsed;
-  core::Provider to_store = *parsed;
-  if (raw_base_url) to_store.base_url = *raw_base_url;
-  if (raw_api_key) to_store.api_key = *raw_api_key;
-  if (raw_api_version) to_store.api_version = *raw_api_version;
-  for (auto& [k, v] : to_store.headers)
-    if (auto it = raw_headers.find(k); it != raw_headers.end()) v = it->second;
-
-  if (auto refused = store_write(*st, [&] { st->put_provider(to_store); })) return *refused;
+  json::object answer;
+  if (auto refused = ops.write(*st, *doc, name, answer)) return *refused;
   reload();
-  snapshot = state_.snapshots.shared();
-  const core::Provider* live = find(name);
-  return json_reply(s.size() == 1 ? 201 : 200, provider_json(live ? *live : resolved, false));
+  auto live = ops.read(name);
+  return json_reply(s.size() == 1 ? 201 : 200, live ? *live : answer);
 }
 
-// --- models ----------------------------------------------------------------------------------
+AdminReply AdminApi::providers(Call& call) {
+  Builtins builtin = builtins_of(state_.config);
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  auto stored = [&](const std::string& name) { return st && st->stored_provider_document(name).has_value(); };
+  auto is_builtin = [&](const std::string& name) { return builtin.providers.contains(name) && !stored(name); };
+  KindOps ops{
+      *core::schema::find_kind("providers"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& p : snapshot->resources().providers) data.push_back(provider_json(p, is_builtin(p.name)));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto snapshot = state_.snapshots.shared();
+        const core::CompiledProvider* p = snapshot ? snapshot->provider(name) : nullptr;
+        if (!p) return std::nullopt;
+        return provider_json(p->spec, is_builtin(name));
+      },
+      [&](const std::string& name) { return builtin.providers.contains(name); },
+      stored,
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_provider(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        keep_stored_credentials(doc, st.stored_provider_document(name));
+        // Strings are stored as written ("${OPENAI_API_KEY}" stays a reference); parsing
+        // resolves them, so keep the raw ones to put back.
+        auto raw = [&](const char* f) -> std::optional<std::string> {
+          const json::value* v = field_of(doc, f);
+          if (v && v->is_string()) return std::string(v->as_string());
+          return std::nullopt;
+        };
+        auto raw_base_url = raw("base_url"), raw_api_key = raw("api_key"), raw_api_version = raw("api_version");
+        std::map<std::string, std::string> raw_headers;
+        if (const json::value* h = field_of(doc, "headers"); h && h->is_object())
+          for (const auto& [k, v] : h->as_object())
+            if (v.is_string()) raw_headers[std::string(k)] = std::string(v.as_string());
+
+        std::vector<core::ConfigError> errors;
+        auto parsed = core::parse_provider(json::serialize(doc), "provider " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        core::Provider to_store = *parsed;
+        if (raw_base_url) to_store.base_url = *raw_base_url;
+        if (raw_api_key) to_store.api_key = *raw_api_key;
+        if (raw_api_version) to_store.api_version = *raw_api_version;
+        for (auto& [k, v] : to_store.headers)
+          if (auto it = raw_headers.find(k); it != raw_headers.end()) v = it->second;
+        if (auto refused = store_write(st, [&] { st.put_provider(to_store); })) return refused;
+        answer = provider_json(*parsed, false);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
+}
 
 AdminReply AdminApi::models(Call& call) {
-  const auto& s = call.segments;
-  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
-  auto snapshot = state_.snapshots.shared();
   Builtins builtin = builtins_of(state_.config);
-  auto is_builtin = [&](const std::string& name) {
-    if (!builtin.models.contains(name)) return false;
-    std::string ignored;
-    auto* st = resource_store(ignored);
-    return !(st && st->stored_model_document(name));
-  };
-  auto find = [&](const std::string& name) -> const core::Model* {
-    if (!snapshot) return nullptr;
-    if (auto* m = snapshot->model(name)) return &m->spec;
-    return nullptr;
-  };
-
-  if (s.size() == 1) {
-    if (call.is("GET")) {
-      json::array data;
-      if (snapshot)
-        for (const auto& m : snapshot->resources().models) data.push_back(model_json(m, is_builtin(m.name)));
-      return json_reply(200, json::object{{"data", std::move(data)}});
-    }
-    if (!call.is("POST")) return method_not_allowed("GET, POST");
-  } else if (call.is("GET")) {
-    const core::Model* m = find(s[1]);
-    if (!m) return not_found("No model named \"" + s[1] + "\".");
-    return json_reply(200, model_json(*m, is_builtin(m->name)));
-  } else if (!call.is("PUT") && !call.is("DELETE")) {
-    return method_not_allowed("GET, PUT, DELETE");
-  }
-
-  std::string why_not;
-  store::ResourceStore* st = resource_store(why_not);
-  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
-
-  if (call.is("DELETE")) {
-    bool removed = false;
-    if (auto refused = store_write(*st, [&] { removed = st->remove_model(s[1]); })) return *refused;
-    if (!removed) {
-      if (find(s[1]) && builtin.models.contains(s[1]))
-        return conflict("Model \"" + s[1] + "\" is built in (not stored) and cannot be deleted.", "builtin_resource");
-      return not_found("No model named \"" + s[1] + "\" is stored.");
-    }
-    reload();
-    return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
-  }
-
-  std::optional<AdminReply> error;
-  auto doc = body_object(call.request.body, error);
-  if (!doc) return *error;
-  std::string name;
-  if (s.size() == 2) {
-    name = s[1];
-    if (auto bad = settle_name(*doc, name)) return *bad;
-  } else {
-    const json::value* n = field_of(*doc, "name");
-    if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
-    name = std::string(n->as_string());
-    if (st->stored_model_document(name) || (find(name) && !builtin.models.contains(name)))
-      return conflict("A model named \"" + name + "\" already exists; use PUT /admin/v1/models/" + name + " to change it.");
-  }
-  if (!st->writable()) return *store_write(*st, [] {});
-
-  std::vector<core::ConfigError> errors;
-  auto parsed = core::parse_model(json::serialize(*doc), "model " + name, errors);
-  if (!errors.empty() || !parsed) return invalid(errors);
-  if (auto refused = store_write(*st, [&] { st->put_model(*parsed); })) return *refused;
-  reload();
-  snapshot = state_.snapshots.shared();
-  const core::Model* live = find(name);
-  return json_reply(s.size() == 1 ? 201 : 200, model_json(live ? *live : *parsed, false));
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  auto stored = [&](const std::string& name) { return st && st->stored_model_document(name).has_value(); };
+  auto is_builtin = [&](const std::string& name) { return builtin.models.contains(name) && !stored(name); };
+  KindOps ops{
+      *core::schema::find_kind("models"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& m : snapshot->resources().models) data.push_back(model_json(m, is_builtin(m.name)));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto snapshot = state_.snapshots.shared();
+        const core::CompiledModel* m = snapshot ? snapshot->model(name) : nullptr;
+        if (!m) return std::nullopt;
+        return model_json(m->spec, is_builtin(name));
+      },
+      [&](const std::string& name) { return builtin.models.contains(name); },
+      stored,
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_model(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        std::vector<core::ConfigError> errors;
+        auto parsed = core::parse_model(json::serialize(doc), "model " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        if (auto refused = store_write(st, [&] { st.put_model(*parsed); })) return refused;
+        answer = model_json(*parsed, false);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
 }
 
-// --- guardrails ------------------------------------------------------------------------------
-
 AdminReply AdminApi::guardrails(Call& call) {
-  const auto& s = call.segments;
-  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
   auto snapshot = state_.snapshots.shared();
-  auto as_json = [](const core::Guardrail& g) { return json::parse(store::guardrail_document(g)); };
+  auto as_json = [](const core::Guardrail& g) { return json::parse(store::guardrail_document(g)).as_object(); };
   auto find = [&](const std::string& name) -> const core::Guardrail* {
+    snapshot = state_.snapshots.shared();
     if (!snapshot) return nullptr;
     for (const auto& g : snapshot->resources().guardrails)
       if (g.name == name) return &g;
     return nullptr;
   };
-  if (s.size() == 1) {
-    if (call.is("GET")) {
-      json::array data;
-      if (snapshot)
-        for (const auto& g : snapshot->resources().guardrails) data.push_back(as_json(g));
-      return json_reply(200, json::object{{"data", std::move(data)}});
-    }
-    if (!call.is("POST")) return method_not_allowed("GET, POST");
-  } else if (call.is("GET")) {
-    const core::Guardrail* g = find(s[1]);
-    if (!g) return not_found("No guardrail named \"" + s[1] + "\".");
-    return json_reply(200, as_json(*g));
-  } else if (!call.is("PUT") && !call.is("DELETE")) {
-    return method_not_allowed("GET, PUT, DELETE");
-  }
-
-  std::string why_not;
-  store::ResourceStore* st = resource_store(why_not);
-  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
-  if (call.is("DELETE")) {
-    bool removed = false;
-    if (auto refused = store_write(*st, [&] { removed = st->remove_guardrail(s[1]); })) return *refused;
-    if (!removed) return not_found("No guardrail named \"" + s[1] + "\" is stored.");
-    reload();
-    return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
-  }
-
-  std::optional<AdminReply> error;
-  auto doc = body_object(call.request.body, error);
-  if (!doc) return *error;
-  std::string name;
-  if (s.size() == 2) {
-    name = s[1];
-    if (auto bad = settle_name(*doc, name)) return *bad;
-  } else {
-    const json::value* n = field_of(*doc, "name");
-    if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
-    name = std::string(n->as_string());
-    if (find(name)) return conflict("A guardrail named \"" + name + "\" already exists; use PUT /admin/v1/guardrails/" + name + " to change it.");
-  }
-  if (!st->writable()) return *store_write(*st, [] {});
-  std::vector<core::ConfigError> errors;
-  auto parsed = core::parse_guardrail(json::serialize(*doc), "guardrail " + name, errors);
-  if (!errors.empty() || !parsed) return invalid(errors);
-  if (parsed->kind == "moderation") {
-    // Its provider must be live and speak the OpenAI wire (it serves /moderations).
-    const core::CompiledProvider* p = snapshot ? snapshot->provider(parsed->provider) : nullptr;
-    if (!p) return invalid("provider", "provider \"" + parsed->provider + "\" is not declared");
-    if (p->spec.kind != core::ProviderKind::openai && p->spec.kind != core::ProviderKind::openai_compatible)
-      return invalid("provider", "provider \"" + parsed->provider + "\" must be of kind openai or openai-compatible");
-  }
-  // Compiled now, so a bad pattern is a 400 naming it, not a rejected reload later.
-  guardrails::PolicySpec spec = guardrails::policy_spec(*parsed);
-  std::vector<std::string> compile_errors;
-  if (parsed->kind != "moderation" && !guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
-    std::string msg;
-    for (const auto& e : compile_errors) msg += (msg.empty() ? "" : "; ") + e;
-    return invalid("patterns", msg);
-  }
-  if (auto refused = store_write(*st, [&] { st->put_guardrail(*parsed); })) return *refused;
-  reload();
-  return json_reply(s.size() == 1 ? 201 : 200, as_json(*parsed));
+  KindOps ops{
+      *core::schema::find_kind("guardrails"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& g : snapshot->resources().guardrails) data.push_back(as_json(g));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        const core::Guardrail* g = find(name);
+        if (!g) return std::nullopt;
+        return as_json(*g);
+      },
+      [](const std::string&) { return false; },
+      [&](const std::string& name) { return find(name) != nullptr; },
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_guardrail(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        std::vector<core::ConfigError> errors;
+        auto parsed = core::parse_guardrail(json::serialize(doc), "guardrail " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        if (parsed->kind == "moderation") {
+          // Its provider must be live and speak the OpenAI wire (it serves /moderations).
+          const core::CompiledProvider* p = snapshot ? snapshot->provider(parsed->provider) : nullptr;
+          if (!p) return invalid("provider", "provider \"" + parsed->provider + "\" is not declared");
+          if (p->spec.kind != core::ProviderKind::openai && p->spec.kind != core::ProviderKind::openai_compatible)
+            return invalid("provider", "provider \"" + parsed->provider + "\" must be of kind openai or openai-compatible");
+        }
+        // Compiled now, so a bad pattern is a 400 naming it, not a rejected reload later.
+        guardrails::PolicySpec spec = guardrails::policy_spec(*parsed);
+        std::vector<std::string> compile_errors;
+        if (parsed->kind != "moderation" && !guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
+          std::string msg;
+          for (const auto& e : compile_errors) msg += (msg.empty() ? "" : "; ") + e;
+          return invalid("patterns", msg);
+        }
+        if (auto refused = store_write(st, [&] { st.put_guardrail(*parsed); })) return refused;
+        answer = as_json(*parsed);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
 }
 
 // --- keys ------------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ class AdminApi {
   store::ResourceStore* resource_store(std::string& why_not);
   bool reload();
 
+  struct KindOps;
+  AdminReply resources(Call& call, const KindOps& ops);  // the generic routes of one kind
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
   AdminReply guardrails(Call& call);
