@@ -11,6 +11,7 @@
 #include "core/process_config.h"
 #include "core/resources.h"
 #include "gateway/runtime.h"
+#include "store/admin_keys.h"
 #include "store/store.h"
 
 using namespace tollgate;
@@ -42,8 +43,13 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
     return 1;
   }
 
-  // A brand-new SQLite store gets a first key, so the first request can be made at once.
+  // A brand-new SQLite store gets a first key, so the first request can be made at once; and
+  // with no admin key in tollgate.yaml nor in the store, an admin key, so the Admin UI can be
+  // opened at once (its sign-in link is printed once the listener is up).
+  std::string signin_secret;
   if (store->writable()) {
+    if (config.admin_key.empty() && store::list_admin_keys(*store).empty())
+      signin_secret = store::create_admin_key(*store, "first-admin", "admin").secret;
     auto current = store->load();
     if (current.ok() && current.resources.keys.empty()) {
       auto created = store->create_key("default", {});
@@ -54,7 +60,7 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
       std::fflush(stdout);
     }
   }
-  return gateway::run(std::move(config), std::move(store));
+  return gateway::run(std::move(config), std::move(store), std::move(signin_secret));
 }
 
 int cmd_validate(const std::string& file) {

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/schema.h"
+#include "store/admin_keys.h"
 #include "gateway/runtime.h"
 
 namespace tollgate::admin {
@@ -206,16 +207,21 @@ std::optional<int64_t> parse_time_ms(std::string_view s) {
 
 // --- auth ------------------------------------------------------------------------------------
 
-// Constant time whatever the lengths: both sides are hashed to 32 bytes first.
-bool admin_key_matches(std::string_view authorization, const std::string& admin_key) {
+// The token of `Authorization: Bearer <token>` ("" for anything else).
+std::string_view bearer_of(std::string_view authorization) {
   constexpr std::string_view kBearer = "Bearer ";
-  std::string_view given;
   if (authorization.size() > kBearer.size() &&
       std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
                                              std::tolower(static_cast<unsigned char>(b)); })) {
-    given = authorization.substr(kBearer.size());
+    return authorization.substr(kBearer.size());
   }
+  return {};
+}
+
+// Constant time whatever the lengths: both sides are hashed to 32 bytes first.
+bool admin_key_matches(std::string_view authorization, const std::string& admin_key) {
+  std::string_view given = bearer_of(authorization);
   std::string a = store::sha256_hex(given), b = store::sha256_hex(admin_key);
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 && !given.empty();
 }
@@ -324,6 +330,7 @@ struct AdminApi::Call {
   std::string path;                         // below /admin/v1, e.g. "/keys/key_abc/rotate"
   std::vector<std::string> segments;        // {"keys", "key_abc", "rotate"}
   std::map<std::string, std::string> query;
+  Caller caller;
   const std::string& method() const { return request.method; }
   bool is(std::string_view m) const { return request.method == m; }
 };
@@ -371,14 +378,28 @@ bool AdminApi::reload() {
   return true;
 }
 
+// Who is calling: the admin key in tollgate.yaml (the bootstrap admin), or a stored admin key.
+std::optional<AdminApi::Caller> AdminApi::authenticate(const AdminRequest& request, bool& any_key) {
+  any_key = !state_.config.admin_key.empty();
+  if (any_key && admin_key_matches(request.authorization, state_.config.admin_key)) return Caller{"config", "admin"};
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (!st) return std::nullopt;
+  any_key = any_key || !store::list_admin_keys(*st).empty();
+  if (auto k = store::find_admin_key(*st, bearer_of(request.authorization))) return Caller{"admin_key:" + k->name, k->role};
+  return std::nullopt;
+}
+
 AdminReply AdminApi::handle(const AdminRequest& request) {
-  if (state_.config.admin_key.empty()) {
+  bool any_key = false;
+  std::optional<Caller> caller = authenticate(request, any_key);
+  if (!any_key) {
     return error_reply(403, "permission_error", "admin_api_disabled",
                        "The Admin API is disabled because no admin key is configured. Set one in "
                        "tollgate.yaml, e.g. `admin: { key: \"${TOLLGATE_ADMIN_KEY}\" }`, and restart "
                        "the gateway; then send `Authorization: Bearer <admin key>`.");
   }
-  if (!admin_key_matches(request.authorization, state_.config.admin_key)) {
+  if (!caller) {
     AdminReply r = error_reply(401, "authentication_error", "invalid_admin_key",
                                request.authorization.empty()
                                    ? "Missing admin key: send `Authorization: Bearer <admin key>`."
@@ -389,7 +410,8 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
   std::string_view target = request.target;
   std::size_t q = target.find('?');
   Call call{request, std::string(target.substr(kPrefix.size(), q == std::string_view::npos ? q : q - kPrefix.size())),
-            {}, q == std::string_view::npos ? std::map<std::string, std::string>{} : parse_query(target.substr(q + 1))};
+            {}, q == std::string_view::npos ? std::map<std::string, std::string>{} : parse_query(target.substr(q + 1)),
+            *caller};
   std::string_view rest = call.path;
   while (!rest.empty()) {
     if (rest.front() == '/') {
@@ -400,12 +422,85 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
     call.segments.push_back(percent_decode(rest.substr(0, slash)));
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
+  const bool write = !call.is("GET") && !call.is("HEAD");
+  if (write && caller->role != "admin") {
+    return error_reply(403, "permission_error", "read_only_role",
+                       "This admin key has role " + caller->role + ": it may only read.");
+  }
   try {
-    return route(call);
+    if (!write) return route(call);
+    json::value before = current_view(call);
+    AdminReply reply = route(call);
+    audit(call, reply, std::move(before));
+    return reply;
   } catch (const std::exception& e) {
     spdlog::error("admin api: {} {}: {}", request.method, call.path, e.what());
     return error_reply(500, "api_error", "internal_error", std::string("Internal error: ") + e.what());
   }
+}
+
+// --- audit -------------------------------------------------------------------------------------
+
+namespace {
+// What the audit log keeps of an answer: secrets shown once (a created or rotated key's) masked.
+json::value masked(json::value v) {
+  if (auto* o = v.if_object()) {
+    for (auto& [name, value] : *o) {
+      if (name == "secret" && value.is_string()) value = "***";
+      else value = masked(std::move(value));
+    }
+  } else if (auto* a = v.if_array()) {
+    for (auto& item : *a) item = masked(std::move(item));
+  }
+  return v;
+}
+
+json::value parsed_or_null(const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  return ec ? json::value(nullptr) : v;
+}
+}  // namespace
+
+// The resource a write is about, as a GET of it shows it (so without secrets); null when none.
+json::value AdminApi::current_view(const Call& call) {
+  if (call.segments.size() < 2) return nullptr;
+  AdminRequest get{"GET", std::string(kPrefix) + "/" + call.segments[0] + "/" + call.segments[1], "", ""};
+  Call read{get, "/" + call.segments[0] + "/" + call.segments[1], {call.segments[0], call.segments[1]}, {}, call.caller};
+  AdminReply reply = route(read);
+  return reply.status == 200 ? masked(parsed_or_null(reply.body)) : json::value(nullptr);
+}
+
+void AdminApi::audit(const Call& call, const AdminReply& reply, json::value before) {
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (!st || call.segments.empty()) return;
+  json::value after = reply.status < 400 ? masked(parsed_or_null(reply.body)) : json::value(nullptr);
+  if (call.segments.size() >= 2 && call.is("DELETE")) after = nullptr;
+  std::string name = call.segments.size() >= 2 ? call.segments[1] : std::string();
+  if (name.empty() && after.is_object())
+    if (const json::value* n = after.as_object().if_contains("name"); n && n->is_string()) name = n->as_string();
+  store::AuditEntry entry{now_ms(), call.caller.actor, call.method() + " /admin/v1" + call.path, reply.status,
+                          call.segments[0], name, json::serialize(before), json::serialize(after)};
+  try {
+    st->append_audit(entry);
+  } catch (const std::exception& e) {
+    spdlog::error("audit log: cannot record {} by {}: {}", entry.action, entry.actor, e.what());
+  }
+}
+
+AdminReply AdminApi::audit_log(Call& call) {
+  int limit = 100, offset = 0;
+  if (auto v = parse_int(call.query["limit"]); v && *v >= 1 && *v <= 1000) limit = static_cast<int>(*v);
+  if (auto v = parse_int(call.query["offset"]); v && *v >= 0) offset = static_cast<int>(*v);
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  json::array data;
+  for (const auto& e : st ? st->list_audit(limit, offset) : std::vector<store::AuditEntry>{})
+    data.push_back(json::object{{"ts", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"status", e.status},
+                                {"kind", e.kind}, {"name", e.name}, {"before", parsed_or_null(e.before)},
+                                {"after", parsed_or_null(e.after)}});
+  return json_reply(200, json::object{{"data", std::move(data)}, {"limit", limit}, {"offset", offset}});
 }
 
 AdminReply AdminApi::route(Call& call) {
@@ -427,6 +522,8 @@ AdminReply AdminApi::route(Call& call) {
     return json_reply(200, core::schema::document());
   }
   if (top == "guardrails") return guardrails(call);
+  if (top == "admin_keys") return admin_keys(call);
+  if (top == "audit" && s.size() == 1) return call.is("GET") ? audit_log(call) : method_not_allowed("GET");
   return not_found("Unknown Admin API route " + call.path + "; see GET /admin/v1/openapi.json.");
 }
 
@@ -746,6 +843,63 @@ AdminReply AdminApi::guardrails(Call& call) {
         return std::nullopt;
       }};
   return resources(call, ops);
+}
+
+// --- admin keys --------------------------------------------------------------------------------
+
+namespace {
+json::object admin_key_json(const store::AdminKey& k) {
+  return json::object{{"name", k.name}, {"role", k.role}, {"prefix", k.prefix}, {"created_at", k.created_at}};
+}
+}  // namespace
+
+AdminReply AdminApi::admin_keys(Call& call) {
+  const auto& s = call.segments;
+  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
+  std::string why_not;
+  store::ResourceStore* st = resource_store(why_not);
+  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
+  auto find = [&](const std::string& name) -> std::optional<store::AdminKey> {
+    for (auto& k : store::list_admin_keys(*st))
+      if (k.name == name) return k;
+    return std::nullopt;
+  };
+  if (s.size() == 1 && call.is("GET")) {
+    json::array data;
+    for (const auto& k : store::list_admin_keys(*st)) data.push_back(admin_key_json(k));
+    return json_reply(200, json::object{{"data", std::move(data)}});
+  }
+  if (s.size() == 1 && call.is("POST")) {
+    std::optional<AdminReply> error;
+    auto doc = body_object(call.request.body, error);
+    if (!doc) return *error;
+    std::vector<core::ConfigError> errors;
+    core::schema::check(*core::schema::find_kind("admin_keys"), *doc, errors);
+    if (!errors.empty()) return invalid(errors);
+    std::string name(doc->at("name").as_string());
+    const json::value* role = doc->if_contains("role");
+    std::optional<store::CreatedAdminKey> created;
+    if (auto refused = store_write(*st, [&] {
+          created = store::create_admin_key(*st, name, role ? std::string(role->as_string()) : "viewer");
+        }))
+      return *refused;
+    json::object out = admin_key_json(created->key);
+    out["secret"] = created->secret;
+    return json_reply(201, out);
+  }
+  if (s.size() == 1) return method_not_allowed("GET, POST");
+  if (call.is("GET")) {
+    auto k = find(s[1]);
+    if (!k) return not_found("No admin key named \"" + s[1] + "\".");
+    return json_reply(200, admin_key_json(*k));
+  }
+  if (call.is("DELETE")) {
+    bool removed = false;
+    if (auto refused = store_write(*st, [&] { removed = st->remove_document("admin_keys", s[1]); })) return *refused;
+    if (!removed) return not_found("No admin key named \"" + s[1] + "\".");
+    return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
+  }
+  return method_not_allowed("GET, DELETE");
 }
 
 // --- keys ------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+
+#include <boost/json/value.hpp>
 #include <string>
 
 #include "gateway/state.h"
@@ -43,7 +46,16 @@ class AdminApi {
 
  private:
   struct Call;
+  struct Caller {
+    std::string actor;  // "config" (tollgate.yaml's admin key) or "admin_key:NAME"
+    std::string role;   // admin | viewer
+  };
+  std::optional<Caller> authenticate(const AdminRequest& request, bool& any_key);
   AdminReply route(Call& call);
+  boost::json::value current_view(const Call& call);
+  void audit(const Call& call, const AdminReply& reply, boost::json::value before);
+  AdminReply audit_log(Call& call);
+  AdminReply admin_keys(Call& call);
   store::ResourceStore* resource_store(std::string& why_not);
   bool reload();
 

@@ -34,6 +34,8 @@ constexpr const char* kTime =
 constexpr const char* kKeyId =
     R"([{"name":"id","in":"path","required":true,"description":"key id (key_...) or name","schema":{"type":"string"}}])";
 
+constexpr const char* kName = R"([{"name":"name","in":"path","required":true,"schema":{"type":"string"}}])";
+
 const std::vector<Route>& routes() {
   static const std::string usage_params = std::string(R"([
     {"name":"from","in":"query","schema":{"type":"string"},"description":)") + kTime + R"(; default -24h"},
@@ -69,6 +71,21 @@ const std::vector<Route>& routes() {
       {"post", "/admin/v1/keys/{id}/rotate", "rotate_key",
        "New secret for the key; id, name, settings, spend stay; the old secret stops working at once", "200 rotated",
        R"({"$ref":"#/components/schemas/KeyWithSecret"})", "", kKeyId, "404 409"},
+      {"get", "/admin/v1/admin_keys", "list_admin_keys", "List admin keys (never their secrets)", "200 ok",
+       R"({"type":"object","properties":{"data":{"type":"array","items":{"$ref":"#/components/schemas/AdminKey"}}}})", "",
+       "", ""},
+      {"post", "/admin/v1/admin_keys", "create_admin_key", "Create an admin key; the secret is returned once (role admin only)",
+       "201 created", R"({"$ref":"#/components/schemas/AdminKeyWithSecret"})",
+       R"({"$ref":"#/components/schemas/AdminKeyWrite"})", "", "400 409"},
+      {"get", "/admin/v1/admin_keys/{name}", "get_admin_key", "Get an admin key", "200 ok",
+       R"({"$ref":"#/components/schemas/AdminKey"})", "", kName, "404"},
+      {"delete", "/admin/v1/admin_keys/{name}", "delete_admin_key", "Delete an admin key; it answers 401 at once",
+       "200 deleted", R"({"$ref":"#/components/schemas/Deleted"})", "", kName, "404"},
+      {"get", "/admin/v1/audit", "audit", "The audit log of Admin API writes, newest first", "200 ok",
+       R"({"type":"object","properties":{"data":{"type":"array","items":{"$ref":"#/components/schemas/AuditEntry"}},
+           "limit":{"type":"integer"},"offset":{"type":"integer"}}})",
+       "", R"([{"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":1000,"default":100}},
+               {"name":"offset","in":"query","schema":{"type":"integer","minimum":0}}])", ""},
       {"get", "/admin/v1/usage", "usage", "Usage aggregates over time buckets", "200 ok",
        R"({"type":"object","properties":{"from":{"type":"integer"},"to":{"type":"integer"},"bucket_seconds":{"type":"integer"},
            "group_by":{"type":"string"},"data":{"type":"array","items":{"$ref":"#/components/schemas/UsageBucket"}},
@@ -108,6 +125,13 @@ constexpr const char* kOtherSchemas = R"({
  "Deleted": {"type":"object","properties":{"name":{"type":"string"},"deleted":{"type":"boolean"}}},
  "KeyWithSecret": {"allOf":[{"$ref":"#/components/schemas/Key"},{"type":"object","properties":{
    "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
+ "AdminKeyWithSecret": {"allOf":[{"$ref":"#/components/schemas/AdminKey"},{"type":"object","properties":{
+   "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
+ "AuditEntry": {"type":"object","properties":{"ts":{"type":"integer","description":"unix ms"},
+   "actor":{"type":"string","description":"config (the admin key in tollgate.yaml) or admin_key:NAME"},
+   "action":{"type":"string","description":"method and path"},"status":{"type":"integer"},"kind":{"type":"string"},
+   "name":{"type":"string"},"before":{"description":"the resource as GET showed it before (no secrets); null when none"},
+   "after":{"description":"the answer (secrets masked); null for a delete or a refused write"}}},
  "UsageBucket": {"type":"object","properties":{"start_ms":{"type":"integer"},"group":{"type":"string"},
    "label":{"type":"string"},"requests":{"type":"integer"},"errors":{"type":"integer"},"input_tokens":{"type":"integer"},
    "output_tokens":{"type":"integer"},"cached_tokens":{"type":"integer"},"cache_creation_tokens":{"type":"integer"},
@@ -134,7 +158,7 @@ constexpr std::pair<const char*, const char*> kErrors[] = {
 constexpr std::pair<const char*, const char*> kErrorDescriptions[] = {
     {"Invalid", "invalid input; error.code invalid_resource, error.errors lists each field"},
     {"Unauthorized", "missing or wrong admin key"},
-    {"Disabled", "no admin key configured: the Admin API is off"},
+    {"Disabled", "no admin key configured (the Admin API is off), or the admin key's role may only read (read_only_role)"},
     {"NotFound", "no such resource"},
     {"Conflict", "name taken, still referred to, built in, revoked, or the store is read-only (code read_only_store)"},
     {"Unavailable", "usage records are off (usage_disabled) or the store cannot be opened"}};

@@ -2,6 +2,11 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fmt/format.h>
+
+#include <regex>
 
 #include "core/kinds/kinds.h"
 
@@ -64,7 +69,7 @@ Field secret(std::string name) { return make(std::move(name), Type::secret); }
 
 const std::vector<Kind>& kinds() {
   // In the order they can be created: each refers only to kinds before it.
-  static const std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind()};
+  static const std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind()};
   return all;
 }
 
@@ -167,6 +172,89 @@ json::object components(std::string_view ref_prefix) {
   return out;
 }
 
+namespace {
+
+std::string kind_of(const json::value& v) {
+  if (v.is_object()) return "a map";
+  if (v.is_array()) return "a list";
+  if (v.is_null()) return "null";
+  return json::serialize(v);
+}
+
+void check_fields(const std::vector<Field>& fields, const json::object& doc, const std::string& at,
+                  std::vector<ConfigError>& errors);
+
+void check_value(const Field& f, const json::value& v, const std::string& at, std::vector<ConfigError>& errors) {
+  auto bad = [&](std::string message) { errors.push_back({"", 0, 0, at, std::move(message)}); };
+  if (v.is_null()) {
+    if (!f.nullable) bad("must not be null");
+    return;
+  }
+  switch (f.type) {
+    case Type::string:
+    case Type::reference:
+    case Type::secret:
+      if (!v.is_string()) return bad("must be a string, not " + kind_of(v));
+      if (!f.pattern.empty() && !std::regex_match(std::string(v.as_string()), std::regex(f.pattern)))
+        bad("\"" + std::string(v.as_string()) + "\" does not match " + f.pattern);
+      return;
+    case Type::enumeration: {
+      std::string all;
+      for (const auto& x : f.values) all += (all.empty() ? "" : ", ") + x;
+      if (!v.is_string() || std::find(f.values.begin(), f.values.end(), v.as_string()) == f.values.end())
+        bad("must be one of: " + all + ", not " + kind_of(v));
+      return;
+    }
+    case Type::integer:
+    case Type::number: {
+      bool whole = v.is_int64() || v.is_uint64() || (v.is_double() && v.as_double() == static_cast<int64_t>(v.as_double()));
+      if (!v.is_number() || (f.type == Type::integer && !whole))
+        return bad(std::string("must be ") + (f.type == Type::integer ? "a whole number" : "a number") + ", not " + kind_of(v));
+      double x = v.to_number<double>();
+      if ((f.min && x < *f.min) || (f.max && x > *f.max))
+        bad(fmt::format("must be between {} and {}, not {}", f.min.value_or(0), f.max.value_or(0), kind_of(v)));
+      return;
+    }
+    case Type::boolean:
+      if (!v.is_bool()) bad("must be true or false, not " + kind_of(v));
+      return;
+    case Type::list:
+      if (!v.is_array()) return bad("must be a list, not " + kind_of(v));
+      for (std::size_t i = 0; i < v.as_array().size(); ++i)
+        check_value(f.fields[0], v.as_array()[i], at + "[" + std::to_string(i) + "]", errors);
+      return;
+    case Type::map:
+      if (!v.is_object()) return bad("must be a map, not " + kind_of(v));
+      for (const auto& [key, item] : v.as_object()) check_value(f.fields[0], item, at + "." + std::string(key), errors);
+      return;
+    case Type::object:
+      if (!v.is_object()) return bad("must be a map, not " + kind_of(v));
+      check_fields(f.fields, v.as_object(), at, errors);
+      return;
+  }
+}
+
+void check_fields(const std::vector<Field>& fields, const json::object& doc, const std::string& at,
+                  std::vector<ConfigError>& errors) {
+  auto place = [&](std::string_view name) { return at.empty() ? std::string(name) : at + "." + std::string(name); };
+  std::string known;
+  for (const Field& f : fields)
+    if (!f.file_only) known += (known.empty() ? "" : ", ") + f.name;
+  for (const auto& [name, value] : doc) {
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name && !f.file_only; });
+    if (it == fields.end()) errors.push_back({"", 0, 0, place(name), "unknown field (expected one of: " + known + ")"});
+    else check_value(*it, value, place(name), errors);
+  }
+  for (const Field& f : fields)
+    if (f.required && !f.file_only && !doc.contains(f.name)) errors.push_back({"", 0, 0, place(f.name), "is required"});
+}
+
+}  // namespace
+
+void check(const Kind& k, const json::object& doc, std::vector<ConfigError>& errors) {
+  check_fields(k.fields, doc, "", errors);
+}
+
 json::object document() {
   constexpr std::string_view kPrefix = "#/components/";
   json::array list;
@@ -176,6 +264,7 @@ json::object document() {
                    {"component", k.component},
                    {"description", k.description},
                    {"generic_routes", k.generic_routes},
+                   {"in_resources_file", k.in_resources_file},
                    {"path", "/admin/v1/" + k.name},
                    {"write", json_schema(k, true, kPrefix)},
                    {"read", json_schema(k, false, kPrefix)},

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/resources.h"  // ConfigError
+
 namespace tollgate::core::schema {
 
 enum class Type {
@@ -82,6 +84,7 @@ struct Kind {
   std::vector<Field> returned;  // read-only, added by the API when it answers (builtin, spend, ...)
   std::string example;          // a valid document (JSON), checked by schema_test.cc
   bool generic_routes = true;   // false: the kind's own routes (keys: secret shown once, rotate, revoke)
+  bool in_resources_file = true;  // a section of the resources file (admin keys live in a store only)
 };
 
 // Every kind, in the order of the resources document.
@@ -96,6 +99,11 @@ boost::json::object json_schema(const Field& f, bool write, std::string_view ref
 
 // The named objects (Limits, Budget, ...) used by the kinds, as JSON Schemas.
 boost::json::object components(std::string_view ref_prefix);
+
+// Checks a document written through the Admin API against a kind's fields, as the resources
+// file's reader does: unknown fields, required ones, types, enum values, ranges and patterns.
+// Fields in `errors` are relative to the document ("role"). For kinds kept as documents.
+void check(const Kind& k, const boost::json::object& doc, std::vector<ConfigError>& errors);
 
 // GET /admin/v1/schema: {"kinds": [{name, singular, description, routes, schema}], "components": {}}.
 boost::json::object document();

@@ -107,7 +107,7 @@ core::Resources with_builtins(core::Resources r, const core::ProcessConfig& conf
   return r;
 }
 
-int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store) {
+int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store, std::string signin_secret) {
   // Signals are taken by this thread alone (sigtimedwait below); block them before any
   // worker thread starts so the workers inherit the mask.
   sigset_t signals;
@@ -249,6 +249,14 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
   state.ready = true;
   std::printf("tollgate: listening proxy=%s:%u admin=%s:%u\n", proxy_host.c_str(), proxy_port,
               admin_host.c_str(), admin_port);
+  if (!signin_secret.empty()) {
+    // The secret rides in the fragment: browsers never send it, and the UI removes it at once.
+    std::string host = admin_host == "0.0.0.0" || admin_host == "::" || admin_host.empty() ? "127.0.0.1" : admin_host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    std::printf("tollgate: created an admin key; sign in to the Admin UI with this link (shown once; only its hash "
+                "is stored):\n  %s://%s:%u/ui/#signin=%s\n",
+                admin_options.tls ? "https" : "http", host.c_str(), admin_port, signin_secret.c_str());
+  }
   std::fflush(stdout);
   spdlog::info("tollgate {} serving {} workers; resources from {}", TOLLGATE_VERSION, n, store->describe());
   if (options.tls) spdlog::info("proxy listener: TLS with {}", config.proxy_tls.cert_file);

@@ -44,6 +44,24 @@ CREATE TABLE IF NOT EXISTS keys (
   revoked_at INTEGER,
   settings TEXT
 );
+CREATE TABLE IF NOT EXISTS documents (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  updated_at INTEGER,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ts_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  status INTEGER,
+  kind TEXT,
+  name TEXT,
+  before TEXT,
+  after TEXT
+);
 )sql";
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -942,6 +960,63 @@ bool SqliteStore::revoke_key(const std::string& id_or_name) {
   bool revoked = sqlite3_changes(db_) > 0;
   wrote_since_load_ = wrote_since_load_ || revoked;
   return revoked;
+}
+
+// --- documents and the audit log -------------------------------------------------------------
+// Neither changes what load() reads, so neither sets wrote_since_load_.
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::list_documents(const std::string& kind) {
+  std::lock_guard lock(mutex_);
+  Statement q(db_, "SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name");
+  q.bind(1, kind);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (q.step()) out.emplace_back(q.text(0), q.text(1));
+  return out;
+}
+
+std::optional<std::string> SqliteStore::get_document(const std::string& kind, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement q(db_, "SELECT doc FROM documents WHERE kind = ?1 AND name = ?2");
+  q.bind(1, kind).bind(2, name);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
+}
+
+void SqliteStore::put_document(const std::string& kind, const std::string& name, const std::string& doc) {
+  std::lock_guard lock(mutex_);
+  Statement upsert(db_,
+                   "INSERT INTO documents (kind, name, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+  upsert.bind(1, kind).bind(2, name).bind(3, doc).bind(4, now_seconds()).step();
+}
+
+bool SqliteStore::remove_document(const std::string& kind, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement del(db_, "DELETE FROM documents WHERE kind = ?1 AND name = ?2");
+  del.bind(1, kind).bind(2, name).step();
+  return sqlite3_changes(db_) > 0;
+}
+
+void SqliteStore::append_audit(const AuditEntry& e) {
+  std::lock_guard lock(mutex_);
+  Statement insert(db_,
+                   "INSERT INTO audit (ts_ms, actor, action, status, kind, name, before, after) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  insert.bind(1, e.ts_ms).bind(2, e.actor).bind(3, e.action).bind(4, int64_t{e.status}).bind(5, e.kind);
+  insert.bind(6, e.name).bind(7, e.before).bind(8, e.after).step();
+}
+
+std::vector<AuditEntry> SqliteStore::list_audit(int limit, int offset) {
+  std::lock_guard lock(mutex_);
+  Statement q(db_,
+              "SELECT ts_ms, actor, action, status, kind, name, before, after FROM audit "
+              "ORDER BY id DESC LIMIT ?1 OFFSET ?2");
+  q.bind(1, int64_t{limit}).bind(2, int64_t{offset});
+  std::vector<AuditEntry> out;
+  while (q.step())
+    out.push_back({q.integer(0), q.text(1), q.text(2), static_cast<int>(q.integer(3)), q.text(4), q.text(5),
+                   q.text(6), q.text(7)});
+  return out;
 }
 
 }  // namespace tollgate::store

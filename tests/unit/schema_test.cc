@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -19,7 +20,8 @@ namespace json = boost::json;
 // A resources document holding every kind's example (kinds() is in creation order).
 json::object all_examples() {
   json::object doc;
-  for (const Kind& k : kinds()) doc[k.name] = json::array{json::parse(k.example)};
+  for (const Kind& k : kinds())
+    if (k.in_resources_file) doc[k.name] = json::array{json::parse(k.example)};
   return doc;
 }
 
@@ -69,6 +71,7 @@ TEST(Schema, EveryExampleIsValid) {
 
 TEST(Schema, TheReaderAcceptsExactlyTheSchemasFieldsAtEveryLevel) {
   for (const Kind& k : kinds()) {
+    if (!k.in_resources_file) continue;
     json::object shape = all_examples();
     std::vector<std::pair<std::string, std::set<std::string>>> levels;
     each_object(shape[k.name].as_array()[0].as_object(), k.name + "[0]", k.fields,
@@ -102,6 +105,7 @@ TEST(Schema, TheReaderAcceptsExactlyTheSchemasFieldsAtEveryLevel) {
 TEST(Schema, TheReaderEnforcesEveryConstraintTheSchemaStates) {
   int checked = 0;
   for (const Kind& k : kinds()) {
+    if (!k.in_resources_file) continue;
     std::vector<std::pair<std::string, Field>> targets;  // (place of the object, field)
     json::object shape = all_examples();
     each_object(shape[k.name].as_array()[0].as_object(), k.name + "[0]", k.fields,
@@ -184,6 +188,33 @@ TEST(Schema, JsonSchemaKeepsSecretsOutOfAnswersAndNamesReferences) {
   const Kind* keys = find_kind("keys");
   json::object kw = json_schema(*keys, true, "#/c/");
   EXPECT_FALSE(kw.at("properties").as_object().contains("key_hash")) << "file-only fields are not in API bodies";
+}
+
+// check(): what the Admin API applies to kinds kept as documents, with the reader's messages.
+TEST(Schema, CheckAcceptsEveryExampleAndNamesEachMistake) {
+  for (const Kind& k : kinds()) {
+    json::object doc = json::parse(k.example).as_object();
+    for (const Field& f : k.fields)
+      if (f.file_only) doc.erase(f.name);
+    std::vector<ConfigError> errors;
+    check(k, doc, errors);
+    EXPECT_TRUE(errors.empty()) << k.name << ": " << (errors.empty() ? "" : errors[0].field + ": " + errors[0].message);
+  }
+  std::vector<ConfigError> errors;
+  check(*find_kind("admin_keys"), json::parse(R"({"name":"a b","role":"root","extra":1})").as_object(), errors);
+  std::map<std::string, std::string> by_field;
+  for (const auto& e : errors) by_field[e.field] = e.message;
+  EXPECT_EQ(by_field["role"], "must be one of: admin, viewer, not \"root\"");
+  EXPECT_EQ(by_field["extra"], "unknown field (expected one of: name, role)");
+  EXPECT_TRUE(by_field["name"].find("does not match") != std::string::npos) << by_field["name"];
+  errors.clear();
+  check(*find_kind("models"), json::parse(R"({"retry":{"max_attempts":21},"targets":[{"weight":"x"}]})").as_object(), errors);
+  by_field.clear();
+  for (const auto& e : errors) by_field[e.field] = e.message;
+  EXPECT_EQ(by_field["name"], "is required");
+  EXPECT_EQ(by_field["retry.max_attempts"], "must be between 1 and 20, not 21");
+  EXPECT_EQ(by_field["targets[0].weight"], "must be a whole number, not \"x\"");
+  EXPECT_EQ(by_field["targets[0].provider"], "is required");
 }
 
 }  // namespace

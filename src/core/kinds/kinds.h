@@ -14,5 +14,6 @@ Kind provider_kind();
 Kind model_kind();
 Kind key_kind();
 Kind guardrail_kind();
+Kind admin_key_kind();
 
 }  // namespace tollgate::core::schema
