@@ -244,6 +244,13 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
     spdlog::error("cannot listen: {}", e.what());
     return 1;
   }
+  // What the Admin API reports (the Playground's snippets): the ports really bound, not ":0".
+  // Set before any worker thread runs, so nothing reads it while it changes.
+  auto bound = [](const std::string& host, unsigned port) {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  };
+  state.config.proxy_listen = bound(proxy_host, proxy_port);
+  state.config.admin_listen = bound(admin_host, admin_port);
   for (auto& w : workers) w->thread = std::thread([w = w.get()] { w->ioc.run(); });
 
   state.ready = true;
