@@ -63,7 +63,7 @@ sanitize: deps-test
 # must be redacted exactly as the whole one); a crash fails it. FUZZ_SECONDS seconds per
 # target; FUZZ_SECONDS=300 make fuzz for a longer run, FUZZ_TARGETS=guardrails for one target.
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream guardrails http_request
+FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream guardrails http_request schema_check
 fuzz: deps-test
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 

@@ -40,11 +40,13 @@ declare -A SOURCES=(
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
   [guardrails]="src/guardrails/guardrail.cc src/guardrails/pii.cc src/guardrails/injection.cc
     src/guardrails/stream_redactor.cc"
+  [schema_check]="src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
+    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc"
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream guardrails http_request schema_check"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

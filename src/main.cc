@@ -10,6 +10,7 @@
 
 #include "core/process_config.h"
 #include "core/resources.h"
+#include "core/schema.h"
 #include "gateway/runtime.h"
 #include "store/admin_keys.h"
 #include "store/store.h"
@@ -80,7 +81,8 @@ int cmd_validate(const std::string& file) {
     return text.rfind(line, 0) == 0 || text.find("\n" + line) != std::string::npos;
   };
   bool resources = false;
-  for (auto key : {"providers", "models", "keys", "guardrails"}) resources = resources || has_key(key);
+  for (const auto& kind : core::schema::kinds())
+    resources = resources || (kind.in_resources_file && has_key(kind.name));
   bool process = false;
   for (auto key : {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server", "log", "usage",
                    "tracing", "capture"})

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
-#include <regex>
+#include <re2/re2.h>
+
+#include <cmath>
 
 #include "core/kinds/kinds.h"
 
@@ -195,8 +197,10 @@ void check_value(const Field& f, const json::value& v, const std::string& at, st
     case Type::reference:
     case Type::secret:
       if (!v.is_string()) return bad("must be a string, not " + kind_of(v));
-      if (!f.pattern.empty() && !std::regex_match(std::string(v.as_string()), std::regex(f.pattern)))
-        bad("\"" + std::string(v.as_string()) + "\" does not match " + f.pattern);
+      // RE2: linear in the input whatever its length (std::regex recurses per character).
+      if (!f.pattern.empty() && !RE2::FullMatch(std::string_view(v.as_string()), RE2(f.pattern)))
+        bad((v.as_string().size() <= 64 ? "\"" + std::string(v.as_string()) + "\" " : std::string()) +
+            "does not match " + f.pattern);
       return;
     case Type::enumeration: {
       std::string all;
@@ -207,7 +211,8 @@ void check_value(const Field& f, const json::value& v, const std::string& at, st
     }
     case Type::integer:
     case Type::number: {
-      bool whole = v.is_int64() || v.is_uint64() || (v.is_double() && v.as_double() == static_cast<int64_t>(v.as_double()));
+      // 1e300 is whole too; no cast to an integer type (out of its range that is undefined).
+      bool whole = v.is_int64() || v.is_uint64() || (v.is_double() && std::trunc(v.as_double()) == v.as_double());
       if (!v.is_number() || (f.type == Type::integer && !whole))
         return bad(std::string("must be ") + (f.type == Type::integer ? "a whole number" : "a number") + ", not " + kind_of(v));
       double x = v.to_number<double>();
@@ -240,10 +245,11 @@ void check_fields(const std::vector<Field>& fields, const json::object& doc, con
   std::string known;
   for (const Field& f : fields)
     if (!f.file_only) known += (known.empty() ? "" : ", ") + f.name;
-  for (const auto& [name, value] : doc) {
+  for (const auto& entry : doc) {
+    std::string_view name = entry.key();
     auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name && !f.file_only; });
     if (it == fields.end()) errors.push_back({"", 0, 0, place(name), "unknown field (expected one of: " + known + ")"});
-    else check_value(*it, value, place(name), errors);
+    else check_value(*it, entry.value(), place(name), errors);
   }
   for (const Field& f : fields)
     if (f.required && !f.file_only && !doc.contains(f.name)) errors.push_back({"", 0, 0, place(f.name), "is required"});

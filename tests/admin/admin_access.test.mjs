@@ -63,6 +63,9 @@ describe('first start, admin key roles and the audit log', () => {
     adminSecret = secret;
     const config = await api(gw, secret, 'GET', '/config');
     assert.equal(config.status, 200, config.text);
+    // The ports really bound (the config says :0): what the Playground's snippets are made from.
+    assert.equal(config.json.listen.proxy, `127.0.0.1:${gw.proxyPort}`);
+    assert.equal(config.json.listen.admin, `127.0.0.1:${gw.adminPort}`);
     const keys = await api(gw, secret, 'GET', '/admin_keys');
     assert.deepEqual(keys.json.data.map((k) => [k.name, k.role]), [['first-admin', 'admin']]);
     assert.doesNotMatch(keys.text, new RegExp(secret.slice(8)), 'only a prefix of the secret is shown');
@@ -104,6 +107,10 @@ describe('first start, admin key roles and the audit log', () => {
     const fields = bad.json.error.errors.map((e) => e.field).sort();
     assert.deepEqual(fields, ['extra', 'name', 'role'], bad.text);
     assert.equal((await api(gw, adminSecret, 'POST', '/admin_keys', { name: 'ops-viewer' })).status, 409);
+    // A huge value is refused like any other (patterns are matched in linear time).
+    const huge = await api(gw, adminSecret, 'POST', '/admin_keys', { name: `${'a'.repeat(200_000)} ` });
+    assert.equal(huge.status, 400);
+    assert.equal(huge.json.error.errors[0].field, 'name');
   });
 
   it('records every write: who, what, when, before and after, secrets masked', T, async () => {
