@@ -524,6 +524,8 @@ AdminReply AdminApi::route(Call& call) {
   if (top == "guardrails") return guardrails(call);
   if (top == "admin_keys") return admin_keys(call);
   if (top == "audit" && s.size() == 1) return call.is("GET") ? audit_log(call) : method_not_allowed("GET");
+  if (const core::schema::Kind* kind = core::schema::find_kind(top); kind && kind->generic_routes)
+    return documents(call, *kind);
   return not_found("Unknown Admin API route " + call.path + "; see GET /admin/v1/openapi.json.");
 }
 
@@ -840,6 +842,100 @@ AdminReply AdminApi::guardrails(Call& call) {
         }
         if (auto refused = store_write(st, [&] { st.put_guardrail(*parsed); })) return refused;
         answer = as_json(*parsed);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
+}
+
+// --- kinds kept as documents -------------------------------------------------------------------
+
+namespace {
+// A document as the API answers it: secret fields left out.
+json::object without_secrets(const core::schema::Kind& kind, json::object doc) {
+  for (const auto& f : kind.fields)
+    if (f.type == core::schema::Type::secret) doc.erase(f.name);
+  return doc;
+}
+
+std::optional<json::object> parsed_object(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  boost::system::error_code ec;
+  json::value v = json::parse(*text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+}  // namespace
+
+// A kind with no handler of its own (core::schema::register_kind): its documents in the store.
+AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
+  std::string why_not;
+  store::ResourceStore* st = resource_store(why_not);
+  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
+  // Whether `name` names a resource of `of`: the live snapshot's kinds, or stored documents.
+  auto exists = [&](const std::string& of, std::string_view name) {
+    auto snapshot = state_.snapshots.shared();
+    std::string n(name);
+    if (of == "providers") return snapshot && snapshot->provider(n);
+    if (of == "models") return snapshot && snapshot->model(n);
+    if (of == "guardrails") {
+      if (snapshot)
+        for (const auto& g : snapshot->resources().guardrails)
+          if (g.name == n) return true;
+      return false;
+    }
+    return st->get_document(of, n).has_value();
+  };
+  KindOps ops{
+      kind,
+      [&] {
+        json::array data;
+        for (auto& [name, doc] : st->list_documents(kind.name))
+          if (auto o = parsed_object(doc)) data.push_back(without_secrets(kind, std::move(*o)));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto o = parsed_object(st->get_document(kind.name, name));
+        if (!o) return std::nullopt;
+        return without_secrets(kind, std::move(*o));
+      },
+      [](const std::string&) { return false; },
+      [&](const std::string& name) { return st->get_document(kind.name, name).has_value(); },
+      [&](store::ResourceStore& store, const std::string& name) {
+        // Refused while a stored document of any kind names it.
+        std::vector<std::string> users;
+        for (const auto& other : core::schema::kinds())
+          for (auto& [other_name, doc] : store.list_documents(other.name))
+            if (auto o = parsed_object(doc))
+              core::schema::references(other.fields, *o, "", [&](const auto& f, std::string_view ref, const auto&) {
+                if (f.kind == kind.name && ref == name) users.push_back(other.singular + " " + other_name);
+              });
+        if (!users.empty()) {
+          std::string list;
+          for (const auto& u : users) list += (list.empty() ? "" : ", ") + u;
+          throw store::ResourceConflict(kind.singular + " \"" + name + "\" is used by " + list + "; change or delete them first");
+        }
+        return store.remove_document(kind.name, name);
+      },
+      [&](store::ResourceStore& store, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        // Secrets are write-only: left out, the stored one is kept; null clears it.
+        auto stored = parsed_object(store.get_document(kind.name, name));
+        for (const auto& f : kind.fields) {
+          if (f.type != core::schema::Type::secret) continue;
+          if (auto* v = doc.if_contains(f.name); v && v->is_null()) doc.erase(f.name);
+          else if (!v && stored && stored->contains(f.name)) doc[f.name] = stored->at(f.name);
+        }
+        std::vector<core::ConfigError> errors;
+        core::schema::check(kind, doc, errors);
+        core::schema::references(kind.fields, doc, "", [&](const auto& f, std::string_view ref, const std::string& at) {
+          const core::schema::Kind* target = core::schema::find_kind(f.kind);
+          if (!exists(f.kind, ref))
+            errors.push_back({"", 0, 0, at, (target ? target->singular : f.kind) + " \"" + std::string(ref) + "\" is not declared"});
+        });
+        if (!errors.empty()) return invalid(errors);
+        if (auto refused = store_write(store, [&] { store.put_document(kind.name, name, json::serialize(doc)); }))
+          return refused;
+        answer = without_secrets(kind, doc);
         return std::nullopt;
       }};
   return resources(call, ops);

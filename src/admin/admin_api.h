@@ -14,6 +14,7 @@
 #include <boost/json/value.hpp>
 #include <string>
 
+#include "core/schema.h"
 #include "gateway/state.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -56,6 +57,7 @@ class AdminApi {
   void audit(const Call& call, const AdminReply& reply, boost::json::value before);
   AdminReply audit_log(Call& call);
   AdminReply admin_keys(Call& call);
+  AdminReply documents(Call& call, const core::schema::Kind& kind);
   store::ResourceStore* resource_store(std::string& why_not);
   bool reload();
 

@@ -9,6 +9,7 @@
 #include <re2/re2.h>
 
 #include <cmath>
+#include <functional>
 
 #include "core/kinds/kinds.h"
 
@@ -69,10 +70,22 @@ Field ref(std::string name, std::string kind) {
 }
 Field secret(std::string name) { return make(std::move(name), Type::secret); }
 
-const std::vector<Kind>& kinds() {
-  // In the order they can be created: each refers only to kinds before it.
-  static const std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind()};
+namespace {
+std::vector<Kind>& registry() {
+  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind()};
   return all;
+}
+}  // namespace
+
+const std::vector<Kind>& kinds() { return registry(); }
+
+void register_kind(Kind k) {
+  for (Kind& existing : registry())
+    if (existing.name == k.name) {
+      existing = std::move(k);
+      return;
+    }
+  registry().push_back(std::move(k));
 }
 
 const Kind* find_kind(std::string_view name) {
@@ -256,6 +269,23 @@ void check_fields(const std::vector<Field>& fields, const json::object& doc, con
 }
 
 }  // namespace
+
+void references(const std::vector<Field>& fields, const json::object& doc, const std::string& at,
+                const std::function<void(const Field&, std::string_view name, const std::string& at)>& visit) {
+  std::function<void(const Field&, const json::value&, const std::string&)> walk =
+      [&](const Field& f, const json::value& v, const std::string& here) {
+        if (f.type == Type::reference && v.is_string()) visit(f, v.as_string(), here);
+        else if (f.type == Type::list && v.is_array())
+          for (std::size_t i = 0; i < v.as_array().size(); ++i)
+            walk(f.fields[0], v.as_array()[i], here + "[" + std::to_string(i) + "]");
+        else if (f.type == Type::map && v.is_object())
+          for (const auto& entry : v.as_object()) walk(f.fields[0], entry.value(), here + "." + std::string(entry.key()));
+        else if (f.type == Type::object && v.is_object())
+          references(f.fields, v.as_object(), here, visit);
+      };
+  for (const Field& f : fields)
+    if (const json::value* v = doc.if_contains(f.name)) walk(f, *v, at.empty() ? f.name : at + "." + f.name);
+}
 
 void check(const Kind& k, const json::object& doc, std::vector<ConfigError>& errors) {
   check_fields(k.fields, doc, "", errors);

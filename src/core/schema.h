@@ -9,6 +9,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,8 +88,13 @@ struct Kind {
   bool in_resources_file = true;  // a section of the resources file (admin keys live in a store only)
 };
 
-// Every kind, in the order of the resources document.
+// Every kind, in the order they can be created (each refers only to kinds before it).
 const std::vector<Kind>& kinds();
+// Adds a kind declared outside core (a module's own, a test's), before the Admin API serves.
+// A kind with generic_routes and no handler of its own is kept as documents (store.h) and
+// served by the Admin API's generic routes: checked by check(), its references checked, its
+// secrets write-only and sealed at rest.
+void register_kind(Kind k);
 const Kind* find_kind(std::string_view name);
 
 // JSON Schema 2020-12 (as OpenAPI 3.1 takes it) of a kind or field. `write`: the body a client
@@ -104,6 +110,11 @@ boost::json::object components(std::string_view ref_prefix);
 // file's reader does: unknown fields, required ones, types, enum values, ranges and patterns.
 // Fields in `errors` are relative to the document ("role"). For kinds kept as documents.
 void check(const Kind& k, const boost::json::object& doc, std::vector<ConfigError>& errors);
+
+// Calls `visit` for every reference in `doc` (a kind's fields): the field, the name it gives,
+// and its place ("targets[0].provider").
+void references(const std::vector<Field>& fields, const boost::json::object& doc, const std::string& at,
+                const std::function<void(const Field&, std::string_view name, const std::string& at)>& visit);
 
 // GET /admin/v1/schema: {"kinds": [{name, singular, description, routes, schema}], "components": {}}.
 boost::json::object document();

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/env_interpolate.h"
+#include "core/schema.h"
 
 namespace tollgate::store {
 namespace {
@@ -965,12 +966,36 @@ bool SqliteStore::revoke_key(const std::string& id_or_name) {
 // --- documents and the audit log -------------------------------------------------------------
 // Neither changes what load() reads, so neither sets wrote_since_load_.
 
+// A document's literal secrets (its kind's top-level secret fields) sealed, or opened again.
+std::string SqliteStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
+  const core::schema::Kind* k = core::schema::find_kind(kind);
+  if (!k) return doc;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(doc, ec);
+  if (ec || !v.is_object()) return doc;
+  bool changed = false;
+  for (const auto& f : k->fields) {
+    auto* field = f.type == core::schema::Type::secret ? v.as_object().if_contains(f.name) : nullptr;
+    if (!field || !field->is_string()) continue;
+    std::string_view value = field->get_string();
+    if (seal && is_literal_secret(value)) {
+      *field = secrets().seal(value);
+      changed = true;
+    } else if (!seal && SecretBox::is_sealed(value)) {
+      // Sealed under another key: kept sealed (an answer never shows secrets anyway).
+      if (auto opened = secrets().open(value)) *field = *opened;
+      changed = true;
+    }
+  }
+  return changed ? boost::json::serialize(v) : doc;
+}
+
 std::vector<std::pair<std::string, std::string>> SqliteStore::list_documents(const std::string& kind) {
   std::lock_guard lock(mutex_);
   Statement q(db_, "SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name");
   q.bind(1, kind);
   std::vector<std::pair<std::string, std::string>> out;
-  while (q.step()) out.emplace_back(q.text(0), q.text(1));
+  while (q.step()) out.emplace_back(q.text(0), sealed_document(kind, q.text(1), false));
   return out;
 }
 
@@ -979,7 +1004,7 @@ std::optional<std::string> SqliteStore::get_document(const std::string& kind, co
   Statement q(db_, "SELECT doc FROM documents WHERE kind = ?1 AND name = ?2");
   q.bind(1, kind).bind(2, name);
   if (!q.step()) return std::nullopt;
-  return q.text(0);
+  return sealed_document(kind, q.text(0), false);
 }
 
 void SqliteStore::put_document(const std::string& kind, const std::string& name, const std::string& doc) {
@@ -987,7 +1012,7 @@ void SqliteStore::put_document(const std::string& kind, const std::string& name,
   Statement upsert(db_,
                    "INSERT INTO documents (kind, name, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
-  upsert.bind(1, kind).bind(2, name).bind(3, doc).bind(4, now_seconds()).step();
+  upsert.bind(1, kind).bind(2, name).bind(3, sealed_document(kind, doc, true)).bind(4, now_seconds()).step();
 }
 
 bool SqliteStore::remove_document(const std::string& kind, const std::string& name) {

@@ -58,6 +58,7 @@ class SqliteStore final : public ResourceStore {
   std::optional<std::string> document_in(const char* table, const std::string& name);
   std::vector<StoredKey> keys_where(const std::string& where, const std::string& arg);
   core::Resources stored_names(const std::string& except_model);
+  std::string sealed_document(const std::string& kind, const std::string& doc, bool seal);
   void check_key_models(const core::Key& k);
   int64_t data_version();
   std::vector<std::string> names_in(const char* table);
