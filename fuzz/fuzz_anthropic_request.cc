@@ -1,9 +1,11 @@
 // The Anthropic inbound side: fast_path read_request (+ splice_request) and, for bodies it
-// accepts, the translation to the canonical chat request and the token estimate.
+// accepts, the translation to the canonical chat request (dropping and strict) and the token
+// estimate.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -25,10 +27,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto out = json::parse(spliced, ec);
     if (ec || !out.is_object()) abort();
     (void)anthropic::count_tokens_estimate(doc);
-    json::object chat;
-    std::string model;
-    bool stream = false;
-    if (!anthropic::messages_to_chat(doc, chat, model, stream)) (void)json::serialize(chat);
+    // Both policies: drop and name (the default), and strict (a 400 naming the field).
+    for (bool strict : {false, true}) {
+      std::vector<std::string> dropped;
+      EncodeOptions drops{{}, false, !strict, &dropped};
+      json::object chat;
+      std::string model;
+      bool stream = false;
+      auto err = anthropic::messages_to_chat(doc, chat, model, stream, drops);
+      if (!err) (void)json::serialize(chat);
+      if (strict && !dropped.empty()) abort();  // strict never drops silently
+      if (!err && stream) {
+        // The translated stream's first event carries the estimate.
+        anthropic::MessagesStreamEncoder enc(model, anthropic::count_tokens_estimate(doc));
+        std::string events;
+        enc.finish({}, events);
+        if (events.find("message_start") == std::string::npos) abort();
+      }
+    }
   }
   tollgate::core::Usage u;
   anthropic::read_usage_from_body(body, u);

@@ -303,9 +303,15 @@ std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, con
 
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
-                         "timeout_ms", "affinity", "pricing", "limits", "guardrails"}))
+                         "timeout_ms", "affinity", "pricing", "limits", "guardrails", "strict_params",
+                         "max_output_tokens", "context_window"}))
     return std::nullopt;
   Model m;
+  if (auto v = in.boolean(n["strict_params"], YamlReader::child(at, "strict_params"))) m.strict_params = *v;
+  if (auto v = in.integer(n["max_output_tokens"], YamlReader::child(at, "max_output_tokens"), 1, int64_t{1} << 40))
+    m.max_output_tokens = *v;
+  if (auto v = in.integer(n["context_window"], YamlReader::child(at, "context_window"), 1, int64_t{1} << 40))
+    m.context_window = *v;
   if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) m.guardrails = std::move(*v);
   read_limits(in, n["limits"], YamlReader::child(at, "limits"), m.limits);
   read_routing(in, n, at, m);
@@ -520,9 +526,10 @@ void validate_models(const Resources& r, Findings& found) {
     const Model& m = r.models[i];
     if (m.name.empty()) {
       found.add("models", i, "name", "is required");
-    } else if (!all_name_chars(m.name, "/.:_-")) {
+    } else if (!all_name_chars(m.name, "/.:_-*")) {
+      // '*' makes the name a pattern (claude-*, gpt-5*, *): gateway/resolve.cc.
       found.add("models", i, "name",
-                "\"" + m.name + "\" may only contain letters, digits, '/', '.', ':', '_' and '-'");
+                "\"" + m.name + "\" may only contain letters, digits, '/', '.', ':', '_', '-' and '*'");
     } else if (auto [it, fresh] = seen.emplace(m.name, i); !fresh) {
       found.add("models", i, "name",
                 "model \"" + m.name + "\" is declared twice " +

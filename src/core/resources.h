@@ -98,6 +98,13 @@ struct Model {
   Pricing pricing;  // overrides the catalog for every target of this alias
   Limits limits;    // for the model, all keys together
   std::vector<std::string> guardrails;  // policy names, for every key calling this alias
+  // Parameters a target cannot honour: a 400 naming them (true), or dropped and named in
+  // x-tollgate-dropped (false, the default).
+  bool strict_params = false;
+  // The targets' limits where the pricing catalog does not know them (or knows them wrong):
+  // max_tokens above max_output_tokens is clamped. 0: the catalog's, else no limit.
+  int64_t max_output_tokens = 0;
+  int64_t context_window = 0;
 };
 
 // A guardrail policy, attachable to keys and models by name (guardrails/guardrail.h compiles it).

@@ -8,6 +8,7 @@
 // dialects/anthropic/fast_path.h).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,8 +60,20 @@ class ChatStreamDecoder {
 struct EncodeOptions {
   std::string_view upstream_model;
   bool stream = false;
-  // Drop parameters the target cannot honour instead of answering 400 (the caller opted in).
+  // Drop parameters the target cannot honour instead of answering 400 naming them. The gateway
+  // drops by default (a model with strict_params: true asks for the 400).
   bool drop_unsupported = false;
+  // Where the names of dropped parameters go (the request's list: x-tollgate-dropped and the
+  // access log), or nowhere.
+  std::vector<std::string>* dropped = nullptr;
+
+  // True when `param` may be dropped, and then named in `dropped` once; false: answer 400.
+  bool drop(std::string_view param) const {
+    if (!drop_unsupported) return false;
+    if (dropped && std::find(dropped->begin(), dropped->end(), param) == dropped->end())
+      dropped->emplace_back(param);
+    return true;
+  }
 };
 
 // One provider family's translation of chat (and embeddings, where the provider has them).
@@ -69,7 +82,7 @@ class ProviderCodec {
   virtual ~ProviderCodec() = default;
 
   // canonical chat request -> provider request. A parameter the provider cannot honour is a
-  // 400 naming it (unless opts.drop_unsupported).
+  // 400 naming it, unless opts.drop() allows dropping it.
   virtual std::optional<core::GatewayError> encode_chat(const boost::json::object& request,
                                                         const EncodeOptions& opts,
                                                         const core::CompiledProvider& provider,

@@ -55,10 +55,10 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   const core::Key& key = *ctx.key;
   limits::AdmissionRequest req;
   req.key_id = key.id;
-  req.model = ctx.facts.model;
+  req.model = std::string(ctx.alias());
   req.key_limits = spec_of(key.limits);
   if (ctx.model) req.model_limits = spec_of(ctx.model->spec.limits);
-  if (auto it = key.model_limits.find(ctx.facts.model); it != key.model_limits.end())
+  if (auto it = key.model_limits.find(std::string(ctx.alias())); it != key.model_limits.end())
     req.key_model_limits = spec_of(it->second);
   req.key_budget.usd_per_day = key.budget.usd_per_day;
   req.key_budget.usd_per_month = key.budget.usd_per_month;

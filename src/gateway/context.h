@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -56,6 +57,18 @@ struct RequestContext {
   // resolve
   const core::CompiledModel* model = nullptr;  // null for "provider/model" addressing
   std::optional<core::CompiledTarget> target;
+  // The alias the caller's name landed on (a pattern alias answers to many names): what limits,
+  // allowlists and metrics go by. The name as sent for "provider/model" addressing.
+  std::string_view alias() const { return model ? std::string_view(model->spec.name) : std::string_view(facts.model); }
+
+  // Parameters the target cannot honour, dropped and named (x-tollgate-dropped, the access
+  // log); every translation adds to it (gateway/params.h).
+  std::vector<std::string> dropped;
+  // What the Anthropic -> canonical translation left out: named only once an attempt goes to a
+  // non-Anthropic target (the fast path keeps every byte).
+  std::vector<std::string> translation_dropped;
+  // Anthropic callers on a translated stream: message_start's input_tokens until the upstream counts.
+  int64_t prompt_estimate = 0;
 
   // outcome (relay / record)
   int status = 0;

@@ -18,6 +18,7 @@
 #include "dialects/codec.h"
 #include "dialects/bedrock/event_stream.h"
 #include "dialects/gemini/codec.h"
+#include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 #include "providers/demo/demo_provider.h"
@@ -350,7 +351,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
       TextSource source(std::move(answer.body));
-      auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model), ctx);
+      auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model, ctx.prompt_estimate), ctx);
       co_return co_await relay_stream(ctx, source, *relay, {});
     }
     if (endpoint == Endpoint::embeddings) {
@@ -374,11 +375,12 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   }
   if (codec) {
     dialects::EncodedRequest enc;
-    // A caller may opt in to dropping parameters the provider cannot honour (else a 400 names them).
-    auto drop = ctx.ex.header("x-tollgate-drop-unsupported");
-    dialects::EncodeOptions opts{upstream_model, stream, drop == "true" || drop == "1"};
-    auto err = endpoint == Endpoint::embeddings ? codec->encode_embeddings(canonical, opts, provider, enc)
-                                                : codec->encode_chat(canonical, opts, provider, enc);
+    // What the provider cannot honour is dropped and named, or a 400 for a strict model.
+    auto opts = encode_options(ctx, upstream_model, stream);
+    json::object clamp_storage;
+    auto err = endpoint == Endpoint::embeddings
+                   ? codec->encode_embeddings(canonical, opts, provider, enc)
+                   : codec->encode_chat(within_output_limit(ctx, canonical, clamp_storage), opts, provider, enc);
     if (err) co_return fail(std::move(*err));
     req.target = provider.endpoint.path_prefix + enc.path;
     req.headers = std::move(enc.headers);
@@ -408,7 +410,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     UpstreamSource source(call);
     EventStreamSource binary(source);
     auto relay = guarded(translated_relay(codec ? codec->stream_decoder(upstream_model) : nullptr, caller,
-                                          strip_usage, ctx.facts.model),
+                                          strip_usage, ctx.facts.model, ctx.prompt_estimate),
                          ctx);
     if (event_stream) co_return co_await relay_stream(ctx, binary, *relay, std::move(extra));
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));

@@ -10,6 +10,7 @@
 #include "dialects/anthropic/inbound.h"
 #include "dialects/openai/fast_path.h"
 #include "gateway/dispatch.h"
+#include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 
@@ -45,8 +46,8 @@ class AnthropicPassthrough final : public StreamRelay {
 // chunks) become Anthropic's message events.
 class AnthropicCallerRelay final : public StreamRelay {
  public:
-  AnthropicCallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, std::string model)
-      : decoder_(std::move(d)), encoder_(std::move(model)) {}
+  AnthropicCallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, std::string model, int64_t prompt_estimate)
+      : decoder_(std::move(d)), encoder_(std::move(model), prompt_estimate) {}
 
   void on_event(const http::SseEvent& ev, std::string& out) override {
     if (error_) return;
@@ -114,6 +115,27 @@ bool reasons(std::string_view model) {
          model.starts_with("gpt-5");
 }
 
+// The caller's body for an Anthropic provider: only the model spliced, every other byte kept,
+// unless max_tokens is above the target's output limit; then it is clamped (and a thinking
+// budget with it, which must stay below max_tokens).
+std::string fast_path_body(RequestContext& ctx) {
+  const std::string& upstream = ctx.target->upstream_model;
+  const int64_t limit = ctx.route == Route::messages ? max_output_tokens(ctx) : 0;
+  const auto* doc = ctx.doc.if_object();
+  const auto* mt = doc ? doc->if_contains("max_tokens") : nullptr;
+  if (limit <= 0 || !mt || anthropic::json_int(mt) <= limit || ctx.body_override)
+    return anthropic::splice_request(ctx.request_body(), ctx.doc, upstream);
+  json::object copy = *doc;
+  copy["model"] = upstream;
+  copy["max_tokens"] = limit;
+  if (auto* t = copy.if_contains("thinking"); t && t->is_object()) {
+    auto& th = t->as_object();
+    if (anthropic::json_int(th.if_contains("budget_tokens")) >= limit)
+      th["budget_tokens"] = std::max<int64_t>(1024, limit - 1);
+  }
+  return json::serialize(copy);
+}
+
 // Anthropic caller, Anthropic provider.
 net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   const core::CompiledProvider& provider = *ctx.target->provider;
@@ -132,7 +154,7 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   if (auto beta = ctx.ex.header("anthropic-beta"); !beta.empty()) req.headers.emplace_back("anthropic-beta", std::string(beta));
   req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
   for (const auto& [k, v] : provider.spec.headers) req.headers.emplace_back(k, v);
-  req.body = anthropic::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model);
+  req.body = fast_path_body(ctx);
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
@@ -168,11 +190,54 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   co_return AttemptResult::answered();
 }
 
+// count_tokens on a Gemini target: Gemini counts (models/{m}:countTokens with the translated
+// request as its generateContentRequest). nullopt when it cannot: the caller then gets the estimate.
+net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  const dialects::ProviderCodec* codec = dialects::codec_for(provider.spec.kind);
+  if (!codec || !ctx.doc.is_object()) co_return std::nullopt;
+  json::value doc = ctx.doc;
+  doc.as_object()["max_tokens"] = 1;  // count_tokens bodies have none; the translation wants one
+  json::object chat;
+  std::string model;
+  bool stream = false;
+  if (anthropic::messages_to_chat(doc, chat, model, stream)) co_return std::nullopt;
+  chat.erase("max_completion_tokens");
+  dialects::EncodedRequest enc;
+  const dialects::EncodeOptions opts{ctx.target->upstream_model, false, true};
+  if (codec->encode_chat(chat, opts, provider, enc)) co_return std::nullopt;
+  // "/v1beta/{models/m}:generateContent": the resource is what lies between.
+  constexpr std::string_view kVersion = "/v1beta/";
+  const auto at = enc.path.rfind(":generateContent");
+  boost::system::error_code ec;
+  json::value body = json::parse(enc.body, ec);
+  if (at == std::string::npos || !enc.path.starts_with(kVersion) || ec || !body.is_object()) co_return std::nullopt;
+  body.as_object()["model"] = enc.path.substr(kVersion.size(), at - kVersion.size());
+  enc.path.replace(at, std::string::npos, ":countTokens");
+
+  http::OutgoingRequest req;
+  req.target = provider.endpoint.path_prefix + enc.path;
+  req.headers = std::move(enc.headers);
+  req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
+  req.body = json::serialize(json::object{{"generateContentRequest", std::move(body)}});
+  http::UpstreamCall call;
+  CancelOnClientGone guard(ctx.ex, call);
+  auto send_failed = co_await send_upstream(ctx, call, req);
+  if (send_failed) co_return std::nullopt;
+  std::string answer;
+  auto read_failed = co_await read_whole(ctx, call, answer);
+  if (read_failed || call.status() != 200) co_return std::nullopt;
+  json::value counted = json::parse(answer, ec);
+  const json::value* total = !ec && counted.is_object() ? counted.as_object().if_contains("totalTokens") : nullptr;
+  if (!total || !total->is_int64()) co_return std::nullopt;
+  co_return total->get_int64();
+}
+
 }  // namespace
 
 std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
-                                                    std::string caller_model) {
-  return std::make_unique<AnthropicCallerRelay>(std::move(decoder), std::move(caller_model));
+                                                    std::string caller_model, int64_t prompt_estimate) {
+  return std::make_unique<AnthropicCallerRelay>(std::move(decoder), std::move(caller_model), prompt_estimate);
 }
 
 net::awaitable<void> respond_completion(RequestContext& ctx, const json::object& completion_in, Dialect caller) {
@@ -195,17 +260,13 @@ net::awaitable<void> respond_completion(RequestContext& ctx, const json::object&
 std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, json::object& chat) {
   std::string model;
   bool stream = false;
-  auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream);
+  // What the canonical form cannot carry is dropped and named, or refused for a strict model.
+  auto opts = encode_options(ctx, {}, stream);
+  opts.dropped = &ctx.translation_dropped;
+  auto err = anthropic::messages_to_chat(ctx.doc, chat, model, stream, opts);
   if (err) return err;
-  // What the canonical form cannot carry is refused, not lost, unless the caller opted in.
-  auto drop = ctx.ex.header("x-tollgate-drop-unsupported");
-  const bool may_drop = drop == "true" || drop == "1";
-  if (!may_drop && ctx.doc.is_object()) {
-    if (auto* tk = ctx.doc.as_object().if_contains("top_k"); tk && !tk->is_null())
-      return core::GatewayError::make(core::ErrorKind::invalid_request,
-                                      "top_k: not supported by the target provider (send x-tollgate-drop-unsupported: true to drop it)",
-                                      "unsupported_parameter", "top_k");
-  }
+  // Translated streams report input tokens last; Anthropic clients read them first.
+  if (stream) ctx.prompt_estimate = anthropic::count_tokens_estimate(ctx.doc);
   return std::nullopt;
 }
 
@@ -213,28 +274,37 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
   const core::CompiledProvider& provider = *ctx.target->provider;
   if (provider.spec.kind == core::ProviderKind::anthropic) co_return co_await anthropic_fast_path(ctx);
   if (ctx.route == Route::count_tokens) {
-    // Only Anthropic counts tokens for its own models; elsewhere a documented estimate.
-    std::string body = fmt::format(R"({{"input_tokens":{}}})", anthropic::count_tokens_estimate(ctx.doc));
+    // Anthropic (the fast path) and Gemini count; elsewhere a documented estimate.
+    std::optional<int64_t> counted;
+    if (provider.spec.kind == core::ProviderKind::gemini) counted = co_await gemini_count_tokens(ctx);
+    if (ctx.ex.client_gone()) co_return AttemptResult::client_left();
+    const int64_t tokens = counted ? *counted : anthropic::count_tokens_estimate(ctx.doc);
+    std::string body = fmt::format(R"({{"input_tokens":{}}})", tokens);
     co_await respond_json(ctx, 200, std::move(body));
     co_return AttemptResult::answered();
   }
   json::object chat = *canonical;
+  const auto drops = encode_options(ctx, {}, false);
+  for (const auto& name : ctx.translation_dropped) drops.drop(name);
+  clamp_max_tokens(ctx, chat);
   const auto kind = provider.spec.kind;
-  if ((kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
-       kind == core::ProviderKind::azure) &&
-      chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
-    auto drop = ctx.ex.header("x-tollgate-drop-unsupported");
-    if (drop != "true" && drop != "1") {
-      AttemptResult r;
-      r.outcome = AttemptResult::Outcome::failed;
-      r.error = core::GatewayError::make(
-          core::ErrorKind::invalid_request,
-          fmt::format("thinking: model {} has no extended thinking (send x-tollgate-drop-unsupported: true to drop it)",
-                      ctx.target->upstream_model),
-          "unsupported_parameter", "thinking");
-      co_return r;
+  auto fail = [](core::GatewayError e) {
+    AttemptResult r;
+    r.outcome = AttemptResult::Outcome::failed;
+    r.error = std::move(e);
+    return r;
+  };
+  if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
+      kind == core::ProviderKind::azure) {
+    if (chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {
+      if (!drops.drop("thinking"))
+        co_return fail(core::GatewayError::make(
+            core::ErrorKind::invalid_request,
+            fmt::format("thinking: model {} has no extended thinking", ctx.target->upstream_model),
+            "unsupported_parameter", "thinking"));
+      chat.erase("reasoning_effort");
     }
-    chat.erase("reasoning_effort");
+    if (auto e = strip_for_openai_wire(ctx, chat)) co_return fail(std::move(*e));
   }
   co_return co_await translated_attempt(ctx, dialects::openai::Endpoint::chat_completions, chat, Dialect::anthropic);
 }

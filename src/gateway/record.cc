@@ -27,6 +27,16 @@ std::string guard_hits_json(const RequestContext& ctx) {
   return out;
 }
 
+// The parameters dropped for the target (gateway/params.h) as a JSON array.
+std::string dropped_json(const RequestContext& ctx) {
+  std::string out = "[";
+  for (const auto& d : ctx.dropped) {
+    if (out.size() > 1) out += ',';
+    out += core::json_quote(d);
+  }
+  return out + ']';
+}
+
 // Credentials a captured body may hold that no PII pattern recognises: every provider's, the
 // caller's own key, the admin key, and anything shaped like a Tollgate virtual key.
 void scrub_credentials(const RequestContext& ctx, std::string& text) {
@@ -50,7 +60,8 @@ void record(RequestContext& ctx) {
   double ttft = ctx.first_byte ? std::chrono::duration<double>(*ctx.first_byte - ctx.started).count() : -1;
   std::string_view provider = ctx.target ? std::string_view(ctx.target->provider->spec.name) : "";
   // The model label is set only once resolved, so unknown names cannot grow the series.
-  std::string_view model = ctx.target ? std::string_view(ctx.facts.model) : "";
+  // A pattern alias answers to any name: the alias, not the name, labels the series.
+  std::string_view model = ctx.target ? ctx.alias() : "";
 
   obs::RequestSample s;
   s.route = route_name(ctx.route);
@@ -149,7 +160,7 @@ void record(RequestContext& ctx) {
     std::strftime(ts, sizeof ts, "%FT%T", &tm);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
     log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{}}})",
+        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{}}})",
         ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
         route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
         ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
@@ -160,7 +171,8 @@ void record(RequestContext& ctx) {
         ctx.usage.known ? fmt::to_string(ctx.usage.cached_input_tokens) : "null",
         ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
         ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
-        ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits);
+        ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits,
+        dropped_json(ctx));
   }
 }
 

@@ -12,9 +12,9 @@
 namespace tollgate::gateway {
 namespace net = boost::asio;
 
-// Defined in relay_anthropic.cc: the relays whose caller speaks Anthropic.
+// Defined in dispatch_anthropic.cc: the relays whose caller speaks Anthropic.
 std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
-                                                    std::string caller_model);
+                                                    std::string caller_model, int64_t prompt_estimate);
 
 namespace {
 
@@ -127,8 +127,9 @@ std::unique_ptr<StreamRelay> openai_passthrough(bool strip_usage) {
 
 std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                               Dialect caller, bool strip_usage,
-                                              std::string caller_model) {
-  if (caller == Dialect::anthropic) return anthropic_caller_relay(std::move(decoder), std::move(caller_model));
+                                              std::string caller_model, int64_t prompt_estimate) {
+  if (caller == Dialect::anthropic)
+    return anthropic_caller_relay(std::move(decoder), std::move(caller_model), prompt_estimate);
   if (!decoder) return openai_passthrough(strip_usage);
   return std::make_unique<OpenAICallerRelay>(std::move(decoder), strip_usage);
 }

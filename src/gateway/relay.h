@@ -53,9 +53,10 @@ std::unique_ptr<StreamRelay> responses_passthrough();
 std::unique_ptr<StreamRelay> anthropic_passthrough();
 // Everything else goes through canonical chunks: the provider's events are decoded by
 // `decoder` (null when the provider already speaks OpenAI chunks), then encoded for `caller`.
+// `prompt_estimate`: for Anthropic callers, message_start's input_tokens until the upstream counts.
 std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                               Dialect caller, bool strip_usage,
-                                              std::string caller_model);
+                                              std::string caller_model, int64_t prompt_estimate = 0);
 
 // `relay` wrapped so the answer passes the request's output guardrails (guard.cc); `relay`
 // itself when none apply.

@@ -1,5 +1,6 @@
 // Answers the gateway makes itself (errors, model lists): every one carries x-request-id, and
 // errors come in the dialect of the route the caller used.
+#include "gateway/params.h"
 #include "gateway/phases.h"
 
 namespace tollgate::gateway {
@@ -31,6 +32,8 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
     h.emplace_back("x-tollgate-target", ctx.target->stats->name);
     h.emplace_back("x-tollgate-attempts", std::to_string(ctx.attempts));
   }
+  // What the target could not honour and the gateway left out (gateway/params.h).
+  if (!ctx.dropped.empty()) h.emplace_back("x-tollgate-dropped", dropped_header(ctx));
   return h;
 }
 

@@ -231,7 +231,23 @@ PricingCatalog PricingCatalog::parse(std::string_view text) {
     const json::object* po = pv.if_object();
     const json::object* models = po && po->if_contains("models") ? po->at("models").if_object() : nullptr;
     if (!models) throw std::invalid_argument("pricing catalog: " + std::string(kind) + ": no \"models\" object");
-    for (const auto& [name, mv] : *models) {
+    for (const auto& [name, entry] : *models) {
+      // Limits ride beside the rates; the rates alone are a price object.
+      json::value mv = entry;
+      if (auto* o = mv.if_object()) {
+        ModelLimits l;
+        for (auto [field, out] : {std::pair{"max_output_tokens", &l.max_output_tokens},
+                                  std::pair{"context_window", &l.context_window}}) {
+          if (auto* v = o->if_contains(field)) {
+            if (!v->is_int64() || v->get_int64() < 1)
+              throw std::invalid_argument("pricing catalog: " + std::string(kind) + "/" + std::string(name) + ": " +
+                                          field + " must be a positive integer");
+            *out = v->get_int64();
+            o->erase(field);
+          }
+        }
+        if (l.max_output_tokens || l.context_window) cat.limits_[index_key(kind, lower(name))] = l;
+      }
       std::string err;
       auto price = price_from_json(mv, &err);
       if (!price)
@@ -247,6 +263,10 @@ PricingCatalog PricingCatalog::parse(std::string_view text) {
                                       " names no model");
         Price copy = it->second;
         cat.prices_[index_key(kind, lower(alias))] = copy;
+        if (auto l = cat.limits_.find(index_key(kind, lower(target.get_string()))); l != cat.limits_.end()) {
+          ModelLimits limits = l->second;
+          cat.limits_[index_key(kind, lower(alias))] = limits;
+        }
       }
     }
   }
@@ -265,24 +285,38 @@ const PricingCatalog& PricingCatalog::builtin() {
   return catalog;
 }
 
-const Price* PricingCatalog::lookup(std::string_view kind, std::string_view model) const {
-  auto it = prices_.find(index_key(kind, model));
-  return it == prices_.end() ? nullptr : &it->second;
-}
+namespace {
 
-std::optional<Price> PricingCatalog::find(std::string_view provider_kind,
-                                          std::string_view upstream_model) const {
+// The entry for a model however it is named: case, a "models/" or "<kind>/" prefix, dated and
+// numbered versions (see find()).
+template <class T>
+const T* find_entry(const std::unordered_map<std::string, T>& map, std::string_view provider_kind,
+                    std::string_view upstream_model) {
   std::string kind = lower(provider_kind);
   std::string m = lower(upstream_model);
   while (!m.empty() && std::isspace(static_cast<unsigned char>(m.back()))) m.pop_back();
   while (!m.empty() && std::isspace(static_cast<unsigned char>(m.front()))) m.erase(0, 1);
-  if (m.empty() || m.starts_with("ft:")) return std::nullopt;  // fine-tunes: priced per org
+  if (m.empty() || m.starts_with("ft:")) return nullptr;  // fine-tunes: priced per org
   // "models/gemini-2.5-pro", "openai/gpt-4o": the name is what follows the last '/'.
   if (auto slash = m.rfind('/'); slash != std::string::npos) m.erase(0, slash + 1);
   for (;;) {
-    if (const Price* p = lookup(kind, m)) return *p;
-    if (!strip_version(m) || m.empty()) return std::nullopt;
+    if (auto it = map.find(index_key(kind, m)); it != map.end()) return &it->second;
+    if (!strip_version(m) || m.empty()) return nullptr;
   }
+}
+
+}  // namespace
+
+std::optional<Price> PricingCatalog::find(std::string_view provider_kind,
+                                          std::string_view upstream_model) const {
+  if (const Price* p = find_entry(prices_, provider_kind, upstream_model)) return *p;
+  return std::nullopt;
+}
+
+PricingCatalog::ModelLimits PricingCatalog::limits(std::string_view provider_kind,
+                                                   std::string_view upstream_model) const {
+  const ModelLimits* l = find_entry(limits_, provider_kind, upstream_model);
+  return l ? *l : ModelLimits{};
 }
 
 }  // namespace tollgate::obs

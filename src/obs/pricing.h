@@ -72,14 +72,21 @@ class PricingCatalog {
   // gpt-4o, and a fine-tuned "ft:..." model has no catalog price.
   std::optional<Price> find(std::string_view provider_kind, std::string_view upstream_model) const;
 
+  // What the catalog knows of a model's limits (entries may carry "max_output_tokens" and
+  // "context_window" beside their rates); 0 where it does not. Names are matched as find() does.
+  struct ModelLimits {
+    int64_t max_output_tokens = 0;
+    int64_t context_window = 0;
+  };
+  ModelLimits limits(std::string_view provider_kind, std::string_view upstream_model) const;
+
   std::size_t size() const { return prices_.size(); }
   const std::string& reviewed() const { return reviewed_; }  // date the catalog was checked
 
  private:
-  const Price* lookup(std::string_view kind, std::string_view model) const;
-
   std::string reviewed_;
   std::unordered_map<std::string, Price> prices_;  // "kind\x1fmodel" -> price
+  std::unordered_map<std::string, ModelLimits> limits_;  // same keys
 };
 
 }  // namespace tollgate::obs

@@ -367,6 +367,9 @@ std::string model_document(const core::Model& m) {
     if (!m.targets[i].pricing.empty())
       doc["targets"].as_array()[i].as_object()["pricing"] = pricing(m.targets[i].pricing);
   if (!m.limits.empty()) doc["limits"] = limits_object(m.limits);
+  if (m.strict_params) doc["strict_params"] = true;
+  if (m.max_output_tokens > 0) doc["max_output_tokens"] = m.max_output_tokens;
+  if (m.context_window > 0) doc["context_window"] = m.context_window;
   return boost::json::serialize(doc);
 }
 

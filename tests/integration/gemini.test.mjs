@@ -136,15 +136,11 @@ describe('openai SDK -> gateway -> gemini', () => {
     );
   });
 
-  it('a parameter Gemini cannot honour is a 400 naming it, unless the caller opts in to dropping', T, async () => {
-    await assert.rejects(
-      openai.chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'x' }], logprobs: true }),
-      (e) => e.status === 400 && e.error?.param === 'logprobs',
-    );
-    const r = await openai.chat.completions.create(
-      { model: 'flash', messages: [{ role: 'user', content: 'dropped' }], logprobs: true },
-      { headers: { 'x-tollgate-drop-unsupported': 'true' } },
-    );
+  it('a parameter Gemini cannot honour is dropped and named in x-tollgate-dropped', T, async () => {
+    const { data: r, response } = await openai.chat.completions
+      .create({ model: 'flash', messages: [{ role: 'user', content: 'dropped' }], logprobs: true })
+      .withResponse();
     assert.equal(r.choices[0].message.content, 'Echo: dropped');
+    assert.equal(response.headers.get('x-tollgate-dropped'), 'logprobs');
   });
 });

@@ -296,22 +296,12 @@ describe('openai SDK -> gateway -> anthropic', () => {
     assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
   });
 
-  it('a parameter Anthropic cannot honour (logprobs) is a 400 naming it; dropped when the caller opts in', T, async () => {
-    await assert.rejects(
-      openai.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'x' }], logprobs: true }),
-      (e) => {
-        assert.equal(e.status, 400);
-        assert.equal(e.error?.param, 'logprobs', JSON.stringify(e.error));
-        assert.match(e.error?.message ?? '', /logprobs/);
-        return true;
-      },
-    );
-    assert.equal(messagesRequests().length, 0, 'nothing reaches the provider');
-    const r = await openai.chat.completions.create(
-      { model: 'claude', messages: [{ role: 'user', content: 'dropped' }], logprobs: true, top_logprobs: 2 },
-      { headers: { 'x-tollgate-drop-unsupported': 'true' } },
-    );
+  it('a parameter Anthropic cannot honour (logprobs) is dropped and named in x-tollgate-dropped', T, async () => {
+    const { data: r, response } = await openai.chat.completions
+      .create({ model: 'claude', messages: [{ role: 'user', content: 'dropped' }], logprobs: true, top_logprobs: 2 })
+      .withResponse();
     assert.equal(r.choices[0].message.content, 'Echo: dropped');
+    assert.equal(response.headers.get('x-tollgate-dropped'), 'logprobs,top_logprobs');
     const [got] = messagesRequests();
     assert.equal(got.status, 200, got.rawBody);
     assert.ok(!('logprobs' in got.body) && !('top_logprobs' in got.body), got.rawBody);

@@ -6,7 +6,7 @@
 //   - auth: `x-api-key: KEY` or `authorization: Bearer KEY` (401 authentication_error), and
 //     an `anthropic-version` header (400 invalid_request_error);
 //   - unknown top-level fields ("stream_options: Extra inputs are not permitted"), a missing
-//     max_tokens/model/messages, temperature outside [0, 1], roles other than user/assistant,
+//     max_tokens/model/messages, temperature outside [0, 1], roles other than user/assistant/system,
 //     empty text blocks, empty messages, tool ids outside ^[a-zA-Z0-9_-]+$, a tool_use not
 //     answered by a tool_result in the next user turn and a tool_result without its tool_use,
 //     a thinking budget under 1024 or not below max_tokens.
@@ -18,6 +18,8 @@
 //   - with tools (tool_choice not none, last user turn not a tool result) the answer is one
 //     tool_use of the first tool (or the one tool_choice names) with an input built from its
 //     schema (valueForSchema), streamed as several input_json_delta pieces;
+//   - started with { directives: true }, tools are called and thinking emitted only as the
+//     prompt says (directives.mjs);
 //   - with thinking enabled a thinking block "Thinking about: <last user text>" comes first;
 //   - a token is a whitespace-separated word; input tokens are the words of system, messages
 //     and tool results. Prompt caching: the prefix up to the last `cache_control` marker
@@ -45,6 +47,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { directivesIn } from './directives.mjs';
 import { pathToFileURL } from 'node:url';
 
 export const DEFAULT_API_KEY = 'sk-ant-mock-upstream';
@@ -53,9 +56,9 @@ export const DEFAULT_API_KEY = 'sk-ant-mock-upstream';
 const MESSAGE_PARAMS = new Set([
   'model', 'messages', 'max_tokens', 'system', 'metadata', 'stop_sequences', 'stream', 'temperature',
   'top_p', 'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers',
-  'context_management',
+  'context_management', 'output_config',
 ]);
-const COUNT_TOKENS_PARAMS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers', 'context_management']);
+const COUNT_TOKENS_PARAMS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers', 'context_management', 'output_config']);
 const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
 
 // ---------------------------------------------------------------------------------------------
@@ -262,6 +265,11 @@ function checkBlocks(content, path, role) {
       case 'redacted_thinking':
         if (role !== 'assistant') throw invalid(`${p}.type: thinking blocks are only allowed in assistant messages`);
         break;
+      case 'tool_reference': // tool search results (tools with defer_loading)
+      case 'search_result':
+      case 'server_tool_use':
+      case 'web_search_tool_result':
+        break;
       default:
         throw invalid(`${p}.type: Input tag '${b.type}' found using 'type' does not match any of the expected tags`);
     }
@@ -275,7 +283,8 @@ function checkMessages(body) {
   if (messages.length === 0) throw invalid('messages: at least one message is required');
   messages.forEach((m, i) => {
     if (!m || typeof m !== 'object') throw invalid(`messages.${i}: Input should be a valid dictionary`);
-    if (m.role !== 'user' && m.role !== 'assistant') throw invalid(`messages.${i}.role: Input should be 'user' or 'assistant'`);
+    // Current API versions take system entries between turns (Claude Code sends them).
+    if (m.role !== 'user' && m.role !== 'assistant' && m.role !== 'system') throw invalid(`messages.${i}.role: Input should be 'user', 'assistant' or 'system'`);
     if (m.content == null) throw invalid(`messages.${i}.content: Field required`);
     checkBlocks(m.content, `messages.${i}.content`, m.role);
     const empty = typeof m.content === 'string' ? m.content === '' : m.content.length === 0;
@@ -355,8 +364,8 @@ function checkSampling(body) {
       if (!Number.isInteger(th.budget_tokens) || th.budget_tokens < 1024) throw invalid('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
       if (th.budget_tokens >= body.max_tokens) throw invalid('`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size');
       if (body.temperature != null && body.temperature !== 1) throw invalid('`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking');
-    } else if (th.type !== 'disabled') {
-      throw invalid("thinking: Input tag does not match any of the expected tags: 'enabled', 'disabled'");
+    } else if (th.type !== 'disabled' && th.type !== 'adaptive') {
+      throw invalid("thinking: Input tag does not match any of the expected tags: 'enabled', 'disabled', 'adaptive'");
     }
   }
 }
@@ -399,7 +408,7 @@ export function promptTokens(body) {
  * requests, stats, reset, close, requestsTo}. `baseURL` is what the Anthropic SDK takes (it
  * appends /v1/messages itself).
  */
-export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, directives = false } = {}) {
   const requests = [];
   const stats = { requests_total: 0, active_streams: 0, completed_streams: 0, aborted_streams: 0 };
   const cache = new Set();
@@ -557,21 +566,29 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
 
     // What to answer.
     const last = body.messages[body.messages.length - 1];
-    const tools = (body.tools ?? []).filter((t) => !t.type || t.type === 'custom');
+    let tools = (body.tools ?? []).filter((t) => !t.type || t.type === 'custom');
+    // Directive mode (directives.mjs): only the tool the prompt names, and only once.
+    const said = directives
+      ? directivesIn(body.messages.filter((m) => m.role === 'user').map((m) => userText(m)).join('\n'))
+      : null;
+    if (said) {
+      const answered = body.messages.some((m) => m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_result'));
+      tools = said.tool && !answered ? tools.filter((t) => t.name === said.tool) : [];
+    }
     const tc = body.tool_choice;
     const blocks = [];
     let stopReason = 'end_turn';
     let stopSequence = null;
     let outputTokens = 0;
     const lastUser = [...body.messages].reverse().find((mm) => mm.role === 'user');
-    if (body.thinking?.type === 'enabled') {
-      const thinking = `Thinking about: ${userText(lastUser)}`;
+    if (body.thinking?.type === 'enabled' || body.thinking?.type === 'adaptive' || said?.think) {
+      const thinking = said?.think ?? `Thinking about: ${userText(lastUser)}`;
       blocks.push({ type: 'thinking', thinking, signature: crypto.createHash('sha256').update(thinking).digest('base64') });
       outputTokens += countTokens(thinking);
     }
     if (tools.length && tc?.type !== 'none' && !isToolResultTurn(last)) {
       const tool = tc?.type === 'tool' ? tools.find((t) => t.name === tc.name) : tools[0];
-      const input = toolInputFor(tool, body.messages);
+      const input = said?.args ?? toolInputFor(tool, body.messages);
       blocks.push({ type: 'tool_use', id: toolUseIdFor(tool.name), name: tool.name, input });
       outputTokens += countTokens(JSON.stringify(input)) + 1;
       stopReason = 'tool_use';

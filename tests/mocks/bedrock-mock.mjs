@@ -48,6 +48,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { directivesIn } from './directives.mjs';
 import { pathToFileURL } from 'node:url';
 
 export const DEFAULT_CREDENTIALS = {
@@ -259,6 +260,7 @@ export async function startBedrockMock({
   port = 0,
   host = '127.0.0.1',
   log = false,
+  directives = false, // tools and reasoning only as the prompt says (directives.mjs)
 } = {}) {
   const requests = [];
   const sockets = new Set();
@@ -425,13 +427,22 @@ export async function startBedrockMock({
     const blocks = [];
     let stopReason = 'end_turn';
     let outputTokens = 0;
-    if (behavior === 'mock-reasoning') {
-      blocks.push({ reasoningContent: { reasoningText: { text: 'Thinking about it.', signature: 'bW9jay1zaWduYXR1cmU=' } } });
-      outputTokens += 3;
+    // Directive mode (directives.mjs): only the tool the prompt names, and only once.
+    const said = directives
+      ? directivesIn(messages.filter((m) => m.role === 'user').map((m) => textOfBlocks(m.content)).join('\n'))
+      : null;
+    if (behavior === 'mock-reasoning' || said?.think) {
+      const text = said?.think ?? 'Thinking about it.';
+      blocks.push({ reasoningContent: { reasoningText: { text, signature: 'bW9jay1zaWduYXR1cmU=' } } });
+      outputTokens += countTokens(text);
     }
     const results = last.content.filter((b) => b.toolResult);
     const userText = textOfBlocks(last.content);
-    const tools = (body.toolConfig?.tools ?? []).filter((t) => t.toolSpec);
+    let tools = (body.toolConfig?.tools ?? []).filter((t) => t.toolSpec);
+    if (said) {
+      const answered = messages.some((m) => m.content.some((b) => b.toolResult));
+      tools = said.tool && !answered ? tools.filter((t) => t.toolSpec.name === said.tool) : [];
+    }
     if (behavior === 'mock-guardrail') {
       blocks.push({ text: 'Sorry, the model cannot answer this question.' });
       stopReason = 'guardrail_intervened';
@@ -439,7 +450,7 @@ export async function startBedrockMock({
     } else if (results.length === 0 && tools.length > 0) {
       const wanted = body.toolConfig.toolChoice?.tool?.name;
       const tool = tools.find((t) => t.toolSpec.name === wanted) ?? tools[0];
-      const input = valueForSchema(tool.toolSpec.inputSchema.json, userText);
+      const input = said?.args ?? valueForSchema(tool.toolSpec.inputSchema.json, userText);
       blocks.push({ toolUse: { toolUseId: `tooluse_mock_${++toolCalls}`, name: tool.toolSpec.name, input } });
       stopReason = 'tool_use';
       outputTokens += countTokens(JSON.stringify(input)) + 1;

@@ -20,6 +20,8 @@
 //     part (system instruction included) plus those of function call args / responses as JSON;
 //     candidatesTokenCount the words of the answer (a function call: words of its args JSON + 1);
 //   - maxOutputTokens truncates the answer to that many words (finishReason MAX_TOKENS);
+//   - started with { directives: true }, functions are called and thoughts emitted only as the
+//     prompt says (directives.mjs);
 //   - thinkingConfig (budget > 0 or a level) reports thoughtsTokenCount 5; includeThoughts adds
 //     a `thought: true` part;
 //   - responseMimeType application/json answers JSON ({"echo": text}, or a value of responseSchema);
@@ -45,6 +47,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { directivesIn } from './directives.mjs';
 import { pathToFileURL } from 'node:url';
 
 export const DEFAULT_API_KEY = 'AIza-mock-gemini-upstream';
@@ -332,7 +335,7 @@ function validateGenerate(body, model) {
 // ---------------------------------------------------------------------------------------------
 
 /** Starts the mock on host:port (0 = any free port). */
-export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false } = {}) {
+export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, directives = false } = {}) {
   const requests = [];
   const sockets = new Set();
 
@@ -405,7 +408,7 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     };
     requests.push(record);
     try {
-      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/.exec(url.pathname);
+      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|countTokens)$/.exec(url.pathname);
       if (!m) throw new ApiError(404, `Requested entity was not found.`);
       if (req.method !== 'POST') throw new ApiError(405, 'Method not allowed.', { status: 'INVALID_ARGUMENT' });
       checkAuth(req, url);
@@ -427,6 +430,15 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
           return embed(res, record, model);
         case 'batchEmbedContents':
           return batchEmbed(res, record, model);
+        case 'countTokens': {
+          // {contents} or {generateContentRequest: {model, contents, systemInstruction, ...}}
+          const g = record.body.generateContentRequest ?? record.body;
+          if (!Array.isArray(g.contents)) throw invalid('* CountTokensRequest.contents: contents is not specified\n');
+          let totalTokens = countTokens(textOfParts((g.systemInstruction ?? g.system_instruction)?.parts));
+          for (const c of g.contents) totalTokens += countTokens(textOfParts(c.parts));
+          record.status = 200;
+          return sendJson(res, 200, { totalTokens });
+        }
       }
     } catch (err) {
       if (err instanceof ApiError) record.status = err.code;
@@ -456,7 +468,15 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const userText = textOfParts(lastUser?.parts);
     const lastResponse = [...(last.parts ?? [])].reverse().find((p) => p.functionResponse);
 
-    const decls = (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? t.function_declarations ?? []);
+    let decls = (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? t.function_declarations ?? []);
+    // Directive mode (directives.mjs): only the function the prompt names, and only once.
+    const said = directives
+      ? directivesIn(contents.filter((c) => (c.role ?? 'user') === 'user').map((c) => textOfParts(c.parts)).join('\n'))
+      : null;
+    if (said) {
+      const answered = contents.some((c) => (c.parts ?? []).some((p) => p.functionResponse));
+      decls = said.tool && !answered ? decls.filter((d) => d.name === said.tool) : [];
+    }
     const fcc = (body.toolConfig ?? body.tool_config)?.functionCallingConfig ?? {};
     const thinking = gc.thinkingConfig && ((gc.thinkingConfig.thinkingBudget ?? 0) !== 0 || gc.thinkingConfig.thinkingLevel);
     const thoughtsTokens = thinking ? 5 : 0;
@@ -467,13 +487,14 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     for (let index = 0; index < n; index++) {
       const parts = [];
       let finishReason = 'STOP';
-      if (thinking && gc.thinkingConfig.includeThoughts) parts.push({ text: `Thinking about: ${userText}`, thought: true });
+      if (said?.think) parts.push({ text: said.think, thought: true });
+      else if (thinking && gc.thinkingConfig.includeThoughts) parts.push({ text: `Thinking about: ${userText}`, thought: true });
       if (decls.length && fcc.mode !== 'NONE' && !lastResponse) {
         let decl = decls[0];
         if (Array.isArray(fcc.allowedFunctionNames) && fcc.allowedFunctionNames.length) {
           decl = decls.find((d) => d.name === fcc.allowedFunctionNames[0]) ?? decl;
         }
-        const args = valueForSchema(decl.parameters ?? { type: 'OBJECT' }, userText);
+        const args = said?.args ?? valueForSchema(decl.parameters ?? { type: 'OBJECT' }, userText);
         parts.push({ functionCall: { name: decl.name, args }, thoughtSignature: THOUGHT_SIGNATURE });
         candidatesTokens += countTokens(JSON.stringify(args)) + 1;
       } else {

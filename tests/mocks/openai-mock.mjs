@@ -10,6 +10,9 @@
 //   - embeddings come from embeddingFor(text, dims), float32-exact, so the JSON floats and the
 //     base64 form decode to the same numbers.
 //
+// Started with { directives: true }, tools are called and reasoning_content emitted only as the
+// prompt says (directives.mjs).
+//
 // Behaviour is chosen by the (upstream) model name, or by an `x-mock-behavior` header:
 //   mock-error-<status>     that status with an OpenAI error envelope (429 adds retry-after)
 //   mock-error-429-noretry  429 rate_limit_exceeded with no retry-after / retry-after-ms header
@@ -45,6 +48,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { directivesIn } from './directives.mjs';
 import { pathToFileURL } from 'node:url';
 
 export const DEFAULT_API_KEY = 'sk-mock-openai-upstream';
@@ -276,7 +280,7 @@ const HTML_502 = `<html>
  * Starts the mock on host:port (0 = any free port). `keepAliveTimeout` (ms) is how long an idle
  * keep-alive connection stays open (Node's default, 5 s, unless given).
  */
-export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, keepAliveTimeout } = {}) {
+export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, keepAliveTimeout, directives = false } = {}) {
   const requests = [];
   const stats = {
     requests_total: 0,
@@ -518,7 +522,16 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
     // What to answer: a tool call, JSON, or text.
     const last = body.messages[body.messages.length - 1];
-    const tools = Array.isArray(body.tools) ? body.tools.filter((t) => t?.type === 'function') : [];
+    let tools = Array.isArray(body.tools) ? body.tools.filter((t) => t?.type === 'function') : [];
+    // Directive mode (directives.mjs): only the tool the prompt names, and only once.
+    const said = directives
+      ? directivesIn(body.messages.filter((m) => m?.role === 'user').map((m) => contentText(m.content)).join('\n'))
+      : null;
+    if (said) {
+      const answered = body.messages.some((m) => m?.role === 'tool');
+      tools = said.tool && !answered ? tools.filter((t) => t.function?.name === said.tool) : [];
+    }
+    const reasoningText = said?.think ?? null;
     let toolCalls = null;
     if (tools.length && body.tool_choice !== 'none' && last?.role !== 'tool') {
       let chosen = [tools[0]];
@@ -531,7 +544,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       toolCalls = chosen.map((t, i) => ({
         id: toolCallIdFor(t.function.name, i),
         type: 'function',
-        function: { name: t.function.name, arguments: toolArgumentsFor(t, body.messages) },
+        function: { name: t.function.name, arguments: said?.args ? JSON.stringify(said.args) : toolArgumentsFor(t, body.messages) },
       }));
     }
 
@@ -578,6 +591,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       const choices = [];
       for (let i = 0; i < n; i++) {
         const message = { role: 'assistant', content: toolCalls ? null : text, refusal: null, annotations: [] };
+        if (reasoningText) message.reasoning_content = reasoningText;
         if (toolCalls) message.tool_calls = toolCalls;
         choices.push({ index: i, message, logprobs: null, finish_reason: finishReason });
       }
@@ -605,6 +619,12 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     };
     const events = [];
     for (let i = 0; i < n; i++) {
+      if (reasoningText) {
+        // As DeepSeek-style and vLLM servers stream reasoning: deltas before the answer.
+        for (const piece of splitWords(reasoningText)) {
+          events.push(chunk([{ index: i, delta: { role: 'assistant', reasoning_content: piece }, logprobs: null, finish_reason: null }]));
+        }
+      }
       if (toolCalls) {
         toolCalls.forEach((tc, tci) => {
           // As OpenAI does, the role rides on the first tool call's opening delta.

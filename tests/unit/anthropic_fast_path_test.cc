@@ -45,6 +45,14 @@ TEST(AnthropicFastPath, ReadsFactsAndAcceptsUnknownFields) {
   EXPECT_FALSE(read(R"({"model":"smart","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]})", ct, Endpoint::count_tokens));
 }
 
+TEST(AnthropicFastPath, AcceptsSystemEntriesAnywhere) {
+  // Claude Code puts system entries between turns and last; Anthropic takes them.
+  RequestFacts facts;
+  auto err = read(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},
+                      {"role":"system","content":[{"type":"text","text":"reminder"}]}]})", facts);
+  EXPECT_FALSE(err) << err->message;
+}
+
 TEST(AnthropicFastPath, RejectsWhatAnthropicWould) {
   struct Case { const char* body; const char* param; };
   const Case cases[] = {
@@ -57,7 +65,7 @@ TEST(AnthropicFastPath, RejectsWhatAnthropicWould) {
       {R"({"model":"m","max_tokens":"5","messages":[{"role":"user","content":"x"}]})", "max_tokens"},
       {R"({"model":"m","max_tokens":5})", "messages"},
       {R"({"model":"m","max_tokens":5,"messages":[]})", "messages"},
-      {R"({"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]})", "messages.0.role"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"tool","content":"x"}]})", "messages.0.role"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user"}]})", "messages.0.content"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":5}]})", "messages.0.content"},
       {R"({"model":"m","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"x"}]})", "stream"},

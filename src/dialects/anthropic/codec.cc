@@ -127,12 +127,13 @@ std::optional<GatewayError> RequestEncoder::check_parameters() {
                key == "verbosity" || key == "functions" || key == "function_call") {
       honourable = false;
     } else {
-      if (opts_.drop_unsupported) continue;
+      if (opts_.drop(key)) continue;
       return GatewayError::make(ErrorKind::invalid_request,
                                 fmt::format("Unrecognized request argument supplied: {}", key),
                                 "unknown_parameter", key);
     }
-    if (!honourable && !opts_.drop_unsupported) return unsupported(key, why);
+    // n > 1 asks for a shape of answer (several choices), not a steer: never dropped.
+    if (!honourable && (key == "n" || !opts_.drop(key))) return unsupported(key, why);
   }
   return std::nullopt;
 }
@@ -446,7 +447,7 @@ std::optional<GatewayError> RequestEncoder::convert_sampling(json::object& out) 
     double v = t->to_number<double>();
     if (v < 0) return invalid("Invalid 'temperature': must be between 0 and 1 for Anthropic models.", "temperature");
     if (v > 1) {
-      if (!opts_.drop_unsupported)
+      if (!opts_.drop("temperature"))
         return GatewayError::make(ErrorKind::invalid_request,
                                   fmt::format("Unsupported value: 'temperature' must be at most 1 for Anthropic "
                                               "models (got {}).", v),

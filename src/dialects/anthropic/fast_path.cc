@@ -63,8 +63,9 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
     auto* msg = m->get_array()[i].if_object();
     if (!msg) return invalid(param + ": Input should be a valid dictionary", param);
     auto role = json_str(*msg, "role");
-    if (role != "user" && role != "assistant")
-      return invalid(param + ".role: Input should be 'user' or 'assistant'", param + ".role");
+    // Claude Code sends system entries between turns (and last); Anthropic takes them.
+    if (role != "user" && role != "assistant" && role != "system")
+      return invalid(param + ".role: Input should be 'user', 'assistant' or 'system'", param + ".role");
     auto* c = msg->if_contains("content");
     if (absent(c)) return invalid(param + ".content: Field required", param + ".content");
     if (!c->is_string() && !c->is_array())

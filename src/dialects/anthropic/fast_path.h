@@ -24,7 +24,7 @@ struct RequestFacts {
 enum class Endpoint { messages, count_tokens };
 
 // Parses `body` and checks what the gateway relies on, as Anthropic would: a JSON object with
-// a non-empty string model, a non-empty messages array of user/assistant turns whose content
+// a non-empty string model, a non-empty messages array of user/assistant/system entries whose content
 // is a string or an array, max_tokens (messages only; a positive integer) and a boolean
 // stream. Unknown fields are the provider's business and pass. `doc` keeps the parsed body
 // (the inbound translation and the token estimate read it).

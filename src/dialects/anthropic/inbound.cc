@@ -32,6 +32,20 @@ GatewayError unsupported(const std::string& param, std::string_view why) {
 
 bool absent(const json::value* v) { return !v || v->is_null(); }
 
+// A steer the target cannot honour: dropped and named (the default), or a 400 naming it when
+// the model asks for strict parameters.
+std::optional<GatewayError> drop_or_refuse(const EncodeOptions& drops, const std::string& name,
+                                           std::string_view why) {
+  if (drops.drop(name)) return std::nullopt;
+  return unsupported(name, why);
+}
+
+// cache_control on a block, a message or a tool: a hint no other provider takes.
+std::optional<GatewayError> cache_hint(const json::object& o, const EncodeOptions& drops) {
+  if (absent(o.if_contains("cache_control"))) return std::nullopt;
+  return drop_or_refuse(drops, "cache_control", "prompt caching hints are Anthropic's");
+}
+
 json::object text_part(std::string_view text) { return json::object{{"type", "text"}, {"text", text}}; }
 
 // Parts -> the plain string when they are one text part, else the parts themselves.
@@ -40,7 +54,8 @@ json::value compact(json::array parts) {
   return parts;
 }
 
-std::optional<GatewayError> image_part(const json::object& block, const std::string& param, json::array& parts) {
+std::optional<GatewayError> image_part(const json::object& block, const std::string& param, json::array& parts,
+                                       const EncodeOptions& drops) {
   auto* s = block.if_contains("source");
   auto* src = s ? s->if_object() : nullptr;
   if (!src) return invalid(param + ".source: Field required", param + ".source");
@@ -51,13 +66,14 @@ std::optional<GatewayError> image_part(const json::object& block, const std::str
   } else if (stype == "url") {
     url = json_str(*src, "url");
   } else {
-    return unsupported(param + ".source.type", fmt::format("image source '{}'", stype));
+    return drop_or_refuse(drops, fmt::format("image.source.{}", stype), "only base64 and URL images translate");
   }
   parts.push_back(json::object{{"type", "image_url"}, {"image_url", json::object{{"url", url}}}});
   return std::nullopt;
 }
 
-std::optional<GatewayError> document_part(const json::object& block, const std::string& param, json::array& parts) {
+std::optional<GatewayError> document_part(const json::object& block, const std::string& param, json::array& parts,
+                                          const EncodeOptions& drops) {
   auto* s = block.if_contains("source");
   auto* src = s ? s->if_object() : nullptr;
   if (!src) return invalid(param + ".source: Field required", param + ".source");
@@ -69,15 +85,19 @@ std::optional<GatewayError> document_part(const json::object& block, const std::
     auto title = json_str(block, "title");
     file["filename"] = title.empty() ? std::string_view("document.pdf") : title;
     parts.push_back(json::object{{"type", "file"}, {"file", std::move(file)}});
+  } else if (stype == "url") {
+    // OpenAI-shaped file parts carry data, not links: the link is given to the model as text.
+    parts.push_back(text_part(fmt::format("Document: {}", json_str(*src, "url"))));
   } else {
-    return unsupported(param + ".source.type", fmt::format("document source '{}'", stype));
+    return drop_or_refuse(drops, fmt::format("document.source.{}", stype), "only text, base64 and URL documents translate");
   }
   return std::nullopt;
 }
 
 // A user turn: tool_result blocks become tool messages (first, as OpenAI needs them right
 // after the assistant's tool_calls), the rest one user message.
-std::optional<GatewayError> user_turn(const json::value& content, const std::string& param, json::array& out) {
+std::optional<GatewayError> user_turn(const json::value& content, const std::string& param, json::array& out,
+                                      const EncodeOptions& drops) {
   if (content.is_string()) {
     out.push_back(json::object{{"role", "user"}, {"content", content}});
     return std::nullopt;
@@ -90,12 +110,13 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
     auto* b = content.get_array()[j].if_object();
     if (!b) return invalid(bp + ": Input should be a valid dictionary", bp);
     std::string_view type = json_str(*b, "type");
+    if (auto e = cache_hint(*b, drops)) return e;
     if (type == "text") {
       parts.push_back(text_part(json_str(*b, "text")));
     } else if (type == "image") {
-      if (auto e = image_part(*b, bp, parts)) return e;
+      if (auto e = image_part(*b, bp, parts, drops)) return e;
     } else if (type == "document") {
-      if (auto e = document_part(*b, bp, parts)) return e;
+      if (auto e = document_part(*b, bp, parts, drops)) return e;
     } else if (type == "tool_result") {
       std::string_view id = json_str(*b, "tool_use_id");
       if (id.empty()) return invalid(bp + ".tool_use_id: Field required", bp + ".tool_use_id");
@@ -108,10 +129,11 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
           std::string cp = fmt::format("{}.content.{}", bp, k);
           auto* cb = c->get_array()[k].if_object();
           std::string_view ctype = cb ? json_str(*cb, "type") : std::string_view{};
+          if (cb) { if (auto e = cache_hint(*cb, drops)) return e; }
           if (ctype == "text") text.push_back(text_part(json_str(*cb, "text")));
-          else if (ctype == "image") { if (auto e = image_part(*cb, cp, tool_images)) return e; }
-          else if (ctype == "document") { if (auto e = document_part(*cb, cp, tool_images)) return e; }
-          else return unsupported(cp, fmt::format("tool result block '{}'", ctype));
+          else if (ctype == "image") { if (auto e = image_part(*cb, cp, tool_images, drops)) return e; }
+          else if (ctype == "document") { if (auto e = document_part(*cb, cp, tool_images, drops)) return e; }
+          else if (auto e = drop_or_refuse(drops, fmt::format("content.{}", ctype), "no equivalent in a tool result")) return e;
         }
       }
       if (auto* err = b->if_contains("is_error"); err && err->is_bool() && err->get_bool()) {
@@ -123,8 +145,8 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
       }
       json::value tc = text.empty() ? json::value("") : compact(std::move(text));
       out.push_back(json::object{{"role", "tool"}, {"tool_call_id", id}, {"content", std::move(tc)}});
-    } else {
-      return unsupported(bp + ".type", fmt::format("content block '{}'", type));
+    } else if (auto e = drop_or_refuse(drops, fmt::format("content.{}", type), "no equivalent content block")) {
+      return e;
     }
   }
   for (auto& img : tool_images) parts.push_back(std::move(img));
@@ -132,7 +154,8 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
   return std::nullopt;
 }
 
-std::optional<GatewayError> assistant_turn(const json::value& content, const std::string& param, json::array& out) {
+std::optional<GatewayError> assistant_turn(const json::value& content, const std::string& param, json::array& out,
+                                           const EncodeOptions& drops) {
   if (content.is_string()) {
     out.push_back(json::object{{"role", "assistant"}, {"content", content}});
     return std::nullopt;
@@ -144,6 +167,7 @@ std::optional<GatewayError> assistant_turn(const json::value& content, const std
     auto* b = content.get_array()[j].if_object();
     if (!b) return invalid(bp + ": Input should be a valid dictionary", bp);
     std::string_view type = json_str(*b, "type");
+    if (auto e = cache_hint(*b, drops)) return e;
     if (type == "text") {
       parts.push_back(text_part(json_str(*b, "text")));
     } else if (type == "tool_use") {
@@ -155,8 +179,8 @@ std::optional<GatewayError> assistant_turn(const json::value& content, const std
                                     {"arguments", input ? json::serialize(*input) : std::string("{}")}}}});
     } else if (type == "thinking" || type == "redacted_thinking") {
       continue;  // signed for Anthropic only; other providers cannot take it back
-    } else {
-      return unsupported(bp + ".type", fmt::format("content block '{}'", type));
+    } else if (auto e = drop_or_refuse(drops, fmt::format("content.{}", type), "no equivalent content block")) {
+      return e;
     }
   }
   if (parts.empty() && calls.empty()) return std::nullopt;
@@ -167,7 +191,7 @@ std::optional<GatewayError> assistant_turn(const json::value& content, const std
   return std::nullopt;
 }
 
-std::optional<GatewayError> convert_tools(const json::object& req, json::object& chat) {
+std::optional<GatewayError> convert_tools(const json::object& req, json::object& chat, const EncodeOptions& drops) {
   bool have_tools = false;
   if (auto* tv = req.if_contains("tools"); !absent(tv)) {
     if (!tv->is_array()) return invalid("tools: Input should be a valid list", "tools");
@@ -177,8 +201,14 @@ std::optional<GatewayError> convert_tools(const json::object& req, json::object&
       auto* t = tv->get_array()[i].if_object();
       if (!t) return invalid(tp + ": Input should be a valid dictionary", tp);
       std::string_view type = json_str(*t, "type");
-      if (!type.empty() && type != "custom")
-        return unsupported(tp, fmt::format("server tool '{}'", type));
+      if (!type.empty() && type != "custom") {
+        // A server tool (web search, code execution, ...) runs on Anthropic's side only.
+        if (auto e = drop_or_refuse(drops, fmt::format("tools.{}", type), "a server tool runs on Anthropic's side")) return e;
+        continue;
+      }
+      if (auto e = cache_hint(*t, drops)) return e;
+      if (auto* d = t->if_contains("defer_loading"); d && d->is_bool() && d->get_bool())
+        if (auto e = drop_or_refuse(drops, "tools.defer_loading", "every tool is loaded up front")) return e;
       if (json_str(*t, "name").empty()) return invalid(tp + ".name: Field required", tp + ".name");
       json::object fn{{"name", json_str(*t, "name")}};
       if (auto d = json_str(*t, "description"); !d.empty()) fn["description"] = d;
@@ -211,39 +241,91 @@ std::optional<GatewayError> convert_tools(const json::object& req, json::object&
   return std::nullopt;
 }
 
-std::optional<GatewayError> convert_system(const json::value& sys, json::array& messages) {
+// The top-level `system`, or a `role: "system"` entry of `messages` (`param` says which): a
+// system message in place.
+std::optional<GatewayError> convert_system(const json::value& sys, const std::string& param, json::array& messages,
+                                           const EncodeOptions& drops) {
   if (sys.is_string()) {
     if (!sys.get_string().empty()) messages.push_back(json::object{{"role", "system"}, {"content", sys}});
     return std::nullopt;
   }
-  if (!sys.is_array()) return invalid("system: Input should be a valid string or list", "system");
+  if (!sys.is_array()) return invalid(param + ": Input should be a valid string or list", param);
   json::array parts;
   for (std::size_t i = 0; i < sys.get_array().size(); ++i) {
     auto* b = sys.get_array()[i].if_object();
     if (!b || json_str(*b, "type") != "text")
-      return invalid(fmt::format("system.{}: Input should be a text block", i), fmt::format("system.{}", i));
-    parts.push_back(text_part(json_str(*b, "text")));  // cache_control dropped: see inbound.h
+      return invalid(fmt::format("{}.{}: Input should be a text block", param, i), fmt::format("{}.{}", param, i));
+    if (auto e = cache_hint(*b, drops)) return e;
+    if (!json_str(*b, "text").empty()) parts.push_back(text_part(json_str(*b, "text")));
   }
   if (!parts.empty()) messages.push_back(json::object{{"role", "system"}, {"content", compact(std::move(parts))}});
+  return std::nullopt;
+}
+
+// thinking -> reasoning_effort: budget < 4096 low, < 16384 medium, else high; adaptive medium.
+std::optional<GatewayError> convert_thinking(const json::value& t, json::object& chat) {
+  auto* o = t.if_object();
+  if (!o) return invalid("thinking: Input should be a valid dictionary", "thinking");
+  std::string_view type = json_str(*o, "type");
+  if (type == "enabled") {
+    int64_t budget = json_int(o->if_contains("budget_tokens"));
+    chat["reasoning_effort"] = budget < 4096 ? "low" : budget < 16384 ? "medium" : "high";
+  } else if (type == "adaptive") {
+    chat["reasoning_effort"] = "medium";
+  } else if (type != "disabled") {
+    return invalid(fmt::format("thinking.type: Input tag '{}' does not match any of the expected tags: "
+                               "'enabled', 'disabled', 'adaptive'", type),
+                   "thinking.type");
+  }
+  return std::nullopt;
+}
+
+// output_config: effort -> reasoning_effort (it says more than thinking's type, so it wins;
+// "max" is the highest every target takes, high), format -> response_format.
+std::optional<GatewayError> convert_output_config(const json::value& v, json::object& chat, const EncodeOptions& drops) {
+  auto* o = v.if_object();
+  if (!o) return invalid("output_config: Input should be a valid dictionary", "output_config");
+  for (const auto& kv : *o) {
+    std::string_view k = kv.key();
+    if (kv.value().is_null()) continue;
+    if (k == "effort") {
+      std::string_view e = kv.value().is_string() ? std::string_view(kv.value().get_string()) : "";
+      if (e != "low" && e != "medium" && e != "high" && e != "max")
+        return invalid("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'", "output_config.effort");
+      chat["reasoning_effort"] = e == "max" ? std::string_view("high") : e;
+    } else if (k == "format") {
+      auto* f = kv.value().if_object();
+      if (!f || json_str(*f, "type") != "json_schema" || !f->contains("schema"))
+        return invalid("output_config.format: Input should be {\"type\": \"json_schema\", \"schema\": {...}}",
+                       "output_config.format");
+      chat["response_format"] = json::object{
+          {"type", "json_schema"},
+          {"json_schema", json::object{{"name", "output"}, {"schema", f->at("schema")}, {"strict", true}}}};
+    } else if (auto e = drop_or_refuse(drops, fmt::format("output_config.{}", k), "no equivalent")) {
+      return e;
+    }
+  }
   return std::nullopt;
 }
 
 }  // namespace
 
 std::optional<GatewayError> messages_to_chat(const json::value& reqv, json::object& chat, std::string& model,
-                                             bool& stream) {
+                                             bool& stream, const EncodeOptions& drops) {
   auto* req = reqv.if_object();
   if (!req) return invalid("The request body must be a JSON object.", "");
   static constexpr std::string_view known[] = {
       "model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature",
-      "top_p", "top_k", "tools", "tool_choice", "thinking", "service_tier", "context_management"};
+      "top_p", "top_k", "tools", "tool_choice", "thinking", "output_config"};
   for (const auto& kv : *req) {
     std::string_view k = kv.key();
     if (std::find(std::begin(known), std::end(known), k) != std::end(known)) continue;
-    if (k == "mcp_servers" || k == "container") {
-      if (kv.value().is_null() || (kv.value().is_array() && kv.value().get_array().empty())) continue;
-      return unsupported(std::string(k), "it runs on Anthropic's servers");
-    }
+    if (kv.value().is_null() || (kv.value().is_array() && kv.value().get_array().empty())) continue;
+    // Steers with no equivalent elsewhere (context_management, service_tier, mcp_servers,
+    // container, and what newer API versions add) are dropped and named, or refused.
+    if (drops.drop(std::string(k))) continue;
+    if (k == "mcp_servers" || k == "container") return unsupported(std::string(k), "it runs on Anthropic's servers");
+    if (k == "context_management" || k == "service_tier") return unsupported(std::string(k), "no equivalent");
     return invalid(fmt::format("{}: Extra inputs are not permitted", k), std::string(k));
   }
 
@@ -267,7 +349,7 @@ std::optional<GatewayError> messages_to_chat(const json::value& reqv, json::obje
 
   json::array messages;
   if (auto* sys = req->if_contains("system"); !absent(sys)) {
-    if (auto e = convert_system(*sys, messages)) return e;
+    if (auto e = convert_system(*sys, "system", messages, drops)) return e;
   }
   for (std::size_t i = 0; i < msgs->get_array().size(); ++i) {
     std::string mp = fmt::format("messages.{}", i);
@@ -276,12 +358,16 @@ std::optional<GatewayError> messages_to_chat(const json::value& reqv, json::obje
     std::string_view role = json_str(*m, "role");
     auto* content = m->if_contains("content");
     if (absent(content)) return invalid(mp + ".content: Field required", mp + ".content");
+    if (auto e = cache_hint(*m, drops)) return e;
     if (role == "user") {
-      if (auto e = user_turn(*content, mp + ".content", messages)) return e;
+      if (auto e = user_turn(*content, mp + ".content", messages, drops)) return e;
     } else if (role == "assistant") {
-      if (auto e = assistant_turn(*content, mp + ".content", messages)) return e;
+      if (auto e = assistant_turn(*content, mp + ".content", messages, drops)) return e;
+    } else if (role == "system") {
+      // Claude Code puts system entries between (and after) turns: kept in place.
+      if (auto e = convert_system(*content, mp + ".content", messages, drops)) return e;
     } else {
-      return invalid(fmt::format("{}.role: Input should be 'user' or 'assistant'", mp), mp + ".role");
+      return invalid(fmt::format("{}.role: Input should be 'user', 'assistant' or 'system'", mp), mp + ".role");
     }
   }
 
@@ -295,6 +381,11 @@ std::optional<GatewayError> messages_to_chat(const json::value& reqv, json::obje
       chat[k] = *v;
     }
   }
+  // Kept as the canonical form's extension: Gemini and Bedrock take it, OpenAI drops it.
+  if (auto* k = req->if_contains("top_k"); !absent(k)) {
+    if (!k->is_int64() && !k->is_uint64()) return invalid("top_k: Input should be a valid integer", "top_k");
+    chat["top_k"] = *k;
+  }
   if (auto* s = req->if_contains("stop_sequences"); !absent(s)) {
     if (!s->is_array()) return invalid("stop_sequences: Input should be a valid list", "stop_sequences");
     json::array stop;
@@ -304,21 +395,12 @@ std::optional<GatewayError> messages_to_chat(const json::value& reqv, json::obje
     }
     if (!stop.empty()) chat["stop"] = std::move(stop);
   }
-  if (auto e = convert_tools(*req, chat)) return e;
+  if (auto e = convert_tools(*req, chat, drops)) return e;
   if (auto* t = req->if_contains("thinking"); !absent(t)) {
-    auto* o = t->if_object();
-    if (!o) return invalid("thinking: Input should be a valid dictionary", "thinking");
-    std::string_view type = json_str(*o, "type");
-    if (type == "enabled") {
-      int64_t budget = json_int(o->if_contains("budget_tokens"));
-      chat["reasoning_effort"] = budget < 4096 ? "low" : budget < 16384 ? "medium" : "high";
-    } else if (type == "adaptive") {
-      chat["reasoning_effort"] = "medium";
-    } else if (type != "disabled") {
-      return invalid(fmt::format("thinking.type: Input tag '{}' does not match any of the expected tags: "
-                                 "'enabled', 'disabled'", type),
-                     "thinking.type");
-    }
+    if (auto e = convert_thinking(*t, chat)) return e;
+  }
+  if (auto* oc = req->if_contains("output_config"); !absent(oc)) {
+    if (auto e = convert_output_config(*oc, chat, drops)) return e;
   }
   if (auto* md = req->if_contains("metadata"); md && md->is_object()) {
     if (auto u = json_str(md->get_object(), "user_id"); !u.empty()) chat["user"] = u;
@@ -426,6 +508,9 @@ void MessagesStreamEncoder::start(const json::object* chunk, std::string& out) {
   started_ = true;
   id_ = message_id(chunk ? json_str(*chunk, "id") : std::string_view{});
   WireUsage w = WireUsage::from_canonical(chunk_usage_);
+  // Clients read the input count here (real Anthropic streams carry it): an estimate until
+  // the upstream's count arrives in message_delta.
+  if (!chunk_usage_.known) w.input_tokens = input_estimate_;
   w.output_tokens = 0;
   emit("message_start",
        json::object{{"message", json::object{{"id", id_},
@@ -512,6 +597,7 @@ void MessagesStreamEncoder::finish(const core::Usage& usage, std::string& out) {
   close(out);
   finished_ = true;
   WireUsage w = WireUsage::from_canonical(usage.known ? usage : chunk_usage_);
+  if (!w.known) w.input_tokens = input_estimate_;  // never let a client replace the estimate by 0
   emit("message_delta",
        json::object{{"delta", json::object{{"stop_reason", stop_reason_.empty() ? "end_turn" : stop_reason_},
                                            {"stop_sequence", nullptr}}},

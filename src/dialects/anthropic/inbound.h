@@ -4,16 +4,24 @@
 // instead (fast_path.h); this file is for every other target.
 //
 // What the translation decides:
-// - The canonical request it builds is a valid OpenAI chat request: Anthropic-only fields
-//   with no OpenAI meaning are dropped, and said so here: `top_k` (no OpenAI equivalent),
-//   `cache_control` (OpenAI caches prompts automatically), thinking/redacted_thinking blocks
-//   in assistant history (their signatures mean nothing elsewhere), `service_tier`,
-//   `context_management`. Fields a non-Anthropic target cannot honour are a 400 naming
-//   them: `mcp_servers`, `container`, server tools (web search, bash, ...), and unknown
-//   top-level fields (as Anthropic itself answers: "X: Extra inputs are not permitted").
+// - The canonical request it builds is a valid OpenAI chat request. What has an equivalent is
+//   mapped; what only steers and has none is dropped and named through `drops` (the request's
+//   x-tollgate-dropped list), or refused with a 400 naming it when the model asks for strict
+//   parameters (drops.drop() says no): `cache_control` (wherever it sits), `context_management`,
+//   `service_tier`, `mcp_servers`, `container`, tools with `defer_loading` (the tool is kept),
+//   server tools (web search, bash, ...: the tool is removed), content blocks with no OpenAI
+//   form, and top-level fields this file does not know. Thinking/redacted_thinking blocks in
+//   assistant history are left out silently (their signatures mean nothing elsewhere).
+// - `top_k` stays in the canonical form as an extension (Gemini and Bedrock codecs take it; the
+//   OpenAI wire drops it).
 // - max_tokens -> max_completion_tokens (the name every current OpenAI model accepts).
 // - thinking {enabled, budget_tokens} -> reasoning_effort: < 4096 low, < 16384 medium,
-//   else high; {adaptive} -> medium; disabled -> none sent.
+//   else high; {adaptive} -> medium; disabled -> none sent. output_config.effort (low, medium,
+//   high, max -> high) wins over thinking; output_config.format (json_schema) ->
+//   response_format json_schema, strict.
+// - `role: "system"` entries of `messages` become system messages in place (Claude Code puts
+//   them between turns and last).
+// - metadata.user_id -> user. Documents by URL become a text part naming the URL.
 // - tool_result blocks -> `tool` messages placed before the rest of the user turn; a
 //   tool_result with is_error is prefixed "Error: "; images inside a tool_result (OpenAI
 //   tool messages carry text only) follow in a user message.
@@ -30,13 +38,16 @@
 
 #include "core/error.h"
 #include "core/usage.h"
+#include "dialects/codec.h"
 
 namespace tollgate::dialects::anthropic {
 
-// Anthropic request -> canonical chat request. `model` and `stream` are the caller's.
+// Anthropic request -> canonical chat request. `model` and `stream` are the caller's. Only
+// `drops.drop()` of the options is used (default: drop without naming).
 std::optional<core::GatewayError> messages_to_chat(const boost::json::value& req,
                                                    boost::json::object& chat, std::string& model,
-                                                   bool& stream);
+                                                   bool& stream,
+                                                   const EncodeOptions& drops = EncodeOptions{{}, false, true});
 
 // A canonical chat.completion -> an Anthropic message answer, `model` being the name to show
 // the caller. Tool-call arguments that are not a JSON object become input {}.
@@ -50,7 +61,10 @@ boost::json::object chat_to_message(const boost::json::object& completion, std::
 // OpenAI-shaped streams report usage only in their last chunk (choices: []).
 class MessagesStreamEncoder {
  public:
-  explicit MessagesStreamEncoder(std::string model) : model_(std::move(model)) {}
+  // `input_estimate`: message_start's input_tokens when the upstream has not reported usage
+  // by its first chunk (OpenAI-shaped streams report it last); message_delta carries the count.
+  explicit MessagesStreamEncoder(std::string model, int64_t input_estimate = 0)
+      : model_(std::move(model)), input_estimate_(input_estimate) {}
 
   void on_chunk(const boost::json::object& chunk, std::string& out);
   // The upstream stream ended well: emits what is still missing (message_start when nothing
@@ -67,6 +81,7 @@ class MessagesStreamEncoder {
   void delta(boost::json::object d, std::string& out);
 
   std::string model_;
+  int64_t input_estimate_ = 0;
   std::string id_;
   bool started_ = false;
   bool finished_ = false;

@@ -192,7 +192,7 @@ class ChatEncoder {
 
   // A parameter we cannot honour: 400, or nothing when the caller opted into dropping.
   std::optional<GatewayError> reject(std::string_view param, std::string_view why = {}) const {
-    if (opts_.drop_unsupported) return std::nullopt;
+    if (opts_.drop(param)) return std::nullopt;
     return unsupported(param, why);
   }
 
@@ -225,7 +225,7 @@ class ChatEncoder {
           std::all_of(v.get_array().begin(), v.get_array().end(),
                       [](const json::value& m) { return m.is_string() && m.get_string() == "text"; }))
         continue;
-      if (k == "n") { if (auto e = reject(k, "Only n=1 is possible.")) return e; continue; }
+      if (k == "n") return unsupported(k, "Only n=1 is possible.");  // a shape of answer, never dropped
       if (k == "parallel_tool_calls") {
         if (auto e = reject(k, "Converse lets the model decide whether to call several tools at once.")) return e;
         continue;
@@ -265,14 +265,14 @@ class ChatEncoder {
       std::string_view u = url->get_string();
       if (!parse_data_url(u, mime, data)) {
         if (u.starts_with("https://") || u.starts_with("http://")) {
-          if (opts_.drop_unsupported) return std::nullopt;
+          if (opts_.drop(pp)) return std::nullopt;
           return unsupported(pp, "Bedrock cannot fetch image URLs: send the image inline as a base64 data URL.");
         }
         return invalid(fmt::format("'{}.image_url.url' must be a base64 data URL.", pp), pp + ".image_url.url");
       }
       std::string_view format = image_format(mime);
       if (format.empty()) {
-        if (opts_.drop_unsupported) return std::nullopt;
+        if (opts_.drop(pp)) return std::nullopt;
         return unsupported(pp, fmt::format("Bedrock takes png, jpeg, gif and webp images, not '{}'.", mime));
       }
       blocks.push_back(json::object{{"image", json::object{{"format", format},
@@ -282,19 +282,19 @@ class ChatEncoder {
       const json::object* fo = f ? f->if_object() : nullptr;
       std::string_view fd = fo ? str(*fo, "file_data") : std::string_view();
       if (!parse_data_url(fd, mime, data)) {
-        if (opts_.drop_unsupported) return std::nullopt;
+        if (opts_.drop(pp + ".file")) return std::nullopt;
         return unsupported(pp + ".file", "Send the file inline as 'file_data' (a base64 data URL); file ids cannot be.");
       }
       std::string_view format = document_format(mime);
       if (format.empty()) {
-        if (opts_.drop_unsupported) return std::nullopt;
+        if (opts_.drop(pp + ".file")) return std::nullopt;
         return unsupported(pp + ".file", fmt::format("Bedrock cannot read documents of type '{}'.", mime));
       }
       blocks.push_back(json::object{{"document", json::object{{"format", format},
                                                               {"name", document_name(str(*fo, "filename"), ++documents_)},
                                                               {"source", json::object{{"bytes", data}}}}}});
     } else {
-      if (opts_.drop_unsupported) return std::nullopt;
+      if (opts_.drop(pp + ".type")) return std::nullopt;
       return unsupported(pp + ".type", fmt::format("Bedrock cannot take '{}' content parts.", type));
     }
     cache_after(part, blocks);
@@ -328,7 +328,7 @@ class ChatEncoder {
       } else if (media) {
         if (auto e = media_block(*p, type, pp, blocks)) return e;
       } else {
-        if (opts_.drop_unsupported) continue;
+        if (opts_.drop(pp + ".type")) continue;
         return unsupported(pp + ".type", fmt::format("Only text parts are possible here, not '{}'.", type));
       }
     }
@@ -464,7 +464,7 @@ class ChatEncoder {
         std::string param = fmt::format("tools[{}]", i);
         const auto* t = arr[i].if_object();
         if (!t || str(*t, "type") != "function") {
-          if (opts_.drop_unsupported) continue;
+          if (opts_.drop(param + ".type")) continue;
           return unsupported(param + ".type", "Only function tools can be sent to Bedrock.");
         }
         const json::value* fv = t->if_contains("function");

@@ -157,7 +157,7 @@ class ChatEncoder {
 
   // A parameter we cannot honour: 400, or nothing when the caller opted into dropping.
   std::optional<GatewayError> reject(std::string_view param, std::string_view why = {}) const {
-    if (opts_.drop_unsupported) return std::nullopt;
+    if (opts_.drop(param)) return std::nullopt;
     return unsupported(param, why);
   }
 
@@ -259,12 +259,12 @@ class ChatEncoder {
         const json::value* fd = fo ? fo->if_contains("file_data") : nullptr;
         std::string mime, data;
         if (!fd || !fd->is_string() || !parse_data_url(fd->get_string(), mime, data)) {
-          if (opts_.drop_unsupported) continue;
+          if (opts_.drop(pp + ".file.file_id")) continue;
           return unsupported(pp + ".file.file_id", "Send the file inline as 'file_data' (a base64 data URL).");
         }
         parts.push_back(json::object{{"inlineData", json::object{{"mimeType", mime}, {"data", data}}}});
       } else {
-        if (opts_.drop_unsupported) continue;
+        if (opts_.drop(pp + ".type")) continue;
         return unsupported(pp + ".type", fmt::format("Gemini cannot take '{}' content parts.", t));
       }
     }
@@ -427,7 +427,7 @@ class ChatEncoder {
         const auto* t = tools[i].if_object();
         const json::value* type = t ? t->if_contains("type") : nullptr;
         if (!type || !type->is_string() || type->get_string() != "function") {
-          if (opts_.drop_unsupported) continue;
+          if (opts_.drop(param + ".type")) continue;
           return unsupported(param + ".type", "Only function tools can be sent to Gemini.");
         }
         const json::value* fv = t->if_contains("function");
@@ -591,7 +591,7 @@ std::optional<GatewayError> GeminiCodec::encode_embeddings(const json::object& r
     if (kv.value().is_null() || k == "input" || k == "model" || k == "dimensions" ||
         k == "encoding_format" || k == "user")
       continue;
-    if (!opts.drop_unsupported) return unsupported(k);
+    if (!opts.drop(k)) return unsupported(k);
   }
   if (auto* f = present(request, "encoding_format")) {
     if (!f->is_string() || (f->get_string() != "float" && f->get_string() != "base64"))
