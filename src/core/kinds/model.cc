@@ -11,7 +11,8 @@ Kind model_kind() {
   k.component = "Model";
   k.description = "An alias callers send as \"model\", routed to one or more upstream targets.";
   k.fields = {
-      str("name").req().matches("^[A-Za-z0-9/.:_-]+$").doc("letters, digits, '/', '.', ':', '_' and '-'"),
+      str("name").req().matches("^[A-Za-z0-9/.:_*-]+$")
+          .doc("letters, digits, '/', '.', ':', '_', '-' and '*' ('*' makes it a pattern: claude-*, gpt-5*, *)"),
       one_of("strategy", {"weighted", "least-latency", "least-busy", "lowest-cost", "fallback", "priority"})
           .dflt("\"weighted\""),
       list("targets", object("target", {ref("provider", "providers").req(),
@@ -37,6 +38,12 @@ Kind model_kind() {
       pricing_field("pricing"),
       limits_field("limits").doc("for the model, all keys together"),
       list("guardrails", ref("guardrail", "guardrails")).doc("policies for every key calling this alias"),
+      boolean("strict_params").dflt("false")
+          .doc("a parameter a target cannot honour is a 400 naming it, instead of being dropped and named in "
+               "x-tollgate-dropped"),
+      integer("max_output_tokens", 1, 1099511627776)
+          .doc("the targets' output limit where the catalog does not know it: a larger max_tokens is clamped"),
+      integer("context_window", 1, 1099511627776),
   };
   k.returned = {boolean("builtin").doc("added by the gateway (demo), not stored")};
   k.example = R"({"name":"gpt-4o","strategy":"priority",
@@ -45,7 +52,8 @@ Kind model_kind() {
                   "fallbacks":["demo"],"retry":{"max_attempts":2,"backoff_ms":50,"max_backoff_ms":500,"on":["5xx"]},
                   "circuit":{"failures":5,"cooldown_ms":10000},"timeout_ms":30000,
                   "affinity":{"by":"header","header":"x-session"},"pricing":{"input":3},
-                  "limits":{"rpm":600,"tpm":100000},"guardrails":["no-pii"]})";
+                  "limits":{"rpm":600,"tpm":100000},"guardrails":["no-pii"],"strict_params":false,
+                  "max_output_tokens":16384,"context_window":128000})";
   return k;
 }
 
