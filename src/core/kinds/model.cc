@@ -32,6 +32,16 @@ Kind model_kind() {
                            .doc("failure classes worth another attempt (all four by default)")}),
       object("circuit", {integer("failures", 1, 1000).dflt("3").doc("consecutive failures that open it"),
                          integer("cooldown_ms", 1, 86'400'000).dflt("30000")}),
+      object("health_check",
+             {integer("interval_ms", 100, 86'400'000).doc("how often each target is probed; absent: no active checks"),
+              integer("timeout_ms", 1, 600'000).dflt("5000"),
+              one_of("probe", {"models", "request"}).dflt("\"models\"")
+                  .doc("models: GET the provider's model list; request: a 1-token chat"),
+              integer("failures", 1, 1000).dflt("2").doc("consecutive failed probes that open the circuit"),
+              integer("successes", 1, 1000).dflt("1").doc("consecutive good probes that close it")})
+          .doc("active health checks of the targets, off the request path"),
+      one_of("when_all_unavailable", {"send", "fail"}).dflt("\"send\"")
+          .doc("every target cooling or open: send to the one recovering first, or fail at once"),
       integer("timeout_ms", 0, 86'400'000).dflt("0").doc("overall deadline across attempts; 0: none"),
       object("affinity", {one_of("by", {"header", "key", "user"}), str("header").doc("for by: header")})
           .doc("which request attribute pins a caller to a target"),
@@ -50,7 +60,9 @@ Kind model_kind() {
                   "targets":[{"provider":"openai-main","model":"gpt-4o","weight":2,"priority":0,
                               "pricing":{"input":2.5,"output":10}}],
                   "fallbacks":["demo"],"retry":{"max_attempts":2,"backoff_ms":50,"max_backoff_ms":500,"on":["5xx"]},
-                  "circuit":{"failures":5,"cooldown_ms":10000},"timeout_ms":30000,
+                  "circuit":{"failures":5,"cooldown_ms":10000},
+                  "health_check":{"interval_ms":10000,"timeout_ms":2000,"probe":"models","failures":2,"successes":1},
+                  "when_all_unavailable":"send","timeout_ms":30000,
                   "affinity":{"by":"header","header":"x-session"},"pricing":{"input":3},
                   "limits":{"rpm":600,"tpm":100000},"guardrails":["no-pii"],"strict_params":false,
                   "max_output_tokens":16384,"context_window":128000})";
