@@ -44,6 +44,8 @@ declare -A SOURCES=(
     src/guardrails/stream_redactor.cc"
   [responses_request]="src/core/error.cc src/http/sse.cc src/store/secret_box.cc
     src/dialects/openai/responses_inbound.cc src/dialects/openai/responses_outbound.cc"
+  [schema_check]="src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
+    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc"
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
@@ -53,7 +55,7 @@ declare -A SOURCES=(
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

@@ -10,7 +10,9 @@
 
 #include "core/process_config.h"
 #include "core/resources.h"
+#include "core/schema.h"
 #include "gateway/runtime.h"
+#include "store/admin_keys.h"
 #include "store/store.h"
 
 using namespace tollgate;
@@ -42,8 +44,13 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
     return 1;
   }
 
-  // A brand-new SQLite store gets a first key, so the first request can be made at once.
+  // A brand-new SQLite store gets a first key, so the first request can be made at once; and
+  // with no admin key in tollgate.yaml nor in the store, an admin key, so the Admin UI can be
+  // opened at once (its sign-in link is printed once the listener is up).
+  std::string signin_secret;
   if (store->writable()) {
+    if (config.admin_key.empty() && store::list_admin_keys(*store).empty())
+      signin_secret = store::create_admin_key(*store, "first-admin", "admin").secret;
     auto current = store->load();
     if (current.ok() && current.resources.keys.empty()) {
       auto created = store->create_key("default", {});
@@ -54,7 +61,7 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
       std::fflush(stdout);
     }
   }
-  return gateway::run(std::move(config), std::move(store));
+  return gateway::run(std::move(config), std::move(store), std::move(signin_secret));
 }
 
 int cmd_validate(const std::string& file) {
@@ -74,7 +81,10 @@ int cmd_validate(const std::string& file) {
     return text.rfind(line, 0) == 0 || text.find("\n" + line) != std::string::npos;
   };
   bool resources = false;
-  for (auto key : {"providers", "models", "keys", "guardrails", "mcp_servers"}) resources = resources || has_key(key);
+  for (const auto& kind : core::schema::kinds())
+    resources = resources || (kind.in_resources_file && has_key(kind.name));
+  // Sections not yet declared as schemas (src/mcp/config.cc, src/cache/policy_config.cc).
+  for (auto key : {"mcp_servers", "cache_policies"}) resources = resources || has_key(key);
   bool process = false;
   for (auto key : {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server", "log", "usage",
                    "tracing", "capture"})

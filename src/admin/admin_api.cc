@@ -18,6 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/schema.h"
+#include "store/admin_keys.h"
 #include "gateway/runtime.h"
 
 namespace tollgate::admin {
@@ -205,16 +207,21 @@ std::optional<int64_t> parse_time_ms(std::string_view s) {
 
 // --- auth ------------------------------------------------------------------------------------
 
-// Constant time whatever the lengths: both sides are hashed to 32 bytes first.
-bool admin_key_matches(std::string_view authorization, const std::string& admin_key) {
+// The token of `Authorization: Bearer <token>` ("" for anything else).
+std::string_view bearer_of(std::string_view authorization) {
   constexpr std::string_view kBearer = "Bearer ";
-  std::string_view given;
   if (authorization.size() > kBearer.size() &&
       std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
                                              std::tolower(static_cast<unsigned char>(b)); })) {
-    given = authorization.substr(kBearer.size());
+    return authorization.substr(kBearer.size());
   }
+  return {};
+}
+
+// Constant time whatever the lengths: both sides are hashed to 32 bytes first.
+bool admin_key_matches(std::string_view authorization, const std::string& admin_key) {
+  std::string_view given = bearer_of(authorization);
   std::string a = store::sha256_hex(given), b = store::sha256_hex(admin_key);
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 && !given.empty();
 }
@@ -323,6 +330,7 @@ struct AdminApi::Call {
   std::string path;                         // below /admin/v1, e.g. "/keys/key_abc/rotate"
   std::vector<std::string> segments;        // {"keys", "key_abc", "rotate"}
   std::map<std::string, std::string> query;
+  Caller caller;
   const std::string& method() const { return request.method; }
   bool is(std::string_view m) const { return request.method == m; }
 };
@@ -370,14 +378,28 @@ bool AdminApi::reload() {
   return true;
 }
 
+// Who is calling: the admin key in tollgate.yaml (the bootstrap admin), or a stored admin key.
+std::optional<AdminApi::Caller> AdminApi::authenticate(const AdminRequest& request, bool& any_key) {
+  any_key = !state_.config.admin_key.empty();
+  if (any_key && admin_key_matches(request.authorization, state_.config.admin_key)) return Caller{"config", "admin"};
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (!st) return std::nullopt;
+  any_key = any_key || !store::list_admin_keys(*st).empty();
+  if (auto k = store::find_admin_key(*st, bearer_of(request.authorization))) return Caller{"admin_key:" + k->name, k->role};
+  return std::nullopt;
+}
+
 AdminReply AdminApi::handle(const AdminRequest& request) {
-  if (state_.config.admin_key.empty()) {
+  bool any_key = false;
+  std::optional<Caller> caller = authenticate(request, any_key);
+  if (!any_key) {
     return error_reply(403, "permission_error", "admin_api_disabled",
                        "The Admin API is disabled because no admin key is configured. Set one in "
                        "tollgate.yaml, e.g. `admin: { key: \"${TOLLGATE_ADMIN_KEY}\" }`, and restart "
                        "the gateway; then send `Authorization: Bearer <admin key>`.");
   }
-  if (!admin_key_matches(request.authorization, state_.config.admin_key)) {
+  if (!caller) {
     AdminReply r = error_reply(401, "authentication_error", "invalid_admin_key",
                                request.authorization.empty()
                                    ? "Missing admin key: send `Authorization: Bearer <admin key>`."
@@ -388,7 +410,8 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
   std::string_view target = request.target;
   std::size_t q = target.find('?');
   Call call{request, std::string(target.substr(kPrefix.size(), q == std::string_view::npos ? q : q - kPrefix.size())),
-            {}, q == std::string_view::npos ? std::map<std::string, std::string>{} : parse_query(target.substr(q + 1))};
+            {}, q == std::string_view::npos ? std::map<std::string, std::string>{} : parse_query(target.substr(q + 1)),
+            *caller};
   std::string_view rest = call.path;
   while (!rest.empty()) {
     if (rest.front() == '/') {
@@ -399,12 +422,85 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
     call.segments.push_back(percent_decode(rest.substr(0, slash)));
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
+  const bool write = !call.is("GET") && !call.is("HEAD");
+  if (write && caller->role != "admin") {
+    return error_reply(403, "permission_error", "read_only_role",
+                       "This admin key has role " + caller->role + ": it may only read.");
+  }
   try {
-    return route(call);
+    if (!write) return route(call);
+    json::value before = current_view(call);
+    AdminReply reply = route(call);
+    audit(call, reply, std::move(before));
+    return reply;
   } catch (const std::exception& e) {
     spdlog::error("admin api: {} {}: {}", request.method, call.path, e.what());
     return error_reply(500, "api_error", "internal_error", std::string("Internal error: ") + e.what());
   }
+}
+
+// --- audit -------------------------------------------------------------------------------------
+
+namespace {
+// What the audit log keeps of an answer: secrets shown once (a created or rotated key's) masked.
+json::value masked(json::value v) {
+  if (auto* o = v.if_object()) {
+    for (auto& [name, value] : *o) {
+      if (name == "secret" && value.is_string()) value = "***";
+      else value = masked(std::move(value));
+    }
+  } else if (auto* a = v.if_array()) {
+    for (auto& item : *a) item = masked(std::move(item));
+  }
+  return v;
+}
+
+json::value parsed_or_null(const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  return ec ? json::value(nullptr) : v;
+}
+}  // namespace
+
+// The resource a write is about, as a GET of it shows it (so without secrets); null when none.
+json::value AdminApi::current_view(const Call& call) {
+  if (call.segments.size() < 2) return nullptr;
+  AdminRequest get{"GET", std::string(kPrefix) + "/" + call.segments[0] + "/" + call.segments[1], "", ""};
+  Call read{get, "/" + call.segments[0] + "/" + call.segments[1], {call.segments[0], call.segments[1]}, {}, call.caller};
+  AdminReply reply = route(read);
+  return reply.status == 200 ? masked(parsed_or_null(reply.body)) : json::value(nullptr);
+}
+
+void AdminApi::audit(const Call& call, const AdminReply& reply, json::value before) {
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (!st || call.segments.empty()) return;
+  json::value after = reply.status < 400 ? masked(parsed_or_null(reply.body)) : json::value(nullptr);
+  if (call.segments.size() >= 2 && call.is("DELETE")) after = nullptr;
+  std::string name = call.segments.size() >= 2 ? call.segments[1] : std::string();
+  if (name.empty() && after.is_object())
+    if (const json::value* n = after.as_object().if_contains("name"); n && n->is_string()) name = n->as_string();
+  store::AuditEntry entry{now_ms(), call.caller.actor, call.method() + " /admin/v1" + call.path, reply.status,
+                          call.segments[0], name, json::serialize(before), json::serialize(after)};
+  try {
+    st->append_audit(entry);
+  } catch (const std::exception& e) {
+    spdlog::error("audit log: cannot record {} by {}: {}", entry.action, entry.actor, e.what());
+  }
+}
+
+AdminReply AdminApi::audit_log(Call& call) {
+  int limit = 100, offset = 0;
+  if (auto v = parse_int(call.query["limit"]); v && *v >= 1 && *v <= 1000) limit = static_cast<int>(*v);
+  if (auto v = parse_int(call.query["offset"]); v && *v >= 0) offset = static_cast<int>(*v);
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  json::array data;
+  for (const auto& e : st ? st->list_audit(limit, offset) : std::vector<store::AuditEntry>{})
+    data.push_back(json::object{{"ts", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"status", e.status},
+                                {"kind", e.kind}, {"name", e.name}, {"before", parsed_or_null(e.before)},
+                                {"after", parsed_or_null(e.after)}});
+  return json_reply(200, json::object{{"data", std::move(data)}, {"limit", limit}, {"offset", offset}});
 }
 
 AdminReply AdminApi::route(Call& call) {
@@ -421,7 +517,15 @@ AdminReply AdminApi::route(Call& call) {
     if (!call.is("GET")) return method_not_allowed("GET");
     return {200, {{"content-type", "application/json"}}, openapi_document()};
   }
+  if (top == "schema" && s.size() == 1) {
+    if (!call.is("GET")) return method_not_allowed("GET");
+    return json_reply(200, core::schema::document());
+  }
   if (top == "guardrails") return guardrails(call);
+  if (top == "admin_keys") return admin_keys(call);
+  if (top == "audit" && s.size() == 1) return call.is("GET") ? audit_log(call) : method_not_allowed("GET");
+  if (const core::schema::Kind* kind = core::schema::find_kind(top); kind && kind->generic_routes)
+    return documents(call, *kind);
   return not_found("Unknown Admin API route " + call.path + "; see GET /admin/v1/openapi.json.");
 }
 
@@ -523,35 +627,37 @@ const json::value* field_of(const json::object& o, std::string_view name) { retu
 
 }  // namespace
 
-AdminReply AdminApi::providers(Call& call) {
-  const auto& s = call.segments;
-  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
-  auto snapshot = state_.snapshots.shared();
-  Builtins builtin = builtins_of(state_.config);
-  auto is_builtin = [&](const std::string& name) {
-    if (!builtin.providers.contains(name)) return false;
-    std::string ignored;
-    auto* st = resource_store(ignored);
-    return !(st && st->stored_provider_document(name));
-  };
-  auto find = [&](const std::string& name) -> const core::Provider* {
-    if (!snapshot) return nullptr;
-    if (auto* p = snapshot->provider(name)) return &p->spec;
-    return nullptr;
-  };
+// --- every kind with generic routes ------------------------------------------------------------
 
+// What the generic routes need of one kind; the rest (paths, methods, names, conflicts,
+// answers) is the same for all of them.
+struct AdminApi::KindOps {
+  const core::schema::Kind& kind;
+  std::function<json::array()> list;                                       // the live snapshot's
+  std::function<std::optional<json::object>(const std::string&)> read;    // the live one
+  std::function<bool(const std::string&)> builtin;  // added by the gateway, not stored
+  std::function<bool(const std::string&)> stored;
+  std::function<bool(store::ResourceStore&, const std::string&)> remove;
+  // Validates `doc` (its name settled) and puts it; an error answer, or nullopt with `answer`
+  // what to return should the new snapshot not be live.
+  std::function<std::optional<AdminReply>(store::ResourceStore&, json::object& doc, const std::string& name,
+                                           json::object& answer)>
+      write;
+};
+
+AdminReply AdminApi::resources(Call& call, const KindOps& ops) {
+  const auto& s = call.segments;
+  const std::string& one = ops.kind.singular;
+  std::string One = one;
+  One[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(One[0])));
+  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
   if (s.size() == 1) {
-    if (call.is("GET")) {
-      json::array data;
-      if (snapshot)
-        for (const auto& p : snapshot->resources().providers) data.push_back(provider_json(p, is_builtin(p.name)));
-      return json_reply(200, json::object{{"data", std::move(data)}});
-    }
+    if (call.is("GET")) return json_reply(200, json::object{{"data", ops.list()}});
     if (!call.is("POST")) return method_not_allowed("GET, POST");
   } else if (call.is("GET")) {
-    const core::Provider* p = find(s[1]);
-    if (!p) return not_found("No provider named \"" + s[1] + "\".");
-    return json_reply(200, provider_json(*p, is_builtin(p->name)));
+    auto found = ops.read(s[1]);
+    if (!found) return not_found("No " + one + " named \"" + s[1] + "\".");
+    return json_reply(200, *found);
   } else if (!call.is("PUT") && !call.is("DELETE")) {
     return method_not_allowed("GET, PUT, DELETE");
   }
@@ -562,11 +668,11 @@ AdminReply AdminApi::providers(Call& call) {
 
   if (call.is("DELETE")) {
     bool removed = false;
-    if (auto refused = store_write(*st, [&] { removed = st->remove_provider(s[1]); })) return *refused;
+    if (auto refused = store_write(*st, [&] { removed = ops.remove(*st, s[1]); })) return *refused;
     if (!removed) {
-      if (find(s[1]) && builtin.providers.contains(s[1]))
-        return conflict("Provider \"" + s[1] + "\" is built in (not stored) and cannot be deleted.", "builtin_resource");
-      return not_found("No provider named \"" + s[1] + "\" is stored.");
+      if (ops.read(s[1]) && ops.builtin(s[1]))
+        return conflict(One + " \"" + s[1] + "\" is built in (not stored) and cannot be deleted.", "builtin_resource");
+      return not_found("No " + one + " named \"" + s[1] + "\" is stored.");
     }
     reload();
     return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
@@ -583,195 +689,313 @@ AdminReply AdminApi::providers(Call& call) {
     const json::value* n = field_of(*doc, "name");
     if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
     name = std::string(n->as_string());
-    if (st->stored_provider_document(name) || (find(name) && !builtin.providers.contains(name)))
-      return conflict("A provider named \"" + name + "\" already exists; use PUT /admin/v1/providers/" + name + " to change it.");
+    if (ops.stored(name) || (ops.read(name) && !ops.builtin(name)))
+      return conflict("A " + one + " named \"" + name + "\" already exists; use PUT /admin/v1/" + ops.kind.name + "/" +
+                      name + " to change it.");
   }
   if (!st->writable()) return *store_write(*st, [] {});
-  keep_stored_credentials(*doc, st->stored_provider_document(name));
-
-  // Strings are stored as written ("${OPENAI_API_KEY}" stays a reference); parsing resolves
-  // them, so keep the raw ones to put back.
-  auto raw = [&](const char* f) -> std::optional<std::string> {
-    const json::value* v = field_of(*doc, f);
-    if (v && v->is_string()) return std::string(v->as_string());
-    return std::nullopt;
-  };
-  auto raw_base_url = raw("base_url"), raw_api_key = raw("api_key"), raw_api_version = raw("api_version");
-  std::map<std::string, std::string> raw_headers;
-  if (const json::value* h = field_of(*doc, "headers"); h && h->is_object())
-    for (const auto& [k, v] : h->as_object())
-      if (v.is_string()) raw_headers[std::string(k)] = std::string(v.as_string());
-
-  std::vector<core::ConfigError> errors;
-  auto parsed = core::parse_provider(json::serialize(*doc), "provider " + name, errors);
-  if (!errors.empty() || !parsed) return invalid(errors);
-  core::Provider resolved = *parsed;
-  core::Provider to_store = *parsed;
-  if (raw_base_url) to_store.base_url = *raw_base_url;
-  if (raw_api_key) to_store.api_key = *raw_api_key;
-  if (raw_api_version) to_store.api_version = *raw_api_version;
-  for (auto& [k, v] : to_store.headers)
-    if (auto it = raw_headers.find(k); it != raw_headers.end()) v = it->second;
-
-  if (auto refused = store_write(*st, [&] { st->put_provider(to_store); })) return *refused;
+  json::object answer;
+  if (auto refused = ops.write(*st, *doc, name, answer)) return *refused;
   reload();
-  snapshot = state_.snapshots.shared();
-  const core::Provider* live = find(name);
-  return json_reply(s.size() == 1 ? 201 : 200, provider_json(live ? *live : resolved, false));
+  auto live = ops.read(name);
+  return json_reply(s.size() == 1 ? 201 : 200, live ? *live : answer);
 }
 
-// --- models ----------------------------------------------------------------------------------
+AdminReply AdminApi::providers(Call& call) {
+  Builtins builtin = builtins_of(state_.config);
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  auto stored = [&](const std::string& name) { return st && st->stored_provider_document(name).has_value(); };
+  auto is_builtin = [&](const std::string& name) { return builtin.providers.contains(name) && !stored(name); };
+  KindOps ops{
+      *core::schema::find_kind("providers"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& p : snapshot->resources().providers) data.push_back(provider_json(p, is_builtin(p.name)));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto snapshot = state_.snapshots.shared();
+        const core::CompiledProvider* p = snapshot ? snapshot->provider(name) : nullptr;
+        if (!p) return std::nullopt;
+        return provider_json(p->spec, is_builtin(name));
+      },
+      [&](const std::string& name) { return builtin.providers.contains(name); },
+      stored,
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_provider(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        keep_stored_credentials(doc, st.stored_provider_document(name));
+        // Strings are stored as written ("${OPENAI_API_KEY}" stays a reference); parsing
+        // resolves them, so keep the raw ones to put back.
+        auto raw = [&](const char* f) -> std::optional<std::string> {
+          const json::value* v = field_of(doc, f);
+          if (v && v->is_string()) return std::string(v->as_string());
+          return std::nullopt;
+        };
+        auto raw_base_url = raw("base_url"), raw_api_key = raw("api_key"), raw_api_version = raw("api_version");
+        std::map<std::string, std::string> raw_headers;
+        if (const json::value* h = field_of(doc, "headers"); h && h->is_object())
+          for (const auto& [k, v] : h->as_object())
+            if (v.is_string()) raw_headers[std::string(k)] = std::string(v.as_string());
+
+        std::vector<core::ConfigError> errors;
+        auto parsed = core::parse_provider(json::serialize(doc), "provider " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        core::Provider to_store = *parsed;
+        if (raw_base_url) to_store.base_url = *raw_base_url;
+        if (raw_api_key) to_store.api_key = *raw_api_key;
+        if (raw_api_version) to_store.api_version = *raw_api_version;
+        for (auto& [k, v] : to_store.headers)
+          if (auto it = raw_headers.find(k); it != raw_headers.end()) v = it->second;
+        if (auto refused = store_write(st, [&] { st.put_provider(to_store); })) return refused;
+        answer = provider_json(*parsed, false);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
+}
 
 AdminReply AdminApi::models(Call& call) {
-  const auto& s = call.segments;
-  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
-  auto snapshot = state_.snapshots.shared();
   Builtins builtin = builtins_of(state_.config);
-  auto is_builtin = [&](const std::string& name) {
-    if (!builtin.models.contains(name)) return false;
-    std::string ignored;
-    auto* st = resource_store(ignored);
-    return !(st && st->stored_model_document(name));
-  };
-  auto find = [&](const std::string& name) -> const core::Model* {
-    if (!snapshot) return nullptr;
-    if (auto* m = snapshot->model(name)) return &m->spec;
-    return nullptr;
-  };
-
-  if (s.size() == 1) {
-    if (call.is("GET")) {
-      json::array data;
-      if (snapshot)
-        for (const auto& m : snapshot->resources().models) data.push_back(model_json(m, is_builtin(m.name)));
-      return json_reply(200, json::object{{"data", std::move(data)}});
-    }
-    if (!call.is("POST")) return method_not_allowed("GET, POST");
-  } else if (call.is("GET")) {
-    const core::Model* m = find(s[1]);
-    if (!m) return not_found("No model named \"" + s[1] + "\".");
-    return json_reply(200, model_json(*m, is_builtin(m->name)));
-  } else if (!call.is("PUT") && !call.is("DELETE")) {
-    return method_not_allowed("GET, PUT, DELETE");
-  }
-
-  std::string why_not;
-  store::ResourceStore* st = resource_store(why_not);
-  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
-
-  if (call.is("DELETE")) {
-    bool removed = false;
-    if (auto refused = store_write(*st, [&] { removed = st->remove_model(s[1]); })) return *refused;
-    if (!removed) {
-      if (find(s[1]) && builtin.models.contains(s[1]))
-        return conflict("Model \"" + s[1] + "\" is built in (not stored) and cannot be deleted.", "builtin_resource");
-      return not_found("No model named \"" + s[1] + "\" is stored.");
-    }
-    reload();
-    return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
-  }
-
-  std::optional<AdminReply> error;
-  auto doc = body_object(call.request.body, error);
-  if (!doc) return *error;
-  std::string name;
-  if (s.size() == 2) {
-    name = s[1];
-    if (auto bad = settle_name(*doc, name)) return *bad;
-  } else {
-    const json::value* n = field_of(*doc, "name");
-    if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
-    name = std::string(n->as_string());
-    if (st->stored_model_document(name) || (find(name) && !builtin.models.contains(name)))
-      return conflict("A model named \"" + name + "\" already exists; use PUT /admin/v1/models/" + name + " to change it.");
-  }
-  if (!st->writable()) return *store_write(*st, [] {});
-
-  std::vector<core::ConfigError> errors;
-  auto parsed = core::parse_model(json::serialize(*doc), "model " + name, errors);
-  if (!errors.empty() || !parsed) return invalid(errors);
-  if (auto refused = store_write(*st, [&] { st->put_model(*parsed); })) return *refused;
-  reload();
-  snapshot = state_.snapshots.shared();
-  const core::Model* live = find(name);
-  return json_reply(s.size() == 1 ? 201 : 200, model_json(live ? *live : *parsed, false));
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  auto stored = [&](const std::string& name) { return st && st->stored_model_document(name).has_value(); };
+  auto is_builtin = [&](const std::string& name) { return builtin.models.contains(name) && !stored(name); };
+  KindOps ops{
+      *core::schema::find_kind("models"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& m : snapshot->resources().models) data.push_back(model_json(m, is_builtin(m.name)));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto snapshot = state_.snapshots.shared();
+        const core::CompiledModel* m = snapshot ? snapshot->model(name) : nullptr;
+        if (!m) return std::nullopt;
+        return model_json(m->spec, is_builtin(name));
+      },
+      [&](const std::string& name) { return builtin.models.contains(name); },
+      stored,
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_model(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        std::vector<core::ConfigError> errors;
+        auto parsed = core::parse_model(json::serialize(doc), "model " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        if (auto refused = store_write(st, [&] { st.put_model(*parsed); })) return refused;
+        answer = model_json(*parsed, false);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
 }
 
-// --- guardrails ------------------------------------------------------------------------------
-
 AdminReply AdminApi::guardrails(Call& call) {
-  const auto& s = call.segments;
-  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
   auto snapshot = state_.snapshots.shared();
-  auto as_json = [](const core::Guardrail& g) { return json::parse(store::guardrail_document(g)); };
+  auto as_json = [](const core::Guardrail& g) { return json::parse(store::guardrail_document(g)).as_object(); };
   auto find = [&](const std::string& name) -> const core::Guardrail* {
+    snapshot = state_.snapshots.shared();
     if (!snapshot) return nullptr;
     for (const auto& g : snapshot->resources().guardrails)
       if (g.name == name) return &g;
     return nullptr;
   };
-  if (s.size() == 1) {
-    if (call.is("GET")) {
-      json::array data;
-      if (snapshot)
-        for (const auto& g : snapshot->resources().guardrails) data.push_back(as_json(g));
-      return json_reply(200, json::object{{"data", std::move(data)}});
-    }
-    if (!call.is("POST")) return method_not_allowed("GET, POST");
-  } else if (call.is("GET")) {
-    const core::Guardrail* g = find(s[1]);
-    if (!g) return not_found("No guardrail named \"" + s[1] + "\".");
-    return json_reply(200, as_json(*g));
-  } else if (!call.is("PUT") && !call.is("DELETE")) {
-    return method_not_allowed("GET, PUT, DELETE");
-  }
+  KindOps ops{
+      *core::schema::find_kind("guardrails"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& g : snapshot->resources().guardrails) data.push_back(as_json(g));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        const core::Guardrail* g = find(name);
+        if (!g) return std::nullopt;
+        return as_json(*g);
+      },
+      [](const std::string&) { return false; },
+      [&](const std::string& name) { return find(name) != nullptr; },
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_guardrail(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        std::vector<core::ConfigError> errors;
+        auto parsed = core::parse_guardrail(json::serialize(doc), "guardrail " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        if (parsed->kind == "moderation") {
+          // Its provider must be live and speak the OpenAI wire (it serves /moderations).
+          const core::CompiledProvider* p = snapshot ? snapshot->provider(parsed->provider) : nullptr;
+          if (!p) return invalid("provider", "provider \"" + parsed->provider + "\" is not declared");
+          if (p->spec.kind != core::ProviderKind::openai && p->spec.kind != core::ProviderKind::openai_compatible)
+            return invalid("provider", "provider \"" + parsed->provider + "\" must be of kind openai or openai-compatible");
+        }
+        // Compiled now, so a bad pattern is a 400 naming it, not a rejected reload later.
+        guardrails::PolicySpec spec = guardrails::policy_spec(*parsed);
+        std::vector<std::string> compile_errors;
+        if (parsed->kind != "moderation" && !guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
+          std::string msg;
+          for (const auto& e : compile_errors) msg += (msg.empty() ? "" : "; ") + e;
+          return invalid("patterns", msg);
+        }
+        if (auto refused = store_write(st, [&] { st.put_guardrail(*parsed); })) return refused;
+        answer = as_json(*parsed);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
+}
 
+// --- kinds kept as documents -------------------------------------------------------------------
+
+namespace {
+// A document as the API answers it: secret fields left out.
+json::object without_secrets(const core::schema::Kind& kind, json::object doc) {
+  for (const auto& f : kind.fields)
+    if (f.type == core::schema::Type::secret) doc.erase(f.name);
+  return doc;
+}
+
+std::optional<json::object> parsed_object(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  boost::system::error_code ec;
+  json::value v = json::parse(*text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+}  // namespace
+
+// A kind with no handler of its own (core::schema::register_kind): its documents in the store.
+AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
   std::string why_not;
   store::ResourceStore* st = resource_store(why_not);
   if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
+  // Whether `name` names a resource of `of`: the live snapshot's kinds, or stored documents.
+  auto exists = [&](const std::string& of, std::string_view name) {
+    auto snapshot = state_.snapshots.shared();
+    std::string n(name);
+    if (of == "providers") return snapshot && snapshot->provider(n);
+    if (of == "models") return snapshot && snapshot->model(n);
+    if (of == "guardrails") {
+      if (snapshot)
+        for (const auto& g : snapshot->resources().guardrails)
+          if (g.name == n) return true;
+      return false;
+    }
+    return st->get_document(of, n).has_value();
+  };
+  KindOps ops{
+      kind,
+      [&] {
+        json::array data;
+        for (auto& [name, doc] : st->list_documents(kind.name))
+          if (auto o = parsed_object(doc)) data.push_back(without_secrets(kind, std::move(*o)));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto o = parsed_object(st->get_document(kind.name, name));
+        if (!o) return std::nullopt;
+        return without_secrets(kind, std::move(*o));
+      },
+      [](const std::string&) { return false; },
+      [&](const std::string& name) { return st->get_document(kind.name, name).has_value(); },
+      [&](store::ResourceStore& store, const std::string& name) {
+        // Refused while a stored document of any kind names it.
+        std::vector<std::string> users;
+        for (const auto& other : core::schema::kinds())
+          for (auto& [other_name, doc] : store.list_documents(other.name))
+            if (auto o = parsed_object(doc))
+              core::schema::references(other.fields, *o, "", [&](const auto& f, std::string_view ref, const auto&) {
+                if (f.kind == kind.name && ref == name) users.push_back(other.singular + " " + other_name);
+              });
+        if (!users.empty()) {
+          std::string list;
+          for (const auto& u : users) list += (list.empty() ? "" : ", ") + u;
+          throw store::ResourceConflict(kind.singular + " \"" + name + "\" is used by " + list + "; change or delete them first");
+        }
+        return store.remove_document(kind.name, name);
+      },
+      [&](store::ResourceStore& store, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        // Secrets are write-only: left out, the stored one is kept; null clears it.
+        auto stored = parsed_object(store.get_document(kind.name, name));
+        for (const auto& f : kind.fields) {
+          if (f.type != core::schema::Type::secret) continue;
+          if (auto* v = doc.if_contains(f.name); v && v->is_null()) doc.erase(f.name);
+          else if (!v && stored && stored->contains(f.name)) doc[f.name] = stored->at(f.name);
+        }
+        std::vector<core::ConfigError> errors;
+        core::schema::check(kind, doc, errors);
+        core::schema::references(kind.fields, doc, "", [&](const auto& f, std::string_view ref, const std::string& at) {
+          const core::schema::Kind* target = core::schema::find_kind(f.kind);
+          if (!exists(f.kind, ref))
+            errors.push_back({"", 0, 0, at, (target ? target->singular : f.kind) + " \"" + std::string(ref) + "\" is not declared"});
+        });
+        if (!errors.empty()) return invalid(errors);
+        if (auto refused = store_write(store, [&] { store.put_document(kind.name, name, json::serialize(doc)); }))
+          return refused;
+        answer = without_secrets(kind, doc);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
+}
+
+// --- admin keys --------------------------------------------------------------------------------
+
+namespace {
+json::object admin_key_json(const store::AdminKey& k) {
+  return json::object{{"name", k.name}, {"role", k.role}, {"prefix", k.prefix}, {"created_at", k.created_at}};
+}
+}  // namespace
+
+AdminReply AdminApi::admin_keys(Call& call) {
+  const auto& s = call.segments;
+  if (s.size() > 2) return not_found("Unknown Admin API route " + call.path + ".");
+  std::string why_not;
+  store::ResourceStore* st = resource_store(why_not);
+  if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
+  auto find = [&](const std::string& name) -> std::optional<store::AdminKey> {
+    for (auto& k : store::list_admin_keys(*st))
+      if (k.name == name) return k;
+    return std::nullopt;
+  };
+  if (s.size() == 1 && call.is("GET")) {
+    json::array data;
+    for (const auto& k : store::list_admin_keys(*st)) data.push_back(admin_key_json(k));
+    return json_reply(200, json::object{{"data", std::move(data)}});
+  }
+  if (s.size() == 1 && call.is("POST")) {
+    std::optional<AdminReply> error;
+    auto doc = body_object(call.request.body, error);
+    if (!doc) return *error;
+    std::vector<core::ConfigError> errors;
+    core::schema::check(*core::schema::find_kind("admin_keys"), *doc, errors);
+    if (!errors.empty()) return invalid(errors);
+    std::string name(doc->at("name").as_string());
+    const json::value* role = doc->if_contains("role");
+    std::optional<store::CreatedAdminKey> created;
+    if (auto refused = store_write(*st, [&] {
+          created = store::create_admin_key(*st, name, role ? std::string(role->as_string()) : "viewer");
+        }))
+      return *refused;
+    json::object out = admin_key_json(created->key);
+    out["secret"] = created->secret;
+    return json_reply(201, out);
+  }
+  if (s.size() == 1) return method_not_allowed("GET, POST");
+  if (call.is("GET")) {
+    auto k = find(s[1]);
+    if (!k) return not_found("No admin key named \"" + s[1] + "\".");
+    return json_reply(200, admin_key_json(*k));
+  }
   if (call.is("DELETE")) {
     bool removed = false;
-    if (auto refused = store_write(*st, [&] { removed = st->remove_guardrail(s[1]); })) return *refused;
-    if (!removed) return not_found("No guardrail named \"" + s[1] + "\" is stored.");
-    reload();
+    if (auto refused = store_write(*st, [&] { removed = st->remove_document("admin_keys", s[1]); })) return *refused;
+    if (!removed) return not_found("No admin key named \"" + s[1] + "\".");
     return json_reply(200, json::object{{"name", s[1]}, {"deleted", true}});
   }
-
-  std::optional<AdminReply> error;
-  auto doc = body_object(call.request.body, error);
-  if (!doc) return *error;
-  std::string name;
-  if (s.size() == 2) {
-    name = s[1];
-    if (auto bad = settle_name(*doc, name)) return *bad;
-  } else {
-    const json::value* n = field_of(*doc, "name");
-    if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
-    name = std::string(n->as_string());
-    if (find(name)) return conflict("A guardrail named \"" + name + "\" already exists; use PUT /admin/v1/guardrails/" + name + " to change it.");
-  }
-  if (!st->writable()) return *store_write(*st, [] {});
-  std::vector<core::ConfigError> errors;
-  auto parsed = core::parse_guardrail(json::serialize(*doc), "guardrail " + name, errors);
-  if (!errors.empty() || !parsed) return invalid(errors);
-  if (parsed->kind == "moderation") {
-    // Its provider must be live and speak the OpenAI wire (it serves /moderations).
-    const core::CompiledProvider* p = snapshot ? snapshot->provider(parsed->provider) : nullptr;
-    if (!p) return invalid("provider", "provider \"" + parsed->provider + "\" is not declared");
-    if (p->spec.kind != core::ProviderKind::openai && p->spec.kind != core::ProviderKind::openai_compatible)
-      return invalid("provider", "provider \"" + parsed->provider + "\" must be of kind openai or openai-compatible");
-  }
-  // Compiled now, so a bad pattern is a 400 naming it, not a rejected reload later.
-  guardrails::PolicySpec spec = guardrails::policy_spec(*parsed);
-  std::vector<std::string> compile_errors;
-  if (parsed->kind != "moderation" && !guardrails::CompiledPolicies::compile({spec}, compile_errors)) {
-    std::string msg;
-    for (const auto& e : compile_errors) msg += (msg.empty() ? "" : "; ") + e;
-    return invalid("patterns", msg);
-  }
-  if (auto refused = store_write(*st, [&] { st->put_guardrail(*parsed); })) return *refused;
-  reload();
-  return json_reply(s.size() == 1 ? 201 : 200, as_json(*parsed));
+  return method_not_allowed("GET, DELETE");
 }
 
 // --- keys ------------------------------------------------------------------------------------

@@ -9,8 +9,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+
+#include <boost/json/value.hpp>
 #include <string>
 
+#include "core/schema.h"
 #include "gateway/state.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -43,10 +47,22 @@ class AdminApi {
 
  private:
   struct Call;
+  struct Caller {
+    std::string actor;  // "config" (tollgate.yaml's admin key) or "admin_key:NAME"
+    std::string role;   // admin | viewer
+  };
+  std::optional<Caller> authenticate(const AdminRequest& request, bool& any_key);
   AdminReply route(Call& call);
+  boost::json::value current_view(const Call& call);
+  void audit(const Call& call, const AdminReply& reply, boost::json::value before);
+  AdminReply audit_log(Call& call);
+  AdminReply admin_keys(Call& call);
+  AdminReply documents(Call& call, const core::schema::Kind& kind);
   store::ResourceStore* resource_store(std::string& why_not);
   bool reload();
 
+  struct KindOps;
+  AdminReply resources(Call& call, const KindOps& ops);  // the generic routes of one kind
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
   AdminReply guardrails(Call& call);

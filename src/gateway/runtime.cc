@@ -113,7 +113,7 @@ core::Resources with_builtins(core::Resources r, const core::ProcessConfig& conf
   return r;
 }
 
-int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store) {
+int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store, std::string signin_secret) {
   // Signals are taken by this thread alone (sigtimedwait below); block them before any
   // worker thread starts so the workers inherit the mask.
   sigset_t signals;
@@ -273,6 +273,13 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     spdlog::error("cannot listen: {}", e.what());
     return 1;
   }
+  // What the Admin API reports (the Playground's snippets): the ports really bound, not ":0".
+  // Set before any worker thread runs, so nothing reads it while it changes.
+  auto bound = [](const std::string& host, unsigned port) {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  };
+  state.config.proxy_listen = bound(proxy_host, proxy_port);
+  state.config.admin_listen = bound(admin_host, admin_port);
   // Active health checks (models that ask for them) run on the first worker, off the request path.
   routing::start_health_checks(workers.front()->ioc, state.snapshots);
   for (auto& w : workers) w->thread = std::thread([w = w.get()] { w->ioc.run(); });
@@ -280,6 +287,14 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
   state.ready = true;
   std::printf("tollgate: listening proxy=%s:%u admin=%s:%u\n", proxy_host.c_str(), proxy_port,
               admin_host.c_str(), admin_port);
+  if (!signin_secret.empty()) {
+    // The secret rides in the fragment: browsers never send it, and the UI removes it at once.
+    std::string host = admin_host == "0.0.0.0" || admin_host == "::" || admin_host.empty() ? "127.0.0.1" : admin_host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    std::printf("tollgate: created an admin key; sign in to the Admin UI with this link (shown once; only its hash "
+                "is stored):\n  %s://%s:%u/ui/#signin=%s\n",
+                admin_options.tls ? "https" : "http", host.c_str(), admin_port, signin_secret.c_str());
+  }
   std::fflush(stdout);
   spdlog::info("tollgate {} serving {} workers; resources from {}", TOLLGATE_VERSION, n, store->describe());
   if (options.tls) spdlog::info("proxy listener: TLS with {}", config.proxy_tls.cert_file);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "core/process_config.h"
 #include "core/snapshot.h"
@@ -11,8 +12,9 @@
 
 namespace tollgate::gateway {
 
-// Runs until SIGTERM/SIGINT; returns the process exit code.
-int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store);
+// Runs until SIGTERM/SIGINT; returns the process exit code. With `signin_secret` (an admin key
+// made on first start), prints the Admin UI's one-time sign-in link once the listener is up.
+int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store, std::string signin_secret = {});
 
 // The resources the gateway serves: the store's, plus the built-in `demo` provider and model
 // and providers picked up from the environment (OPENAI_API_KEY), unless declared already.

@@ -46,6 +46,19 @@ std::optional<std::string> ResourceStore::stored_model_document(const std::strin
   return std::nullopt;
 }
 
+std::vector<std::pair<std::string, std::string>> ResourceStore::list_documents(const std::string&) { return {}; }
+std::optional<std::string> ResourceStore::get_document(const std::string&, const std::string&) {
+  return std::nullopt;
+}
+void ResourceStore::put_document(const std::string& kind, const std::string&, const std::string&) {
+  throw std::runtime_error(describe() + " cannot store " + kind);
+}
+bool ResourceStore::remove_document(const std::string& kind, const std::string&) {
+  throw std::runtime_error(describe() + " cannot remove " + kind);
+}
+void ResourceStore::append_audit(const AuditEntry&) {}  // a read-only store takes no writes to audit
+std::vector<AuditEntry> ResourceStore::list_audit(int, int) { return {}; }
+
 std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg) {
   if (cfg.kind == "sqlite") return std::make_unique<SqliteStore>(cfg.path);
   if (cfg.kind == "file") return std::make_unique<FileStore>(cfg.path);

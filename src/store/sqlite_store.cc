@@ -14,6 +14,7 @@
 
 #include "core/env_interpolate.h"
 #include "mcp/config.h"
+#include "core/schema.h"
 
 namespace tollgate::store {
 namespace {
@@ -49,6 +50,24 @@ CREATE TABLE IF NOT EXISTS keys (
   created_at INTEGER,
   revoked_at INTEGER,
   settings TEXT
+);
+CREATE TABLE IF NOT EXISTS documents (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  updated_at INTEGER,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ts_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  status INTEGER,
+  kind TEXT,
+  name TEXT,
+  before TEXT,
+  after TEXT
 );
 )sql";
 
@@ -661,12 +680,9 @@ void SqliteStore::put_provider(const core::Provider& p) {
 
 void SqliteStore::put_model(const core::Model& m) {
   std::lock_guard lock(mutex_);
-  // Validated against the providers stored now, so a model never points at nothing.
-  core::Resources context;
-  for (std::string& name : names_in("providers")) {
-    context.providers.push_back(stand_in_provider(std::move(name)));
-  }
-  context.models.push_back(m);
+  // Validated against what is stored now, so a model never points at nothing.
+  core::Resources context = stored_names(m.name);
+  context.models.insert(context.models.begin(), m);  // models[0]: the one findings are about
   std::vector<core::ConfigError> found;
   core::validate_resources(context, found, "");
   throw_if_invalid(findings_about(std::move(found), "models", "model " + m.name));
@@ -686,14 +702,15 @@ CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<st
   return create_key(spec);
 }
 
-// The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
-// The caller holds mutex_.
-void SqliteStore::check_key_models(const core::Key& k) {
+// Stand-ins for what is stored now (names only), to check one new resource's references
+// against; `except_model` is the model being written. The caller holds mutex_.
+core::Resources SqliteStore::stored_names(const std::string& except_model) {
   core::Resources context;
   for (std::string& p : names_in("providers")) {
     context.providers.push_back(stand_in_provider(std::move(p)));
   }
   for (std::string& m : names_in("models")) {
+    if (m == except_model) continue;
     core::Model stored;
     stored.name = std::move(m);
     context.models.push_back(std::move(stored));
@@ -704,6 +721,13 @@ void SqliteStore::check_key_models(const core::Key& k) {
     stored.kind = "keywords";
     context.guardrails.push_back(std::move(stored));
   }
+  return context;
+}
+
+// The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
+// The caller holds mutex_.
+void SqliteStore::check_key_models(const core::Key& k) {
+  core::Resources context = stored_names("");
   context.keys.push_back(k);
   std::vector<core::ConfigError> found;
   core::validate_resources(context, found, "");
@@ -1013,6 +1037,87 @@ bool SqliteStore::revoke_key(const std::string& id_or_name) {
   bool revoked = sqlite3_changes(db_) > 0;
   wrote_since_load_ = wrote_since_load_ || revoked;
   return revoked;
+}
+
+// --- documents and the audit log -------------------------------------------------------------
+// Neither changes what load() reads, so neither sets wrote_since_load_.
+
+// A document's literal secrets (its kind's top-level secret fields) sealed, or opened again.
+std::string SqliteStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
+  const core::schema::Kind* k = core::schema::find_kind(kind);
+  if (!k) return doc;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(doc, ec);
+  if (ec || !v.is_object()) return doc;
+  bool changed = false;
+  for (const auto& f : k->fields) {
+    auto* field = f.type == core::schema::Type::secret ? v.as_object().if_contains(f.name) : nullptr;
+    if (!field || !field->is_string()) continue;
+    std::string_view value = field->get_string();
+    if (seal && is_literal_secret(value)) {
+      *field = secrets().seal(value);
+      changed = true;
+    } else if (!seal && SecretBox::is_sealed(value)) {
+      // Sealed under another key: kept sealed (an answer never shows secrets anyway).
+      if (auto opened = secrets().open(value)) *field = *opened;
+      changed = true;
+    }
+  }
+  return changed ? boost::json::serialize(v) : doc;
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::list_documents(const std::string& kind) {
+  std::lock_guard lock(mutex_);
+  Statement q(db_, "SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name");
+  q.bind(1, kind);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (q.step()) out.emplace_back(q.text(0), sealed_document(kind, q.text(1), false));
+  return out;
+}
+
+std::optional<std::string> SqliteStore::get_document(const std::string& kind, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement q(db_, "SELECT doc FROM documents WHERE kind = ?1 AND name = ?2");
+  q.bind(1, kind).bind(2, name);
+  if (!q.step()) return std::nullopt;
+  return sealed_document(kind, q.text(0), false);
+}
+
+void SqliteStore::put_document(const std::string& kind, const std::string& name, const std::string& doc) {
+  std::lock_guard lock(mutex_);
+  Statement upsert(db_,
+                   "INSERT INTO documents (kind, name, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+  upsert.bind(1, kind).bind(2, name).bind(3, sealed_document(kind, doc, true)).bind(4, now_seconds()).step();
+}
+
+bool SqliteStore::remove_document(const std::string& kind, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement del(db_, "DELETE FROM documents WHERE kind = ?1 AND name = ?2");
+  del.bind(1, kind).bind(2, name).step();
+  return sqlite3_changes(db_) > 0;
+}
+
+void SqliteStore::append_audit(const AuditEntry& e) {
+  std::lock_guard lock(mutex_);
+  Statement insert(db_,
+                   "INSERT INTO audit (ts_ms, actor, action, status, kind, name, before, after) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  insert.bind(1, e.ts_ms).bind(2, e.actor).bind(3, e.action).bind(4, int64_t{e.status}).bind(5, e.kind);
+  insert.bind(6, e.name).bind(7, e.before).bind(8, e.after).step();
+}
+
+std::vector<AuditEntry> SqliteStore::list_audit(int limit, int offset) {
+  std::lock_guard lock(mutex_);
+  Statement q(db_,
+              "SELECT ts_ms, actor, action, status, kind, name, before, after FROM audit "
+              "ORDER BY id DESC LIMIT ?1 OFFSET ?2");
+  q.bind(1, int64_t{limit}).bind(2, int64_t{offset});
+  std::vector<AuditEntry> out;
+  while (q.step())
+    out.push_back({q.integer(0), q.text(1), q.text(2), static_cast<int>(q.integer(3)), q.text(4), q.text(5),
+                   q.text(6), q.text(7)});
+  return out;
 }
 
 }  // namespace tollgate::store

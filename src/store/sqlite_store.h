@@ -48,11 +48,19 @@ class SqliteStore final : public ResourceStore {
   std::optional<StoredKey> find_key(const std::string& id_or_name) override;
   std::optional<std::string> stored_provider_document(const std::string& name) override;
   std::optional<std::string> stored_model_document(const std::string& name) override;
+  std::vector<std::pair<std::string, std::string>> list_documents(const std::string& kind) override;
+  std::optional<std::string> get_document(const std::string& kind, const std::string& name) override;
+  void put_document(const std::string& kind, const std::string& name, const std::string& doc) override;
+  bool remove_document(const std::string& kind, const std::string& name) override;
+  void append_audit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> list_audit(int limit, int offset) override;
 
  private:
   // The caller holds mutex_.
   std::optional<std::string> document_in(const char* table, const std::string& name);
   std::vector<StoredKey> keys_where(const std::string& where, const std::string& arg);
+  core::Resources stored_names(const std::string& except_model);
+  std::string sealed_document(const std::string& kind, const std::string& doc, bool seal);
   void check_key_models(const core::Key& k);
   int64_t data_version();
   std::vector<std::string> names_in(const char* table);

@@ -28,6 +28,17 @@ struct StoredKey {
   std::optional<int64_t> revoked_at;
 };
 
+// One Admin API write: who, what, when, and the resource before and after (as the API shows
+// it, so with secrets masked).
+struct AuditEntry {
+  int64_t ts_ms = 0;
+  std::string actor;   // "config" (the admin key in tollgate.yaml) or "admin_key:NAME"
+  std::string action;  // "POST /admin/v1/providers"
+  int status = 0;
+  std::string kind, name;
+  std::string before, after;  // JSON; "null" when absent
+};
+
 class ResourceStore {
  public:
   virtual ~ResourceStore() = default;
@@ -79,6 +90,18 @@ class ResourceStore {
   // so a write that leaves the credential out can keep it. nullopt: not stored.
   virtual std::optional<std::string> stored_provider_document(const std::string& name);
   virtual std::optional<std::string> stored_model_document(const std::string& name);
+
+  // Resources of the kinds kept as one JSON document each (core/schema.h: admin_keys, and the
+  // kinds to come), by kind and name. Reads return nothing where the store has none; writes
+  // throw std::runtime_error on a store that cannot.
+  virtual std::vector<std::pair<std::string, std::string>> list_documents(const std::string& kind);  // (name, doc)
+  virtual std::optional<std::string> get_document(const std::string& kind, const std::string& name);
+  virtual void put_document(const std::string& kind, const std::string& name, const std::string& doc);
+  virtual bool remove_document(const std::string& kind, const std::string& name);
+
+  // The audit log of Admin API writes, newest first.
+  virtual void append_audit(const AuditEntry& entry);
+  virtual std::vector<AuditEntry> list_audit(int limit, int offset);
 };
 
 // A write refused because the resource is not valid; `errors` says what and where.

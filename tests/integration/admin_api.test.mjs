@@ -415,12 +415,13 @@ describe('admin api on the sqlite store', () => {
   });
 });
 
-describe('admin api with no admin key configured', () => {
+// (On the sqlite store a first start makes an admin key instead: tests/admin/admin_access.test.mjs.)
+describe('admin api with no admin key configured nor stored (a resources file)', () => {
   const scope = cleanupScope();
   let gw;
   before(async () => {
     const dir = await makeTempDir(scope);
-    const { configPath } = await writeConfig(dir, { tollgate: processConfig({ store: { kind: 'sqlite', path: './db.sqlite' } }) });
+    const { configPath } = await writeConfig(dir, { tollgate: processConfig(), resources: { providers: [] } });
     gw = await startGateway(scope, { configPath });
   });
   after(() => scope.run());

@@ -515,3 +515,51 @@ TEST(SqliteStore, LiteralCredentialsAreSealedAtRestAndReferencesAreKept) {
 
 }  // namespace
 }  // namespace tollgate::store
+
+namespace tollgate::store {
+namespace {
+
+// Kinds kept as documents (admin keys, kinds to come): by kind and name, beside an older file's
+// tables, which stay as they were; the audit log, newest first.
+TEST(SqliteStore, DocumentsByKindAndTheAuditLogOnAnOlderFile) {
+  TempDir dir;
+  fs::path db = dir.path() / "old.db";
+  fs::create_directories(dir.path());
+  {
+    // A file from before documents and audit existed.
+    RawDb raw(db);
+    raw.exec("CREATE TABLE providers (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at INTEGER)");
+    raw.exec("INSERT INTO providers VALUES ('p', '{\"name\":\"p\",\"kind\":\"openai\"}', 0)");
+  }
+  SqliteStore store(db.string());
+  EXPECT_EQ(store.load().resources.providers.size(), 1u);
+  EXPECT_TRUE(store.list_documents("teams").empty());
+  store.put_document("teams", "b", R"({"name":"b"})");
+  store.put_document("teams", "a", R"({"name":"a"})");
+  store.put_document("other", "a", R"({"name":"a","x":1})");
+  store.put_document("teams", "a", R"({"name":"a","v":2})");
+  auto teams = store.list_documents("teams");
+  ASSERT_EQ(teams.size(), 2u);
+  EXPECT_EQ(teams[0], (std::pair<std::string, std::string>{"a", R"({"name":"a","v":2})"}));
+  EXPECT_EQ(store.get_document("other", "a").value(), R"({"name":"a","x":1})");
+  EXPECT_FALSE(store.get_document("teams", "c"));
+  EXPECT_TRUE(store.remove_document("teams", "a"));
+  EXPECT_FALSE(store.remove_document("teams", "a"));
+  EXPECT_EQ(store.list_documents("teams").size(), 1u);
+
+  store.append_audit({1000, "config", "POST /admin/v1/providers", 201, "providers", "p", "null", R"({"name":"p"})"});
+  store.append_audit({2000, "admin_key:ops", "DELETE /admin/v1/providers/p", 200, "providers", "p", R"({"name":"p"})", "null"});
+  auto log = store.list_audit(10, 0);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].actor, "admin_key:ops");
+  EXPECT_EQ(log[0].before, R"({"name":"p"})");
+  EXPECT_EQ(log[1].status, 201);
+  EXPECT_EQ(store.list_audit(1, 1).at(0).ts_ms, 1000);
+  // A second connection (another process) sees them.
+  SqliteStore again(db.string());
+  EXPECT_EQ(again.list_documents("teams").size(), 1u);
+  EXPECT_EQ(again.list_audit(10, 0).size(), 2u);
+}
+
+}  // namespace
+}  // namespace tollgate::store

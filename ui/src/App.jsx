@@ -10,6 +10,7 @@ import Models from './pages/Models.jsx';
 import Keys from './pages/Keys.jsx';
 import Logs from './pages/Logs.jsx';
 import Playground from './pages/Playground.jsx';
+import Access from './pages/Access.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', component: Overview },
@@ -18,7 +19,17 @@ const PAGES = [
   { id: 'keys', title: 'Keys', component: Keys },
   { id: 'logs', title: 'Logs', component: Logs },
   { id: 'playground', title: 'Playground', component: Playground },
+  { id: 'access', title: 'Access', component: Access },
 ];
+
+// The first-start sign-in link (.../ui/#signin=<admin key>): the key is taken from the fragment,
+// which leaves the address bar and the history at once, before anything else reads it.
+function takeSigninFragment() {
+  const m = /^#signin=([^&/]+)$/.exec(window.location.hash);
+  if (!m) return '';
+  window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/overview`);
+  return decodeURIComponent(m[1]);
+}
 
 function parseHash() {
   const h = window.location.hash.replace(/^#\/?/, '');
@@ -27,6 +38,8 @@ function parseHash() {
 }
 
 export default function App() {
+  const [linkKey] = useState(takeSigninFragment);
+  const [checkingLink, setCheckingLink] = useState(Boolean(linkKey));
   const [key, setKey] = useState(auth.get());
   const [config, setConfig] = useState(null);
   const [route, setRoute] = useState(parseHash());
@@ -65,6 +78,24 @@ export default function App() {
     };
   }, [key, route.page]);
 
+  useEffect(() => {
+    if (!linkKey) return;
+    api.get('/admin/v1/config', { key: linkKey, quiet401: true }).then(
+      (c) => {
+        auth.set(linkKey);
+        setConfig(c);
+        setExpired(false);
+        setKey(linkKey);
+        setCheckingLink(false);
+      },
+      () => {
+        setExpired('link');
+        setCheckingLink(false);
+      },
+    );
+  }, [linkKey]);
+
+  if (checkingLink) return <div className="login muted">Signing in…</div>;
   if (!key) {
     return (
       <Login

@@ -4,7 +4,13 @@ import { api } from '../api.js';
 
 export default function Login({ onSignedIn, expired }) {
   const [key, setKey] = useState('');
-  const [error, setError] = useState(expired ? 'Your session ended: the admin key was refused. Sign in again.' : '');
+  const [error, setError] = useState(
+    expired === 'link'
+      ? 'That sign-in link was not accepted (its admin key may have been deleted). Sign in with an admin key.'
+      : expired
+        ? 'Your session ended: the admin key was refused. Sign in again.'
+        : '',
+  );
   const [busy, setBusy] = useState(false);
 
   async function submit(e) {

@@ -16,7 +16,9 @@ function proxyBase(config) {
   const c = config?.data ?? config ?? {};
   const listen = c.proxy_url ?? c.listen?.proxy ?? c.proxy?.listen ?? c.proxy_listen ?? null;
   if (!listen) return 'http://127.0.0.1:8080/v1';
-  const base = /^https?:\/\//.test(listen) ? listen : `http://${listen}`;
+  // A wildcard address is no place to connect to: the host this page came from is.
+  const reachable = String(listen).replace(/^(0\.0\.0\.0|\[::\])(?=:)/, window.location.hostname);
+  const base = /^https?:\/\//.test(reachable) ? reachable : `http://${reachable}`;
   return `${base.replace(/\/$/, '').replace(/\/v1$/, '')}/v1`;
 }
 
