@@ -64,7 +64,7 @@ describe('replicas on one sqlite store', () => {
     assert.equal(other.code, 1, `${other.stdout}\n${other.stderr}`);
     assert.match(other.stdout + other.stderr, /sealed with another secret key.*TOLLGATE_SECRET_KEY/s);
     // The CLI refuses it the same way (it would write credentials sealed with another key).
-    const cli = await s.cli(['keys', 'list'], { TOLLGATE_SECRET_KEY: 'another passphrase' });
+    const cli = await s.cli(['keys', 'create', '--name', 'k2', '--models', 'm'], { TOLLGATE_SECRET_KEY: 'another passphrase' });
     assert.notEqual(cli.code, 0);
     assert.match(cli.stdout + cli.stderr, /sealed with another secret key/);
     assert.equal(s.mock.requestsTo('/v1/chat/completions').length, 2, 'nothing reached the provider');
@@ -90,7 +90,7 @@ describe('replicas on one sqlite store', () => {
     const r = await runTollgate(['serve', '--config', s.configPath], { cwd: s.dir, env: shared });
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout + r.stderr, /schema version 7, newer than this tollgate knows \(1\)/);
-    const cli = await s.cli(['keys', 'list']);
+    const cli = await s.cli(['keys', 'create', '--name', 'k2', '--models', 'm']);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stdout + cli.stderr, /schema version 7/);
     assert.equal(await sqlite3([s.db, 'PRAGMA user_version']), '7');
