@@ -1464,6 +1464,37 @@ const std::string& openapi_document() {
        }
       }
      },
+     "when_all_unavailable": {
+      "type": "string",
+      "enum": [
+       "send",
+       "fail"
+      ]
+     },
+     "health_check": {
+      "type": "object",
+      "properties": {
+       "interval_ms": {
+        "type": "integer"
+       },
+       "timeout_ms": {
+        "type": "integer"
+       },
+       "probe": {
+        "type": "string",
+        "enum": [
+         "models",
+         "request"
+        ]
+       },
+       "failures": {
+        "type": "integer"
+       },
+       "successes": {
+        "type": "integer"
+       }
+      }
+     },
      "strict_params": {
       "type": "boolean",
       "description": "A parameter a target cannot honour is a 400 naming it, instead of being dropped and named in x-tollgate-dropped."

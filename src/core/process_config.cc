@@ -181,12 +181,14 @@ void take_ms(YamlReader& in, const YAML::Node& n, const std::string& field,
 void read_server(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
   if (YamlReader::empty(n) ||
       !in.fields(n, "server", {"max_body_bytes", "max_header_bytes", "header_timeout_ms",
-                               "body_timeout_ms", "keepalive_idle_ms", "shutdown_grace_ms"})) {
+                               "body_timeout_ms", "keepalive_idle_ms", "shutdown_grace_ms",
+                               "max_connections"})) {
     return;
   }
   constexpr int64_t kMaxBytes = 1LL << 34;  // 16 GiB: beyond it the number is a typo
   take_int(in, n["max_body_bytes"], "server.max_body_bytes", 1, kMaxBytes, c.max_body_bytes);
   take_int(in, n["max_header_bytes"], "server.max_header_bytes", 1024, 1 << 24, c.max_header_bytes);
+  take_int(in, n["max_connections"], "server.max_connections", 1, 1 << 24, c.max_connections);
   take_ms(in, n["header_timeout_ms"], "server.header_timeout_ms", c.header_timeout);
   take_ms(in, n["body_timeout_ms"], "server.body_timeout_ms", c.body_timeout);
   take_ms(in, n["keepalive_idle_ms"], "server.keepalive_idle_ms", c.keepalive_idle);

@@ -40,6 +40,9 @@ struct ProcessConfig {
   bool demo = true;       // serve the built-in offline `demo` provider and model
 
   // What a caller may send, and how long it may take to send it.
+  // Caller connections held open at once; 0: derived from the descriptor limit (half of what
+  // is left after a reserve, each caller needing one upstream connection too).
+  std::size_t max_connections = 0;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{30'000};

@@ -236,6 +236,31 @@ void read_routing(YamlReader& in, const YAML::Node& n, const std::string& at, Mo
         m.circuit.cooldown = ms(*v);
     }
   }
+  if (auto h = n["health_check"]; !YamlReader::empty(h)) {
+    std::string hf = YamlReader::child(at, "health_check");
+    if (in.fields(h, hf, {"interval_ms", "timeout_ms", "probe", "failures", "successes"})) {
+      if (auto v = in.integer(h["interval_ms"], YamlReader::child(hf, "interval_ms"), 100, 86'400'000))
+        m.health_check.interval = ms(*v);
+      if (auto v = in.integer(h["timeout_ms"], YamlReader::child(hf, "timeout_ms"), 1, 600'000))
+        m.health_check.timeout = ms(*v);
+      if (auto v = in.string(h["probe"], YamlReader::child(hf, "probe"))) {
+        if (*v != "models" && *v != "request")
+          in.error(h["probe"], YamlReader::child(hf, "probe"), "must be models or request");
+        else
+          m.health_check.probe = *v;
+      }
+      if (auto v = in.integer(h["failures"], YamlReader::child(hf, "failures"), 1, 1000))
+        m.health_check.failures = static_cast<uint32_t>(*v);
+      if (auto v = in.integer(h["successes"], YamlReader::child(hf, "successes"), 1, 1000))
+        m.health_check.successes = static_cast<uint32_t>(*v);
+    }
+  }
+  if (auto v = in.string(n["when_all_unavailable"], YamlReader::child(at, "when_all_unavailable"))) {
+    if (*v != "send" && *v != "fail")
+      in.error(n["when_all_unavailable"], YamlReader::child(at, "when_all_unavailable"), "must be send or fail");
+    else
+      m.when_all_unavailable = *v;
+  }
   if (auto v = in.integer(n["timeout_ms"], YamlReader::child(at, "timeout_ms"), 0, 86'400'000))
     m.timeout = ms(*v);
   if (auto a = n["affinity"]; !YamlReader::empty(a)) {
@@ -303,8 +328,8 @@ std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, con
 
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
-                         "timeout_ms", "affinity", "pricing", "limits", "guardrails", "strict_params",
-                         "max_output_tokens", "context_window"}))
+                         "health_check", "when_all_unavailable", "timeout_ms", "affinity", "pricing",
+                         "limits", "guardrails", "strict_params", "max_output_tokens", "context_window"}))
     return std::nullopt;
   Model m;
   if (auto v = in.boolean(n["strict_params"], YamlReader::child(at, "strict_params"))) m.strict_params = *v;

@@ -80,6 +80,16 @@ struct CircuitPolicy {
   std::chrono::milliseconds cooldown{30'000};
 };
 
+// Active health checks: each target of the model is probed off the request path, and the
+// probes alone open and close its circuit. Off unless interval is set.
+struct HealthCheck {
+  std::chrono::milliseconds interval{0};  // 0: off
+  std::chrono::milliseconds timeout{5'000};
+  std::string probe = "models";  // models (GET the provider's model list) | request (a 1-token chat)
+  uint32_t failures = 2;   // consecutive failed probes that open the circuit
+  uint32_t successes = 1;  // consecutive good probes that close it
+};
+
 // Session affinity: which request attribute pins a caller to a target.
 struct Affinity {
   std::string by;      // "" (none) | header | key | user
@@ -93,6 +103,10 @@ struct Model {
   std::vector<std::string> fallbacks;  // other aliases tried when every target here failed
   RetryPolicy retry;
   CircuitPolicy circuit;
+  HealthCheck health_check;
+  // Every target cooling or open: "send" to the one recovering first, or "fail" (503, or 429
+  // when all were rate-limited, with Retry-After).
+  std::string when_all_unavailable = "send";
   std::chrono::milliseconds timeout{0};  // overall deadline across attempts; 0: none
   Affinity affinity;
   Pricing pricing;  // overrides the catalog for every target of this alias

@@ -25,6 +25,10 @@ struct TargetStats {
 
   // Counters for metrics.
   std::atomic<uint64_t> attempts{0}, retries{0}, failovers{0}, failures{0}, cooldowns{0};
+  // Requests sent here while it was cooling, because no other target of the plan was left.
+  std::atomic<uint64_t> routed_to_cooling{0};
+  // Active health checks (routing/health_check.h): probes by outcome, apart from attempts.
+  std::atomic<uint64_t> probes_ok{0}, probes_failed{0};
 };
 
 // The stats of a target, created on first use and kept for the life of the process (bounded

@@ -26,6 +26,8 @@ struct AttemptResult {
   std::string retry_class;
   // 429/503 Retry-After (or retry-after-ms): cools the target that long.
   std::optional<std::chrono::milliseconds> retry_after;
+  // The gateway's own trouble (out of descriptors or memory): says nothing of the target.
+  bool local = false;
 
   static AttemptResult answered() { return {}; }
   static AttemptResult client_left() {

@@ -5,6 +5,7 @@
 // caller's body goes upstream with only the model spliced.
 #include "gateway/dispatch.h"
 
+#include <atomic>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +15,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "dialects/codec.h"
 #include "dialects/bedrock/event_stream.h"
@@ -315,6 +317,15 @@ net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, 
     ctx.error = "client_closed";
     co_return AttemptResult::client_left();
   }
+  if (f == http::UpstreamFailure::local) {
+    // Counted and logged as the gateway's trouble, not the provider's (once a second at most).
+    static std::atomic<int64_t> last_log_ms{0};
+    int64_t now = routing::now_ms(), last = last_log_ms.load(std::memory_order_relaxed);
+    if (now - last >= 1000 && last_log_ms.compare_exchange_strong(last, now))
+      spdlog::warn("cannot reach provider '{}': {} (not counted against it)", provider.spec.name, http::describe(f));
+    ctx.gateway.metrics.local_failures().fetch_add(1, std::memory_order_relaxed);
+    co_return transport_failure(f, provider.spec.name);
+  }
   ctx.gateway.metrics.upstream_failure(provider.spec.name, http::describe(f));
   co_return transport_failure(f, provider.spec.name);
 }
@@ -503,6 +514,12 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
                                   "no_target_available");
   const core::TargetStats* previous = nullptr;
   for (uint32_t attempt = 0; attempt < retry.max_attempts; ++attempt) {
+    if (ctx.ex.client_gone()) {
+      // Nobody is waiting for this answer (the caller left while it queued or backed off).
+      ctx.status = 499;
+      ctx.error = "client_closed";
+      co_return;
+    }
     const core::CompiledTarget* target = plan.next();
     if (!target) {
       if (attempt == 0) {
@@ -571,6 +588,10 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     if (last.outcome == AttemptResult::Outcome::client_left) {
       routing::attempt_abandoned(stats);
       co_return;
+    }
+    if (last.local) {
+      routing::attempt_abandoned(stats);
+      break;
     }
     const core::CircuitPolicy& circuit = ctx.model ? ctx.model->spec.circuit : defaults.circuit;
     if (health_failure(last)) {

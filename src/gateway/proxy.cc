@@ -92,4 +92,17 @@ net::awaitable<void> handle_proxy_request(GatewayState& state, http::Exchange& e
   if (ctx.route != Route::livez && ctx.route != Route::readyz) record(ctx);
 }
 
+net::awaitable<void> handle_overloaded(http::Exchange& ex) {
+  auto e = GatewayError::make(ErrorKind::unavailable,
+                              "The gateway is at its connection limit; retry after the time in Retry-After.",
+                              "gateway_overloaded");
+  std::string body = dialect_of(match_route(ex.method(), ex.target())) == Dialect::anthropic
+                         ? core::to_anthropic_body(e)
+                         : core::to_openai_body(e);
+  http::Headers headers{{"content-type", "application/json"},
+                        {"retry-after", "1"},
+                        {"x-request-id", request_id_for(ex.header("x-request-id"))}};
+  co_await ex.respond(503, headers, std::move(body));
+}
+
 }  // namespace tollgate::gateway

@@ -10,4 +10,8 @@ namespace tollgate::gateway {
 
 boost::asio::awaitable<void> handle_proxy_request(GatewayState& state, http::Exchange& ex);
 
+// A caller above the listener's connection cap: a fast 503 with Retry-After, in the dialect
+// its path names, without touching the request path.
+boost::asio::awaitable<void> handle_overloaded(http::Exchange& ex);
+
 }  // namespace tollgate::gateway

@@ -136,6 +136,17 @@ std::unique_ptr<StreamRelay> translated_relay(std::unique_ptr<dialects::ChatStre
 
 AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provider) {
   using F = http::UpstreamFailure;
+  if (f == F::local) {
+    // Ours, not the provider's: no retry (another target would fail alike), no health verdict.
+    AttemptResult r;
+    r.outcome = AttemptResult::Outcome::failed;
+    r.local = true;
+    r.error = core::GatewayError::make(core::ErrorKind::unavailable,
+                                       "The gateway is overloaded (out of connections); retry shortly.",
+                                       "gateway_overloaded");
+    r.extra.emplace_back("retry-after", "1");
+    return r;
+  }
   const bool timeout = f == F::connect_timeout || f == F::response_timeout || f == F::idle_timeout;
   AttemptResult r;
   r.outcome = AttemptResult::Outcome::failed;

@@ -14,11 +14,13 @@
 #include <spdlog/spdlog.h>
 
 #include "admin/admin_routes.h"
+#include "core/host.h"
 #include "gateway/proxy.h"
 #include "gateway/state.h"
 #include "http/server.h"
 #include "guardrails/guardrail.h"
 #include "obs/cost.h"
+#include "routing/health_check.h"
 
 #include <filesystem>
 
@@ -211,11 +213,17 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     return 1;
   }
 
-  unsigned n = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  // Every descriptor the hard limit allows (streams hold two each); callers past what they
+  // can serve are answered 503 at once rather than left in the backlog.
+  const uint64_t nofile = core::raise_descriptor_limit();
+  unsigned n = config.workers ? config.workers : core::usable_cpus();
   std::vector<std::unique_ptr<Worker>> workers;
   auto options = listener_options(config);
   auto admin_options = options;
   admin_options.watch_client = false;
+  options.max_connections = config.max_connections ? config.max_connections : core::connection_cap(nofile);
+  options.overloaded = handle_overloaded;
+  spdlog::info("descriptor limit {}; at most {} caller connections", nofile, options.max_connections);
   try {
     // One TLS context per listener, shared by every worker; certificates are read here once.
     if (config.proxy_tls.enabled())
@@ -244,6 +252,8 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store)
     spdlog::error("cannot listen: {}", e.what());
     return 1;
   }
+  // Active health checks (models that ask for them) run on the first worker, off the request path.
+  routing::start_health_checks(workers.front()->ioc, state.snapshots);
   for (auto& w : workers) w->thread = std::thread([w = w.get()] { w->ioc.run(); });
 
   state.ready = true;

@@ -108,8 +108,16 @@ ssl::context& tls_context(bool verify) {
   return *slot;
 }
 
+// This process out of descriptors or memory: a failure of ours, never the provider's.
+bool local_shortage(const beast::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == boost::system::errc::not_enough_memory || ec == boost::system::errc::no_buffer_space;
+}
+
 UpstreamFailure classify(const beast::error_code& ec, bool cancelled, UpstreamFailure on_timeout) {
   if (cancelled) return UpstreamFailure::cancelled;
+  if (local_shortage(ec)) return UpstreamFailure::local;
   if (ec == beast::error::timeout) return on_timeout;
   if (ec == net::error::operation_aborted) return UpstreamFailure::cancelled;
   if (ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated)
@@ -136,6 +144,7 @@ std::string_view describe(UpstreamFailure f) {
     case UpstreamFailure::closed: return "the provider closed the connection";
     case UpstreamFailure::protocol: return "the provider's answer was not valid HTTP";
     case UpstreamFailure::cancelled: return "cancelled";
+    case UpstreamFailure::local: return "the gateway is out of descriptors or memory";
   }
   return "unknown";
 }
@@ -157,10 +166,23 @@ struct UpstreamCall::Impl {
     auto ex = co_await net::this_coro::executor;
     conn = std::make_unique<Connection>();
     conn->pool_key = key;
-    tcp::resolver resolver(ex);
-    auto [rec, results] =
-        co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
-    if (rec) co_return cancelled ? UpstreamFailure::cancelled : UpstreamFailure::connect;
+    // An address needs no resolver (whose getaddrinfo, on a thread of its own, fails
+    // indistinctly when the process is out of descriptors).
+    tcp::resolver::results_type results;
+    beast::error_code aec;
+    auto address = net::ip::make_address(ep.host, aec);
+    if (!aec) {
+      results = tcp::resolver::results_type::create(tcp::endpoint(address, ep.port), ep.host, std::to_string(ep.port));
+    } else {
+      tcp::resolver resolver(ex);
+      auto [rec, resolved] =
+          co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
+      if (rec) {
+        if (cancelled) co_return UpstreamFailure::cancelled;
+        co_return local_shortage(rec) ? UpstreamFailure::local : UpstreamFailure::connect;
+      }
+      results = std::move(resolved);
+    }
     if (ep.tls) {
       conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls_context(verify));
     } else {
@@ -171,6 +193,9 @@ struct UpstreamCall::Impl {
     auto [cec, cep] = co_await low.async_connect(results, use_tuple);
     if (cec) {
       if (cancelled) co_return UpstreamFailure::cancelled;
+      // Asio's range connect reports a socket it could not open (out of descriptors) as
+      // aborted; nothing else aborts it but our own cancel: ours, not the provider's.
+      if (local_shortage(cec) || cec == net::error::operation_aborted) co_return UpstreamFailure::local;
       co_return cec == beast::error::timeout ? UpstreamFailure::connect_timeout
                                              : UpstreamFailure::connect;
     }

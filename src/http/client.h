@@ -25,6 +25,7 @@ enum class UpstreamFailure {
   closed,         // the connection closed mid-response
   protocol,       // not HTTP
   cancelled,      // cancel() was called (the client went away)
+  local,          // this process ran out of something (descriptors, memory): not the provider's fault
 };
 
 std::string_view describe(UpstreamFailure f);

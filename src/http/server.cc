@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -74,6 +75,17 @@ void require_readable(const std::string& path, std::string_view what) {
 }
 
 struct ListenerState;
+
+std::atomic<uint64_t> g_accept_errors{0};
+std::atomic<uint64_t> g_refused{0};
+std::atomic<int64_t> g_open{0};  // connections on capped listeners
+
+// How long a refused caller may take to send its request before the connection just closes.
+constexpr std::chrono::seconds kRefusalReadTimeout{1};
+// Refusals in progress per listener: each holds a descriptor while it reads the request, so a
+// burst of excess callers waits its turn (briefly) rather than taking the descriptors the
+// admitted callers need for their upstream connections.
+constexpr std::size_t kMaxRefusing = 4;
 
 // Watches the client's socket while a handler runs: a read that completes with an error means
 // the client closed. Bytes that arrive instead (a pipelined request) are kept for the session.
@@ -184,7 +196,7 @@ class SessionExchange final : public Exchange {
 
 struct ListenerState final : Listener, std::enable_shared_from_this<ListenerState> {
   ListenerState(net::io_context& ioc, ListenerOptions o, Handler h)
-      : ioc(ioc), acceptor(ioc), options(o), handler(std::move(h)) {}
+      : ioc(ioc), acceptor(ioc), options(o), handler(std::move(h)), refusal_done(ioc) {}
 
   void drain() override {
     draining = true;
@@ -204,6 +216,25 @@ struct ListenerState final : Listener, std::enable_shared_from_this<ListenerStat
   std::size_t active = 0;
   // Sessions waiting for their next request (or their TLS handshake), by their TCP stream.
   std::unordered_set<beast::tcp_stream*> idle;
+  std::size_t refusing = 0;          // refusals in progress (over max_connections)
+  net::steady_timer refusal_done;    // cancelled as each one ends, to wake the accept loop
+};
+
+// A session's place in the process-wide count of a capped listener, and in its listener's
+// refusals in progress.
+struct SessionCount {
+  SessionCount(ListenerState& st, bool refuse) : st(st), refuse(refuse) {
+    if (st.options.max_connections) g_open.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~SessionCount() {
+    if (st.options.max_connections) g_open.fetch_sub(1, std::memory_order_relaxed);
+    if (refuse) {
+      --st.refusing;
+      st.refusal_done.cancel();
+    }
+  }
+  ListenerState& st;
+  bool refuse;
 };
 
 // Starts the watch's read on the session's stream (over TLS that is the decrypting read: a
@@ -282,19 +313,25 @@ bool quiet_close(const beast::error_code& ec) {
 // Serves requests on one connection until it should close. True when it ends in good order
 // (an answer went out whole, or a drain or the client's own close ended the wait for the next
 // request), so a TLS session can still send close_notify; false after a transport error.
+// `refuse`: the connection is over the cap; its one request is read (briefly) only to be
+// answered by options.overloaded in the right dialect.
 template <class Stream>
 net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, ListenerState& st,
-                                    const std::string& remote) {
+                                    const std::string& remote, bool refuse) {
   beast::tcp_stream& transport = beast::get_lowest_layer(stream);
   const ListenerOptions& opt = st.options;
   bool first = true;
+  const auto header_timeout = refuse ? std::min<std::chrono::milliseconds>(opt.header_timeout, kRefusalReadTimeout)
+                                     : opt.header_timeout;
+  const auto body_timeout = refuse ? std::min<std::chrono::milliseconds>(opt.body_timeout, kRefusalReadTimeout)
+                                   : opt.body_timeout;
 
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
 
-    transport.expires_after(first ? opt.header_timeout : opt.keepalive_idle);
+    transport.expires_after(first ? header_timeout : opt.keepalive_idle);
     st.idle.insert(&transport);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
     st.idle.erase(&transport);
@@ -329,7 +366,7 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
       co_await bhttp::async_write(stream, cont, use_tuple);
     }
     if (!parser.is_done()) {
-      transport.expires_after(opt.body_timeout);
+      transport.expires_after(body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
       if (bec) {
         if (bec == bhttp::error::body_limit) {
@@ -350,8 +387,13 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     transport.expires_never();
 
     auto& req = parser.get();
-    bool keep_alive = req.keep_alive() && !st.draining;
+    bool keep_alive = req.keep_alive() && !st.draining && !refuse;
     SessionExchange<Stream> ex(stream, req, opt, keep_alive, remote);
+    if (refuse) {
+      g_refused.fetch_add(1, std::memory_order_relaxed);
+      co_await opt.overloaded(ex);
+      co_return ex.intact();
+    }
 
     std::shared_ptr<ClientWatch> watch;
     if (opt.watch_client && buf.size() == 0) {
@@ -387,7 +429,8 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
   }
 }
 
-net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st) {
+net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st, bool refuse) {
+  SessionCount counted(*st, refuse);
   beast::error_code ec;
   std::string remote;
   if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
@@ -395,7 +438,7 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
 
   if (!st->options.tls) {
     beast::tcp_stream stream(std::move(socket));
-    co_await serve_requests(stream, buf, *st, remote);
+    co_await serve_requests(stream, buf, *st, remote, refuse);
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.close();
     co_return;
@@ -448,7 +491,7 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
     transport.close();
     co_return;
   }
-  bool orderly = co_await serve_requests(stream, buf, *st, remote);
+  bool orderly = co_await serve_requests(stream, buf, *st, remote, refuse);
   if (orderly) {
     // close_notify, so the client can tell this end from a cut; bounded by kTlsShutdownTimeout.
     transport.expires_after(kTlsShutdownTimeout);
@@ -459,22 +502,41 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
 }
 
 net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
+  const std::size_t cap = st->options.overloaded ? st->options.max_connections : 0;
   for (;;) {
+    while (st->refusing >= kMaxRefusing) {
+      st->refusal_done.expires_after(std::chrono::milliseconds(100));
+      co_await st->refusal_done.async_wait(use_tuple);
+    }
     auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
     if (ec) {
       if (!st->acceptor.is_open() || ec == net::error::operation_aborted) co_return;
-      // Out of descriptors and the like: back off briefly rather than spin.
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors and the like: counted, logged once a second at most, and backed
+      // off briefly rather than spun on.
+      uint64_t n = g_accept_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+      static std::atomic<int64_t> last_log_s{0};
+      int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+      int64_t last = last_log_s.load(std::memory_order_relaxed);
+      if (now_s != last && last_log_s.compare_exchange_strong(last, now_s))
+        spdlog::warn("accept failed: {} ({} accept errors so far)", ec.message(), n);
       net::steady_timer t(st->ioc, std::chrono::milliseconds(50));
       co_await t.async_wait(use_tuple);
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    net::co_spawn(st->ioc, run_session(std::move(socket), st), net::detached);
+    const bool refuse = cap && static_cast<std::size_t>(g_open.load(std::memory_order_relaxed)) >= cap;
+    if (refuse) ++st->refusing;
+    net::co_spawn(st->ioc, run_session(std::move(socket), st, refuse), net::detached);
   }
 }
 
 }  // namespace
+
+ListenerCounters listener_counters() {
+  return {g_accept_errors.load(std::memory_order_relaxed), g_refused.load(std::memory_order_relaxed),
+          g_open.load(std::memory_order_relaxed)};
+}
 
 std::shared_ptr<TlsContext> make_tls_context(const std::string& cert_file,
                                              const std::string& key_file) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -72,7 +73,20 @@ struct ListenerOptions {
   std::chrono::milliseconds write_timeout{60'000};
   bool watch_client = true;  // detect client disconnects while the handler runs
   std::shared_ptr<TlsContext> tls;  // null: plain HTTP
+  // Connections this listener holds open at most, counted across every listener that sets
+  // it; 0: no cap. A caller beyond it has its request read briefly and answered by
+  // `overloaded` (a fast 503), then the connection closes: refused, never left in the backlog.
+  std::size_t max_connections = 0;
+  Handler overloaded;
 };
+
+// Process-wide listener counters, for metrics.
+struct ListenerCounters {
+  uint64_t accept_errors = 0;  // accept() failed (out of descriptors and the like)
+  uint64_t refused = 0;        // callers answered `overloaded` above max_connections
+  int64_t open = 0;            // connections open now on capped listeners
+};
+ListenerCounters listener_counters();
 
 // A listening socket on one io_context, with the sessions it accepted.
 class Listener {

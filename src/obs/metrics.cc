@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/target_stats.h"
+#include "http/server.h"
 #include "obs/otlp.h"
 
 namespace tollgate::obs {
@@ -269,6 +270,12 @@ std::string Metrics::render() const {
   counter("tollgate_target_failovers_total", "Retries that moved to this target from another one.", &core::TargetStats::failovers);
   counter("tollgate_target_failures_total", "Attempts that failed (connect, timeout, 429, 5xx).", &core::TargetStats::failures);
   counter("tollgate_target_cooldowns_total", "Times the target's circuit opened (or a 429 cooled it).", &core::TargetStats::cooldowns);
+  counter("tollgate_routed_to_cooling_total", "Requests sent to a cooling target because no healthy one was left.", &core::TargetStats::routed_to_cooling);
+  out += "# HELP tollgate_health_probes_total Active health-check probes per target, by outcome (never billed).\n# TYPE tollgate_health_probes_total counter\n";
+  for (auto* t : targets) {
+    out += fmt::format("tollgate_health_probes_total{{target=\"{}\",outcome=\"ok\"}} {}\n", escape(t->name), t->probes_ok.load());
+    out += fmt::format("tollgate_health_probes_total{{target=\"{}\",outcome=\"failed\"}} {}\n", escape(t->name), t->probes_failed.load());
+  }
   out += "# HELP tollgate_target_in_flight Attempts in progress per target.\n# TYPE tollgate_target_in_flight gauge\n";
   for (auto* t : targets) out += fmt::format("tollgate_target_in_flight{{target=\"{}\"}} {}\n", escape(t->name), t->in_flight.load());
   out += "# HELP tollgate_target_cooling Whether the target is cooling down now (circuit open).\n# TYPE tollgate_target_cooling gauge\n";
@@ -294,6 +301,17 @@ std::string Metrics::render() const {
     out += "# TYPE tollgate_guardrail_moderation_duration_seconds histogram\n";
     for (auto& [k, h] : all.moderation_duration)
       render_histogram(out, "tollgate_guardrail_moderation_duration_seconds", fmt::format("policy=\"{}\"", escape(k)), h);
+  }
+  out += "# HELP tollgate_local_failures_total Upstream calls that failed for the gateway's own want of descriptors or memory (not counted against providers).\n";
+  out += fmt::format("# TYPE tollgate_local_failures_total counter\ntollgate_local_failures_total {}\n", local_failures_.load());
+  {
+    auto l = http::listener_counters();
+    out += "# HELP tollgate_accept_errors_total Connections the listeners could not accept (out of descriptors and the like).\n";
+    out += fmt::format("# TYPE tollgate_accept_errors_total counter\ntollgate_accept_errors_total {}\n", l.accept_errors);
+    out += "# HELP tollgate_overload_refusals_total Callers answered 503 at once because the connection cap was reached.\n";
+    out += fmt::format("# TYPE tollgate_overload_refusals_total counter\ntollgate_overload_refusals_total {}\n", l.refused);
+    out += "# HELP tollgate_connections_open Caller connections open now.\n";
+    out += fmt::format("# TYPE tollgate_connections_open gauge\ntollgate_connections_open {}\n", l.open);
   }
   out += "# HELP tollgate_requests_in_flight Requests being handled now.\n";
   out += "# TYPE tollgate_requests_in_flight gauge\n";

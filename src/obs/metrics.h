@@ -49,6 +49,9 @@ class Metrics {
   void moderation_call(std::string_view policy, std::string_view outcome, double seconds);
 
   std::atomic<int64_t>& in_flight() { return in_flight_; }
+  // Upstream calls that failed for the gateway's own want (descriptors, memory), kept apart
+  // from the providers' failures.
+  std::atomic<uint64_t>& local_failures() { return local_failures_; }
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string render() const;
@@ -57,6 +60,7 @@ class Metrics {
   struct Shards;
   std::unique_ptr<Shards> shards_;
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> local_failures_{0};
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
   std::array<std::atomic<uint64_t>, 6> limit_events_{};

@@ -119,7 +119,8 @@ std::vector<const CompiledTarget*> order_tier(std::vector<const CompiledTarget*>
 }
 
 RoutePlan::RoutePlan(const core::Snapshot& snapshot, const core::CompiledModel& model,
-                     std::string_view affinity) {
+                     std::string_view affinity)
+    : send_when_all_cooling_(model.spec.when_all_unavailable != "fail") {
   std::vector<const CompiledTarget*> targets;
   append_model(targets, model, affinity);
   for (const auto* t : targets) order_.push_back({t, false});
@@ -136,7 +137,8 @@ RoutePlan::RoutePlan(const core::CompiledTarget& target) { order_.push_back({&ta
 
 const core::CompiledTarget* RoutePlan::next() {
   const int64_t now = now_ms();
-  for (std::size_t tried = 0; tried < order_.size(); ++tried) {
+  const Entry* pick = nullptr;
+  for (std::size_t tried = 0; tried < order_.size() && !pick; ++tried) {
     const Entry& e = order_[pos_ % order_.size()];
     ++pos_;
     core::TargetStats& s = *e.target->stats;
@@ -147,10 +149,28 @@ const core::CompiledTarget* RoutePlan::next() {
       bool expected = false;
       if (!s.probing.compare_exchange_strong(expected, true)) continue;
     }
-    last_fallback_ = e.fallback;
-    return e.target;
+    pick = &e;
   }
-  return nullptr;
+  if (!pick && send_when_all_cooling_) {
+    // Nothing healthy is left: the target recovering first (a half-open one has already
+    // recovered), once per request, rather than a refusal the target might not have given.
+    int64_t best = std::numeric_limits<int64_t>::max();
+    for (const auto& e : order_) {
+      const core::TargetStats* s = e.target->stats;
+      if (std::find(tried_.begin(), tried_.end(), s) != tried_.end()) continue;
+      int64_t until = s->open_until_ms.load(std::memory_order_acquire);
+      if (until < best) {
+        best = until;
+        pick = &e;
+      }
+    }
+    if (pick) pick->target->stats->routed_to_cooling.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!pick) return nullptr;
+  if (std::find(tried_.begin(), tried_.end(), pick->target->stats) == tried_.end())
+    tried_.push_back(pick->target->stats);
+  last_fallback_ = pick->fallback;
+  return pick->target;
 }
 
 std::chrono::milliseconds RoutePlan::soonest_recovery() const {

@@ -1,7 +1,9 @@
 // Which targets a request tries, in which order: the model's priority tiers (a tier is used
 // only when the whole tier above is unavailable), ordered within a tier by the model's
-// strategy, then the fallback models' targets. Cooled targets (open circuit) are skipped; a
-// target whose cooldown has passed gets one half-open probe at a time.
+// strategy, then the fallback models' targets. Cooling is a preference, not a refusal: cooled
+// targets (open circuit, a 429's Retry-After) are passed over while a healthy one is left, and a
+// target whose cooldown has passed gets one half-open probe at a time; when none is healthy the
+// plan still offers the one recovering first (unless the model says when_all_unavailable: fail).
 #pragma once
 
 #include <chrono>
@@ -24,8 +26,9 @@ class RoutePlan {
   // A plan of one target (a model addressed directly as provider/model).
   explicit RoutePlan(const core::CompiledTarget& target);
 
-  // The next target to try, or nullptr when none is available now. Past the end of the
-  // order it starts again from the top (retries on a pool smaller than max_attempts).
+  // The next target to try. Past the end of the order it starts again from the top (retries
+  // on a pool smaller than max_attempts). When every target is cooling: the one recovering
+  // first that this request has not tried yet, or nullptr (all tried, or the model refuses).
   const core::CompiledTarget* next();
 
   // True when the target next() returned last came from a fallback model.
@@ -42,8 +45,10 @@ class RoutePlan {
     bool fallback;
   };
   std::vector<Entry> order_;
+  std::vector<const core::TargetStats*> tried_;  // by this request
   std::size_t pos_ = 0;
   bool last_fallback_ = false;
+  bool send_when_all_cooling_ = true;
 };
 
 // Passive health. Call start before an attempt and exactly one of the others after it.

@@ -395,6 +395,13 @@ std::string model_document(const core::Model& m) {
                                      {"on", std::move(on)}};
   doc["circuit"] = boost::json::object{{"failures", m.circuit.failures},
                                        {"cooldown_ms", m.circuit.cooldown.count()}};
+  if (m.health_check.interval.count() > 0)
+    doc["health_check"] = boost::json::object{{"interval_ms", m.health_check.interval.count()},
+                                              {"timeout_ms", m.health_check.timeout.count()},
+                                              {"probe", m.health_check.probe},
+                                              {"failures", m.health_check.failures},
+                                              {"successes", m.health_check.successes}};
+  if (m.when_all_unavailable != "send") doc["when_all_unavailable"] = m.when_all_unavailable;
   if (m.timeout.count() > 0) doc["timeout_ms"] = m.timeout.count();
   if (!m.affinity.by.empty()) {
     boost::json::object a{{"by", m.affinity.by}};

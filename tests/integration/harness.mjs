@@ -139,8 +139,13 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
  * Returns { proc, proxyURL, adminURL, baseURL, proxyPort, adminPort, output(), stop() }.
  * With `t`, the process is stopped after the test.
  */
-export async function startGateway(t, { configPath, env = {}, args = [] }) {
-  const proc = spawn(TOLLGATE_BIN, ['serve', '--config', configPath, ...args], {
+export async function startGateway(t, { configPath, env = {}, args = [], nofile }) {
+  // nofile: the descriptor limit (soft and hard) the gateway runs under, set by the shell.
+  const argv = ['serve', '--config', configPath, ...args];
+  const [cmd, cmdArgs] = nofile
+    ? ['bash', ['-c', `ulimit -n ${Number(nofile)} && exec "$0" "$@"`, TOLLGATE_BIN, ...argv]]
+    : [TOLLGATE_BIN, argv];
+  const proc = spawn(cmd, cmdArgs, {
     cwd: path.dirname(configPath),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
-import { KEYS, closedPort, envelopeProblems, makeTempDir, postJson, processConfig, sleep, sseData, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
+import { KEYS, closedPort, envelopeProblems, makeTempDir, postJson, processConfig, runTollgate, sleep, sseData, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
 
 const CHAT = '/v1/chat/completions';
 
@@ -26,9 +26,9 @@ const CHAT = '/v1/chat/completions';
  * providers: extra provider entries (a dead port, an anthropic mock...).
  * models: the model list; the one key may use every model.
  */
-async function routingSetup(t, { mocks = ['a', 'b'], timeouts = {}, providers = [], models, workers = 2 }) {
+async function routingSetup(t, { mocks = ['a', 'b'], timeouts = {}, providers = [], models, workers = 2, extra = {}, nofile, ports = {}, guardrails }) {
   const m = {};
-  for (const name of mocks) m[name] = await startMock(t);
+  for (const name of mocks) m[name] = await startMock(t, ports[name] ? { port: ports[name] } : {});
   const dir = await makeTempDir(t);
   const resources = {
     providers: [
@@ -42,10 +42,11 @@ async function routingSetup(t, { mocks = ['a', 'b'], timeouts = {}, providers = 
       ...providers,
     ],
     models,
+    ...(guardrails ? { guardrails } : {}),
     keys: [{ name: 'all', key: KEYS.all, models: models.map((x) => x.name) }],
   };
-  const { configPath } = await writeConfig(dir, { tollgate: processConfig({ workers }), resources });
-  const gw = await startGateway(t, { configPath });
+  const { configPath } = await writeConfig(dir, { tollgate: processConfig({ workers, extra }), resources });
+  const gw = await startGateway(t, { configPath, nofile });
 
   /** One chat request; returns status, target, attempts, elapsed ms, body. */
   async function chat(model, { stream = false, content = 'hello routing', headers = {}, extra = {}, timeout = 20_000 } = {}) {
@@ -554,10 +555,12 @@ describe('429 and Retry-After', () => {
     assert.equal(b.failovers, 1);
   });
 
-  it('retry-after-ms is honoured (cooling 600 ms)', { timeout: 30_000 }, async (t) => {
+  // when_all_unavailable: fail, so the refusal shows how long the target cools (by default a
+  // lone cooling target still gets the request).
+  it('retry-after-ms is honoured (cooling 600 ms; when_all_unavailable: fail)', { timeout: 30_000 }, async (t) => {
     const env = await routingSetup(t, {
       mocks: ['a'],
-      models: [{ name: 'solo', targets: [{ provider: 'a', model: 'gpt-4o' }], retry: fast }],
+      models: [{ name: 'solo', targets: [{ provider: 'a', model: 'gpt-4o' }], retry: fast, when_all_unavailable: 'fail' }],
     });
     env.mocks.a.setBehavior('mock-error-429-ms-600');
     const r = await env.chat('solo');
@@ -574,10 +577,10 @@ describe('429 and Retry-After', () => {
     assert.ok(Date.now() - t429 < 1000, 'retry-after-ms was not preferred over the rounded-up retry-after');
   });
 
-  it('one target: while it cools from a 429 the caller gets 429 + Retry-After and the provider no traffic', { timeout: 30_000 }, async (t) => {
+  it('when_all_unavailable: fail, one target: while it cools from a 429 the caller gets 429 + Retry-After and the provider no traffic', { timeout: 30_000 }, async (t) => {
     const env = await routingSetup(t, {
       mocks: ['a'],
-      models: [{ name: 'solo', targets: [{ provider: 'a', model: 'gpt-4o' }], retry: fast }],
+      models: [{ name: 'solo', targets: [{ provider: 'a', model: 'gpt-4o' }], retry: fast, when_all_unavailable: 'fail' }],
     });
     env.mocks.a.setBehavior('mock-error-429');
     const r1 = await env.chat('solo');
@@ -757,9 +760,9 @@ describe('circuit breaker', () => {
     assert.ok(env.hits('a') - 4 <= 1, `after an abandoned probe, ${env.hits('a') - 4} of 5 concurrent callers were sent to the unproven target (the circuit was closed)`);
   });
 
-  it('every target cooling from failures: 503 targets_cooling_down with Retry-After, no upstream traffic', { timeout: 30_000 }, async (t) => {
+  it('when_all_unavailable: fail, every target cooling from failures: 503 targets_cooling_down with Retry-After, no upstream traffic', { timeout: 30_000 }, async (t) => {
     const env = await routingSetup(t, {
-      models: [{ name: 'cb', targets: [{ provider: 'a', model: 'mock-error-500' }, { provider: 'b', model: 'mock-error-502' }], retry: fast, circuit: { failures: 1, cooldown_ms: 3000 } }],
+      models: [{ name: 'cb', targets: [{ provider: 'a', model: 'mock-error-500' }, { provider: 'b', model: 'mock-error-502' }], retry: fast, circuit: { failures: 1, cooldown_ms: 3000 }, when_all_unavailable: 'fail' }],
     });
     const r1 = await env.chat('cb');
     assert.ok(r1.status >= 500, r1.text);
@@ -1035,5 +1038,263 @@ describe('overall deadline (timeout_ms)', () => {
     assert.ok(r.ms < 1000 + 300, `timeout_ms 1000, but the caller waited ${r.ms} ms`);
     assert.ok(r.attempts >= 2 && r.attempts < 10, `attempts ${r.attempts}`);
     assert.equal(env.hits('a'), r.attempts);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: a cooldown steers traffic, it never strands a model.
+
+/** A counter's value for one target (0 when absent). */
+async function targetCounter(gw, name, target, labels = {}) {
+  const samples = await scrape(gw);
+  const s = samples.find((x) => x.name === name && x.labels.target === target && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+  return s?.value ?? 0;
+}
+
+describe('cooling steers, never strands', () => {
+  const solo = (model, extra = {}) => [{ name: 'solo', targets: [{ provider: 'a', model }], retry: fast, ...extra }];
+
+  it('one target, one 429 with Retry-After: 30: the next requests reach the provider and get its own 200', { timeout: 20_000 }, async (t) => {
+    const M = 'mock-429-once-30-then-ok';
+    const env = await routingSetup(t, { mocks: ['a'], models: solo(M) });
+    const r1 = await env.chat('solo');
+    assert.equal(r1.status, 429, r1.text);
+    assert.equal(r1.headers.get('retry-after'), '30', 'the provider\'s own Retry-After reaches the caller');
+    assert.match(r1.json.error.message, /Rate limit reached for requests \(mock\)/, 'the provider\'s own body reaches the caller');
+    assert.equal(env.hits('a'), 1, 'a 429 with Retry-After: 30 was retried on the same target');
+
+    const r2 = await env.chat('solo', { content: 'after the 429' });
+    assert.equal(r2.status, 200, `the model stayed down after one 429: ${r2.text}`);
+    assert.equal(r2.json.choices[0].message.content, 'Echo: after the 429');
+    assert.equal(r2.target, `a/${M}`);
+    assert.equal(r2.attempts, 1);
+    assert.equal(env.hits('a'), 2, 'the provider did not see the request');
+    assert.equal(await targetCounter(env.gw, 'tollgate_routed_to_cooling_total', `a/${M}`), 1);
+    // Its answer closed the cooldown: the next one is ordinary traffic.
+    assert.equal((await targetMetrics(env.gw, `a/${M}`)).cooling, 0);
+    const r3 = await env.chat('solo');
+    assert.equal(r3.status, 200);
+    assert.equal(env.hits('a'), 3);
+    assert.equal(await targetCounter(env.gw, 'tollgate_routed_to_cooling_total', `a/${M}`), 1);
+  });
+
+  it('one target, one 429, then the provider fails with 500: the caller gets that 500 and its body, not a gateway 429', { timeout: 20_000 }, async (t) => {
+    const env = await routingSetup(t, { mocks: ['a'], models: solo('mock-429-once-30-then-mock-error-500') });
+    assert.equal((await env.chat('solo')).status, 429);
+    const r = await env.chat('solo');
+    assert.equal(r.status, 500, r.text);
+    assert.deepEqual(envelopeProblems(r.json), []);
+    assert.equal(r.json.error.message, 'The server had an error while processing your request. Sorry about that!');
+    assert.equal(r.json.error.type, 'server_error');
+    assert.equal(env.hits('a'), 2, 'the cooling target was tried once for this request');
+  });
+
+  it('one target, one 429, then a stream the provider cuts: the caller sees the provider\'s chunks and the cut', { timeout: 20_000 }, async (t) => {
+    const env = await routingSetup(t, { mocks: ['a'], models: solo('mock-429-once-30-then-mock-stream-cut') });
+    const r1 = await env.chat('solo', { stream: true });
+    assert.equal(r1.status, 429, r1.text);
+    const r2 = await env.chat('solo', { stream: true });
+    assert.equal(r2.status, 200, r2.text);
+    const s = streamedText(r2.text);
+    assert.ok(s.chunks.length >= 2, `chunks: ${r2.text}`);
+    assert.equal(s.errors.length, 1, 'the cut stream did not end in an error event');
+    assert.equal(env.hits('a'), 2);
+  });
+
+  it('50 parallel requests right after the 429 all reach the provider and succeed', { timeout: 30_000 }, async (t) => {
+    const M = 'mock-429-once-30-then-ok';
+    const env = await routingSetup(t, { mocks: ['a'], models: solo(M) });
+    assert.equal((await env.chat('solo')).status, 429);
+    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => env.chat('solo', { content: `burst ${i}`, stream: i % 2 === 1 })));
+    assert.deepEqual(tally(burst.map((r) => r.status)), { 200: 50 });
+    assert.equal(env.hits('a'), 51, 'some callers were refused without asking the provider');
+    assert.ok(await targetCounter(env.gw, 'tollgate_routed_to_cooling_total', `a/${M}`) >= 1);
+  });
+
+  it('two targets: traffic moves to the healthy one while the first cools (Retry-After: 2) and returns to it after', { timeout: 30_000 }, async (t) => {
+    const A = 'a/mock-429-once-2-then-ok';
+    const env = await routingSetup(t, {
+      models: [{ name: 'pair', strategy: 'fallback', targets: [{ provider: 'a', model: 'mock-429-once-2-then-ok' }, { provider: 'b', model: 'gpt-4o' }], retry: fast }],
+    });
+    const r1 = await env.chat('pair');
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.target, 'b/gpt-4o');
+    assert.equal(r1.attempts, 2);
+    const t429 = env.mocks.a.requests[0].receivedAt;
+    let during = 0;
+    while (Date.now() - t429 < 1700) {
+      const r = await env.chat('pair');
+      assert.equal(r.status, 200);
+      assert.equal(r.target, 'b/gpt-4o', `a got traffic ${Date.now() - t429} ms into its 2 s cooldown`);
+      assert.equal(r.attempts, 1);
+      during++;
+    }
+    assert.ok(during >= 3, `only ${during} requests while a cooled`);
+    assert.equal(env.hits('a'), 1);
+    await sleep(Math.max(0, t429 + 2200 - Date.now()));
+    for (let i = 0; i < 5; i++) {
+      const r = await env.chat('pair');
+      assert.equal(r.status, 200);
+      assert.equal(r.target, A, 'traffic did not return to the first target after its cooldown');
+    }
+    assert.equal(env.hits('a'), 6);
+    assert.equal(await targetCounter(env.gw, 'tollgate_routed_to_cooling_total', A), 0, 'a healthy target was left, yet a cooling one was used');
+  });
+
+  it('every target cooling from failures (default): the request still goes to the one recovering first and the caller gets its answer', { timeout: 30_000 }, async (t) => {
+    const env = await routingSetup(t, {
+      models: [{ name: 'cb', strategy: 'fallback', targets: [{ provider: 'a', model: 'gpt-4o' }, { provider: 'b', model: 'gpt-4o' }], retry: fast, circuit: { failures: 1, cooldown_ms: 30_000 } }],
+    });
+    env.mocks.a.setBehavior('mock-error-500');
+    env.mocks.b.setBehavior('mock-error-502');
+    const r1 = await env.chat('cb');
+    assert.ok(r1.status >= 500, r1.text);
+    assert.equal(env.hits('a') + env.hits('b'), 2);
+    // Both circuits are open for 30 s; both providers have recovered.
+    env.mocks.a.setBehavior(null);
+    env.mocks.b.setBehavior(null);
+    const r2 = await env.chat('cb', { content: 'anyone there' });
+    assert.equal(r2.status, 200, `a model with recovered targets was refused: ${r2.text}`);
+    assert.equal(r2.json.choices[0].message.content, 'Echo: anyone there');
+    assert.equal(r2.target, 'a/gpt-4o', 'not the target whose cooldown ends first');
+    assert.equal(env.hits('a'), 2);
+    assert.equal(await targetCounter(env.gw, 'tollgate_routed_to_cooling_total', 'a/gpt-4o'), 1);
+    // Its success closed a's circuit: a serves as a healthy target again.
+    const r3 = await env.chat('cb');
+    assert.equal(r3.target, 'a/gpt-4o');
+    assert.equal(await targetCounter(env.gw, 'tollgate_routed_to_cooling_total', 'a/gpt-4o'), 1);
+  });
+
+  it('when_all_unavailable: fail with every target rate-cooled: 429 rate_limit_exceeded, Retry-After the shortest cooldown, no upstream traffic', { timeout: 30_000 }, async (t) => {
+    const env = await routingSetup(t, {
+      models: [{ name: 'rl', strategy: 'fallback', targets: [{ provider: 'a', model: 'mock-429-once-9-then-ok' }, { provider: 'b', model: 'mock-429-once-4-then-ok' }], retry: fast, when_all_unavailable: 'fail' }],
+    });
+    const r1 = await env.chat('rl');
+    assert.equal(r1.status, 429, r1.text);
+    assert.equal(r1.attempts, 2);
+    assert.equal(r1.headers.get('retry-after'), '4', 'the last upstream 429 (b\'s) reaches the caller as it was');
+    const r2 = await env.chat('rl');
+    assert.equal(r2.status, 429, r2.text);
+    assert.deepEqual(envelopeProblems(r2.json), []);
+    assert.equal(r2.json.error.code, 'rate_limit_exceeded');
+    const ra = Number(r2.headers.get('retry-after'));
+    assert.ok(ra >= 3 && ra <= 4, `retry-after ${ra}: not the shortest remaining cooldown (b's 4 s)`);
+    assert.equal(env.hits('a') + env.hits('b'), 2, 'a refusing model sent traffic to cooling targets');
+  });
+
+  it('when_all_unavailable is validated', { timeout: 20_000 }, async (t) => {
+    const dir = await makeTempDir(t);
+    const { resourcesPath } = await writeConfig(dir, {
+      resources: { providers: [{ name: 'p', kind: 'openai', api_key: 'x' }], models: [{ name: 'm', targets: [{ provider: 'p', model: 'gpt-4o' }], when_all_unavailable: 'sometimes' }] },
+    });
+    const r = await runTollgate(['validate', resourcesPath]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /models\[0\]\.when_all_unavailable: must be send or fail/);
+  });
+});
+
+describe('active health checks', () => {
+  it('open a circuit on a dead target with no caller traffic and close it when the target recovers; probes counted apart, never billed', { timeout: 30_000 }, async (t) => {
+    const env = await routingSetup(t, {
+      mocks: ['a'],
+      models: [{ name: 'hc', targets: [{ provider: 'a', model: 'gpt-4o' }], health_check: { interval_ms: 200, timeout_ms: 500, failures: 2, successes: 1 } }],
+    });
+    const A = 'a/gpt-4o';
+    const port = env.mocks.a.port;
+    const probes = (outcome) => targetCounter(env.gw, 'tollgate_health_probes_total', A, { outcome });
+    await waitFor(async () => (await probes('ok')) >= 2, { timeout: 3000, message: 'health probes to succeed' });
+    assert.ok(env.mocks.a.requestsTo('/v1/models').length >= 2, 'the probes did not reach the models endpoint');
+    assert.equal(env.hits('a'), 0);
+    assert.equal((await targetMetrics(env.gw, A)).cooling, 0);
+
+    // The provider dies: the probes alone open its circuit.
+    await env.mocks.a.close();
+    await waitFor(async () => (await targetMetrics(env.gw, A)).cooling === 1, { timeout: 3000, message: 'the circuit to open on a dead target' });
+    assert.ok((await probes('failed')) >= 2);
+
+    // It comes back on the same port: a good probe closes the circuit.
+    const back = await startMock(t, { port });
+    await waitFor(async () => (await targetMetrics(env.gw, A)).cooling === 0, { timeout: 3000, message: 'the circuit to close on a recovered target' });
+    assert.ok(back.requestsTo('/v1/models').length >= 1);
+    const m = await targetMetrics(env.gw, A);
+    assert.equal(m.attempts, 0, 'probes counted as attempts');
+    const samples = await scrape(env.gw);
+    assert.equal(samples.filter((x) => x.name === 'tollgate_requests_total').reduce((a, x) => a + x.value, 0), 0, 'probes counted as requests');
+    const r = await env.chat('hc');
+    assert.equal(r.status, 200);
+    assert.equal(back.requestsTo(CHAT).length, 1);
+  });
+});
+
+describe('the gateway\'s own trouble is not the provider\'s', () => {
+  it('at the descriptor limit (ulimit -n 128): the excess gets fast 503s in its dialect, no circuit opens on the healthy provider, full service once load drops', { timeout: 60_000 }, async (t) => {
+    const SLOW = 'a/mock-delay-1500';
+    const env = await routingSetup(t, {
+      mocks: ['a'],
+      workers: 2,
+      nofile: 128,
+      models: [{ name: 'slow', targets: [{ provider: 'a', model: 'mock-delay-1500' }], retry: fast, circuit: { failures: 3, cooldown_ms: 30_000 } }],
+    });
+    assert.match(env.gw.output().stderr + env.gw.output().stdout, /descriptor limit 128; at most \d+ caller connections/);
+
+    // 150 callers at once, each on its own connection; 20 of them speak Anthropic's dialect.
+    const one = async (i) => {
+      const started = Date.now();
+      const anthropic = i % 15 === 0 || i % 15 === 7;
+      const url = anthropic ? `${env.gw.proxyURL}/v1/messages` : `${env.gw.baseURL}/chat/completions`;
+      const body = anthropic
+        ? { model: 'slow', max_tokens: 16, messages: [{ role: 'user', content: `load ${i}` }] }
+        : { model: 'slow', messages: [{ role: 'user', content: `load ${i}` }] };
+      const headers = anthropic ? { 'anthropic-version': '2023-06-01' } : {};
+      try {
+        const r = await postJson(url, body, { apiKey: KEYS.all, headers, signal: AbortSignal.timeout(15_000) });
+        return { ...r, anthropic, ms: Date.now() - started };
+      } catch (e) {
+        return { status: 0, error: String(e), anthropic, ms: Date.now() - started };
+      }
+    };
+    const results = await Promise.all(Array.from({ length: 150 }, (_, i) => one(i)));
+    const byStatus = tally(results.map((r) => r.status));
+    assert.deepEqual(Object.keys(byStatus).sort(), ['200', '503'], `statuses: ${JSON.stringify(byStatus)} ${(() => { const x = results.find((r) => r.status !== 200 && r.status !== 503); return x?.error ?? x?.text ?? ''; })()}`);
+    assert.ok(byStatus[200] >= 20, `only ${byStatus[200]} callers served: ${JSON.stringify(byStatus)}`);
+    assert.ok(byStatus[503] >= 30, `the excess was not refused: ${JSON.stringify(byStatus)}`);
+    for (const r of results.filter((x) => x.status === 503)) {
+      assert.ok(r.ms < 1200, `a refusal took ${r.ms} ms (the provider answers in 1500): queued, not answered`);
+      assert.equal(r.headers.get('retry-after'), '1');
+      if (r.anthropic) {
+        assert.equal(r.json.type, 'error', r.text);
+        assert.equal(r.json.error.type, 'overloaded_error', r.text);
+      } else {
+        assert.deepEqual(envelopeProblems(r.json), []);
+        assert.equal(r.json.error.code, 'gateway_overloaded', r.text);
+      }
+    }
+    const samples = await scrape(env.gw);
+    const value = (name) => samples.find((x) => x.name === name)?.value ?? 0;
+    assert.ok(value('tollgate_overload_refusals_total') >= 1, 'refusals not counted');
+    const m = await targetMetrics(env.gw, SLOW);
+    assert.equal(m.failures, 0, 'the gateway\'s own shortage was counted against the provider');
+    assert.equal(m.cooldowns, 0, 'a circuit opened on a healthy provider');
+    assert.equal(m.cooling, 0);
+
+    // Load gone: every caller is served.
+    const after = await Promise.all(Array.from({ length: 10 }, (_, i) => one(1 + i * 15)));
+    assert.deepEqual(tally(after.map((r) => r.status)), { 200: 10 }, JSON.stringify(after.map((r) => r.text).slice(0, 2)));
+  });
+
+  it('a request whose caller left before its first attempt is not dispatched (no attempt, no upstream connection)', { timeout: 20_000 }, async (t) => {
+    // A slow moderation call (on mock m) holds the request before dispatch; the caller gives up.
+    const env = await routingSetup(t, {
+      mocks: ['a', 'm'],
+      guardrails: [{ name: 'slow-mod', kind: 'moderation', mode: 'block', provider: 'm', timeout_ms: 5000 }],
+      models: [{ name: 'guarded', targets: [{ provider: 'a', model: 'gpt-4o' }], guardrails: ['slow-mod'] }],
+    });
+    env.mocks.m.setBehavior('mock-delay-1000');
+    await assert.rejects(env.chat('guarded', { timeout: 300 }));
+    await waitFor(() => { const r = env.mocks.m.requestsTo('/v1/moderations')[0]; return r?.endedAt || r?.closedByPeerAt; }, { timeout: 3000, message: 'the moderation call to end' });
+    await sleep(300);
+    assert.equal(env.hits('a'), 0);
+    assert.equal(env.mocks.a.stats.connections_total, 0, 'the gateway connected upstream for a caller that had left');
+    assert.equal((await targetMetrics(env.gw, 'a/gpt-4o')).attempts ?? 0, 0, 'an attempt was started for a caller that had left');
   });
 });

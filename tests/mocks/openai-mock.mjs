@@ -17,6 +17,10 @@
 //   mock-error-<status>     that status with an OpenAI error envelope (429 adds retry-after)
 //   mock-error-429-noretry  429 rate_limit_exceeded with no retry-after / retry-after-ms header
 //   mock-error-429-ms-<ms>  429 with `retry-after-ms: <ms>` (and retry-after rounded up to seconds)
+//   mock-429-once-<s>-then-<behavior>  the first request naming this (since start or reset) gets a
+//                           429 rate_limit_exceeded with `retry-after: <s>`, as a provider shedding
+//                           one call; every later one behaves as <behavior> (`ok`: a normal answer,
+//                           or any behaviour above, e.g. mock-error-500, mock-stream-cut)
 //   mock-html-502           502 with an HTML page, as OpenAI's edge sometimes answers
 //   mock-not-found          404 model_not_found
 //   mock-hang               reads the request and never answers
@@ -511,7 +515,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       throw new ApiError(400, "[] is too short - 'messages'", { param: 'messages' });
     }
     validateToolMessages(body.messages);
-    const behavior = behaviorOf(req, body, forcedBehavior);
+    const behavior = onceThen(behaviorOf(req, body, forcedBehavior));
     if (await applyFault(req, res, record, behavior)) return;
 
     const n = Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
@@ -761,7 +765,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const body = record.body;
     checkParams(body, COMPLETION_PARAMS);
     if (body.prompt == null) throw new ApiError(400, 'you must provide a prompt parameter', { param: 'prompt' });
-    const behavior = behaviorOf(req, body, forcedBehavior);
+    const behavior = onceThen(behaviorOf(req, body, forcedBehavior));
     if (await applyFault(req, res, record, behavior)) return;
 
     const prompts = Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? body.prompt : [body.prompt];
@@ -819,7 +823,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
   async function responses(req, res, record) {
     const body = record.body ?? {};
-    const behavior = behaviorOf(req, body, forcedBehavior);
+    const behavior = onceThen(behaviorOf(req, body, forcedBehavior));
     if (await applyFault(req, res, record, behavior)) return;
     if (body.input == null) throw new ApiError(400, "Missing required parameter: 'input'.", { param: 'input' });
     const inputText = typeof body.input === 'string'
@@ -872,7 +876,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
   async function embeddings(req, res, record) {
     const body = record.body;
     checkParams(body, EMBEDDING_PARAMS, { requireStreamForOptions: false });
-    const behavior = behaviorOf(req, body, forcedBehavior);
+    const behavior = onceThen(behaviorOf(req, body, forcedBehavior));
     if (await applyFault(req, res, record, behavior)) return;
     let inputs = body.input;
     if (inputs == null || inputs === '' || (Array.isArray(inputs) && inputs.length === 0)) {
@@ -911,7 +915,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     for (const k of Object.keys(body)) {
       if (!MODERATION_PARAMS.has(k)) throw new ApiError(400, `Unrecognized request argument supplied: ${k}`, { param: k });
     }
-    const behavior = behaviorOf(req, {}, forcedBehavior);
+    const behavior = onceThen(behaviorOf(req, {}, forcedBehavior));
     if (await applyFault(req, res, record, behavior)) return;
     let inputs = body.input;
     if (inputs == null || inputs === '' || (Array.isArray(inputs) && inputs.length === 0)) {
@@ -952,7 +956,22 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
   // ------------------------------------------------------------------ lifecycle
 
+  // mock-429-once-<s>-then-<behavior>: the first request gets the 429, the rest <behavior>.
+  const rateLimitedOnce = new Set();
+  function onceThen(behavior) {
+    const m = /^mock-429-once-(\d+)-then-(.+)$/.exec(behavior);
+    if (!m) return behavior;
+    if (!rateLimitedOnce.has(behavior)) {
+      rateLimitedOnce.add(behavior);
+      const err = errorForStatus(429);
+      err.headers = { ...err.headers, 'retry-after': m[1] };
+      throw err;
+    }
+    return m[2] === 'ok' ? '' : m[2];
+  }
+
   function reset() {
+    rateLimitedOnce.clear();
     requests.length = 0;
     for (const k of ['requests_total', 'completed_streams', 'aborted_streams', 'aborted_requests', 'connections_total']) stats[k] = 0;
   }

@@ -54,6 +54,44 @@ std::string all_errors(const ParseResult& r) {
   return all;
 }
 
+TEST(ParseResources, ReadsWhenAllUnavailableAndHealthChecks) {
+  auto r = parse_resources(R"(
+providers: [{ name: p, kind: openai, api_key: x }]
+models:
+  - name: m
+    targets: [{ provider: p, model: gpt-4o }]
+    when_all_unavailable: fail
+    health_check: { interval_ms: 2000, timeout_ms: 700, probe: request, failures: 3, successes: 2 }
+  - { name: d, targets: [{ provider: p, model: gpt-4o }] }
+)", "r.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Model& m = r.resources.models[0];
+  EXPECT_EQ(m.when_all_unavailable, "fail");
+  EXPECT_EQ(m.health_check.interval.count(), 2000);
+  EXPECT_EQ(m.health_check.timeout.count(), 700);
+  EXPECT_EQ(m.health_check.probe, "request");
+  EXPECT_EQ(m.health_check.failures, 3u);
+  EXPECT_EQ(m.health_check.successes, 2u);
+  const Model& d = r.resources.models[1];
+  EXPECT_EQ(d.when_all_unavailable, "send");    // the default: never strand a model
+  EXPECT_EQ(d.health_check.interval.count(), 0);  // off unless asked for
+}
+
+TEST(ParseResources, RejectsUnknownWhenAllUnavailableAndProbe) {
+  auto r = parse_resources(R"(
+providers: [{ name: p, kind: openai, api_key: x }]
+models:
+  - name: m
+    targets: [{ provider: p, model: gpt-4o }]
+    when_all_unavailable: sometimes
+    health_check: { interval_ms: 10, probe: ping, colour: red }
+)", "r.yaml");
+  EXPECT_FALSE(r.ok());
+  if (auto* e = error_at(r, "models[0].when_all_unavailable")) EXPECT_NE(e->message.find("send or fail"), std::string::npos);
+  error_at(r, "models[0].health_check.interval_ms");
+  error_at(r, "models[0].health_check.colour");
+}
+
 TEST(ParseResources, ReadsEveryFieldOfAValidDocument) {
   ScopedEnv key("TG_TEST_OPENAI_KEY", "sk-test-123");
   ScopedEnv team("TG_TEST_TEAM_B", "tg-team-b-secret-value");
