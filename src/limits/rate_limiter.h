@@ -92,8 +92,8 @@ class Admission {
   virtual ~Admission() = default;
   // Reconciles the token windows from the estimate to `actual_tokens` (input + output, the
   // partial count for an abandoned stream) and replaces the budget reservation by `cost_usd`.
-  // Only the first call counts. Destroyed unsettled, the reservation is released locally and
-  // left to expire in Redis (the request's spend is unknown).
+  // Only the first call counts. Destroyed unsettled, the reservation is released and no
+  // spend is added (the request's cost is unknown).
   virtual void settle(int64_t actual_tokens, double cost_usd) = 0;
 };
 
