@@ -31,13 +31,31 @@ int64_t int_of(const json::object& o, std::string_view k) {
   return 0;
 }
 
+int64_t prompt_estimate(const RequestContext& ctx) { return static_cast<int64_t>(ctx.ex.body().size() + 3) / 4; }
+
+// The estimate priced at the dearest known prices of the model's targets (any may answer);
+// reserved against the key's budget until settle knows the actual cost.
+double estimate_cost_usd(const RequestContext& ctx, int64_t tokens) {
+  double in = 0, out = 0;
+  auto take = [&](const core::Pricing& p) {
+    in = std::max({in, p.input.value_or(0), p.cache_creation.value_or(0)});
+    out = std::max({out, p.output.value_or(0), p.reasoning.value_or(0)});
+  };
+  if (ctx.model)
+    for (const auto& t : ctx.model->targets) take(t.pricing);
+  else if (ctx.target)
+    take(ctx.target->pricing);
+  int64_t prompt = std::min(prompt_estimate(ctx), tokens);
+  return (static_cast<double>(prompt) * in + static_cast<double>(tokens - prompt) * out) / 1e6;
+}
+
 }  // namespace
 
 int64_t estimate_tokens(const RequestContext& ctx) {
   // No tokenizer fits every provider's models: about four bytes of request a token (the body
   // includes JSON punctuation, so this leans high), plus the completion the caller allows.
   // Settle replaces the estimate with the provider's count.
-  int64_t prompt = static_cast<int64_t>(ctx.ex.body().size() + 3) / 4;
+  int64_t prompt = prompt_estimate(ctx);
   int64_t completion = 0;
   if (ctx.doc.is_object()) {
     const auto& o = ctx.doc.as_object();
@@ -69,6 +87,7 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   req.key_budget.warn_only = key.budget.warn_only;
   req.estimated_tokens = estimate_tokens(ctx);
   ctx.estimated_tokens = req.estimated_tokens;
+  if (!req.key_budget.empty()) req.estimated_cost_usd = estimate_cost_usd(ctx, req.estimated_tokens);
 
   auto decision = limiter->admit(req, ctx.admission);
   ctx.limit_decision = decision;

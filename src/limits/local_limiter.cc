@@ -66,6 +66,7 @@ struct Scope {
   int64_t day = -1, day_spend = 0;
   int64_t month = -1, month_spend = 0;
   int64_t total_spend = 0;
+  int64_t reserved = 0;  // estimated costs of admitted, unsettled requests
 
   void roll_budget(const BudgetPeriods& p) {
     if (day != p.day) day = p.day, day_spend = 0;
@@ -127,9 +128,11 @@ class LocalAdmission final : public Admission {
   uint8_t n_charged = 0;
   int budget_scope = -1;
   int64_t estimate = 0;
+  int64_t reservation = 0;  // nano-USD held in the budget scope until settled
   bool settled = false;
 
   ~LocalAdmission() override {
+    if (!settled) settle(estimate, 0);  // releases the reservation, adds no spend
     for (uint8_t i = 0; i < n_scopes; ++i) {
       if (!holds_slot[i]) continue;
       std::lock_guard lock(scopes[i]->mu);
@@ -154,10 +157,11 @@ class LocalAdmission final : public Admission {
       }
     }
     int64_t nano = usd_to_nano(cost_usd);
-    if (budget_scope >= 0 && nano > 0) {
+    if (budget_scope >= 0 && (nano > 0 || reservation > 0)) {
       BudgetPeriods p = budget_periods(core->clock->wall());
       Scope& s = *scopes[budget_scope];
       std::lock_guard lock(s.mu);
+      s.reserved -= reservation;  // replaced by the actual cost in the same lock
       s.roll_budget(p);
       s.day_spend += nano;
       s.month_spend += nano;
@@ -246,9 +250,10 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
       Scope& s = *adm->scopes[i];
       BudgetPeriods p = budget_periods(core_->clock->wall());
       s.roll_budget(p);
-      bool total = plan.budget.total > 0 && s.total_spend >= plan.budget.total;
-      bool month = plan.budget.month > 0 && s.month_spend >= plan.budget.month;
-      bool day = plan.budget.day > 0 && s.day_spend >= plan.budget.day;
+      const int64_t r = plan.budget.reserve;
+      bool total = over_cap(plan.budget.total, s.total_spend + s.reserved, r);
+      bool month = over_cap(plan.budget.month, s.month_spend + s.reserved, r);
+      bool day = over_cap(plan.budget.day, s.day_spend + s.reserved, r);
       over_budget = total || month || day;
       if (!total) budget_retry = month ? p.until_next_month : day ? p.until_next_day
                                                                   : std::chrono::milliseconds{0};
@@ -303,6 +308,10 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
       ++adm->scopes[i]->in_flight;
       adm->holds_slot[i] = true;
     }
+  }
+  if (adm->budget_scope >= 0 && plan.budget.reserve > 0) {
+    adm->reservation = plan.budget.reserve;
+    adm->scopes[adm->budget_scope]->reserved += plan.budget.reserve;
   }
   for (auto& l : locks) if (l.owns_lock()) l.unlock();
   core_->admitted.fetch_add(1, std::memory_order_relaxed);

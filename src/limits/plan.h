@@ -39,6 +39,7 @@ struct PlannedWindow {
 struct PlannedBudget {
   int64_t day = 0, month = 0, total = 0;
   bool warn_only = false;
+  int64_t reserve = 0;  // the estimated cost, reserved at admit
   bool any() const { return day > 0 || month > 0 || total > 0; }
 };
 
@@ -55,6 +56,12 @@ struct Plan {
 };
 
 Plan make_plan(const AdmissionRequest& req);
+
+// Whether spend plus live reservations leave no room for `reserve` under `cap` (0: no cap).
+// With no estimate it is the old rule: over once spent reaches the cap.
+inline bool over_cap(int64_t cap, int64_t used, int64_t reserve) {
+  return cap > 0 && (used >= cap || used + reserve > cap);
+}
 
 // Keeps the window with the least remaining (ties: the longer reset) in `best`.
 void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w);

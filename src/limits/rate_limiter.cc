@@ -1,5 +1,6 @@
 #include "limits/rate_limiter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -111,6 +112,8 @@ Plan make_plan(const AdmissionRequest& req) {
     p.budget.month = cap(req.key_budget.usd_per_month);
     p.budget.total = cap(req.key_budget.usd_total);
     p.budget.warn_only = req.key_budget.warn_only;
+    // At most $1M: Redis sums reservations as integers and compares them as doubles.
+    p.budget.reserve = std::min<int64_t>(usd_to_nano(req.estimated_cost_usd), 1'000'000'000'000'000);
   }
   if (!req.key_id.empty()) add_scope(p, ScopeKind::key, req.key_limits, budget, req);
   if (!req.model.empty()) add_scope(p, ScopeKind::model, req.model_limits, false, req);
@@ -127,7 +130,7 @@ void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w) {
 
 int64_t usd_to_nano(double usd) {
   if (!(usd > 0)) return 0;
-  return std::llround(usd * 1e9);
+  return std::llround(std::min(usd, 1e9) * 1e9);  // clamped: a hostile estimate cannot overflow
 }
 
 BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {

@@ -52,6 +52,10 @@ struct AdmissionRequest {
   LimitSpec key_limits, model_limits, key_model_limits;
   BudgetSpec key_budget;
   int64_t estimated_tokens = 0;  // prompt estimate + max_tokens; charged now, reconciled at settle
+  // The estimate priced at the model's known prices. With a budget it is reserved at admit
+  // (spent + live reservations + this one must fit the cap) and replaced by the actual cost
+  // at settle, so concurrent requests cannot overshoot the budget together.
+  double estimated_cost_usd = 0;
 };
 
 // One rate window as OpenAI's headers show it (x-ratelimit-limit-*, -remaining-*, -reset-*).
@@ -87,8 +91,9 @@ class Admission {
  public:
   virtual ~Admission() = default;
   // Reconciles the token windows from the estimate to `actual_tokens` (input + output, the
-  // partial count for an abandoned stream) and adds `cost_usd` to the key's budget. Only the
-  // first call counts.
+  // partial count for an abandoned stream) and replaces the budget reservation by `cost_usd`.
+  // Only the first call counts. Destroyed unsettled, the reservation is released and no
+  // spend is added (the request's cost is unknown).
   virtual void settle(int64_t actual_tokens, double cost_usd) = 0;
 };
 
@@ -137,8 +142,8 @@ struct RedisOptions {
   // for a backoff that doubles from min to max, and resets when a probe succeeds.
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{2'000};
-  // Concurrency slots are leases renewed while their Admission lives; a crashed replica's
-  // slots free themselves after this long.
+  // Concurrency slots and budget reservations are leases renewed while their Admission
+  // lives; a crashed replica's free themselves after this long.
   std::chrono::milliseconds concurrency_lease{60'000};
   std::size_t settle_queue_max = 100'000;  // pending settle/release updates before dropping
   std::shared_ptr<const LimiterClock> clock;  // wall clock for budget periods; null: real

@@ -23,6 +23,10 @@
 //   <prefix><scope>:bd:<YYYYMMDD> spend (nano-USD) of a UTC day; expires after 2 days
 //   <prefix><scope>:bm:<YYYYMM>   spend of a UTC month; expires after 62 days
 //   <prefix><scope>:bt            total spend; never expires
+//   <prefix><scope>:r             zset reservation member -> lease deadline (ms), renewed like
+//                                 the concurrency leases
+//   <prefix><scope>:rv            hash reservation member -> estimated cost (nano-USD), and
+//                                 '_sum'; budgets count spend + '_sum'
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
@@ -492,10 +496,12 @@ class RedisAdmission final : public Admission {
   std::vector<std::string> slot_keys;
   std::vector<TokenWindow> token_windows;
   PlannedScope budget_scope;           // id empty: no budget
+  std::string res_member;              // set when it holds a budget reservation
   int64_t charged = 0;                 // tokens charged at admit (0 when admitted degraded)
   bool settled = false;
 
   ~RedisAdmission() override {
+    if (!settled && !res_member.empty()) settle(charged, 0);  // releases it, adds no spend
     if (member.empty()) return;
     core->drop_lease(member);
     for (const auto& k : slot_keys) core->enqueue(Command{{"ZREM", k, member}, nullptr});
@@ -507,10 +513,13 @@ class RedisAdmission final : public Admission {
     int64_t delta = std::max<int64_t>(actual_tokens, 0) - charged;
     int64_t nano = budget_scope.id.empty() ? 0 : usd_to_nano(cost_usd);
     if (delta == 0) token_windows.clear();
-    if (token_windows.empty() && nano <= 0) return;
+    if (token_windows.empty() && nano <= 0 && res_member.empty()) return;
+    // No renewal may re-add the reservation after the settle below removes it.
+    if (!res_member.empty()) core->drop_lease(res_member);
 
     Command cmd{{"EVALSHA", core->settle_script.sha, ""}, &core->settle_script};
-    std::vector<std::string> argv{std::to_string(token_windows.size()), nano > 0 ? "3" : "0"};
+    std::vector<std::string> argv{std::to_string(token_windows.size()), nano > 0 ? "3" : "0",
+                                  res_member};
     for (const auto& w : token_windows) {
       cmd.args.push_back(w.key);
       argv.push_back(std::to_string(w.limit));
@@ -528,6 +537,10 @@ class RedisAdmission final : public Admission {
         argv.push_back(n);
         argv.push_back(std::to_string(ttl));
       }
+    }
+    if (!res_member.empty()) {
+      cmd.args.push_back(core->key(budget_scope, "r"));
+      cmd.args.push_back(core->key(budget_scope, "rv"));
     }
     cmd.args[2] = std::to_string(cmd.args.size() - 3);
     for (auto& a : argv) cmd.args.push_back(std::move(a));
@@ -678,6 +691,11 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     add(plan.budget.day, "bd:" + periods->day_tag, 1);
     add(plan.budget.month, "bm:" + periods->month_tag, 2);
     add(plan.budget.total, "bt", 4);
+    if (n_budgets > 0) {
+      keys.push_back(core_->key(plan.scopes[i], "r"));
+      keys.push_back(core_->key(plan.scopes[i], "rv"));
+      if (plan.budget.reserve > 0) adm->res_member = core_->next_member();
+    }
   }
   if (n_slots > 0) adm->member = core_->next_member();
 
@@ -687,13 +705,15 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   for (const std::string& a :
        {std::to_string(plan.n_windows), std::to_string(n_slots), std::to_string(n_budgets),
         adm->member, std::to_string(core_->opt.concurrency_lease.count()),
-        std::string(plan.budget.warn_only ? "1" : "0")})
+        std::string(plan.budget.warn_only ? "1" : "0"), std::to_string(plan.budget.reserve),
+        adm->res_member})
     cmd.args.push_back(a);
   for (auto& a : args) cmd.args.push_back(std::move(a));
 
   Reply r = call(cmd);
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 5 + 2 * size_t{plan.n_windows}) {
     adm->member.clear();  // nothing to release
+    adm->res_member.clear();
     return degraded(plan, out);
   }
   auto num = [&](size_t i) -> int64_t {
@@ -723,10 +743,13 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   if (!d.admitted) {
     core_->rejected.fetch_add(1, std::memory_order_relaxed);
     adm->member.clear();
+    adm->res_member.clear();
     return d;
   }
   core_->admitted.fetch_add(1, std::memory_order_relaxed);
   if (!adm->member.empty()) core_->add_lease(adm->member, adm->slot_keys);
+  if (!adm->res_member.empty())
+    core_->add_lease(adm->res_member, {core_->key(adm->budget_scope, "r")});
   out = std::move(adm);
   return d;
 }

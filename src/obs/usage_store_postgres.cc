@@ -51,6 +51,10 @@ class PgRow final : public sql::Row {
 };
 
 
+// Bump with the migration step that goes with it (the columns of sql::added_columns() are
+// version 1).
+constexpr int64_t kUsageSchemaVersion = 1;
+
 class PostgresUsageStore final : public UsageStore {
  public:
   explicit PostgresUsageStore(const std::string& conninfo) : writer_(conninfo), reader_(conninfo) {
@@ -60,9 +64,26 @@ class PostgresUsageStore final : public UsageStore {
     writer_.exec_plain("BEGIN");
     try {
       writer_.exec_plain("SELECT pg_advisory_xact_lock(7346127)");
-      for (const auto& s : sql::schema(sql::Dialect::postgres)) writer_.exec_plain(s);
-      for (const auto& [name, type] : sql::added_columns())
-        writer_.exec_plain("ALTER TABLE usage_records ADD COLUMN IF NOT EXISTS " + name + " " + type);
+      // The schema version of the usage table: migrated once by a newer binary, refused by an
+      // older one (it cannot know what a newer one changed). 0: a table from before versions.
+      writer_.exec_plain(
+          "CREATE TABLE IF NOT EXISTS tollgate_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+      Result v = writer_.exec("SELECT version FROM tollgate_schema WHERE component = 'usage'", {});
+      const int64_t version = PQntuples(v.get()) > 0 ? PgRow(v.get(), 0).get_int(0) : 0;
+      if (version > kUsageSchemaVersion)
+        throw std::runtime_error(fmt::format(
+            "usage store (postgres): the usage table has schema version {}, newer than this tollgate "
+            "knows ({}): a newer tollgate wrote it; run that version (or newer) against it",
+            version, kUsageSchemaVersion));
+      if (version < kUsageSchemaVersion) {
+        for (const auto& s : sql::schema(sql::Dialect::postgres)) writer_.exec_plain(s);
+        for (const auto& [name, type] : sql::added_columns())
+          writer_.exec_plain("ALTER TABLE usage_records ADD COLUMN IF NOT EXISTS " + name + " " + type);
+        writer_.exec_plain(fmt::format(
+            "INSERT INTO tollgate_schema (component, version) VALUES ('usage', {0}) "
+            "ON CONFLICT (component) DO UPDATE SET version = {0}",
+            kUsageSchemaVersion));
+      }
       writer_.exec_plain("COMMIT");
     } catch (...) {
       try {

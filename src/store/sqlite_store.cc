@@ -9,6 +9,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -69,7 +70,18 @@ CREATE TABLE IF NOT EXISTS audit (
   before TEXT,
   after TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 )sql";
+
+// PRAGMA user_version of the store. 0: a store from before versions (keys may lack settings);
+// 1: keys.settings, the documents and audit tables, and the meta table (the secret key check
+// value). Bump it with a migration
+// step in migrate().
+constexpr int64_t kSchemaVersion = 1;
+constexpr std::string_view kKeyCheck = "tollgate secret key check";
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -152,6 +164,62 @@ class Transaction {
   sqlite3* db_;
   bool open_ = true;
 };
+
+// Brings the store to kSchemaVersion, inside the caller's write transaction (so two processes
+// opening an old store migrate it once). A newer store is refused: this binary cannot know
+// what the newer one changed.
+void migrate(sqlite3* db, const std::string& path) {
+  Statement v(db, "PRAGMA user_version");
+  const int64_t version = v.step() ? v.integer(0) : 0;
+  if (version > kSchemaVersion) {
+    throw std::runtime_error("the sqlite store " + path + " has schema version " +
+                             std::to_string(version) + ", newer than this tollgate knows (" +
+                             std::to_string(kSchemaVersion) +
+                             "): a newer tollgate wrote it; run that version (or newer) against it");
+  }
+  if (version == kSchemaVersion) return;
+  exec(db, kSchema);
+  // Version 0 stores created before keys had settings get the column (an error: it is there).
+  sqlite3_exec(db, "ALTER TABLE keys ADD COLUMN settings TEXT", nullptr, nullptr, nullptr);
+  exec(db, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  if (version > 0 || Statement(db, "SELECT 1 FROM providers UNION ALL SELECT 1 FROM keys").step())
+    spdlog::info("migrated the sqlite store {} from schema version {} to {}", path, version,
+                 kSchemaVersion);
+}
+
+// The key check value: a constant sealed with the store's key when it is first needed.
+// Replicas sharing a store must share TOLLGATE_SECRET_KEY; one with another key is refused
+// here, before it could send credentials it cannot open. Stores sealed before the check value
+// existed are checked against one of their sealed credentials first.
+void check_secret_key(sqlite3* db, const SecretBox& box, const std::string& path) {
+  auto mismatch = [&] {
+    return std::runtime_error(
+        "the sqlite store " + path +
+        " was sealed with another secret key: start every replica with the same "
+        "TOLLGATE_SECRET_KEY (or the same secret.key file) as the one that sealed it");
+  };
+  auto stored = [&]() -> std::optional<std::string> {
+    Statement q(db, "SELECT value FROM meta WHERE key = 'secret_check'");
+    if (q.step()) return q.text(0);
+    return std::nullopt;
+  };
+  if (auto kcv = stored()) {
+    if (box.open(*kcv) != std::string(kKeyCheck)) throw mismatch();
+    return;
+  }
+  Statement sealed(db, "SELECT doc FROM providers WHERE doc LIKE '%enc:v1:%' LIMIT 1");
+  if (sealed.step()) {
+    std::string doc = sealed.text(0);
+    auto at = doc.find(SecretBox::kPrefix);
+    auto end = doc.find('"', at);
+    if (!box.open(doc.substr(at, end == std::string::npos ? end : end - at))) throw mismatch();
+  }
+  Statement(db, "INSERT OR IGNORE INTO meta (key, value) VALUES ('secret_check', ?)")
+      .bind(1, box.seal(kKeyCheck))
+      .step();
+  // Another process may have written its own first.
+  if (auto kcv = stored(); !kcv || box.open(*kcv) != std::string(kKeyCheck)) throw mismatch();
+}
 
 // A credential value that is written out, not a ${ENV} reference and not sealed yet.
 bool is_literal_secret(std::string_view v) {
@@ -430,10 +498,12 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     exec(db_, "PRAGMA journal_mode=WAL");
     exec(db_, "PRAGMA synchronous=NORMAL");
     Transaction tx(db_, "BEGIN IMMEDIATE");
-    exec(db_, kSchema);
-    // Stores created before keys had settings get the column (an error means it is there).
-    sqlite3_exec(db_, "ALTER TABLE keys ADD COLUMN settings TEXT", nullptr, nullptr, nullptr);
+    migrate(db_, path_);
     tx.commit();
+    // A store with a key check value or sealed credentials: refuse to start with another key.
+    if (Statement(db_, "SELECT 1 FROM meta WHERE key = 'secret_check' UNION ALL "
+                       "SELECT 1 FROM providers WHERE doc LIKE '%enc:v1:%'").step())
+      secrets();
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -644,7 +714,11 @@ bool SqliteStore::changed() {
 }
 
 const SecretBox& SqliteStore::secrets() {
-  if (!secrets_) secrets_ = SecretBox::for_store(path_);
+  if (!secrets_) {
+    SecretBox box = SecretBox::for_store(path_);
+    check_secret_key(db_, box, path_);
+    secrets_ = box;
+  }
   return *secrets_;
 }
 

@@ -11,92 +11,11 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import OpenAI from 'openai';
-import { closedPort, makeTempDir, postJson, processConfig, sleep, sseData, startGateway, startMock, waitFor, writeConfig, writeYaml } from './harness.mjs';
+import { makeTempDir, postJson, processConfig, sleep, sseData, startGateway, startMock, waitFor, writeConfig, writeYaml } from './harness.mjs';
+import { redisPing, startRedis } from './redis-server.mjs';
 
 const T = { timeout: 60_000 };
-const REDIS_BIN = process.env.REDIS_SERVER_BIN || '/usr/bin/redis-server';
-
-// ---------------------------------------------------------------------------------------------
-// A real redis-server on loopback, stopped by its PID after the test (and if this process dies).
-
-const liveRedis = new Set();
-process.on('exit', () => {
-  for (const p of liveRedis) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/** PING over a raw socket; true when the server answers +PONG within `ms`. */
-function redisPing(port, ms = 500) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-    sock.on('error', () => done(false));
-  });
-}
-
-/**
- * Starts redis-server on `port` (a free one when omitted). Returns { port, url, start(), stop(signal) };
- * start() after stop() brings it back on the same port (empty: no persistence).
- */
-async function startRedis(t, { port } = {}) {
-  port ??= await closedPort();
-  const dir = await makeTempDir(t, 'tollgate-redis-');
-  const r = { port, url: `redis://127.0.0.1:${port}`, proc: null, exited: null, log: '' };
-  r.start = async () => {
-    const proc = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    liveRedis.add(proc);
-    r.proc = proc;
-    r.exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
-      liveRedis.delete(proc);
-      resolve({ code, signal });
-    }));
-    proc.stdout.on('data', (d) => (r.log += d));
-    proc.stderr.on('data', (d) => (r.log += d));
-    const spawnErr = new Promise((_, reject) => proc.on('error', reject));
-    await Promise.race([
-      spawnErr,
-      waitFor(() => redisPing(port), { timeout: 5000, interval: 30, message: `redis-server on ${port} to answer PING` }).catch((e) => {
-        throw new Error(`${e.message}\n--- redis log:\n${r.log}`);
-      }),
-    ]);
-  };
-  r.stop = async (signal = 'SIGKILL') => {
-    const proc = r.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill(signal);
-    const t0 = Date.now();
-    await Promise.race([r.exited, sleep(5000)]);
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await Promise.race([r.exited, sleep(2000)]);
-    }
-    return Date.now() - t0;
-  };
-  t.after(() => r.stop('SIGKILL'));
-  await r.start();
-  return r;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Config: one mock provider, models with their own limits/pricing, keys with limits/budgets.
@@ -140,6 +59,9 @@ async function gatewayWith(t, { mock, models, keys, limits, dir, workers = 4 }) 
   gw.rewrite = (next) => writeYaml(resourcesPath, limitResources(mock, next));
   return gw;
 }
+
+// 200 two-byte words: the mock counts more tokens than admit's estimate (bytes / 4).
+const WORDY = 'a '.repeat(200).trim();
 
 const chatBody = (model, content = 'hi there', extra = {}) => ({ model, messages: [{ role: 'user', content }], ...extra });
 
@@ -515,41 +437,42 @@ describe('traffic control, in process', () => {
 
   it('budget: after a request whose actual cost exceeds usd_total, the next gets 429 insufficient_quota; per-day carries Retry-After; warn mode admits', T, async (t) => {
     const mock = await startMock(t);
-    // $1000 per 1M tokens = $0.001 a token; "hi there" costs 5 tokens = $0.005.
+    // $1000 per 1M tokens = $0.001 a token; WORDY costs 200 + 201 tokens = $0.401, more than
+    // its estimate ($0.115: admit reserves that much of the budget) and than the budget.
     const gw = await gatewayWith(t, {
       mock,
       models: [{ name: 'priced', upstream: 'gpt-4o', pricing: { input: 1000, output: 1000 } }],
       keys: [
-        { name: 'bt', models: ['priced'], budget: { usd_total: 0.002 } },
-        { name: 'bd', models: ['priced'], budget: { usd_per_day: 0.002, mode: 'hard' } },
-        { name: 'bw', models: ['priced'], budget: { usd_total: 0.002, mode: 'warn' } },
-        { name: 'bs', models: ['priced'], budget: { usd_total: 0.002 } },
+        { name: 'bt', models: ['priced'], budget: { usd_total: 0.2 } },
+        { name: 'bd', models: ['priced'], budget: { usd_per_day: 0.2, mode: 'hard' } },
+        { name: 'bw', models: ['priced'], budget: { usd_total: 0.2, mode: 'warn' } },
+        { name: 'bs', models: ['priced'], budget: { usd_total: 0.2 } },
       ],
     });
-    const first = await chat(gw, 'bt', chatBody('priced'));
+    const first = await chat(gw, 'bt', chatBody('priced', WORDY));
     assert.equal(first.status, 200, 'nothing spent yet: admitted');
-    assert.equal(first.json.usage.total_tokens, 5);
+    assert.equal(first.json.usage.total_tokens, 401);
     await sleep(50);
-    const second = await chat(gw, 'bt', chatBody('priced'));
+    const second = await chat(gw, 'bt', chatBody('priced', WORDY));
     assertRateLimited(second, { code: 'insufficient_quota', retryAfter: false, what: 'over a spent usd_total' });
     assert.match(second.json.error.message, /quota|budget/i);
     assert.equal(mock.requestsTo('/v1/chat/completions').length, 1, 'the refused request never reached the provider');
 
     // Budgets count streamed answers' actual usage too.
-    const st = await chat(gw, 'bs', chatBody('priced', 'hi there', { stream: true }));
+    const st = await chat(gw, 'bs', chatBody('priced', WORDY, { stream: true }));
     assert.equal(st.status, 200);
     await sleep(50);
-    assertRateLimited(await chat(gw, 'bs', chatBody('priced')), { code: 'insufficient_quota', retryAfter: false, what: 'after a streamed answer spent the budget' });
+    assertRateLimited(await chat(gw, 'bs', chatBody('priced', WORDY)), { code: 'insufficient_quota', retryAfter: false, what: 'after a streamed answer spent the budget' });
 
-    const d1 = await chat(gw, 'bd', chatBody('priced'));
+    const d1 = await chat(gw, 'bd', chatBody('priced', WORDY));
     assert.equal(d1.status, 200);
     await sleep(50);
-    const d2 = await chat(gw, 'bd', chatBody('priced'));
+    const d2 = await chat(gw, 'bd', chatBody('priced', WORDY));
     assertRateLimited(d2, { code: 'insufficient_quota', retryAfter: true, what: 'over a spent usd_per_day' });
     assert.ok(Number(d2.headers.get('retry-after')) <= 86_400, `Retry-After ${d2.headers.get('retry-after')} is until the next UTC day`);
 
     for (let i = 0; i < 3; i++) {
-      const w = await chat(gw, 'bw', chatBody('priced'));
+      const w = await chat(gw, 'bw', chatBody('priced', WORDY));
       assert.equal(w.status, 200, `warn mode admits (#${i}): ${w.text}`);
       await sleep(50);
     }
@@ -795,7 +718,7 @@ describe('traffic control through a real redis-server', () => {
       models: [{ name: 'priced', upstream: 'gpt-4o', pricing: { input: 1000, output: 1000 } }],
       keys: [
         { name: 'tok', models: ['gpt', 'slow'], limits: { tpm: TPM } },
-        { name: 'bud', models: ['priced'], budget: { usd_total: 0.002 } },
+        { name: 'bud', models: ['priced'], budget: { usd_total: 0.2 } },
       ],
     };
     const g1 = await gatewayWith(t, cfg);
@@ -824,10 +747,10 @@ describe('traffic control through a real redis-server', () => {
     a.abort();
     b.abort();
 
-    const spend = await chat(g1, 'bud', chatBody('priced'));
+    const spend = await chat(g1, 'bud', chatBody('priced', WORDY));
     assert.equal(spend.status, 200, spend.text);
     const stopped = await waitFor(async () => {
-      const r = await chat(g2, 'bud', chatBody('priced'));
+      const r = await chat(g2, 'bud', chatBody('priced', WORDY));
       return r.status === 429 ? r : null;
     }, { timeout: 3000, interval: 100, message: 'g2 to refuse the key whose budget g1 spent' });
     assertRateLimited(stopped, { code: 'insufficient_quota', retryAfter: false, what: 'budget over Redis' });

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -348,6 +349,66 @@ TEST_F(LocalLimiter, BudgetIsPerKey) {
   EXPECT_FALSE(limiter->admit(r, a).admitted);
   r.key_id = "team-b";
   EXPECT_TRUE(limiter->admit(r, a).admitted);
+}
+
+// Reservations: spend + live reservations + this estimate must fit, so concurrent requests
+// cannot overshoot a budget together.
+TEST_F(LocalLimiter, ConcurrentAdmitsReserveTheBudgetExactly) {
+  AdmissionRequest r = request({});
+  r.key_budget.usd_total = 1.0;
+  r.estimated_cost_usd = 0.1;  // room for exactly 10 reservations
+  std::mutex mu;
+  std::vector<std::unique_ptr<Admission>> held;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        std::unique_ptr<Admission> a;
+        if (limiter->admit(r, a).admitted) {
+          std::lock_guard lock(mu);
+          held.push_back(std::move(a));
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(held.size(), 10u);
+}
+
+TEST_F(LocalLimiter, SettleReplacesTheReservationOnce) {
+  AdmissionRequest r = request({});
+  r.key_budget.usd_total = 1.0;
+  r.estimated_cost_usd = 0.5;
+  std::unique_ptr<Admission> a, b, c;
+  ASSERT_TRUE(limiter->admit(r, a).admitted);
+  ASSERT_TRUE(limiter->admit(r, b).admitted);
+  EXPECT_EQ(limiter->admit(r, c).reason, Decision::Reason::budget);  // 1.0 reserved
+  a->settle(10, 0.1);
+  a->settle(10, 0.9);  // ignored
+  a.reset();
+  // 0.1 spent + 0.5 reserved: 0.4 fits exactly, nothing more.
+  r.estimated_cost_usd = 0.4;
+  ASSERT_TRUE(limiter->admit(r, c).admitted);
+  r.estimated_cost_usd = 0.01;
+  EXPECT_FALSE(limiter->admit(r, a).admitted);
+  // Unsettled (the answer never came): the reservation goes, no spend is added.
+  c.reset();
+  EXPECT_TRUE(limiter->admit(r, a).admitted);
+}
+
+TEST_F(LocalLimiter, BudgetPeriodsStillRollWithReservations) {
+  using namespace std::chrono;
+  clock->set_wall(sys_days{2026y / March / 14}, hours{23});
+  AdmissionRequest r = request({});
+  r.key_budget.usd_per_day = 1.0;
+  r.estimated_cost_usd = 0.6;
+  std::unique_ptr<Admission> a, b;
+  ASSERT_TRUE(limiter->admit(r, a).admitted);
+  a->settle(10, 0.6);
+  Decision d = limiter->admit(r, b);
+  EXPECT_EQ(d.reason, Decision::Reason::budget);  // 0.6 + 0.6 > 1.0
+  EXPECT_EQ(d.retry_after, duration_cast<milliseconds>(hours{1}));
+  clock->advance(hours{1});
+  EXPECT_TRUE(limiter->admit(r, b).admitted);
 }
 
 TEST_F(LocalLimiter, DailyWindowsRefillOverTheDay) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -316,6 +317,104 @@ TEST_F(RedisLimiter, BudgetsAreSharedAcrossReplicas) {
   EXPECT_TRUE(d.budget_warning);
   // Spend is kept per UTC day as well, in nano-USD.
   EXPECT_EQ(redis_->command("GET tollgate:k:team-a:bt"), "1250000000");
+}
+
+// Three replicas, 8 threads each, holding what they admit: a budget with room for exactly
+// 20 reservations admits exactly 20.
+TEST_F(RedisLimiter, ConcurrentAdmitsAcrossReplicasReserveTheBudgetExactly) {
+  auto a = make_redis_limiter(options());
+  auto b = make_redis_limiter(options());
+  auto c = make_redis_limiter(options());
+  AdmissionRequest r = request({});
+  r.key_budget.usd_per_day = 2.0;
+  r.estimated_cost_usd = 0.1;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Admission>> held;
+  std::vector<std::thread> ts;
+  for (RateLimiter* l : {a.get(), b.get(), c.get()})
+    for (int t = 0; t < 8; ++t)
+      ts.emplace_back([&, l] {
+        for (int i = 0; i < 5; ++i) {
+          std::unique_ptr<Admission> h;
+          Decision d = l->admit(r, h);
+          EXPECT_FALSE(d.degraded);
+          if (d.admitted) {
+            std::lock_guard lock(mu);
+            held.push_back(std::move(h));
+          }
+        }
+      });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(held.size(), 20u);
+  EXPECT_EQ(redis_->command("HGET tollgate:k:team-a:rv _sum"), "2000000000");
+}
+
+TEST_F(RedisLimiter, SettleReplacesTheReservationOnceAcrossReplicas) {
+  auto a = make_redis_limiter(options());
+  auto b = make_redis_limiter(options());
+  AdmissionRequest r = request({});
+  r.key_budget.usd_total = 1.0;
+  r.estimated_cost_usd = 0.5;
+  std::unique_ptr<Admission> x, y, z;
+  ASSERT_TRUE(a->admit(r, x).admitted);
+  ASSERT_TRUE(b->admit(r, y).admitted);
+  EXPECT_EQ(b->admit(r, z).reason, Decision::Reason::budget);
+  x->settle(10, 0.1);
+  x->settle(10, 0.9);  // ignored
+  x.reset();
+  // 0.1 spent + 0.5 reserved: 0.4 fits exactly once settled in the background.
+  r.estimated_cost_usd = 0.4;
+  ASSERT_TRUE(eventually([&] { return b->admit(r, z).admitted; }));
+  EXPECT_EQ(redis_->command("GET tollgate:k:team-a:bt"), "100000000");
+  EXPECT_EQ(redis_->command("HGET tollgate:k:team-a:rv _sum"), "900000000");
+  r.estimated_cost_usd = 0.01;
+  EXPECT_FALSE(a->admit(r, x).admitted);
+  // Unsettled (no answer): released, no spend added.
+  z.reset();
+  y->settle(10, 0.2);
+  y.reset();
+  ASSERT_TRUE(eventually([&] { return redis_->command("EXISTS tollgate:k:team-a:rv") == "0"; }));
+  EXPECT_EQ(redis_->command("GET tollgate:k:team-a:bt"), "300000000");
+  EXPECT_EQ(redis_->command("ZCARD tollgate:k:team-a:r"), "0");
+}
+
+TEST_F(RedisLimiter, ReservationsOfACrashedReplicaExpireWithTheirLease) {
+  AdmissionRequest r = request({});
+  r.key_budget.usd_total = 1.0;
+  r.estimated_cost_usd = 0.8;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    RedisOptions o = options();
+    o.concurrency_lease = 600ms;
+    auto l = make_redis_limiter(o);
+    std::unique_ptr<Admission> held;
+    ::_exit(l->admit(r, held).admitted ? 0 : 1);  // dies holding the reservation
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto l = make_redis_limiter(options());
+  std::unique_ptr<Admission> a;
+  EXPECT_EQ(l->admit(r, a).reason, Decision::Reason::budget);
+  EXPECT_TRUE(eventually([&] { return l->admit(r, a).admitted; }, 3s));
+}
+
+TEST_F(RedisLimiter, LiveReservationsAreRenewedPastTheirLease) {
+  RedisOptions o = options();
+  o.concurrency_lease = 300ms;
+  auto l = make_redis_limiter(o);
+  AdmissionRequest r = request({});
+  r.key_budget.usd_per_month = 1.0;
+  r.estimated_cost_usd = 0.8;
+  std::unique_ptr<Admission> stream, other;
+  ASSERT_TRUE(l->admit(r, stream).admitted);
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(l->admit(r, other).admitted) << "after " << (i + 1) * 100 << " ms";
+  }
+  stream->settle(10, 0.1);
+  EXPECT_TRUE(eventually([&] { return l->admit(r, other).admitted; }));
 }
 
 TEST_F(RedisLimiter, ScriptCacheLossFallsBackToEval) {

@@ -613,6 +613,22 @@ TEST_F(UsagePostgres, AnOlderTableGainsTheColumnsAddedSince) {
   EXPECT_TRUE(again->request("new-1"));
 }
 
+// The usage table carries a schema version: a newer one is refused with a clear message.
+TEST_F(UsagePostgres, ANewerUsageSchemaIsRefused) {
+  { auto store = open_postgres_usage_store(conninfo()); }
+  std::string cmd = fmt::format("{}/psql -q -h 127.0.0.1 -p {} -U tollgate -d {} -c \"{}\" > /dev/null",
+                                server_->bin(), server_->port(), db_,
+                                "UPDATE tollgate_schema SET version = 9 WHERE component = 'usage'");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  try {
+    auto newer = open_postgres_usage_store(conninfo());
+    ADD_FAILURE() << "a newer usage table was opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 9, newer than this tollgate knows (1)"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(UsagePostgres, AggregatesByTimeBucketKeyModelAndProvider) {
   auto store = open_postgres_usage_store(conninfo());
   check_aggregates(*store);

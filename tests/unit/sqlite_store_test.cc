@@ -504,13 +504,80 @@ TEST(SqliteStore, LiteralCredentialsAreSealedAtRestAndReferencesAreKept) {
   auto perms = fs::status(dir.path() / "secret.key").permissions();
   EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
 
-  // Another key cannot open it: the provider is reported, not served with garbage.
+  // Another key cannot open it: the store is refused, never served with garbage.
   setenv("TOLLGATE_SECRET_KEY", "some other passphrase", 1);
-  SqliteStore other(db.string());
-  core::ParseResult wrong = other.load();
+  try {
+    SqliteStore other(db.string());
+    ADD_FAILURE() << "a store sealed with another key was opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("sealed with another secret key"), std::string::npos)
+        << e.what();
+  }
   unsetenv("TOLLGATE_SECRET_KEY");
-  ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.errors[0].field, "api_key");
+}
+
+// Replicas share one TOLLGATE_SECRET_KEY; the store keeps a key check value, and a replica
+// with another key is refused with a clear message, before serving anything.
+TEST(SqliteStore, AnotherSecretKeyIsRefusedByTheKeyCheckValue) {
+  TempDir dir;
+  fs::path db = dir.path() / "t.db";
+  setenv("TOLLGATE_SECRET_KEY", "the shared passphrase", 1);
+  {
+    SqliteStore store(db.string());
+    core::Provider p = provider("sealed");
+    p.api_key = "sk-live-shared-1234567890";
+    store.put_provider(p);
+  }
+  RawDb raw(db);
+  EXPECT_NE(raw.one("SELECT value FROM meta WHERE key = 'secret_check'").find("enc:v1:"),
+            std::string::npos);
+  {
+    SqliteStore same(db.string());  // a second replica with the same key
+    core::ParseResult loaded = same.load();
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded.resources.providers[0].api_key, "sk-live-shared-1234567890");
+  }
+  // The check value alone decides, even with no sealed credential left.
+  raw.exec("DELETE FROM providers");
+  setenv("TOLLGATE_SECRET_KEY", "a different passphrase", 1);
+  EXPECT_THROW(SqliteStore other(db.string()), std::runtime_error);
+  unsetenv("TOLLGATE_SECRET_KEY");
+}
+
+// The store carries its schema version (PRAGMA user_version): an old store is migrated once,
+// a newer one is refused with a clear message.
+TEST(SqliteStore, SchemaVersionMigratesOldStoresAndRefusesNewerOnes) {
+  TempDir dir;
+  fs::path db = dir.path() / "t.db";
+  fs::create_directories(dir.path());
+  {
+    RawDb raw(db);  // a version-0 store: keys without settings, no meta table
+    raw.exec("CREATE TABLE keys (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, hash TEXT UNIQUE "
+             "NOT NULL, prefix TEXT, models TEXT, expires_at INTEGER, created_at INTEGER, "
+             "revoked_at INTEGER)");
+  }
+  { SqliteStore store(db.string()); }
+  {
+    RawDb raw(db);
+    EXPECT_EQ(raw.one("PRAGMA user_version"), "1");
+    EXPECT_EQ(raw.one("SELECT COUNT(*) FROM pragma_table_info('keys') WHERE name = 'settings'"), "1");
+    EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'"), "1");
+  }
+  { SqliteStore again(db.string()); }  // already current: nothing to do
+  {
+    RawDb raw(db);
+    raw.exec("PRAGMA user_version = 99");
+  }
+  try {
+    SqliteStore newer(db.string());
+    ADD_FAILURE() << "a newer store was opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this tollgate knows (1)"),
+              std::string::npos)
+        << e.what();
+  }
+  RawDb raw(db);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), "99");  // left as it was
 }
 
 }  // namespace
