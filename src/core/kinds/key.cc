@@ -22,6 +22,17 @@ Kind key_kind() {
       budget_field("budget"),
       map("model_limits", limits_field("limits")).doc("this key on one model: alias -> limits"),
       list("guardrails", ref("guardrail", "guardrails")).doc("policies applied to this key's requests"),
+      str("cache").doc("a cache policy's name (cache_policies); wins over the model's"),
+      str("team").doc("the team the key belongs to (a cache policy's scope: team)"),
+      object("mcp",
+             {list("allow", str("pattern")).doc("globs over server__tool, server__prompt, server__resource-uri"),
+              list("deny", str("pattern")).doc("deny wins"),
+              boolean("read_only").doc("only tools annotated readOnlyHint"),
+              object("limits", {integer("rpm", 1, 1e12), integer("rpd", 1, 1e12), integer("concurrency", 1, 1e9)})
+                  .doc("this key's MCP calls, all servers"),
+              object("tool_limits", {integer("rpm", 1, 1e12), integer("rpd", 1, 1e12), integer("concurrency", 1, 1e9)})
+                  .doc("this key on each tool")})
+          .doc("MCP access (src/mcp); absent: no MCP access"),
   };
   k.returned = {
       str("id").doc("key_ + 12 hex digits; stable, kept by rotate"),
