@@ -1,9 +1,10 @@
 // The Responses API on every provider: the openai SDK, the real Codex CLI and the OpenAI
-// Agents SDK against aliases backed by the Anthropic, Gemini and Bedrock mocks (and OpenAI's
-// for a chain that moves). The mocks run in directive mode: they call a tool only when the
-// prompt says [[tool:NAME]] (mocks/directives.mjs), so an agent cannot loop. The Anthropic mock checks the signature
-// of every thinking block it is sent back and the Gemini mock (gemini-3 models) the thought
-// signature of every replayed call, so a reasoning replay that lost them fails.
+// Agents SDK against aliases backed by the Anthropic, Gemini, Bedrock and OpenAI mocks (OpenAI's
+// is the same-dialect fast path). The mocks run in directive mode: they call a tool only when
+// the prompt says [[tool:NAME]] (mocks/directives.mjs), so an agent cannot loop. The Anthropic
+// mock checks the signature of every thinking block it is sent back, the Gemini mock (gemini-3
+// models) the thought signature of every replayed call and the OpenAI mock the seal of every
+// replayed reasoning item, so a reasoning replay that lost or altered them fails.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +36,7 @@ describe('Responses API on every provider', () => {
       startAnthropicMock({ directives: true }),
       startGeminiMock({ directives: true }),
       startBedrockMock({ directives: true }),
-      startOpenAIMock(),
+      startOpenAIMock({ directives: true }),
     ]);
     for (const m of [ant, gem, bed, oai]) scope.after(() => m.close());
     const dir = await makeTempDir(scope);
@@ -68,7 +69,7 @@ describe('Responses API on every provider', () => {
   after(() => scope.run());
 
   describe('the openai SDK', () => {
-    for (const alias of ['claude', 'gem', 'bed']) {
+    for (const alias of ['claude', 'gem', 'bed', 'gpt']) {
       it(`${alias}: a plain answer, then a streamed one (responses.stream) with events in order and usage`, T, async () => {
         const r = await client.responses.create({ model: alias, input: 'hello plain', instructions: 'Be brief.' });
         assert.equal(r.object, 'response');
@@ -228,6 +229,24 @@ describe('Responses API on every provider', () => {
       });
     }
 
+    it('gpt (the OpenAI fast path): a plain answer, then a tool round trip whose second turn replays the encrypted reasoning', { timeout: 90_000 }, async () => {
+      const plain = await codex('ping gpt', 'gpt');
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stdout, /Echo:[\s\S]*ping gpt/);
+      oai.reset();
+      const r = await codex('[[tool:get_goal]] [[think:weighing the goal]] what is the goal?', 'gpt');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Tool result:/);
+      const sent = oai.requestsTo('/v1/responses').map((q) => q.body).filter((b) => JSON.stringify(b.input).includes('[[tool:get_goal]]'));
+      assert.ok(sent.length >= 2, `Codex sent ${sent.length} turns`);
+      assert.ok(sent.every((b) => b.model === 'gpt-4o'), 'the alias was resolved to the upstream model');
+      const replay = sent.at(-1).input.filter((i) => ['reasoning', 'function_call', 'function_call_output'].includes(i.type));
+      assert.deepEqual(replay.map((i) => i.type), ['reasoning', 'function_call', 'function_call_output']);
+      assert.match(replay[0].encrypted_content, /^gAAAAA/, 'the mock verified this seal when it was replayed');
+      assert.equal(replay[1].name, 'get_goal');
+      assert.equal(replay[2].call_id, replay[1].call_id);
+    });
+
     it('a tool round trip whose second turn replays the signed thinking', { timeout: 90_000 }, async () => {
       ant.reset();
       const r = await codex('[[tool:get_goal]] [[think:weighing the goal]] what is the goal?');
@@ -253,6 +272,24 @@ describe('Responses API on every provider', () => {
       assert.equal(r2.finalOutput, 'Echo: and tomorrow?');
       const sent = ant.requestsTo('/v1/messages').at(-1).body;
       assert.ok(JSON.stringify(sent.messages).includes('sunny in'), 'the chain came from the store');
+    });
+
+    it('Responses model on the OpenAI-backed alias (fast path): a tool round trip, then a second turn by previousResponseId', { timeout: 60_000 }, async () => {
+      oai.reset();
+      const agent = new Agent({ name: 'weather', instructions: 'Answer briefly.', model: new OpenAIResponsesModel(client, 'gpt'), tools: [weather] });
+      const r1 = await run(agent, '[[tool:get_weather]] Paris');
+      assert.match(r1.finalOutput, /^Tool result: sunny in/);
+      const turns = oai.requestsTo('/v1/responses').map((q) => q.body);
+      assert.equal(turns.length, 2);
+      assert.deepEqual(turns[0].tools.map((t) => t.name), ['get_weather']);
+      const r2 = await run(agent, 'and tomorrow?', { previousResponseId: r1.lastResponseId });
+      assert.equal(r2.finalOutput, 'Echo: and tomorrow?');
+      // The fast path passes the upstream's own response id through; the mock continues its stored chain.
+      const last = oai.requests.at(-1);
+      assert.equal(last.path, '/v1/responses');
+      assert.equal(last.status, 200);
+      assert.equal(last.body.previous_response_id, r1.lastResponseId);
+      assert.deepEqual(last.body.input, [{ role: 'user', content: 'and tomorrow?' }]);
     });
 
     it('Responses model, streamed, on the Gemini-backed alias; Chat model on the Bedrock-backed one', { timeout: 60_000 }, async () => {

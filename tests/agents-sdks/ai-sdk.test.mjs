@@ -60,10 +60,7 @@ describe('Vercel AI SDK -> tollgate', () => {
       assert.ok(usage.inputTokens > 0 && usage.outputTokens > 0, JSON.stringify(usage));
     });
 
-    // The OpenAI mock's /v1/responses answers text only (no function calls yet): the Responses
-    // work of issue 13 brings tool calls there; until then this pair is a todo.
-    const toolOpts = client === 'openai' ? { ...T, todo: 'the OpenAI mock\'s Responses endpoint does not call tools yet' } : T;
-    it(`${name}: a tool round trip`, toolOpts, async () => {
+    it(`${name}: a tool round trip`, T, async () => {
       const r = await generateText({
         model: clients[client](CHAT[kind]), prompt: `Paris ${CALL_WEATHER}`, tools, stopWhen: stepCountIs(3), maxRetries: 0,
       });

@@ -11,7 +11,7 @@
 //     base64 form decode to the same numbers.
 //
 // Started with { directives: true }, tools are called and reasoning_content emitted only as the
-// prompt says (directives.mjs).
+// prompt says (directives.mjs); on /v1/responses as function_call and reasoning items.
 //
 // Behaviour is chosen by the (upstream) model name, or by an `x-mock-behavior` header:
 //   mock-error-<status>     that status with an OpenAI error envelope (429 adds retry-after)
@@ -202,6 +202,19 @@ function truncateWords(text, max) {
   const words = splitWords(text);
   if (words.length <= max) return { text, truncated: false };
   return { text: words.slice(0, max).join(''), truncated: true };
+}
+
+// A reasoning item's encrypted_content: opaque to the caller, and only this process's seals
+// open (a replayed item that was altered is refused, as OpenAI refuses one it cannot decrypt).
+const SEAL_KEY = crypto.randomBytes(32);
+function seal(text) {
+  const data = Buffer.from(String(text)).toString('base64url');
+  return `gAAAAA${data}.${crypto.createHmac('sha256', SEAL_KEY).update(data).digest('base64url')}`;
+}
+function openSeal(sealed) {
+  const m = /^gAAAAA([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)$/.exec(String(sealed));
+  if (!m || crypto.createHmac('sha256', SEAL_KEY).update(m[1]).digest('base64url') !== m[2]) return null;
+  return Buffer.from(m[1], 'base64url').toString();
 }
 
 function randomId(prefix, len = 29) {
@@ -820,54 +833,130 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
   // ------------------------------------------------------------------ /v1/responses
   // The Responses API: a `response` object; streams are named events (`event: <type>`) whose
   // data carries `type` and `sequence_number`, ending with response.completed (usage inside).
+  // The answer is "Echo: <last user text>", or "Tool result: <output>" after a
+  // function_call_output. In directive mode (directives.mjs) [[tool:NAME]] makes a function_call
+  // item (once: never when the input already holds a function_call_output) and [[think:TEXT]] a
+  // reasoning item first, its summary TEXT and its encrypted_content (with include
+  // ["reasoning.encrypted_content"]) the mock's own seal, checked when replayed as OpenAI does.
+  // Stored responses (store is not false) can be continued by previous_response_id.
+
+  const storedResponses = new Map(); // id -> the conversation's items through that response
 
   async function responses(req, res, record) {
     const body = record.body ?? {};
     const behavior = onceThen(behaviorOf(req, body, forcedBehavior));
     if (await applyFault(req, res, record, behavior)) return;
     if (body.input == null) throw new ApiError(400, "Missing required parameter: 'input'.", { param: 'input' });
-    const inputText = typeof body.input === 'string'
-      ? body.input
-      : body.input.filter((m) => m.role === 'user').map((m) => (typeof m.content === 'string' ? m.content : m.content.map((c) => c.text ?? '').join(' '))).at(-1) ?? '';
-    const text = `Echo: ${inputText}`;
+    let items = typeof body.input === 'string' ? [{ type: 'message', role: 'user', content: body.input }] : body.input;
+    if (!Array.isArray(items)) throw new ApiError(400, "Invalid type for 'input': expected a string or an array.", { param: 'input' });
+    const callIds = new Set();
+    items.forEach((it, i) => {
+      if (it?.type === 'function_call') callIds.add(it.call_id);
+      if (it?.type === 'reasoning' && it.encrypted_content != null && openSeal(it.encrypted_content) == null) {
+        throw new ApiError(400, `The encrypted content for item ${it.id ?? `input[${i}]`} could not be verified.`, { param: `input[${i}].encrypted_content`, code: 'invalid_encrypted_content' });
+      }
+    });
+    if (body.previous_response_id != null) {
+      const prior = storedResponses.get(body.previous_response_id);
+      if (!prior) throw new ApiError(400, `Previous response with id '${body.previous_response_id}' not found.`, { param: 'previous_response_id', code: 'previous_response_not_found' });
+      items = [...prior, ...items];
+      for (const it of prior) if (it?.type === 'function_call') callIds.add(it.call_id);
+    }
+    items.forEach((it, i) => {
+      if (it?.type === 'function_call_output' && !callIds.has(it.call_id)) {
+        throw new ApiError(400, `No tool call found for function call output with call_id ${it.call_id}.`, { param: 'input' });
+      }
+    });
+    const isMessage = (it) => it && (it.type === 'message' || (it.type == null && typeof it.role === 'string'));
+    const userTexts = items.filter((it) => isMessage(it) && it.role === 'user').map((it) => contentText(it.content));
+    const last = items.at(-1);
+    const answered = items.some((it) => it?.type === 'function_call_output');
+    const said = directives ? directivesIn(userTexts.join('\n')) : null;
+    const tools = Array.isArray(body.tools) ? body.tools.filter((t) => t?.type === 'function') : [];
+    const toolChoiceName = body.tool_choice?.type === 'function' ? body.tool_choice.name : null;
+    if (toolChoiceName && !tools.some((t) => t.name === toolChoiceName)) {
+      throw new ApiError(400, `Tool choice '${toolChoiceName}' not found in 'tools' parameter.`, { param: 'tool_choice' });
+    }
+    const callName = said?.tool && !answered && body.tool_choice !== 'none' ? (toolChoiceName ?? said.tool) : null;
+    const called = callName ? tools.find((t) => t.name === callName) : null;
+
     const id = randomId('resp_', 32);
-    const msgId = randomId('msg_', 32);
     const created = Math.floor(Date.now() / 1000);
-    const inputTokens = countTokens(inputText) + (body.instructions ? countTokens(body.instructions) : 0);
-    const outputTokens = countTokens(text);
+    const output = [];
+    let reasoningTokens = 0;
+    if (said?.think) {
+      const item = { id: randomId('rs_', 32), type: 'reasoning', summary: [{ type: 'summary_text', text: said.think }] };
+      if (Array.isArray(body.include) && body.include.includes('reasoning.encrypted_content')) item.encrypted_content = seal(said.think);
+      output.push(item);
+      reasoningTokens = countTokens(said.think);
+    }
+    let text = null;
+    if (called) {
+      const args = said.args ? JSON.stringify(said.args) : JSON.stringify(valueForSchema(called.parameters ?? { type: 'object' }, userTexts.at(-1) ?? ''));
+      output.push({ id: randomId('fc_', 32), type: 'function_call', status: 'completed', arguments: args, call_id: toolCallIdFor(called.name, items.length), name: called.name });
+    } else {
+      text = last?.type === 'function_call_output'
+        ? `Tool result: ${typeof last.output === 'string' ? last.output : contentText(last.output)}`
+        : `Echo: ${userTexts.at(-1) ?? ''}`;
+      output.push({ id: randomId('msg_', 32), type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] });
+    }
+    const inputTokens = items.reduce((n, it) => n + countTokens(isMessage(it) ? contentText(it.content) : it?.type === 'function_call_output' ? String(it.output) : ''), 0)
+      + (body.instructions ? countTokens(body.instructions) : 0);
+    const outputTokens = reasoningTokens + (text != null ? countTokens(text) : countTokens(output.at(-1).arguments) + 1);
     const usage = {
       input_tokens: inputTokens, input_tokens_details: { cached_tokens: 0 },
-      output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: reasoningTokens },
       total_tokens: inputTokens + outputTokens,
     };
-    const message = { type: 'message', id: msgId, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] };
-    const response = (status, output, u) => ({
-      id, object: 'response', created_at: created, status, error: null, incomplete_details: null,
-      instructions: body.instructions ?? null, model: body.model, output, parallel_tool_calls: true,
-      temperature: body.temperature ?? 1, tool_choice: 'auto', tools: [], top_p: 1, usage: u, metadata: {},
+    const response = (status, out, u) => ({
+      id, object: 'response', created_at: created, status, background: false, error: null, incomplete_details: null,
+      instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, model: body.model, output: out,
+      parallel_tool_calls: body.parallel_tool_calls ?? true, previous_response_id: body.previous_response_id ?? null,
+      reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
+      store: body.store !== false, temperature: body.temperature ?? 1, text: body.text ?? { format: { type: 'text' } },
+      tool_choice: body.tool_choice ?? 'auto', tools: body.tools ?? [], top_p: body.top_p ?? 1, truncation: 'disabled',
+      usage: u, metadata: body.metadata ?? {},
     });
+    if (body.store !== false) storedResponses.set(id, [...items, ...output]);
     if (!body.stream) {
       record.status = 200;
-      return sendJson(res, 200, response('completed', [message], usage));
+      return sendJson(res, 200, response('completed', output, usage));
     }
     record.stream = true;
     record.status = 200;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': randomId('req_', 32) });
     let seq = 0;
-    const send = (type, fields) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`);
-    send('response.created', { response: response('in_progress', [], null) });
-    send('response.in_progress', { response: response('in_progress', [], null) });
-    send('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } });
-    send('response.content_part.added', { item_id: msgId, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
-    const pieces = text.split(/(?= )/);
-    for (const delta of pieces) {
-      send('response.output_text.delta', { item_id: msgId, output_index: 0, content_index: 0, delta, logprobs: [] });
+    const send = async (type, fields) => {
+      if (res.destroyed) return;
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`);
       await sleep(1);
+    };
+    await send('response.created', { response: response('in_progress', [], null) });
+    await send('response.in_progress', { response: response('in_progress', [], null) });
+    for (const [output_index, item] of output.entries()) {
+      const at = { item_id: item.id, output_index };
+      if (item.type === 'reasoning') {
+        await send('response.output_item.added', { output_index, item: { ...item, summary: [] } });
+        const summary = item.summary[0].text;
+        await send('response.reasoning_summary_part.added', { ...at, summary_index: 0, part: { type: 'summary_text', text: '' } });
+        for (const delta of splitWords(summary)) await send('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta });
+        await send('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: summary });
+        await send('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text: summary } });
+      } else if (item.type === 'function_call') {
+        await send('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', arguments: '' } });
+        for (let p = 0; p < item.arguments.length; p += 8) await send('response.function_call_arguments.delta', { ...at, delta: item.arguments.slice(p, p + 8) });
+        await send('response.function_call_arguments.done', { ...at, name: item.name, arguments: item.arguments });
+      } else {
+        await send('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', content: [] } });
+        const part = { ...at, content_index: 0 };
+        await send('response.content_part.added', { ...part, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+        for (const delta of text.split(/(?= )/)) await send('response.output_text.delta', { ...part, delta, logprobs: [] });
+        await send('response.output_text.done', { ...part, text, logprobs: [] });
+        await send('response.content_part.done', { ...part, part: { type: 'output_text', text, annotations: [], logprobs: [] } });
+      }
+      await send('response.output_item.done', { output_index, item });
     }
-    send('response.output_text.done', { item_id: msgId, output_index: 0, content_index: 0, text, logprobs: [] });
-    send('response.content_part.done', { item_id: msgId, output_index: 0, content_index: 0, part: { type: 'output_text', text, annotations: [] } });
-    send('response.output_item.done', { output_index: 0, item: message });
-    send('response.completed', { response: response('completed', [message], usage) });
+    await send('response.completed', { response: response('completed', output, usage) });
     res.end();
   }
 
@@ -972,6 +1061,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
   function reset() {
     rateLimitedOnce.clear();
+    storedResponses.clear();
     requests.length = 0;
     for (const k of ['requests_total', 'completed_streams', 'aborted_streams', 'aborted_requests', 'connections_total']) stats[k] = 0;
   }
