@@ -149,6 +149,41 @@ describe('Responses API on every provider', () => {
       }), (e) => e.status === 400 && /thought_signature/.test(e.message));
     });
 
+    it('gpt (fast path): a streamed tool round trip with reasoning; the replayed seal is checked upstream and a forged one is the upstream\'s 400', T, async () => {
+      oai.reset();
+      const tools = [{ type: 'function', name: 'get_weather', strict: true, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } }];
+      const input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: '[[tool:get_weather {"city":"Oslo"}]] [[think:checking Oslo]] weather?' }] }];
+      const stream = client.responses.stream({ model: 'gpt', input, tools, reasoning: { effort: 'low', summary: 'auto' }, include: ['reasoning.encrypted_content'], store: false });
+      const events = [];
+      for await (const ev of stream) events.push(ev);
+      const first = await stream.finalResponse();
+      const types = events.map((e) => e.type);
+      assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i), 'sequence numbers pass through in order');
+      assert.ok(types.includes('response.reasoning_summary_text.delta') && types.includes('response.function_call_arguments.done'), types.join(' '));
+      assert.equal(types.at(-1), 'response.completed');
+      const [reasoning, call] = first.output;
+      assert.equal(reasoning.type, 'reasoning');
+      assert.equal(reasoning.summary[0].text, 'checking Oslo');
+      assert.ok(reasoning.encrypted_content);
+      assert.equal(call.type, 'function_call');
+      assert.match(call.id, /^fc_/);
+      assert.deepEqual(JSON.parse(call.arguments), { city: 'Oslo' });
+      assert.equal(first.usage.output_tokens_details.reasoning_tokens, 2);
+
+      const second = await client.responses.create({
+        model: 'gpt', tools, store: false, include: ['reasoning.encrypted_content'],
+        input: [...input, ...first.output, { type: 'function_call_output', call_id: call.call_id, output: 'snow' }],
+      });
+      assert.equal(second.output_text, 'Tool result: snow');
+      const sent = oai.requestsTo('/v1/responses').at(-1).body;
+      assert.equal(sent.input[1].encrypted_content, reasoning.encrypted_content, 'the reasoning went back untouched');
+      const forged = { ...reasoning, encrypted_content: reasoning.encrypted_content.slice(0, -4) + 'AAAA' };
+      await assert.rejects(client.responses.create({
+        model: 'gpt', tools, store: false,
+        input: [...input, forged, call, { type: 'function_call_output', call_id: call.call_id, output: 'snow' }],
+      }), (e) => e.status === 400 && /could not be verified/.test(e.message));
+    });
+
     it('store and previous_response_id: the chain moves across providers; GET, DELETE; a key sees only its own', T, async () => {
       const first = await client.responses.create({ model: 'claude', input: 'my name is Ada', metadata: { t: '1' } });
       const second = await client.responses.create({ model: 'gem', input: 'what is my name?', previous_response_id: first.id });

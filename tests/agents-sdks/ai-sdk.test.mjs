@@ -34,13 +34,13 @@ describe('Vercel AI SDK -> tollgate', () => {
   });
   after(() => scope.run());
 
-  // (client, backing provider kind): google() everywhere; the others on a provider of another
-  // dialect and on their own. openai() (Responses) reaches only OpenAI-speaking providers today.
+  // (client, backing provider kind): google() and openai() (Responses) everywhere; the others on
+  // a provider of another dialect and on their own.
   const pairs = [
     ['google', 'gemini'], ['google', 'openai'], ['google', 'anthropic'], ['google', 'bedrock'],
     ['anthropic', 'anthropic'], ['anthropic', 'gemini'], ['anthropic', 'openai'],
     ['openai.chat', 'openai'], ['openai.chat', 'gemini'], ['openai.chat', 'anthropic'],
-    ['openai', 'openai'],
+    ['openai', 'openai'], ['openai', 'anthropic'], ['openai', 'gemini'], ['openai', 'bedrock'],
   ];
   for (const [client, kind] of pairs) {
     const name = `${client}() on ${kind}`;
