@@ -193,3 +193,59 @@ describe('openai mock', () => {
     }
   });
 });
+
+describe('openai mock: /v1/responses with directives', () => {
+  let mock;
+  let client;
+  before(async () => {
+    mock = await startOpenAIMock({ directives: true });
+    client = new OpenAI({ baseURL: mock.baseURL, apiKey: DEFAULT_API_KEY, maxRetries: 0, timeout: 10_000 });
+  });
+  after(() => mock.close());
+  const tools = [{ type: 'function', name: 'get_weather', parameters: weatherTool.function.parameters }];
+
+  it('streams a reasoning item then a function call in the events the SDK\'s stream helper accepts', T, async () => {
+    const input = [{ role: 'user', content: '[[think:pondering]] [[tool:get_weather]] Paris' }];
+    const s = client.responses.stream({ model: 'gpt-4o', input, tools, include: ['reasoning.encrypted_content'] });
+    const events = [];
+    for await (const ev of s) events.push(ev);
+    const r = await s.finalResponse();
+    assert.deepEqual(events.map((e) => e.type), [
+      'response.created', 'response.in_progress',
+      'response.output_item.added', 'response.reasoning_summary_part.added', 'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.done', 'response.reasoning_summary_part.done',
+      'response.output_item.done', 'response.output_item.added',
+      ...events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.type),
+      'response.function_call_arguments.done', 'response.output_item.done', 'response.completed',
+    ]);
+    assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+    const args = events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta).join('');
+    const [reasoning, call] = r.output;
+    assert.equal(reasoning.summary[0].text, 'pondering');
+    assert.match(reasoning.encrypted_content, /^gAAAAA/);
+    assert.match(reasoning.id, /^rs_/);
+    assert.equal(call.name, 'get_weather');
+    assert.match(call.id, /^fc_/);
+    assert.match(call.call_id, /^call_/);
+    assert.equal(call.arguments, args);
+    assert.equal(JSON.parse(args).unit, 'celsius');
+    assert.equal(r.usage.output_tokens_details.reasoning_tokens, 1);
+    assert.equal(r.usage.total_tokens, r.usage.input_tokens + r.usage.output_tokens);
+  });
+
+  it('answers the tool result once, continues a stored response, and refuses what OpenAI refuses', T, async () => {
+    const input = [{ role: 'user', content: '[[tool:get_weather {"city":"Rome"}]] weather' }];
+    const first = await client.responses.create({ model: 'gpt-4o', input, tools });
+    const call = first.output[0];
+    assert.deepEqual(JSON.parse(call.arguments), { city: 'Rome' });
+    const second = await client.responses.create({ model: 'gpt-4o', tools, previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: call.call_id, output: 'warm' }] });
+    assert.equal(second.output_text, 'Tool result: warm', 'no second call once a tool result exists');
+    const third = await client.responses.create({ model: 'gpt-4o', tools, previous_response_id: second.id, input: 'thanks' });
+    assert.equal(third.output_text, 'Echo: thanks');
+    const none = await client.responses.create({ model: 'gpt-4o', input, tools, tool_choice: 'none' });
+    assert.equal(none.output[0].type, 'message');
+    await assert.rejects(client.responses.create({ model: 'gpt-4o', input: 'x', previous_response_id: 'resp_nope' }), (e) => e.status === 400 && e.param === 'previous_response_id');
+    await assert.rejects(client.responses.create({ model: 'gpt-4o', input: [{ type: 'function_call_output', call_id: 'call_x', output: 'y' }] }), (e) => e.status === 400 && /No tool call found/.test(e.message));
+    await assert.rejects(client.responses.create({ model: 'gpt-4o', input: [{ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'gAAAAAforged.x' }, { role: 'user', content: 'hi' }] }), (e) => e.status === 400 && /could not be verified/.test(e.message));
+  });
+});
