@@ -211,10 +211,9 @@ function seal(text) {
   const data = Buffer.from(String(text)).toString('base64url');
   return `gAAAAA${data}.${crypto.createHmac('sha256', SEAL_KEY).update(data).digest('base64url')}`;
 }
-function openSeal(sealed) {
+function isOurSeal(sealed) {
   const m = /^gAAAAA([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)$/.exec(String(sealed));
-  if (!m || crypto.createHmac('sha256', SEAL_KEY).update(m[1]).digest('base64url') !== m[2]) return null;
-  return Buffer.from(m[1], 'base64url').toString();
+  return !!m && crypto.createHmac('sha256', SEAL_KEY).update(m[1]).digest('base64url') === m[2];
 }
 
 function randomId(prefix, len = 29) {
@@ -849,10 +848,8 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     if (body.input == null) throw new ApiError(400, "Missing required parameter: 'input'.", { param: 'input' });
     let items = typeof body.input === 'string' ? [{ type: 'message', role: 'user', content: body.input }] : body.input;
     if (!Array.isArray(items)) throw new ApiError(400, "Invalid type for 'input': expected a string or an array.", { param: 'input' });
-    const callIds = new Set();
     items.forEach((it, i) => {
-      if (it?.type === 'function_call') callIds.add(it.call_id);
-      if (it?.type === 'reasoning' && it.encrypted_content != null && openSeal(it.encrypted_content) == null) {
+      if (it?.type === 'reasoning' && it.encrypted_content != null && !isOurSeal(it.encrypted_content)) {
         throw new ApiError(400, `The encrypted content for item ${it.id ?? `input[${i}]`} could not be verified.`, { param: `input[${i}].encrypted_content`, code: 'invalid_encrypted_content' });
       }
     });
@@ -860,13 +857,13 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       const prior = storedResponses.get(body.previous_response_id);
       if (!prior) throw new ApiError(400, `Previous response with id '${body.previous_response_id}' not found.`, { param: 'previous_response_id', code: 'previous_response_not_found' });
       items = [...prior, ...items];
-      for (const it of prior) if (it?.type === 'function_call') callIds.add(it.call_id);
     }
-    items.forEach((it, i) => {
+    const callIds = new Set(items.filter((it) => it?.type === 'function_call').map((it) => it.call_id));
+    for (const it of items) {
       if (it?.type === 'function_call_output' && !callIds.has(it.call_id)) {
         throw new ApiError(400, `No tool call found for function call output with call_id ${it.call_id}.`, { param: 'input' });
       }
-    });
+    }
     const isMessage = (it) => it && (it.type === 'message' || (it.type == null && typeof it.role === 'string'));
     const userTexts = items.filter((it) => isMessage(it) && it.role === 'user').map((it) => contentText(it.content));
     const last = items.at(-1);
