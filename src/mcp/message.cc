@@ -113,7 +113,8 @@ std::optional<std::string> decode_header_value(std::string_view v) {
   if (!v.starts_with("=?base64?")) return std::string(v);
   if (!v.ends_with("?=") || v.size() < 11) return std::nullopt;
   std::string_view enc = v.substr(9, v.size() - 11);
-  std::string out(b64::decoded_size(enc.size()), '\0');
+  // decoded_size() is n / 4 * 3, but Beast writes a trailing partial group too (unpadded input).
+  std::string out((enc.size() + 3) / 4 * 3, '\0');
   auto [n, used] = b64::decode(out.data(), enc.data(), enc.size());
   // Beast's decoder stops at the padding: only '=' may be left over.
   if (enc.find_first_not_of('=', used) != std::string_view::npos) return std::nullopt;
