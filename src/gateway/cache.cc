@@ -26,21 +26,6 @@ int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// A stored answer's stream, all at once.
-class StoredStream final : public AnswerSource {
- public:
-  explicit StoredStream(std::string text) : text_(std::move(text)) {}
-  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
-    piece = text_;
-    done = true;
-    co_return http::UpstreamFailure::none;
-  }
-  void cancel() override {}
-
- private:
-  std::string text_;
-};
-
 net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   if (ctx.admission) {
     ctx.admission->settle(0, 0.0);
@@ -54,9 +39,9 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   if (auto* m = entry.completion.if_contains("model"); !m || !m->is_string() || m->get_string().empty())
     entry.completion["model"] = ctx.facts.model;
   if (ctx.facts.stream) {
-    StoredStream source(cache::completion_to_sse(entry.completion));
+    auto source = text_source(cache::completion_to_sse(entry.completion));
     auto relay = guarded(translated_relay(nullptr, caller, !ctx.facts.caller_wants_usage, ctx.facts.model), ctx);
-    co_await relay_stream(ctx, source, *relay, {});
+    co_await relay_stream(ctx, *source, *relay, {});
   } else {
     co_await respond_completion(ctx, entry.completion, caller);
   }

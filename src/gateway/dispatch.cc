@@ -62,20 +62,6 @@ class EventStreamSource final : public AnswerSource {
   std::string sse_;
 };
 
-class TextSource final : public AnswerSource {
- public:
-  explicit TextSource(std::string text) : text_(std::move(text)) {}
-  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
-    piece = text_;
-    done = true;
-    co_return http::UpstreamFailure::none;
-  }
-  void cancel() override {}
-
- private:
-  std::string text_;
-};
-
 Endpoint endpoint_of(Route r) {
   switch (r) {
     case Route::completions: return Endpoint::completions;
@@ -352,13 +338,13 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   if (provider.spec.kind == core::ProviderKind::demo) {
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
     if (stream) {
-      TextSource source(std::move(answer.body));
+      auto source = text_source(std::move(answer.body));
       if (responses) {
         auto relay = responses_relay(*responses, nullptr);
-        co_return co_await relay_stream(ctx, source, *relay, {});
+        co_return co_await relay_stream(ctx, *source, *relay, {});
       }
       auto relay = guarded(translated_relay(nullptr, caller, strip_usage, ctx.facts.model, ctx.prompt_estimate), ctx);
-      co_return co_await relay_stream(ctx, source, *relay, {});
+      co_return co_await relay_stream(ctx, *source, *relay, {});
     }
     if (endpoint == Endpoint::embeddings) {
       dialects::openai::read_usage_from_body(answer.body, ctx.usage);

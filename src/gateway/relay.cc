@@ -267,4 +267,24 @@ net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_vi
   co_await ctx.ex.respond(status, headers, std::move(body));
 }
 
+namespace {
+class TextSource final : public AnswerSource {
+ public:
+  explicit TextSource(std::string text) : text_(std::move(text)) {}
+  net::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
+    piece = text_;
+    done = true;
+    co_return http::UpstreamFailure::none;
+  }
+  void cancel() override {}
+
+ private:
+  std::string text_;
+};
+}  // namespace
+
+std::unique_ptr<AnswerSource> text_source(std::string text) {
+  return std::make_unique<TextSource>(std::move(text));
+}
+
 }  // namespace tollgate::gateway

@@ -30,6 +30,9 @@ class AnswerSource {
   virtual void cancel() = 0;
 };
 
+// A whole answer already in memory (the demo provider's, a cached one) read as one piece.
+std::unique_ptr<AnswerSource> text_source(std::string text);
+
 // Turns provider stream events into the bytes the caller receives.
 class StreamRelay {
  public:
