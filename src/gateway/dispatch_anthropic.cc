@@ -242,14 +242,15 @@ std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::Ch
 }
 
 net::awaitable<void> respond_completion(RequestContext& ctx, const json::object& completion_in, Dialect caller) {
-  json::value guarded_answer = completion_in;
+  json::value guarded_answer;  // a copy only when output guardrails may rewrite the answer
   if (guards_output(ctx)) {
+    guarded_answer = completion_in;
     if (auto blocked = guard_answer(ctx, guarded_answer)) {
       co_await respond_error(ctx, *blocked);
       co_return;
     }
   }
-  const json::object& completion = guarded_answer.as_object();
+  const json::object& completion = guarded_answer.is_object() ? guarded_answer.as_object() : completion_in;
   if (ctx.cache.tap) {
     ctx.cache.tap->on_completion(completion);
     store_in_cache(ctx);

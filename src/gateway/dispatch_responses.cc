@@ -153,15 +153,17 @@ std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
   return std::make_unique<ResponsesRelay>(answer, std::move(decoder));
 }
 
-net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer, const json::object& completion) {
-  json::value guarded_answer = completion;
+net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer, const json::object& completion_in) {
+  json::value guarded_answer;  // a copy only when output guardrails may rewrite the answer
   if (guards_output(ctx)) {
+    guarded_answer = completion_in;
     if (auto blocked = guard_answer(ctx, guarded_answer)) {
       co_await respond_error(ctx, *blocked);
       co_return;
     }
   }
-  json::object response = responses::to_response(guarded_answer.as_object(), answer.turn, answer.id, answer.created_at,
+  const json::object& completion = guarded_answer.is_object() ? guarded_answer.as_object() : completion_in;
+  json::object response = responses::to_response(completion, answer.turn, answer.id, answer.created_at,
                                                  ctx.facts.model, ctx.usage, answer.seal());
   answer.keep(response);
   co_await relay_whole(ctx, 200, "application/json", json::serialize(response), {});
