@@ -52,7 +52,7 @@ describe('first start: the sign-in link in headless chromium', () => {
     await page.click(byTest('admin-key-new'));
     const form = page.locator(byTest('admin-key-form'));
     // Made from the schema: the role is a select of its enum, viewer by default.
-    assert.deepEqual(await form.locator('select[name="role"] option').allTextContents(), ['admin', 'viewer']);
+    assert.deepEqual(await form.locator('select[name="role"] option').allTextContents(), ['admin', 'viewer', 'team-admin']);
     assert.equal(await form.locator('select[name="role"]').inputValue(), 'viewer');
     await form.locator('input[name="name"]').fill('bad name');
     await form.locator('button[type="submit"]').click();
