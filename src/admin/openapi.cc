@@ -138,7 +138,7 @@ constexpr const char* kOtherSchemas = R"({
    "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
  "GuardrailOutcome": {"type":"object","properties":{"policy":{"type":"string"},"kind":{"type":"string"},
    "mode":{"type":"string"},"outcome":{"type":"string","enum":["allow","monitor","redact","block","not_tried"],
-     "description":"monitor: hits seen, text let through; not_tried: moderation policies (they ask their provider)"},
+     "description":"monitor: hits seen, text let through; not_tried: moderation policies, which ask their provider"},
    "text":{"type":"string","description":"redact: the prompt as it would go upstream"},
    "reason":{"type":"string","description":"block: what the caller would be told; not_tried: why"},
    "score":{"type":"number","description":"prompt-injection: the prompt's score"},

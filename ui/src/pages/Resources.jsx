@@ -7,7 +7,7 @@ import { api, items } from '../api.js';
 import { BudgetBars, hasBudget } from '../components/BudgetBars.jsx';
 import { ResourceForm } from '../components/ResourceForm.jsx';
 import { ErrorBox, Loading, Modal, useLoad } from '../components/ui.jsx';
-import { isScalar, kindOf, label, loadSchema, resolve, title, typeOf } from '../schema.js';
+import { kindOf, label, loadSchema, resolve, title, typeOf } from '../schema.js';
 
 const empty = (v) => v === undefined || v === null || v === '' || (Array.isArray(v) && !v.length) || (typeof v === 'object' && !Object.keys(v).length);
 
@@ -27,29 +27,30 @@ export function summary(v) {
 const dash = <span className="muted">—</span>;
 
 /**
- * The table's columns when the page names none: the name, then the kind's fields in schema
- * order that any row has a value for (secrets as "set" when the API says so), then the budget
- * bars when the kind has a budget and a spend.
+ * The table's columns when the page names none: the name, then the kind's fields that some row
+ * has a value for, choices and lists before plain values (secrets as
+ * "set" when the API says so; booleans and deep objects are for the form), then budget bars
+ * when the kind has a budget and a spend.
  */
 function defaultColumns(kind, doc, rows) {
   const write = resolve(kind.write, doc).properties ?? {};
   const read = resolve(kind.read, doc);
   const budget = hasBudget(read);
-  const cols = [];
+  const first = [];
+  const later = [];
   for (const [name, p] of Object.entries(write)) {
     if (name === 'name' || (budget && name === 'budget')) continue;
     const s = resolve(p, doc);
+    const t = typeOf(s);
     if (s.writeOnly) {
       if (read.properties?.[`${name}_set`])
-        cols.push({ title: label(name), cell: (r) => (r[`${name}_set`] ? <span className="badge ok">set</span> : <span className="badge">not set</span>) });
+        first.push({ title: label(name), cell: (r) => (r[`${name}_set`] ? <span className="badge ok">set</span> : <span className="badge">not set</span>) });
       continue;
     }
-    if (!rows.some((r) => !empty(r[name]))) continue;
-    const nested = typeOf(s) === 'object' && !s.$ref && !p.$ref && !isScalar(s) && s.properties && Object.values(s.properties).some((x) => !isScalar(resolve(x, doc)));
-    if (nested) continue; // deep objects (retry, mcp) are for the form
-    cols.push({ title: label(name), cell: (r) => summary(r[name]) || dash });
+    if (t === 'boolean' || (t === 'object' && !p.$ref) || !rows.some((r) => !empty(r[name]))) continue;
+    (s.enum || s['x-reference'] || t === 'array' || p.$ref ? first : later).push({ title: label(name), cell: (r) => summary(r[name]) || dash });
   }
-  const shown = cols.slice(0, 6);
+  const shown = [...first, ...later].slice(0, 6);
   if (budget) shown.push({ title: 'budget', cell: (r) => <BudgetBars budget={r.budget} spend={r.spend} /> });
   return shown;
 }
