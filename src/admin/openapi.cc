@@ -114,7 +114,7 @@ const std::vector<Route>& routes() {
       {"post", "/admin/v1/guardrails/try", "try_guardrails",
        "What each guardrail policy would do to a prompt (allow, redact with the new text, block with the reason); "
        "changes nothing, so role viewer may call it",
-       "200 one outcome per policy, in configuration order",
+       "200 one outcome per policy, in the order asked (all: the snapshot's order)",
        R"({"type":"object","properties":{"data":{"type":"array","items":{"$ref":"#/components/schemas/GuardrailOutcome"}}}})",
        R"({"type":"object","required":["text"],"additionalProperties":false,"properties":{
            "text":{"type":"string","maxLength":65536,"description":"the prompt, as a user message"},

@@ -140,9 +140,11 @@ describe('schema-driven resource pages in headless chromium', () => {
     // Fields that apply only to one kind appear with it (x-only-if in the schema).
     await form.locator('select[name="kind"]').selectOption('moderation');
     await form.locator('select[name="provider"]').waitFor();
-    assert.deepEqual(await form.locator('select[name="provider"] option').allTextContents(), ['— choose —', 'mock'], 'a reference is a select of the existing providers');
+    const providers = await form.locator('select[name="provider"] option').allTextContents();
+    assert.deepEqual(providers.sort(), ['demo', 'mock', '— choose —'], 'a reference is a select of the existing providers');
     await form.locator('select[name="kind"]').selectOption('pii');
     assert.equal(await form.locator('select[name="provider"]').count(), 0);
+    assert.equal(await form.locator('textarea[name="patterns"]').count(), 0, 'deny-list patterns are for kind keywords');
     await form.locator('select[name="mode"]').selectOption('redact');
     await form.locator('input[name="entities:email"]').check();
     await shot(page, '31-guardrail-form');
@@ -209,6 +211,7 @@ describe('schema-driven resource pages in headless chromium', () => {
     await form.locator('input[name="limits.rpm"]').fill('120');
     await page.click(byTest('save-models'));
     await page.waitForSelector(byTest('error-targets[1].model'));
+    await page.locator(byTest('error-targets[1].model')).scrollIntoViewIfNeeded();
     await shot(page, '34-model-form-target-error');
     await form.locator('input[name="targets[1].model"]').fill('gpt-4o-mini');
     await page.click(byTest('save-models'));
@@ -233,7 +236,11 @@ describe('schema-driven resource pages in headless chromium', () => {
     });
     const seen = [];
     await serveTeams(page, seen);
-    await page.goto(`${gw.adminURL}/ui/#/teams`);
+    // A new tab has its own sessionStorage: sign in again.
+    await page.goto(`${gw.adminURL}/ui/`);
+    await page.fill('input[name="admin-key"]', ADMIN_KEY);
+    await page.click('button[type="submit"]');
+    await page.click(byTest('nav-teams'));
     await page.waitForSelector(byTest('page-teams'));
     assert.equal(await page.textContent(byTest('nav-teams')), 'Teams');
     await page.click(byTest('new-teams'));
