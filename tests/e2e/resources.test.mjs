@@ -131,6 +131,53 @@ describe('schema-driven resource pages in headless chromium', () => {
     await shot(page, '30-keys-budget-bars');
   });
 
+  it('keys keep their own flows: edit by PATCH, rotate and revoke with the secret shown once', T, async () => {
+    const { page } = browser;
+    await page.click(byTest('new-keys'));
+    const form = page.locator(byTest('form-keys'));
+    await form.locator('input[name="name"]').fill('flows');
+    await form.locator('input[name="limits.rpm"]').fill('30');
+    await form.locator('input[name="budget.usd_total"]').fill('5');
+    await page.click(byTest('save-keys'));
+    const first = (await page.textContent(byTest('key-secret'))).trim();
+    await page.click(byTest('secret-done'));
+    const row = page.locator(byTest('row-keys-flows'));
+    await row.waitFor();
+    assert.match(await row.textContent(), /30 rpm/);
+    assert.equal(await row.locator(byTest('budget-total')).getAttribute('data-limit'), '5');
+
+    // An edit: the name is fixed, fields a PATCH cannot change are not offered, a cleared limit is removed.
+    await page.click(byTest('edit-keys-flows'));
+    assert.equal(await form.locator('input[name="name"]').isDisabled(), true);
+    assert.equal(await form.locator('input[name="team"]').count(), 0);
+    await form.locator('input[name="limits.rpm"]').fill('');
+    await form.locator('input[name="limits.tpm"]').fill('1000');
+    await page.click(byTest('save-keys'));
+    await page.waitForFunction(() => /1000 tpm/.test(document.querySelector('[data-testid="row-keys-flows"]')?.textContent ?? ''));
+    const patched = (await api(gw, 'GET', '/keys')).data.find((k) => k.name === 'flows');
+    assert.deepEqual(patched.limits, { tpm: 1000 });
+    assert.equal(patched.budget.usd_total, 5, 'what the edit left alone is kept');
+
+    page.once('dialog', (d) => d.accept());
+    await page.click(byTest('rotate-keys-flows'));
+    await page.waitForSelector(byTest('secret-modal'));
+    const second = (await page.textContent(byTest('key-secret'))).trim();
+    assert.notEqual(second, first, 'rotate shows a new secret');
+    await page.click(byTest('secret-done'));
+    const works = await postJson(`${gw.proxyURL}/v1/chat/completions`, { model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: second });
+    assert.equal(works.status, 200, works.text);
+    const old = await postJson(`${gw.proxyURL}/v1/chat/completions`, { model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: first });
+    assert.equal(old.status, 401);
+
+    page.once('dialog', (d) => d.accept());
+    await page.click(byTest('revoke-keys-flows'));
+    await page.waitForFunction(() => /revoked/.test(document.querySelector('[data-testid="row-keys-flows"]')?.textContent ?? ''));
+    assert.equal(await page.locator(byTest('rotate-keys-flows')).count(), 0, 'a revoked key cannot be rotated');
+    const revoked = await postJson(`${gw.proxyURL}/v1/chat/completions`, { model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: second });
+    assert.equal(revoked.status, 401);
+    await shot(page, '30b-keys-rotated-revoked');
+  });
+
   it('makes and edits guardrail policies with the generic form and tries a prompt against them', T, async () => {
     const { page } = browser;
     await page.click(byTest('nav-guardrails'));
@@ -282,5 +329,10 @@ describe('schema-driven resource pages in headless chromium', () => {
     assert.deepEqual(put.body.limits, { rpm: 90 });
     assert.deepEqual(problems, []);
     await page.close();
+  });
+
+  it('nothing reached the console but the 400s the tests provoked', T, async () => {
+    const unexpected = browser.problems.filter((p) => !/Failed to load resource: the server responded with a status of 400/.test(p.text));
+    assert.deepEqual(unexpected, [], unexpected.map((p) => `${p.type}: ${p.text}`).join('\n'));
   });
 });

@@ -61,7 +61,8 @@ function ScalarInput({ s, value, set, path, disabled, ctx }) {
     );
   }
   if (s.writeOnly) {
-    const stored = ctx.existing?.[`${path}_set`]; // e.g. a provider's api_key_set
+    // Whether one is stored: a provider's api_key_set, or the paths in secrets_set.
+    const stored = ctx.existing?.[`${path}_set`] ?? ctx.existing?.secrets_set?.includes(path);
     return (
       <input
         name={path}

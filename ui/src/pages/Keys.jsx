@@ -89,6 +89,7 @@ export default function Keys() {
     <>
       <ResourcePage
         kindName="keys"
+        query="?include_revoked=true"
         rowKey={(k) => k.id}
         columns={COLUMNS}
         widgets={{ models: ModelChoice, expires_at: ExpiryDate }}
