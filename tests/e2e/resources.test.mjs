@@ -331,6 +331,30 @@ describe('schema-driven resource pages in headless chromium', () => {
     await page.close();
   });
 
+  it('a provider\'s write-only key is kept by an edit that leaves it empty, and can be removed', T, async () => {
+    const { page } = browser;
+    await page.click(byTest('nav-providers'));
+    const row = page.locator(byTest('row-providers-mock'));
+    await row.waitFor();
+    assert.equal(await row.locator('.badge').textContent(), 'set');
+    await page.click(byTest('edit-providers-mock'));
+    const form = page.locator(byTest('form-providers'));
+    assert.equal(await form.locator('input[name="api_key"]').inputValue(), '', 'a secret is never filled in');
+    assert.match(await form.locator('input[name="api_key"]').getAttribute('placeholder'), /unchanged/);
+    await form.locator('input[name="timeouts.read_ms"]').fill('90000');
+    await page.click(byTest('save-providers'));
+    await form.waitFor({ state: 'detached' });
+    let stored = await api(gw, 'GET', '/providers/mock');
+    assert.equal(stored.api_key_set, true, 'left empty, the stored key is kept');
+    assert.equal(stored.timeouts.read_ms, 90000);
+    await page.click(byTest('edit-providers-mock'));
+    await form.locator('input[name="api_key:remove"]').check();
+    await page.click(byTest('save-providers'));
+    await page.waitForFunction(() => /not set/.test(document.querySelector('[data-testid="row-providers-mock"]')?.textContent ?? ''));
+    stored = await api(gw, 'GET', '/providers/mock');
+    assert.equal(stored.api_key_set, false);
+  });
+
   it('nothing reached the console but the 400s the tests provoked', T, async () => {
     const unexpected = browser.problems.filter((p) => !/Failed to load resource: the server responded with a status of 400/.test(p.text));
     assert.deepEqual(unexpected, [], unexpected.map((p) => `${p.type}: ${p.text}`).join('\n'));

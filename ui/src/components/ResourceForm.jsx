@@ -1,14 +1,14 @@
 // The create / edit form of any resource kind, made from its write schema (GET /admin/v1/schema):
 // text and number inputs, enums as selects, booleans, nested objects, lists (rows, or chips for
 // enums and references), maps (key/value rows), references as selects of existing resources,
-// secrets write-only (empty: keep the stored one), x-only-if fields shown only where they apply.
+// secrets write-only (empty: keep the stored one; a nullable one can be removed), x-only-if fields shown only where they apply.
 // The API's field errors show under the field they name ("targets[0].provider").
 //
 // `widgets` replaces the input of one field path with a kind-specific one: ({value, set, path,
 // s, ctx}) => element.
 import { useState } from 'react';
 import { api, items } from '../api.js';
-import { applies, blank, isNumeric, isScalar, label, paths, resolve, toBody, toForm, typeOf } from '../schema.js';
+import { applies, blank, isNumeric, isScalar, label, nullable, paths, resolve, toBody, toForm, typeOf } from '../schema.js';
 import { Field, FormErrors, fieldError, useLoad } from './ui.jsx';
 
 const names = new Map();
@@ -63,7 +63,7 @@ function ScalarInput({ s, value, set, path, disabled, ctx }) {
   if (s.writeOnly) {
     // Whether one is stored: a provider's api_key_set, or the paths in secrets_set.
     const stored = ctx.existing?.[`${path}_set`] ?? ctx.existing?.secrets_set?.includes(path);
-    return (
+    const input = (
       <input
         name={path}
         type="password"
@@ -71,8 +71,18 @@ function ScalarInput({ s, value, set, path, disabled, ctx }) {
         value={value ?? ''}
         onChange={(e) => set(e.target.value)}
         placeholder={ctx.existing ? (stored === false ? 'not set' : '•••••• (unchanged)') : ''}
-        disabled={disabled}
+        disabled={disabled || value === null}
       />
+    );
+    if (!stored || !nullable(s)) return input;
+    // Left empty the stored one is kept; null (nullable secrets) removes it.
+    return (
+      <>
+        {input}
+        <label className="check small">
+          <input type="checkbox" name={`${path}:remove`} checked={value === null} onChange={(e) => set(e.target.checked ? null : '')} /> remove the stored one
+        </label>
+      </>
     );
   }
   return (
