@@ -98,7 +98,7 @@ function ScalarInput({ s, value, set, path, disabled, ctx }) {
 }
 
 /** A list of enum values or references: one checkbox each. */
-function Chips({ options, value, set, path }) {
+export function Chips({ options, value, set, path }) {
   const chosen = value ?? [];
   const all = [...new Set([...options, ...chosen])];
   if (!all.length) return <span className="muted small">none to choose from yet</span>;

@@ -2,23 +2,19 @@
 // what each policy would do to a text (POST /admin/v1/guardrails/try, which changes nothing).
 import { useState } from 'react';
 import { api } from '../api.js';
+import { Chips } from '../components/ResourceForm.jsx';
 import { ErrorBox } from '../components/ui.jsx';
 import { ResourcePage } from './Resources.jsx';
 
 const PII = ['email', 'phone', 'credit_card', 'ssn', 'iban', 'ip', 'secret'];
 const BADGE = { allow: 'ok', monitor: 'subtle', redact: 'warn', block: 'bad', not_tried: '' };
 
-function PiiEntities({ value, set, path }) {
-  const chosen = value ?? [];
+function PiiEntities(props) {
   return (
-    <div className="chips" data-field={path}>
-      {PII.map((e) => (
-        <label key={e} className="check chip">
-          <input type="checkbox" name={`${path}:${e}`} checked={chosen.includes(e)} onChange={(ev) => set(ev.target.checked ? [...chosen, e] : chosen.filter((x) => x !== e))} /> {e}
-        </label>
-      ))}
-      {!chosen.length && <span className="muted small">none chosen: every entity</span>}
-    </div>
+    <>
+      <Chips options={PII} {...props} />
+      {!props.value?.length && <span className="muted small">none chosen: every entity</span>}
+    </>
   );
 }
 
