@@ -859,6 +859,9 @@ AdminReply AdminApi::guardrails_try(Call& call) {
   std::optional<AdminReply> error;
   auto body = body_object(call.request.body, error);
   if (!body) return *error;
+  for (const auto& [field, value] : *body)
+    if (field != "text" && field != "policies")
+      return invalid(std::string(field), "unknown field (expected one of: text, policies)");
   const json::value* text = body->if_contains("text");
   if (!text || !text->is_string()) return invalid("text", "is required (a string)");
   if (text->as_string().size() > kMaxText) return invalid("text", "must be at most 65536 bytes");
@@ -902,7 +905,8 @@ AdminReply AdminApi::guardrails_try(Call& call) {
       r["outcome"] = "redact";
       r["text"] = texts[0].text;
     } else {
-      r["outcome"] = findings.empty() ? "allow" : "monitor";  // monitor: seen, let through
+      // Hits that did not act (below the injection threshold) let the text through as well.
+      r["outcome"] = g->mode == "monitor" && !findings.empty() ? "monitor" : "allow";
     }
     if (g->kind == "prompt-injection") r["score"] = v.injection_score;
     r["findings"] = std::move(findings);

@@ -99,6 +99,7 @@ describe('guardrails: try a prompt', () => {
       [{ text: 'x', policies: 'no-email' }, 'policies'],
       [{ text: 'x', policies: ['no-email', 'nope'] }, 'policies[1]'],
       [{ text: 'x'.repeat(70_000) }, 'text'],
+      [{ text: 'x', polices: ['no-email'] }, 'polices'],
     ];
     for (const [body, field] of cases) {
       const res = await api(gw, 'POST', '/guardrails/try', body);
