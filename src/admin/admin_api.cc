@@ -1383,7 +1383,7 @@ AdminReply AdminApi::requests(Call& call) {
 
 // --- the snapshot ----------------------------------------------------------------------------
 
-AdminReply AdminApi::config(Call&) {
+AdminReply AdminApi::config(Call& call) {
   auto snapshot = state_.snapshots.shared();
   std::string why_not;
   store::ResourceStore* st = resource_store(why_not);
@@ -1414,7 +1414,9 @@ AdminReply AdminApi::config(Call&) {
                                                               {"admin", state_.config.admin_listen}}},
                                       {"providers", std::move(providers)},
                                       {"models", std::move(models)},
-                                      {"key_count", keys}});
+                                      {"key_count", keys},
+                                      // Who asks: the UI offers writes to admins only.
+                                      {"caller", json::object{{"actor", call.caller.actor}, {"role", call.caller.role}}}});
 }
 
 }  // namespace tollgate::admin

@@ -355,6 +355,32 @@ describe('schema-driven resource pages in headless chromium', () => {
     assert.equal(stored.api_key_set, false);
   });
 
+  it('a viewer sees every page without its write buttons, and may still try a prompt', T, async () => {
+    const { secret } = await api(gw, 'POST', '/admin_keys', { name: 'looker', role: 'viewer' });
+    const page = await browser.context.newPage();
+    await page.goto(`${gw.adminURL}/ui/`);
+    await page.fill('input[name="admin-key"]', secret);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector(byTest('role-viewer'));
+    await page.click(byTest('nav-keys'));
+    await page.locator(byTest('row-keys-spender')).waitFor();
+    assert.equal(await page.locator(byTest('new-keys')).count(), 0);
+    assert.equal(await page.locator(byTest('edit-keys-spender')).count(), 0);
+    assert.equal(await page.locator(byTest('rotate-keys-spender')).count(), 0);
+    await page.click(byTest('nav-guardrails'));
+    await page.locator(byTest('row-guardrails-no-email')).waitFor();
+    assert.equal(await page.locator(byTest('new-guardrails')).count(), 0);
+    await page.fill(byTest('try-text'), 'mail ann@example.com');
+    await page.click(byTest('try-run'));
+    await page.waitForSelector(byTest('try-result-no-email'));
+    assert.equal(await page.getAttribute(byTest('try-result-no-email'), 'data-outcome'), 'block');
+    await page.click(byTest('nav-access'));
+    await page.locator(byTest('row-admin_keys-looker')).waitFor();
+    assert.equal(await page.locator(byTest('admin-key-new')).count(), 0);
+    await shot(page, '36-viewer-read-only');
+    await page.close();
+  });
+
   it('nothing reached the console but the 400s the tests provoked', T, async () => {
     const unexpected = browser.problems.filter((p) => !/Failed to load resource: the server responded with a status of 400/.test(p.text));
     assert.deepEqual(unexpected, [], unexpected.map((p) => `${p.type}: ${p.text}`).join('\n'));

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { Logo } from './components/Logo.jsx';
 import { api, auth, onUnauthorized } from './api.js';
+import { CanWrite } from './components/ui.jsx';
 import Login from './pages/Login.jsx';
 import Overview from './pages/Overview.jsx';
 import Keys from './pages/Keys.jsx';
@@ -150,6 +151,11 @@ export default function App() {
           <Logo /> Tollgate
         </a>
         <span className="spacer" />
+        {config?.caller?.role === 'viewer' && (
+          <span className="badge" data-testid="role-viewer">
+            viewer: read-only
+          </span>
+        )}
         {config?.gateway_version && <span className="muted small">v{config.gateway_version}</span>}
         <button
           className="secondary"
@@ -172,7 +178,9 @@ export default function App() {
         ))}
       </nav>
       <main className="content" data-testid={current ? `page-${current.id}` : 'page-loading'}>
-        {Page && <Page key={current.id} kindName={current.id} arg={route.arg} config={config} />}
+        <CanWrite.Provider value={config?.caller?.role !== 'viewer'}>
+          {Page && <Page key={current.id} kindName={current.id} arg={route.arg} config={config} />}
+        </CanWrite.Provider>
       </main>
     </div>
   );

@@ -1,5 +1,8 @@
 // Small building blocks: form fields that show their own API error, a modal, copy buttons.
-import { useCallback, useEffect, useState } from 'react';
+import { createContext, useCallback, useEffect, useState } from 'react';
+
+/** False when the admin key signed in has role viewer: pages offer no writes. */
+export const CanWrite = createContext(true);
 
 /** The message for the field path `name` among the API's field errors ("targets[0].provider"). */
 export function fieldError(errors, name) {

@@ -1,9 +1,9 @@
 // Who may use the Admin API and what they did: admin keys (role admin or viewer; the secret is
 // shown once) and the audit log of every write. The admin key form is made from the schema.
-import { useState } from 'react';
+import { useContext, useState } from 'react';
 import { api, items } from '../api.js';
 import { ResourceForm } from '../components/ResourceForm.jsx';
-import { ErrorBox, Loading, Modal, SecretOnce, useLoad } from '../components/ui.jsx';
+import { CanWrite, ErrorBox, Loading, Modal, SecretOnce, useLoad } from '../components/ui.jsx';
 import { fmtTime } from '../format.js';
 import { kindOf, loadSchema } from '../schema.js';
 import { ResourceTable } from './Resources.jsx';
@@ -21,6 +21,7 @@ export default function Access() {
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState(null);
   const kind = kindOf(doc, 'admin_keys');
+  const canWrite = useContext(CanWrite);
   const reload = () => {
     reloadKeys();
     reloadAudit();
@@ -29,7 +30,7 @@ export default function Access() {
     <div className="page">
       <div className="page-head">
         <h1>Access</h1>
-        {kind && (
+        {kind && canWrite && (
           <button data-testid="admin-key-new" onClick={() => setCreating(true)}>
             New admin key
           </button>
@@ -46,7 +47,8 @@ export default function Access() {
             doc={doc}
             rows={items(keys)}
             columns={COLUMNS}
-            actions={(k) => (
+            actions={(k) =>
+              canWrite && (
               <button
                 className="link danger"
                 onClick={async () => {
@@ -57,7 +59,8 @@ export default function Access() {
               >
                 Delete
               </button>
-            )}
+              )
+            }
           />
         )
       )}

@@ -2,11 +2,11 @@
 // made from GET /admin/v1/schema. A kind the UI has never heard of (one merged after this UI
 // was written) gets this page from the navigation with no code of its own; Providers, Models
 // and Guardrails are this page with a few kind-specific widgets.
-import { useState } from 'react';
+import { useContext, useState } from 'react';
 import { api, items } from '../api.js';
 import { BudgetBars, hasBudget } from '../components/BudgetBars.jsx';
 import { ResourceForm } from '../components/ResourceForm.jsx';
-import { ErrorBox, Loading, Modal, useLoad } from '../components/ui.jsx';
+import { CanWrite, ErrorBox, Loading, Modal, useLoad } from '../components/ui.jsx';
 import { kindOf, label, loadSchema, resolve, title, typeOf } from '../schema.js';
 
 const empty = (v) => v === undefined || v === null || v === '' || (Array.isArray(v) && !v.length) || (typeof v === 'object' && !Object.keys(v).length);
@@ -109,6 +109,7 @@ export function ResourcePage({ kindName, query = '', widgets, hidden, columns, s
   );
   const [editing, setEditing] = useState(null); // null | 'new' | a row
   const [actionError, setActionError] = useState(null);
+  const canWrite = useContext(CanWrite);
   const doc = data?.[0];
   const kind = kindOf(doc, kindName);
   const rows = data ? items(data[1]) : [];
@@ -128,7 +129,7 @@ export function ResourcePage({ kindName, query = '', widgets, hidden, columns, s
     <div className="page">
       <div className="page-head">
         <h1>{title(kindName)}</h1>
-        {kind && (
+        {kind && canWrite && (
           <button onClick={() => setEditing('new')} data-testid={`new-${kindName}`}>
             New {kind.singular}
           </button>
@@ -146,7 +147,8 @@ export function ResourcePage({ kindName, query = '', widgets, hidden, columns, s
           rows={rows}
           columns={columns}
           rowKey={rowKey}
-          actions={(r) => (
+          actions={(r) =>
+            canWrite && (
             <>
               <button className="link" onClick={() => setEditing(r)} data-testid={`edit-${kindName}-${r.name}`}>
                 Edit
@@ -156,7 +158,8 @@ export function ResourcePage({ kindName, query = '', widgets, hidden, columns, s
                 Delete
               </button>
             </>
-          )}
+            )
+          }
         />
       ) : (
         data && <ErrorBox error={{ message: `The gateway's schema has no kind "${kindName}".` }} />
