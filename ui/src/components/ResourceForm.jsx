@@ -147,18 +147,18 @@ function FieldFor({ name, p, value, set, path, required, ctx }) {
   const text = `${label(name)}${required ? '' : ' (optional)'}`;
   const disabled = ctx.locked?.includes(path);
   const Widget = ctx.widgets?.[path];
-  const wrap = (input, wide) => (
-    <Field key={path} label={text} name={path} errors={ctx.errors} hint={s.description ?? p.description} wide={wide}>
+  const wrap = (input, wide, group) => (
+    <Field key={path} label={text} name={path} errors={ctx.errors} hint={s.description ?? p.description} wide={wide} group={group}>
       {input}
     </Field>
   );
-  if (Widget) return wrap(<Widget s={s} value={value} set={set} path={path} ctx={ctx} />, true);
-  if (isScalar(s)) return wrap(<ScalarInput s={s} value={value} set={set} path={path} disabled={disabled} ctx={ctx} />);
+  if (Widget) return wrap(<Widget s={s} value={value} set={set} path={path} ctx={ctx} />, true, true);
+  if (isScalar(s)) return wrap(<ScalarInput s={s} value={value} set={set} path={path} disabled={disabled} ctx={ctx} />, false, typeOf(s) === 'boolean' || s.writeOnly);
 
   if (t === 'array') {
     const item = resolve(s.items, ctx.doc);
-    if (item.enum) return wrap(<Chips options={item.enum.filter((x) => x !== null)} value={value} set={set} path={path} />, true);
-    if (item['x-reference']) return wrap(<RefChips kind={item['x-reference']} value={value} set={set} path={path} />, true);
+    if (item.enum) return wrap(<Chips options={item.enum.filter((x) => x !== null)} value={value} set={set} path={path} />, true, true);
+    if (item['x-reference']) return wrap(<RefChips kind={item['x-reference']} value={value} set={set} path={path} />, true, true);
     if (isScalar(item)) return wrap(<Lines value={value} set={set} path={path} />, true);
     const list = value ?? [];
     return (

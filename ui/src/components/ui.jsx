@@ -18,10 +18,12 @@ export function unclaimed(errors, names) {
   return (errors || []).filter((e) => !names.some((n) => fieldError([e], n)));
 }
 
-export function Field({ label, name, errors, hint, children, wide }) {
+/** A labelled input; `group`: several inputs (checkboxes), so a div, not a label that would tick the first. */
+export function Field({ label, name, errors, hint, children, wide, group }) {
   const msg = fieldError(errors, name);
+  const Tag = group ? 'div' : 'label';
   return (
-    <label className={`field${wide ? ' wide' : ''}${msg ? ' invalid' : ''}`} data-field={name}>
+    <Tag className={`field${wide ? ' wide' : ''}${msg ? ' invalid' : ''}`} data-field={name}>
       <span className="field-label">{label}</span>
       {children}
       {msg ? (
@@ -31,7 +33,7 @@ export function Field({ label, name, errors, hint, children, wide }) {
       ) : hint ? (
         <span className="field-hint">{hint}</span>
       ) : null}
-    </label>
+    </Tag>
   );
 }
 

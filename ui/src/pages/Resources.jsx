@@ -98,9 +98,9 @@ export function ResourceTable({ kind, doc, rows, columns, actions, rowKey = (r) 
 }
 
 /**
- * A kind's page. `query` goes on the list's URL; `save(body, existing)` overrides how the form is sent, `onSaved(result)` sees
- * the answer (a secret shown once), `rowActions(row, reload)` adds buttons, `children` goes
- * under the table (the guardrails' "try a prompt").
+ * A kind's page. `query` goes on the list's URL; `save(body, existing)` overrides how the form
+ * is sent, `onSaved(result)` sees the answer (a secret shown once), `rowActions(row, reload)`
+ * adds buttons, `children` goes under the table (the guardrails' "try a prompt").
  */
 export function ResourcePage({ kindName, query = '', widgets, hidden, columns, save, onSaved, rowActions, rowKey = (r) => r.name, children }) {
   const [data, error, loading, reload] = useLoad(
