@@ -55,6 +55,19 @@ describe('resource form values', () => {
     assert.equal(applies(model.properties.provider, {}), false);
   });
 
+  it('write-only values in maps and nested objects (an MCP server\'s headers, auth.oauth2): empty ones are left out, so the stored ones are kept', () => {
+    const mcp = {
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        headers: { type: 'object', additionalProperties: { type: 'string', writeOnly: true } },
+        auth: { type: 'object', properties: { bearer: { type: 'string', writeOnly: true }, oauth2: { type: 'object', required: ['token_url'], properties: { token_url: { type: 'string' }, client_secret: { type: 'string', writeOnly: true }, scopes: { type: 'array', items: { type: 'string' } } } } } },
+      },
+    };
+    const form = { name: 'gh', headers: [['X-Api-Key', ''], ['X-New', ' s3cret ']], auth: { bearer: '', oauth2: { token_url: 'https://a/t', client_secret: '', scopes: ['repo', ''] } } };
+    assert.deepEqual(toBody(mcp, form, doc), { name: 'gh', headers: { 'X-New': ' s3cret ' }, auth: { oauth2: { token_url: 'https://a/t', scopes: ['repo'] } } });
+  });
+
   it('names every field path as the API names them in errors', () => {
     const p = paths(model, { targets: [{}, {}], headers: [['x-a', '1']] }, doc);
     for (const want of ['name', 'targets[1].provider', 'targets[0].pricing.input', 'headers.x-a', 'limits.rpm']) assert.ok(p.includes(want), `${want} in ${p.join(' ')}`);
