@@ -225,6 +225,11 @@ describe('schema-driven resource pages in headless chromium', () => {
     assert.equal(await page.getAttribute(byTest('try-result-deny-falcon'), 'data-outcome'), 'block');
     assert.match(await page.textContent(byTest('try-reason-deny-falcon')), /deny-falcon/);
     await shot(page, '33-guardrail-try');
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the try page fits a 390 px screen (overflow ${overflow}px)`);
+    await shot(page, '33b-guardrail-try-phone');
+    await page.setViewportSize({ width: 1400, height: 900 });
     // Only the policies ticked are tried.
     await page.uncheck('input[name="try-policy-deny-falcon"]');
     await page.fill(byTest('try-text'), 'Nothing to see here');

@@ -61,6 +61,7 @@ function TryPrompt({ rows }) {
       </form>
       <ErrorBox error={error} />
       {results && (
+        <div className="table-wrap">
         <table data-testid="try-results">
           <thead>
             <tr>
@@ -99,6 +100,7 @@ function TryPrompt({ rows }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );
