@@ -118,7 +118,7 @@ function RefChips({ kind, ...rest }) {
 }
 
 /** A list of strings: one a line. */
-export function Lines({ value, set, path, rows = 3 }) {
+function Lines({ value, set, path, rows = 3 }) {
   return <textarea name={path} rows={rows} value={(value ?? []).join('\n')} onChange={(e) => set(e.target.value.split('\n'))} />;
 }
 
