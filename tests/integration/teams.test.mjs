@@ -330,12 +330,15 @@ describe('teams: usage, metrics, the team resource, roles', () => {
       ['POST', '/providers', { name: 'p2', kind: 'openai', api_key: 'sk-x' }],
       ['GET', '/admin_keys'],
       ['GET', '/audit'],
-      ['GET', '/config'],
     ]) {
       const r = await admin(gw, method, path, body, lead);
       assert.ok(r.status === 403 || (r.status === 404 && path === '/teams/blue'), `${method} ${path}: ${r.status} ${r.text}`);
     }
     assert.equal((await admin(gw, 'GET', '/usage?team=blue', undefined, lead)).status, 400, 'another team\'s usage');
+    const cfg = await admin(gw, 'GET', '/config', undefined, lead);
+    assert.equal(cfg.status, 200, 'the UI learns its role there');
+    assert.deepEqual(cfg.json.caller, { actor: 'admin_key:red-lead', role: 'team-admin', team: 'red' });
+    assert.deepEqual(cfg.json.providers, [], 'no providers for a team-admin');
     const own = await admin(gw, 'GET', '/usage?group_by=team', undefined, lead);
     assert.deepEqual(own.json.data.map((b) => b.group), ['red'], 'usage narrowed to its team');
     const teams = await admin(gw, 'GET', '/teams', undefined, lead);
