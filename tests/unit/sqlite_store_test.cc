@@ -624,7 +624,7 @@ TEST(SqliteStore, DocumentsByKindAndTheAuditLogOnAnOlderFile) {
   EXPECT_EQ(store.list_audit(1, 1).at(0).ts_ms, 1000);
   // A second connection (another process) sees them.
   SqliteStore again(db.string());
-  EXPECT_EQ(again.list_documents("teams").size(), 1u);
+  EXPECT_EQ(again.list_documents("widgets").size(), 1u);
   EXPECT_EQ(again.list_audit(10, 0).size(), 2u);
 }
 
