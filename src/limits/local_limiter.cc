@@ -249,36 +249,23 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     if (s.concurrency > 0 && adm->scopes[i]->in_flight >= s.concurrency) concurrency_full = true;
   }
 
-  // Each budget (the key's, its team's) on its own: a hard one over refuses, a warn one over
-  // flags. The refusal waits for the longest of the exceeded periods; a total never resets.
-  bool over_budget = false;
-  std::chrono::milliseconds budget_retry{0};
-  for (uint8_t i = 0; i < plan.n_budgets; ++i) {
-    const PlannedBudget& b = plan.budgets[i];
+  // Each budget (the key's, its team's) on its own, as bits for decide_budgets().
+  int64_t over_hard = 0, over_warn = 0;
+  BudgetPeriods periods{};
+  if (plan.n_budgets > 0) periods = budget_periods(core_->clock->wall());
+  for (uint8_t g = 0; g < plan.n_budgets; ++g) {
+    const PlannedBudget& b = plan.budgets[g];
     Scope& s = *adm->scopes[b.scope];
-    BudgetPeriods p = budget_periods(core_->clock->wall());
-    s.roll_budget(p);
-    bool total = over_cap(b.total, s.total_spend + s.reserved, b.reserve);
-    bool month = over_cap(b.month, s.month_spend + s.reserved, b.reserve);
-    bool day = over_cap(b.day, s.day_spend + s.reserved, b.reserve);
-    if (!(total || month || day)) continue;
-    if (b.warn_only) {
-      if (!d.budget_warning && !over_budget) d.team_budget = b.team;
-      d.budget_warning = true;
-      continue;
-    }
-    std::chrono::milliseconds wait = total ? std::chrono::milliseconds{0} : month ? p.until_next_month : p.until_next_day;
-    if (!over_budget || (budget_retry.count() != 0 && (total || wait > budget_retry))) {
-      budget_retry = wait;
-      d.team_budget = b.team;
-    }
-    over_budget = true;
+    s.roll_budget(periods);
+    int64_t over = (over_cap(b.day, s.day_spend + s.reserved, b.reserve) ? budget_bit(g, 1) : 0) |
+                   (over_cap(b.month, s.month_spend + s.reserved, b.reserve) ? budget_bit(g, 2) : 0) |
+                   (over_cap(b.total, s.total_spend + s.reserved, b.reserve) ? budget_bit(g, 4) : 0);
+    (b.warn_only ? over_warn : over_hard) |= over;
   }
 
-  if (over_budget) {
+  if (decide_budgets(plan, over_hard, over_warn, periods, d)) {
     d.admitted = false;
     d.reason = Decision::Reason::budget;
-    d.retry_after = budget_retry;
   } else if (window_reason != Decision::Reason::none) {
     d.admitted = false;
     d.reason = window_reason;

@@ -87,4 +87,11 @@ struct BudgetPeriods {
 };
 BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall);
 
+// Budget group g's exceeded caps are bits (1 day, 2 month, 4 total) << 3g. Sets the decision's
+// budget fields from them: a hard group over refuses until the longest exceeded period ends
+// (a total: never, retry_after 0), a warn group over flags; team_budget names whose budget
+// spoke. True when refused. Both backends answer through it, so they agree.
+bool decide_budgets(const Plan& plan, int64_t over_hard, int64_t over_warn, const BudgetPeriods& p, Decision& d);
+inline int64_t budget_bit(uint8_t group, int period_bit) { return int64_t{period_bit} << (3 * group); }
+
 }  // namespace tollgate::limits::detail

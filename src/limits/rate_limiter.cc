@@ -143,6 +143,31 @@ void budget_crossings(const PlannedBudget& b, const std::array<int64_t, 3>& befo
   }
 }
 
+bool decide_budgets(const Plan& plan, int64_t over_hard, int64_t over_warn, const BudgetPeriods& p, Decision& d) {
+  auto bits = [](int64_t all, uint8_t g) { return (all >> (3 * g)) & 7; };
+  bool refused = false;
+  for (uint8_t g = 0; g < plan.n_budgets; ++g) {
+    int64_t over = bits(over_hard, g);
+    if (!over) continue;
+    std::chrono::milliseconds wait = (over & 4)   ? std::chrono::milliseconds{0}
+                                     : (over & 2) ? p.until_next_month
+                                                  : p.until_next_day;
+    if (!refused || (d.retry_after.count() != 0 && (wait.count() == 0 || wait > d.retry_after))) {
+      d.retry_after = wait;
+      d.team_budget = plan.budgets[g].team;
+    }
+    refused = true;
+  }
+  d.budget_warning = over_warn != 0;
+  if (!refused)
+    for (uint8_t g = 0; g < plan.n_budgets; ++g)
+      if (bits(over_warn, g)) {
+        d.team_budget = plan.budgets[g].team;
+        break;
+      }
+  return refused;
+}
+
 void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w) {
   if (!best || w.remaining < best->remaining ||
       (w.remaining == best->remaining && w.reset > best->reset))

@@ -352,7 +352,7 @@ std::vector<Command> RedisCore::renewals() {
   std::vector<Command> out;
   for (auto& [k, members] : by_key) {
     Command c{{"EVALSHA", renew_script.sha, "1", k, std::to_string(opt.concurrency_lease.count())},
-              &renew_script};
+              &renew_script, {}};
     for (auto& m : members) c.args.push_back(std::move(m));
     out.push_back(std::move(c));
   }
@@ -711,11 +711,11 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     const PlannedScope& scope = plan.scopes[b.scope];
     RedisAdmission::HeldBudget held{b, scope, reserve > 0 ? core_->next_member() : std::string()};
     std::vector<std::string> caps;
-    auto add = [&](int64_t cap, const std::string& suffix, uint32_t bit) {
+    auto add = [&](int64_t cap, const std::string& suffix, int bit) {
       if (cap <= 0) return;
       keys.push_back(core_->key(scope, suffix));
       caps.push_back(std::to_string(cap));
-      caps.push_back(std::to_string(bit << (3 * g)));
+      caps.push_back(std::to_string(budget_bit(g, bit)));
     };
     add(b.day, "bd:" + periods->day_tag, 1);
     add(b.month, "bm:" + periods->month_tag, 2);
@@ -757,28 +757,7 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   d.reason = static_cast<Decision::Reason>(std::clamp<int64_t>(num(1), 0, 4));
   d.retry_after = milliseconds{num(2)};
   d.too_large = num(3) == 1;
-  const int64_t over_hard = num(4), over_warn = num(5);
-  auto group_bits = [](int64_t bits, uint8_t g) { return (bits >> (3 * g)) & 7; };
-  d.budget_warning = over_warn != 0;
-  for (uint8_t g = 0; g < plan.n_budgets; ++g)
-    if (group_bits(over_warn, g)) {
-      d.team_budget = plan.budgets[g].team;
-      break;
-    }
-  if (d.reason == Decision::Reason::budget && periods) {
-    // Until the longest exceeded period ends; never, for a total budget.
-    bool any = false;
-    for (uint8_t g = 0; g < plan.n_budgets; ++g) {
-      int64_t over = group_bits(over_hard, g);
-      if (!over) continue;
-      milliseconds wait = (over & 4) ? milliseconds{0} : (over & 2) ? periods->until_next_month : periods->until_next_day;
-      if (!any || (d.retry_after.count() != 0 && (wait.count() == 0 || wait > d.retry_after))) {
-        d.retry_after = wait;
-        d.team_budget = plan.budgets[g].team;
-      }
-      any = true;
-    }
-  }
+  if (periods) decide_budgets(plan, num(4), num(5), *periods, d);
   for (uint8_t i = 0; i < plan.n_windows; ++i) {
     const PlannedWindow& w = plan.windows[i];
     WindowStatus st{w.limit, num(6 + 2 * i), milliseconds{num(7 + 2 * i)}};
