@@ -72,7 +72,8 @@ Field secret(std::string name) { return make(std::move(name), Type::secret); }
 
 namespace {
 std::vector<Kind>& registry() {
-  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind()};
+  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind(),
+                               cache_policy_kind()};
   return all;
 }
 }  // namespace
@@ -288,7 +289,9 @@ void references(const std::vector<Field>& fields, const json::object& doc, const
 }
 
 void check(const Kind& k, const json::object& doc, std::vector<ConfigError>& errors) {
+  std::size_t before = errors.size();
   check_fields(k.fields, doc, "", errors);
+  if (k.check_more && errors.size() == before) k.check_more(doc, errors);
 }
 
 json::object document() {

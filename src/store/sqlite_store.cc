@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cache/policy_config.h"
 #include "core/env_interpolate.h"
 #include "mcp/config.h"
 #include "core/schema.h"
@@ -451,6 +452,7 @@ std::string model_document(const core::Model& m) {
   if (m.strict_params) doc["strict_params"] = true;
   if (m.max_output_tokens > 0) doc["max_output_tokens"] = m.max_output_tokens;
   if (m.context_window > 0) doc["context_window"] = m.context_window;
+  if (!m.cache.empty()) doc["cache"] = m.cache;
   return boost::json::serialize(doc);
 }
 
@@ -469,6 +471,7 @@ std::string key_settings_document(const core::Key& k) {
     doc["guardrails"] = std::move(g);
   }
   if (k.mcp) doc["mcp"] = mcp::grant_object(*k.mcp);
+  if (!k.cache.empty()) doc["cache"] = k.cache;
   return boost::json::serialize(doc);
 }
 
@@ -670,6 +673,12 @@ core::ParseResult SqliteStore::load() {
       r.guardrails.push_back(std::move(*g));
   }
 
+  // Kinds kept as documents that the snapshot serves (core/schema.h).
+  Statement policies(db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
+  while (policies.step())
+    if (auto p = cache::parse_cache_policy(policies.text(1), row_source("cache_policies", policies.text(0)), errors))
+      r.cache_policies.push_back(std::move(*p));
+
   Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
   while (models.step()) {
     std::string row = models.text(0);
@@ -795,6 +804,12 @@ core::Resources SqliteStore::stored_names(const std::string& except_model) {
     stored.kind = "keywords";
     context.guardrails.push_back(std::move(stored));
   }
+  Statement policies(db_, "SELECT name FROM documents WHERE kind = 'cache_policies'");
+  while (policies.step()) {
+    core::CachePolicy stored;
+    stored.name = policies.text(0);
+    context.cache_policies.push_back(std::move(stored));
+  }
   return context;
 }
 
@@ -828,6 +843,7 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
   created.key.budget = spec.budget;
   created.key.model_limits = spec.model_limits;
   created.key.guardrails = spec.guardrails;
+  created.key.cache = spec.cache;
   check_key_models(created.key);
 
   boost::json::array allowed;
@@ -895,6 +911,7 @@ bool SqliteStore::update_key(const core::Key& spec) {
   next.budget = spec.budget;
   next.model_limits = spec.model_limits;
   next.guardrails = spec.guardrails;
+  next.cache = spec.cache;
   check_key_models(next);
 
   boost::json::array allowed;
@@ -1089,6 +1106,12 @@ bool SqliteStore::remove_model(const std::string& name) {
       if (ec || !allowed.is_array()) continue;
       for (const auto& a : allowed.as_array())
         if (a.is_string() && a.as_string() == name) users.push_back("key " + keys.text(0));
+    }
+    Statement policies(db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
+    while (policies.step()) {
+      std::vector<core::ConfigError> ignored;
+      auto p = cache::parse_cache_policy(policies.text(1), "", ignored);
+      if (p && p->embedding_model == name) users.push_back("cache policy " + policies.text(0) + " (embedding_model)");
     }
   }
   if (!users.empty()) {

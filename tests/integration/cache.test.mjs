@@ -314,3 +314,83 @@ describe('response cache shared through a real redis-server', () => {
     assert.equal(mock.requests.length, 2);
   });
 });
+
+// cache_policies are a resource kind like any other: created, read and deleted through the
+// Admin API's generic routes on the SQLite store, with the resources file's validation; the
+// `cache` of models and keys is a reference to one.
+describe('cache policies through the Admin API (sqlite store)', () => {
+  const ADMIN = 'adm-cache-key';
+  const api = async (gw, method, path, body) => {
+    const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* the caller asserts on text */ }
+    return { status: res.status, json, text };
+  };
+  const fieldError = (r, field, re) => {
+    assert.equal(r.status, 400, r.text);
+    const e = r.json.error.errors.find((x) => x.field === field);
+    assert.ok(e, `no error for ${field}: ${r.text}`);
+    if (re) assert.match(e.message, re);
+  };
+
+  it('create, validate, attach, serve, refuse to delete while used, delete', { timeout: 30_000 }, async (t) => {
+    const mock = await startMock(t);
+    const dir = await makeTempDir(t);
+    const { configPath } = await writeConfig(dir, {
+      tollgate: processConfig({ store: { kind: 'sqlite', path: './db.sqlite' }, extra: { admin: { key: ADMIN } } }),
+    });
+    const gw = await startGateway(t, { configPath, env: { CACHE_TEST_BASE_URL: mock.baseURL, CACHE_TEST_KEY: mock.apiKey } });
+    const schema = await api(gw, 'GET', '/schema');
+    const kind = schema.json.kinds.find((k) => k.name === 'cache_policies');
+    assert.ok(kind, 'cache_policies in /admin/v1/schema');
+    assert.equal(schema.json.kinds.find((k) => k.name === 'models').write.properties.cache['x-reference'], 'cache_policies');
+
+    assert.equal((await api(gw, 'POST', '/providers', { name: 'mockp', kind: 'openai', base_url: '${CACHE_TEST_BASE_URL}', api_key: '${CACHE_TEST_KEY}' })).status, 201);
+    assert.equal((await api(gw, 'POST', '/models', { name: 'embed', targets: [{ provider: 'mockp', model: 'text-embedding-3-small' }] })).status, 201);
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', scope: 'world' }), 'scope');
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', mode: 'semantic' }), 'embedding_model', /required/);
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', threshold: 0.9 }), 'threshold', /semantic only/);
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', mode: 'semantic', embedding_model: 'ghost' }), 'embedding_model', /not declared/);
+    const created = await api(gw, 'POST', '/cache_policies', { name: 'faq', ttl_s: 600 });
+    assert.equal(created.status, 201, created.text);
+    const sem = await api(gw, 'POST', '/cache_policies', { name: 'sim', mode: 'semantic', embedding_model: 'embed', threshold: 0.9 });
+    assert.equal(sem.status, 201, sem.text);
+    assert.deepEqual((await api(gw, 'GET', '/cache_policies')).json.data.map((p) => p.name).sort(), ['faq', 'sim']);
+
+    fieldError(await api(gw, 'POST', '/models', { name: 'gpt', targets: [{ provider: 'mockp', model: 'gpt-4o' }], cache: 'nope' }), 'cache', /not declared/);
+    const model = await api(gw, 'POST', '/models', { name: 'gpt', targets: [{ provider: 'mockp', model: 'gpt-4o' }], cache: 'faq' });
+    assert.equal(model.status, 201, model.text);
+    assert.equal(model.json.cache, 'faq');
+    fieldError(await api(gw, 'POST', '/keys', { name: 'k', cache: 'nope' }), 'cache', /not declared/);
+    const key = await api(gw, 'POST', '/keys', { name: 'k', cache: 'faq' });
+    assert.equal(key.status, 201, key.text);
+    assert.equal(key.json.cache, 'faq');
+
+    const body = { model: 'gpt', messages: [{ role: 'user', content: fresh('admin') }], temperature: 0 };
+    assert.equal((await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret })).headers.get('x-tollgate-cache'), 'miss');
+    const hit = await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret });
+    assert.equal(hit.headers.get('x-tollgate-cache'), 'hit', hit.text);
+    assert.equal(mock.requests.filter((r) => r.path.includes('/chat/completions')).length, 1);
+
+    // Used by a model and a key: refused, naming them; an embedding model a policy names stays too.
+    const inUse = await api(gw, 'DELETE', '/cache_policies/faq');
+    assert.equal(inUse.status, 409, inUse.text);
+    assert.match(inUse.json.error.message, /model gpt/);
+    assert.match(inUse.json.error.message, /key k/);
+    const embedInUse = await api(gw, 'DELETE', '/models/embed');
+    assert.equal(embedInUse.status, 409, embedInUse.text);
+    assert.match(embedInUse.json.error.message, /cache policy sim/);
+
+    assert.equal((await api(gw, 'PATCH', `/keys/${key.json.id}`, { cache: null })).status, 200);
+    assert.equal((await api(gw, 'PUT', '/models/gpt', { targets: [{ provider: 'mockp', model: 'gpt-4o' }] })).status, 200);
+    assert.equal((await api(gw, 'DELETE', '/cache_policies/faq')).status, 200);
+    const after = await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret });
+    assert.equal(after.headers.get('x-tollgate-cache'), null);
+  });
+});

@@ -116,7 +116,8 @@ models:
   - { name: m, targets: [{ provider: demo, model: x }], cache: nope }
 )", "t.yaml");
   EXPECT_TRUE(has_error(bad, "cache_policies[0].colour", "unknown field"));
-  EXPECT_TRUE(has_error(bad, "cache_policies[1].mode", "semantic is not available"));
+  EXPECT_TRUE(has_error(bad, "cache_policies[1].name", "declared twice"));
+  EXPECT_TRUE(has_error(bad, "cache_policies[1].embedding_model", "model \"e\" is not declared"));
   EXPECT_TRUE(has_error(bad, "cache_policies[2].threshold", "semantic only"));
   EXPECT_TRUE(has_error(bad, "models[0].cache", "cache policy \"nope\" is not declared"));
 }

@@ -15,5 +15,6 @@ Kind model_kind();
 Kind key_kind();
 Kind guardrail_kind();
 Kind admin_key_kind();
+Kind cache_policy_kind();
 
 }  // namespace tollgate::core::schema

@@ -48,7 +48,7 @@ Kind model_kind() {
       pricing_field("pricing"),
       limits_field("limits").doc("for the model, all keys together"),
       list("guardrails", ref("guardrail", "guardrails")).doc("policies for every key calling this alias"),
-      str("cache").doc("a cache policy's name (cache_policies): answers of this alias may be cached"),
+      ref("cache", "cache_policies").doc("a cache policy's name (cache_policies): answers of this alias may be cached"),
       boolean("strict_params").dflt("false")
           .doc("a parameter a target cannot honour is a 400 naming it, instead of being dropped and named in "
                "x-tollgate-dropped"),
