@@ -1,6 +1,7 @@
 // The response cache's entry reader (a shared Redis can hold any bytes) and its replay: an entry
 // that decodes replays as a stream which the answer tap rebuilds into the same message text and
-// finish reason; the canonical request writer takes any JSON object.
+// finish reason; an entry's embedding round-trips exactly; the canonical request writer and the
+// semantic cache's partition reader take any JSON object.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "cache/cache_key.h"
 #include "cache/entry.h"
+#include "cache/semantic.h"
 
 namespace json = boost::json;
 
@@ -17,10 +19,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   boost::system::error_code ec;
   auto v = json::parse(in, ec);
-  if (!ec && v.is_object()) (void)tollgate::cache::canonical_request(v.as_object());
+  if (!ec && v.is_object()) {
+    (void)tollgate::cache::canonical_request(v.as_object());
+    (void)tollgate::cache::semantic_query("k:a", "gpt", "embed", v.as_object());
+  }
 
   auto entry = tollgate::cache::decode_entry(in);
   if (!entry) return 0;
+  if (!entry->embedding.empty()) {
+    auto again = tollgate::cache::decode_entry(tollgate::cache::encode_entry(*entry));
+    if (!again || again->embedding != entry->embedding) abort();
+    auto v = entry->embedding;
+    (void)tollgate::cache::normalize(v);
+  }
   std::string sse = tollgate::cache::completion_to_sse(entry->completion);
   for (bool anthropic : {false, true}) {
     tollgate::cache::AnswerTap tap(anthropic);

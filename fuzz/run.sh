@@ -51,7 +51,7 @@ declare -A SOURCES=(
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
     src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
   [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc"
-  [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/core/json_scan.cc src/core/error.cc
+  [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/cache/semantic.cc src/core/json_scan.cc src/core/error.cc
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc"
 )

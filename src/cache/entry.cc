@@ -5,6 +5,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <openssl/evp.h>
+
+#include <cmath>
+#include <cstring>
+
 #include "dialects/anthropic/codec.h"
 #include "dialects/openai/fast_path.h"
 
@@ -25,6 +30,32 @@ int64_t integer(const json::value* v) {
   return 0;
 }
 
+// A vector as base64 of its float32 values (little-endian, as every target of this build):
+// a third of the size of JSON numbers, and exact.
+std::string vector_text(const std::vector<float>& v) {
+  std::string out(4 * ((v.size() * 4 + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(v.data()),
+                          static_cast<int>(v.size() * 4));
+  out.resize(n);
+  return out;
+}
+
+std::optional<std::vector<float>> vector_of(std::string_view text) {
+  if (text.size() % 4 != 0 || text.size() > (64u << 20)) return std::nullopt;
+  std::string raw(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the padding's zero bytes in.
+  std::size_t len = static_cast<std::size_t>(n) - (text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0);
+  if (len % 4 != 0) return std::nullopt;
+  std::vector<float> v(len / 4);
+  std::memcpy(v.data(), raw.data(), len);
+  for (float x : v)
+    if (!std::isfinite(x)) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 std::string encode_entry(const Entry& e) {
@@ -33,6 +64,7 @@ std::string encode_entry(const Entry& e) {
   o["stored_at"] = e.stored_at_ms;
   if (e.cost_usd) o["cost_usd"] = *e.cost_usd;
   o["completion"] = e.completion;
+  if (!e.embedding.empty()) o["embedding"] = vector_text(e.embedding);
   return json::serialize(o);
 }
 
@@ -47,6 +79,11 @@ std::optional<Entry> decode_entry(std::string_view text) {
   e.completion = std::move(c->as_object());
   e.stored_at_ms = integer(o.if_contains("stored_at"));
   if (auto* cost = o.if_contains("cost_usd"); cost && cost->is_number()) e.cost_usd = cost->to_number<double>();
+  if (auto* v = o.if_contains("embedding")) {
+    auto vec = v->is_string() ? vector_of(v->get_string()) : std::nullopt;
+    if (!vec) return std::nullopt;
+    e.embedding = std::move(*vec);
+  }
   return e;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -22,6 +23,7 @@ struct Entry {
   boost::json::object completion;   // chat.completion, with `usage` when it was known
   std::optional<double> cost_usd;   // what the answer cost when it was made (unknown: none)
   int64_t stored_at_ms = 0;         // unix ms
+  std::vector<float> embedding;     // semantic entries: the request text's vector (an index rebuilds from it)
 };
 
 std::string encode_entry(const Entry& e);

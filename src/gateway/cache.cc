@@ -7,11 +7,16 @@
 // A hit was admitted (it counts against request limits and holds no concurrency slot for
 // long) but spends no tokens and no budget: its admission is settled at zero before the answer
 // goes out. What it saved is recorded instead (ctx.cache.saved, saved_usd).
+//
+// A semantic policy looks the exact key up first, then embeds the request's text
+// (cache_embed.cc) and asks the policy's index (cache/semantic.h) for the nearest stored
+// request of the same partition above the threshold; a miss's answer joins the index.
 #include <boost/json/serialize.hpp>
 
 #include "cache/cache_key.h"
 #include "cache/entry.h"
 #include "cache/policy.h"
+#include "cache/semantic.h"
 #include "gateway/dispatch.h"
 #include "gateway/phases.h"
 #include "obs/cost.h"
@@ -51,6 +56,11 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   ctx.cost_usd = ctx.target ? obs::cost_of(ctx.target->pricing, ctx.usage) : std::nullopt;
 }
 
+std::optional<cache::Entry> stored_entry(cache::Backend& backend, const std::string& key) {
+  auto text = backend.get(key);
+  return text ? cache::decode_entry(*text) : std::nullopt;
+}
+
 }  // namespace
 
 net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
@@ -78,15 +88,37 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
   }
   ctx.cache.policy = policy;
   ctx.cache.backend = &ctx.gateway.cache->for_policy(*policy);
-  ctx.cache.key = cache::exact_key(cache::scope_tag(*policy, *ctx.key), ctx.facts.model, cache::canonical_request(*chat));
-  if (directive == cache::Directive::use) {
-    if (auto text = ctx.cache.backend->get(ctx.cache.key)) {
-      if (auto entry = cache::decode_entry(*text)) {
-        co_await answer_hit(ctx, *entry);
-        co_return true;
+  const std::string scope = cache::scope_tag(*policy, *ctx.key);
+  ctx.cache.key = cache::exact_key(scope, ctx.facts.model, cache::canonical_request(*chat));
+  const bool lookup = directive == cache::Directive::use;
+  const bool semantic = policy->mode == "semantic";
+  // The same request again needs no embedding, semantic policy or not.
+  if (lookup)
+    if (auto entry = stored_entry(*ctx.cache.backend, ctx.cache.key)) {
+      if (semantic) ctx.cache.similarity = 1;
+      co_await answer_hit(ctx, *entry);
+      co_return true;
+    }
+  if (semantic)
+    if (auto query = cache::semantic_query(scope, ctx.facts.model, policy->embedding_model, *chat)) {
+      auto vector = co_await embed_for_cache(ctx, policy->embedding_model, query->text);
+      if (vector && cache::normalize(*vector)) {
+        cache::SemanticIndex& index = ctx.gateway.cache->index_for(*policy);
+        index.catch_up(query->partition, *ctx.cache.backend);
+        if (lookup)
+          for (const auto& match : index.nearest(query->partition, *vector, policy->threshold)) {
+            if (auto entry = stored_entry(*ctx.cache.backend, match.key)) {
+              ctx.cache.similarity = match.similarity;
+              co_await answer_hit(ctx, *entry);
+              co_return true;
+            }
+            index.forget(query->partition, match.key);  // expired or evicted
+          }
+        ctx.cache.index = &index;
+        ctx.cache.partition = std::move(query->partition);
+        ctx.cache.embedding = std::move(*vector);
       }
     }
-  }
   ctx.cache.status = "miss";
   ctx.cache.tap = std::make_shared<cache::AnswerTap>(ctx.route == Route::messages);
   co_return false;
@@ -101,7 +133,13 @@ void store_in_cache(RequestContext& ctx) {
   e.completion = std::move(*completion);
   if (ctx.target && ctx.usage.known) e.cost_usd = obs::cost_of(ctx.target->pricing, ctx.usage);
   e.stored_at_ms = unix_ms();
-  ctx.cache.backend->put(ctx.cache.key, cache::encode_entry(e), std::chrono::seconds(ctx.cache.policy->ttl_s));
+  e.embedding = ctx.cache.embedding;
+  const auto ttl = std::chrono::seconds(ctx.cache.policy->ttl_s);
+  ctx.cache.backend->put(ctx.cache.key, cache::encode_entry(e), ttl);
+  if (ctx.cache.index) {
+    ctx.cache.backend->log_add(ctx.cache.partition, ctx.cache.key, ttl);
+    ctx.cache.index->add(ctx.cache.partition, ctx.cache.key, ctx.cache.embedding);
+  }
 }
 
 }  // namespace tollgate::gateway
