@@ -22,6 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!ec && v.is_object()) {
     (void)tollgate::cache::canonical_request(v.as_object());
     (void)tollgate::cache::semantic_query("k:a", "gpt", "embed", v.as_object());
+    (void)tollgate::cache::completion_of_response(v.as_object());
+  }
+  // Any bytes as a whole answer of each shape the tap reads.
+  for (auto shape : {tollgate::cache::AnswerShape::openai_chat, tollgate::cache::AnswerShape::anthropic,
+                     tollgate::cache::AnswerShape::gemini, tollgate::cache::AnswerShape::responses}) {
+    tollgate::cache::AnswerTap tap(shape);
+    tap.on_whole(in);
+    (void)tap.result({});
   }
 
   auto entry = tollgate::cache::decode_entry(in);
@@ -33,8 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)tollgate::cache::normalize(v);
   }
   std::string sse = tollgate::cache::completion_to_sse(entry->completion);
-  for (bool anthropic : {false, true}) {
-    tollgate::cache::AnswerTap tap(anthropic);
+  using tollgate::cache::AnswerShape;
+  for (auto shape : {AnswerShape::openai_chat, AnswerShape::anthropic, AnswerShape::gemini, AnswerShape::gemini_array,
+                     AnswerShape::responses}) {
+    tollgate::cache::AnswerTap tap(shape);
     for (size_t i = 0; i < sse.size(); i += 13) tap.on_stream(std::string_view(sse).substr(i, 13));
     (void)tap.result({});
   }
@@ -48,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!m || !m->is_object() || !fr || !fr->is_string() || fr->get_string().empty()) return 0;
   auto* text = m->get_object().if_contains("content");
   if (!text || !text->is_string() || m->get_object().contains("tool_calls")) return 0;
-  tollgate::cache::AnswerTap tap(false);
+  tollgate::cache::AnswerTap tap(AnswerShape::openai_chat);
   tap.on_stream(sse);
   auto back = tap.result({});
   if (!back) abort();

@@ -17,6 +17,7 @@
 #include "cache/entry.h"
 #include "cache/policy.h"
 #include "cache/semantic.h"
+#include "dialects/gemini/inbound.h"
 #include "gateway/dispatch.h"
 #include "gateway/phases.h"
 #include "obs/cost.h"
@@ -43,7 +44,10 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   // An entry an Anthropic caller stored may not name a model: the alias stands in.
   if (auto* m = entry.completion.if_contains("model"); !m || !m->is_string() || m->get_string().empty())
     entry.completion["model"] = ctx.facts.model;
-  if (ctx.facts.stream) {
+  if (ctx.route == Route::responses) {
+    ctx.usage = ctx.cache.saved;  // the response object reports the stored answer's usage
+    co_await respond_response_from(ctx, entry.completion);
+  } else if (ctx.facts.stream) {
     auto source = text_source(cache::completion_to_sse(entry.completion));
     auto relay = guarded(translated_relay(nullptr, caller, !ctx.facts.caller_wants_usage, ctx.facts.model), ctx);
     co_await relay_stream(ctx, *source, *relay, {});
@@ -63,9 +67,47 @@ std::optional<cache::Entry> stored_entry(cache::Backend& backend, const std::str
 
 }  // namespace
 
+// The shape of the caller's answers (what the tap reads); nullopt for routes never cached.
+std::optional<cache::AnswerShape> shape_of(const RequestContext& ctx) {
+  switch (ctx.route) {
+    case Route::chat_completions: return cache::AnswerShape::openai_chat;
+    case Route::messages: return cache::AnswerShape::anthropic;
+    case Route::responses: return cache::AnswerShape::responses;
+    case Route::gemini_generate: return cache::AnswerShape::gemini;
+    case Route::gemini_stream:
+      return dialects::gemini::wants_sse(ctx.ex.target()) ? cache::AnswerShape::gemini : cache::AnswerShape::gemini_array;
+    default: return std::nullopt;
+  }
+}
+
+// The request in the canonical form, which every dialect's entries share; false when it
+// cannot be read (dispatch reports why) or must not be cached (a Responses request continuing
+// a stored response: its answer depends on the chain, which the key would not hold).
+bool canonical_of(RequestContext& ctx, json::object& storage, const json::object*& chat) {
+  switch (ctx.route) {
+    case Route::messages:
+      if (anthropic_canonical(ctx, storage)) return false;
+      break;
+    case Route::responses:
+      if (!responses_canonical(ctx, storage)) return false;  // a chain of stored responses
+      break;
+    case Route::gemini_generate:
+    case Route::gemini_stream: {
+      std::vector<std::string> dropped;  // named by dispatch, which translates again
+      if (dialects::gemini::generate_to_chat(ctx.doc, ctx.route == Route::gemini_stream, storage, dropped)) return false;
+      break;
+    }
+    default:
+      chat = &ctx.doc.as_object();
+      return true;
+  }
+  chat = &storage;
+  return true;
+}
+
 net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
-  if (ctx.route != Route::chat_completions && ctx.route != Route::messages) co_return false;
-  if (!ctx.doc.is_object()) co_return false;
+  const auto shape = shape_of(ctx);
+  if (!shape || !ctx.doc.is_object()) co_return false;
   const core::CachePolicy* policy =
       cache::policy_for(ctx.snapshot->resources(), *ctx.key, ctx.model ? &ctx.model->spec : nullptr);
   if (!policy || !ctx.gateway.cache) co_return false;
@@ -77,10 +119,10 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
     co_return false;
   }
   json::object translated;
-  const json::object* chat = &ctx.doc.as_object();
-  if (ctx.route == Route::messages) {
-    if (anthropic_canonical(ctx, translated)) co_return false;  // dispatch reports it
-    chat = &translated;
+  const json::object* chat = nullptr;
+  if (!canonical_of(ctx, translated, chat)) {
+    if (ctx.route == Route::responses) ctx.cache.status = "bypass";  // else dispatch reports the error
+    co_return false;
   }
   if (!cache::ineligible(*policy, *chat).empty()) {
     ctx.cache.status = "bypass";
@@ -120,7 +162,7 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
       }
     }
   ctx.cache.status = "miss";
-  ctx.cache.tap = std::make_shared<cache::AnswerTap>(ctx.route == Route::messages);
+  ctx.cache.tap = std::make_shared<cache::AnswerTap>(*shape);
   co_return false;
 }
 

@@ -174,7 +174,7 @@ TEST(CacheEntry, RoundTripsAndReplaysAsTheStreamItCameFrom) {
   EXPECT_FALSE(decode_entry(R"({"v":2,"completion":{}})"));
 
   // completion -> stream -> tap -> the same message, finish and usage.
-  AnswerTap tap(false);
+  AnswerTap tap(AnswerShape::openai_chat);
   std::string sse = completion_to_sse(completion);
   // Fed in uneven pieces, as a relay would.
   for (std::size_t i = 0; i < sse.size(); i += 7) tap.on_stream(std::string_view(sse).substr(i, 7));
@@ -192,17 +192,17 @@ TEST(CacheEntry, RoundTripsAndReplaysAsTheStreamItCameFrom) {
 }
 
 TEST(CacheEntry, ACutOrErroredStreamIsNotAnAnswer) {
-  AnswerTap cut(false);
+  AnswerTap cut(AnswerShape::openai_chat);
   cut.on_stream("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n");
   EXPECT_FALSE(cut.result({}));
-  AnswerTap errored(false);
+  AnswerTap errored(AnswerShape::openai_chat);
   errored.on_stream("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":\"stop\"}]}\n\n"
                     "data: {\"error\":{\"message\":\"boom\"}}\n\n");
   EXPECT_FALSE(errored.result({}));
 }
 
 TEST(CacheEntry, AnAnthropicStreamIsStoredCanonical) {
-  AnswerTap tap(true);
+  AnswerTap tap(AnswerShape::anthropic);
   tap.on_stream(
       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":4,\"output_tokens\":1}}}\n\n"
       "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
@@ -328,6 +328,7 @@ TEST(CacheEntry, TheEmbeddingRoundTripsExactlyAndABadOneIsRefused) {
   EXPECT_EQ(back->embedding, e.embedding);
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"abc"})"));
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":7})"));
+  EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":""})"));  // found by the fuzzer
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"AAAAAAAA"})"));  // 6 bytes: not floats
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"AACAfw=="})"));  // +inf
 }
