@@ -30,7 +30,9 @@ std::optional<std::string> text_of(const json::value& content) {
 }
 
 // hnswlib's small-world graph: M links per node, ef candidates while building and searching.
-constexpr std::size_t kLinks = 16, kEfConstruction = 100, kEfSearch = 64, kFirstCapacity = 256;
+constexpr std::size_t kLinks = 16, kEfConstruction = 100, kEfSearch = 64;
+// A partition per conversation prefix and scope: most hold few entries, so each starts small.
+constexpr std::size_t kFirstCapacity = 16;
 constexpr std::size_t kCandidates = 4;  // the nearest may have expired; a few more are looked at
 
 }  // namespace

@@ -65,8 +65,6 @@ std::optional<cache::Entry> stored_entry(cache::Backend& backend, const std::str
   return text ? cache::decode_entry(*text) : std::nullopt;
 }
 
-}  // namespace
-
 // The shape of the caller's answers (what the tap reads); nullopt for routes never cached.
 std::optional<cache::AnswerShape> shape_of(const RequestContext& ctx) {
   switch (ctx.route) {
@@ -104,6 +102,8 @@ bool canonical_of(RequestContext& ctx, json::object& storage, const json::object
   chat = &storage;
   return true;
 }
+
+}  // namespace
 
 net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
   const auto shape = shape_of(ctx);

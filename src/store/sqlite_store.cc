@@ -453,6 +453,7 @@ std::string model_document(const core::Model& m) {
   if (m.max_output_tokens > 0) doc["max_output_tokens"] = m.max_output_tokens;
   if (m.context_window > 0) doc["context_window"] = m.context_window;
   if (!m.cache.empty()) doc["cache"] = m.cache;
+  if (m.prompt_caching != "off") doc["prompt_caching"] = m.prompt_caching;
   return boost::json::serialize(doc);
 }
 

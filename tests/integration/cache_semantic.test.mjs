@@ -16,6 +16,7 @@ import { cleanupScope, makeTempDir, postJson, processConfig, startGateway, start
 const T = { timeout: 30_000 };
 const KEY_A = 'tg-sem-a-0123456789abcdef';
 const KEY_B = 'tg-sem-b-0123456789abcdef';
+const KEY_RPM = 'tg-sem-rpm-0123456789abcdef';
 let n = 0;
 // One word no other test shares, so tests never meet in one partition of the index.
 const tag = () => `tag${process.pid}x${Date.now()}x${++n}`;
@@ -35,7 +36,7 @@ function resources(mock, policy = {}) {
       { name: 'embed', targets: [{ provider: 'openai', model: 'text-embedding-3-small' }], pricing: { input: 0.02 } },
       { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o' }], cache: 'similar', pricing: { input: 2, output: 8 } },
     ],
-    keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }],
+    keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }, { name: 'rpm', key: KEY_RPM, limits: { rpm: 4 } }],
   };
 }
 
@@ -137,6 +138,18 @@ describe('semantic cache (local backend)', () => {
     assert.equal(line.cache.saved_input_tokens, first.json.usage.prompt_tokens);
     const price = (first.json.usage.prompt_tokens * 2 + first.json.usage.completion_tokens * 8) / 1e6;
     assert.ok(Math.abs(line.cache.saved_usd - price) < 1e-9, JSON.stringify(line.cache));
+  });
+
+  it('a semantic hit counts against the key\'s request limit, as its embedding call does', T, async () => {
+    const t = tag();
+    // rpm 4: the miss and its embedding (2), the hit and its embedding (4), then refused.
+    const statuses = [];
+    for (const q of [`please count all the stars in the sky ${t}`, `please count all the stars in the night sky ${t}`, `count the stars ${t}`]) {
+      const r = await post(chat(q), KEY_RPM);
+      statuses.push(`${r.status} ${r.headers.get('x-tollgate-cache')}`);
+    }
+    assert.deepEqual(statuses, ['200 miss', '200 hit', '429 null']);
+    assert.equal(chatCalls(mock), 1);
   });
 });
 

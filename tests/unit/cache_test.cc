@@ -16,6 +16,7 @@
 #include "cache/policy.h"
 #include "cache/semantic.h"
 #include "core/resources.h"
+#include "dialects/anthropic/prompt_caching.h"
 
 namespace tollgate::cache {
 namespace {
@@ -331,6 +332,39 @@ TEST(CacheEntry, TheEmbeddingRoundTripsExactlyAndABadOneIsRefused) {
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":""})"));  // found by the fuzzer
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"AAAAAAAA"})"));  // 6 bytes: not floats
   EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"AACAfw=="})"));  // +inf
+}
+
+TEST(PromptCaching, BreakpointsAfterTheSystemPromptAndTheToolsUnlessTheCallerSetAny) {
+  namespace anthropic = dialects::anthropic;
+  auto messages = json::parse(R"({"system":"be brief","tools":[{"name":"a"},{"name":"b"}],
+                                  "messages":[{"role":"user","content":"hi"}]})").as_object();
+  ASSERT_TRUE(anthropic::add_cache_breakpoints(messages));
+  EXPECT_EQ(json::serialize(messages["system"]), R"([{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}}])");
+  EXPECT_FALSE(messages["tools"].as_array()[0].as_object().contains("cache_control"));
+  EXPECT_TRUE(messages["tools"].as_array()[1].as_object().contains("cache_control"));
+  // Marked already (by us or the caller): left alone.
+  auto again = messages;
+  EXPECT_FALSE(anthropic::add_cache_breakpoints(again));
+  EXPECT_EQ(again, messages);
+  auto own = json::parse(R"({"system":[{"type":"text","text":"a"},{"type":"text","text":"b"}],
+                             "messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]})").as_object();
+  auto own_before = own;
+  EXPECT_FALSE(anthropic::add_cache_breakpoints(own));
+  EXPECT_EQ(own, own_before);
+  auto nothing = json::parse(R"({"messages":[{"role":"user","content":"hi"}]})").as_object();
+  EXPECT_FALSE(anthropic::add_cache_breakpoints(nothing));
+
+  auto chat = json::parse(R"({"messages":[{"role":"system","content":"a"},{"role":"developer","content":"b"},
+                              {"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]})").as_object();
+  ASSERT_TRUE(anthropic::add_canonical_cache_breakpoints(chat));
+  EXPECT_FALSE(chat["messages"].as_array()[0].as_object().contains("cache_control"));
+  EXPECT_TRUE(chat["messages"].as_array()[1].as_object().contains("cache_control"));
+  EXPECT_TRUE(chat["tools"].as_array()[0].as_object().contains("cache_control"));
+  auto marked = json::parse(R"({"messages":[{"role":"system","content":"a"},{"role":"user","content":"hi"}],
+                                "tools":[{"type":"function","function":{"name":"f","cache_control":{"type":"ephemeral"}}}]})").as_object();
+  EXPECT_FALSE(anthropic::add_canonical_cache_breakpoints(marked));
+  EXPECT_TRUE(anthropic::is_bedrock_claude("us.anthropic.claude-3-5-sonnet-20240620-v1:0"));
+  EXPECT_FALSE(anthropic::is_bedrock_claude("amazon.nova-pro-v1:0"));
 }
 
 }  // namespace
