@@ -33,7 +33,8 @@ declare -A SOURCES=(
   [sse]="src/http/sse.cc"
   [openai_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/dialects/openai/fast_path.cc"
   [anthropic_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
-    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc"
+    src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
+    src/dialects/anthropic/prompt_caching.cc"
   [gemini_stream]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
