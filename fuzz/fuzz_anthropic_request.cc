@@ -1,6 +1,6 @@
 // The Anthropic inbound side: fast_path read_request (+ splice_request) and, for bodies it
 // accepts, the translation to the canonical chat request (dropping and strict) and the token
-// estimate.
+// estimate; prompt-cache breakpoints on both forms (placed once, never twice).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -12,6 +12,7 @@
 
 #include "dialects/anthropic/fast_path.h"
 #include "dialects/anthropic/inbound.h"
+#include "dialects/anthropic/prompt_caching.h"
 
 namespace json = boost::json;
 using namespace tollgate::dialects;
@@ -27,6 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto out = json::parse(spliced, ec);
     if (ec || !out.is_object()) abort();
     (void)anthropic::count_tokens_estimate(doc);
+    if (doc.is_object()) {
+      json::object marked = doc.as_object();
+      if (anthropic::add_cache_breakpoints(marked) && anthropic::add_cache_breakpoints(marked)) abort();
+    }
     // Both policies: drop and name (the default), and strict (a 400 naming the field).
     for (bool strict : {false, true}) {
       std::vector<std::string> dropped;
@@ -35,7 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string model;
       bool stream = false;
       auto err = anthropic::messages_to_chat(doc, chat, model, stream, drops);
-      if (!err) (void)json::serialize(chat);
+      if (!err) {
+        (void)json::serialize(chat);
+        if (anthropic::add_canonical_cache_breakpoints(chat) && anthropic::add_canonical_cache_breakpoints(chat)) abort();
+      }
       if (strict && !dropped.empty()) abort();  // strict never drops silently
       if (!err && stream) {
         // The translated stream's first event carries the estimate.

@@ -1,6 +1,7 @@
 // The response cache's entry reader (a shared Redis can hold any bytes) and its replay: an entry
 // that decodes replays as a stream which the answer tap rebuilds into the same message text and
-// finish reason; the canonical request writer takes any JSON object.
+// finish reason; an entry's embedding round-trips exactly; the canonical request writer and the
+// semantic cache's partition reader take any JSON object.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "cache/cache_key.h"
 #include "cache/entry.h"
+#include "cache/semantic.h"
 
 namespace json = boost::json;
 
@@ -17,13 +19,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   boost::system::error_code ec;
   auto v = json::parse(in, ec);
-  if (!ec && v.is_object()) (void)tollgate::cache::canonical_request(v.as_object());
+  if (!ec && v.is_object()) {
+    (void)tollgate::cache::canonical_request(v.as_object());
+    (void)tollgate::cache::semantic_query("k:a", "gpt", "embed", v.as_object());
+    (void)tollgate::cache::completion_of_response(v.as_object());
+  }
+  // Any bytes as a whole answer of each shape the tap reads.
+  for (auto shape : {tollgate::cache::AnswerShape::openai_chat, tollgate::cache::AnswerShape::anthropic,
+                     tollgate::cache::AnswerShape::gemini, tollgate::cache::AnswerShape::responses}) {
+    tollgate::cache::AnswerTap tap(shape);
+    tap.on_whole(in);
+    (void)tap.result({});
+  }
 
   auto entry = tollgate::cache::decode_entry(in);
   if (!entry) return 0;
+  if (!entry->embedding.empty()) {
+    auto again = tollgate::cache::decode_entry(tollgate::cache::encode_entry(*entry));
+    if (!again || again->embedding != entry->embedding) abort();
+    auto v = entry->embedding;
+    (void)tollgate::cache::normalize(v);
+  }
   std::string sse = tollgate::cache::completion_to_sse(entry->completion);
-  for (bool anthropic : {false, true}) {
-    tollgate::cache::AnswerTap tap(anthropic);
+  using tollgate::cache::AnswerShape;
+  for (auto shape : {AnswerShape::openai_chat, AnswerShape::anthropic, AnswerShape::gemini, AnswerShape::gemini_array,
+                     AnswerShape::responses}) {
+    tollgate::cache::AnswerTap tap(shape);
     for (size_t i = 0; i < sse.size(); i += 13) tap.on_stream(std::string_view(sse).substr(i, 13));
     (void)tap.result({});
   }
@@ -37,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!m || !m->is_object() || !fr || !fr->is_string() || fr->get_string().empty()) return 0;
   auto* text = m->get_object().if_contains("content");
   if (!text || !text->is_string() || m->get_object().contains("tool_calls")) return 0;
-  tollgate::cache::AnswerTap tap(false);
+  tollgate::cache::AnswerTap tap(AnswerShape::openai_chat);
   tap.on_stream(sse);
   auto back = tap.result({});
   if (!back) abort();

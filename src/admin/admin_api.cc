@@ -296,6 +296,7 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   for (const auto& g : k.guardrails) guardrails.emplace_back(g);
   o["guardrails"] = std::move(guardrails);
   o["team"] = k.team.empty() ? json::value(nullptr) : json::value(k.team);
+  if (!k.cache.empty()) o["cache"] = k.cache;
   o["created_at"] = optional_int(created_at);
   o["revoked"] = revoked_at.has_value();
   o["revoked_at"] = optional_int(revoked_at);
@@ -1007,17 +1008,22 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind,
       [](const std::string&) { return false; },
       [&](const std::string& name) { return st->get_document(kind.name, name).has_value(); },
       [&](store::ResourceStore& store, const std::string& name) {
-        // Refused while a stored document of any kind, or a key, names it.
+        // Refused while a stored document of any kind names it, or a model or key does.
         std::vector<std::string> users;
-        if (kind.name == "teams" && store.writable())
-          for (const auto& k : store.list_keys(false))
-            if (k.key.team == name) users.push_back("key " + k.key.name);
+        auto note_users = [&](const core::schema::Kind& other, const std::string& other_name, const json::object& o) {
+          core::schema::references(other.fields, o, "", [&](const auto& f, std::string_view ref, const auto&) {
+            if (f.kind == kind.name && ref == name) users.push_back(other.singular + " " + other_name);
+          });
+        };
         for (const auto& other : core::schema::kinds())
           for (auto& [other_name, doc] : store.list_documents(other.name))
-            if (auto o = parsed_object(doc))
-              core::schema::references(other.fields, *o, "", [&](const auto& f, std::string_view ref, const auto&) {
-                if (f.kind == kind.name && ref == name) users.push_back(other.singular + " " + other_name);
-              });
+            if (auto o = parsed_object(doc)) note_users(other, other_name, *o);
+        if (auto snapshot = state_.snapshots.shared()) {
+          for (const auto& m : snapshot->resources().models)
+            note_users(*core::schema::find_kind("models"), m.name, json::parse(store::model_document(m)).as_object());
+          for (const auto& k : snapshot->resources().keys)
+            note_users(*core::schema::find_kind("keys"), k.name, json::parse(store::key_settings_document(k)).as_object());
+        }
         if (!users.empty()) {
           std::string list;
           for (const auto& u : users) list += (list.empty() ? "" : ", ") + u;
@@ -1381,15 +1387,15 @@ AdminReply AdminApi::keys(Call& call) {
   for (const auto& m : before->key.models) models.emplace_back(m);
   doc["models"] = std::move(models);
   if (before->key.expires_at) doc["expires_at"] = *before->key.expires_at;
-  static const std::set<std::string> kPatchable{"models",       "expires_at", "limits", "budget",
-                                                "model_limits", "guardrails", "team"};
+  static const std::set<std::string> kPatchable{"models",     "expires_at", "limits", "budget", "model_limits",
+                                                "guardrails", "team",       "cache"};
   std::vector<FieldError> refused_fields;
   for (const auto& [field, value] : *patch) {
     std::string f(field);
     if (f == "name" && value.is_string() && value.as_string() == before->key.name) continue;
     if (!kPatchable.contains(f)) {
       refused_fields.push_back({f, f == "name" ? "cannot change (create a new key instead)"
-                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, team)"});
+                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, team, cache)"});
       continue;
     }
     if (value.is_null()) doc.erase(f);

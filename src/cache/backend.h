@@ -18,6 +18,15 @@ class Backend {
   virtual std::optional<std::string> get(const std::string& key) = 0;
   virtual void put(const std::string& key, std::string value, std::chrono::seconds ttl) = 0;
   virtual void erase(const std::string& key) = 0;
+
+  // Semantic entries (semantic.h): a log per partition of the keys stored in it, numbered in
+  // order, so an index in another process (or after a restart) learns them. A backend private
+  // to its process needs none (its index sees every put): these do nothing.
+  virtual void log_add(const std::string& partition, const std::string& key, std::chrono::seconds ttl) {}
+  // (key, number) logged after number `after`, oldest first, a bounded batch.
+  virtual std::vector<std::pair<std::string, int64_t>> log_since(const std::string& partition, int64_t after) {
+    return {};
+  }
 };
 
 // An LRU in process, bounded by bytes (keys + values + bookkeeping), sharded by key so

@@ -5,7 +5,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <openssl/evp.h>
+
+#include <cmath>
+#include <cstring>
+
 #include "dialects/anthropic/codec.h"
+#include "dialects/gemini/codec.h"
 #include "dialects/openai/fast_path.h"
 
 namespace tollgate::cache {
@@ -25,6 +31,32 @@ int64_t integer(const json::value* v) {
   return 0;
 }
 
+// A vector as base64 of its float32 values (little-endian, as every target of this build):
+// a third of the size of JSON numbers, and exact.
+std::string vector_text(const std::vector<float>& v) {
+  std::string out(4 * ((v.size() * 4 + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(v.data()),
+                          static_cast<int>(v.size() * 4));
+  out.resize(n);
+  return out;
+}
+
+std::optional<std::vector<float>> vector_of(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0 || text.size() > (64u << 20)) return std::nullopt;
+  std::string raw(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the padding's zero bytes in.
+  std::size_t len = static_cast<std::size_t>(n) - (text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0);
+  if (len == 0 || len % 4 != 0) return std::nullopt;
+  std::vector<float> v(len / 4);
+  std::memcpy(v.data(), raw.data(), len);
+  for (float x : v)
+    if (!std::isfinite(x)) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 std::string encode_entry(const Entry& e) {
@@ -33,6 +65,7 @@ std::string encode_entry(const Entry& e) {
   o["stored_at"] = e.stored_at_ms;
   if (e.cost_usd) o["cost_usd"] = *e.cost_usd;
   o["completion"] = e.completion;
+  if (!e.embedding.empty()) o["embedding"] = vector_text(e.embedding);
   return json::serialize(o);
 }
 
@@ -47,6 +80,11 @@ std::optional<Entry> decode_entry(std::string_view text) {
   e.completion = std::move(c->as_object());
   e.stored_at_ms = integer(o.if_contains("stored_at"));
   if (auto* cost = o.if_contains("cost_usd"); cost && cost->is_number()) e.cost_usd = cost->to_number<double>();
+  if (auto* v = o.if_contains("embedding")) {
+    auto vec = v->is_string() ? vector_of(v->get_string()) : std::nullopt;
+    if (!vec) return std::nullopt;
+    e.embedding = std::move(*vec);
+  }
   return e;
 }
 
@@ -177,8 +215,56 @@ json::object CompletionAssembler::completion(const core::Usage& usage) const {
   return o;
 }
 
-AnswerTap::AnswerTap(bool anthropic_caller) : anthropic_(anthropic_caller) {
-  if (anthropic_) decoder_ = dialects::anthropic::anthropic_codec().stream_decoder("");
+std::optional<json::object> completion_of_response(const json::object& response) {
+  if (str(response, "status") != "completed") return std::nullopt;
+  std::string text;
+  bool has_text = false;
+  json::array calls;
+  if (auto* output = response.if_contains("output"); output && output->is_array())
+    for (const auto& item : output->get_array()) {
+      const auto* o = item.if_object();
+      if (!o) continue;
+      const std::string type = str(*o, "type");
+      if (type == "message") {
+        if (auto* content = o->if_contains("content"); content && content->is_array())
+          for (const auto& part : content->get_array())
+            if (const auto* p = part.if_object(); p && str(*p, "type") == "output_text") {
+              text += str(*p, "text");
+              has_text = true;
+            }
+      } else if (type == "function_call") {
+        calls.push_back(json::object{{"id", str(*o, "call_id")}, {"type", "function"},
+                                     {"function", json::object{{"name", str(*o, "name")}, {"arguments", str(*o, "arguments")}}}});
+      } else if (type != "reasoning") {
+        return std::nullopt;  // a built-in tool's output: not a chat answer
+      }
+    }
+  json::object message{{"role", "assistant"}, {"content", has_text || calls.empty() ? json::value(text) : json::value(nullptr)}};
+  const bool tools = !calls.empty();
+  if (tools) message["tool_calls"] = std::move(calls);
+  json::object c{{"id", "chatcmpl-" + str(response, "id")}, {"object", "chat.completion"},
+                 {"created", integer(response.if_contains("created_at"))}, {"model", str(response, "model")}};
+  c["choices"] = json::array{json::object{{"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr},
+                                          {"finish_reason", tools ? "tool_calls" : "stop"}}};
+  if (auto* u = response.if_contains("usage"); u && u->is_object()) {
+    const auto& uo = u->get_object();
+    core::Usage usage;
+    usage.known = true;
+    usage.input_tokens = integer(uo.if_contains("input_tokens"));
+    usage.output_tokens = integer(uo.if_contains("output_tokens"));
+    if (auto* d = uo.if_contains("input_tokens_details"); d && d->is_object())
+      usage.cached_input_tokens = integer(d->get_object().if_contains("cached_tokens"));
+    if (auto* d = uo.if_contains("output_tokens_details"); d && d->is_object())
+      usage.reasoning_tokens = integer(d->get_object().if_contains("reasoning_tokens"));
+    c["usage"] = usage_object(usage);
+  }
+  return c;
+}
+
+AnswerTap::AnswerTap(AnswerShape shape) : shape_(shape) {
+  if (shape_ == AnswerShape::anthropic) decoder_ = dialects::anthropic::anthropic_codec().stream_decoder("");
+  if (shape_ == AnswerShape::gemini || shape_ == AnswerShape::gemini_array)
+    decoder_ = dialects::gemini::gemini_codec().stream_decoder("");
 }
 AnswerTap::~AnswerTap() = default;
 
@@ -189,29 +275,55 @@ void AnswerTap::on_chunk_text(std::string_view data) {
   assembler_.on_chunk(v.as_object());
 }
 
-void AnswerTap::on_stream(std::string_view bytes) {
-  if (failed_ || bytes.empty()) return;
-  streamed_ = true;
-  reader_.feed(bytes);
-  http::SseEvent ev;
-  std::vector<std::string> chunks;
-  while (reader_.next(ev)) {
-    if (anthropic_) {
-      chunks.clear();
-      decoder_->on_event(ev, chunks);
-      if (decoder_->error()) failed_ = true;
-      for (const auto& c : chunks) on_chunk_text(c);
-    } else if (ev.has_data && ev.data != "[DONE]") {
-      on_chunk_text(ev.data);
-    }
+void AnswerTap::decoded(std::vector<std::string>& chunks) {
+  if (decoder_->error()) failed_ = true;
+  for (const auto& c : chunks) on_chunk_text(c);
+  chunks.clear();
+}
+
+void AnswerTap::on_event(const http::SseEvent& ev) {
+  if (decoder_) {
+    std::vector<std::string> chunks;
+    decoder_->on_event(ev, chunks);
+    decoded(chunks);
+  } else if (shape_ == AnswerShape::responses) {
+    // Only the last event matters: response.completed carries the whole response.
+    if (!ev.has_data || ev.data.find("\"response.") == std::string::npos) return;
+    boost::system::error_code ec;
+    auto v = json::parse(ev.data, ec);
+    if (ec || !v.is_object()) return;
+    const std::string type = str(v.as_object(), "type");
+    if (type == "response.failed" || type == "response.incomplete" || type == "error") failed_ = true;
+    if (type != "response.completed") return;
+    auto* r = v.as_object().if_contains("response");
+    auto c = r && r->is_object() ? completion_of_response(r->get_object()) : std::nullopt;
+    if (c) whole_ = std::move(*c);
+    else failed_ = true;
+  } else if (ev.has_data && ev.data != "[DONE]") {
+    on_chunk_text(ev.data);
   }
 }
 
+void AnswerTap::on_stream(std::string_view bytes) {
+  if (failed_ || bytes.empty()) return;
+  streamed_ = true;
+  if (shape_ == AnswerShape::gemini_array) {
+    if (array_.size() + bytes.size() > (64u << 20)) failed_ = true;  // not kept: too large to cache
+    else array_.append(bytes);
+    return;
+  }
+  reader_.feed(bytes);
+  http::SseEvent ev;
+  while (reader_.next(ev)) on_event(ev);
+}
+
 void AnswerTap::on_whole(std::string_view body) {
-  if (anthropic_) {
+  if (shape_ == AnswerShape::anthropic || shape_ == AnswerShape::gemini || shape_ == AnswerShape::gemini_array) {
+    const auto& codec = shape_ == AnswerShape::anthropic ? dialects::anthropic::anthropic_codec()
+                                                         : dialects::gemini::gemini_codec();
     json::object completion;
     core::Usage ignored;
-    if (dialects::anthropic::anthropic_codec().decode_chat(body, "", completion, ignored)) {
+    if (codec.decode_chat(body, "", completion, ignored)) {
       failed_ = true;
       return;
     }
@@ -220,7 +332,17 @@ void AnswerTap::on_whole(std::string_view body) {
   }
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("choices")) {
+  if (ec || !v.is_object()) {
+    failed_ = true;
+    return;
+  }
+  if (shape_ == AnswerShape::responses) {
+    auto c = completion_of_response(v.as_object());
+    if (c) whole_ = std::move(*c);
+    else failed_ = true;
+    return;
+  }
+  if (!v.as_object().contains("choices")) {
     failed_ = true;
     return;
   }
@@ -239,14 +361,24 @@ std::optional<json::object> AnswerTap::result(const core::Usage& usage) {
     else if (auto* u = c.if_contains("usage"); !u || !u->is_object()) c["usage"] = usage_object(usage);
     return c;
   }
-  if (!streamed_) return std::nullopt;
-  if (anthropic_) {
+  if (!streamed_ || shape_ == AnswerShape::responses) return std::nullopt;
+  if (shape_ == AnswerShape::gemini_array) {
+    boost::system::error_code ec;
+    auto v = json::parse(array_, ec);
+    if (ec || !v.is_array()) return std::nullopt;
+    for (const auto& element : v.get_array()) {
+      http::SseEvent ev;
+      ev.has_data = true;
+      ev.data = json::serialize(element);
+      on_event(ev);
+    }
+  }
+  if (decoder_) {
     std::vector<std::string> chunks;
     decoder_->finish(chunks);
-    if (decoder_->error()) return std::nullopt;
-    for (const auto& c : chunks) on_chunk_text(c);
+    decoded(chunks);
   }
-  if (!assembler_.complete()) return std::nullopt;
+  if (failed_ || !assembler_.complete()) return std::nullopt;
   return assembler_.completion(usage);
 }
 

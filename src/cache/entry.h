@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -22,6 +23,7 @@ struct Entry {
   boost::json::object completion;   // chat.completion, with `usage` when it was known
   std::optional<double> cost_usd;   // what the answer cost when it was made (unknown: none)
   int64_t stored_at_ms = 0;         // unix ms
+  std::vector<float> embedding;     // semantic entries: the request text's vector (an index rebuilds from it)
 };
 
 std::string encode_entry(const Entry& e);
@@ -57,13 +59,26 @@ class CompletionAssembler {
   bool failed_ = false;
 };
 
+// The shape of the answers a caller receives, which the tap reads back.
+enum class AnswerShape {
+  openai_chat,   // chat.completion / chat.completion.chunk SSE
+  anthropic,     // a message / Messages SSE events
+  gemini,        // a GenerateContentResponse / its SSE events
+  gemini_array,  // a Gemini stream as one JSON array (no alt=sse)
+  responses,     // a response object / Responses SSE events
+};
+
+// A Responses API response object as the chat.completion it says (its message text, function
+// calls, usage); nullopt unless its status is completed.
+std::optional<boost::json::object> completion_of_response(const boost::json::object& response);
+
 // Fed the answer exactly as the caller received it (in the caller's dialect, after output
 // guardrails), it yields the canonical completion when the answer was whole and well.
 class AnswerTap {
  public:
-  explicit AnswerTap(bool anthropic_caller);
+  explicit AnswerTap(AnswerShape shape);
   ~AnswerTap();
-  void on_stream(std::string_view sse_bytes);
+  void on_stream(std::string_view bytes);
   void on_whole(std::string_view body);
   void on_completion(const boost::json::object& completion);
   // nullopt when the answer was cut, errored or unreadable.
@@ -71,12 +86,15 @@ class AnswerTap {
 
  private:
   void on_chunk_text(std::string_view data);
-  bool anthropic_;
+  void on_event(const http::SseEvent& ev);
+  void decoded(std::vector<std::string>& chunks);
+  AnswerShape shape_;
   bool failed_ = false;
   http::SseReader reader_;
-  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;  // Anthropic events -> chunks
+  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;  // Anthropic / Gemini events -> chunks
   CompletionAssembler assembler_;
   bool streamed_ = false;
+  std::string array_;  // gemini_array: the stream so far
   std::optional<boost::json::object> whole_;
 };
 

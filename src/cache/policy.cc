@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "cache/semantic.h"
+
 namespace tollgate::cache {
 namespace json = boost::json;
 
@@ -41,8 +43,19 @@ std::string scope_tag(const core::CachePolicy& p, const core::Key& key) {
   return "k:" + key.id;
 }
 
+std::string Backends::id_of(const core::CachePolicy& p) {
+  return fmt::format("{}\n{}\n{}", p.name, p.backend, p.max_bytes);
+}
+
+SemanticIndex& Backends::index_for(const core::CachePolicy& p) {
+  std::lock_guard lock(mu_);
+  auto& index = indexes_[id_of(p)];
+  if (!index) index = std::make_shared<SemanticIndex>();
+  return *index;
+}
+
 Backend& Backends::for_policy(const core::CachePolicy& p) {
-  std::string id = fmt::format("{}\n{}\n{}", p.name, p.backend, p.max_bytes);
+  std::string id = id_of(p);
   std::lock_guard lock(mu_);
   auto& b = by_policy_[id];
   if (!b) {

@@ -16,6 +16,8 @@
 
 namespace tollgate::cache {
 
+class SemanticIndex;
+
 // What the caller asked of the cache for this request: `Cache-Control: no-cache|no-store` or
 // `x-tollgate-cache: bypass` skip it (no lookup, no store); `x-tollgate-cache: refresh` skips
 // the lookup but stores the fresh answer.
@@ -34,18 +36,22 @@ std::string_view ineligible(const core::CachePolicy& p, const boost::json::objec
 std::string scope_tag(const core::CachePolicy& p, const core::Key& key);
 
 // The backends, one per policy (by name, backend and size), kept across reloads so a reload
-// does not empty the cache.
+// does not empty the cache; and the semantic policies' indexes.
 class Backends {
  public:
   Backends(std::string redis_url, std::chrono::milliseconds redis_timeout)
       : redis_url_(std::move(redis_url)), redis_timeout_(redis_timeout) {}
   Backend& for_policy(const core::CachePolicy& p);
+  // A semantic policy's index, kept beside its backend.
+  SemanticIndex& index_for(const core::CachePolicy& p);
 
  private:
+  static std::string id_of(const core::CachePolicy& p);
   std::string redis_url_;
   std::chrono::milliseconds redis_timeout_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Backend>> by_policy_;
+  std::map<std::string, std::shared_ptr<SemanticIndex>> indexes_;
 };
 
 }  // namespace tollgate::cache

@@ -16,8 +16,6 @@ std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::N
   if (auto v = in.string(n["name"], field("name"))) p.name = *v;
   if (auto v = in.string(n["mode"], field("mode"))) {
     if (*v != "exact" && *v != "semantic") in.error(n["mode"], field("mode"), "must be exact or semantic");
-    // Refused rather than served as exact: a semantic policy promises matches exact cannot make.
-    else if (*v == "semantic") in.error(n["mode"], field("mode"), "semantic is not available in this build yet; use exact");
     p.mode = *v;
   }
   if (n["ttl_s"])
@@ -44,6 +42,20 @@ std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::N
     for (const char* f : {"embedding_model", "threshold"})
       if (n[f]) in.error(n[f], field(f), "applies to mode: semantic only");
   }
+  return p;
+}
+
+std::optional<core::CachePolicy> parse_cache_policy(std::string_view doc, std::string_view source,
+                                                    std::vector<core::ConfigError>& errors) {
+  YamlReader in(std::string(source), errors);
+  auto root = in.load(doc);
+  if (!root || !root->IsMap()) {
+    if (root) in.error(*root, "", "must be a map");
+    return std::nullopt;
+  }
+  std::size_t before = in.error_count();
+  auto p = read_cache_policy(in, *root, "");
+  if (in.error_count() != before) return std::nullopt;
   return p;
 }
 

@@ -106,6 +106,35 @@ class RedisStore final : public Backend {
     run(2, argv, lens);
   }
 
+  // The log is a sorted set scored by a counter of its own, bumped in the same script, so
+  // numbers follow the order of the writes whatever the replicas' clocks say.
+  void log_add(const std::string& partition, const std::string& key, std::chrono::seconds ttl) override {
+    static constexpr std::string_view kScript =
+        "local n = redis.call('INCR', KEYS[2]) redis.call('ZADD', KEYS[1], n, ARGV[1]) "
+        "redis.call('EXPIRE', KEYS[1], ARGV[2]) redis.call('EXPIRE', KEYS[2], ARGV[2]) return n";
+    std::string log = std::string(kPrefix) + "log:" + partition, seq = log + ":seq", secs = std::to_string(ttl.count());
+    const char* argv[] = {"EVAL", kScript.data(), "2", log.c_str(), seq.c_str(), key.c_str(), secs.c_str()};
+    size_t lens[] = {4, kScript.size(), 1, log.size(), seq.size(), key.size(), secs.size()};
+    run(7, argv, lens);
+  }
+  std::vector<std::pair<std::string, int64_t>> log_since(const std::string& partition, int64_t after) override {
+    std::string log = std::string(kPrefix) + "log:" + partition, from = "(" + std::to_string(after);
+    const char* argv[] = {"ZRANGEBYSCORE", log.c_str(), from.c_str(), "+inf", "WITHSCORES", "LIMIT", "0", "1000"};
+    size_t lens[] = {13, log.size(), from.size(), 4, 10, 5, 1, 4};
+    auto r = run(8, argv, lens);
+    std::vector<std::pair<std::string, int64_t>> out;
+    if (!r || r->type != REDIS_REPLY_ARRAY) return out;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      const redisReply* member = r->element[i];
+      const redisReply* score = r->element[i + 1];
+      if (member->type != REDIS_REPLY_STRING || score->type != REDIS_REPLY_STRING) continue;
+      int64_t n = 0;
+      std::from_chars(score->str, score->str + score->len, n);
+      out.emplace_back(std::string(member->str, member->len), n);
+    }
+    return out;
+  }
+
  private:
   Context connect() {
     timeval tv{timeout_.count() / 1000, static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};

@@ -336,9 +336,14 @@ std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, con
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
                          "health_check", "when_all_unavailable", "timeout_ms", "affinity", "pricing",
-                         "limits", "guardrails", "strict_params", "max_output_tokens", "context_window", "cache"}))
+                         "limits", "guardrails", "strict_params", "max_output_tokens", "context_window", "cache",
+                         "prompt_caching"}))
     return std::nullopt;
   Model m;
+  if (auto v = in.string(n["prompt_caching"], YamlReader::child(at, "prompt_caching"))) {
+    if (*v != "off" && *v != "auto") in.error(n["prompt_caching"], YamlReader::child(at, "prompt_caching"), "must be one of: off, auto");
+    m.prompt_caching = std::move(*v);
+  }
   if (auto v = in.boolean(n["strict_params"], YamlReader::child(at, "strict_params"))) m.strict_params = *v;
   if (auto v = in.integer(n["max_output_tokens"], YamlReader::child(at, "max_output_tokens"), 1, int64_t{1} << 40))
     m.max_output_tokens = *v;

@@ -120,6 +120,9 @@ struct Model {
   int64_t max_output_tokens = 0;
   int64_t context_window = 0;
   std::string cache;                    // a cache policy's name ("" = no response cache)
+  // "auto": Anthropic prompt-cache breakpoints placed for callers that set none
+  // (dialects/anthropic/prompt_caching.h); "off": requests go as sent.
+  std::string prompt_caching = "off";
 };
 
 // A response cache policy, attachable to models and keys by name (`cache: NAME`); read and

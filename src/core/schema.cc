@@ -74,7 +74,7 @@ namespace {
 std::vector<Kind>& registry() {
   static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(),
                                team_kind(),  // teams (issue 16)
-                               key_kind(), admin_key_kind()};
+                               key_kind(), admin_key_kind(), cache_policy_kind()};
   return all;
 }
 }  // namespace
@@ -290,7 +290,9 @@ void references(const std::vector<Field>& fields, const json::object& doc, const
 }
 
 void check(const Kind& k, const json::object& doc, std::vector<ConfigError>& errors) {
+  std::size_t before = errors.size();
   check_fields(k.fields, doc, "", errors);
+  if (k.check_more && errors.size() == before) k.check_more(doc, errors);
 }
 
 json::object document() {

@@ -86,6 +86,10 @@ struct Kind {
   std::string example;          // a valid document (JSON), checked by schema_test.cc
   bool generic_routes = true;   // false: the kind's own routes (keys: secret shown once, rotate, revoke)
   bool in_resources_file = true;  // a section of the resources file (admin keys live in a store only)
+  // What the fields cannot say (one field required by another's value...): the kind's own
+  // reader, run by check() on a document whose fields passed, so the Admin API refuses what
+  // a load would.
+  std::function<void(const boost::json::object& doc, std::vector<ConfigError>& errors)> check_more;
 };
 
 // Every kind, in the order they can be created (each refers only to kinds before it).

@@ -25,7 +25,7 @@ const std::string& hash_of(std::string_view secret) {
 
 }  // namespace
 
-std::optional<GatewayError> authenticate(RequestContext& ctx) {
+std::string presented_secret(const RequestContext& ctx) {
   std::string_view secret;
   std::string_view auth = ctx.ex.header("authorization");
   if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer "))
@@ -38,6 +38,11 @@ std::optional<GatewayError> authenticate(RequestContext& ctx) {
     if (secret.empty()) secret = from_query = dialects::gemini::query_key(ctx.ex.target());
   }
   while (!secret.empty() && secret.back() == ' ') secret.remove_suffix(1);
+  return std::string(secret);
+}
+
+std::optional<GatewayError> authenticate(RequestContext& ctx) {
+  const std::string secret = presented_secret(ctx);
   if (secret.empty())
     return GatewayError::make(ErrorKind::authentication,
                               "You didn't provide an API key. Send your Tollgate virtual key as "

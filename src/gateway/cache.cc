@@ -7,11 +7,17 @@
 // A hit was admitted (it counts against request limits and holds no concurrency slot for
 // long) but spends no tokens and no budget: its admission is settled at zero before the answer
 // goes out. What it saved is recorded instead (ctx.cache.saved, saved_usd).
+//
+// A semantic policy looks the exact key up first, then embeds the request's text
+// (cache_embed.cc) and asks the policy's index (cache/semantic.h) for the nearest stored
+// request of the same partition above the threshold; a miss's answer joins the index.
 #include <boost/json/serialize.hpp>
 
 #include "cache/cache_key.h"
 #include "cache/entry.h"
 #include "cache/policy.h"
+#include "cache/semantic.h"
+#include "dialects/gemini/inbound.h"
 #include "gateway/dispatch.h"
 #include "gateway/phases.h"
 #include "obs/cost.h"
@@ -38,7 +44,10 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   // An entry an Anthropic caller stored may not name a model: the alias stands in.
   if (auto* m = entry.completion.if_contains("model"); !m || !m->is_string() || m->get_string().empty())
     entry.completion["model"] = ctx.facts.model;
-  if (ctx.facts.stream) {
+  if (ctx.route == Route::responses) {
+    ctx.usage = ctx.cache.saved;  // the response object reports the stored answer's usage
+    co_await respond_response_from(ctx, entry.completion);
+  } else if (ctx.facts.stream) {
     auto source = text_source(cache::completion_to_sse(entry.completion));
     auto relay = guarded(translated_relay(nullptr, caller, !ctx.facts.caller_wants_usage, ctx.facts.model), ctx);
     co_await relay_stream(ctx, *source, *relay, {});
@@ -51,11 +60,54 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   ctx.cost_usd = ctx.target ? obs::cost_of(ctx.target->pricing, ctx.usage) : std::nullopt;
 }
 
+std::optional<cache::Entry> stored_entry(cache::Backend& backend, const std::string& key) {
+  auto text = backend.get(key);
+  return text ? cache::decode_entry(*text) : std::nullopt;
+}
+
+// The shape of the caller's answers (what the tap reads); nullopt for routes never cached.
+std::optional<cache::AnswerShape> shape_of(const RequestContext& ctx) {
+  switch (ctx.route) {
+    case Route::chat_completions: return cache::AnswerShape::openai_chat;
+    case Route::messages: return cache::AnswerShape::anthropic;
+    case Route::responses: return cache::AnswerShape::responses;
+    case Route::gemini_generate: return cache::AnswerShape::gemini;
+    case Route::gemini_stream:
+      return dialects::gemini::wants_sse(ctx.ex.target()) ? cache::AnswerShape::gemini : cache::AnswerShape::gemini_array;
+    default: return std::nullopt;
+  }
+}
+
+// The request in the canonical form, which every dialect's entries share; false when it
+// cannot be read (dispatch reports why) or must not be cached (a Responses request continuing
+// a stored response: its answer depends on the chain, which the key would not hold).
+bool canonical_of(RequestContext& ctx, json::object& storage, const json::object*& chat) {
+  switch (ctx.route) {
+    case Route::messages:
+      if (anthropic_canonical(ctx, storage)) return false;
+      break;
+    case Route::responses:
+      if (!responses_canonical(ctx, storage)) return false;  // a chain of stored responses
+      break;
+    case Route::gemini_generate:
+    case Route::gemini_stream: {
+      std::vector<std::string> dropped;  // named by dispatch, which translates again
+      if (dialects::gemini::generate_to_chat(ctx.doc, ctx.route == Route::gemini_stream, storage, dropped)) return false;
+      break;
+    }
+    default:
+      chat = &ctx.doc.as_object();
+      return true;
+  }
+  chat = &storage;
+  return true;
+}
+
 }  // namespace
 
 net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
-  if (ctx.route != Route::chat_completions && ctx.route != Route::messages) co_return false;
-  if (!ctx.doc.is_object()) co_return false;
+  const auto shape = shape_of(ctx);
+  if (!shape || !ctx.doc.is_object()) co_return false;
   const core::CachePolicy* policy =
       cache::policy_for(ctx.snapshot->resources(), *ctx.key, ctx.model ? &ctx.model->spec : nullptr);
   if (!policy || !ctx.gateway.cache) co_return false;
@@ -67,10 +119,10 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
     co_return false;
   }
   json::object translated;
-  const json::object* chat = &ctx.doc.as_object();
-  if (ctx.route == Route::messages) {
-    if (anthropic_canonical(ctx, translated)) co_return false;  // dispatch reports it
-    chat = &translated;
+  const json::object* chat = nullptr;
+  if (!canonical_of(ctx, translated, chat)) {
+    if (ctx.route == Route::responses) ctx.cache.status = "bypass";  // else dispatch reports the error
+    co_return false;
   }
   if (!cache::ineligible(*policy, *chat).empty()) {
     ctx.cache.status = "bypass";
@@ -78,17 +130,39 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
   }
   ctx.cache.policy = policy;
   ctx.cache.backend = &ctx.gateway.cache->for_policy(*policy);
-  ctx.cache.key = cache::exact_key(cache::scope_tag(*policy, *ctx.key), ctx.facts.model, cache::canonical_request(*chat));
-  if (directive == cache::Directive::use) {
-    if (auto text = ctx.cache.backend->get(ctx.cache.key)) {
-      if (auto entry = cache::decode_entry(*text)) {
-        co_await answer_hit(ctx, *entry);
-        co_return true;
+  const std::string scope = cache::scope_tag(*policy, *ctx.key);
+  ctx.cache.key = cache::exact_key(scope, ctx.facts.model, cache::canonical_request(*chat));
+  const bool lookup = directive == cache::Directive::use;
+  const bool semantic = policy->mode == "semantic";
+  // The same request again needs no embedding, semantic policy or not.
+  if (lookup)
+    if (auto entry = stored_entry(*ctx.cache.backend, ctx.cache.key)) {
+      if (semantic) ctx.cache.similarity = 1;
+      co_await answer_hit(ctx, *entry);
+      co_return true;
+    }
+  if (semantic)
+    if (auto query = cache::semantic_query(scope, ctx.facts.model, policy->embedding_model, *chat)) {
+      auto vector = co_await embed_for_cache(ctx, policy->embedding_model, query->text);
+      if (vector && cache::normalize(*vector)) {
+        cache::SemanticIndex& index = ctx.gateway.cache->index_for(*policy);
+        index.catch_up(query->partition, *ctx.cache.backend);
+        if (lookup)
+          for (const auto& match : index.nearest(query->partition, *vector, policy->threshold)) {
+            if (auto entry = stored_entry(*ctx.cache.backend, match.key)) {
+              ctx.cache.similarity = match.similarity;
+              co_await answer_hit(ctx, *entry);
+              co_return true;
+            }
+            index.forget(query->partition, match.key);  // expired or evicted
+          }
+        ctx.cache.index = &index;
+        ctx.cache.partition = std::move(query->partition);
+        ctx.cache.embedding = std::move(*vector);
       }
     }
-  }
   ctx.cache.status = "miss";
-  ctx.cache.tap = std::make_shared<cache::AnswerTap>(ctx.route == Route::messages);
+  ctx.cache.tap = std::make_shared<cache::AnswerTap>(*shape);
   co_return false;
 }
 
@@ -101,7 +175,13 @@ void store_in_cache(RequestContext& ctx) {
   e.completion = std::move(*completion);
   if (ctx.target && ctx.usage.known) e.cost_usd = obs::cost_of(ctx.target->pricing, ctx.usage);
   e.stored_at_ms = unix_ms();
-  ctx.cache.backend->put(ctx.cache.key, cache::encode_entry(e), std::chrono::seconds(ctx.cache.policy->ttl_s));
+  e.embedding = ctx.cache.embedding;
+  const auto ttl = std::chrono::seconds(ctx.cache.policy->ttl_s);
+  ctx.cache.backend->put(ctx.cache.key, cache::encode_entry(e), ttl);
+  if (ctx.cache.index) {
+    ctx.cache.backend->log_add(ctx.cache.partition, ctx.cache.key, ttl);
+    ctx.cache.index->add(ctx.cache.partition, ctx.cache.key, ctx.cache.embedding);
+  }
 }
 
 }  // namespace tollgate::gateway

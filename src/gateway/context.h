@@ -20,6 +20,7 @@
 namespace tollgate::cache {
 class AnswerTap;
 class Backend;
+class SemanticIndex;
 }  // namespace tollgate::cache
 
 namespace tollgate::gateway {
@@ -129,6 +130,10 @@ struct RequestContext {
     core::Usage saved;  // a hit: the tokens the stored answer cost when it was made
     std::optional<double> saved_usd;
     double similarity = -1;  // a semantic hit
+    // A semantic policy's miss: where the answer joins the index, and its request's vector.
+    cache::SemanticIndex* index = nullptr;
+    std::string partition;
+    std::vector<float> embedding;
   };
   CacheOutcome cache;
 

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dialects/codec.h"
+#include "dialects/anthropic/prompt_caching.h"
 #include "dialects/bedrock/event_stream.h"
 #include "dialects/gemini/codec.h"
 #include "gateway/params.h"
@@ -371,10 +372,14 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
     dialects::EncodedRequest enc;
     // What the provider cannot honour is dropped and named, or a 400 for a strict model.
     auto opts = encode_options(ctx, upstream_model, stream);
-    json::object clamp_storage;
+    json::object clamp_storage, marked;
+    const json::object* chat = &canonical;
+    if (endpoint == Endpoint::chat_completions && places_cache_breakpoints(ctx) &&
+        dialects::anthropic::add_canonical_cache_breakpoints(marked = canonical))
+      chat = &marked;
     auto err = endpoint == Endpoint::embeddings
                    ? codec->encode_embeddings(canonical, opts, provider, enc)
-                   : codec->encode_chat(within_output_limit(ctx, canonical, clamp_storage), opts, provider, enc);
+                   : codec->encode_chat(within_output_limit(ctx, *chat, clamp_storage), opts, provider, enc);
     if (err) co_return fail(std::move(*err));
     req.target = provider.endpoint.path_prefix + enc.path;
     req.headers = std::move(enc.headers);

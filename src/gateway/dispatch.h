@@ -85,6 +85,15 @@ std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
                                              std::unique_ptr<dialects::ChatStreamDecoder> decoder);
 boost::asio::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer,
                                               const boost::json::object& completion);
+// The canonical chat request of a Responses request that continues nothing (the cache's key);
+// false when it cannot be read, or continues a stored response.
+bool responses_canonical(const RequestContext& ctx, boost::json::object& chat);
+
+// The model asks for prompt-cache breakpoints (prompt_caching: auto) and ctx.target honours
+// them: an Anthropic provider, or a Claude model on Bedrock (dispatch_anthropic.cc).
+bool places_cache_breakpoints(const RequestContext& ctx);
+// A cache hit answered to a Responses caller, whole or streamed, and kept as any answer is.
+boost::asio::awaitable<void> respond_response_from(RequestContext& ctx, const boost::json::object& completion);
 
 
 // One attempt for an Anthropic caller (dispatch_anthropic.cc). `canonical` is the request

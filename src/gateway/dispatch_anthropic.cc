@@ -9,6 +9,7 @@
 #include "dialects/anthropic/codec.h"
 #include "dialects/anthropic/fast_path.h"
 #include "dialects/anthropic/inbound.h"
+#include "dialects/anthropic/prompt_caching.h"
 #include "dialects/openai/fast_path.h"
 #include "gateway/dispatch.h"
 #include "gateway/params.h"
@@ -117,10 +118,15 @@ std::string fast_path_body(RequestContext& ctx) {
   const int64_t limit = ctx.route == Route::messages ? max_output_tokens(ctx) : 0;
   const auto* doc = ctx.doc.if_object();
   const auto* mt = doc ? doc->if_contains("max_tokens") : nullptr;
-  if (limit <= 0 || !mt || anthropic::json_int(mt) <= limit || ctx.body_override)
-    return anthropic::splice_request(ctx.request_body(), ctx.doc, upstream);
-  json::object copy = *doc;
+  const bool clamp = limit > 0 && mt && anthropic::json_int(mt) > limit && !ctx.body_override;
+  // Breakpoints for the caller (prompt_caching: auto) cost a copy; they pay for themselves.
+  json::object copy;
+  const bool marked = ctx.route == Route::messages && doc && places_cache_breakpoints(ctx) &&
+                      anthropic::add_cache_breakpoints(copy = *doc);
+  if (!clamp && !marked) return anthropic::splice_request(ctx.request_body(), ctx.doc, upstream);
+  if (!marked) copy = *doc;
   copy["model"] = upstream;
+  if (!clamp) return json::serialize(copy);
   copy["max_tokens"] = limit;
   if (auto* t = copy.if_contains("thinking"); t && t->is_object()) {
     auto& th = t->as_object();
@@ -263,6 +269,13 @@ net::awaitable<void> respond_completion(RequestContext& ctx, const json::object&
   else
     body = json::serialize(completion);
   co_await respond_json(ctx, 200, std::move(body));
+}
+
+bool places_cache_breakpoints(const RequestContext& ctx) {
+  if (!ctx.model || ctx.model->spec.prompt_caching != "auto" || !ctx.target) return false;
+  const auto kind = ctx.target->provider->spec.kind;
+  return kind == core::ProviderKind::anthropic ||
+         (kind == core::ProviderKind::bedrock && anthropic::is_bedrock_claude(ctx.target->upstream_model));
 }
 
 std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, json::object& chat) {

@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "cache/entry.h"
 #include "dialects/openai/responses.h"
 #include "gateway/dispatch.h"
 #include "gateway/params.h"
@@ -166,7 +167,35 @@ net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answ
   json::object response = responses::to_response(completion, answer.turn, answer.id, answer.created_at,
                                                  ctx.facts.model, ctx.usage, answer.seal());
   answer.keep(response);
+  if (ctx.cache.tap) {
+    ctx.cache.tap->on_completion(completion);
+    store_in_cache(ctx);
+  }
   co_await relay_whole(ctx, 200, "application/json", json::serialize(response), {});
+}
+
+bool responses_canonical(const RequestContext& ctx, json::object& chat) {
+  if (!previous_id(ctx).empty() || !ctx.doc.is_object()) return false;
+  responses::Turn turn;
+  const store::SecretBox* seal = ctx.gateway.responses ? &ctx.gateway.responses->seal() : nullptr;
+  if (responses::to_chat(ctx.doc.as_object(), {}, seal, turn)) return false;
+  chat = std::move(turn.chat);
+  return true;
+}
+
+net::awaitable<void> respond_response_from(RequestContext& ctx, const json::object& completion) {
+  ResponsesAnswer answer(ctx);
+  if (auto e = responses::to_chat(ctx.doc.as_object(), {}, answer.seal(), answer.turn)) {
+    co_await respond_error(ctx, *e);
+    co_return;
+  }
+  if (ctx.facts.stream) {
+    auto source = text_source(cache::completion_to_sse(completion));
+    auto relay = guarded(responses_relay(answer, nullptr), ctx);
+    co_await relay_stream(ctx, *source, *relay, {});
+  } else {
+    co_await respond_response(ctx, answer, completion);
+  }
 }
 
 net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {

@@ -22,6 +22,8 @@ std::string request_id_for(std::string_view caller_supplied);
 // 2. authenticate (authenticate.cc): the virtual key from `Authorization: Bearer` or
 //    `x-api-key`, looked up by its SHA-256 in the snapshot.
 std::optional<core::GatewayError> authenticate(RequestContext& ctx);
+// The secret the caller presented, wherever its dialect puts it ("" when none).
+std::string presented_secret(const RequestContext& ctx);
 
 // 3. decode (decode.cc): parse the body in the route's dialect.
 std::optional<core::GatewayError> decode(RequestContext& ctx);
@@ -53,6 +55,11 @@ int64_t estimate_tokens(const RequestContext& ctx);
 //     answer is tapped as it goes out, and store_in_cache() keeps it once it completed well.
 boost::asio::awaitable<bool> serve_from_cache(RequestContext& ctx);
 void store_in_cache(RequestContext& ctx);
+// The vector of `text` from the embeddings alias `alias`, asked as the caller's key asks
+// (cache_embed.cc): a request of its own through this path, routed, limited, billed and
+// recorded like any. nullopt when it did not answer with a vector.
+boost::asio::awaitable<std::optional<std::vector<float>>> embed_for_cache(RequestContext& ctx, const std::string& alias,
+                                                                         const std::string& text);
 
 // 7-8. dispatch and relay (dispatch.cc, relay.cc): send to the target and stream the answer
 //      back. Always answers the caller (or notes that the caller left).

@@ -182,7 +182,7 @@ void record(RequestContext& ctx) {
     std::strftime(ts, sizeof ts, "%FT%T", &tm);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
     log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{},"cache":{}{}}})",
+        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cache_creation_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{},"cache":{}{}}})",
         ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
         route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
         ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
@@ -191,6 +191,7 @@ void record(RequestContext& ctx) {
         ctx.facts.stream, ctx.usage.known ? fmt::to_string(ctx.usage.input_tokens) : "null",
         ctx.usage.known ? fmt::to_string(ctx.usage.output_tokens) : "null",
         ctx.usage.known ? fmt::to_string(ctx.usage.cached_input_tokens) : "null",
+        ctx.usage.known ? fmt::to_string(ctx.usage.cache_creation_tokens) : "null",
         ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
         ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
         ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits,

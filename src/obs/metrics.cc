@@ -149,6 +149,8 @@ void Metrics::record(const RequestSample& s) {
     sh.tokens[TokenKey{model, provider, "output"}] += s.usage.output_tokens;
     if (s.usage.cached_input_tokens)
       sh.tokens[TokenKey{model, provider, "cached_input"}] += s.usage.cached_input_tokens;
+    if (s.usage.cache_creation_tokens)
+      sh.tokens[TokenKey{model, provider, "cache_creation"}] += s.usage.cache_creation_tokens;
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cache/policy_config.h"
 #include "core/env_interpolate.h"
 #include "mcp/config.h"
 #include "core/schema.h"
@@ -451,6 +452,8 @@ std::string model_document(const core::Model& m) {
   if (m.strict_params) doc["strict_params"] = true;
   if (m.max_output_tokens > 0) doc["max_output_tokens"] = m.max_output_tokens;
   if (m.context_window > 0) doc["context_window"] = m.context_window;
+  if (!m.cache.empty()) doc["cache"] = m.cache;
+  if (m.prompt_caching != "off") doc["prompt_caching"] = m.prompt_caching;
   return boost::json::serialize(doc);
 }
 
@@ -470,6 +473,7 @@ std::string key_settings_document(const core::Key& k) {
   }
   if (k.mcp) doc["mcp"] = mcp::grant_object(*k.mcp);
   if (!k.team.empty()) doc["team"] = k.team;
+  if (!k.cache.empty()) doc["cache"] = k.cache;
   return boost::json::serialize(doc);
 }
 
@@ -671,6 +675,12 @@ core::ParseResult SqliteStore::load() {
       r.guardrails.push_back(std::move(*g));
   }
 
+  // Kinds kept as documents that the snapshot serves (core/schema.h).
+  Statement policies(db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
+  while (policies.step())
+    if (auto p = cache::parse_cache_policy(policies.text(1), row_source("cache_policies", policies.text(0)), errors))
+      r.cache_policies.push_back(std::move(*p));
+
   Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
   while (models.step()) {
     std::string row = models.text(0);
@@ -810,6 +820,12 @@ core::Resources SqliteStore::stored_names(const std::string& except_model) {
   }
   Statement teams(db_, "SELECT name FROM documents WHERE kind = 'teams'");
   while (teams.step()) context.teams.push_back(core::Team{teams.text(0), {}, {}, {}, {}});
+  Statement policies(db_, "SELECT name FROM documents WHERE kind = 'cache_policies'");
+  while (policies.step()) {
+    core::CachePolicy stored;
+    stored.name = policies.text(0);
+    context.cache_policies.push_back(std::move(stored));
+  }
   return context;
 }
 
@@ -844,6 +860,7 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
   created.key.model_limits = spec.model_limits;
   created.key.guardrails = spec.guardrails;
   created.key.team = spec.team;
+  created.key.cache = spec.cache;
   check_key_models(created.key);
 
   boost::json::array allowed;
@@ -912,6 +929,7 @@ bool SqliteStore::update_key(const core::Key& spec) {
   next.model_limits = spec.model_limits;
   next.guardrails = spec.guardrails;
   next.team = spec.team;
+  next.cache = spec.cache;
   check_key_models(next);
 
   boost::json::array allowed;
@@ -1106,6 +1124,12 @@ bool SqliteStore::remove_model(const std::string& name) {
       if (ec || !allowed.is_array()) continue;
       for (const auto& a : allowed.as_array())
         if (a.is_string() && a.as_string() == name) users.push_back("key " + keys.text(0));
+    }
+    Statement policies(db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
+    while (policies.step()) {
+      std::vector<core::ConfigError> ignored;
+      auto p = cache::parse_cache_policy(policies.text(1), "", ignored);
+      if (p && p->embedding_model == name) users.push_back("cache policy " + policies.text(0) + " (embedding_model)");
     }
   }
   if (!users.empty()) {

@@ -1,6 +1,6 @@
 // The response cache end to end, against the mock providers: a repeated request is answered
-// without reaching the provider (the mock's request count), in both dialects, whole and
-// streamed, whichever dialect and shape stored it; bypass and refresh; TTL expiry; two keys
+// without reaching the provider (the mock's request count), in every dialect (Chat, Messages,
+// Responses, Gemini), whole and streamed, whichever dialect and shape stored it; bypass and refresh; TTL expiry; two keys
 // never share under scope key; cut streams are never stored; output guardrails judge every
 // hit; the access log, usage rows and metrics show the hit and what it saved.
 
@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
+import { startGeminiMock } from '../mocks/gemini-mock.mjs';
 import { cleanupScope, closedPort, makeTempDir, postJson, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
 
 const T = { timeout: 20_000 };
@@ -30,17 +31,21 @@ describe('response cache', () => {
   let omock;
   let amock;
   let gw;
+  let gmock;
   let oa; // OpenAI SDK, key a
   let an; // Anthropic SDK, key a
   before(async () => {
     omock = await startMock(scope);
     amock = await startAnthropicMock();
     scope.after(() => amock.close());
+    gmock = await startGeminiMock();
+    scope.after(() => gmock.close());
     const dir = await makeTempDir(scope);
     const resources = {
       providers: [
         { name: 'openai', kind: 'openai', base_url: omock.baseURL, api_key: omock.apiKey },
         { name: 'anthropic', kind: 'anthropic', base_url: amock.url, api_key: amock.apiKey },
+        { name: 'gemini', kind: 'gemini', base_url: gmock.url, api_key: gmock.apiKey },
       ],
       cache_policies: [
         { name: 'exact', mode: 'exact', ttl_s: 600 },
@@ -55,6 +60,7 @@ describe('response cache', () => {
         { name: 'shared', targets: [{ provider: 'openai', model: 'gpt-4o' }], cache: 'shared' },
         { name: 'cut', targets: [{ provider: 'openai', model: 'mock-stream-cut' }], cache: 'exact' },
         { name: 'plain', targets: [{ provider: 'openai', model: 'gpt-4o' }] },
+        { name: 'gem', targets: [{ provider: 'gemini', model: 'gemini-2.0-flash' }], cache: 'exact' },
       ],
       keys: [
         { name: 'a', key: KEY_A },
@@ -72,6 +78,7 @@ describe('response cache', () => {
   beforeEach(() => {
     omock.reset();
     amock.reset();
+    gmock.reset();
   });
 
   const chat = (model, content, extra = {}) => ({ model, messages: [{ role: 'user', content }], max_tokens: 50, temperature: 0, ...extra });
@@ -158,6 +165,87 @@ describe('response cache', () => {
     const again = await an.messages.create({ model: 'claude', max_tokens: 50, temperature: 0, messages: [{ role: 'user', content: q2 }] });
     assert.equal(again.content[0].text, t2);
     assert.equal(amock.requests.length, 1);
+  });
+
+  it('Responses callers: whole and streamed, through the fast path, and across dialects both ways', T, async () => {
+    const q = fresh();
+    const resp = (extra = {}) => postJson(`${gw.baseURL}/responses`, { model: 'gpt', input: q, max_output_tokens: 50, temperature: 0, ...extra }, { apiKey: KEY_A });
+    const first = await resp();
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.headers.get('x-tollgate-cache'), 'miss');
+    const again = await resp();
+    assert.equal(again.headers.get('x-tollgate-cache'), 'hit', again.text);
+    assert.equal(again.json.object, 'response');
+    assert.equal(again.json.status, 'completed');
+    assert.equal(again.json.output_text ?? again.json.output.find((o) => o.type === 'message').content[0].text, `Echo: ${q}`);
+    assert.equal(again.json.usage.output_tokens, first.json.usage.output_tokens);
+    // The hit is a response of its own: stored, and continued by previous_response_id.
+    const stored = await fetch(`${gw.baseURL}/responses/${again.json.id}`, { headers: { authorization: `Bearer ${KEY_A}` } });
+    assert.equal(stored.status, 200);
+    const streamed = await resp({ stream: true });
+    assert.equal(streamed.headers.get('x-tollgate-cache'), 'hit');
+    assert.match(streamed.text, /response\.completed/);
+    assert.ok(streamed.text.includes(`Echo: ${q}`), streamed.text);
+    const viaChat = await post(chat('gpt', q));
+    assert.equal(viaChat.headers.get('x-tollgate-cache'), 'hit', viaChat.text);
+    assert.equal(viaChat.json.choices[0].message.content, `Echo: ${q}`);
+    assert.equal(omock.requests.length, 1);
+
+    // Stored by a chat caller, streamed, answered to a Responses caller.
+    const q2 = fresh();
+    const s = await oa.chat.completions.create({ ...chat('gpt', q2), stream: true });
+    for await (const _ of s) { /* drain */ }
+    const r2 = await postJson(`${gw.baseURL}/responses`, { model: 'gpt', input: q2, max_output_tokens: 50, temperature: 0 }, { apiKey: KEY_A });
+    assert.equal(r2.headers.get('x-tollgate-cache'), 'hit', r2.text);
+    assert.equal(r2.json.output.find((o) => o.type === 'message').content[0].text, `Echo: ${q2}`);
+    // A request continuing a stored response is never cached.
+    const cont = await postJson(`${gw.baseURL}/responses`, { model: 'gpt', input: q2, previous_response_id: r2.json.id }, { apiKey: KEY_A });
+    assert.equal(cont.headers.get('x-tollgate-cache'), 'bypass', cont.text);
+    assert.equal(omock.requests.length, 3);
+  });
+
+  it('Gemini callers: whole, SSE and array streams, through the fast path and translated, across dialects', T, async () => {
+    const gem = (model, text, method = 'generateContent', query = '') =>
+      postJson(`${gw.proxyURL}/v1beta/models/${model}:${method}${query}`,
+        { contents: [{ role: 'user', parts: [{ text }] }], generationConfig: { maxOutputTokens: 50, temperature: 0 } },
+        { headers: { 'x-goog-api-key': KEY_A } });
+    const textOf = (r) => r.candidates[0].content.parts.map((p) => p.text ?? '').join('');
+    // Translated (an OpenAI target): stored whole, hit whole, as SSE and as one JSON array.
+    const q = fresh();
+    const first = await gem('gpt', q);
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.headers.get('x-tollgate-cache'), 'miss');
+    const hit = await gem('gpt', q);
+    assert.equal(hit.headers.get('x-tollgate-cache'), 'hit', hit.text);
+    assert.equal(textOf(hit.json), `Echo: ${q}`);
+    const sse = await gem('gpt', q, 'streamGenerateContent', '?alt=sse');
+    assert.equal(sse.headers.get('x-tollgate-cache'), 'hit');
+    assert.ok(sse.text.includes(`Echo: ${q}`), sse.text);
+    const array = await gem('gpt', q, 'streamGenerateContent');
+    assert.equal(array.headers.get('x-tollgate-cache'), 'hit');
+    assert.equal(JSON.parse(array.text).map(textOf).join(''), `Echo: ${q}`);
+    const viaChat = await post(chat('gpt', q));
+    assert.equal(viaChat.headers.get('x-tollgate-cache'), 'hit', viaChat.text);
+    assert.equal(omock.requests.length, 1);
+
+    // The Gemini fast path, streamed as a JSON array: stored, then served to Chat and Gemini callers.
+    const q2 = fresh();
+    const streamed = await gem('gem', q2, 'streamGenerateContent');
+    assert.equal(streamed.status, 200, streamed.text);
+    const said = JSON.parse(streamed.text).map(textOf).join('');
+    assert.ok(said.length > 0);
+    const c2 = await post(chat('gem', q2));
+    assert.equal(c2.headers.get('x-tollgate-cache'), 'hit', c2.text);
+    assert.equal(c2.json.choices[0].message.content, said);
+    const g2 = await gem('gem', q2);
+    assert.equal(g2.headers.get('x-tollgate-cache'), 'hit');
+    assert.equal(textOf(g2.json), said);
+    // Stored by a chat caller, answered to Gemini.
+    const q3 = fresh();
+    await post(chat('gem', q3));
+    const g3 = await gem('gem', q3, 'streamGenerateContent', '?alt=sse');
+    assert.equal(g3.headers.get('x-tollgate-cache'), 'hit', g3.text);
+    assert.equal(gmock.requests.length, 2);
   });
 
   it('Cache-Control: no-cache and x-tollgate-cache: bypass skip the cache; refresh stores a fresh answer', T, async () => {
@@ -312,5 +400,85 @@ describe('response cache shared through a real redis-server', () => {
     assert.equal(down.status, 200);
     assert.equal(down.headers.get('x-tollgate-cache'), 'miss');
     assert.equal(mock.requests.length, 2);
+  });
+});
+
+// cache_policies are a resource kind like any other: created, read and deleted through the
+// Admin API's generic routes on the SQLite store, with the resources file's validation; the
+// `cache` of models and keys is a reference to one.
+describe('cache policies through the Admin API (sqlite store)', () => {
+  const ADMIN = 'adm-cache-key';
+  const api = async (gw, method, path, body) => {
+    const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* the caller asserts on text */ }
+    return { status: res.status, json, text };
+  };
+  const fieldError = (r, field, re) => {
+    assert.equal(r.status, 400, r.text);
+    const e = r.json.error.errors.find((x) => x.field === field);
+    assert.ok(e, `no error for ${field}: ${r.text}`);
+    if (re) assert.match(e.message, re);
+  };
+
+  it('create, validate, attach, serve, refuse to delete while used, delete', { timeout: 30_000 }, async (t) => {
+    const mock = await startMock(t);
+    const dir = await makeTempDir(t);
+    const { configPath } = await writeConfig(dir, {
+      tollgate: processConfig({ store: { kind: 'sqlite', path: './db.sqlite' }, extra: { admin: { key: ADMIN } } }),
+    });
+    const gw = await startGateway(t, { configPath, env: { CACHE_TEST_BASE_URL: mock.baseURL, CACHE_TEST_KEY: mock.apiKey } });
+    const schema = await api(gw, 'GET', '/schema');
+    const kind = schema.json.kinds.find((k) => k.name === 'cache_policies');
+    assert.ok(kind, 'cache_policies in /admin/v1/schema');
+    assert.equal(schema.json.kinds.find((k) => k.name === 'models').write.properties.cache['x-reference'], 'cache_policies');
+
+    assert.equal((await api(gw, 'POST', '/providers', { name: 'mockp', kind: 'openai', base_url: '${CACHE_TEST_BASE_URL}', api_key: '${CACHE_TEST_KEY}' })).status, 201);
+    assert.equal((await api(gw, 'POST', '/models', { name: 'embed', targets: [{ provider: 'mockp', model: 'text-embedding-3-small' }] })).status, 201);
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', scope: 'world' }), 'scope');
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', mode: 'semantic' }), 'embedding_model', /required/);
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', threshold: 0.9 }), 'threshold', /semantic only/);
+    fieldError(await api(gw, 'POST', '/cache_policies', { name: 'p', mode: 'semantic', embedding_model: 'ghost' }), 'embedding_model', /not declared/);
+    const created = await api(gw, 'POST', '/cache_policies', { name: 'faq', ttl_s: 600 });
+    assert.equal(created.status, 201, created.text);
+    const sem = await api(gw, 'POST', '/cache_policies', { name: 'sim', mode: 'semantic', embedding_model: 'embed', threshold: 0.9 });
+    assert.equal(sem.status, 201, sem.text);
+    assert.deepEqual((await api(gw, 'GET', '/cache_policies')).json.data.map((p) => p.name).sort(), ['faq', 'sim']);
+
+    fieldError(await api(gw, 'POST', '/models', { name: 'gpt', targets: [{ provider: 'mockp', model: 'gpt-4o' }], cache: 'nope' }), 'cache', /not declared/);
+    const model = await api(gw, 'POST', '/models', { name: 'gpt', targets: [{ provider: 'mockp', model: 'gpt-4o' }], cache: 'faq' });
+    assert.equal(model.status, 201, model.text);
+    assert.equal(model.json.cache, 'faq');
+    fieldError(await api(gw, 'POST', '/keys', { name: 'k', cache: 'nope' }), 'cache', /not declared/);
+    const key = await api(gw, 'POST', '/keys', { name: 'k', cache: 'faq' });
+    assert.equal(key.status, 201, key.text);
+    assert.equal(key.json.cache, 'faq');
+
+    const body = { model: 'gpt', messages: [{ role: 'user', content: fresh('admin') }], temperature: 0 };
+    assert.equal((await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret })).headers.get('x-tollgate-cache'), 'miss');
+    const hit = await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret });
+    assert.equal(hit.headers.get('x-tollgate-cache'), 'hit', hit.text);
+    assert.equal(mock.requests.filter((r) => r.path.includes('/chat/completions')).length, 1);
+
+    // Used by a model and a key: refused, naming them; an embedding model a policy names stays too.
+    const inUse = await api(gw, 'DELETE', '/cache_policies/faq');
+    assert.equal(inUse.status, 409, inUse.text);
+    assert.match(inUse.json.error.message, /model gpt/);
+    assert.match(inUse.json.error.message, /key k/);
+    const embedInUse = await api(gw, 'DELETE', '/models/embed');
+    assert.equal(embedInUse.status, 409, embedInUse.text);
+    assert.match(embedInUse.json.error.message, /cache policy sim/);
+
+    assert.equal((await api(gw, 'PATCH', `/keys/${key.json.id}`, { cache: null })).status, 200);
+    assert.equal((await api(gw, 'PUT', '/models/gpt', { targets: [{ provider: 'mockp', model: 'gpt-4o' }] })).status, 200);
+    assert.equal((await api(gw, 'DELETE', '/cache_policies/faq')).status, 200);
+    const after = await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret });
+    assert.equal(after.headers.get('x-tollgate-cache'), null);
   });
 });

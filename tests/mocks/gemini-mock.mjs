@@ -25,7 +25,7 @@
 //   - thinkingConfig (budget > 0 or a level) reports thoughtsTokenCount 5; includeThoughts adds
 //     a `thought: true` part;
 //   - responseMimeType application/json answers JSON ({"echo": text}, or a value of responseSchema);
-//   - embeddings come from embeddingFor(text, dims) (float32-exact), dims = outputDimensionality
+//   - embeddings come from embeddingFor(text, dims) (a hashed bag of words, float32-exact), dims = outputDimensionality
 //     or 8.
 //
 // Behaviour chosen by the model name, or an `x-mock-behavior` header:
@@ -82,18 +82,22 @@ export function countTokens(text) {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
-/** Deterministic float32-exact embedding of `text`, values in [-1, 1). */
+/**
+ * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
+ * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
+ * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
+ * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
+ * "what is the capital of france" and "what is the capital of france please" score ~0.93,
+ * texts with no word in common ~0. No words: the zero vector.
+ */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
-  const out = [];
-  let block = 0;
-  while (out.length < dims) {
-    const h = crypto.createHash('sha256').update(`${block}:${text}`).digest();
-    for (let i = 0; i + 4 <= h.length && out.length < dims; i += 4) {
-      out.push(Math.fround(h.readUInt32LE(i) / 2 ** 31 - 1));
-    }
-    block++;
+  const out = new Array(dims).fill(0);
+  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    const h = crypto.createHash('sha256').update(word).digest();
+    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
   }
-  return out;
+  const norm = Math.hypot(...out) || 1;
+  return out.map((x) => Math.fround(x / norm));
 }
 
 /** A value that satisfies a (Gemini or JSON) schema; strings become `text`. */

@@ -7,8 +7,8 @@
 //     after a tool result it is "Tool result: <tool message content>";
 //   - a token is a whitespace-separated word (see countTokens); prompt tokens are the words of
 //     every message's text, completion tokens the words of the answer;
-//   - embeddings come from embeddingFor(text, dims), float32-exact, so the JSON floats and the
-//     base64 form decode to the same numbers.
+//   - embeddings come from embeddingFor(text, dims), a hashed bag of words (similar texts are
+//     similar), float32-exact, so the JSON floats and the base64 form decode to the same numbers.
 //
 // Started with { directives: true }, tools are called and reasoning_content emitted only as the
 // prompt says (directives.mjs); on /v1/responses as function_call and reasoning items.
@@ -57,7 +57,7 @@ import { pathToFileURL } from 'node:url';
 
 export const DEFAULT_API_KEY = 'sk-mock-openai-upstream';
 const SYSTEM_FINGERPRINT = 'fp_mock00001';
-const DEFAULT_EMBEDDING_DIMS = 8;
+const DEFAULT_EMBEDDING_DIMS = 256;  // room for the bag of words (embeddingFor)
 
 // Parameters the real /v1/chat/completions accepts; anything else is a 400, as OpenAI does.
 const CHAT_PARAMS = new Set([
@@ -138,18 +138,22 @@ export function chatAnswerText(messages) {
   return `Echo: ${text}${images ? ` [images: ${images}]` : ''}`;
 }
 
-/** Deterministic float32-exact embedding of `text`, values in [-1, 1). */
+/**
+ * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
+ * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
+ * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
+ * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
+ * "what is the capital of france" and "what is the capital of france please" score ~0.93,
+ * texts with no word in common ~0. No words: the zero vector.
+ */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
-  const out = [];
-  let block = 0;
-  while (out.length < dims) {
-    const h = crypto.createHash('sha256').update(`${block}:${text}`).digest();
-    for (let i = 0; i + 4 <= h.length && out.length < dims; i += 4) {
-      out.push(Math.fround(h.readUInt32LE(i) / 2 ** 31 - 1));
-    }
-    block++;
+  const out = new Array(dims).fill(0);
+  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    const h = crypto.createHash('sha256').update(word).digest();
+    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
   }
-  return out;
+  const norm = Math.hypot(...out) || 1;
+  return out.map((x) => Math.fround(x / norm));
 }
 
 /** A value that satisfies a (simple) JSON schema; strings become `text`. */

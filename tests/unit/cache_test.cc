@@ -1,7 +1,10 @@
 // The response cache's parts: what changes the exact key and what does not, the LRU's byte
-// cap and expiry, entries round-tripping, and a stream rebuilt into the completion it carried.
+// cap and expiry, entries round-tripping, a stream rebuilt into the completion it carried, and
+// the semantic cache's partitions and index.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
 #include <thread>
 
 #include <boost/json/parse.hpp>
@@ -11,7 +14,9 @@
 #include "cache/cache_key.h"
 #include "cache/entry.h"
 #include "cache/policy.h"
+#include "cache/semantic.h"
 #include "core/resources.h"
+#include "dialects/anthropic/prompt_caching.h"
 
 namespace tollgate::cache {
 namespace {
@@ -118,7 +123,8 @@ models:
   - { name: m, targets: [{ provider: demo, model: x }], cache: nope }
 )", "t.yaml");
   EXPECT_TRUE(has_error(bad, "cache_policies[0].colour", "unknown field"));
-  EXPECT_TRUE(has_error(bad, "cache_policies[1].mode", "semantic is not available"));
+  EXPECT_TRUE(has_error(bad, "cache_policies[1].name", "declared twice"));
+  EXPECT_TRUE(has_error(bad, "cache_policies[1].embedding_model", "model \"e\" is not declared"));
   EXPECT_TRUE(has_error(bad, "cache_policies[2].threshold", "semantic only"));
   EXPECT_TRUE(has_error(bad, "models[0].cache", "cache policy \"nope\" is not declared"));
 }
@@ -171,7 +177,7 @@ TEST(CacheEntry, RoundTripsAndReplaysAsTheStreamItCameFrom) {
   EXPECT_FALSE(decode_entry(R"({"v":2,"completion":{}})"));
 
   // completion -> stream -> tap -> the same message, finish and usage.
-  AnswerTap tap(false);
+  AnswerTap tap(AnswerShape::openai_chat);
   std::string sse = completion_to_sse(completion);
   // Fed in uneven pieces, as a relay would.
   for (std::size_t i = 0; i < sse.size(); i += 7) tap.on_stream(std::string_view(sse).substr(i, 7));
@@ -189,17 +195,17 @@ TEST(CacheEntry, RoundTripsAndReplaysAsTheStreamItCameFrom) {
 }
 
 TEST(CacheEntry, ACutOrErroredStreamIsNotAnAnswer) {
-  AnswerTap cut(false);
+  AnswerTap cut(AnswerShape::openai_chat);
   cut.on_stream("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n");
   EXPECT_FALSE(cut.result({}));
-  AnswerTap errored(false);
+  AnswerTap errored(AnswerShape::openai_chat);
   errored.on_stream("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":\"stop\"}]}\n\n"
                     "data: {\"error\":{\"message\":\"boom\"}}\n\n");
   EXPECT_FALSE(errored.result({}));
 }
 
 TEST(CacheEntry, AnAnthropicStreamIsStoredCanonical) {
-  AnswerTap tap(true);
+  AnswerTap tap(AnswerShape::anthropic);
   tap.on_stream(
       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":4,\"output_tokens\":1}}}\n\n"
       "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
@@ -212,6 +218,155 @@ TEST(CacheEntry, AnAnthropicStreamIsStoredCanonical) {
   const auto& choice = c->at("choices").as_array()[0].as_object();
   EXPECT_EQ(choice.at("message").at("content"), "Echo: hi");
   EXPECT_EQ(choice.at("finish_reason"), "stop");
+}
+
+TEST(Semantic, ThePartitionIsEverythingButTheLastUserMessagesWording) {
+  auto query = [](std::string_view body, std::string_view scope = "k:a") {
+    return semantic_query(scope, "gpt", "embed", json::parse(body).as_object());
+  };
+  auto q = query(R"({"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"capital of france?"}],"max_tokens":9})");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->text, "capital of france?");
+  auto same = query(R"({"max_tokens":9,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"France: its capital?"}]}]})");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->partition, q->partition);
+  EXPECT_EQ(same->text, "France: its capital?");
+  for (std::string_view other : {
+           R"({"messages":[{"role":"system","content":"be long"},{"role":"user","content":"capital of france?"}],"max_tokens":9})",
+           R"({"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"capital of france?"}],"max_tokens":9,"tools":[{"type":"function"}]})",
+           R"({"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"capital of france?"}],"max_tokens":10})"}) {
+    auto o = query(other);
+    ASSERT_TRUE(o);
+    EXPECT_NE(o->partition, q->partition) << other;
+  }
+  EXPECT_NE(query(R"({"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"capital of france?"}],"max_tokens":9})", "k:b")->partition,
+            q->partition);
+  // Nothing to compare: the last turn is not a user's text.
+  EXPECT_FALSE(query(R"({"messages":[{"role":"assistant","content":"hi"}]})"));
+  EXPECT_FALSE(query(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"));
+  EXPECT_FALSE(query(R"({"messages":[{"role":"user","content":"  "}]})"));
+  EXPECT_FALSE(query(R"({"messages":[]})"));
+}
+
+// A backend whose log is shared, as Redis's is between replicas.
+class SharedLog final : public Backend {
+ public:
+  std::optional<std::string> get(const std::string& key) override {
+    auto it = values.find(key);
+    return it == values.end() ? std::nullopt : std::optional(it->second);
+  }
+  void put(const std::string& key, std::string value, std::chrono::seconds) override { values[key] = std::move(value); }
+  void erase(const std::string& key) override { values.erase(key); }
+  void log_add(const std::string& partition, const std::string& key, std::chrono::seconds) override {
+    log.push_back({partition, key});
+  }
+  std::vector<std::pair<std::string, int64_t>> log_since(const std::string& partition, int64_t after) override {
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (int64_t i = after; i < static_cast<int64_t>(log.size()); ++i)
+      if (log[i].first == partition) out.emplace_back(log[i].second, i + 1);
+    return out;
+  }
+  std::map<std::string, std::string> values;
+  std::vector<std::pair<std::string, std::string>> log;
+};
+
+std::vector<float> unit(std::vector<float> v) {
+  EXPECT_TRUE(normalize(v));
+  return v;
+}
+
+TEST(Semantic, TheIndexFindsTheNearestAboveTheThresholdWithinItsPartition) {
+  SemanticIndex index;
+  auto a = unit({1, 0, 0, 0}), b = unit({0, 1, 0, 0}), near_a = unit({1, 0.2f, 0, 0});
+  index.add("p", "a", a);
+  index.add("p", "b", b);
+  index.add("q", "other", near_a);
+  auto found = index.nearest("p", near_a, 0.9);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].key, "a");
+  EXPECT_NEAR(found[0].similarity, 1 / std::sqrt(1.04), 1e-6);
+  EXPECT_TRUE(index.nearest("p", unit({1, 1, 1, 1}), 0.9).empty());  // 0.5 from both
+  EXPECT_TRUE(index.nearest("r", near_a, 0.5).empty());
+  EXPECT_TRUE(index.nearest("p", unit({1, 0, 0}), 0.5).empty());  // another size
+  index.forget("p", "a");
+  found = index.nearest("p", near_a, 0.1);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].key, "b");
+  // Past its first capacity, it grows.
+  auto around = [](int i) { return unit({std::cos(i * 0.01f), std::sin(i * 0.01f), 0, 0}); };
+  for (int i = 0; i < 600; ++i) index.add("big", "k" + std::to_string(i), around(i));
+  EXPECT_EQ(index.size(), 603u);
+  found = index.nearest("big", around(599), 0.99999);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].key, "k599");
+  std::vector<float> zero{0, 0, 0};
+  EXPECT_FALSE(normalize(zero));
+}
+
+TEST(Semantic, AnIndexLearnsWhatAnotherStoredThroughTheBackendsLog) {
+  SharedLog backend;
+  SemanticIndex writer, reader;
+  Entry e;
+  e.completion = json::parse(R"({"choices":[]})").as_object();
+  e.embedding = {3, 4, 0};  // stored as given; the reader scales it
+  backend.put("k1", encode_entry(e), std::chrono::seconds(60));
+  backend.log_add("p", "k1", std::chrono::seconds(60));
+  writer.add("p", "k1", unit(e.embedding));
+  backend.log_add("p", "gone", std::chrono::seconds(60));  // logged, then expired
+  reader.catch_up("p", backend);
+  auto found = reader.nearest("p", unit({3, 4, 0.1f}), 0.99);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].key, "k1");
+  EXPECT_EQ(reader.size(), 1u);
+  reader.catch_up("p", backend);  // nothing new
+  EXPECT_EQ(reader.size(), 1u);
+}
+
+TEST(CacheEntry, TheEmbeddingRoundTripsExactlyAndABadOneIsRefused) {
+  Entry e;
+  e.completion = json::parse(R"({"id":"x","choices":[]})").as_object();
+  e.embedding = {0.1f, -2.5f, 3e-7f, 1, 0.333333f};
+  auto back = decode_entry(encode_entry(e));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->embedding, e.embedding);
+  EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"abc"})"));
+  EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":7})"));
+  EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":""})"));  // found by the fuzzer
+  EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"AAAAAAAA"})"));  // 6 bytes: not floats
+  EXPECT_FALSE(decode_entry(R"({"v":1,"completion":{},"embedding":"AACAfw=="})"));  // +inf
+}
+
+TEST(PromptCaching, BreakpointsAfterTheSystemPromptAndTheToolsUnlessTheCallerSetAny) {
+  namespace anthropic = dialects::anthropic;
+  auto messages = json::parse(R"({"system":"be brief","tools":[{"name":"a"},{"name":"b"}],
+                                  "messages":[{"role":"user","content":"hi"}]})").as_object();
+  ASSERT_TRUE(anthropic::add_cache_breakpoints(messages));
+  EXPECT_EQ(json::serialize(messages["system"]), R"([{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}}])");
+  EXPECT_FALSE(messages["tools"].as_array()[0].as_object().contains("cache_control"));
+  EXPECT_TRUE(messages["tools"].as_array()[1].as_object().contains("cache_control"));
+  // Marked already (by us or the caller): left alone.
+  auto again = messages;
+  EXPECT_FALSE(anthropic::add_cache_breakpoints(again));
+  EXPECT_EQ(again, messages);
+  auto own = json::parse(R"({"system":[{"type":"text","text":"a"},{"type":"text","text":"b"}],
+                             "messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]})").as_object();
+  auto own_before = own;
+  EXPECT_FALSE(anthropic::add_cache_breakpoints(own));
+  EXPECT_EQ(own, own_before);
+  auto nothing = json::parse(R"({"messages":[{"role":"user","content":"hi"}]})").as_object();
+  EXPECT_FALSE(anthropic::add_cache_breakpoints(nothing));
+
+  auto chat = json::parse(R"({"messages":[{"role":"system","content":"a"},{"role":"developer","content":"b"},
+                              {"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]})").as_object();
+  ASSERT_TRUE(anthropic::add_canonical_cache_breakpoints(chat));
+  EXPECT_FALSE(chat["messages"].as_array()[0].as_object().contains("cache_control"));
+  EXPECT_TRUE(chat["messages"].as_array()[1].as_object().contains("cache_control"));
+  EXPECT_TRUE(chat["tools"].as_array()[0].as_object().contains("cache_control"));
+  auto marked = json::parse(R"({"messages":[{"role":"system","content":"a"},{"role":"user","content":"hi"}],
+                                "tools":[{"type":"function","function":{"name":"f","cache_control":{"type":"ephemeral"}}}]})").as_object();
+  EXPECT_FALSE(anthropic::add_canonical_cache_breakpoints(marked));
+  EXPECT_TRUE(anthropic::is_bedrock_claude("us.anthropic.claude-3-5-sonnet-20240620-v1:0"));
+  EXPECT_FALSE(anthropic::is_bedrock_claude("amazon.nova-pro-v1:0"));
 }
 
 }  // namespace

@@ -16,5 +16,6 @@ Kind team_kind();
 Kind key_kind();
 Kind guardrail_kind();
 Kind admin_key_kind();
+Kind cache_policy_kind();
 
 }  // namespace tollgate::core::schema

@@ -48,7 +48,10 @@ Kind model_kind() {
       pricing_field("pricing"),
       limits_field("limits").doc("for the model, all keys together"),
       list("guardrails", ref("guardrail", "guardrails")).doc("policies for every key calling this alias"),
-      str("cache").doc("a cache policy's name (cache_policies): answers of this alias may be cached"),
+      ref("cache", "cache_policies").doc("a cache policy's name (cache_policies): answers of this alias may be cached"),
+      one_of("prompt_caching", {"off", "auto"}).dflt("\"off\"")
+          .doc("auto: Anthropic and Bedrock Claude targets get prompt-cache breakpoints after the system prompt "
+               "and the tools when the caller set no cache_control"),
       boolean("strict_params").dflt("false")
           .doc("a parameter a target cannot honour is a 400 naming it, instead of being dropped and named in "
                "x-tollgate-dropped"),
@@ -66,7 +69,7 @@ Kind model_kind() {
                   "when_all_unavailable":"send","timeout_ms":30000,
                   "affinity":{"by":"header","header":"x-session"},"pricing":{"input":3},
                   "limits":{"rpm":600,"tpm":100000},"guardrails":["no-pii"],"strict_params":false,
-                  "max_output_tokens":16384,"context_window":128000})";
+                  "max_output_tokens":16384,"context_window":128000,"prompt_caching":"auto"})";
   return k;
 }
 
