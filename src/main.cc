@@ -39,6 +39,10 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
   std::unique_ptr<store::ResourceStore> store;
   try {
     store = store::open_store(config.store);
+  } catch (const store::StoreUnavailable& e) {
+    spdlog::error("cannot start: {}; tollgate does not start without its resources (start it again once the "
+                  "database is reachable)", e.what());
+    return 1;
   } catch (const std::exception& e) {
     spdlog::error("cannot open the store: {}", e.what());
     return 1;
@@ -48,7 +52,9 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
   // with no admin key in tollgate.yaml nor in the store, an admin key, so the Admin UI can be
   // opened at once (its sign-in link is printed once the listener is up).
   std::string signin_secret;
-  if (store->writable()) {
+  // Not on a shared store: replicas starting together would each make their own (a cluster
+  // sets admin.key in tollgate.yaml and creates its keys through the Admin API or `apply`).
+  if (store->writable() && config.store.kind != "postgres") {
     if (config.admin_key.empty() && store::list_admin_keys(*store).empty())
       signin_secret = store::create_admin_key(*store, "first-admin", "admin").secret;
     auto current = store->load();

@@ -26,6 +26,7 @@ struct AdminRequest {
   std::string target;         // path and query, as sent
   std::string authorization;  // the Authorization header ("" when absent)
   std::string body;
+  std::string if_match;       // the If-Match header: the resource version a write expects
 };
 
 struct AdminReply {
@@ -54,6 +55,7 @@ class AdminApi {
   std::optional<Caller> authenticate(const AdminRequest& request, bool& any_key);
   AdminReply route(Call& call);
   boost::json::value current_view(const Call& call);
+  AdminReply with_version(const Call& call, AdminReply reply);
   void audit(const Call& call, const AdminReply& reply, boost::json::value before);
   AdminReply audit_log(Call& call);
   AdminReply admin_keys(Call& call);

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
 
 #include "core/process_config.h"
 #include "core/snapshot.h"
@@ -30,6 +33,24 @@ class logger;
 
 namespace tollgate::gateway {
 
+// Why the resource store cannot be read now ("" while it can). Set by the runtime's poller;
+// read by /readyz.
+class StoreHealth {
+ public:
+  void set(std::string problem) {
+    std::lock_guard lock(mutex_);
+    problem_ = std::move(problem);
+  }
+  std::string problem() const {
+    std::lock_guard lock(mutex_);
+    return problem_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string problem_;
+};
+
 struct GatewayState {
   core::ProcessConfig config;
   core::SnapshotHolder snapshots;
@@ -49,6 +70,10 @@ struct GatewayState {
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   int64_t started_unix = 0;
+  StoreHealth store_health;
 };
+
+// What /readyz answers (status, JSON body), on both listeners.
+std::pair<int, std::string> readiness(const GatewayState& state);
 
 }  // namespace tollgate::gateway
