@@ -141,7 +141,7 @@ class PgDb final : public SqlDb {
     if (!listening()) check = true;  // notifications may have been missed meanwhile
     bool notified = false;
     if (listen_) {
-      if (!PQconsumeInput(listen_)) {
+      if (!PQconsumeInput(listen_) || PQstatus(listen_) != CONNECTION_OK) {
         close(listen_);
         check = true;
       } else {
@@ -153,8 +153,9 @@ class PgDb final : public SqlDb {
     }
     if (notified) return true;
     if (!check) return false;
+    bool moved = generation() != loaded;
     next_check_ = now + kGenerationCheck;
-    return generation() != loaded;
+    return moved;
   }
 
   SecretBox secret_box() override {
@@ -195,6 +196,7 @@ class PgDb final : public SqlDb {
       close(listen_);
       return false;
     }
+    PQsetNoticeProcessor(listen_, [](void*, const char*) {}, nullptr);
     obs::Result r(PQexec(listen_, (std::string("LISTEN ") + kChannel).c_str()));
     if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       close(listen_);
@@ -210,6 +212,17 @@ class PgDb final : public SqlDb {
   }
 
   obs::Result run(const std::string& sql, const std::vector<SqlParam>& params) {
+    try {
+      return run_once(sql, params);
+    } catch (const StoreUnavailable&) {
+      // An idle connection the server dropped (it restarted): the first statement finds out.
+      // Outside a transaction nothing was lost: once more on a fresh connection.
+      if (in_tx_) throw;
+      return run_once(sql, params);
+    }
+  }
+
+  obs::Result run_once(const std::string& sql, const std::vector<SqlParam>& params) {
     // A transaction whose connection broke is over: its statements must not run outside it.
     if (broken_) throw StoreUnavailable("the resource store " + where_ + " went away during a transaction");
     PGconn* c = connect();

@@ -50,8 +50,12 @@ async function keyStatus(gw, secret) {
 /** Milliseconds until `fn` holds on every replica (polled every 20 ms). */
 async function timeUntilAll(replicas, fn, message) {
   const t0 = performance.now();
-  await Promise.all(replicas.map((gw) => waitFor(() => fn(gw), { timeout: 20_000, interval: 20, message })));
-  return performance.now() - t0;
+  const each = await Promise.all(replicas.map(async (gw) => {
+    await waitFor(() => fn(gw), { timeout: 20_000, interval: 20, message });
+    return Math.round(performance.now() - t0);
+  }));
+  if (process.env.CLUSTER_DEBUG) console.log(`# ${message}: ${each.join(' / ')} ms`);
+  return Math.max(...each);
 }
 
 let dbCount = 0;
@@ -135,7 +139,13 @@ describe('cluster mode: three replicas on one PostgreSQL store', () => {
     assert.equal(read.status, 200, read.text);
     const etag = read.headers.get('etag');
     assert.match(etag ?? '', /^"\d+"$/);
-    assert.equal((await api(b, 'GET', '/models/m')).headers.get('etag'), etag, 'the same version on every replica');
+    for (const gw of [b, cc]) {
+      const seen = await waitFor(async () => {
+        const r = await api(gw, 'GET', '/models/m');
+        return r.status === 200 && r;
+      }, { timeout: 10_000, interval: 20, message: 'the model on every replica' });
+      assert.equal(seen.headers.get('etag'), etag, 'the same version on every replica');
+    }
 
     const body = { name: 'm', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] };
     const first = await api(a, 'PUT', '/models/m', { body, headers: { 'if-match': etag } });
@@ -159,7 +169,7 @@ describe('cluster mode: three replicas on one PostgreSQL store', () => {
     // deletes it. Whatever the order, the store never holds a model naming nothing.
     for (let i = 0; i < 5; i += 1) {
       const p = `p${i}`;
-      assert.equal((await api(a, 'POST', '/providers', { body: { name: p, kind: 'openai', base_url: mock.baseURL, api_key: '${NOPE_UNUSED}' } })).status, 201);
+      assert.equal((await api(a, 'POST', '/providers', { body: { name: p, kind: 'openai', base_url: mock.baseURL, api_key: 'sk-unused' } })).status, 201);
       const [put, del] = await Promise.all([
         api(b, 'POST', '/models', { body: { name: `m${i}`, targets: [{ provider: p, model: 'x' }] } }),
         api(cc, 'DELETE', `/providers/${p}`),
@@ -238,17 +248,25 @@ describe('cluster mode: three replicas on one PostgreSQL store', () => {
     const c = await cluster(t, pg, mock);
     const key = await createKey(c.gws[0], 'usage-key');
     await timeUntilAll(c.gws, async (gw) => (await keyStatus(gw, key.secret)) === 200, 'the key everywhere');
-    const perReplica = [2, 3, 4];
-    for (const [i, gw] of c.gws.entries()) for (let n = 0; n < perReplica[i]; n += 1) await chat(gw, key.secret, `u${i}-${n}`);
-    const total = perReplica.reduce((a, b) => a + b, 0);
-    await waitFor(async () => Number((await c.psql(`SELECT count(*) FROM usage_records WHERE key_id = '${key.id}'`)).trim()) === total,
-      { timeout: 15_000, interval: 200, message: `${total} usage rows in postgres` });
+    // Replica by replica, so the rows each one wrote are seen landing in the one database.
+    const chatRows = async () => Number((await c.psql(`SELECT count(*) FROM usage_records WHERE key_id = '${key.id}' AND model = 'm'`)).trim());
+    let total = 0;
+    for (const [i, gw] of c.gws.entries()) {
+      for (let n = 0; n < i + 2; n += 1) await chat(gw, key.secret, `u${i}-${n}`);
+      total += i + 2;
+      let rows = 0;
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline && rows !== total; await sleep(100)) rows = await chatRows();
+      assert.equal(rows, total, `the rows of replica ${i} in postgres`);
+    }
+    const all = Number((await c.psql(`SELECT count(*) FROM usage_records WHERE key_id = '${key.id}'`)).trim());
     for (const gw of c.gws) {
       const r = await api(gw, 'GET', '/usage?from=-1h&group_by=key');
       assert.equal(r.status, 200, r.text);
       const mine = r.json.data.find((b) => b.group === key.id);
       assert.ok(mine, r.text);
-      assert.equal(mine.requests, total);
+      assert.equal(mine.requests, all, 'every replica\'s rows, whichever replica answers');
+      const byModel = await api(gw, 'GET', '/usage?from=-1h&group_by=model&model=m');
+      assert.equal(byModel.json.data.find((b) => b.group === 'm')?.requests, total, byModel.text);
     }
   });
 
