@@ -27,6 +27,7 @@ bool ResourceStore::remove_guardrail(const std::string&) {
 bool ResourceStore::revoke_key(const std::string&) {
   throw std::runtime_error(describe() + " cannot revoke keys");
 }
+void ResourceStore::put_key(const core::Key&) { throw std::runtime_error(describe() + " cannot store keys"); }
 
 CreatedKey ResourceStore::create_key(const core::Key&) {
   throw std::runtime_error(describe() + " cannot create keys");

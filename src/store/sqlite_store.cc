@@ -820,6 +820,43 @@ CreatedKey SqlStore::create_key(const core::Key& spec) {
   return created;
 }
 
+void SqlStore::put_key(const core::Key& k) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("keys", "name = ?1", k.name);
+  check_key_models(k);
+  boost::json::array allowed;
+  for (const std::string& m : k.models) allowed.emplace_back(m);
+  std::optional<std::string> id;
+  {
+    Statement found(*db_, "SELECT id, revoked_at FROM keys WHERE name = ?1");
+    found.bind(1, k.name);
+    if (found.step()) {
+      if (!found.is_null(1))
+        throw ResourceConflict("key \"" + k.name + "\" is revoked (the names of revoked keys stay taken)");
+      id = found.text(0);
+    }
+  }
+  // The id stays with the name: it names the key in usage rows, metrics and budget counters.
+  Statement write(*db_, id ? "UPDATE keys SET hash = ?2, prefix = ?3, models = ?4, expires_at = ?5, settings = ?6, "
+                             "version = version + 1 WHERE id = ?1"
+                           : "INSERT INTO keys (id, hash, prefix, models, expires_at, settings, name, created_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  write.bind(1, id ? *id : (k.id.empty() ? core::key_id_for_hash(k.hash_hex) : k.id))
+      .bind(2, k.hash_hex)
+      .bind(3, k.prefix)
+      .bind(4, boost::json::serialize(allowed))
+      .bind(6, key_settings_document(k));
+  if (k.expires_at) write.bind(5, *k.expires_at);
+  else write.bind_null(5);
+  if (!id) write.bind(7, k.name).bind(8, now_seconds());
+  bool taken = false;
+  write.step(&taken);
+  if (taken) throw ResourceConflict("another key has the hash of key \"" + k.name + "\"");
+  tx.commit();
+  wrote_since_load_ = true;
+}
+
 std::vector<StoredKey> SqlStore::keys_where(const std::string& where, const std::string& arg) {
   Statement q(*db_, std::string("SELECT ") + kKeyColumns + " FROM keys " + where);
   if (!arg.empty()) q.bind(1, arg);

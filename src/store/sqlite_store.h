@@ -41,6 +41,7 @@ class SqlStore : public ResourceStore {
   void put_mcp_server(const core::McpServer& s) override;
   bool remove_mcp_server(const std::string& name) override;
   bool revoke_key(const std::string& id_or_name) override;
+  void put_key(const core::Key& k) override;
   CreatedKey create_key(const core::Key& spec) override;
   bool update_key(const core::Key& spec) override;
   std::optional<CreatedKey> rotate_key(const std::string& id_or_name) override;

@@ -79,6 +79,9 @@ class ResourceStore {
   virtual bool remove_mcp_server(const std::string& name);
   // Revokes a key by id or name; a revoked key is no longer loaded, and its name stays taken.
   virtual bool revoke_key(const std::string& id_or_name);
+  // Creates or replaces the key named k.name with the hash and settings given (a declarative
+  // file's key: `tollgate apply`); throws ResourceConflict for a revoked name.
+  virtual void put_key(const core::Key& k);
 
   // What the Admin API needs beyond load(). The defaults are for stores that cannot: reads
   // return nothing, writes throw std::runtime_error.

@@ -9,7 +9,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { cleanupScope, makeTempDir, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cleanupScope, makeTempDir, processConfig, runTollgate, sleep, startGateway, startMock, toYaml, waitFor, writeConfig } from './harness.mjs';
 import { startPostgres } from './postgres-server.mjs';
 
 const T = { timeout: 120_000 };
@@ -71,7 +73,8 @@ async function cluster(t, pg, mock, { replicas = 3 } = {}) {
       extra: { admin: { key: ADMIN_KEY }, usage: { backend: 'postgres', url: pg.conninfo(db) } },
     }),
   });
-  const gws = await Promise.all(Array.from({ length: replicas }, () => startGateway(t, { configPath, env: ENV })));
+  // CLUSTER_UP_KEY: what a resources file applied later may name the upstream's key by.
+  const gws = await Promise.all(Array.from({ length: replicas }, () => startGateway(t, { configPath, env: { ...ENV, CLUSTER_UP_KEY: mock.apiKey } })));
   const [a] = gws;
   let r = await api(a, 'POST', '/providers', { body: { name: 'up', kind: 'openai', base_url: mock.baseURL, api_key: mock.apiKey } });
   assert.equal(r.status, 201, r.text);
@@ -268,6 +271,87 @@ describe('cluster mode: three replicas on one PostgreSQL store', () => {
       const byModel = await api(gw, 'GET', '/usage?from=-1h&group_by=model&model=m');
       assert.equal(byModel.json.data.find((b) => b.group === 'm')?.requests, total, byModel.text);
     }
+  });
+
+  it('apply (validated whole, --dry-run, --prune) into a running cluster, and export back: a round trip, no secret in clear', T, async (t) => {
+    const c = await cluster(t, pg, mock, { replicas: 2 });
+    const env = { ...ENV, CLUSTER_UP_KEY: mock.apiKey, K1_SECRET: 'tg-k1-secret-0123456789abcdef' };
+    const cli = (args, configPath = c.configPath) => runTollgate([...args, '--config', configPath], { cwd: path.dirname(configPath), env, timeout: 30_000 });
+    const resources = {
+      providers: [
+        { name: 'up', kind: 'openai', base_url: mock.baseURL, api_key: '${CLUSTER_UP_KEY}' },
+        { name: 'lit', kind: 'openai', base_url: mock.baseURL, api_key: mock.apiKey },  // a literal: sealed at rest
+      ],
+      guardrails: [{ name: 'words', kind: 'keywords', mode: 'block', keywords: ['forbidden'] }],
+      models: [
+        { name: 'm', targets: [{ provider: 'up', model: 'gpt-4o' }], pricing: { input: 1, output: 2 } },
+        { name: 'm2', targets: [{ provider: 'lit', model: 'gpt-4o-mini' }], fallbacks: ['m'], guardrails: ['words'] },
+      ],
+      keys: [{ name: 'k1', key_env: 'K1_SECRET', models: ['m', 'm2'], limits: { rpm: 100 } }],
+    };
+    const file = path.join(c.dir, 'resources.yaml');
+    await fs.writeFile(file, toYaml(resources));
+
+    // Validated whole first: one bad reference and nothing is written.
+    const badFile = path.join(c.dir, 'bad.yaml');
+    await fs.writeFile(badFile, toYaml({ ...resources, models: [...resources.models, { name: 'x', targets: [{ provider: 'ghost', model: 'y' }] }] }));
+    let r = await cli(['apply', badFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /ghost/);
+    assert.match(r.stderr, /nothing was applied/);
+    assert.equal((await c.psql("SELECT count(*) FROM tollgate.keys")).trim(), '0');
+
+    r = await cli(['apply', file, '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    const planned = r.stdout.trim().split('\n');
+    assert.deepEqual(planned.filter((l) => l.startsWith('+')).sort(), ['+ guardrail words', '+ key k1', '+ model m2', '+ provider lit'], r.stdout);
+    assert.ok(planned.every((l) => /^[+~] (provider|guardrail|model|key) /.test(l)), r.stdout);
+    assert.equal((await c.psql("SELECT count(*) FROM tollgate.keys")).trim(), '0', 'a dry run writes nothing');
+
+    r = await cli(['apply', file]);
+    assert.equal(r.code, 0, r.stderr);
+    // The running replicas serve what apply wrote (NOTIFY reaches them from the CLI too).
+    const ms = await timeUntilAll(c.gws, async (gw) => (await keyStatus(gw, env.K1_SECRET)) === 200, 'the applied key on every replica');
+    console.log(`# a key applied with the CLI served by both replicas after ${ms.toFixed(0)} ms`);
+    assert.equal((await client(c.gws[1], env.K1_SECRET).chat.completions.create({ model: 'm2', messages: [{ role: 'user', content: 'applied' }] })).choices[0].message.content, 'Echo: applied');
+    r = await cli(['apply', file, '--dry-run']);
+    assert.equal(r.stdout.trim(), '', `applied twice: nothing left to change\n${r.stdout}`);
+
+    r = await cli(['export']);
+    assert.equal(r.code, 0, r.stderr);
+    const exported = r.stdout;
+    assert.ok(!exported.includes(mock.apiKey) && !exported.includes(env.K1_SECRET), exported);
+    assert.match(exported, /\$\{CLUSTER_UP_KEY\}/);
+    assert.match(exported, /enc:v1:/);
+    assert.match(exported, /key_hash:/);
+
+    // Round trip: the export applied to another (empty) store exports the same file, and serves.
+    const db2 = await pg.createDb(`cluster_${process.pid}_${++dbCount}`);
+    const dir2 = await makeTempDir(t);
+    const { configPath: config2 } = await writeConfig(dir2, {
+      tollgate: processConfig({ store: { kind: 'postgres', url: pg.conninfo(db2) }, workers: 1, extra: { admin: { key: ADMIN_KEY } } }),
+    });
+    const exportFile = path.join(dir2, 'exported.yaml');
+    await fs.writeFile(exportFile, exported);
+    r = await cli(['apply', exportFile], config2);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    r = await cli(['export'], config2);
+    assert.equal(r.stdout, exported);
+    r = await cli(['apply', exportFile, '--dry-run'], config2);
+    assert.equal(r.stdout.trim(), '', r.stdout);
+    const other = await startGateway(t, { configPath: config2, env: { ...ENV, CLUSTER_UP_KEY: mock.apiKey } });
+    assert.equal((await client(other, env.K1_SECRET).chat.completions.create({ model: 'm2', messages: [{ role: 'user', content: 'round trip' }] })).choices[0].message.content, 'Echo: round trip');
+    assert.equal(mock.requestsTo('/v1/chat/completions').at(-1).headers.authorization, `Bearer ${mock.apiKey}`, 'the sealed credential opened by the other store');
+
+    // --prune removes what the file no longer has (a key is revoked); without it, nothing goes.
+    await fs.writeFile(file, toYaml({ ...resources, models: [resources.models[0]], keys: [] }));
+    r = await cli(['apply', file, '--dry-run']);
+    assert.equal(r.stdout.trim(), '');
+    r = await cli(['apply', file, '--prune']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['- key k1', '- model m2']);
+    await timeUntilAll(c.gws, async (gw) => (await keyStatus(gw, env.K1_SECRET)) === 401, 'the pruned key refused everywhere');
+    assert.equal((await api(c.gws[0], 'GET', '/models/m2')).status, 404);
   });
 
   it('refuses to start on a database it cannot reach, and on a store with a newer schema', T, async (t) => {
