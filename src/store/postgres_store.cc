@@ -1,7 +1,7 @@
 // The PostgreSQL store: every replica of a cluster reads and writes the same rows. A write
 // commits under one advisory lock (so what it checked still holds), bumps the store's
-// generation and NOTIFYs it; each replica LISTENs, and compares generations every few seconds
-// in case a notification was lost (a dropped connection).
+// generation and NOTIFYs it; each replica LISTENs, and compares generations every second in
+// case a notification was lost (a dropped connection).
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -43,8 +43,9 @@ constexpr int64_t kSchemaVersion = 1;
 constexpr int64_t kMigrationLock = 0x746f6c6c01;
 constexpr int64_t kWriteLock = 0x746f6c6c02;
 constexpr const char* kChannel = "tollgate_resources";
-// The safety net under LISTEN/NOTIFY.
-constexpr auto kGenerationCheck = std::chrono::seconds(5);
+// The safety net under LISTEN/NOTIFY (a lost notification: a LISTEN connection that broke
+// unnoticed): one small query a second per replica keeps even that case near the second.
+constexpr auto kGenerationCheck = std::chrono::seconds(1);
 
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -112,7 +113,12 @@ class PgDb final : public SqlDb {
   void begin_read() override { begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
   void begin_write() override {
     begin("BEGIN");
-    exec("SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")");
+    try {
+      exec("SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")");
+    } catch (...) {
+      rollback();  // no Transaction owns it yet
+      throw;
+    }
   }
   void commit_write() override {
     auto r = run("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' RETURNING value", {});
@@ -147,6 +153,7 @@ class PgDb final : public SqlDb {
       } else {
         while (PGnotify* n = PQnotifies(listen_)) {
           notified = true;
+          spdlog::debug("resource store {}: notified of generation {}", where_, n->extra);
           PQfreemem(n);
         }
       }
@@ -202,6 +209,7 @@ class PgDb final : public SqlDb {
       close(listen_);
       return false;
     }
+    spdlog::debug("resource store {}: listening on {}", where_, kChannel);
     return true;
   }
 

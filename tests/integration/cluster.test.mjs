@@ -70,7 +70,7 @@ async function cluster(t, pg, mock, { replicas = 3 } = {}) {
     tollgate: processConfig({
       store: { kind: 'postgres', url: pg.conninfo(db) },
       workers: 1,
-      extra: { admin: { key: ADMIN_KEY }, usage: { backend: 'postgres', url: pg.conninfo(db) } },
+      extra: { admin: { key: ADMIN_KEY }, usage: { backend: 'postgres', url: pg.conninfo(db) }, ...(process.env.CLUSTER_DEBUG ? { log: { level: 'debug' } } : {}) },
     }),
   });
   // CLUSTER_UP_KEY: what a resources file applied later may name the upstream's key by.
@@ -234,6 +234,8 @@ describe('cluster mode: three replicas on one PostgreSQL store', () => {
       }, { timeout: 30_000, interval: 250, message: 'writes working again' });
       const ms = await timeUntilAll(c.gws, async (gw) => (await keyStatus(gw, back.secret)) === 200, 'convergence after the outage');
       console.log(`# after the restart, a key created on B served by all three after ${ms.toFixed(0)} ms`);
+      if (process.env.CLUSTER_DEBUG) for (const gw of c.gws) console.log(gw.output().stderr.split('\n').filter((l) => /listening|notified|reload|reachable|failed|cannot/.test(l)).slice(-10).join('\n'));
+      assert.ok(ms < PROPAGATION_BOUND_MS, `${ms} ms`);
       for (const gw of c.gws) {
         await waitFor(async () => (await (await fetch(`${gw.proxyURL}/readyz`)).json()).status === 'ready', { timeout: 10_000, interval: 200, message: 'ready again' });
       }
