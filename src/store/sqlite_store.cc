@@ -636,15 +636,15 @@ const SecretBox& SqlStore::secrets() {
 namespace {
 thread_local std::optional<int64_t> expected_version;
 
-// The table and row a kind's resource lives in: `where` takes the name (or a key's id) as ?1.
+// The table a kind's resources live in, and how one is found: ?1 its name (or a key's id),
+// ?2 the kind (documents).
 struct VersionedRow {
   const char* table;
   const char* where;
 };
 VersionedRow row_of(const std::string& kind) {
-  if (kind == "providers" || kind == "models" || kind == "guardrails" || kind == "mcp_servers")
-    return {kind == "providers" ? "providers" : kind == "models" ? "models" : kind == "guardrails" ? "guardrails" : "mcp_servers",
-            "name = ?1"};
+  for (const char* table : {"providers", "models", "guardrails", "mcp_servers"})
+    if (kind == table) return {table, "name = ?1"};
   if (kind == "keys") return {"keys", "id = ?1 OR name = ?1"};
   return {"documents", "kind = ?2 AND name = ?1"};
 }
@@ -659,9 +659,14 @@ std::optional<int64_t> ExpectVersion::current() { return expected_version; }
 std::optional<int64_t> SqlStore::version_of(const std::string& kind, const std::string& name) {
   std::lock_guard lock(mutex_);
   VersionedRow row = row_of(kind);
-  Statement q(*db_, std::string("SELECT version FROM ") + row.table + " WHERE " + row.where);
-  q.bind(1, name);
-  if (std::string_view(row.table) == "documents") q.bind(2, kind);
+  return stored_version(row.table, row.where, name, kind);
+}
+
+std::optional<int64_t> SqlStore::stored_version(const char* table, const char* where, const std::string& key,
+                                                const std::string& kind) {
+  Statement q(*db_, std::string("SELECT version FROM ") + table + " WHERE " + where);
+  q.bind(1, key);
+  if (std::string_view(table) == "documents") q.bind(2, kind);
   if (!q.step()) return std::nullopt;
   return q.integer(0);
 }
@@ -669,11 +674,7 @@ std::optional<int64_t> SqlStore::version_of(const std::string& kind, const std::
 void SqlStore::check_expected_version(const char* table, const char* where, const std::string& key,
                                       const std::string& kind) {
   if (!expected_version) return;
-  Statement q(*db_, std::string("SELECT version FROM ") + table + " WHERE " + where);
-  q.bind(1, key);
-  if (!kind.empty()) q.bind(2, kind);
-  std::optional<int64_t> current;
-  if (q.step()) current = q.integer(0);
+  std::optional<int64_t> current = stored_version(table, where, key, kind);
   if (current == expected_version) return;
   throw StaleWrite(current ? "\"" + key + "\" changed since version " + std::to_string(*expected_version) +
                                  ": it is at version " + std::to_string(*current) +

@@ -68,9 +68,11 @@ class SqlStore : public ResourceStore {
 
  private:
   // The caller holds mutex_. Throws StaleWrite when an ExpectVersion is set and the row found
-  // by `where` (one `?1` parameter) is not at that version.
+  // by `where` (?1: `key`; ?2: `kind`, for documents) is not at that version.
   void check_expected_version(const char* table, const char* where, const std::string& key,
                               const std::string& kind = "");
+  std::optional<int64_t> stored_version(const char* table, const char* where, const std::string& key,
+                                        const std::string& kind);
   std::optional<std::string> document_in(const char* table, const std::string& name);
   std::vector<StoredKey> keys_where(const std::string& where, const std::string& arg);
   core::Resources stored_names(const std::string& except_model);
