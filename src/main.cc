@@ -13,6 +13,7 @@
 #include "core/schema.h"
 #include "gateway/runtime.h"
 #include "store/admin_keys.h"
+#include "store/apply.h"
 #include "store/store.h"
 
 using namespace tollgate;
@@ -39,6 +40,10 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
   std::unique_ptr<store::ResourceStore> store;
   try {
     store = store::open_store(config.store);
+  } catch (const store::StoreUnavailable& e) {
+    spdlog::error("cannot start: {}; tollgate does not start without its resources (start it again once the "
+                  "database is reachable)", e.what());
+    return 1;
   } catch (const std::exception& e) {
     spdlog::error("cannot open the store: {}", e.what());
     return 1;
@@ -48,7 +53,9 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
   // with no admin key in tollgate.yaml nor in the store, an admin key, so the Admin UI can be
   // opened at once (its sign-in link is printed once the listener is up).
   std::string signin_secret;
-  if (store->writable()) {
+  // Not on a shared store: replicas starting together would each make their own (a cluster
+  // sets admin.key in tollgate.yaml and creates its keys through the Admin API or `apply`).
+  if (store->writable() && config.store.kind != "postgres") {
     if (config.admin_key.empty() && store::list_admin_keys(*store).empty())
       signin_secret = store::create_admin_key(*store, "first-admin", "admin").secret;
     auto current = store->load();
@@ -173,6 +180,65 @@ int cmd_models_add(const std::string& config_path, const std::string& name,
   }
 }
 
+// `tollgate apply FILE`: the whole file validated first, then only what differs written.
+int cmd_apply(const std::string& config_path, const std::string& file, bool dry_run, bool prune) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  std::ifstream in(file);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot read the file\n", file.c_str());
+    return 1;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    auto store = store::open_store(config.store);
+    if (!store->writable()) {
+      std::fprintf(stderr, "the store %s is read-only: apply writes to a sqlite or postgres store\n", store->describe().c_str());
+      return 1;
+    }
+    store::ApplyPlan plan = store::plan_apply(*store, ss.str(), file, prune);
+    if (!plan.errors.empty()) {
+      for (const auto& e : plan.errors) std::printf("%s\n", e.to_string().c_str());
+      std::fprintf(stderr, "%zu error(s); nothing was applied\n", plan.errors.size());
+      return 1;
+    }
+    for (const auto& c : plan.changes) std::printf("%s\n", c.to_string().c_str());
+    if (dry_run) {
+      std::fprintf(stderr, "%zu change(s) to %s (dry run: nothing written)\n", plan.changes.size(), store->describe().c_str());
+      return 0;
+    }
+    store::apply_plan(*store, plan);
+    std::fprintf(stderr, "%zu change(s) applied to %s\n", plan.changes.size(), store->describe().c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot apply %s: %s\n", file.c_str(), e.what());
+    return 1;
+  }
+}
+
+int cmd_export(const std::string& config_path, const std::string& out_file) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  try {
+    auto store = store::open_store(config.store);
+    std::string text = store::export_resources(*store);
+    if (out_file.empty() || out_file == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      return 0;
+    }
+    std::ofstream out(out_file, std::ios::trunc);
+    if (!(out << text)) {
+      std::fprintf(stderr, "%s: cannot write the file\n", out_file.c_str());
+      return 1;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot export: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,6 +282,19 @@ int main(int argc, char** argv) {
   madd->add_option("--target", m_targets, "PROVIDER=UPSTREAM_MODEL (repeatable)")->required();
   madd->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
 
+  auto* apply = app.add_subcommand("apply", "Push a resources file into the store (validated whole first)");
+  std::string apply_file;
+  bool dry_run = false, prune = false;
+  apply->add_option("file", apply_file, "The resources file")->required();
+  apply->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
+  apply->add_flag("--dry-run", dry_run, "Print the changes, write nothing");
+  apply->add_flag("--prune", prune, "Also remove what the file no longer has (keys: revoked)");
+
+  auto* exp = app.add_subcommand("export", "Write the store out as a resources file");
+  std::string export_file;
+  exp->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
+  exp->add_option("-o,--output", export_file, "The file to write (stdout without it)");
+
   app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -227,6 +306,8 @@ int main(int argc, char** argv) {
   if (*create) return cmd_keys_create(config_path, key_name, key_models);
   if (*padd) return cmd_providers_add(config_path, p_name, p_kind, p_base_url, p_api_key);
   if (*madd) return cmd_models_add(config_path, m_name, m_targets);
+  if (*apply) return cmd_apply(config_path, apply_file, dry_run, prune);
+  if (*exp) return cmd_export(config_path, export_file);
   std::printf("tollgate %s\n", TOLLGATE_VERSION);
   return 0;
 }

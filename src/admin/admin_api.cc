@@ -76,6 +76,28 @@ AdminReply not_found(std::string what) {
   return error_reply(404, "invalid_request_error", "not_found", std::move(what));
 }
 
+// A store that cannot be reached now (its database down): writes wait, traffic does not.
+AdminReply store_unavailable(const std::exception& e) {
+  return error_reply(503, "api_error", "store_unavailable",
+                     std::string("The resource store is unavailable (") + e.what() +
+                         "); the gateway keeps serving the last good snapshot. Retry the write when the store is back.");
+}
+
+// `"7"`, `W/"7"` or `7` as version 7; nullopt when absent. `bad` when it is not a version.
+std::optional<int64_t> version_in_if_match(std::string_view v, bool& bad) {
+  bad = false;
+  if (v.empty() || v == "*") return std::nullopt;
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || n < 0) {
+    bad = true;
+    return std::nullopt;
+  }
+  return n;
+}
+
 AdminReply conflict(std::string why, std::string_view code = "conflict") {
   return error_reply(409, "invalid_request_error", code, std::move(why));
 }
@@ -414,7 +436,12 @@ bool AdminApi::team_admin_may(const Call& call) const {
 
 AdminReply AdminApi::handle(const AdminRequest& request) {
   bool any_key = false;
-  std::optional<Caller> caller = authenticate(request, any_key);
+  std::optional<Caller> caller;
+  try {
+    caller = authenticate(request, any_key);
+  } catch (const store::StoreUnavailable& e) {
+    return store_unavailable(e);
+  }
   if (!any_key) {
     return error_reply(403, "permission_error", "admin_api_disabled",
                        "The Admin API is disabled because no admin key is configured. Set one in "
@@ -457,12 +484,22 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
     return error_reply(403, "permission_error", "read_only_role",
                        "This admin key has role " + caller->role + ": it may only read.");
   }
+  bool bad_version = false;
+  std::optional<int64_t> expected = version_in_if_match(request.if_match, bad_version);
+  if (bad_version) return invalid("If-Match", "must be a resource version as its ETag gives it, e.g. \"3\"");
   try {
-    if (!write) return route(call);
+    if (!write) return with_version(call, route(call));
     json::value before = current_view(call);
-    AdminReply reply = route(call);
+    AdminReply reply;
+    {
+      // The resource this write is about must still be at the version the caller read.
+      store::ExpectVersion expect(expected);
+      reply = route(call);
+    }
     audit(call, reply, std::move(before));
-    return reply;
+    return with_version(call, std::move(reply));
+  } catch (const store::StoreUnavailable& e) {
+    return store_unavailable(e);
   } catch (const std::exception& e) {
     spdlog::error("admin api: {} {}: {}", request.method, call.path, e.what());
     return error_reply(500, "api_error", "internal_error", std::string("Internal error: ") + e.what());
@@ -491,6 +528,29 @@ json::value parsed_or_null(const std::string& body) {
   return ec ? json::value(nullptr) : v;
 }
 }  // namespace
+
+// The stored version of the one resource an answer shows, as its ETag (what If-Match takes).
+AdminReply AdminApi::with_version(const Call& call, AdminReply reply) {
+  if (reply.status >= 300 || call.segments.empty() || call.segments.size() > 3 || call.is("DELETE")) return reply;
+  std::string name = call.segments.size() >= 2 ? call.segments[1] : std::string();
+  if (name.empty()) {
+    if (!call.is("POST")) return reply;  // a list
+    json::value v = parsed_or_null(reply.body);
+    const json::value* n = v.is_object() ? v.as_object().if_contains("id") : nullptr;
+    if (!n && v.is_object()) n = v.as_object().if_contains("name");
+    if (!n || !n->is_string()) return reply;
+    name = n->as_string();
+  }
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (!st) return reply;
+  try {
+    if (auto v = st->version_of(call.segments[0], name)) reply.headers.emplace_back("etag", "\"" + std::to_string(*v) + "\"");
+  } catch (const store::StoreUnavailable&) {
+    // A read served from the snapshot still answers while the store is away, without a version.
+  }
+  return reply;
+}
 
 // The resource a write is about, as a GET of it shows it (so without secrets); null when none.
 json::value AdminApi::current_view(const Call& call) {
@@ -579,8 +639,18 @@ std::optional<AdminReply> store_write(store::ResourceStore& st, F&& write) {
     write();
   } catch (const store::InvalidResource& e) {
     return invalid(e.errors);
+  } catch (const store::StaleWrite& e) {
+    AdminReply r = conflict(e.what(), "stale_version");
+    json::value body = json::parse(r.body);
+    body.as_object()["error"].as_object()["current_version"] =
+        e.current ? json::value(*e.current) : json::value(nullptr);
+    r.body = json::serialize(body);
+    if (e.current) r.headers.emplace_back("etag", "\"" + std::to_string(*e.current) + "\"");
+    return r;
   } catch (const store::ResourceConflict& e) {
     return conflict(e.what());
+  } catch (const store::StoreUnavailable& e) {
+    return store_unavailable(e);
   } catch (const std::runtime_error& e) {
     return conflict(e.what(), "read_only_store");
   }

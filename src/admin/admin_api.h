@@ -27,6 +27,7 @@ struct AdminRequest {
   std::string target;         // path and query, as sent
   std::string authorization;  // the Authorization header ("" when absent)
   std::string body;
+  std::string if_match;       // the If-Match header: the resource version a write expects
 };
 
 struct AdminReply {
@@ -58,6 +59,7 @@ class AdminApi {
   AdminReply route(Call& call);
   bool team_admin_may(const Call& call) const;
   boost::json::value current_view(const Call& call);
+  AdminReply with_version(const Call& call, AdminReply reply);
   void audit(const Call& call, const AdminReply& reply, boost::json::value before);
   AdminReply audit_log(Call& call);
   AdminReply admin_keys(Call& call);

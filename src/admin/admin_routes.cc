@@ -106,7 +106,7 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
   const bool get = ex.method() == "GET";
   if (is_api_path(path)) {
     AdminRequest request{std::string(ex.method()), std::string(ex.target()),
-                         std::string(ex.header("authorization")), ex.body()};
+                         std::string(ex.header("authorization")), ex.body(), std::string(ex.header("if-match"))};
     // Named, not built inside the co_await expression (GCC 12, see src/AGENTS.md).
     auto call = run_api(api_for(state), std::move(request));
     // co_spawn hands the result back on this coroutine's executor: we answer on our own thread.
@@ -121,9 +121,8 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
   } else if (get && path == "/livez") {
     co_await ex.respond(200, content_type("application/json"), R"({"status":"ok"})");
   } else if (get && path == "/readyz") {
-    bool ready = state.ready.load() && !state.draining.load();
-    std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready"})";
-    co_await ex.respond(ready ? 200 : 503, content_type("application/json"), std::move(body));
+    auto [status, body] = gateway::readiness(state);
+    co_await ex.respond(status, content_type("application/json"), std::move(body));
   } else if (get && path == "/metrics") {
     std::string body = state.metrics.render();
     if (state.limiter) {

@@ -146,15 +146,18 @@ void read_listen(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
 }
 
 void read_store(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
-  if (YamlReader::empty(n) || !in.fields(n, "store", {"kind", "path"})) return;
+  if (YamlReader::empty(n) || !in.fields(n, "store", {"kind", "path", "url"})) return;
   if (auto kind = in.string(n["kind"], "store.kind")) {
-    if (*kind != "sqlite" && *kind != "file") {
-      in.error(n["kind"], "store.kind", "unknown store \"" + *kind + "\" (expected sqlite or file)");
+    if (*kind != "sqlite" && *kind != "file" && *kind != "postgres") {
+      in.error(n["kind"], "store.kind", "unknown store \"" + *kind + "\" (expected sqlite, file or postgres)");
     } else {
       c.store.kind = *kind;
       // The sqlite default path makes no sense for a resources file: ask for one.
       if (*kind == "file" && !n["path"]) {
         in.error(n, "store.path", "is required for the file store (the resources YAML file)");
+      }
+      if (*kind == "postgres" && !n["url"]) {
+        in.error(n, "store.url", "is required for the postgres store (a postgres:// URL or a libpq conninfo)");
       }
     }
   }
@@ -164,6 +167,11 @@ void read_store(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
     } else {
       c.store.path = *p;
     }
+  }
+  if (auto u = in.string(n["url"], "store.url")) {
+    if (c.store.kind != "postgres") in.error(n["url"], "store.url", "is only for the postgres store");
+    else if (u->empty()) in.error(n["url"], "store.url", "is empty");
+    else c.store.url = *u;
   }
 }
 

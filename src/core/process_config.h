@@ -13,8 +13,9 @@
 namespace tollgate::core {
 
 struct StoreConfig {
-  std::string kind = "sqlite";  // sqlite | file
+  std::string kind = "sqlite";  // sqlite | file | postgres
   std::string path = "./data/tollgate.db";
+  std::string url;  // postgres: the conninfo or postgres:// URL
 };
 
 // TLS termination on one listener: PEM files, checked at load and read once at start (a

@@ -28,9 +28,8 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
       co_await respond_json(ctx, 200, R"({"status":"ok"})");
       co_return;
     case Route::readyz: {
-      bool ready = ctx.gateway.ready.load() && !ctx.gateway.draining.load();
-      std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready"})";
-      co_await respond_json(ctx, ready ? 200 : 503, std::move(body));
+      auto [status, body] = readiness(ctx.gateway);
+      co_await respond_json(ctx, status, std::move(body));
       co_return;
     }
     case Route::mcp:

@@ -10,6 +10,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/async.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -52,7 +54,17 @@ http::ListenerOptions listener_options(const core::ProcessConfig& c) {
 }
 
 bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t version) {
-  auto result = store.load();
+  core::ParseResult result;
+  try {
+    result = store.load();
+  } catch (const std::exception& e) {
+    // The store cannot be read (a database down): the last good snapshot keeps serving.
+    spdlog::error("resources from {} cannot be read: {}; the last good snapshot keeps serving", store.describe(),
+                  e.what());
+    state.store_health.set(e.what());
+    return false;
+  }
+  state.store_health.set("");
   if (!result.ok()) {
     for (const auto& e : result.errors) spdlog::error("resources: {}", e.to_string());
     spdlog::error("resources from {} rejected ({} errors); the last good snapshot keeps serving",
@@ -71,6 +83,18 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
 }
 
 }  // namespace
+
+std::pair<int, std::string> readiness(const GatewayState& state) {
+  if (!state.ready.load() || state.draining.load()) return {503, R"({"status":"not ready"})"};
+  std::string problem = state.store_health.problem();
+  if (problem.empty()) return {200, R"({"status":"ready"})"};
+  // Still ready: the last good snapshot serves traffic; only resource writes wait for the store.
+  boost::json::object body{{"status", "degraded"},
+                           {"store", "unavailable"},
+                           {"reason", problem + "; serving the last good snapshot, resource writes answer 503 until "
+                                                "the store is back"}};
+  return {200, boost::json::serialize(body)};
+}
 
 std::shared_ptr<const core::Snapshot> build_snapshot(core::Resources r, const core::ProcessConfig& config,
                                                      uint64_t version) {
@@ -305,10 +329,12 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   if (options.tls) spdlog::info("proxy listener: TLS with {}", config.proxy_tls.cert_file);
   if (admin_options.tls) spdlog::info("admin listener: TLS with {}", config.admin_tls.cert_file);
 
-  // The main thread: signals, and polling the store for changes about once a second.
+  // The main thread: signals, and polling the store for changes (about once a second; a
+  // shared store more often, so every replica serves a change within a second).
+  const auto interval = store->change_check_interval();
   bool stop = false;
   while (!stop) {
-    timespec tick{1, 0};
+    timespec tick{static_cast<time_t>(interval.count() / 1000), static_cast<long>(interval.count() % 1000) * 1000000L};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     bool reload = false;
     if (sig == SIGTERM || sig == SIGINT) {
@@ -319,8 +345,14 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
     } else {
       try {
         reload = store->changed();
+        if (!state.store_health.problem().empty()) {
+          spdlog::info("the resource store {} is reachable again", store->describe());
+          state.store_health.set("");
+        }
       } catch (const std::exception& e) {
-        spdlog::warn("store change check failed: {}", e.what());
+        // Said once per outage, not at every tick.
+        if (state.store_health.problem() != e.what()) spdlog::warn("store change check failed: {}", e.what());
+        state.store_health.set(e.what());
       }
     }
     if (reload) {

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
 
 #include "core/process_config.h"
 #include "core/snapshot.h"
@@ -33,6 +36,24 @@ class logger;
 
 namespace tollgate::gateway {
 
+// Why the resource store cannot be read now ("" while it can). Set by the runtime's poller;
+// read by /readyz.
+class StoreHealth {
+ public:
+  void set(std::string problem) {
+    std::lock_guard lock(mutex_);
+    problem_ = std::move(problem);
+  }
+  std::string problem() const {
+    std::lock_guard lock(mutex_);
+    return problem_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string problem_;
+};
+
 // Where the limiter's budget crossings go: a log line and a webhook alert (budget_alert.cc).
 struct GatewayState;
 limits::BudgetObserver budget_observer(GatewayState& state);
@@ -58,6 +79,10 @@ struct GatewayState {
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   int64_t started_unix = 0;
+  StoreHealth store_health;
 };
+
+// What /readyz answers (status, JSON body), on both listeners.
+std::pair<int, std::string> readiness(const GatewayState& state);
 
 }  // namespace tollgate::gateway

@@ -19,11 +19,24 @@ class PostgresResponseStore final : public ResponseStore {
   PostgresResponseStore(const std::string& conninfo, int retention_days, store::SecretBox seal)
       : ResponseStore(retention_days, std::move(seal)), conn_(conninfo, "stored responses (postgres)") {
     std::lock_guard lock(conn_.mutex());
-    conn_.exec_plain(
-        "CREATE TABLE IF NOT EXISTS stored_responses("
-        " id TEXT PRIMARY KEY, key_id TEXT NOT NULL, created_at BIGINT NOT NULL,"
-        " previous_id TEXT NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL)");
-    conn_.exec_plain("CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses(created_at)");
+    // Replicas starting together race on CREATE ... IF NOT EXISTS (not atomic in PostgreSQL):
+    // one at a time, under an advisory lock held for the transaction.
+    conn_.exec_plain("BEGIN");
+    try {
+      conn_.exec_plain("SELECT pg_advisory_xact_lock(7346128)");
+      conn_.exec_plain(
+          "CREATE TABLE IF NOT EXISTS stored_responses("
+          " id TEXT PRIMARY KEY, key_id TEXT NOT NULL, created_at BIGINT NOT NULL,"
+          " previous_id TEXT NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL)");
+      conn_.exec_plain("CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses(created_at)");
+      conn_.exec_plain("COMMIT");
+    } catch (...) {
+      try {
+        conn_.exec_plain("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
     conn_.exec("DELETE FROM stored_responses WHERE created_at < ?", {Param{oldest_kept()}});
   }
 

@@ -27,6 +27,7 @@ bool ResourceStore::remove_guardrail(const std::string&) {
 bool ResourceStore::revoke_key(const std::string&) {
   throw std::runtime_error(describe() + " cannot revoke keys");
 }
+void ResourceStore::put_key(const core::Key&) { throw std::runtime_error(describe() + " cannot store keys"); }
 
 CreatedKey ResourceStore::create_key(const core::Key&) {
   throw std::runtime_error(describe() + " cannot create keys");
@@ -58,11 +59,13 @@ bool ResourceStore::remove_document(const std::string& kind, const std::string&)
 }
 void ResourceStore::append_audit(const AuditEntry&) {}  // a read-only store takes no writes to audit
 std::vector<AuditEntry> ResourceStore::list_audit(int, int) { return {}; }
+std::optional<int64_t> ResourceStore::version_of(const std::string&, const std::string&) { return std::nullopt; }
 
 std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg) {
   if (cfg.kind == "sqlite") return std::make_unique<SqliteStore>(cfg.path);
   if (cfg.kind == "file") return std::make_unique<FileStore>(cfg.path);
-  throw std::invalid_argument("unknown store kind \"" + cfg.kind + "\" (expected sqlite or file)");
+  if (cfg.kind == "postgres") return std::make_unique<PostgresStore>(cfg.url);
+  throw std::invalid_argument("unknown store kind \"" + cfg.kind + "\" (expected sqlite, file or postgres)");
 }
 
 }  // namespace tollgate::store

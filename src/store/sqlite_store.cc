@@ -1,7 +1,5 @@
 #include "store/sqlite_store.h"
 
-#include <sqlite3.h>
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -25,22 +23,26 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS providers (
   name TEXT PRIMARY KEY,
   doc TEXT NOT NULL,
-  updated_at INTEGER
+  updated_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS models (
   name TEXT PRIMARY KEY,
   doc TEXT NOT NULL,
-  updated_at INTEGER
+  updated_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS guardrails (
   name TEXT PRIMARY KEY,
   doc TEXT NOT NULL,
-  updated_at INTEGER
+  updated_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS mcp_servers (
   name TEXT PRIMARY KEY,
   doc TEXT NOT NULL,
-  updated_at INTEGER
+  updated_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY,
@@ -51,13 +53,15 @@ CREATE TABLE IF NOT EXISTS keys (
   expires_at INTEGER,
   created_at INTEGER,
   revoked_at INTEGER,
-  settings TEXT
+  settings TEXT,
+  version INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS documents (
   kind TEXT NOT NULL,
   name TEXT NOT NULL,
   doc TEXT NOT NULL,
   updated_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (kind, name)
 );
 CREATE TABLE IF NOT EXISTS audit (
@@ -79,123 +83,54 @@ CREATE TABLE IF NOT EXISTS meta (
 
 // PRAGMA user_version of the store. 0: a store from before versions (keys may lack settings);
 // 1: keys.settings, the documents and audit tables, and the meta table (the secret key check
-// value). Bump it with a migration
+// value); 2: a version column on every resource row (If-Match). Bump it with a migration
 // step in migrate().
-constexpr int64_t kSchemaVersion = 1;
+constexpr int64_t kSchemaVersion = 2;
 constexpr std::string_view kKeyCheck = "tollgate secret key check";
+constexpr const char* kVersionedTables[] = {"providers", "models", "guardrails", "mcp_servers", "keys", "documents"};
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
-[[noreturn]] void fail(sqlite3* db, const std::string& what) {
-  throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-void exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : sqlite3_errmsg(db);
-    sqlite3_free(message);
-    throw std::runtime_error(std::string("sqlite: ") + text);
+// Runs a schema step that fails when it is already done (a column that is there).
+void exec_if_missing(SqlDb& db, const std::string& sql) {
+  try {
+    db.exec(sql);
+  } catch (const std::runtime_error&) {
   }
 }
-
-class Statement {
- public:
-  Statement(sqlite3* db, std::string_view sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
-        SQLITE_OK) {
-      fail(db, "sqlite prepare");
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, int64_t value) {
-    sqlite3_bind_int64(stmt_, i, value);
-    return *this;
-  }
-  Statement& bind_null(int i) {
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-
-  // True while there is a row; returns the SQLite result code through `code` for callers that
-  // tell a constraint violation from other failures.
-  bool step(int* code = nullptr) {
-    int rc = sqlite3_step(stmt_);
-    if (code) *code = rc;
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    if (code) return false;
-    fail(db_, "sqlite step");
-  }
-
-  std::string text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
-             : std::string();
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// A read or write transaction that rolls back unless committed.
-class Transaction {
- public:
-  Transaction(sqlite3* db, const char* begin) : db_(db) { exec(db_, begin); }
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec(db_, "COMMIT");
-    open_ = false;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = true;
-};
 
 // Brings the store to kSchemaVersion, inside the caller's write transaction (so two processes
 // opening an old store migrate it once). A newer store is refused: this binary cannot know
 // what the newer one changed.
-void migrate(sqlite3* db, const std::string& path) {
+void migrate(SqlDb& db) {
   Statement v(db, "PRAGMA user_version");
   const int64_t version = v.step() ? v.integer(0) : 0;
   if (version > kSchemaVersion) {
-    throw std::runtime_error("the sqlite store " + path + " has schema version " +
+    throw std::runtime_error("the store " + db.describe() + " has schema version " +
                              std::to_string(version) + ", newer than this tollgate knows (" +
                              std::to_string(kSchemaVersion) +
                              "): a newer tollgate wrote it; run that version (or newer) against it");
   }
   if (version == kSchemaVersion) return;
-  exec(db, kSchema);
-  // Version 0 stores created before keys had settings get the column (an error: it is there).
-  sqlite3_exec(db, "ALTER TABLE keys ADD COLUMN settings TEXT", nullptr, nullptr, nullptr);
-  exec(db, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  db.exec(kSchema);
+  // Version 0 stores created before keys had settings get the column; version 1 stores the
+  // resource versions.
+  exec_if_missing(db, "ALTER TABLE keys ADD COLUMN settings TEXT");
+  for (const char* table : kVersionedTables)
+    exec_if_missing(db, std::string("ALTER TABLE ") + table + " ADD COLUMN version INTEGER NOT NULL DEFAULT 1");
+  db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   if (version > 0 || Statement(db, "SELECT 1 FROM providers UNION ALL SELECT 1 FROM keys").step())
-    spdlog::info("migrated the sqlite store {} from schema version {} to {}", path, version,
-                 kSchemaVersion);
+    spdlog::info("migrated the store {} from schema version {} to {}", db.describe(), version, kSchemaVersion);
 }
 
 // The key check value: a constant sealed with the store's key when it is first needed.
 // Replicas sharing a store must share TOLLGATE_SECRET_KEY; one with another key is refused
 // here, before it could send credentials it cannot open. Stores sealed before the check value
 // existed are checked against one of their sealed credentials first.
-void check_secret_key(sqlite3* db, const SecretBox& box, const std::string& path) {
+void check_secret_key(SqlDb& db, const SecretBox& box) {
   auto mismatch = [&] {
     return std::runtime_error(
-        "the sqlite store " + path +
+        "the store " + db.describe() +
         " was sealed with another secret key: start every replica with the same "
         "TOLLGATE_SECRET_KEY (or the same secret.key file) as the one that sealed it");
   };
@@ -215,7 +150,7 @@ void check_secret_key(sqlite3* db, const SecretBox& box, const std::string& path
     auto end = doc.find('"', at);
     if (!box.open(doc.substr(at, end == std::string::npos ? end : end - at))) throw mismatch();
   }
-  Statement(db, "INSERT OR IGNORE INTO meta (key, value) VALUES ('secret_check', ?)")
+  Statement(db, "INSERT INTO meta (key, value) VALUES ('secret_check', ?1) ON CONFLICT DO NOTHING")
       .bind(1, box.seal(kKeyCheck))
       .step();
   // Another process may have written its own first.
@@ -227,8 +162,9 @@ bool is_literal_secret(std::string_view v) {
   return !v.empty() && v.find("${") == std::string_view::npos && !SecretBox::is_sealed(v);
 }
 
-std::string row_source(std::string_view table, std::string_view name) {
-  return "sqlite:" + std::string(table) + "/" + std::string(name);
+// Where a finding is: "sqlite:providers/NAME" (or "postgres:...").
+std::string row_source(std::string_view table, std::string_view name, std::string_view engine = "sqlite") {
+  return std::string(engine) + ":" + std::string(table) + "/" + std::string(name);
 }
 
 void throw_if_invalid(std::vector<core::ConfigError> errors) {
@@ -306,8 +242,9 @@ std::optional<core::Key> key_from_row(const std::string& id, const std::string& 
                                       const std::optional<std::string>& models,
                                       std::optional<int64_t> expires_at,
                                       const std::optional<std::string>& settings,
-                                      std::vector<core::ConfigError>& errors) {
-  std::string source = row_source("keys", name);
+                                      std::vector<core::ConfigError>& errors,
+                                      std::string_view engine = "sqlite") {
+  std::string source = row_source("keys", name, engine);
   boost::json::object doc;
   doc["name"] = name;
   doc["key_hash"] = hash;
@@ -373,7 +310,7 @@ std::string provider_document(const core::Provider& p) {
   doc["name"] = p.name;
   doc["kind"] = std::string(core::to_string(p.kind));
   if (!p.base_url.empty()) doc["base_url"] = p.base_url;
-  // Written as given: a "${ENV}" reference, or a credential SqliteStore::put_provider() has
+  // Written as given: a "${ENV}" reference, or a credential SqlStore::put_provider() has
   // already sealed ("enc:v1:...").
   if (!p.api_key.empty()) doc["api_key"] = p.api_key;
   if (!p.api_version.empty()) doc["api_version"] = p.api_version;
@@ -477,57 +414,34 @@ std::string key_settings_document(const core::Key& k) {
   return boost::json::serialize(doc);
 }
 
-SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
-  std::filesystem::path parent = std::filesystem::path(path_).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      throw std::runtime_error("cannot create the directory " + parent.string() +
-                               " for the sqlite store: " + ec.message());
-    }
-  }
-  int rc = sqlite3_open_v2(path_.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open the sqlite store " + path_ + ": " + message);
-  }
-  try {
-    // Several gateway processes (and `tollgate keys`) may share the file: wait for a writer
-    // rather than fail, and let readers proceed during writes (WAL).
-    sqlite3_busy_timeout(db_, 5000);
-    exec(db_, "PRAGMA journal_mode=WAL");
-    exec(db_, "PRAGMA synchronous=NORMAL");
-    Transaction tx(db_, "BEGIN IMMEDIATE");
-    migrate(db_, path_);
-    tx.commit();
-    // A store with a key check value or sealed credentials: refuse to start with another key.
-    if (Statement(db_, "SELECT 1 FROM meta WHERE key = 'secret_check' UNION ALL "
-                       "SELECT 1 FROM providers WHERE doc LIKE '%enc:v1:%'").step())
-      secrets();
-  } catch (...) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
-  }
+SqlStore::SqlStore(std::unique_ptr<SqlDb> db) : db_(std::move(db)) {}
+SqlStore::~SqlStore() = default;
+
+SqliteStore::SqliteStore(std::string path) : SqlStore(open_sqlite_db(path)) {
+  Transaction tx(*db_, Transaction::write);
+  migrate(*db_);
+  tx.commit();
+  check_secret_key_at_open();
   seal_plaintext_credentials();
+}
+
+void SqlStore::check_secret_key_at_open() {
+  if (Statement(*db_, "SELECT 1 FROM meta WHERE key = 'secret_check' UNION ALL "
+                      "SELECT 1 FROM providers WHERE doc LIKE '%enc:v1:%'").step())
+    secrets();
 }
 
 // Stores written before credentials were sealed (api_key) or before header values were hold
 // them in plain text. Seal them now, with the old bytes zeroed (secure_delete) and the WAL
 // checkpointed into the file, so the plain text leaves the disk at once, not at the next write.
 // A store whose key cannot be made (a read-only directory) keeps serving as it did.
-void SqliteStore::seal_plaintext_credentials() {
+void SqlStore::seal_plaintext_credentials() {
   try {
-    exec(db_, "PRAGMA secure_delete=ON");
-    Transaction tx(db_, "BEGIN IMMEDIATE");
+    db_->exec("PRAGMA secure_delete=ON");
+    Transaction tx(*db_, Transaction::write);
     std::vector<std::pair<std::string, std::string>> resealed;
     {
-      Statement providers(db_, "SELECT name, doc FROM providers");
+      Statement providers(*db_, "SELECT name, doc FROM providers");
       while (providers.step()) {
         boost::system::error_code ec;
         auto v = boost::json::parse(providers.text(1), ec);
@@ -546,33 +460,25 @@ void SqliteStore::seal_plaintext_credentials() {
       }
     }
     for (const auto& [name, doc] : resealed)
-      Statement(db_, "UPDATE providers SET doc = ?1 WHERE name = ?2").bind(1, doc).bind(2, name).step();
+      Statement(*db_, "UPDATE providers SET doc = ?1 WHERE name = ?2").bind(1, doc).bind(2, name).step();
     tx.commit();
     if (!resealed.empty()) {
-      sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
-      spdlog::info("sealed the plain-text credentials of {} provider(s) in {}", resealed.size(), path_);
+      exec_if_missing(*db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+      spdlog::info("sealed the plain-text credentials of {} provider(s) in {}", resealed.size(), describe());
     }
   } catch (const std::exception& e) {
-    spdlog::warn("cannot seal the plain-text credentials in {}: {}", path_, e.what());
+    spdlog::warn("cannot seal the plain-text credentials in {}: {}", describe(), e.what());
   }
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
-
-int64_t SqliteStore::data_version() {
-  Statement q(db_, "PRAGMA data_version");
-  q.step();
-  return q.integer(0);
-}
-
-std::vector<std::string> SqliteStore::names_in(const char* table) {
-  Statement q(db_, std::string("SELECT name FROM ") + table);
+std::vector<std::string> SqlStore::names_in(const char* table) {
+  Statement q(*db_, std::string("SELECT name FROM ") + table);
   std::vector<std::string> names;
   while (q.step()) names.push_back(q.text(0));
   return names;
 }
 
-core::ParseResult SqliteStore::load() {
+core::ParseResult SqlStore::load() {
   std::lock_guard lock(mutex_);
   core::ParseResult result;
   core::Resources& r = result.resources;
@@ -580,18 +486,19 @@ core::ParseResult SqliteStore::load() {
   // The row each loaded resource came from, so validation findings name the row.
   std::vector<std::string> provider_rows, model_rows, key_rows, team_rows;
 
-  Transaction tx(db_, "BEGIN");  // one consistent read of all three tables
-  int64_t version = data_version();
+  Transaction tx(*db_, Transaction::read);  // one consistent read of all the tables
+  int64_t version = db_->generation();
+  const std::string engine = describe().substr(0, describe().find(':'));
 
   // The row's name is what the rest refers to; a document that disagrees is wrong.
   auto check_name = [&](std::string& doc_name, const std::string& row, const char* table) {
     if (doc_name == row) return;
-    errors.push_back({row_source(table, row), 0, 0, "name",
+    errors.push_back({row_source(table, row, engine), 0, 0, "name",
                       "is \"" + doc_name + "\" but the row is named \"" + row + "\""});
     doc_name = row;
   };
 
-  Statement providers(db_, "SELECT name, doc FROM providers ORDER BY name");
+  Statement providers(*db_, "SELECT name, doc FROM providers ORDER BY name");
   while (providers.step()) {
     std::string row = providers.text(0);
     // Kept even with errors in it (see parse_provider), so models using it are not blamed.
@@ -607,7 +514,7 @@ core::ParseResult SqliteStore::load() {
           if (!field.is_string() || !SecretBox::is_sealed(field.get_string())) return;
           auto opened = secrets().open(field.get_string());
           if (!opened) {
-            errors.push_back({row_source("providers", row), 0, 0, name,
+            errors.push_back({row_source("providers", row, engine), 0, 0, name,
                               "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY or secret.key changed?)"});
             opened_all = false;
             return;
@@ -628,14 +535,14 @@ core::ParseResult SqliteStore::load() {
         doc = boost::json::serialize(v);
       }
     }
-    if (auto p = core::parse_provider(doc, row_source("providers", row), errors)) {
+    if (auto p = core::parse_provider(doc, row_source("providers", row, engine), errors)) {
       check_name(p->name, row, "providers");
       r.providers.push_back(std::move(*p));
       provider_rows.push_back(row);
     }
   }
 
-  Statement mcp_servers(db_, "SELECT name, doc FROM mcp_servers ORDER BY name");
+  Statement mcp_servers(*db_, "SELECT name, doc FROM mcp_servers ORDER BY name");
   while (mcp_servers.step()) {
     std::string row = mcp_servers.text(0);
     std::string doc = mcp_servers.text(1);
@@ -648,7 +555,7 @@ core::ParseResult SqliteStore::load() {
         if (!field.is_string() || !SecretBox::is_sealed(field.get_string())) return;
         auto opened = secrets().open(field.get_string());
         if (!opened) {
-          errors.push_back({row_source("mcp_servers", row), 0, 0, name,
+          errors.push_back({row_source("mcp_servers", row, engine), 0, 0, name,
                             "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY or secret.key changed?)"});
           opened_all = false;
           return;
@@ -666,25 +573,25 @@ core::ParseResult SqliteStore::load() {
       doc = boost::json::serialize(v);
     }
     if (!opened_all) continue;
-    if (auto m = mcp::parse_server(doc, row_source("mcp_servers", row), errors)) r.mcp_servers.push_back(std::move(*m));
+    if (auto m = mcp::parse_server(doc, row_source("mcp_servers", row, engine), errors)) r.mcp_servers.push_back(std::move(*m));
   }
 
-  Statement guardrails(db_, "SELECT name, doc FROM guardrails ORDER BY name");
+  Statement guardrails(*db_, "SELECT name, doc FROM guardrails ORDER BY name");
   while (guardrails.step()) {
-    if (auto g = core::parse_guardrail(guardrails.text(1), row_source("guardrails", guardrails.text(0)), errors))
+    if (auto g = core::parse_guardrail(guardrails.text(1), row_source("guardrails", guardrails.text(0), engine), errors))
       r.guardrails.push_back(std::move(*g));
   }
 
   // Kinds kept as documents that the snapshot serves (core/schema.h).
-  Statement policies(db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
+  Statement policies(*db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
   while (policies.step())
-    if (auto p = cache::parse_cache_policy(policies.text(1), row_source("cache_policies", policies.text(0)), errors))
+    if (auto p = cache::parse_cache_policy(policies.text(1), row_source("cache_policies", policies.text(0), engine), errors))
       r.cache_policies.push_back(std::move(*p));
 
-  Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
+  Statement models(*db_, "SELECT name, doc FROM models ORDER BY name");
   while (models.step()) {
     std::string row = models.text(0);
-    if (auto m = core::parse_model(models.text(1), row_source("models", row), errors)) {
+    if (auto m = core::parse_model(models.text(1), row_source("models", row, engine), errors)) {
       check_name(m->name, row, "models");
       r.models.push_back(std::move(*m));
       model_rows.push_back(row);
@@ -692,23 +599,23 @@ core::ParseResult SqliteStore::load() {
   }
 
   // Teams are kept as documents (their kind has no table of its own), read by their schema.
-  Statement teams(db_, "SELECT name, doc FROM documents WHERE kind = 'teams' ORDER BY name");
+  Statement teams(*db_, "SELECT name, doc FROM documents WHERE kind = 'teams' ORDER BY name");
   while (teams.step()) {
     std::string row = teams.text(0);
-    if (auto t = core::parse_team(teams.text(1), row_source("teams", row), errors)) {
+    if (auto t = core::parse_team(teams.text(1), row_source("teams", row, engine), errors)) {
       check_name(t->name, row, "teams");
       r.teams.push_back(std::move(*t));
       team_rows.push_back(row);
     }
   }
 
-  Statement keys(db_,
+  Statement keys(*db_,
                  "SELECT id, name, hash, prefix, models, expires_at, settings FROM keys "
                  "WHERE revoked_at IS NULL ORDER BY name");
   while (keys.step()) {
     std::string name = keys.text(1);
     if (auto k = key_from_row(keys.text(0), name, keys.text(2), keys.text(3), text_or_null(keys, 4),
-                              integer_or_null(keys, 5), text_or_null(keys, 6), errors)) {
+                              integer_or_null(keys, 5), text_or_null(keys, 6), errors, engine)) {
       r.keys.push_back(std::move(*k));
       key_rows.push_back(name);
     }
@@ -721,31 +628,86 @@ core::ParseResult SqliteStore::load() {
                                                : section == "models"  ? model_rows
                                                : section == "teams"   ? team_rows
                                                                       : key_rows;
-        return core::ConfigLocation{row_source(section, rows.at(index)), std::string(field), 0, 0};
+        return core::ConfigLocation{row_source(section, rows.at(index), engine), std::string(field), 0, 0};
       });
 
   loaded_version_ = version;
+  loaded_once_ = true;
   wrote_since_load_ = false;
   return result;
 }
 
-bool SqliteStore::changed() {
+bool SqlStore::changed() {
   std::lock_guard lock(mutex_);
-  if (wrote_since_load_ || loaded_version_ < 0) return true;
-  // data_version moves only for commits by other connections; our own writes set the flag.
-  return data_version() != loaded_version_;
+  if (wrote_since_load_ || !loaded_once_) return true;
+  // SQLite's data_version moves only for commits by other connections; our own writes set
+  // the flag.
+  return db_->changed_since(loaded_version_);
 }
 
-const SecretBox& SqliteStore::secrets() {
+const SecretBox& SqlStore::secrets() {
   if (!secrets_) {
-    SecretBox box = SecretBox::for_store(path_);
-    check_secret_key(db_, box, path_);
+    SecretBox box = db_->secret_box();
+    check_secret_key(*db_, box);
     secrets_ = box;
   }
   return *secrets_;
 }
 
-void SqliteStore::put_provider(const core::Provider& p) {
+// --- versions ----------------------------------------------------------------------------------
+
+namespace {
+thread_local std::optional<int64_t> expected_version;
+
+// The table a kind's resources live in, and how one is found: ?1 its name (or a key's id),
+// ?2 the kind (documents).
+struct VersionedRow {
+  const char* table;
+  const char* where;
+};
+VersionedRow row_of(const std::string& kind) {
+  for (const char* table : {"providers", "models", "guardrails", "mcp_servers"})
+    if (kind == table) return {table, "name = ?1"};
+  if (kind == "keys") return {"keys", "id = ?1 OR name = ?1"};
+  return {"documents", "kind = ?2 AND name = ?1"};
+}
+}  // namespace
+
+ExpectVersion::ExpectVersion(std::optional<int64_t> version) : previous_(expected_version) {
+  expected_version = version;
+}
+ExpectVersion::~ExpectVersion() { expected_version = previous_; }
+std::optional<int64_t> ExpectVersion::current() { return expected_version; }
+
+std::optional<int64_t> SqlStore::version_of(const std::string& kind, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  VersionedRow row = row_of(kind);
+  return stored_version(row.table, row.where, name, kind);
+}
+
+std::optional<int64_t> SqlStore::stored_version(const char* table, const char* where, const std::string& key,
+                                                const std::string& kind) {
+  Statement q(*db_, std::string("SELECT version FROM ") + table + " WHERE " + where);
+  q.bind(1, key);
+  if (std::string_view(table) == "documents") q.bind(2, kind);
+  if (!q.step()) return std::nullopt;
+  return q.integer(0);
+}
+
+void SqlStore::check_expected_version(const char* table, const char* where, const std::string& key,
+                                      const std::string& kind) {
+  if (!expected_version) return;
+  std::optional<int64_t> current = stored_version(table, where, key, kind);
+  if (current == expected_version) return;
+  throw StaleWrite(current ? "\"" + key + "\" changed since version " + std::to_string(*expected_version) +
+                                 ": it is at version " + std::to_string(*current) +
+                                 "; read it again and apply your change to that"
+                           : "\"" + key + "\" is no longer stored (If-Match: version " +
+                                 std::to_string(*expected_version) + ")",
+                   current);
+}
+
+void SqlStore::put_provider(const core::Provider& p) {
   std::vector<core::ConfigError> errors;
   core::Resources one;
   one.providers.push_back(resolved_for_validation(p, errors));
@@ -757,10 +719,12 @@ void SqliteStore::put_provider(const core::Provider& p) {
   throw_if_invalid(std::move(errors));
 
   std::lock_guard lock(mutex_);
-  Statement upsert(db_,
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("providers", "name = ?1", p.name);
+  Statement upsert(*db_,
                    "INSERT INTO providers (name, doc, updated_at) VALUES (?1, ?2, ?3) "
                    "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, "
-                   "updated_at = excluded.updated_at");
+                   "updated_at = excluded.updated_at, version = providers.version + 1");
   // Literal credentials are sealed before they touch the disk (the WAL included): the api_key
   // and every header value, since which headers carry one is only a guess (x-api-key,
   // Ocp-Apim-Subscription-Key, Authorization: Bearer ..., a gateway's own token header). A
@@ -772,11 +736,14 @@ void SqliteStore::put_provider(const core::Provider& p) {
   seal(sealed.api_key);
   for (auto& [name, value] : sealed.headers) seal(value);
   upsert.bind(1, p.name).bind(2, provider_document(sealed)).bind(3, now_seconds()).step();
+  tx.commit();
   wrote_since_load_ = true;
 }
 
-void SqliteStore::put_model(const core::Model& m) {
+void SqlStore::put_model(const core::Model& m) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);  // what it refers to cannot go before it commits
+  check_expected_version("models", "name = ?1", m.name);
   // Validated against what is stored now, so a model never points at nothing.
   core::Resources context = stored_names(m.name);
   context.models.insert(context.models.begin(), m);  // models[0]: the one findings are about
@@ -784,15 +751,16 @@ void SqliteStore::put_model(const core::Model& m) {
   core::validate_resources(context, found, "");
   throw_if_invalid(findings_about(std::move(found), "models", "model " + m.name));
 
-  Statement upsert(db_,
+  Statement upsert(*db_,
                    "INSERT INTO models (name, doc, updated_at) VALUES (?1, ?2, ?3) "
                    "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, "
-                   "updated_at = excluded.updated_at");
+                   "updated_at = excluded.updated_at, version = models.version + 1");
   upsert.bind(1, m.name).bind(2, model_document(m)).bind(3, now_seconds()).step();
+  tx.commit();
   wrote_since_load_ = true;
 }
 
-CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<std::string>& models) {
+CreatedKey SqlStore::create_key(const std::string& name, const std::vector<std::string>& models) {
   core::Key spec;
   spec.name = name;
   spec.models = models;
@@ -801,7 +769,7 @@ CreatedKey SqliteStore::create_key(const std::string& name, const std::vector<st
 
 // Stand-ins for what is stored now (names only), to check one new resource's references
 // against; `except_model` is the model being written. The caller holds mutex_.
-core::Resources SqliteStore::stored_names(const std::string& except_model) {
+core::Resources SqlStore::stored_names(const std::string& except_model) {
   core::Resources context;
   for (std::string& p : names_in("providers")) {
     context.providers.push_back(stand_in_provider(std::move(p)));
@@ -818,9 +786,9 @@ core::Resources SqliteStore::stored_names(const std::string& except_model) {
     stored.kind = "keywords";
     context.guardrails.push_back(std::move(stored));
   }
-  Statement teams(db_, "SELECT name FROM documents WHERE kind = 'teams'");
+  Statement teams(*db_, "SELECT name FROM documents WHERE kind = 'teams'");
   while (teams.step()) context.teams.push_back(core::Team{teams.text(0), {}, {}, {}, {}});
-  Statement policies(db_, "SELECT name FROM documents WHERE kind = 'cache_policies'");
+  Statement policies(*db_, "SELECT name FROM documents WHERE kind = 'cache_policies'");
   while (policies.step()) {
     core::CachePolicy stored;
     stored.name = policies.text(0);
@@ -831,7 +799,7 @@ core::Resources SqliteStore::stored_names(const std::string& except_model) {
 
 // The allowed models must name what is stored now (or "*", "PROVIDER/*", the built-in demo).
 // The caller holds mutex_.
-void SqliteStore::check_key_models(const core::Key& k) {
+void SqlStore::check_key_models(const core::Key& k) {
   core::Resources context = stored_names("");
   context.keys.push_back(k);
   std::vector<core::ConfigError> found;
@@ -839,11 +807,12 @@ void SqliteStore::check_key_models(const core::Key& k) {
   throw_if_invalid(findings_about(std::move(found), "keys", "key " + k.name));
 }
 
-CreatedKey SqliteStore::create_key(const core::Key& spec) {
+CreatedKey SqlStore::create_key(const core::Key& spec) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
   const std::string& name = spec.name;
   {
-    Statement taken(db_, "SELECT revoked_at FROM keys WHERE name = ?1");
+    Statement taken(*db_, "SELECT revoked_at FROM keys WHERE name = ?1");
     taken.bind(1, name);
     if (taken.step()) {
       throw ResourceConflict("a key named \"" + name + "\" already exists" +
@@ -865,7 +834,7 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
 
   boost::json::array allowed;
   for (const std::string& m : spec.models) allowed.emplace_back(m);
-  Statement insert(db_,
+  Statement insert(*db_,
                    "INSERT INTO keys (id, name, hash, prefix, models, expires_at, created_at, settings) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   insert.bind(1, created.key.id)
@@ -877,18 +846,53 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
       .bind(8, key_settings_document(created.key));
   if (spec.expires_at) insert.bind(6, *spec.expires_at);
   else insert.bind_null(6);
-  int rc = SQLITE_OK;
-  insert.step(&rc);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-    throw ResourceConflict("a key named \"" + name + "\" already exists");
-  }
-  if (rc != SQLITE_DONE) fail(db_, "cannot store key " + name);
+  bool taken = false;
+  insert.step(&taken);
+  if (taken) throw ResourceConflict("a key named \"" + name + "\" already exists");
+  tx.commit();
   wrote_since_load_ = true;
   return created;
 }
 
-std::vector<StoredKey> SqliteStore::keys_where(const std::string& where, const std::string& arg) {
-  Statement q(db_, std::string("SELECT ") + kKeyColumns + " FROM keys " + where);
+void SqlStore::put_key(const core::Key& k) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("keys", "name = ?1", k.name);
+  check_key_models(k);
+  boost::json::array allowed;
+  for (const std::string& m : k.models) allowed.emplace_back(m);
+  std::optional<std::string> id;
+  {
+    Statement found(*db_, "SELECT id, revoked_at FROM keys WHERE name = ?1");
+    found.bind(1, k.name);
+    if (found.step()) {
+      if (!found.is_null(1))
+        throw ResourceConflict("key \"" + k.name + "\" is revoked (the names of revoked keys stay taken)");
+      id = found.text(0);
+    }
+  }
+  // The id stays with the name: it names the key in usage rows, metrics and budget counters.
+  Statement write(*db_, id ? "UPDATE keys SET hash = ?2, prefix = ?3, models = ?4, expires_at = ?5, settings = ?6, "
+                             "version = version + 1 WHERE id = ?1"
+                           : "INSERT INTO keys (id, hash, prefix, models, expires_at, settings, name, created_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  write.bind(1, id ? *id : (k.id.empty() ? core::key_id_for_hash(k.hash_hex) : k.id))
+      .bind(2, k.hash_hex)
+      .bind(3, k.prefix)
+      .bind(4, boost::json::serialize(allowed))
+      .bind(6, key_settings_document(k));
+  if (k.expires_at) write.bind(5, *k.expires_at);
+  else write.bind_null(5);
+  if (!id) write.bind(7, k.name).bind(8, now_seconds());
+  bool taken = false;
+  write.step(&taken);
+  if (taken) throw ResourceConflict("another key has the hash of key \"" + k.name + "\"");
+  tx.commit();
+  wrote_since_load_ = true;
+}
+
+std::vector<StoredKey> SqlStore::keys_where(const std::string& where, const std::string& arg) {
+  Statement q(*db_, std::string("SELECT ") + kKeyColumns + " FROM keys " + where);
   if (!arg.empty()) q.bind(1, arg);
   std::vector<StoredKey> out;
   while (q.step()) {
@@ -901,12 +905,12 @@ std::vector<StoredKey> SqliteStore::keys_where(const std::string& where, const s
   return out;
 }
 
-std::vector<StoredKey> SqliteStore::list_keys(bool include_revoked) {
+std::vector<StoredKey> SqlStore::list_keys(bool include_revoked) {
   std::lock_guard lock(mutex_);
   return keys_where(include_revoked ? "ORDER BY created_at, name" : "WHERE revoked_at IS NULL ORDER BY created_at, name", "");
 }
 
-std::optional<StoredKey> SqliteStore::find_key(const std::string& id_or_name) {
+std::optional<StoredKey> SqlStore::find_key(const std::string& id_or_name) {
   std::lock_guard lock(mutex_);
   // An id first: a key may be named like another key's id.
   auto found = keys_where("WHERE id = ?1", id_or_name);
@@ -915,8 +919,10 @@ std::optional<StoredKey> SqliteStore::find_key(const std::string& id_or_name) {
   return std::move(found.front());
 }
 
-bool SqliteStore::update_key(const core::Key& spec) {
+bool SqlStore::update_key(const core::Key& spec) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("keys", "id = ?1", spec.id);
   auto found = keys_where("WHERE id = ?1", spec.id);
   if (found.empty()) return false;
   const StoredKey& stored = found.front();
@@ -934,17 +940,21 @@ bool SqliteStore::update_key(const core::Key& spec) {
 
   boost::json::array allowed;
   for (const std::string& m : next.models) allowed.emplace_back(m);
-  Statement update(db_, "UPDATE keys SET models = ?1, expires_at = ?2, settings = ?3 WHERE id = ?4");
+  Statement update(*db_,
+                   "UPDATE keys SET models = ?1, expires_at = ?2, settings = ?3, version = version + 1 WHERE id = ?4");
   update.bind(1, boost::json::serialize(allowed)).bind(3, key_settings_document(next)).bind(4, spec.id);
   if (next.expires_at) update.bind(2, *next.expires_at);
   else update.bind_null(2);
   update.step();
+  tx.commit();
   wrote_since_load_ = true;
   return true;
 }
 
-std::optional<CreatedKey> SqliteStore::rotate_key(const std::string& id_or_name) {
+std::optional<CreatedKey> SqlStore::rotate_key(const std::string& id_or_name) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("keys", "id = ?1 OR name = ?1", id_or_name);
   auto found = keys_where("WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", id_or_name);
   if (found.empty()) return std::nullopt;
   CreatedKey rotated;
@@ -953,36 +963,39 @@ std::optional<CreatedKey> SqliteStore::rotate_key(const std::string& id_or_name)
   rotated.key.hash_hex = sha256_hex(rotated.secret);
   rotated.key.prefix = key_for_secret(rotated.secret, rotated.key.name, {}).prefix;
   // The id stays: it names the key in usage rows, metrics and budget counters.
-  Statement update(db_, "UPDATE keys SET hash = ?1, prefix = ?2 WHERE id = ?3");
+  Statement update(*db_, "UPDATE keys SET hash = ?1, prefix = ?2, version = version + 1 WHERE id = ?3");
   update.bind(1, rotated.key.hash_hex).bind(2, rotated.key.prefix).bind(3, rotated.key.id).step();
+  tx.commit();
   wrote_since_load_ = true;
   return rotated;
 }
 
-std::optional<std::string> SqliteStore::document_in(const char* table, const std::string& name) {
-  Statement q(db_, std::string("SELECT doc FROM ") + table + " WHERE name = ?1");
+std::optional<std::string> SqlStore::document_in(const char* table, const std::string& name) {
+  Statement q(*db_, std::string("SELECT doc FROM ") + table + " WHERE name = ?1");
   q.bind(1, name);
   if (!q.step()) return std::nullopt;
   return q.text(0);
 }
 
-std::optional<std::string> SqliteStore::stored_provider_document(const std::string& name) {
+std::optional<std::string> SqlStore::stored_provider_document(const std::string& name) {
   std::lock_guard lock(mutex_);
   return document_in("providers", name);
 }
 
-std::optional<std::string> SqliteStore::stored_model_document(const std::string& name) {
+std::optional<std::string> SqlStore::stored_model_document(const std::string& name) {
   std::lock_guard lock(mutex_);
   return document_in("models", name);
 }
 
 // Removing what others refer to would make the next load fail as a whole, so refuse it and
 // name the referrers.
-bool SqliteStore::remove_provider(const std::string& name) {
+bool SqlStore::remove_provider(const std::string& name) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("providers", "name = ?1", name);
   std::vector<std::string> users;
   {
-    Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
+    Statement models(*db_, "SELECT name, doc FROM models ORDER BY name");
     while (models.step()) {
       std::vector<core::ConfigError> ignored;
       auto m = core::parse_model(models.text(1), "", ignored);
@@ -994,7 +1007,7 @@ bool SqliteStore::remove_provider(const std::string& name) {
         }
       }
     }
-    Statement keys(db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
+    Statement keys(*db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
     while (keys.step()) {
       boost::system::error_code ec;
       auto allowed = boost::json::parse(keys.text(1), ec);
@@ -1007,9 +1020,10 @@ bool SqliteStore::remove_provider(const std::string& name) {
     throw ResourceConflict("provider \"" + name + "\" is used by " + join_names(users) +
                            "; change or delete them first");
   }
-  Statement del(db_, "DELETE FROM providers WHERE name = ?1");
+  Statement del(*db_, "DELETE FROM providers WHERE name = ?1");
   del.bind(1, name).step();
-  bool removed = sqlite3_changes(db_) > 0;
+  bool removed = db_->changes() > 0;
+  tx.commit();
   wrote_since_load_ = wrote_since_load_ || removed;
   return removed;
 }
@@ -1036,8 +1050,10 @@ std::string guardrail_document(const core::Guardrail& g) {
   return boost::json::serialize(doc);
 }
 
-void SqliteStore::put_mcp_server(const core::McpServer& s) {
+void SqlStore::put_mcp_server(const core::McpServer& s) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("mcp_servers", "name = ?1", s.name);
   core::McpServer sealed = s;
   auto seal = [&](std::string& value) {
     if (is_literal_secret(value)) value = secrets().seal(value);
@@ -1045,33 +1061,44 @@ void SqliteStore::put_mcp_server(const core::McpServer& s) {
   for (auto& [name, value] : sealed.headers) seal(value);
   seal(sealed.bearer);
   seal(sealed.oauth2.client_secret);
-  Statement upsert(db_,
+  Statement upsert(*db_,
                    "INSERT INTO mcp_servers (name, doc, updated_at) VALUES (?1, ?2, ?3) "
-                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, "
+                   "version = mcp_servers.version + 1");
   upsert.bind(1, s.name).bind(2, mcp::server_document(sealed)).bind(3, now_seconds()).step();
+  tx.commit();
   wrote_since_load_ = true;
 }
 
-bool SqliteStore::remove_mcp_server(const std::string& name) {
+bool SqlStore::remove_mcp_server(const std::string& name) {
   std::lock_guard lock(mutex_);
-  Statement del(db_, "DELETE FROM mcp_servers WHERE name = ?1");
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("mcp_servers", "name = ?1", name);
+  Statement del(*db_, "DELETE FROM mcp_servers WHERE name = ?1");
   del.bind(1, name).step();
-  bool removed = sqlite3_changes(db_) > 0;
+  bool removed = db_->changes() > 0;
+  tx.commit();
   if (removed) wrote_since_load_ = true;
   return removed;
 }
 
-void SqliteStore::put_guardrail(const core::Guardrail& g) {
+void SqlStore::put_guardrail(const core::Guardrail& g) {
   std::lock_guard lock(mutex_);
-  Statement upsert(db_,
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("guardrails", "name = ?1", g.name);
+  Statement upsert(*db_,
                    "INSERT INTO guardrails (name, doc, updated_at) VALUES (?1, ?2, ?3) "
-                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, "
+                   "version = guardrails.version + 1");
   upsert.bind(1, g.name).bind(2, guardrail_document(g)).bind(3, now_seconds()).step();
+  tx.commit();
   wrote_since_load_ = true;
 }
 
-bool SqliteStore::remove_guardrail(const std::string& name) {
+bool SqlStore::remove_guardrail(const std::string& name) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("guardrails", "name = ?1", name);
   std::vector<std::string> users;
   auto uses = [&](const std::string& json_list) {
     boost::system::error_code ec;
@@ -1084,27 +1111,30 @@ bool SqliteStore::remove_guardrail(const std::string& name) {
     return false;
   };
   {
-    Statement models(db_, "SELECT name, doc FROM models ORDER BY name");
+    Statement models(*db_, "SELECT name, doc FROM models ORDER BY name");
     while (models.step())
       if (uses(models.text(1))) users.push_back("model " + models.text(0));
-    Statement keys(db_, "SELECT name, settings FROM keys WHERE revoked_at IS NULL AND settings IS NOT NULL ORDER BY name");
+    Statement keys(*db_, "SELECT name, settings FROM keys WHERE revoked_at IS NULL AND settings IS NOT NULL ORDER BY name");
     while (keys.step())
       if (uses(keys.text(1))) users.push_back("key " + keys.text(0));
   }
   if (!users.empty())
     throw ResourceConflict("guardrail \"" + name + "\" is used by " + join_names(users) + "; change or delete them first");
-  Statement del(db_, "DELETE FROM guardrails WHERE name = ?1");
+  Statement del(*db_, "DELETE FROM guardrails WHERE name = ?1");
   del.bind(1, name).step();
-  bool removed = sqlite3_changes(db_) > 0;
+  bool removed = db_->changes() > 0;
+  tx.commit();
   if (removed) wrote_since_load_ = true;
   return removed;
 }
 
-bool SqliteStore::remove_model(const std::string& name) {
+bool SqlStore::remove_model(const std::string& name) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("models", "name = ?1", name);
   std::vector<std::string> users;
   {
-    Statement models(db_, "SELECT name, doc FROM models WHERE name <> ?1 ORDER BY name");
+    Statement models(*db_, "SELECT name, doc FROM models WHERE name <> ?1 ORDER BY name");
     models.bind(1, name);
     while (models.step()) {
       std::vector<core::ConfigError> ignored;
@@ -1117,7 +1147,7 @@ bool SqliteStore::remove_model(const std::string& name) {
         }
       }
     }
-    Statement keys(db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
+    Statement keys(*db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
     while (keys.step()) {
       boost::system::error_code ec;
       auto allowed = boost::json::parse(keys.text(1), ec);
@@ -1125,7 +1155,7 @@ bool SqliteStore::remove_model(const std::string& name) {
       for (const auto& a : allowed.as_array())
         if (a.is_string() && a.as_string() == name) users.push_back("key " + keys.text(0));
     }
-    Statement policies(db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
+    Statement policies(*db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
     while (policies.step()) {
       std::vector<core::ConfigError> ignored;
       auto p = cache::parse_cache_policy(policies.text(1), "", ignored);
@@ -1136,20 +1166,24 @@ bool SqliteStore::remove_model(const std::string& name) {
     throw ResourceConflict("model \"" + name + "\" is used by " + join_names(users) +
                            "; change or delete them first");
   }
-  Statement del(db_, "DELETE FROM models WHERE name = ?1");
+  Statement del(*db_, "DELETE FROM models WHERE name = ?1");
   del.bind(1, name).step();
-  bool removed = sqlite3_changes(db_) > 0;
+  bool removed = db_->changes() > 0;
+  tx.commit();
   wrote_since_load_ = wrote_since_load_ || removed;
   return removed;
 }
 
-bool SqliteStore::revoke_key(const std::string& id_or_name) {
+bool SqlStore::revoke_key(const std::string& id_or_name) {
   std::lock_guard lock(mutex_);
-  Statement revoke(db_,
-                   "UPDATE keys SET revoked_at = ?1 "
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("keys", "id = ?1 OR name = ?1", id_or_name);
+  Statement revoke(*db_,
+                   "UPDATE keys SET revoked_at = ?1, version = version + 1 "
                    "WHERE (id = ?2 OR name = ?2) AND revoked_at IS NULL");
   revoke.bind(1, now_seconds()).bind(2, id_or_name).step();
-  bool revoked = sqlite3_changes(db_) > 0;
+  bool revoked = db_->changes() > 0;
+  tx.commit();
   wrote_since_load_ = wrote_since_load_ || revoked;
   return revoked;
 }
@@ -1162,7 +1196,7 @@ bool loaded_kind(const std::string& kind) { return kind == "teams"; }
 }  // namespace
 
 // A document's literal secrets (its kind's top-level secret fields) sealed, or opened again.
-std::string SqliteStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
+std::string SqlStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
   const core::schema::Kind* k = core::schema::find_kind(kind);
   if (!k) return doc;
   boost::system::error_code ec;
@@ -1185,25 +1219,27 @@ std::string SqliteStore::sealed_document(const std::string& kind, const std::str
   return changed ? boost::json::serialize(v) : doc;
 }
 
-std::vector<std::pair<std::string, std::string>> SqliteStore::list_documents(const std::string& kind) {
+std::vector<std::pair<std::string, std::string>> SqlStore::list_documents(const std::string& kind) {
   std::lock_guard lock(mutex_);
-  Statement q(db_, "SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name");
+  Statement q(*db_, "SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name");
   q.bind(1, kind);
   std::vector<std::pair<std::string, std::string>> out;
   while (q.step()) out.emplace_back(q.text(0), sealed_document(kind, q.text(1), false));
   return out;
 }
 
-std::optional<std::string> SqliteStore::get_document(const std::string& kind, const std::string& name) {
+std::optional<std::string> SqlStore::get_document(const std::string& kind, const std::string& name) {
   std::lock_guard lock(mutex_);
-  Statement q(db_, "SELECT doc FROM documents WHERE kind = ?1 AND name = ?2");
+  Statement q(*db_, "SELECT doc FROM documents WHERE kind = ?1 AND name = ?2");
   q.bind(1, kind).bind(2, name);
   if (!q.step()) return std::nullopt;
   return sealed_document(kind, q.text(0), false);
 }
 
-void SqliteStore::put_document(const std::string& kind, const std::string& name, const std::string& doc) {
+void SqlStore::put_document(const std::string& kind, const std::string& name, const std::string& doc) {
   std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("documents", "kind = ?2 AND name = ?1", name, kind);
   if (kind == "teams") {
     // What load() will ask of it, now: its allowlist names stored models and providers.
     std::vector<core::ConfigError> errors;
@@ -1216,34 +1252,39 @@ void SqliteStore::put_document(const std::string& kind, const std::string& name,
     core::validate_resources(context, found, "");
     throw_if_invalid(findings_about(std::move(found), "teams", "team " + name));
   }
-  Statement upsert(db_,
+  Statement upsert(*db_,
                    "INSERT INTO documents (kind, name, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
-                   "ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
+                   "ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, "
+                   "version = documents.version + 1");
   upsert.bind(1, kind).bind(2, name).bind(3, sealed_document(kind, doc, true)).bind(4, now_seconds()).step();
+  tx.commit();
   wrote_since_load_ = wrote_since_load_ || loaded_kind(kind);
 }
 
-bool SqliteStore::remove_document(const std::string& kind, const std::string& name) {
+bool SqlStore::remove_document(const std::string& kind, const std::string& name) {
   std::lock_guard lock(mutex_);
-  Statement del(db_, "DELETE FROM documents WHERE kind = ?1 AND name = ?2");
+  Transaction tx(*db_, Transaction::write);
+  check_expected_version("documents", "kind = ?2 AND name = ?1", name, kind);
+  Statement del(*db_, "DELETE FROM documents WHERE kind = ?1 AND name = ?2");
   del.bind(1, kind).bind(2, name).step();
-  bool removed = sqlite3_changes(db_) > 0;
+  bool removed = db_->changes() > 0;
+  tx.commit();
   wrote_since_load_ = wrote_since_load_ || (removed && loaded_kind(kind));
   return removed;
 }
 
-void SqliteStore::append_audit(const AuditEntry& e) {
+void SqlStore::append_audit(const AuditEntry& e) {
   std::lock_guard lock(mutex_);
-  Statement insert(db_,
+  Statement insert(*db_,
                    "INSERT INTO audit (ts_ms, actor, action, status, kind, name, before, after) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   insert.bind(1, e.ts_ms).bind(2, e.actor).bind(3, e.action).bind(4, int64_t{e.status}).bind(5, e.kind);
   insert.bind(6, e.name).bind(7, e.before).bind(8, e.after).step();
 }
 
-std::vector<AuditEntry> SqliteStore::list_audit(int limit, int offset) {
+std::vector<AuditEntry> SqlStore::list_audit(int limit, int offset) {
   std::lock_guard lock(mutex_);
-  Statement q(db_,
+  Statement q(*db_,
               "SELECT ts_ms, actor, action, status, kind, name, before, after FROM audit "
               "ORDER BY id DESC LIMIT ?1 OFFSET ?2");
   q.bind(1, int64_t{limit}).bind(2, int64_t{offset});

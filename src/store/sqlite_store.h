@@ -1,35 +1,35 @@
-// The SQLite file as a store: the embedded default, read-write (Admin API and `tollgate keys`
-// write here). Each provider and model is one JSON document row, read back with the same
-// parse and validation code as the YAML file; keys are rows of their own because only their
-// hash is kept.
+// The SQL stores: the SQLite file (the embedded default) and PostgreSQL (a cluster of
+// replicas), read-write (Admin API, `tollgate keys`, `tollgate apply` write here). Each
+// provider and model is one JSON document row, read back with the same parse and validation
+// code as the YAML file; keys are rows of their own because only their hash is kept. Every
+// resource row carries a version that moves with each write of it (If-Match on the Admin API).
+// The statements are written once (store/sql_db.h runs them on either engine).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "store/secret_box.h"
+#include "store/sql_db.h"
 #include "store/store.h"
-
-struct sqlite3;
 
 namespace tollgate::store {
 
-class SqliteStore final : public ResourceStore {
+class SqlStore : public ResourceStore {
  public:
-  // Opens the database, creating its parent directory and the schema the first time.
-  // Throws std::runtime_error when it cannot.
-  explicit SqliteStore(std::string path);
-  ~SqliteStore() override;
-  SqliteStore(const SqliteStore&) = delete;
-  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqlStore() override;
+  SqlStore(const SqlStore&) = delete;
+  SqlStore& operator=(const SqlStore&) = delete;
 
   core::ParseResult load() override;
-  // Another connection committed (PRAGMA data_version moved), or this object wrote, since the
-  // last load(). True before the first load().
+  // Another connection committed, or this object wrote, since the last load(). True before
+  // the first load().
   bool changed() override;
   bool writable() const override { return true; }
-  std::string describe() const override { return "sqlite:" + path_; }
+  std::string describe() const override { return db_->describe(); }
+  std::optional<int64_t> version_of(const std::string& kind, const std::string& name) override;
 
   CreatedKey create_key(const std::string& name, const std::vector<std::string>& models) override;
   void put_provider(const core::Provider& p) override;
@@ -41,6 +41,7 @@ class SqliteStore final : public ResourceStore {
   void put_mcp_server(const core::McpServer& s) override;
   bool remove_mcp_server(const std::string& name) override;
   bool revoke_key(const std::string& id_or_name) override;
+  void put_key(const core::Key& k) override;
   CreatedKey create_key(const core::Key& spec) override;
   bool update_key(const core::Key& spec) override;
   std::optional<CreatedKey> rotate_key(const std::string& id_or_name) override;
@@ -55,26 +56,53 @@ class SqliteStore final : public ResourceStore {
   void append_audit(const AuditEntry& entry) override;
   std::vector<AuditEntry> list_audit(int limit, int offset) override;
 
+ protected:
+  explicit SqlStore(std::unique_ptr<SqlDb> db);
+  // At open, once the schema is there: a store with a key check value or sealed credentials
+  // refuses to open with another key.
+  void check_secret_key_at_open();
+  // At open: seals what an older store kept in plain text.
+  void seal_plaintext_credentials();
+
+  std::unique_ptr<SqlDb> db_;
+
  private:
-  // The caller holds mutex_.
+  // The caller holds mutex_. Throws StaleWrite when an ExpectVersion is set and the row found
+  // by `where` (?1: `key`; ?2: `kind`, for documents) is not at that version.
+  void check_expected_version(const char* table, const char* where, const std::string& key,
+                              const std::string& kind = "");
+  std::optional<int64_t> stored_version(const char* table, const char* where, const std::string& key,
+                                        const std::string& kind);
   std::optional<std::string> document_in(const char* table, const std::string& name);
   std::vector<StoredKey> keys_where(const std::string& where, const std::string& arg);
   core::Resources stored_names(const std::string& except_model);
   std::string sealed_document(const std::string& kind, const std::string& doc, bool seal);
   void check_key_models(const core::Key& k);
-  int64_t data_version();
   std::vector<std::string> names_in(const char* table);
   // The key that seals provider credentials, made on first use (see secret_box.h).
   const SecretBox& secrets();
-  // At open: seals what an older store kept in plain text.
-  void seal_plaintext_credentials();
 
-  std::string path_;
   std::mutex mutex_;  // one connection, used by the reload poller and the Admin API
-  sqlite3* db_ = nullptr;
   int64_t loaded_version_ = -1;
+  bool loaded_once_ = false;
   bool wrote_since_load_ = false;
   std::optional<SecretBox> secrets_;
+};
+
+class SqliteStore final : public SqlStore {
+ public:
+  // Opens the database, creating its parent directory and the schema the first time.
+  // Throws std::runtime_error when it cannot.
+  explicit SqliteStore(std::string path);
+};
+
+class PostgresStore final : public SqlStore {
+ public:
+  // Connects, and creates or migrates the schema (once, under an advisory lock, whichever
+  // replica comes first). Throws StoreUnavailable when the database cannot be reached, and
+  // std::runtime_error for a store this tollgate cannot use (a newer schema, another key).
+  explicit PostgresStore(const std::string& url);
+  std::chrono::milliseconds change_check_interval() const override { return std::chrono::milliseconds(200); }
 };
 
 }  // namespace tollgate::store

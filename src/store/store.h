@@ -1,7 +1,9 @@
 // Where resources live. One interface, several stores (DESIGN.md): the SQLite file (the
-// embedded default, read-write), the YAML resources file (read-only, GitOps), later etcd.
+// embedded default, read-write), the YAML resources file (read-only, GitOps), PostgreSQL
+// (read-write, shared by the replicas of a cluster).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <cstdint>
 #include <memory>
@@ -51,6 +53,13 @@ class ResourceStore {
 
   virtual bool writable() const = 0;
   virtual std::string describe() const = 0;
+  // How often the runtime asks changed(): a shared store is polled often enough that every
+  // replica serves a change within a second.
+  virtual std::chrono::milliseconds change_check_interval() const { return std::chrono::seconds(1); }
+
+  // The version of one stored resource (by the Admin API's kind name, and name, or id for keys):
+  // it moves with every write of it. nullopt: not stored, or a store without versions.
+  virtual std::optional<int64_t> version_of(const std::string& kind, const std::string& name);
 
   // Write operations; a read-only store throws std::runtime_error explaining why. A write
   // that is not valid on its own, or names a provider / model not stored, throws
@@ -70,6 +79,9 @@ class ResourceStore {
   virtual bool remove_mcp_server(const std::string& name);
   // Revokes a key by id or name; a revoked key is no longer loaded, and its name stays taken.
   virtual bool revoke_key(const std::string& id_or_name);
+  // Creates or replaces the key named k.name with the hash and settings given (a declarative
+  // file's key: `tollgate apply`); throws ResourceConflict for a revoked name.
+  virtual void put_key(const core::Key& k);
 
   // What the Admin API needs beyond load(). The defaults are for stores that cannot: reads
   // return nothing, writes throw std::runtime_error.
@@ -115,6 +127,33 @@ class InvalidResource : public std::runtime_error {
 class ResourceConflict : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A write refused because the resource moved on since the version the writer read (If-Match).
+class StaleWrite : public ResourceConflict {
+ public:
+  StaleWrite(const std::string& what, std::optional<int64_t> current) : ResourceConflict(what), current(current) {}
+  std::optional<int64_t> current;  // nullopt: no longer stored
+};
+
+// The store cannot be reached now (a database down); the last good snapshot keeps serving.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// While one lives, the resource writes this thread makes must find their resource at
+// `version` (an Admin API If-Match), else throw StaleWrite. nullopt expects nothing.
+class ExpectVersion {
+ public:
+  explicit ExpectVersion(std::optional<int64_t> version);
+  ~ExpectVersion();
+  ExpectVersion(const ExpectVersion&) = delete;
+  ExpectVersion& operator=(const ExpectVersion&) = delete;
+  static std::optional<int64_t> current();
+
+ private:
+  std::optional<int64_t> previous_;
 };
 
 // Opens (and for sqlite creates) the store; throws std::runtime_error when it cannot.

@@ -74,22 +74,22 @@ describe('replicas on one sqlite store', () => {
     const shared = { TOLLGATE_SECRET_KEY: 'the cluster passphrase' };
     const s = await provisioned(t, shared);
     if ((await sqlite3([s.db, 'PRAGMA user_version'])) === null) return t.skip('no sqlite3 shell to change the store');
-    assert.equal(await sqlite3([s.db, 'PRAGMA user_version']), '1');
+    assert.equal(await sqlite3([s.db, 'PRAGMA user_version']), '2');
 
     // Older: the version before versions (0). Migrated at start, served as before.
     await sqlite3([s.db, 'PRAGMA user_version = 0']);
     const gw = await startGateway(t, { configPath: s.configPath, env: shared });
     assert.equal(await ask(gw, s.secret, 'migrated'), 'Echo: migrated');
-    assert.equal(await sqlite3([s.db, 'PRAGMA user_version']), '1');
+    assert.equal(await sqlite3([s.db, 'PRAGMA user_version']), '2');
     const out = gw.output();
-    assert.match(out.stdout + out.stderr, /migrated the sqlite store .* from schema version 0 to 1/);
+    assert.match(out.stdout + out.stderr, /migrated the store sqlite:.* from schema version 0 to 2/);
     await gw.stop();
 
     // Newer: refused by serve and by the CLI, with the versions named; the store is untouched.
     await sqlite3([s.db, 'PRAGMA user_version = 7']);
     const r = await runTollgate(['serve', '--config', s.configPath], { cwd: s.dir, env: shared });
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout + r.stderr, /schema version 7, newer than this tollgate knows \(1\)/);
+    assert.match(r.stdout + r.stderr, /schema version 7, newer than this tollgate knows \(2\)/);
     const cli = await s.cli(['keys', 'create', '--name', 'k2', '--models', 'm']);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stdout + cli.stderr, /schema version 7/);

@@ -122,7 +122,7 @@ TEST(SqliteStore, CreatesTheFileItsDirectoryAndTheSchemaOnFirstOpen) {
               table);
   }
   // Opening again keeps what is there.
-  raw.exec("INSERT INTO providers VALUES ('p', '{\"name\":\"p\",\"kind\":\"openai\"}', 0)");
+  raw.exec("INSERT INTO providers (name, doc, updated_at) VALUES ('p', '{\"name\":\"p\",\"kind\":\"openai\"}', 0)");
   SqliteStore again(db.string());
   EXPECT_EQ(again.load().resources.providers.size(), 1u);
 }
@@ -362,11 +362,11 @@ TEST(SqliteStore, BadRowsAreReportedByTheRowTheyAreIn) {
   store.put_provider(provider("good"));
   CreatedKey k = store.create_key("good-key", {});
   RawDb raw(db);
-  raw.exec(R"(INSERT INTO providers VALUES ('typo', '{"name":"typo","kind":"openai","tiemouts":{}}', 0))");
-  raw.exec(R"(INSERT INTO providers VALUES ('badkind', '{"name":"badkind","kind":"openia"}', 0))");
-  raw.exec(R"(INSERT INTO providers VALUES ('renamed', '{"name":"other","kind":"openai"}', 0))");
-  raw.exec(R"(INSERT INTO providers VALUES ('notjson', '{"name": [', 0))");
-  raw.exec(R"(INSERT INTO models VALUES ('orphan', '{"name":"orphan","targets":[{"provider":"ghost","model":"x"}]}', 0))");
+  raw.exec(R"(INSERT INTO providers (name, doc, updated_at) VALUES ('typo', '{"name":"typo","kind":"openai","tiemouts":{}}', 0))");
+  raw.exec(R"(INSERT INTO providers (name, doc, updated_at) VALUES ('badkind', '{"name":"badkind","kind":"openia"}', 0))");
+  raw.exec(R"(INSERT INTO providers (name, doc, updated_at) VALUES ('renamed', '{"name":"other","kind":"openai"}', 0))");
+  raw.exec(R"(INSERT INTO providers (name, doc, updated_at) VALUES ('notjson', '{"name": [', 0))");
+  raw.exec(R"(INSERT INTO models (name, doc, updated_at) VALUES ('orphan', '{"name":"orphan","targets":[{"provider":"ghost","model":"x"}]}', 0))");
   raw.exec(R"(INSERT INTO keys (id, name, hash, prefix, models) VALUES ('key_x', 'scoped', ')" +
            std::string(64, 'c') + R"(', '', '["nope"]'))");
   raw.exec(R"(INSERT INTO keys (id, name, hash, prefix, models) VALUES ('key_y', 'garbled', ')" +
@@ -544,6 +544,46 @@ TEST(SqliteStore, AnotherSecretKeyIsRefusedByTheKeyCheckValue) {
   unsetenv("TOLLGATE_SECRET_KEY");
 }
 
+// Every resource row has a version that moves with each write of it; a write made under an
+// ExpectVersion (the Admin API's If-Match) that finds another version is refused whole.
+TEST(SqliteStore, VersionsMoveWithEachWriteAndStaleWritesAreRefused) {
+  TempDir dir;
+  SqliteStore store((dir.path() / "t.db").string());
+  store.put_provider(provider("p"));
+  EXPECT_EQ(store.version_of("providers", "p"), 1);
+  store.put_provider(provider("p"));
+  EXPECT_EQ(store.version_of("providers", "p"), 2);
+  EXPECT_EQ(store.version_of("providers", "ghost"), std::nullopt);
+  {
+    ExpectVersion expect(1);
+    try {
+      store.put_provider(provider("p"));
+      ADD_FAILURE() << "a stale write went through";
+    } catch (const StaleWrite& e) {
+      EXPECT_EQ(e.current, 2);
+    }
+    EXPECT_THROW(store.remove_provider("p"), StaleWrite);
+  }
+  EXPECT_EQ(store.version_of("providers", "p"), 2);
+  {
+    ExpectVersion expect(2);
+    store.put_provider(provider("p"));
+  }
+  EXPECT_EQ(store.version_of("providers", "p"), 3);
+
+  CreatedKey k = store.create_key("k", {});
+  EXPECT_EQ(store.version_of("keys", k.key.id), 1);
+  EXPECT_TRUE(store.revoke_key("k"));
+  EXPECT_EQ(store.version_of("keys", "k"), 2);
+  store.put_document("admin_keys", "a", R"({"name":"a"})");
+  store.put_document("admin_keys", "a", R"({"name":"a"})");
+  EXPECT_EQ(store.version_of("admin_keys", "a"), 2);
+  {
+    ExpectVersion expect(1);
+    EXPECT_THROW(store.remove_document("admin_keys", "a"), StaleWrite);
+  }
+}
+
 // The store carries its schema version (PRAGMA user_version): an old store is migrated once,
 // a newer one is refused with a clear message.
 TEST(SqliteStore, SchemaVersionMigratesOldStoresAndRefusesNewerOnes) {
@@ -559,8 +599,9 @@ TEST(SqliteStore, SchemaVersionMigratesOldStoresAndRefusesNewerOnes) {
   { SqliteStore store(db.string()); }
   {
     RawDb raw(db);
-    EXPECT_EQ(raw.one("PRAGMA user_version"), "1");
+    EXPECT_EQ(raw.one("PRAGMA user_version"), "2");
     EXPECT_EQ(raw.one("SELECT COUNT(*) FROM pragma_table_info('keys') WHERE name = 'settings'"), "1");
+    EXPECT_EQ(raw.one("SELECT COUNT(*) FROM pragma_table_info('keys') WHERE name = 'version'"), "1");
     EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'"), "1");
   }
   { SqliteStore again(db.string()); }  // already current: nothing to do
@@ -572,7 +613,7 @@ TEST(SqliteStore, SchemaVersionMigratesOldStoresAndRefusesNewerOnes) {
     SqliteStore newer(db.string());
     ADD_FAILURE() << "a newer store was opened";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this tollgate knows (1)"),
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this tollgate knows (2)"),
               std::string::npos)
         << e.what();
   }
