@@ -138,7 +138,7 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
-    auto relay = endpoint == Endpoint::responses ? responses_passthrough()
+    auto relay = endpoint == Endpoint::responses ? responses_fast_relay(ctx)
                                                  : guarded(openai_passthrough(ask_for_usage), ctx);
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
@@ -164,7 +164,11 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   }
   auto content_type = call.header("content-type");
   if (content_type.empty()) content_type = "application/json";
+  // A stored response is read from a copy once the caller has the bytes.
+  std::string kept;
+  if (endpoint == Endpoint::responses && keeps_responses(ctx)) kept = body;
   co_await relay_whole(ctx, status, content_type, std::move(body), std::move(extra));
+  if (!kept.empty()) keep_response_body(ctx, kept);
   co_return AttemptResult::answered();
 }
 

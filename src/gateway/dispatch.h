@@ -81,8 +81,15 @@ boost::asio::awaitable<AttemptResult> translated_attempt(RequestContext& ctx,
 boost::asio::awaitable<AttemptResult> responses_attempt(RequestContext& ctx);
 // True when a Responses request must be translated even for an OpenAI-speaking target.
 bool responses_needs_translation(const RequestContext& ctx);
+// The translated Responses stream for `answer`, and the fast path's (the upstream's events as
+// they come): both through the output guardrails, and kept in the store when the caller asked.
 std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
                                              std::unique_ptr<dialects::ChatStreamDecoder> decoder);
+std::unique_ptr<StreamRelay> responses_fast_relay(RequestContext& ctx);
+// Storing is on and the caller did not say store: false.
+bool keeps_responses(const RequestContext& ctx);
+// The fast path's whole answer (a response object), kept under its own id.
+void keep_response_body(RequestContext& ctx, std::string_view body);
 boost::asio::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer,
                                               const boost::json::object& completion);
 

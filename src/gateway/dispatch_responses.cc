@@ -1,13 +1,14 @@
 // Phase 7 for Responses API callers off the fast path: the request is translated into the
 // canonical form (dialects/openai/responses.h) with the items of the responses it continues,
 // sent like any translated request (translated_attempt), and the answer comes back as
-// Responses events or a response object, and is stored when the caller asked (store: true,
-// the default). Also GET / DELETE /v1/responses/{id}.
+// Responses events or a response object. Also GET / DELETE /v1/responses/{id}.
 //
-// On the fast path (an OpenAI-speaking target, no previous_response_id of the gateway's) the
-// bytes go through untouched and nothing is stored here: OpenAI keeps its own responses, and
-// its ids pass through. A chain that starts on the fast path therefore continues only on
-// OpenAI-speaking targets; one that starts here continues anywhere.
+// Every answer the caller asked to store (store not false, storing on) is kept, on the fast
+// path too: there the bytes go through untouched and the finished response (the JSON body, or
+// the data of response.completed) is read and kept under the upstream's own id once the caller
+// has it. So a chain that starts on any provider continues on any other: a gateway id is always
+// translated; an upstream id goes through untouched to an OpenAI-speaking target (which holds
+// it) and is read from the store by any other.
 #include <chrono>
 
 #include <boost/json/parse.hpp>
@@ -38,16 +39,6 @@ class ResponsesAnswer {
 
   const store::SecretBox* seal() const { return store ? &store->seal() : nullptr; }
 
-  // Keeps the answer for a later previous_response_id, when the caller asked for that.
-  void keep(const json::object& response) {
-    if (!store || !turn.store || !ctx.key) return;
-    try {
-      store->put(id, ctx.key->id, response, turn.input_items, turn.previous_response_id);
-    } catch (const std::exception&) {
-      ctx.gateway.metrics.upstream_failure("stored-responses", "write failed");
-    }
-  }
-
   RequestContext& ctx;
   ResponseStore* store;
   responses::Turn turn;
@@ -61,6 +52,81 @@ std::string_view previous_id(const RequestContext& ctx) {
   if (!ctx.doc.is_object()) return {};
   auto* p = ctx.doc.as_object().if_contains("previous_response_id");
   return p && p->is_string() ? std::string_view(p->get_string()) : std::string_view{};
+}
+
+bool asks_to_store(const RequestContext& ctx) {
+  if (!ctx.gateway.responses || !ctx.key || !ctx.doc.is_object()) return false;
+  auto* s = ctx.doc.as_object().if_contains("store");
+  return !(s && s->is_bool() && !s->get_bool());
+}
+
+// A finished response (its own id: the gateway's, or the upstream's on the fast path) kept
+// under the caller's key with this request's input and the response it continues.
+void keep_response(RequestContext& ctx, const json::object& response) {
+  auto* id = response.if_contains("id");
+  auto* status = response.if_contains("status");
+  if (!id || !id->is_string() || id->get_string().empty() || !status || !status->is_string()) return;
+  if (status->get_string() != "completed" && status->get_string() != "incomplete") return;
+  try {
+    ctx.gateway.responses->put(id->get_string(), ctx.key->id, response,
+                               responses::input_items(ctx.doc.as_object()), previous_id(ctx));
+  } catch (const std::exception&) {
+    ctx.gateway.metrics.upstream_failure("stored-responses", "write failed");
+  }
+}
+
+// A Responses stream as the caller gets it (after the output guardrails); its
+// response.completed (or .incomplete) is kept once every byte is out.
+class KeptStream final : public StreamRelay {
+ public:
+  KeptStream(std::unique_ptr<StreamRelay> inner, RequestContext& ctx) : inner_(std::move(inner)), ctx_(ctx) {}
+
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    const std::size_t from = out.size();
+    inner_->on_event(ev, out);
+    look(out, from);
+  }
+  void on_end(std::string& out) override {
+    const std::size_t from = out.size();
+    inner_->on_end(out);
+    look(out, from);
+  }
+  void on_sent() override {
+    inner_->on_sent();
+    boost::system::error_code ec;
+    auto v = final_.empty() ? json::value() : json::parse(final_, ec);
+    if (ec || !v.is_object()) return;
+    if (auto* r = v.as_object().if_contains("response"); r && r->is_object()) keep_response(ctx_, r->as_object());
+  }
+  core::Usage usage() const override { return inner_->usage(); }
+  std::optional<GatewayError> provider_error() const override { return inner_->provider_error(); }
+  std::string error_event(const GatewayError& e) const override { return inner_->error_event(e); }
+
+ private:
+  // Only the last events carry the finished response; the rest is never parsed here.
+  void look(const std::string& out, std::size_t from) {
+    if (out.find("\"response.completed\"", from) == std::string::npos &&
+        out.find("\"response.incomplete\"", from) == std::string::npos)
+      return;
+    http::SseReader reader;
+    reader.feed(std::string_view(out).substr(from));
+    http::SseEvent ev;
+    while (reader.next(ev))
+      if (ev.event == "response.completed" || ev.event == "response.incomplete" ||
+          ev.data.find("\"type\":\"response.completed\"") != std::string::npos)
+        final_ = std::move(ev.data);
+  }
+
+  std::unique_ptr<StreamRelay> inner_;
+  RequestContext& ctx_;
+  std::string final_;
+};
+
+// `relay` through the output guardrails, and kept when the caller asked to store.
+std::unique_ptr<StreamRelay> responses_stream(std::unique_ptr<StreamRelay> relay, RequestContext& ctx) {
+  relay = guarded(std::move(relay), ctx);
+  if (!asks_to_store(ctx)) return relay;
+  return std::make_unique<KeptStream>(std::move(relay), ctx);
 }
 
 AttemptResult failed(GatewayError e) {
@@ -107,7 +173,6 @@ class ResponsesRelay final : public StreamRelay {
       }
     }
     encoder_.finish(usage(), out);
-    answer_.keep(encoder_.response());
   }
   core::Usage usage() const override { return decoder_ ? decoder_->usage() : usage_; }
   std::optional<GatewayError> provider_error() const override { return error_; }
@@ -150,7 +215,19 @@ bool responses_needs_translation(const RequestContext& ctx) {
 
 std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
                                              std::unique_ptr<dialects::ChatStreamDecoder> decoder) {
-  return std::make_unique<ResponsesRelay>(answer, std::move(decoder));
+  return responses_stream(std::make_unique<ResponsesRelay>(answer, std::move(decoder)), answer.ctx);
+}
+
+std::unique_ptr<StreamRelay> responses_fast_relay(RequestContext& ctx) {
+  return responses_stream(responses_passthrough(), ctx);
+}
+
+bool keeps_responses(const RequestContext& ctx) { return asks_to_store(ctx); }
+
+void keep_response_body(RequestContext& ctx, std::string_view body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (!ec && v.is_object()) keep_response(ctx, v.as_object());
 }
 
 net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer, const json::object& completion_in) {
@@ -165,7 +242,7 @@ net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answ
   const json::object& completion = guarded_answer.is_object() ? guarded_answer.as_object() : completion_in;
   json::object response = responses::to_response(completion, answer.turn, answer.id, answer.created_at,
                                                  ctx.facts.model, ctx.usage, answer.seal());
-  answer.keep(response);
+  if (asks_to_store(ctx)) keep_response(ctx, response);
   co_await relay_whole(ctx, 200, "application/json", json::serialize(response), {});
 }
 

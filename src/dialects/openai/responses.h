@@ -67,6 +67,10 @@ struct Turn {
   boost::json::object echo;
 };
 
+// This request's `input` as items (a string is one user message); empty when absent or not a
+// string or an array. What a stored response keeps as its input.
+boost::json::array input_items(const boost::json::object& request);
+
 // `request` -> `out`. `history`: the input and output items of the responses this one
 // continues (previous_response_id), oldest first. A malformed item is a 400 naming it.
 std::optional<core::GatewayError> to_chat(const boost::json::object& request,

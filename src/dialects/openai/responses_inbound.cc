@@ -286,6 +286,16 @@ std::optional<GatewayError> text_format(const json::value& v, Turn& t) {
 
 }  // namespace
 
+json::array input_items(const json::object& request) {
+  auto* input = request.if_contains("input");
+  if (!input) return {};
+  if (auto* a = input->if_array()) return *a;
+  if (auto* s = input->if_string())
+    return json::array{json::object{{"type", "message"}, {"role", "user"},
+                                    {"content", json::array{json::object{{"type", "input_text"}, {"text", *s}}}}}};
+  return {};
+}
+
 std::optional<GatewayError> to_chat(const json::object& req, const json::array& history,
                                     const store::SecretBox* seal, Turn& t) {
   t.chat["model"] = req.contains("model") ? req.at("model") : json::value("");
@@ -306,17 +316,9 @@ std::optional<GatewayError> to_chat(const json::object& req, const json::array& 
 
   // This turn's input as items (a string is one user message).
   auto* input = req.if_contains("input");
-  if (!absent(input)) {
-    if (input->is_string()) {
-      t.input_items.push_back(json::object{
-          {"type", "message"}, {"role", "user"},
-          {"content", json::array{json::object{{"type", "input_text"}, {"text", input->get_string()}}}}});
-    } else if (input->is_array()) {
-      t.input_items = input->get_array();
-    } else {
-      return invalid("Invalid type for 'input': expected a string or an array.", "input");
-    }
-  }
+  if (!absent(input) && !input->is_string() && !input->is_array())
+    return invalid("Invalid type for 'input': expected a string or an array.", "input");
+  t.input_items = input_items(req);
 
   Builder b(t, seal);
   for (std::size_t i = 0; i < history.size(); ++i)
