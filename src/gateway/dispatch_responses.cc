@@ -9,6 +9,7 @@
 // has it. So a chain that starts on any provider continues on any other: a gateway id is always
 // translated; an upstream id goes through untouched to an OpenAI-speaking target (which holds
 // it) and is read from the store by any other.
+#include <algorithm>
 #include <chrono>
 
 #include <boost/json/parse.hpp>
@@ -202,6 +203,42 @@ class ResponsesRelay final : public StreamRelay {
   std::optional<GatewayError> error_;
 };
 
+bool is_reference(const json::value& item) {
+  auto* o = item.if_object();
+  auto* type = o ? o->if_contains("type") : nullptr;
+  return type && type->is_string() && type->get_string() == "item_reference";
+}
+
+// item_reference items naming an output item of a response the gateway served (its id says
+// which, responses.h) become that item. Others stay, and the translation drops and names them:
+// an upstream's own items can be referred to only on that upstream.
+void resolve_references(ResponseStore& store, std::string_view key_id, json::array& items) {
+  std::vector<std::pair<std::string, std::optional<ResponseStore::Stored>>> seen;
+  for (auto& item : items) {
+    if (!is_reference(item)) continue;
+    auto* id = item.as_object().if_contains("id");
+    if (!id || !id->is_string()) continue;
+    std::string response = responses::response_of_item(id->get_string());
+    if (response.empty()) continue;
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == response; });
+    if (it == seen.end()) {
+      std::optional<ResponseStore::Stored> got;
+      try {
+        got = store.get(response, key_id);
+      } catch (const std::exception&) {
+      }
+      it = seen.insert(seen.end(), {response, std::move(got)});
+    }
+    auto* output = it->second ? it->second->response.if_contains("output") : nullptr;
+    if (!output || !output->is_array()) continue;
+    for (const auto& out : output->get_array())
+      if (auto* o = out.if_object(); o && o->contains("id") && o->at("id") == *id) {
+        item = out;
+        break;
+      }
+  }
+}
+
 GatewayError not_found(std::string_view id) {
   return GatewayError::make(ErrorKind::not_found, fmt::format("Response with id '{}' not found.", id),
                             "response_not_found");
@@ -260,7 +297,19 @@ net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {
                                           fmt::format("Previous response with id '{}' not found.", prev),
                                           "previous_response_not_found", "previous_response_id"));
   }
-  if (auto e = responses::to_chat(ctx.doc.as_object(), history, answer.seal(), answer.turn)) co_return failed(std::move(*e));
+  // Items the caller refers to by id (item_reference) are read from the store.
+  const json::object* request = &ctx.doc.as_object();
+  json::object resolved;
+  if (answer.store && ctx.key) {
+    resolve_references(*answer.store, ctx.key->id, history);
+    auto* input = request->if_contains("input");
+    if (input && input->is_array() && std::any_of(input->get_array().begin(), input->get_array().end(), is_reference)) {
+      resolved = *request;
+      resolve_references(*answer.store, ctx.key->id, resolved["input"].as_array());
+      request = &resolved;
+    }
+  }
+  if (auto e = responses::to_chat(*request, history, answer.seal(), answer.turn)) co_return failed(std::move(*e));
   // What has no equivalent here is dropped and named (x-tollgate-dropped, the access log), or
   // refused for a strict model, as for every translation (params.h).
   for (const auto& name : answer.turn.dropped) {

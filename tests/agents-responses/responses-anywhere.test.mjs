@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { KEYS, cleanupScope, makeTempDir, postJson, startGateway, writeConfig } from '../integration/harness.mjs';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
 import { startGeminiMock } from '../mocks/gemini-mock.mjs';
-import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
+import { REASONING_SIGNATURE, startBedrockMock } from '../mocks/bedrock-mock.mjs';
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -426,6 +426,19 @@ describe('Responses API on every provider', () => {
       assert.deepEqual(replay.content.map((b) => b.type), ['thinking', 'tool_use']);
       assert.equal(replay.content[1].name, 'get_goal');
       assert.match(r.stdout, /Tool result:/);
+    });
+
+    it('bed: a tool round trip whose second turn replays the signed reasoning to Bedrock', { timeout: 90_000 }, async () => {
+      const before = bed.requests.length;
+      const r = await codex('[[tool:get_goal]] [[think:weighing the goal]] what is the goal?', 'bed');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Tool result:/);
+      const sent = bed.requests.slice(before).map((q) => q.body).filter((b) => JSON.stringify(b?.messages ?? []).includes('[[tool:get_goal]]'));
+      assert.ok(sent.length >= 2, `Codex sent ${sent.length} turns`);
+      const replay = sent.at(-1).messages.find((m) => m.role === 'assistant');
+      assert.deepEqual(replay.content.map((b) => Object.keys(b)[0]), ['reasoningContent', 'toolUse']);
+      assert.equal(replay.content[0].reasoningContent.reasoningText.text, 'weighing the goal');
+      assert.equal(replay.content[0].reasoningContent.reasoningText.signature, REASONING_SIGNATURE, 'the mock checked this signature');
     });
   });
 

@@ -51,6 +51,12 @@ namespace tollgate::dialects::openai::responses {
 constexpr std::string_view kIdPrefix = "resp_tg";
 bool is_gateway_id(std::string_view id);
 std::string new_id(std::string_view prefix);  // prefix + 32 random hex digits
+// The ids of a gateway response's output items say whose they are ("rs_tg<hex>_2" is item 2 of
+// "resp_tg<hex>"), so an `item_reference` (what the AI SDK sends for stored items) finds its
+// response without an index of items. Another response id: a random one.
+std::string item_id(std::string_view prefix, std::string_view response_id, std::size_t index);
+// The gateway response an item id belongs to; empty for any other id.
+std::string response_of_item(std::string_view item_id);
 
 // One Responses request, translated.
 struct Turn {

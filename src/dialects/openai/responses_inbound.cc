@@ -20,6 +20,22 @@ std::string new_id(std::string_view prefix) {
   return fmt::format("{}{:016x}{:016x}", prefix, rng(), rng());
 }
 
+std::string item_id(std::string_view prefix, std::string_view response_id, std::size_t index) {
+  if (!is_gateway_id(response_id)) return new_id(prefix);
+  return fmt::format("{}tg{}_{}", prefix, response_id.substr(kIdPrefix.size()), index);
+}
+
+std::string response_of_item(std::string_view item_id) {
+  auto us = item_id.find('_');
+  if (us == std::string_view::npos) return {};
+  auto rest = item_id.substr(us + 1);
+  if (!rest.starts_with("tg")) return {};
+  rest.remove_prefix(2);
+  auto end = rest.find('_');
+  if (end == std::string_view::npos || end == 0) return {};
+  return fmt::format("{}{}", kIdPrefix, rest.substr(0, end));
+}
+
 namespace {
 
 GatewayError invalid(std::string message, std::string param) {
