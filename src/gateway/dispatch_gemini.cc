@@ -295,8 +295,15 @@ net::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const json::ob
   json::object chat = *canonical;
   // Dropped and named by default; a model with strict_params refuses instead.
   auto opts = encode_options(ctx, {}, false);
-  for (const auto& name : ctx.translation_dropped)
-    if (!opts.drop(name)) co_return fail(strict_refusal(name));
+  for (const auto& name : ctx.translation_dropped) {
+    if (opts.drop(name)) continue;
+    // A strict model still takes the replayed signature away (gemini/inbound.h), and says so.
+    if (name == gemini::kThoughtSignature) {
+      name_dropped(ctx, name);
+      continue;
+    }
+    co_return fail(strict_refusal(name));
+  }
   clamp_max_tokens(ctx, chat);
   if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
       kind == core::ProviderKind::azure) {
