@@ -48,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ec) return 0;
 
   if (auto* o = doc.if_object()) {
+    if (responses::input_tokens_estimate(*o) < 1) abort();
     responses::Turn turn;
     if (!responses::to_chat(*o, {}, &box, turn)) {
       auto* m = turn.chat.if_contains("messages");

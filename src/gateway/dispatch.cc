@@ -20,6 +20,7 @@
 #include "dialects/codec.h"
 #include "dialects/bedrock/event_stream.h"
 #include "dialects/gemini/codec.h"
+#include "dialects/openai/responses.h"
 #include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
@@ -172,6 +173,35 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   co_return AttemptResult::answered();
 }
 
+// POST /v1/responses/input_tokens: OpenAI counts for its own models (the body goes through with
+// the model spliced); elsewhere (compatible servers and Azure lack the endpoint) a documented
+// estimate in OpenAI's shape.
+net::awaitable<AttemptResult> input_tokens_attempt(RequestContext& ctx) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  if (provider.spec.kind != core::ProviderKind::openai) {
+    auto tokens = dialects::openai::responses::input_tokens_estimate(ctx.doc.as_object());
+    co_await respond_json(ctx, 200, fmt::format(R"({{"object":"response.input_tokens","input_tokens":{}}})", tokens));
+    co_return AttemptResult::answered();
+  }
+  http::OutgoingRequest req;
+  req.target = provider.endpoint.path_prefix + "/responses/input_tokens";
+  openai_headers(provider, req);
+  req.body = dialects::openai::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model, false);
+  http::UpstreamCall call;
+  CancelOnClientGone guard(ctx.ex, call);
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
+  const int status = call.status();
+  std::string body;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (status >= 400 || status < 200) {
+    auto error = dialects::openai::upstream_error(status, body, call.media_type());
+    std::string shaped = dialects::openai::upstream_error_body(status, body, call.media_type());
+    co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
+  }
+  co_await relay_whole(ctx, status, "application/json", std::move(body), passthrough_headers(call));
+  co_return AttemptResult::answered();
+}
+
 // The attempt for the current target, by the pair (caller dialect, provider dialect).
 net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json::object* canonical,
                                                 const std::optional<GatewayError>& translate_error) {
@@ -186,6 +216,7 @@ net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json:
     co_return co_await anthropic_attempt(ctx, canonical);
   }
   if (dialect_of(ctx.route) == Dialect::gemini) co_return co_await gemini_attempt(ctx, canonical, translate_error);
+  if (ctx.route == Route::responses_input_tokens) co_return co_await input_tokens_attempt(ctx);
   const Endpoint endpoint = endpoint_of(ctx.route);
   if (endpoint == Endpoint::responses &&
       (!speaks_openai(ctx.target->provider->spec.kind) || responses_needs_translation(ctx)))

@@ -220,6 +220,21 @@ describe('Responses API on every provider', () => {
       await assert.rejects(client.responses.retrieve(unstored.id), (e) => e.status === 404);
     });
 
+    it('responses.inputTokens.count: OpenAI counts on the fast path; elsewhere a documented estimate, in OpenAI\'s shape', T, async () => {
+      const input = [{ role: 'user', content: 'count these five words please' }];
+      const counted = await client.responses.inputTokens.count({ model: 'gpt', input, instructions: 'Be brief.' });
+      assert.deepEqual(counted, { object: 'response.input_tokens', input_tokens: 7 });
+      const sent = oai.requestsTo('/v1/responses/input_tokens').at(-1).body;
+      assert.equal(sent.model, 'gpt-4o', 'the alias was resolved');
+      for (const alias of ['claude', 'gem', 'bed']) {
+        const est = await client.responses.inputTokens.count({ model: alias, input, instructions: 'Be brief.' });
+        assert.equal(est.object, 'response.input_tokens');
+        // (29 + 4 ("user") + 9 bytes of text + 3) / 4, + 4 for the one message
+        assert.equal(est.input_tokens, 15, alias);
+      }
+      await assert.rejects(client.responses.inputTokens.count({ model: 'nope', input }), (e) => e.status === 404 || e.status === 400);
+    });
+
     it('steering with no equivalent is dropped and named; bad items are 400s in OpenAI\'s envelope', T, async () => {
       const res = await postJson(`${gw.baseURL}/responses`, {
         model: 'claude', input: 'hi', prompt_cache_key: 'k', client_metadata: { a: 'b' }, text: {},

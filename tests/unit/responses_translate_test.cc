@@ -276,3 +276,14 @@ TEST(ResponsesItemIds, SayWhichResponseTheyBelongTo) {
   EXPECT_EQ(refs.dropped, std::vector<std::string>{"input[].item_reference"});
   EXPECT_EQ(refs.chat.at("messages").as_array().size(), 1u);
 }
+
+// POST /v1/responses/input_tokens where the provider cannot count: about 4 bytes a token, 4 a
+// message, 1,600 an image; sealed reasoning and item bookkeeping count nothing.
+TEST(ResponsesInputTokens, DocumentedEstimate) {
+  EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m","input":"12345678"})")), (4 + 8 + 3) / 4 + 4);
+  EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m","instructions":"abcd","input":[
+    {"type":"reasoning","id":"rs_1","encrypted_content":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","summary":[]},
+    {"role":"user","content":[{"type":"input_image","image_url":"data:image/png;base64,AAAA"}]}]})")),
+            (4 + 4 + 3) / 4 + 8 + 1600);
+  EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m"})")), 1);
+}

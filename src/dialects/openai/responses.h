@@ -88,6 +88,11 @@ boost::json::object to_response(const boost::json::object& completion, const Tur
                                 std::string_view id, int64_t created_at, std::string_view model,
                                 const core::Usage& usage, const store::SecretBox* seal);
 
+// POST /v1/responses/input_tokens where the provider cannot count: a documented estimate of the
+// request's input (instructions, input items, tools): about 4 bytes of text a token, 4 a
+// message, 1,600 an image or file; sealed reasoning counts nothing.
+int64_t input_tokens_estimate(const boost::json::object& request);
+
 // Responses usage from the gateway's usage.
 boost::json::object responses_usage(const core::Usage& u);
 

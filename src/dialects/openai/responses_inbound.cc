@@ -1,4 +1,5 @@
 // A Responses request -> a canonical chat request (responses.h says what the mapping decides).
+#include <algorithm>
 #include <random>
 
 #include <boost/json/parse.hpp>
@@ -310,6 +311,38 @@ json::array input_items(const json::object& request) {
     return json::array{json::object{{"type", "message"}, {"role", "user"},
                                     {"content", json::array{json::object{{"type", "input_text"}, {"text", *s}}}}}};
   return {};
+}
+
+namespace {
+
+void estimate(const json::value& v, int64_t& bytes, int64_t& fixed, int depth) {
+  if (depth > 64) return;
+  if (auto* s = v.if_string()) {
+    bytes += static_cast<int64_t>(s->size());
+  } else if (auto* a = v.if_array()) {
+    for (const auto& x : *a) estimate(x, bytes, fixed, depth + 1);
+  } else if (auto* o = v.if_object()) {
+    std::string_view type = str(*o, "type");
+    if (type == "input_image" || type == "input_file") {
+      fixed += 1600;
+      return;
+    }
+    for (const auto& [k, x] : *o)
+      if (k != "encrypted_content" && k != "id" && k != "type" && k != "status" && k != "call_id") estimate(x, bytes, fixed, depth + 1);
+  }
+}
+
+}  // namespace
+
+int64_t input_tokens_estimate(const json::object& request) {
+  int64_t bytes = 0, fixed = 0;
+  if (auto* ins = request.if_contains("instructions")) estimate(*ins, bytes, fixed, 0);
+  auto items = input_items(request);
+  fixed += 4 * static_cast<int64_t>(items.size());
+  estimate(items, bytes, fixed, 0);
+  if (auto* t = request.if_contains("tools"); t && t->is_array())
+    for (const auto& tool : t->get_array()) bytes += static_cast<int64_t>(json::serialize(tool).size());
+  return std::max<int64_t>(1, (bytes + 3) / 4 + fixed);
 }
 
 std::optional<GatewayError> to_chat(const json::object& req, const json::array& history,
