@@ -66,6 +66,7 @@ class AdminApi {
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
   AdminReply guardrails(Call& call);
+  AdminReply guardrails_try(Call& call);  // POST /guardrails/try: reads only, so viewers may
   AdminReply keys(Call& call);
   AdminReply usage(Call& call);
   AdminReply requests(Call& call);
