@@ -146,6 +146,11 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
 
   std::string body;
   if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  // Another OpenAI account (failover, routing) does not know the chain another one holds: the
+  // turn is translated from the stored chain instead.
+  if (status == 400 && endpoint == Endpoint::responses && body.find("previous_response_not_found") != std::string::npos &&
+      responses_chain_stored(ctx))
+    co_return co_await responses_attempt(ctx);
   if (status >= 400 || status < 200) {
     auto error = dialects::openai::upstream_error(status, body, call.media_type());
     std::string shaped = dialects::openai::upstream_error_body(status, body, call.media_type());

@@ -81,6 +81,8 @@ boost::asio::awaitable<AttemptResult> translated_attempt(RequestContext& ctx,
 boost::asio::awaitable<AttemptResult> responses_attempt(RequestContext& ctx);
 // True when a Responses request must be translated even for an OpenAI-speaking target.
 bool responses_needs_translation(const RequestContext& ctx);
+// The store holds the response this request continues (for this key).
+bool responses_chain_stored(RequestContext& ctx);
 // The translated Responses stream for `answer`, and the fast path's (the upstream's events as
 // they come): both through the output guardrails, and kept in the store when the caller asked.
 std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,

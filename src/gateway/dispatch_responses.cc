@@ -8,7 +8,8 @@
 // the data of response.completed) is read and kept under the upstream's own id once the caller
 // has it. So a chain that starts on any provider continues on any other: a gateway id is always
 // translated; an upstream id goes through untouched to an OpenAI-speaking target (which holds
-// it) and is read from the store by any other.
+// it; when that target is another account and answers previous_response_not_found, the turn is
+// translated from the store there) and is read from the store by any other.
 #include <algorithm>
 #include <chrono>
 
@@ -260,6 +261,16 @@ std::unique_ptr<StreamRelay> responses_fast_relay(RequestContext& ctx) {
 }
 
 bool keeps_responses(const RequestContext& ctx) { return asks_to_store(ctx); }
+
+bool responses_chain_stored(RequestContext& ctx) {
+  auto prev = previous_id(ctx);
+  if (prev.empty() || !ctx.gateway.responses || !ctx.key) return false;
+  try {
+    return ctx.gateway.responses->get(prev, ctx.key->id).has_value();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 void keep_response_body(RequestContext& ctx, std::string_view body) {
   boost::system::error_code ec;

@@ -30,15 +30,16 @@ setTracingDisabled(true);
 
 describe('Responses API on every provider', () => {
   const scope = cleanupScope();
-  let gw, ant, gem, bed, oai, client;
+  let gw, ant, gem, bed, oai, oai2, client;
   before(async () => {
-    [ant, gem, bed, oai] = await Promise.all([
+    [ant, gem, bed, oai, oai2] = await Promise.all([
       startAnthropicMock({ directives: true }),
       startGeminiMock({ directives: true }),
       startBedrockMock({ directives: true }),
       startOpenAIMock({ directives: true }),
+      startOpenAIMock({ directives: true }),  // another OpenAI account: it knows none of the first's responses
     ]);
-    for (const m of [ant, gem, bed, oai]) scope.after(() => m.close());
+    for (const m of [ant, gem, bed, oai, oai2]) scope.after(() => m.close());
     const dir = await makeTempDir(scope);
     const models = [
       { name: 'claude', targets: [{ provider: 'ant', model: 'claude-sonnet-4-5' }] },
@@ -47,6 +48,7 @@ describe('Responses API on every provider', () => {
       { name: 'gem3', targets: [{ provider: 'gem', model: 'gemini-3-pro-preview' }] },
       { name: 'bed', targets: [{ provider: 'bed', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
       { name: 'gpt', targets: [{ provider: 'oai', model: 'gpt-4o' }] },
+      { name: 'gpt-b', targets: [{ provider: 'oai2', model: 'gpt-4o' }] },
       // Failover: the OpenAI target answers 503, the Anthropic one serves.
       { name: 'gpt-down', strategy: 'fallback', targets: [{ provider: 'oai', model: 'mock-error-503' }, { provider: 'ant', model: 'claude-sonnet-4-5' }], retry: { max_attempts: 3, backoff_ms: 10, max_backoff_ms: 50 } },
       // Output guardrails: an email restored in the answer (reversible redaction), and a block on
@@ -63,6 +65,7 @@ describe('Responses API on every provider', () => {
           { name: 'gem', kind: 'gemini', base_url: gem.url, api_key: gem.apiKey },
           { name: 'bed', kind: 'bedrock', base_url: bed.url, api_key: bed.apiKey, api_version: bed.region },
           { name: 'oai', kind: 'openai', base_url: oai.baseURL, api_key: oai.apiKey },
+          { name: 'oai2', kind: 'openai', base_url: oai2.baseURL, api_key: oai2.apiKey },
         ],
         models,
         guardrails: [
@@ -303,6 +306,18 @@ describe('Responses API on every provider', () => {
       assert.equal(res.json.output[0].content[0].text, 'Echo: what is my name?');
       assert.equal(oai.requests.at(-1).status, 503, 'OpenAI was tried first');
       assert.match(sentTo(ant, '/v1/messages'), /my name is Ada.*Echo: my name is Ada.*what is my name\?/s);
+    });
+
+    it('another OpenAI account does not know the chain: the turn is translated from the store there', T, async () => {
+      const first = await client.responses.create({ model: 'gpt', input: 'my name is Grace' });
+      const second = await client.responses.create({ model: 'gpt-b', input: 'what is my name?', previous_response_id: first.id });
+      assert.equal(second.output_text, 'Echo: what is my name?');
+      assert.equal(second.previous_response_id, first.id);
+      assert.equal(oai2.requestsTo('/v1/responses').at(-1).status, 400, 'the other account was asked first, untouched');
+      assert.match(JSON.stringify(oai2.requestsTo('/v1/chat/completions').at(-1).body.messages), /my name is Grace.*Echo: my name is Grace.*what is my name\?/s);
+      // A chain the store does not hold: the upstream's own 400.
+      await assert.rejects(client.responses.create({ model: 'gpt-b', input: 'x', previous_response_id: 'resp_unknown0000' }),
+        (e) => e.status === 400 && e.code === 'previous_response_not_found');
     });
 
     it('GET, input_items and DELETE answer for upstream ids, per key; store: false keeps nothing', T, async () => {
