@@ -61,7 +61,7 @@ std::string response_of_item(std::string_view item_id);
 // One Responses request, translated.
 struct Turn {
   boost::json::object chat;         // the canonical chat request (model left as the caller's)
-  boost::json::array input_items;   // this request's input as items, for the stored response
+  boost::json::array input_items;   // this request's input as items
   std::vector<std::string> dropped; // what has no equivalent here, by its Responses name
   // namespace__name -> (namespace, name), to name calls as the caller declared them.
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> flattened;
@@ -110,7 +110,7 @@ class StreamEncoder {
   void finish(const core::Usage& usage, std::string& out);
   // A failure after the first event: `error` then response.failed.
   void fail(const core::GatewayError& e, std::string& out);
-  // The response as response.completed carried it (for the store); empty before finish.
+  // The response as response.completed carried it; empty before finish.
   const boost::json::object& response() const { return final_; }
   bool started() const { return started_; }
 
