@@ -324,6 +324,10 @@ net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {
   // What has no equivalent here is dropped and named (x-tollgate-dropped, the access log), or
   // refused for a strict model, as for every translation (params.h).
   for (const auto& name : answer.turn.dropped) {
+    if (name == responses::kUnverifiedReasoning) {  // named, never refused (responses.h)
+      name_dropped(ctx, name);
+      continue;
+    }
     if (!encode_options(ctx, {}, false).drop(name))
       co_return failed(GatewayError::make(ErrorKind::invalid_request,
                                           fmt::format("{}: not supported by the target provider", name),

@@ -135,13 +135,14 @@ describe('Responses API on every provider', () => {
       const assistant = sent.messages.find((m) => m.role === 'assistant');
       assert.equal(assistant.content[0].type, 'thinking', 'the signed thinking block went back first');
       assert.equal(assistant.content[1].type, 'tool_use');
-      // A tampered item is not opened: the thinking is left out rather than sent forged.
+      // A tampered item is not opened: the thinking is left out rather than sent forged, and named.
       const forged = { ...reasoning, encrypted_content: reasoning.encrypted_content.slice(0, -8) + 'AAAAAAA=' };
-      const third = await client.responses.create({
+      const { data: third, response } = await client.responses.create({
         model: 'claude', tools, store: false,
         input: [...input, forged, call, { type: 'function_call_output', call_id: call.call_id, output: 'rainy' }],
-      });
+      }).withResponse();
       assert.equal(third.output_text, 'Tool result: rainy');
+      assert.equal(response.headers.get('x-tollgate-dropped'), 'input[].reasoning.encrypted_content');
     });
 
     it('gem3: a tool round trip replays Gemini\'s call signature through the sealed reasoning item', T, async () => {

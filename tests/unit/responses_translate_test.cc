@@ -287,3 +287,17 @@ TEST(ResponsesInputTokens, DocumentedEstimate) {
             (4 + 4 + 3) / 4 + 8 + 1600);
   EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m"})")), 1);
 }
+
+// Reasoning the gateway did not seal (OpenAI's own, as a chain begun on OpenAI holds it) is
+// left out and named; the rest of the turn goes through.
+TEST(ResponsesToChat, ForeignReasoningIsDroppedAndNamed) {
+  responses::Turn t;
+  ASSERT_FALSE(responses::to_chat(obj(R"({"model":"m","input":[{"role":"user","content":"hi"},
+    {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAAABopenai"},
+    {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+    {"type":"function_call_output","call_id":"c1","output":"ok"}]})"), {}, &box(), t));
+  EXPECT_EQ(t.dropped, std::vector<std::string>{std::string(responses::kUnverifiedReasoning)});
+  const auto& messages = t.chat.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_FALSE(messages[1].as_object().contains("thinking_blocks"));
+}

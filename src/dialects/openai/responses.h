@@ -23,9 +23,10 @@
 //   sealed with the gateway's key (store/secret_box.h). Replayed, it is opened and the blocks
 //   ride on the next assistant turn (canonical `thinking_blocks`), which is what Anthropic
 //   needs to continue a tool loop with thinking on. Reasoning sealed by someone else (OpenAI's
-//   own) is dropped: no other provider could read it. Gemini's signed function calls
-//   (extra_content.google.thought_signature) ride the same way: a reasoning item just before
-//   the call seals {call_id: signature}, and the replayed call gets its signature back.
+//   own) is dropped and named (kUnverifiedReasoning): no other provider could read it. Gemini's
+//   signed function calls (extra_content.google.thought_signature) ride the same way: a
+//   reasoning item just before the call seals {call_id: signature}, and the replayed call gets
+//   its signature back.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,11 @@ std::string new_id(std::string_view prefix);  // prefix + 32 random hex digits
 std::string item_id(std::string_view prefix, std::string_view response_id, std::size_t index);
 // The gateway response an item id belongs to; empty for any other id.
 std::string response_of_item(std::string_view item_id);
+
+// The name under which reasoning the gateway did not seal (OpenAI's own, a forged or foreign
+// seal) is dropped: no provider here could verify it. Named even for a strict model (it is the
+// provider's state the client replays, not a parameter it chose).
+inline constexpr std::string_view kUnverifiedReasoning = "input[].reasoning.encrypted_content";
 
 // One Responses request, translated.
 struct Turn {

@@ -193,9 +193,12 @@ class Builder {
   // not something another provider can take back.
   void reasoning(const json::object& o) {
     std::string_view enc = str(o, "encrypted_content");
-    if (enc.empty() || !seal_) return;
-    auto opened = seal_->open(enc);
-    if (!opened) return;
+    if (enc.empty()) return;
+    auto opened = seal_ ? seal_->open(enc) : std::nullopt;
+    if (!opened) {
+      drop(t_, std::string(kUnverifiedReasoning));
+      return;
+    }
     boost::system::error_code ec;
     auto v = json::parse(*opened, ec);
     if (ec || !v.is_object()) return;
