@@ -24,6 +24,7 @@
 #include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
+#include "gateway/stored_responses.h"
 #include "providers/demo/demo_provider.h"
 #include "routing/route_plan.h"
 
@@ -179,12 +180,19 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
 }
 
 // POST /v1/responses/input_tokens: OpenAI counts for its own models (the body goes through with
-// the model spliced); elsewhere (compatible servers and Azure lack the endpoint) a documented
-// estimate in OpenAI's shape.
+// the model spliced), Anthropic and Gemini for theirs (the request translated, this turn's input
+// only); elsewhere (compatible servers, Azure, Bedrock) a documented estimate in OpenAI's shape.
 net::awaitable<AttemptResult> input_tokens_attempt(RequestContext& ctx) {
   const core::CompiledProvider& provider = *ctx.target->provider;
   if (provider.spec.kind != core::ProviderKind::openai) {
-    auto tokens = dialects::openai::responses::input_tokens_estimate(ctx.doc.as_object());
+    std::optional<int64_t> counted;
+    dialects::openai::responses::Turn turn;
+    const store::SecretBox* seal = ctx.gateway.responses ? &ctx.gateway.responses->seal() : nullptr;
+    if (!dialects::openai::responses::to_chat(ctx.doc.as_object(), {}, seal, turn)) {
+      counted = co_await provider_count_tokens(ctx, std::move(turn.chat));
+      if (ctx.ex.client_gone()) co_return AttemptResult::client_left();
+    }
+    const int64_t tokens = counted ? *counted : dialects::openai::responses::input_tokens_estimate(ctx.doc.as_object());
     co_await respond_json(ctx, 200, fmt::format(R"({{"object":"response.input_tokens","input_tokens":{}}})", tokens));
     co_return AttemptResult::answered();
   }

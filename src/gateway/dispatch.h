@@ -103,6 +103,11 @@ boost::asio::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx,
 // Translates an Anthropic caller's request into the canonical form (once per request).
 std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, boost::json::object& out);
 
+// The input tokens of canonical request `chat` as the current target's provider counts them
+// (Anthropic's count_tokens, Gemini's countTokens; dispatch_anthropic.cc); nullopt for other
+// kinds or when the count failed (callers then answer their documented estimate).
+boost::asio::awaitable<std::optional<int64_t>> provider_count_tokens(RequestContext& ctx, boost::json::object chat);
+
 // Reasoning effort reaches OpenAI-wire targets only where the model has reasoning (o1.., gpt-5..);
 // others (gpt-4o, most compatible servers) reject the parameter (dispatch_anthropic.cc).
 bool reasons(std::string_view model);

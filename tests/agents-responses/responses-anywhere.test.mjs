@@ -224,18 +224,22 @@ describe('Responses API on every provider', () => {
       await assert.rejects(client.responses.retrieve(unstored.id), (e) => e.status === 404);
     });
 
-    it('responses.inputTokens.count: OpenAI counts on the fast path; elsewhere a documented estimate, in OpenAI\'s shape', T, async () => {
+    it('responses.inputTokens.count: OpenAI, Anthropic and Gemini count; elsewhere a documented estimate, in OpenAI\'s shape', T, async () => {
       const input = [{ role: 'user', content: 'count these five words please' }];
       const counted = await client.responses.inputTokens.count({ model: 'gpt', input, instructions: 'Be brief.' });
       assert.deepEqual(counted, { object: 'response.input_tokens', input_tokens: 7 });
       const sent = oai.requestsTo('/v1/responses/input_tokens').at(-1).body;
       assert.equal(sent.model, 'gpt-4o', 'the alias was resolved');
-      for (const alias of ['claude', 'gem', 'bed']) {
-        const est = await client.responses.inputTokens.count({ model: alias, input, instructions: 'Be brief.' });
-        assert.equal(est.object, 'response.input_tokens');
-        // (29 + 4 ("user") + 9 bytes of text + 3) / 4, + 4 for the one message
-        assert.equal(est.input_tokens, 15, alias);
+      // Anthropic and Gemini count their own (the mocks count words, as OpenAI's does).
+      for (const alias of ['claude', 'gem']) {
+        const exact = await client.responses.inputTokens.count({ model: alias, input, instructions: 'Be brief.' });
+        assert.deepEqual(exact, { object: 'response.input_tokens', input_tokens: 7 }, alias);
       }
+      assert.match(JSON.stringify(ant.requestsTo('/v1/messages/count_tokens').at(-1).body), /count these five words please/);
+      assert.match(gem.requests.at(-1).path, /:countTokens$/);
+      const est = await client.responses.inputTokens.count({ model: 'bed', input, instructions: 'Be brief.' });
+      // Bedrock: the estimate, (29 + 4 ("user") + 9 bytes of text + 3) / 4, + 4 for the one message
+      assert.deepEqual(est, { object: 'response.input_tokens', input_tokens: 15 });
       await assert.rejects(client.responses.inputTokens.count({ model: 'nope', input }), (e) => e.status === 404 || e.status === 400);
     });
 

@@ -102,8 +102,9 @@ describe('@google/genai -> tollgate', () => {
 
     it(`${kind}: countTokens`, T, async () => {
       const r = await ai.models.countTokens({ model, contents: 'one two three four' });
-      if (kind === 'gemini') assert.equal(r.totalTokens, 4);  // Gemini's own count (the mock's words)
+      if (kind === 'gemini' || kind === 'anthropic') assert.equal(r.totalTokens, 4);  // the provider's own count (the mock's words)
       else assert.ok(r.totalTokens > 0 && r.totalTokens < 20, `estimate ${r.totalTokens}`);
+      if (kind === 'anthropic') assert.match(JSON.stringify(mocks.anthropic.requestsTo('/v1/messages/count_tokens').at(-1).body.messages), /one two three four/);
     });
   }
 
