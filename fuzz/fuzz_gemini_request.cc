@@ -2,6 +2,7 @@
 // translation to the canonical chat / embeddings request, the token estimate and the fast
 // path's embed splice; plus the caller's path and query parsing, and the stream encoder and
 // array framing fed with the input as canonical chunks / SSE.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -36,6 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!gemini::generate_to_chat(doc, method == gemini::Method::stream, chat, dropped)) {
       // What the translation builds must serialize and carry messages.
       if (!chat.contains("messages")) abort();
+      // A replayed thought signature is named once however many parts carry one.
+      if (std::count(dropped.begin(), dropped.end(), gemini::kThoughtSignature) > 1) abort();
       (void)json::serialize(chat);
     }
   }

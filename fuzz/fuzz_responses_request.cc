@@ -1,7 +1,8 @@
 // The Responses API translation (dialects/openai/responses.h) on arbitrary bodies: the request
 // as a Responses request (and as the items of a stored chain), and the same document as a
-// canonical answer and as a stream chunk. Invariants: a translated request has messages; every
-// stream event is one SSE event whose data is a JSON object with the next sequence_number.
+// canonical answer and as a stream chunk; the body as an item id. Invariants: a translated
+// request has messages; every output item's id names its response; every stream event is one
+// SSE event whose data is a JSON object with the next sequence_number.
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -39,6 +40,7 @@ void check_events(std::string_view text, int64_t& seq) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const store::SecretBox box(std::array<unsigned char, 32>{1, 2, 3});
   std::string_view body(reinterpret_cast<const char*>(data), size);
+  (void)responses::response_of_item(body);
   json::parse_options opt;
   opt.max_depth = 64;
   boost::system::error_code ec;
@@ -46,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ec) return 0;
 
   if (auto* o = doc.if_object()) {
+    if (responses::input_tokens_estimate(*o) < 1) abort();
     responses::Turn turn;
     if (!responses::to_chat(*o, {}, &box, turn)) {
       auto* m = turn.chat.if_contains("messages");
@@ -53,7 +56,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     core::Usage usage;
     usage.known = true;
-    (void)responses::to_response(*o, turn, "resp_tg1", 0, "m", usage, &box);
+    // Every output item's id names the response it belongs to (item_reference finds it so).
+    auto r = responses::to_response(*o, turn, "resp_tg1", 0, "m", usage, &box);
+    for (const auto& item : r.at("output").as_array())
+      if (responses::response_of_item(item.at("id").as_string()) != "resp_tg1") abort();
     responses::StreamEncoder enc(turn, "resp_tg1", 0, "m", &box);
     std::string out;
     int64_t seq = 0;

@@ -17,6 +17,7 @@ std::string_view route_name(Route r) {
     case Route::embeddings: return "embeddings";
     case Route::responses: return "responses";
     case Route::stored_response: return "responses.stored";
+    case Route::responses_input_tokens: return "responses.input_tokens";
     case Route::models: return "models";
     case Route::messages: return "messages";
     case Route::count_tokens: return "messages.count_tokens";
@@ -52,6 +53,7 @@ Route match_route(std::string_view method, std::string_view target) {
     if (path == "/v1/completions" || path == "/completions") return Route::completions;
     if (path == "/v1/embeddings" || path == "/embeddings") return Route::embeddings;
     if (path == "/v1/responses" || path == "/responses") return Route::responses;
+    if (path == "/v1/responses/input_tokens") return Route::responses_input_tokens;
     if (path == "/v1/messages") return Route::messages;
     if (path == "/v1/messages/count_tokens") return Route::count_tokens;
     if (auto g = dialects::gemini::parse_caller_path(path)) {

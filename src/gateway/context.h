@@ -30,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 enum class Route {
   chat_completions, completions, embeddings, models, responses,  // OpenAI
   stored_response,  // GET / DELETE /v1/responses/{id}[/input_items]
+  responses_input_tokens,  // POST /v1/responses/input_tokens
   messages, count_tokens,                             // Anthropic
   mcp,                                                // MCP (src/mcp)
   gemini_generate, gemini_stream, gemini_count_tokens, gemini_embed, gemini_batch_embed,

@@ -17,6 +17,7 @@ std::optional<core::GatewayError> decode(RequestContext& ctx) {
     case Route::embeddings:
       return dialects::openai::read_request(ctx.ex.body(), Endpoint::embeddings, ctx.doc, ctx.facts);
     case Route::responses:
+    case Route::responses_input_tokens:
       return dialects::openai::read_request(ctx.ex.body(), Endpoint::responses, ctx.doc, ctx.facts);
     case Route::messages:
     case Route::count_tokens: {

@@ -21,9 +21,11 @@
 #include "dialects/anthropic/prompt_caching.h"
 #include "dialects/bedrock/event_stream.h"
 #include "dialects/gemini/codec.h"
+#include "dialects/openai/responses.h"
 #include "gateway/params.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
+#include "gateway/stored_responses.h"
 #include "providers/demo/demo_provider.h"
 #include "routing/route_plan.h"
 
@@ -139,13 +141,18 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   auto extra = passthrough_headers(call);
   if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
     UpstreamSource source(call);
-    auto relay = endpoint == Endpoint::responses ? responses_passthrough()
+    auto relay = endpoint == Endpoint::responses ? responses_fast_relay(ctx)
                                                  : guarded(openai_passthrough(ask_for_usage), ctx);
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
 
   std::string body;
   if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  // Another OpenAI account (failover, routing) does not know the chain another one holds: the
+  // turn is translated from the stored chain instead.
+  if (status == 400 && endpoint == Endpoint::responses && body.find("previous_response_not_found") != std::string::npos &&
+      responses_chain_stored(ctx))
+    co_return co_await responses_attempt(ctx);
   if (status >= 400 || status < 200) {
     auto error = dialects::openai::upstream_error(status, body, call.media_type());
     std::string shaped = dialects::openai::upstream_error_body(status, body, call.media_type());
@@ -165,7 +172,47 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   }
   auto content_type = call.header("content-type");
   if (content_type.empty()) content_type = "application/json";
+  // A stored response is read from a copy once the caller has the bytes.
+  std::string kept;
+  if (endpoint == Endpoint::responses && keeps_responses(ctx)) kept = body;
   co_await relay_whole(ctx, status, content_type, std::move(body), std::move(extra));
+  if (!kept.empty()) keep_response_body(ctx, kept);
+  co_return AttemptResult::answered();
+}
+
+// POST /v1/responses/input_tokens: OpenAI counts for its own models (the body goes through with
+// the model spliced), Anthropic and Gemini for theirs (the request translated, this turn's input
+// only); elsewhere (compatible servers, Azure, Bedrock) a documented estimate in OpenAI's shape.
+net::awaitable<AttemptResult> input_tokens_attempt(RequestContext& ctx) {
+  const core::CompiledProvider& provider = *ctx.target->provider;
+  if (provider.spec.kind != core::ProviderKind::openai) {
+    std::optional<int64_t> counted;
+    dialects::openai::responses::Turn turn;
+    const store::SecretBox* seal = ctx.gateway.responses ? &ctx.gateway.responses->seal() : nullptr;
+    if (!dialects::openai::responses::to_chat(ctx.doc.as_object(), {}, seal, turn)) {
+      counted = co_await provider_count_tokens(ctx, std::move(turn.chat));
+      if (ctx.ex.client_gone()) co_return AttemptResult::client_left();
+    }
+    const int64_t tokens = counted ? *counted : dialects::openai::responses::input_tokens_estimate(ctx.doc.as_object());
+    co_await respond_json(ctx, 200, fmt::format(R"({{"object":"response.input_tokens","input_tokens":{}}})", tokens));
+    co_return AttemptResult::answered();
+  }
+  http::OutgoingRequest req;
+  req.target = provider.endpoint.path_prefix + "/responses/input_tokens";
+  openai_headers(provider, req);
+  req.body = dialects::openai::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model, false);
+  http::UpstreamCall call;
+  CancelOnClientGone guard(ctx.ex, call);
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
+  const int status = call.status();
+  std::string body;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (status >= 400 || status < 200) {
+    auto error = dialects::openai::upstream_error(status, body, call.media_type());
+    std::string shaped = dialects::openai::upstream_error_body(status, body, call.media_type());
+    co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
+  }
+  co_await relay_whole(ctx, status, "application/json", std::move(body), passthrough_headers(call));
   co_return AttemptResult::answered();
 }
 
@@ -183,6 +230,7 @@ net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json:
     co_return co_await anthropic_attempt(ctx, canonical);
   }
   if (dialect_of(ctx.route) == Dialect::gemini) co_return co_await gemini_attempt(ctx, canonical, translate_error);
+  if (ctx.route == Route::responses_input_tokens) co_return co_await input_tokens_attempt(ctx);
   const Endpoint endpoint = endpoint_of(ctx.route);
   if (endpoint == Endpoint::responses &&
       (!speaks_openai(ctx.target->provider->spec.kind) || responses_needs_translation(ctx)))

@@ -81,8 +81,17 @@ boost::asio::awaitable<AttemptResult> translated_attempt(RequestContext& ctx,
 boost::asio::awaitable<AttemptResult> responses_attempt(RequestContext& ctx);
 // True when a Responses request must be translated even for an OpenAI-speaking target.
 bool responses_needs_translation(const RequestContext& ctx);
+// The store holds the response this request continues (for this key).
+bool responses_chain_stored(RequestContext& ctx);
+// The translated Responses stream for `answer`, and the fast path's (the upstream's events as
+// they come): both through the output guardrails, and kept in the store when the caller asked.
 std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
                                              std::unique_ptr<dialects::ChatStreamDecoder> decoder);
+std::unique_ptr<StreamRelay> responses_fast_relay(RequestContext& ctx);
+// Storing is on and the caller did not say store: false.
+bool keeps_responses(const RequestContext& ctx);
+// The fast path's whole answer (a response object), kept under its own id.
+void keep_response_body(RequestContext& ctx, std::string_view body);
 boost::asio::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer,
                                               const boost::json::object& completion);
 // The canonical chat request of a Responses request that continues nothing (the cache's key);
@@ -102,6 +111,11 @@ boost::asio::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx,
                                                         const boost::json::object* canonical);
 // Translates an Anthropic caller's request into the canonical form (once per request).
 std::optional<core::GatewayError> anthropic_canonical(RequestContext& ctx, boost::json::object& out);
+
+// The input tokens of canonical request `chat` as the current target's provider counts them
+// (Anthropic's count_tokens, Gemini's countTokens; dispatch_anthropic.cc); nullopt for other
+// kinds or when the count failed (callers then answer their documented estimate).
+boost::asio::awaitable<std::optional<int64_t>> provider_count_tokens(RequestContext& ctx, boost::json::object chat);
 
 // Reasoning effort reaches OpenAI-wire targets only where the model has reasoning (o1.., gpt-5..);
 // others (gpt-4o, most compatible servers) reject the parameter (dispatch_anthropic.cc).

@@ -190,36 +190,47 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   co_return AttemptResult::answered();
 }
 
-// count_tokens on a Gemini target: Gemini counts (models/{m}:countTokens with the translated
-// request as its generateContentRequest). nullopt when it cannot: the caller then gets the estimate.
-net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) {
+}  // namespace
+
+// Gemini: models/{m}:countTokens with the translated request as its generateContentRequest.
+// Anthropic: /v1/messages/count_tokens with the translated request's countable fields.
+net::awaitable<std::optional<int64_t>> provider_count_tokens(RequestContext& ctx, json::object chat) {
   const core::CompiledProvider& provider = *ctx.target->provider;
-  const dialects::ProviderCodec* codec = dialects::codec_for(provider.spec.kind);
-  if (!codec || !ctx.doc.is_object()) co_return std::nullopt;
-  json::value doc = ctx.doc;
-  doc.as_object()["max_tokens"] = 1;  // count_tokens bodies have none; the translation wants one
-  json::object chat;
-  std::string model;
-  bool stream = false;
-  if (anthropic::messages_to_chat(doc, chat, model, stream)) co_return std::nullopt;
-  chat.erase("max_completion_tokens");
+  const auto kind = provider.spec.kind;
+  const dialects::ProviderCodec* codec = dialects::codec_for(kind);
+  if (!codec || (kind != core::ProviderKind::gemini && kind != core::ProviderKind::anthropic)) co_return std::nullopt;
+  for (const char* k : {"max_completion_tokens", "max_tokens", "stream", "stream_options"}) chat.erase(k);
+  if (kind == core::ProviderKind::anthropic) chat["max_tokens"] = 1;  // the encoder wants one
   dialects::EncodedRequest enc;
   const dialects::EncodeOptions opts{ctx.target->upstream_model, false, true};
   if (codec->encode_chat(chat, opts, provider, enc)) co_return std::nullopt;
-  // "/v1beta/{models/m}:generateContent": the resource is what lies between.
-  constexpr std::string_view kVersion = "/v1beta/";
-  const auto at = enc.path.rfind(":generateContent");
   boost::system::error_code ec;
   json::value body = json::parse(enc.body, ec);
-  if (at == std::string::npos || !enc.path.starts_with(kVersion) || ec || !body.is_object()) co_return std::nullopt;
-  body.as_object()["model"] = enc.path.substr(kVersion.size(), at - kVersion.size());
-  enc.path.replace(at, std::string::npos, ":countTokens");
+  if (ec || !body.is_object()) co_return std::nullopt;
+  std::string_view field;
+  if (kind == core::ProviderKind::gemini) {
+    // "/v1beta/{models/m}:generateContent": the resource is what lies between.
+    constexpr std::string_view kVersion = "/v1beta/";
+    const auto at = enc.path.rfind(":generateContent");
+    if (at == std::string::npos || !enc.path.starts_with(kVersion)) co_return std::nullopt;
+    body.as_object()["model"] = enc.path.substr(kVersion.size(), at - kVersion.size());
+    enc.path.replace(at, std::string::npos, ":countTokens");
+    body = json::object{{"generateContentRequest", std::move(body)}};
+    field = "totalTokens";
+  } else {
+    json::object countable;
+    for (const char* k : {"model", "messages", "system", "tools", "tool_choice", "thinking"})
+      if (auto* v = body.as_object().if_contains(k)) countable[k] = std::move(*v);
+    body = std::move(countable);
+    enc.path += "/count_tokens";
+    field = "input_tokens";
+  }
 
   http::OutgoingRequest req;
   req.target = provider.endpoint.path_prefix + enc.path;
   req.headers = std::move(enc.headers);
   req.headers.emplace_back("user-agent", "tollgate/" TOLLGATE_VERSION);
-  req.body = json::serialize(json::object{{"generateContentRequest", std::move(body)}});
+  req.body = json::serialize(body);
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
   auto send_failed = co_await send_upstream(ctx, call, req);
@@ -228,9 +239,24 @@ net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) 
   auto read_failed = co_await read_whole(ctx, call, answer);
   if (read_failed || call.status() != 200) co_return std::nullopt;
   json::value counted = json::parse(answer, ec);
-  const json::value* total = !ec && counted.is_object() ? counted.as_object().if_contains("totalTokens") : nullptr;
+  const json::value* total = !ec && counted.is_object() ? counted.as_object().if_contains(field) : nullptr;
   if (!total || !total->is_int64()) co_return std::nullopt;
   co_return total->get_int64();
+}
+
+namespace {
+
+// count_tokens on a Gemini target: Gemini counts. nullopt when it cannot: the caller then gets
+// the estimate.
+net::awaitable<std::optional<int64_t>> gemini_count_tokens(RequestContext& ctx) {
+  if (!ctx.doc.is_object()) co_return std::nullopt;
+  json::value doc = ctx.doc;
+  doc.as_object()["max_tokens"] = 1;  // count_tokens bodies have none; the translation wants one
+  json::object chat;
+  std::string model;
+  bool stream = false;
+  if (anthropic::messages_to_chat(doc, chat, model, stream)) co_return std::nullopt;
+  co_return co_await provider_count_tokens(ctx, std::move(chat));
 }
 
 }  // namespace

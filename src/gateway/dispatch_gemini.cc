@@ -275,8 +275,18 @@ net::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const json::ob
     return r;
   };
   if (ctx.route == Route::gemini_count_tokens) {
-    // Only Gemini counts for its own models; elsewhere a documented estimate.
-    std::string body = fmt::format(R"({{"totalTokens":{}}})", gemini::count_tokens_estimate(ctx.doc));
+    // Anthropic counts too (the request translated); elsewhere a documented estimate.
+    std::optional<int64_t> counted;
+    if (kind == core::ProviderKind::anthropic && ctx.doc.is_object()) {
+      const json::value* request = &ctx.doc;
+      if (auto* inner = ctx.doc.as_object().if_contains("generateContentRequest"); inner && inner->is_object()) request = inner;
+      json::object chat;
+      std::vector<std::string> dropped;
+      if (!gemini::generate_to_chat(*request, false, chat, dropped)) counted = co_await provider_count_tokens(ctx, std::move(chat));
+      if (ctx.ex.client_gone()) co_return AttemptResult::client_left();
+    }
+    const int64_t tokens = counted ? *counted : gemini::count_tokens_estimate(ctx.doc);
+    std::string body = fmt::format(R"({{"totalTokens":{}}})", tokens);
     co_await respond_json(ctx, 200, std::move(body));
     co_return AttemptResult::answered();
   }
@@ -295,8 +305,15 @@ net::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const json::ob
   json::object chat = *canonical;
   // Dropped and named by default; a model with strict_params refuses instead.
   auto opts = encode_options(ctx, {}, false);
-  for (const auto& name : ctx.translation_dropped)
-    if (!opts.drop(name)) co_return fail(strict_refusal(name));
+  for (const auto& name : ctx.translation_dropped) {
+    if (opts.drop(name)) continue;
+    // A strict model still takes the replayed signature away (gemini/inbound.h), and says so.
+    if (name == gemini::kThoughtSignature) {
+      name_dropped(ctx, name);
+      continue;
+    }
+    co_return fail(strict_refusal(name));
+  }
   clamp_max_tokens(ctx, chat);
   if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
       kind == core::ProviderKind::azure) {

@@ -1,13 +1,16 @@
 // Phase 7 for Responses API callers off the fast path: the request is translated into the
 // canonical form (dialects/openai/responses.h) with the items of the responses it continues,
 // sent like any translated request (translated_attempt), and the answer comes back as
-// Responses events or a response object, and is stored when the caller asked (store: true,
-// the default). Also GET / DELETE /v1/responses/{id}.
+// Responses events or a response object. Also GET / DELETE /v1/responses/{id}.
 //
-// On the fast path (an OpenAI-speaking target, no previous_response_id of the gateway's) the
-// bytes go through untouched and nothing is stored here: OpenAI keeps its own responses, and
-// its ids pass through. A chain that starts on the fast path therefore continues only on
-// OpenAI-speaking targets; one that starts here continues anywhere.
+// Every answer the caller asked to store (store not false, storing on) is kept, on the fast
+// path too: there the bytes go through untouched and the finished response (the JSON body, or
+// the data of response.completed) is read and kept under the upstream's own id once the caller
+// has it. So a chain that starts on any provider continues on any other: a gateway id is always
+// translated; an upstream id goes through untouched to an OpenAI-speaking target (which holds
+// it; when that target is another account and answers previous_response_not_found, the turn is
+// translated from the store there) and is read from the store by any other.
+#include <algorithm>
 #include <chrono>
 
 #include <boost/json/parse.hpp>
@@ -39,16 +42,6 @@ class ResponsesAnswer {
 
   const store::SecretBox* seal() const { return store ? &store->seal() : nullptr; }
 
-  // Keeps the answer for a later previous_response_id, when the caller asked for that.
-  void keep(const json::object& response) {
-    if (!store || !turn.store || !ctx.key) return;
-    try {
-      store->put(id, ctx.key->id, response, turn.input_items, turn.previous_response_id);
-    } catch (const std::exception&) {
-      ctx.gateway.metrics.upstream_failure("stored-responses", "write failed");
-    }
-  }
-
   RequestContext& ctx;
   ResponseStore* store;
   responses::Turn turn;
@@ -62,6 +55,81 @@ std::string_view previous_id(const RequestContext& ctx) {
   if (!ctx.doc.is_object()) return {};
   auto* p = ctx.doc.as_object().if_contains("previous_response_id");
   return p && p->is_string() ? std::string_view(p->get_string()) : std::string_view{};
+}
+
+bool asks_to_store(const RequestContext& ctx) {
+  if (!ctx.gateway.responses || !ctx.key || !ctx.doc.is_object()) return false;
+  auto* s = ctx.doc.as_object().if_contains("store");
+  return !(s && s->is_bool() && !s->get_bool());
+}
+
+// A finished response (its own id: the gateway's, or the upstream's on the fast path) kept
+// under the caller's key with this request's input and the response it continues.
+void keep_response(RequestContext& ctx, const json::object& response) {
+  auto* id = response.if_contains("id");
+  auto* status = response.if_contains("status");
+  if (!id || !id->is_string() || id->get_string().empty() || !status || !status->is_string()) return;
+  if (status->get_string() != "completed" && status->get_string() != "incomplete") return;
+  try {
+    ctx.gateway.responses->put(id->get_string(), ctx.key->id, response,
+                               responses::input_items(ctx.doc.as_object()), previous_id(ctx));
+  } catch (const std::exception&) {
+    ctx.gateway.metrics.upstream_failure("stored-responses", "write failed");
+  }
+}
+
+// A Responses stream as the caller gets it (after the output guardrails); its
+// response.completed (or .incomplete) is kept once every byte is out.
+class KeptStream final : public StreamRelay {
+ public:
+  KeptStream(std::unique_ptr<StreamRelay> inner, RequestContext& ctx) : inner_(std::move(inner)), ctx_(ctx) {}
+
+  void on_event(const http::SseEvent& ev, std::string& out) override {
+    const std::size_t from = out.size();
+    inner_->on_event(ev, out);
+    look(out, from);
+  }
+  void on_end(std::string& out) override {
+    const std::size_t from = out.size();
+    inner_->on_end(out);
+    look(out, from);
+  }
+  void on_sent() override {
+    inner_->on_sent();
+    boost::system::error_code ec;
+    auto v = final_.empty() ? json::value() : json::parse(final_, ec);
+    if (ec || !v.is_object()) return;
+    if (auto* r = v.as_object().if_contains("response"); r && r->is_object()) keep_response(ctx_, r->as_object());
+  }
+  core::Usage usage() const override { return inner_->usage(); }
+  std::optional<GatewayError> provider_error() const override { return inner_->provider_error(); }
+  std::string error_event(const GatewayError& e) const override { return inner_->error_event(e); }
+
+ private:
+  // Only the last events carry the finished response; the rest is never parsed here.
+  void look(const std::string& out, std::size_t from) {
+    if (out.find("\"response.completed\"", from) == std::string::npos &&
+        out.find("\"response.incomplete\"", from) == std::string::npos)
+      return;
+    http::SseReader reader;
+    reader.feed(std::string_view(out).substr(from));
+    http::SseEvent ev;
+    while (reader.next(ev))
+      if (ev.event == "response.completed" || ev.event == "response.incomplete" ||
+          ev.data.find("\"type\":\"response.completed\"") != std::string::npos)
+        final_ = std::move(ev.data);
+  }
+
+  std::unique_ptr<StreamRelay> inner_;
+  RequestContext& ctx_;
+  std::string final_;
+};
+
+// `relay` through the output guardrails, and kept when the caller asked to store.
+std::unique_ptr<StreamRelay> responses_stream(std::unique_ptr<StreamRelay> relay, RequestContext& ctx) {
+  relay = guarded(std::move(relay), ctx);
+  if (!asks_to_store(ctx)) return relay;
+  return std::make_unique<KeptStream>(std::move(relay), ctx);
 }
 
 AttemptResult failed(GatewayError e) {
@@ -108,7 +176,6 @@ class ResponsesRelay final : public StreamRelay {
       }
     }
     encoder_.finish(usage(), out);
-    answer_.keep(encoder_.response());
   }
   core::Usage usage() const override { return decoder_ ? decoder_->usage() : usage_; }
   std::optional<GatewayError> provider_error() const override { return error_; }
@@ -138,6 +205,42 @@ class ResponsesRelay final : public StreamRelay {
   std::optional<GatewayError> error_;
 };
 
+bool is_reference(const json::value& item) {
+  auto* o = item.if_object();
+  auto* type = o ? o->if_contains("type") : nullptr;
+  return type && type->is_string() && type->get_string() == "item_reference";
+}
+
+// item_reference items naming an output item of a response the gateway served (its id says
+// which, responses.h) become that item. Others stay, and the translation drops and names them:
+// an upstream's own items can be referred to only on that upstream.
+void resolve_references(ResponseStore& store, std::string_view key_id, json::array& items) {
+  std::vector<std::pair<std::string, std::optional<ResponseStore::Stored>>> seen;
+  for (auto& item : items) {
+    if (!is_reference(item)) continue;
+    auto* id = item.as_object().if_contains("id");
+    if (!id || !id->is_string()) continue;
+    std::string response = responses::response_of_item(id->get_string());
+    if (response.empty()) continue;
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == response; });
+    if (it == seen.end()) {
+      std::optional<ResponseStore::Stored> got;
+      try {
+        got = store.get(response, key_id);
+      } catch (const std::exception&) {
+      }
+      it = seen.insert(seen.end(), {response, std::move(got)});
+    }
+    auto* output = it->second ? it->second->response.if_contains("output") : nullptr;
+    if (!output || !output->is_array()) continue;
+    for (const auto& out : output->get_array())
+      if (auto* o = out.if_object(); o && o->contains("id") && o->at("id") == *id) {
+        item = out;
+        break;
+      }
+  }
+}
+
 GatewayError not_found(std::string_view id) {
   return GatewayError::make(ErrorKind::not_found, fmt::format("Response with id '{}' not found.", id),
                             "response_not_found");
@@ -151,7 +254,29 @@ bool responses_needs_translation(const RequestContext& ctx) {
 
 std::unique_ptr<StreamRelay> responses_relay(ResponsesAnswer& answer,
                                              std::unique_ptr<dialects::ChatStreamDecoder> decoder) {
-  return std::make_unique<ResponsesRelay>(answer, std::move(decoder));
+  return responses_stream(std::make_unique<ResponsesRelay>(answer, std::move(decoder)), answer.ctx);
+}
+
+std::unique_ptr<StreamRelay> responses_fast_relay(RequestContext& ctx) {
+  return responses_stream(responses_passthrough(), ctx);
+}
+
+bool keeps_responses(const RequestContext& ctx) { return asks_to_store(ctx); }
+
+bool responses_chain_stored(RequestContext& ctx) {
+  auto prev = previous_id(ctx);
+  if (prev.empty() || !ctx.gateway.responses || !ctx.key) return false;
+  try {
+    return ctx.gateway.responses->get(prev, ctx.key->id).has_value();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void keep_response_body(RequestContext& ctx, std::string_view body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (!ec && v.is_object()) keep_response(ctx, v.as_object());
 }
 
 net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answer, const json::object& completion_in) {
@@ -166,7 +291,7 @@ net::awaitable<void> respond_response(RequestContext& ctx, ResponsesAnswer& answ
   const json::object& completion = guarded_answer.is_object() ? guarded_answer.as_object() : completion_in;
   json::object response = responses::to_response(completion, answer.turn, answer.id, answer.created_at,
                                                  ctx.facts.model, ctx.usage, answer.seal());
-  answer.keep(response);
+  if (asks_to_store(ctx)) keep_response(ctx, response);
   if (ctx.cache.tap) {
     ctx.cache.tap->on_completion(completion);
     store_in_cache(ctx);
@@ -212,10 +337,26 @@ net::awaitable<AttemptResult> responses_attempt(RequestContext& ctx) {
                                           fmt::format("Previous response with id '{}' not found.", prev),
                                           "previous_response_not_found", "previous_response_id"));
   }
-  if (auto e = responses::to_chat(ctx.doc.as_object(), history, answer.seal(), answer.turn)) co_return failed(std::move(*e));
+  // Items the caller refers to by id (item_reference) are read from the store.
+  const json::object* request = &ctx.doc.as_object();
+  json::object resolved;
+  if (answer.store && ctx.key) {
+    resolve_references(*answer.store, ctx.key->id, history);
+    auto* input = request->if_contains("input");
+    if (input && input->is_array() && std::any_of(input->get_array().begin(), input->get_array().end(), is_reference)) {
+      resolved = *request;
+      resolve_references(*answer.store, ctx.key->id, resolved["input"].as_array());
+      request = &resolved;
+    }
+  }
+  if (auto e = responses::to_chat(*request, history, answer.seal(), answer.turn)) co_return failed(std::move(*e));
   // What has no equivalent here is dropped and named (x-tollgate-dropped, the access log), or
   // refused for a strict model, as for every translation (params.h).
   for (const auto& name : answer.turn.dropped) {
+    if (name == responses::kUnverifiedReasoning) {  // named, never refused (responses.h)
+      name_dropped(ctx, name);
+      continue;
+    }
     if (!encode_options(ctx, {}, false).drop(name))
       co_return failed(GatewayError::make(ErrorKind::invalid_request,
                                           fmt::format("{}: not supported by the target provider", name),

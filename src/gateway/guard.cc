@@ -191,6 +191,16 @@ std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value&
           return blocked();
     }
   }
+  if (auto* output = o->if_contains("output"); output && output->is_array()) {  // a Responses object
+    for (auto& item : output->get_array()) {
+      auto* io = item.if_object();
+      auto* parts = io ? io->if_contains("content") : nullptr;
+      if (!parts || !parts->is_array()) continue;
+      for (auto& p : parts->get_array())
+        if (auto* t = p.is_object() ? p.get_object().if_contains("text") : nullptr; t && t->is_string() && !scan(t->get_string()))
+          return blocked();
+    }
+  }
   if (auto* content = o->if_contains("content"); content && content->is_array()) {  // Anthropic
     for (auto& b : content->get_array())
       if (auto* bo = b.if_object())
@@ -205,13 +215,15 @@ namespace tollgate::gateway {
 namespace {
 
 // Redacts a stream in the caller's dialect, after the relay that produced it: OpenAI chunks'
-// delta.content per choice, Anthropic text deltas per block. A StreamRedactor holds back the
-// tail of the text so a value split across chunks is still caught; what it holds is sent
-// before the choice finishes (OpenAI) or the block stops (Anthropic).
+// delta.content per choice, Anthropic text deltas per block, Gemini text parts per candidate,
+// Responses output_text deltas per content part. A StreamRedactor holds back the tail of the
+// text so a value split across chunks is still caught; what it holds is sent before the choice
+// finishes (OpenAI), the block stops (Anthropic) or the part is done (Responses).
 class GuardedRelay final : public StreamRelay {
  public:
-  GuardedRelay(std::unique_ptr<StreamRelay> inner, RequestContext& ctx, Dialect caller)
-      : inner_(std::move(inner)), ctx_(ctx), caller_(caller) {}
+  GuardedRelay(std::unique_ptr<StreamRelay> inner, RequestContext& ctx)
+      : inner_(std::move(inner)), ctx_(ctx), caller_(dialect_of(ctx.route)),
+        responses_(ctx.route == Route::responses) {}
 
   void on_event(const http::SseEvent& ev, std::string& out) override {
     std::string produced;
@@ -223,15 +235,19 @@ class GuardedRelay final : public StreamRelay {
     inner_->on_end(produced);
     rewrite(produced, out);
   }
+  void on_sent() override { inner_->on_sent(); }
   core::Usage usage() const override { return inner_->usage(); }
   std::optional<core::GatewayError> provider_error() const override { return inner_->provider_error(); }
   std::string error_event(const core::GatewayError& e) const override { return inner_->error_event(e); }
 
  private:
+  guardrails::StreamRedactor make_redactor() const {
+    return guardrails::StreamRedactor(ctx_.snapshot->guardrails(), ctx_.guard, &ctx_.restore);
+  }
   guardrails::StreamRedactor& redactor(int64_t index) {
     auto it = redactors_.find(index);
     if (it == redactors_.end())
-      it = redactors_.emplace(index, guardrails::StreamRedactor(ctx_.snapshot->guardrails(), ctx_.guard, &ctx_.restore)).first;
+      it = redactors_.emplace(index, make_redactor()).first;
     return it->second;
   }
   void note(guardrails::StreamRedactor& r) {
@@ -265,7 +281,8 @@ class GuardedRelay final : public StreamRelay {
         out.append(ev.raw);
         continue;
       }
-      if (caller_ == Dialect::openai) openai_chunk(v.as_object(), out);
+      if (responses_) responses_event(ev.event, v.as_object(), out);
+      else if (caller_ == Dialect::openai) openai_chunk(v.as_object(), out);
       else if (caller_ == Dialect::gemini) gemini_event(v.as_object(), out);
       else anthropic_event(ev.event, v.as_object(), out);
     }
@@ -371,9 +388,88 @@ class GuardedRelay final : public StreamRelay {
     out.append(http::sse_event(name, json::serialize(e)));
   }
 
+  // Responses: output_text deltas per content part (item_id/content_index). The redacted text
+  // of each part replaces the text that the done events and the final response repeat, and
+  // every event is renumbered, since a held tail goes out as a delta of its own.
+  struct ResponsesPart {
+    guardrails::StreamRedactor redactor;
+    std::string text;  // what the caller was sent
+  };
+  ResponsesPart* part(const json::object& e, bool create) {
+    auto* item = e.if_contains("item_id");
+    if (!item || !item->is_string()) return nullptr;
+    int64_t index = e.contains("content_index") && e.at("content_index").is_int64() ? e.at("content_index").get_int64() : 0;
+    std::string key = fmt::format("{}/{}", std::string_view(item->get_string()), index);
+    auto it = parts_.find(key);
+    if (it == parts_.end() && create) it = parts_.emplace(key, ResponsesPart{make_redactor(), {}}).first;
+    return it == parts_.end() ? nullptr : &it->second;
+  }
+  // A message item's output_text parts get the text the caller was sent.
+  void restate(json::object& item) {
+    auto* id = item.if_contains("id");
+    auto* content = item.if_contains("content");
+    if (!id || !id->is_string() || !content || !content->is_array()) return;
+    auto& arr = content->get_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      auto it = parts_.find(fmt::format("{}/{}", std::string_view(id->get_string()), i));
+      if (it == parts_.end() || !arr[i].is_object() || !arr[i].as_object().contains("text")) continue;
+      arr[i].as_object()["text"] = it->second.text;
+    }
+  }
+  void emit_responses(std::string_view name, json::object& e, std::string& out) {
+    if (e.contains("sequence_number")) e["sequence_number"] = seq_++;
+    std::string data = json::serialize(e);
+    out.append(name.empty() ? http::sse_data(data) : http::sse_event(name, data));
+  }
+  void responses_event(const std::string& name, json::object& e, std::string& out) {
+    std::string_view type;
+    if (auto* t = e.if_contains("type"); t && t->is_string()) type = t->get_string();
+    if (type == "response.output_text.delta") {
+      auto* p = part(e, true);
+      auto* d = e.if_contains("delta");
+      if (p && d && d->is_string()) {
+        std::string safe = p->redactor.feed(std::string_view(d->get_string().data(), d->get_string().size()));
+        note(p->redactor);
+        if (stop(p->redactor, out)) return;
+        if (safe.empty()) return;  // held back for now
+        p->text += safe;
+        *d = safe;
+      }
+    } else if (type == "response.output_text.done") {
+      if (auto* p = part(e, false)) {
+        std::string tail = p->redactor.flush();
+        note(p->redactor);
+        if (stop(p->redactor, out)) return;
+        if (!tail.empty()) {
+          p->text += tail;
+          json::object delta{{"type", "response.output_text.delta"}, {"sequence_number", 0}};
+          for (const char* k : {"item_id", "output_index", "content_index"})
+            if (auto* v = e.if_contains(k)) delta[k] = *v;
+          delta["delta"] = tail;
+          delta["logprobs"] = json::array{};
+          emit_responses(name.empty() ? std::string_view{} : std::string_view("response.output_text.delta"), delta, out);
+        }
+        e["text"] = p->text;
+      }
+    } else if (type == "response.content_part.done") {
+      if (auto* p = part(e, false); p && e.contains("part") && e["part"].is_object() && e["part"].as_object().contains("text"))
+        e["part"].as_object()["text"] = p->text;
+    } else if (type == "response.output_item.done") {
+      if (auto* item = e.if_contains("item"); item && item->is_object()) restate(item->as_object());
+    } else if (auto* r = e.if_contains("response"); r && r->is_object()) {  // completed, incomplete, ...
+      if (auto* output = r->as_object().if_contains("output"); output && output->is_array())
+        for (auto& item : output->get_array())
+          if (item.is_object()) restate(item.as_object());
+    }
+    emit_responses(name, e, out);
+  }
+
   std::unique_ptr<StreamRelay> inner_;
   RequestContext& ctx_;
   Dialect caller_;
+  bool responses_;
+  std::map<std::string, ResponsesPart> parts_;
+  int64_t seq_ = 0;
   http::SseReader reader_;
   std::map<int64_t, guardrails::StreamRedactor> redactors_;
   std::map<const guardrails::StreamRedactor*, std::size_t> counted_;
@@ -384,7 +480,7 @@ class GuardedRelay final : public StreamRelay {
 
 std::unique_ptr<StreamRelay> guarded(std::unique_ptr<StreamRelay> relay, RequestContext& ctx) {
   if (!guards_output(ctx)) return relay;
-  return std::make_unique<GuardedRelay>(std::move(relay), ctx, dialect_of(ctx.route));
+  return std::make_unique<GuardedRelay>(std::move(relay), ctx);
 }
 
 }  // namespace tollgate::gateway

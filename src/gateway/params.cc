@@ -1,6 +1,8 @@
 // Parameters a target cannot honour, and the target's limits: see params.h.
 #include "gateway/params.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -59,6 +61,10 @@ std::optional<core::GatewayError> strip_for_openai_wire(RequestContext& ctx, jso
     canonical.erase(k);
   }
   return std::nullopt;
+}
+
+void name_dropped(RequestContext& ctx, std::string_view param) {
+  if (std::find(ctx.dropped.begin(), ctx.dropped.end(), param) == ctx.dropped.end()) ctx.dropped.emplace_back(param);
 }
 
 std::string dropped_header(const RequestContext& ctx) {

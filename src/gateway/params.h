@@ -34,6 +34,10 @@ const boost::json::object& within_output_limit(const RequestContext& ctx, const 
 // named, or a 400 when the model is strict.
 std::optional<core::GatewayError> strip_for_openai_wire(RequestContext& ctx, boost::json::object& canonical);
 
+// Names `param` as dropped (once) whatever the model's strictness: for provider state a client
+// replays that the target cannot verify (a Gemini thought signature).
+void name_dropped(RequestContext& ctx, std::string_view param);
+
 // "a,b" for the x-tollgate-dropped header.
 std::string dropped_header(const RequestContext& ctx);
 

@@ -105,22 +105,28 @@ class ResponsesPassthrough final : public StreamRelay {
  public:
   void on_event(const http::SseEvent& ev, std::string& out) override {
     out.append(ev.raw);
-    // Only the final event carries usage, nested in the response object.
-    if (ev.event != "response.completed" && ev.data.find("\"response.completed\"") == std::string::npos) return;
-    boost::system::error_code ec;
-    auto v = boost::json::parse(ev.data, ec);
-    if (ec || !v.is_object()) return;
-    if (auto* r = v.as_object().if_contains("response"); r && r->is_object())
-      if (auto* u = r->as_object().if_contains("usage")) dialects::openai::read_usage(*u, usage_);
+    // Only the final event carries usage, nested in the response object: kept, and read once
+    // the stream is over rather than before its bytes go out.
+    if (ev.event == "response.completed" || ev.event == "response.incomplete" ||
+        (ev.event.empty() && ev.data.find("\"response.completed\"") != std::string::npos))
+      final_ = ev.data;
   }
   void on_end(std::string&) override {}
-  core::Usage usage() const override { return usage_; }
+  core::Usage usage() const override {
+    core::Usage usage;
+    boost::system::error_code ec;
+    auto v = final_.empty() ? boost::json::value() : boost::json::parse(final_, ec);
+    if (ec || !v.is_object()) return usage;
+    if (auto* r = v.as_object().if_contains("response"); r && r->is_object())
+      if (auto* u = r->as_object().if_contains("usage")) dialects::openai::read_usage(*u, usage);
+    return usage;
+  }
   std::string error_event(const core::GatewayError& e) const override {
     return http::sse_event("error", core::to_openai_body(e));
   }
 
  private:
-  core::Usage usage_;
+  std::string final_;  // the data of response.completed (or .incomplete)
 };
 
 }  // namespace
@@ -243,6 +249,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     ctx.error = "client_closed";
     co_return AttemptResult::client_left();
   }
+  relay.on_sent();
   settle(ctx);  // before the stream's last byte, for the same reason as relay_whole
   store_in_cache(ctx);
   if (ctx.error != "upstream_idle_timeout" && ctx.error != "upstream_closed") judge_attempt_success(ctx);

@@ -40,6 +40,10 @@ class StreamRelay {
   virtual void on_event(const http::SseEvent& ev, std::string& out) = 0;
   // The provider's stream ended normally.
   virtual void on_end(std::string& out) = 0;
+  // Every byte of the answer reached the caller (its stream is not ended yet, so a caller that
+  // reads to the end finds what is done here): work that must not delay the answer, such as
+  // keeping a stored response. Not called when the caller left.
+  virtual void on_sent() {}
   virtual core::Usage usage() const = 0;
   // An error event the provider sent mid-stream, once seen.
   virtual std::optional<core::GatewayError> provider_error() const { return std::nullopt; }

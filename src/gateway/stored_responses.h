@@ -1,15 +1,16 @@
-// Responses API answers the gateway served through translation, kept so a caller can continue
-// them (previous_response_id) on any provider and read or delete them
-// (GET/DELETE /v1/responses/{id}). One table: in a SQLite file of its own beside the store, or
-// in PostgreSQL when usage records go there; rows older than the retention are deleted. A key
-// sees only the responses it created.
+// Responses API answers the gateway served, kept so a caller can continue them
+// (previous_response_id) on any provider and read or delete them (GET/DELETE
+// /v1/responses/{id}): the translated ones under the gateway's ids, and the fast path's under
+// the upstream's ids (so a chain begun on OpenAI continues elsewhere). One table: in a SQLite
+// file of its own beside the store, or in PostgreSQL when usage records go there; rows older
+// than the retention are deleted. A key sees only the responses it created.
 //
 // Also holds the key that seals reasoning handed to callers (encrypted_content): the
 // store's key (store/secret_box.h), so sealed items survive restarts with the store.
 //
-// Reads and writes are synchronous: an answer is stored before its last byte goes out, so a
-// caller's next turn always finds it (a few hundred microseconds with SQLite in WAL mode, a
-// round trip with PostgreSQL).
+// Reads and writes are synchronous: an answer is stored once its last event went out but before
+// its stream (or exchange) ends, so a caller's next turn always finds it (a few hundred
+// microseconds with SQLite in WAL mode, a round trip with PostgreSQL).
 #pragma once
 
 #include <cstdint>

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { KEYS, cleanupScope, makeTempDir, postJson, startGateway, writeConfig } from '../integration/harness.mjs';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
 import { startGeminiMock } from '../mocks/gemini-mock.mjs';
-import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
+import { REASONING_SIGNATURE, startBedrockMock } from '../mocks/bedrock-mock.mjs';
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,15 +30,16 @@ setTracingDisabled(true);
 
 describe('Responses API on every provider', () => {
   const scope = cleanupScope();
-  let gw, ant, gem, bed, oai, client;
+  let gw, ant, gem, bed, oai, oai2, client;
   before(async () => {
-    [ant, gem, bed, oai] = await Promise.all([
+    [ant, gem, bed, oai, oai2] = await Promise.all([
       startAnthropicMock({ directives: true }),
       startGeminiMock({ directives: true }),
       startBedrockMock({ directives: true }),
       startOpenAIMock({ directives: true }),
+      startOpenAIMock({ directives: true }),  // another OpenAI account: it knows none of the first's responses
     ]);
-    for (const m of [ant, gem, bed, oai]) scope.after(() => m.close());
+    for (const m of [ant, gem, bed, oai, oai2]) scope.after(() => m.close());
     const dir = await makeTempDir(scope);
     const models = [
       { name: 'claude', targets: [{ provider: 'ant', model: 'claude-sonnet-4-5' }] },
@@ -47,6 +48,15 @@ describe('Responses API on every provider', () => {
       { name: 'gem3', targets: [{ provider: 'gem', model: 'gemini-3-pro-preview' }] },
       { name: 'bed', targets: [{ provider: 'bed', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
       { name: 'gpt', targets: [{ provider: 'oai', model: 'gpt-4o' }] },
+      { name: 'gpt-b', targets: [{ provider: 'oai2', model: 'gpt-4o' }] },
+      // Failover: the OpenAI target answers 503, the Anthropic one serves.
+      { name: 'gpt-down', strategy: 'fallback', targets: [{ provider: 'oai', model: 'mock-error-503' }, { provider: 'ant', model: 'claude-sonnet-4-5' }], retry: { max_attempts: 3, backoff_ms: 10, max_backoff_ms: 50 } },
+      // Output guardrails: an email restored in the answer (reversible redaction), and a block on
+      // text only the answer holds ("Echo: " comes from the mock).
+      { name: 'claude-rev', targets: [{ provider: 'ant', model: 'claude-sonnet-4-5' }], guardrails: ['pii-reversible'] },
+      { name: 'gpt-rev', targets: [{ provider: 'oai', model: 'gpt-4o' }], guardrails: ['pii-reversible'] },
+      { name: 'claude-deny', targets: [{ provider: 'ant', model: 'claude-sonnet-4-5' }], guardrails: ['echo-deny'] },
+      { name: 'gpt-deny', targets: [{ provider: 'oai', model: 'gpt-4o' }], guardrails: ['echo-deny'] },
     ];
     const { configPath } = await writeConfig(dir, {
       resources: {
@@ -55,8 +65,13 @@ describe('Responses API on every provider', () => {
           { name: 'gem', kind: 'gemini', base_url: gem.url, api_key: gem.apiKey },
           { name: 'bed', kind: 'bedrock', base_url: bed.url, api_key: bed.apiKey, api_version: bed.region },
           { name: 'oai', kind: 'openai', base_url: oai.baseURL, api_key: oai.apiKey },
+          { name: 'oai2', kind: 'openai', base_url: oai2.baseURL, api_key: oai2.apiKey },
         ],
         models,
+        guardrails: [
+          { name: 'pii-reversible', kind: 'pii', mode: 'redact', reversible: true, entities: ['email'] },
+          { name: 'echo-deny', kind: 'keywords', mode: 'block', keywords: ['Echo: classified'] },
+        ],
         keys: [
           { name: 'all', key: KEYS.all, models: models.map((m) => m.name) },
           { name: 'other', key: OTHER_KEY, models: models.map((m) => m.name) },
@@ -120,13 +135,14 @@ describe('Responses API on every provider', () => {
       const assistant = sent.messages.find((m) => m.role === 'assistant');
       assert.equal(assistant.content[0].type, 'thinking', 'the signed thinking block went back first');
       assert.equal(assistant.content[1].type, 'tool_use');
-      // A tampered item is not opened: the thinking is left out rather than sent forged.
+      // A tampered item is not opened: the thinking is left out rather than sent forged, and named.
       const forged = { ...reasoning, encrypted_content: reasoning.encrypted_content.slice(0, -8) + 'AAAAAAA=' };
-      const third = await client.responses.create({
+      const { data: third, response } = await client.responses.create({
         model: 'claude', tools, store: false,
         input: [...input, forged, call, { type: 'function_call_output', call_id: call.call_id, output: 'rainy' }],
-      });
+      }).withResponse();
       assert.equal(third.output_text, 'Tool result: rainy');
+      assert.equal(response.headers.get('x-tollgate-dropped'), 'input[].reasoning.encrypted_content');
     });
 
     it('gem3: a tool round trip replays Gemini\'s call signature through the sealed reasoning item', T, async () => {
@@ -208,6 +224,25 @@ describe('Responses API on every provider', () => {
       await assert.rejects(client.responses.retrieve(unstored.id), (e) => e.status === 404);
     });
 
+    it('responses.inputTokens.count: OpenAI, Anthropic and Gemini count; elsewhere a documented estimate, in OpenAI\'s shape', T, async () => {
+      const input = [{ role: 'user', content: 'count these five words please' }];
+      const counted = await client.responses.inputTokens.count({ model: 'gpt', input, instructions: 'Be brief.' });
+      assert.deepEqual(counted, { object: 'response.input_tokens', input_tokens: 7 });
+      const sent = oai.requestsTo('/v1/responses/input_tokens').at(-1).body;
+      assert.equal(sent.model, 'gpt-4o', 'the alias was resolved');
+      // Anthropic and Gemini count their own (the mocks count words, as OpenAI's does).
+      for (const alias of ['claude', 'gem']) {
+        const exact = await client.responses.inputTokens.count({ model: alias, input, instructions: 'Be brief.' });
+        assert.deepEqual(exact, { object: 'response.input_tokens', input_tokens: 7 }, alias);
+      }
+      assert.match(JSON.stringify(ant.requestsTo('/v1/messages/count_tokens').at(-1).body), /count these five words please/);
+      assert.match(gem.requests.at(-1).path, /:countTokens$/);
+      const est = await client.responses.inputTokens.count({ model: 'bed', input, instructions: 'Be brief.' });
+      // Bedrock: the estimate, (29 + 4 ("user") + 9 bytes of text + 3) / 4, + 4 for the one message
+      assert.deepEqual(est, { object: 'response.input_tokens', input_tokens: 15 });
+      await assert.rejects(client.responses.inputTokens.count({ model: 'nope', input }), (e) => e.status === 404 || e.status === 400);
+    });
+
     it('steering with no equivalent is dropped and named; bad items are 400s in OpenAI\'s envelope', T, async () => {
       const res = await postJson(`${gw.baseURL}/responses`, {
         model: 'claude', input: 'hi', prompt_cache_key: 'k', client_metadata: { a: 'b' }, text: {},
@@ -221,6 +256,140 @@ describe('Responses API on every provider', () => {
       assert.equal(bad.status, 400);
       assert.equal(bad.json.error.param, 'input[0].call_id');
     });
+  });
+
+  describe('a chain moves across providers (store on, previous_response_id)', () => {
+    const weather = tool({ name: 'get_weather', description: 'Weather of a city', parameters: z.object({ city: z.string() }), execute: async ({ city }) => `sunny in ${city}` });
+    const agentOn = (alias) => new Agent({ name: `on-${alias}`, instructions: 'Answer briefly.', model: new OpenAIResponsesModel(client, alias), tools: [weather] });
+    const sentTo = (mock, path) => JSON.stringify(mock.requestsTo(path).at(-1).body);
+
+    it('Agents SDK: OpenAI (fast path, upstream ids) -> Anthropic -> Gemini, each turn from the store', { timeout: 60_000 }, async () => {
+      oai.reset();
+      ant.reset();
+      const r1 = await run(agentOn('gpt'), '[[tool:get_weather]] Paris');
+      assert.match(r1.finalOutput, /^Tool result: sunny in/);
+      assert.match(r1.lastResponseId, /^resp_/);
+      assert.ok(!r1.lastResponseId.startsWith('resp_tg'), 'the upstream\'s own id came back untouched');
+      assert.equal(oai.requestsTo('/v1/responses').length, 2, 'both turns went to OpenAI on the fast path');
+
+      const r2 = await run(agentOn('claude'), 'and tomorrow?', { previousResponseId: r1.lastResponseId });
+      assert.equal(r2.finalOutput, 'Echo: and tomorrow?');
+      assert.match(sentTo(ant, '/v1/messages'), /\[\[tool:get_weather\]\] Paris.*sunny in.*Tool result: sunny in.*and tomorrow\?/s,
+        'Anthropic got the whole chain, the fast path\'s turns included');
+
+      const r3 = await run(agentOn('gem'), 'and next week?', { previousResponseId: r2.lastResponseId });
+      assert.equal(r3.finalOutput, 'Echo: and next week?');
+      assert.match(JSON.stringify(gem.requests.at(-1).body.contents), /Paris.*sunny in.*and tomorrow\?.*Echo: and tomorrow\?.*and next week\?/s);
+
+      // Back on OpenAI with an upstream id: untouched, OpenAI continues its own chain.
+      const r4 = await run(agentOn('gpt'), 'and in May?', { previousResponseId: r1.lastResponseId });
+      assert.equal(r4.finalOutput, 'Echo: and in May?');
+      const last = oai.requestsTo('/v1/responses').at(-1).body;
+      assert.equal(last.previous_response_id, r1.lastResponseId);
+      assert.deepEqual(last.input, [{ role: 'user', content: 'and in May?' }]);
+    });
+
+    it('Agents SDK: Anthropic -> OpenAI -> Bedrock', { timeout: 60_000 }, async () => {
+      const r1 = await run(agentOn('claude'), '[[tool:get_weather]] Lima');
+      assert.match(r1.finalOutput, /Tool result: sunny in/);
+      const r2 = await run(agentOn('gpt'), 'and tomorrow?', { previousResponseId: r1.lastResponseId });
+      assert.equal(r2.finalOutput, 'Echo: and tomorrow?');
+      assert.match(sentTo(oai, '/v1/chat/completions'), /Lima.*sunny in.*and tomorrow\?/s, 'a gateway id is translated on OpenAI too');
+      const r3 = await run(agentOn('bed'), 'and next week?', { previousResponseId: r2.lastResponseId });
+      assert.equal(r3.finalOutput, 'Echo: and next week?');
+      assert.match(JSON.stringify(bed.requests.at(-1).body.messages), /Lima.*sunny in.*and tomorrow\?.*and next week\?/s);
+    });
+
+    it('failover: the next turn of a fast-path chain moves to Anthropic when OpenAI fails', T, async () => {
+      const stream = client.responses.stream({ model: 'gpt', input: 'my name is Ada' });
+      for await (const ev of stream) void ev;
+      const first = await stream.finalResponse();
+      assert.ok(!first.id.startsWith('resp_tg'));
+      const res = await postJson(`${gw.baseURL}/responses`, { model: 'gpt-down', input: 'what is my name?', previous_response_id: first.id }, { apiKey: KEYS.all });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.previous_response_id, first.id);
+      assert.equal(res.json.output[0].content[0].text, 'Echo: what is my name?');
+      assert.equal(oai.requests.at(-1).status, 503, 'OpenAI was tried first');
+      assert.match(sentTo(ant, '/v1/messages'), /my name is Ada.*Echo: my name is Ada.*what is my name\?/s);
+    });
+
+    it('another OpenAI account does not know the chain: the turn is translated from the store there', T, async () => {
+      const first = await client.responses.create({ model: 'gpt', input: 'my name is Grace' });
+      const second = await client.responses.create({ model: 'gpt-b', input: 'what is my name?', previous_response_id: first.id });
+      assert.equal(second.output_text, 'Echo: what is my name?');
+      assert.equal(second.previous_response_id, first.id);
+      assert.equal(oai2.requestsTo('/v1/responses').at(-1).status, 400, 'the other account was asked first, untouched');
+      assert.match(JSON.stringify(oai2.requestsTo('/v1/chat/completions').at(-1).body.messages), /my name is Grace.*Echo: my name is Grace.*what is my name\?/s);
+      // A chain the store does not hold: the upstream's own 400.
+      await assert.rejects(client.responses.create({ model: 'gpt-b', input: 'x', previous_response_id: 'resp_unknown0000' }),
+        (e) => e.status === 400 && e.code === 'previous_response_not_found');
+    });
+
+    it('GET, input_items and DELETE answer for upstream ids, per key; store: false keeps nothing', T, async () => {
+      const first = await client.responses.create({ model: 'gpt', input: 'remember Oslo', metadata: { k: 'v' } });
+      const got = await client.responses.retrieve(first.id);
+      assert.equal(got.id, first.id);
+      assert.equal(got.output_text, 'Echo: remember Oslo');
+      assert.deepEqual(got.metadata, { k: 'v' });
+      const items = await client.responses.inputItems.list(first.id);
+      assert.equal(items.data.length, 1);
+      assert.match(JSON.stringify(items.data[0].content), /remember Oslo/);
+      const other = new OpenAI({ baseURL: gw.baseURL, apiKey: OTHER_KEY, maxRetries: 0 });
+      await assert.rejects(other.responses.retrieve(first.id), (e) => e.status === 404);
+      await assert.rejects(other.responses.create({ model: 'claude', input: 'x', previous_response_id: first.id }), (e) => e.status === 400);
+      await client.responses.delete(first.id);
+      await assert.rejects(client.responses.retrieve(first.id), (e) => e.status === 404);
+      await assert.rejects(client.responses.create({ model: 'claude', input: 'x', previous_response_id: first.id }), (e) => e.status === 400 && /not found/.test(e.message));
+
+      const unstored = await client.responses.create({ model: 'gpt', input: 'forget me', store: false });
+      await assert.rejects(client.responses.retrieve(unstored.id), (e) => e.status === 404);
+    });
+  });
+
+  describe('output guardrails on Responses streams', () => {
+    const EMAIL = 'jane.doe@example.com';
+    for (const alias of ['claude-rev', 'gpt-rev']) {
+      it(`${alias}: a redacted email is restored in the deltas, the done events and the stored response`, T, async () => {
+        const stream = client.responses.stream({ model: alias, input: `mail ${EMAIL} now` });
+        let deltas = '';
+        const events = [];
+        for await (const ev of stream) {
+          events.push(ev);
+          if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+        }
+        const final = await stream.finalResponse();
+        const want = `Echo: mail ${EMAIL} now`;
+        assert.equal(deltas, want);
+        assert.equal(events.find((e) => e.type === 'response.output_text.done').text, want);
+        assert.equal(events.find((e) => e.type === 'response.output_item.done').item.content[0].text, want);
+        assert.equal(final.output_text, want);
+        assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i), 'renumbered in order');
+        const upstream = alias === 'gpt-rev' ? oai.requestsTo('/v1/responses') : ant.requestsTo('/v1/messages');
+        const sent = JSON.stringify(upstream.at(-1).body);
+        assert.ok(!sent.includes(EMAIL) && sent.includes('[EMAIL_1]'), sent);
+        assert.equal((await client.responses.retrieve(final.id)).output_text, want);
+      });
+    }
+
+    for (const alias of ['claude-deny', 'gpt-deny']) {
+      it(`${alias}: a deny rule stops the stream before the words go out; nothing is stored`, T, async () => {
+        const stream = client.responses.stream({ model: alias, input: 'classified plan' });
+        let deltas = '';
+        let id = null;
+        await assert.rejects((async () => {
+          for await (const ev of stream) {
+            if (ev.type === 'response.created') id = ev.response.id;
+            if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+          }
+        })(), (e) => /guardrail policy 'echo-deny'/.test(e.message));
+        assert.ok(!/classified/i.test(deltas), deltas);
+        assert.ok(id);
+        await assert.rejects(client.responses.retrieve(id), (e) => e.status === 404);
+        const whole = await postJson(`${gw.baseURL}/responses`, { model: alias, input: 'classified plan' }, { apiKey: KEYS.all });
+        assert.equal(whole.status, 400, whole.text);
+        assert.equal(whole.json.error.code, 'guardrail_blocked');
+      });
+    }
   });
 
   describe('the Codex CLI (wire_api = "responses")', () => {
@@ -292,6 +461,19 @@ describe('Responses API on every provider', () => {
       assert.deepEqual(replay.content.map((b) => b.type), ['thinking', 'tool_use']);
       assert.equal(replay.content[1].name, 'get_goal');
       assert.match(r.stdout, /Tool result:/);
+    });
+
+    it('bed: a tool round trip whose second turn replays the signed reasoning to Bedrock', { timeout: 90_000 }, async () => {
+      const before = bed.requests.length;
+      const r = await codex('[[tool:get_goal]] [[think:weighing the goal]] what is the goal?', 'bed');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Tool result:/);
+      const sent = bed.requests.slice(before).map((q) => q.body).filter((b) => JSON.stringify(b?.messages ?? []).includes('[[tool:get_goal]]'));
+      assert.ok(sent.length >= 2, `Codex sent ${sent.length} turns`);
+      const replay = sent.at(-1).messages.find((m) => m.role === 'assistant');
+      assert.deepEqual(replay.content.map((b) => Object.keys(b)[0]), ['reasoningContent', 'toolUse']);
+      assert.equal(replay.content[0].reasoningContent.reasoningText.text, 'weighing the goal');
+      assert.equal(replay.content[0].reasoningContent.reasoningText.signature, REASONING_SIGNATURE, 'the mock checked this signature');
     });
   });
 

@@ -20,10 +20,10 @@ const tools = {
 
 describe('Vercel AI SDK -> tollgate', () => {
   const scope = cleanupScope();
-  let gw;
+  let gw, mocks;
   const clients = {};
   before(async () => {
-    ({ gw } = await startAll(scope));
+    ({ gw, mocks } = await startAll(scope));
     const google = createGoogleGenerativeAI({ baseURL: `${gw.proxyURL}/v1beta`, apiKey: KEYS.all });
     const anthropic = createAnthropic({ baseURL: `${gw.proxyURL}/v1`, apiKey: KEYS.all });
     const openai = createOpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all });
@@ -42,6 +42,28 @@ describe('Vercel AI SDK -> tollgate', () => {
     ['openai.chat', 'openai'], ['openai.chat', 'gemini'], ['openai.chat', 'anthropic'],
     ['openai', 'openai'], ['openai', 'anthropic'], ['openai', 'gemini'], ['openai', 'bedrock'],
   ];
+  // openai() (the Responses API) on Anthropic with thinking: the second step of a tool round trip
+  // gives the signed thinking back, by item_reference to the stored response (store: true, the
+  // AI SDK's default) or as the sealed encrypted_content (store: false). The mock checks every
+  // replayed signature.
+  for (const store of [true, false]) {
+    it(`openai() on anthropic: a tool round trip replays the signed thinking (store: ${store})`, T, async () => {
+      mocks.anthropic.reset();
+      const r = await generateText({
+        model: clients.openai(CHAT.anthropic), prompt: `Paris ${CALL_WEATHER} [[think:weighing Paris]]`, tools,
+        stopWhen: stepCountIs(3), maxRetries: 0, providerOptions: { openai: { store, include: ['reasoning.encrypted_content'] } },
+      });
+      assert.equal(r.steps.length, 2);
+      assert.equal(r.steps[0].reasoningText, 'weighing Paris');
+      assert.match(r.text, /^Tool result: .*sunny in/);
+      const turns = mocks.anthropic.requestsTo('/v1/messages').map((q) => q.body);
+      assert.equal(turns.length, 2);
+      const assistant = turns[1].messages.find((m) => m.role === 'assistant');
+      assert.deepEqual(assistant.content.map((b) => b.type), ['thinking', 'tool_use']);
+      assert.equal(assistant.content[0].thinking, 'weighing Paris');
+    });
+  }
+
   for (const [client, kind] of pairs) {
     const name = `${client}() on ${kind}`;
     it(`${name}: generateText`, T, async () => {

@@ -102,8 +102,9 @@ describe('@google/genai -> tollgate', () => {
 
     it(`${kind}: countTokens`, T, async () => {
       const r = await ai.models.countTokens({ model, contents: 'one two three four' });
-      if (kind === 'gemini') assert.equal(r.totalTokens, 4);  // Gemini's own count (the mock's words)
+      if (kind === 'gemini' || kind === 'anthropic') assert.equal(r.totalTokens, 4);  // the provider's own count (the mock's words)
       else assert.ok(r.totalTokens > 0 && r.totalTokens < 20, `estimate ${r.totalTokens}`);
+      if (kind === 'anthropic') assert.match(JSON.stringify(mocks.anthropic.requestsTo('/v1/messages/count_tokens').at(-1).body.messages), /one two three four/);
     });
   }
 
@@ -240,6 +241,25 @@ describe('@google/genai -> tollgate', () => {
     assert.equal(fast.status, 200);
     assert.equal(fast.headers.get('x-tollgate-dropped'), null);
     assert.deepEqual(mocks.gemini.requests.at(-1).body, body);
+  });
+
+  it('a call Gemini signed (thoughtSignature), replayed to Anthropic: the signature is dropped and named, for a strict model too', T, async () => {
+    const contents = [{ role: 'user', parts: [{ text: `weather in Oslo ${CALL_WEATHER}` }] }];
+    const first = await ai.models.generateContent({ model: CHAT.gemini, contents, config: { tools: [weather] } });
+    const signed = first.candidates[0].content.parts.find((p) => p.functionCall);
+    assert.ok(signed.thoughtSignature, 'the Gemini mock signs its first call');
+    contents.push(first.candidates[0].content);
+    contents.push({ role: 'user', parts: [{ functionResponse: { id: signed.functionCall.id, name: 'get_weather', response: { result: 'cold' } } }] });
+    for (const model of [CHAT.anthropic, `${CHAT.anthropic}-strict`]) {
+      const second = await ai.models.generateContent({ model, contents, config: { tools: [weather] } });
+      assert.match(second.text, /^Tool result: .*cold/);
+      assert.equal(second.sdkHttpResponse.headers['x-tollgate-dropped'], 'contents[].parts[].thoughtSignature');
+      const sent = JSON.stringify(mocks.anthropic.requests.at(-1).body);
+      assert.ok(!sent.includes(signed.thoughtSignature), sent);
+    }
+    // A parameter the strict model cannot honour is still refused.
+    await assert.rejects(ai.models.generateContent({ model: `${CHAT.anthropic}-strict`, contents: 'hi', config: { safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_NONE' }] } }),
+      (e) => e.status === 400 && /safetySettings/.test(e.message));
   });
 
   it('errors come in Google\'s envelope: unknown model, bad key, refused field', T, async () => {

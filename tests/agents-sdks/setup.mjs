@@ -42,6 +42,8 @@ export async function startAll(scope) {
       { name: CHAT.openai, targets: [{ provider: 'oai', model: 'gpt-4o' }] },
       { name: CHAT.anthropic, targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] },
       { name: CHAT.bedrock, targets: [{ provider: 'aws', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] },
+      // strict_params: what it cannot honour is a 400, not dropped.
+      { name: `${CHAT.anthropic}-strict`, targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }], strict_params: true },
       { name: `${CHAT.gemini}-rev`, targets: [{ provider: 'google', model: 'gemini-2.0-flash' }], guardrails: ['pii-reversible', 'cards-block'] },
       { name: `${CHAT.openai}-rev`, targets: [{ provider: 'oai', model: 'gpt-4o' }], guardrails: ['pii-reversible', 'cards-block'] },
       // Failures: an upstream 429, and a stream that errors after two events.

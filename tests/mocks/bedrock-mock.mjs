@@ -248,6 +248,8 @@ const REQUEST_KEYS = new Set(['messages', 'system', 'inferenceConfig', 'toolConf
   'performanceConfig']);
 const BLOCK_KEYS = ['text', 'image', 'document', 'video', 'toolUse', 'toolResult', 'guardContent', 'cachePoint', 'reasoningContent', 'citationsContent'];
 const INFERENCE_KEYS = new Set(['maxTokens', 'temperature', 'topP', 'stopSequences']);
+// The signature of every reasoning block this mock emits; replayed blocks must carry it.
+export const REASONING_SIGNATURE = 'bW9jay1zaWduYXR1cmU=';
 const IMAGE_FORMATS = new Set(['png', 'jpeg', 'gif', 'webp']);
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +370,12 @@ export async function startBedrockMock({
           if (!IMAGE_FORMATS.has(b.image?.format)) throw invalid(`The image format at messages.${i}.content.${j} is not supported.`);
           if (typeof b.image?.source?.bytes !== 'string' || !/^[A-Za-z0-9+/]+=*$/.test(b.image.source.bytes)) throw invalid(`The image bytes at messages.${i}.content.${j} are not valid base64.`);
         }
+        if ('reasoningContent' in b) {
+          // Replayed reasoning must be this mock's, as signed (Bedrock checks the model's signature).
+          if (m.role !== 'assistant') throw invalid('reasoningContent blocks are only allowed in assistant messages.');
+          const rt = b.reasoningContent.reasoningText;
+          if (rt && rt.signature !== REASONING_SIGNATURE) throw invalid(`The reasoning signature at messages.${i}.content.${j} is invalid.`);
+        }
         if ('toolUse' in b) {
           usesTools = true;
           if (m.role !== 'assistant') throw invalid('toolUse blocks are only allowed in assistant messages.');
@@ -433,7 +441,7 @@ export async function startBedrockMock({
       : null;
     if (behavior === 'mock-reasoning' || said?.think) {
       const text = said?.think ?? 'Thinking about it.';
-      blocks.push({ reasoningContent: { reasoningText: { text, signature: 'bW9jay1zaWduYXR1cmU=' } } });
+      blocks.push({ reasoningContent: { reasoningText: { text, signature: REASONING_SIGNATURE } } });
       outputTokens += countTokens(text);
     }
     const results = last.content.filter((b) => b.toolResult);

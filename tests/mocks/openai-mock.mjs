@@ -38,6 +38,8 @@
 //   mock-reasoning          usage reports 5 reasoning tokens (added to completion tokens)
 //   mock-parallel-tools     calls every tool offered instead of the first
 //
+// POST /v1/responses/input_tokens counts the input's words, as /v1/responses does.
+//
 // POST /v1/moderations answers like omni-moderation-latest, scoring trigger words (see
 // moderationScores); the fault behaviours above apply to it through the header or
 // /__mock/behavior.
@@ -445,6 +447,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       if (route === 'POST /v1/embeddings') return await embeddings(req, res, record);
       if (route === 'POST /v1/moderations') return await moderations(req, res, record);
       if (route === 'POST /v1/responses') return await responses(req, res, record);
+      if (route === 'POST /v1/responses/input_tokens') return inputTokens(res, record);
       if (route === 'GET /v1/models') return models(res, record);
       const m = /^\/v1\/models\/(.+)$/.exec(url.pathname);
       if (req.method === 'GET' && m) return models(res, record, decodeURIComponent(m[1]));
@@ -959,6 +962,18 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     }
     await send('response.completed', { response: response('completed', output, usage) });
     res.end();
+  }
+
+  // POST /v1/responses/input_tokens: the words of the input's texts and the instructions, as
+  // /v1/responses counts them.
+  function inputTokens(res, record) {
+    const body = record.body ?? {};
+    if (typeof body.model !== 'string') throw new ApiError(400, "Missing required parameter: 'model'.", { param: 'model' });
+    const items = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input : [];
+    const tokens = items.reduce((n, it) => n + countTokens(it?.content != null ? contentText(it.content) : it?.type === 'function_call_output' ? String(it.output) : ''), 0)
+      + (body.instructions ? countTokens(body.instructions) : 0);
+    record.status = 200;
+    return sendJson(res, 200, { object: 'response.input_tokens', input_tokens: tokens });
   }
 
   // ------------------------------------------------------------------ /v1/embeddings

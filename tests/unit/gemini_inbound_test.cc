@@ -138,6 +138,8 @@ TEST(GeminiToChat, FunctionCallRoundTripMatchesByNameThenId) {
         "required":["city"]}}},
       {"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{}}}}],
     "tool_choice":{"type":"function","function":{"name":"lookup"}}})"));
+  // The replayed signature cannot go to another provider: dropped, and named once.
+  EXPECT_EQ(c.dropped, std::vector<std::string>{std::string(gemini::kThoughtSignature)});
 }
 
 TEST(GeminiToChat, ImagesJsonOutputAndWhatIsRefused) {

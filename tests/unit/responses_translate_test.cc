@@ -245,3 +245,59 @@ TEST(ResponsesStream, GeminiCallSignaturesComeBackWithTheirCalls) {
   const auto& call = back.chat.at("messages").at(1).at("tool_calls").at(0);
   EXPECT_EQ(call.at("extra_content").at("google").at("thought_signature"), "GSIG");
 }
+
+// Output items of a gateway response carry its id, so an item_reference finds its response
+// without an index; other ids (an upstream's) map to nothing, and an unresolved reference is
+// dropped and named by the translation.
+TEST(ResponsesItemIds, SayWhichResponseTheyBelongTo) {
+  const std::string resp = "resp_tg0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(responses::item_id("rs_", resp, 0), "rs_tg0123456789abcdef0123456789abcdef_0");
+  EXPECT_EQ(responses::response_of_item("msg_tg0123456789abcdef0123456789abcdef_3"), resp);
+  EXPECT_EQ(responses::response_of_item(responses::item_id("fc_", resp, 12)), resp);
+  EXPECT_EQ(responses::response_of_item("rs_67ccd2bed1ec8190b14f964abc0542670bb6a6b452e3a8"), "");
+  EXPECT_EQ(responses::response_of_item("msg_tg"), "");
+  EXPECT_EQ(responses::response_of_item("msg_tg_1"), "");
+  EXPECT_EQ(responses::response_of_item(""), "");
+  EXPECT_TRUE(responses::item_id("rs_", "resp_upstream1", 0).starts_with("rs_"));
+  EXPECT_EQ(responses::response_of_item(responses::item_id("rs_", "resp_upstream1", 0)), "");
+
+  responses::Turn t;
+  ASSERT_FALSE(responses::to_chat(obj(R"({"model":"m","input":"hi"})"), {}, nullptr, t));
+  auto completion = obj(R"({"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"On it",
+    "reasoning_content":"hm","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}}]})");
+  auto r = responses::to_response(completion, t, resp, 1, "m", core::Usage{}, nullptr);
+  const auto& out = r.at("output").as_array();
+  ASSERT_EQ(out.size(), 3u);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    EXPECT_EQ(responses::response_of_item(out[i].at("id").as_string()), resp) << json::serialize(out[i]);
+
+  responses::Turn refs;
+  ASSERT_FALSE(responses::to_chat(obj(R"({"model":"m","input":[{"role":"user","content":"hi"},{"type":"item_reference","id":"msg_x"}]})"), {}, nullptr, refs));
+  EXPECT_EQ(refs.dropped, std::vector<std::string>{"input[].item_reference"});
+  EXPECT_EQ(refs.chat.at("messages").as_array().size(), 1u);
+}
+
+// POST /v1/responses/input_tokens where the provider cannot count: about 4 bytes a token, 4 a
+// message, 1,600 an image; sealed reasoning and item bookkeeping count nothing.
+TEST(ResponsesInputTokens, DocumentedEstimate) {
+  EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m","input":"12345678"})")), (4 + 8 + 3) / 4 + 4);
+  EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m","instructions":"abcd","input":[
+    {"type":"reasoning","id":"rs_1","encrypted_content":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","summary":[]},
+    {"role":"user","content":[{"type":"input_image","image_url":"data:image/png;base64,AAAA"}]}]})")),
+            (4 + 4 + 3) / 4 + 8 + 1600);
+  EXPECT_EQ(responses::input_tokens_estimate(obj(R"({"model":"m"})")), 1);
+}
+
+// Reasoning the gateway did not seal (OpenAI's own, as a chain begun on OpenAI holds it) is
+// left out and named; the rest of the turn goes through.
+TEST(ResponsesToChat, ForeignReasoningIsDroppedAndNamed) {
+  responses::Turn t;
+  ASSERT_FALSE(responses::to_chat(obj(R"({"model":"m","input":[{"role":"user","content":"hi"},
+    {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAAABopenai"},
+    {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+    {"type":"function_call_output","call_id":"c1","output":"ok"}]})"), {}, &box(), t));
+  EXPECT_EQ(t.dropped, std::vector<std::string>{std::string(responses::kUnverifiedReasoning)});
+  const auto& messages = t.chat.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_FALSE(messages[1].as_object().contains("thinking_blocks"));
+}

@@ -67,3 +67,18 @@ TEST(StoredResponses, ChainKeyIsolationAndDelete) {
   auto again = ResponseStore::open_sqlite(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
   EXPECT_TRUE(again->get("resp_tg2", "key-a"));
 }
+
+// A response that continues nothing is kept with an empty previous id, also when the view has
+// no data pointer (the fast path passes a default string_view); an upstream's id is kept as is.
+TEST(StoredResponses, EmptyPreviousIdViewAndUpstreamIds) {
+  TempDb db;
+  auto store = ResponseStore::open_sqlite(db.path(), 30, tollgate::store::SecretBox(std::array<unsigned char, 32>{1}));
+  auto in = json::parse(R"([{"type":"message","role":"user","content":"hi"}])").as_array();
+  store->put("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452e3a8", "key-a", response("up"), in, std::string_view{});
+  auto got = store->get("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452e3a8", "key-a");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->previous_id, "");
+  json::array items;
+  ASSERT_TRUE(store->history("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452e3a8", "key-a", items));
+  EXPECT_EQ(items.size(), 2u);
+}

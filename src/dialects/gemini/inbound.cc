@@ -447,6 +447,10 @@ std::optional<GatewayError> generate_to_chat(const json::value& req_value, bool 
       for (const auto& p : parts) {
         auto* po = p.if_object();
         if (!po) continue;
+        // Gemini's signed thinking means nothing to another provider, which cannot verify it.
+        if (field(*po, "thoughtSignature", "thought_signature") &&
+            std::find(dropped.begin(), dropped.end(), kThoughtSignature) == dropped.end())
+          dropped.emplace_back(kThoughtSignature);
         if (auto* t = po->if_contains("text"); t && t->is_string()) {
           if (auto* th = po->if_contains("thought"); th && th->is_bool() && th->get_bool()) continue;
           text += t->get_string();

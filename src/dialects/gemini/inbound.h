@@ -24,6 +24,11 @@
 //   application/json (+ responseSchema / responseJsonSchema -> json_schema "response"),
 //   thinkingConfig (thinkingBudget 0 -> none, <= 1024 low, <= 8192 medium, else high, -1 medium;
 //   thinkingLevel as named) -> reasoning_effort.
+// - A replayed thoughtSignature (Gemini's signed thinking, on a functionCall or text part of a
+//   model turn) cannot be verified by any other provider: dropped and named in `dropped` as
+//   kThoughtSignature, which the gateway names even for a strict model (it is the provider's
+//   state the client replays, not a parameter the caller chose; refusing it would end the
+//   conversation). Thought text parts are dropped with it.
 // - Dropped, only steering, named in `dropped` (the gateway names them in x-tollgate-dropped,
 //   or refuses them for a strict model): safetySettings, labels, serviceTier,
 //   generationConfig.responseLogprobs/logprobs/mediaResolution. Refused (400): cachedContent,
@@ -43,6 +48,9 @@
 #include "core/usage.h"
 
 namespace tollgate::dialects::gemini {
+
+// The name under which replayed thought signatures are dropped (x-tollgate-dropped).
+inline constexpr std::string_view kThoughtSignature = "contents[].parts[].thoughtSignature";
 
 enum class Method { generate, stream, count_tokens, embed, batch_embed };
 

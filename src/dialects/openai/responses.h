@@ -23,9 +23,10 @@
 //   sealed with the gateway's key (store/secret_box.h). Replayed, it is opened and the blocks
 //   ride on the next assistant turn (canonical `thinking_blocks`), which is what Anthropic
 //   needs to continue a tool loop with thinking on. Reasoning sealed by someone else (OpenAI's
-//   own) is dropped: no other provider could read it. Gemini's signed function calls
-//   (extra_content.google.thought_signature) ride the same way: a reasoning item just before
-//   the call seals {call_id: signature}, and the replayed call gets its signature back.
+//   own) is dropped and named (kUnverifiedReasoning): no other provider could read it. Gemini's
+//   signed function calls (extra_content.google.thought_signature) ride the same way: a
+//   reasoning item just before the call seals {call_id: signature}, and the replayed call gets
+//   its signature back.
 #pragma once
 
 #include <cstdint>
@@ -51,11 +52,22 @@ namespace tollgate::dialects::openai::responses {
 constexpr std::string_view kIdPrefix = "resp_tg";
 bool is_gateway_id(std::string_view id);
 std::string new_id(std::string_view prefix);  // prefix + 32 random hex digits
+// The ids of a gateway response's output items say whose they are ("rs_tg<hex>_2" is item 2 of
+// "resp_tg<hex>"), so an `item_reference` (what the AI SDK sends for stored items) finds its
+// response without an index of items. Another response id: a random one.
+std::string item_id(std::string_view prefix, std::string_view response_id, std::size_t index);
+// The gateway response an item id belongs to; empty for any other id.
+std::string response_of_item(std::string_view item_id);
+
+// The name under which reasoning the gateway did not seal (OpenAI's own, a forged or foreign
+// seal) is dropped: no provider here could verify it. Named even for a strict model (it is the
+// provider's state the client replays, not a parameter it chose).
+inline constexpr std::string_view kUnverifiedReasoning = "input[].reasoning.encrypted_content";
 
 // One Responses request, translated.
 struct Turn {
   boost::json::object chat;         // the canonical chat request (model left as the caller's)
-  boost::json::array input_items;   // this request's input as items, for the stored response
+  boost::json::array input_items;   // this request's input as items
   std::vector<std::string> dropped; // what has no equivalent here, by its Responses name
   // namespace__name -> (namespace, name), to name calls as the caller declared them.
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> flattened;
@@ -67,6 +79,10 @@ struct Turn {
   boost::json::object echo;
 };
 
+// This request's `input` as items (a string is one user message); empty when absent or not a
+// string or an array. What a stored response keeps as its input.
+boost::json::array input_items(const boost::json::object& request);
+
 // `request` -> `out`. `history`: the input and output items of the responses this one
 // continues (previous_response_id), oldest first. A malformed item is a 400 naming it.
 std::optional<core::GatewayError> to_chat(const boost::json::object& request,
@@ -77,6 +93,11 @@ std::optional<core::GatewayError> to_chat(const boost::json::object& request,
 boost::json::object to_response(const boost::json::object& completion, const Turn& turn,
                                 std::string_view id, int64_t created_at, std::string_view model,
                                 const core::Usage& usage, const store::SecretBox* seal);
+
+// POST /v1/responses/input_tokens where the provider cannot count: a documented estimate of the
+// request's input (instructions, input items, tools): about 4 bytes of text a token, 4 a
+// message, 1,600 an image or file; sealed reasoning counts nothing.
+int64_t input_tokens_estimate(const boost::json::object& request);
 
 // Responses usage from the gateway's usage.
 boost::json::object responses_usage(const core::Usage& u);
@@ -95,7 +116,7 @@ class StreamEncoder {
   void finish(const core::Usage& usage, std::string& out);
   // A failure after the first event: `error` then response.failed.
   void fail(const core::GatewayError& e, std::string& out);
-  // The response as response.completed carried it (for the store); empty before finish.
+  // The response as response.completed carried it; empty before finish.
   const boost::json::object& response() const { return final_; }
   bool started() const { return started_; }
 

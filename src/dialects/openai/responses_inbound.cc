@@ -1,4 +1,5 @@
 // A Responses request -> a canonical chat request (responses.h says what the mapping decides).
+#include <algorithm>
 #include <random>
 
 #include <boost/json/parse.hpp>
@@ -18,6 +19,22 @@ bool is_gateway_id(std::string_view id) { return id.starts_with(kIdPrefix); }
 std::string new_id(std::string_view prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{}{:016x}{:016x}", prefix, rng(), rng());
+}
+
+std::string item_id(std::string_view prefix, std::string_view response_id, std::size_t index) {
+  if (!is_gateway_id(response_id)) return new_id(prefix);
+  return fmt::format("{}tg{}_{}", prefix, response_id.substr(kIdPrefix.size()), index);
+}
+
+std::string response_of_item(std::string_view item_id) {
+  auto us = item_id.find('_');
+  if (us == std::string_view::npos) return {};
+  auto rest = item_id.substr(us + 1);
+  if (!rest.starts_with("tg")) return {};
+  rest.remove_prefix(2);
+  auto end = rest.find('_');
+  if (end == std::string_view::npos || end == 0) return {};
+  return fmt::format("{}{}", kIdPrefix, rest.substr(0, end));
 }
 
 namespace {
@@ -176,9 +193,12 @@ class Builder {
   // not something another provider can take back.
   void reasoning(const json::object& o) {
     std::string_view enc = str(o, "encrypted_content");
-    if (enc.empty() || !seal_) return;
-    auto opened = seal_->open(enc);
-    if (!opened) return;
+    if (enc.empty()) return;
+    auto opened = seal_ ? seal_->open(enc) : std::nullopt;
+    if (!opened) {
+      drop(t_, std::string(kUnverifiedReasoning));
+      return;
+    }
     boost::system::error_code ec;
     auto v = json::parse(*opened, ec);
     if (ec || !v.is_object()) return;
@@ -286,6 +306,48 @@ std::optional<GatewayError> text_format(const json::value& v, Turn& t) {
 
 }  // namespace
 
+json::array input_items(const json::object& request) {
+  auto* input = request.if_contains("input");
+  if (!input) return {};
+  if (auto* a = input->if_array()) return *a;
+  if (auto* s = input->if_string())
+    return json::array{json::object{{"type", "message"}, {"role", "user"},
+                                    {"content", json::array{json::object{{"type", "input_text"}, {"text", *s}}}}}};
+  return {};
+}
+
+namespace {
+
+void estimate(const json::value& v, int64_t& bytes, int64_t& fixed, int depth) {
+  if (depth > 64) return;
+  if (auto* s = v.if_string()) {
+    bytes += static_cast<int64_t>(s->size());
+  } else if (auto* a = v.if_array()) {
+    for (const auto& x : *a) estimate(x, bytes, fixed, depth + 1);
+  } else if (auto* o = v.if_object()) {
+    std::string_view type = str(*o, "type");
+    if (type == "input_image" || type == "input_file") {
+      fixed += 1600;
+      return;
+    }
+    for (const auto& [k, x] : *o)
+      if (k != "encrypted_content" && k != "id" && k != "type" && k != "status" && k != "call_id") estimate(x, bytes, fixed, depth + 1);
+  }
+}
+
+}  // namespace
+
+int64_t input_tokens_estimate(const json::object& request) {
+  int64_t bytes = 0, fixed = 0;
+  if (auto* ins = request.if_contains("instructions")) estimate(*ins, bytes, fixed, 0);
+  auto items = input_items(request);
+  fixed += 4 * static_cast<int64_t>(items.size());
+  estimate(items, bytes, fixed, 0);
+  if (auto* t = request.if_contains("tools"); t && t->is_array())
+    for (const auto& tool : t->get_array()) bytes += static_cast<int64_t>(json::serialize(tool).size());
+  return std::max<int64_t>(1, (bytes + 3) / 4 + fixed);
+}
+
 std::optional<GatewayError> to_chat(const json::object& req, const json::array& history,
                                     const store::SecretBox* seal, Turn& t) {
   t.chat["model"] = req.contains("model") ? req.at("model") : json::value("");
@@ -306,17 +368,9 @@ std::optional<GatewayError> to_chat(const json::object& req, const json::array& 
 
   // This turn's input as items (a string is one user message).
   auto* input = req.if_contains("input");
-  if (!absent(input)) {
-    if (input->is_string()) {
-      t.input_items.push_back(json::object{
-          {"type", "message"}, {"role", "user"},
-          {"content", json::array{json::object{{"type", "input_text"}, {"text", input->get_string()}}}}});
-    } else if (input->is_array()) {
-      t.input_items = input->get_array();
-    } else {
-      return invalid("Invalid type for 'input': expected a string or an array.", "input");
-    }
-  }
+  if (!absent(input) && !input->is_string() && !input->is_array())
+    return invalid("Invalid type for 'input': expected a string or an array.", "input");
+  t.input_items = input_items(req);
 
   Builder b(t, seal);
   for (std::size_t i = 0; i < history.size(); ++i)

@@ -136,20 +136,20 @@ json::object to_response(const json::object& completion, const Turn& t, std::str
         for (const auto& tc : tcs->get_array())
           if (auto* o = tc.if_object(); o && !google_signature(*o).empty()) signatures[str(*o, "id")] = google_signature(*o);
       if (!reasoning.empty() || !blocks.empty() || !signatures.empty())
-        output.push_back(reasoning_item(new_id("rs_"), reasoning, blocks, signatures, seal));
+        output.push_back(reasoning_item(item_id("rs_", id, output.size()), reasoning, blocks, signatures, seal));
       std::string text;
       if (auto* c = m.if_contains("content"); c && c->is_string()) text = c->get_string();
       else if (c && c->is_array())
         for (const auto& p : c->get_array())
           if (auto* po = p.if_object()) text.append(str(*po, "text"));
-      if (!text.empty()) output.push_back(message_item(new_id("msg_"), text, "completed"));
+      if (!text.empty()) output.push_back(message_item(item_id("msg_", id, output.size()), text, "completed"));
       if (auto* tcs = m.if_contains("tool_calls"); tcs && tcs->is_array()) {
         for (const auto& tc : tcs->get_array()) {
           auto* o = tc.if_object();
           if (!o) continue;
           auto* f = o->if_contains("function");
           if (!f || !f->is_object()) continue;
-          output.push_back(call_item(new_id("fc_"), str(*o, "id"), str(f->get_object(), "name"),
+          output.push_back(call_item(item_id("fc_", id, output.size()), str(*o, "id"), str(f->get_object(), "name"),
                                      str(f->get_object(), "arguments"), "completed", t));
         }
       }
@@ -186,7 +186,7 @@ void StreamEncoder::start(std::string& out) {
 void StreamEncoder::open_reasoning(std::string& out) {
   close_item(out);
   open_ = Open::reasoning;
-  item_id_ = new_id("rs_");
+  item_id_ = item_id("rs_", id_, output_.size());
   event("response.output_item.added",
         json::object{{"output_index", output_.size()},
                      {"item", json::object{{"id", item_id_}, {"type", "reasoning"}, {"summary", json::array{}}}}},
@@ -200,7 +200,7 @@ void StreamEncoder::open_reasoning(std::string& out) {
 void StreamEncoder::open_message(std::string& out) {
   close_item(out);
   open_ = Open::message;
-  item_id_ = new_id("msg_");
+  item_id_ = item_id("msg_", id_, output_.size());
   event("response.output_item.added",
         json::object{{"output_index", output_.size()}, {"item", message_item(item_id_, "", "in_progress")}}, out);
   event("response.content_part.added",
@@ -317,7 +317,7 @@ void StreamEncoder::on_chunk(const json::object& chunk, std::string& out) {
           close_item(out);
           open_ = Open::call;
           call_index_ = index;
-          item_id_ = new_id("fc_");
+          item_id_ = item_id("fc_", id_, output_.size());
           call_id_ = std::move(call_id);
           call_name_ = fn ? str(*fn, "name") : std::string_view{};
           event("response.output_item.added",
