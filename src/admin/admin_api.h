@@ -66,6 +66,7 @@ class AdminApi {
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
   AdminReply guardrails(Call& call);
+  AdminReply mcp_servers(Call& call);  // and GET /admin/v1/mcp_status
   AdminReply keys(Call& call);
   AdminReply usage(Call& call);
   AdminReply requests(Call& call);

@@ -72,7 +72,8 @@ Field secret(std::string name) { return make(std::move(name), Type::secret); }
 
 namespace {
 std::vector<Kind>& registry() {
-  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind()};
+  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind(),
+                               mcp_server_kind()};
   return all;
 }
 }  // namespace

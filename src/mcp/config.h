@@ -52,4 +52,16 @@ boost::json::object grant_object(const core::McpGrant& g);
 std::optional<core::McpServer> parse_server(std::string_view doc, std::string_view source,
                                             std::vector<core::ConfigError>& errors);
 
+// --- the Admin API's mcp_servers (core/kinds/mcp_server.cc) ---
+// A server as the API answers it: write-only values (header values, auth.bearer,
+// auth.oauth2.client_secret) left out, and named in `secrets_set`.
+boost::json::object server_answer(const core::McpServer& s);
+// Completes a written document with the stored write-only values it leaves out, since a client
+// that read the server cannot send them back: a header not named, the bearer or client secret
+// of an `auth` that does not replace them, a whole `auth` not given. null removes one.
+void keep_stored_secrets(boost::json::object& doc, const std::optional<std::string>& stored_doc);
+// A written document read as the store keeps it: "${ENV}" references left unresolved.
+std::optional<core::McpServer> parse_server_unresolved(const boost::json::object& doc, std::string_view source,
+                                                       std::vector<core::ConfigError>& errors);
+
 }  // namespace tollgate::mcp

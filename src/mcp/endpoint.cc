@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +29,7 @@
 #include "mcp/message.h"
 #include "mcp/names.h"
 #include "mcp/session.h"
+#include "mcp/stats.h"
 #include "mcp/upstream.h"
 
 namespace tollgate::mcp {
@@ -55,6 +57,8 @@ struct Inbound {
   const core::McpServer* scoped = nullptr;  // /mcp/{server}; null on /mcp
   Caller caller;
   bool accepts_sse = false;
+  std::string tool;     // tools/call: the upstream tool name, once routed
+  std::string outcome;  // set by the relay when the server answered with an error
 };
 
 struct CancelOnGone {
@@ -326,8 +330,10 @@ net::awaitable<void> fetch_list(const core::McpServer& s, Caller caller, std::st
     json::value resp;
     if (auto e = co_await call_once(s, caller, std::move(req), resp, kMaxResult)) {
       out->error = e->message;
+      note_reach(s.name, false, e->message);
       break;
     }
+    note_reach(s.name, true, "");
     const json::value* result = resp.is_object() ? resp.as_object().if_contains("result") : nullptr;
     if (!result || !result->is_object()) {
       const json::value* err = resp.is_object() ? resp.as_object().if_contains("error") : nullptr;
@@ -341,6 +347,13 @@ net::awaitable<void> fetch_list(const core::McpServer& s, Caller caller, std::st
     auto* next = result->as_object().if_contains("nextCursor");
     if (!next || !next->is_string() || next->as_string().empty()) break;
     cursor = std::string(next->as_string());
+  }
+  if (method == "tools/list" && !out->error) {
+    std::vector<std::string> names;  // the advertised set: the only tool names metrics carry
+    for (const auto& item : out->items)
+      if (auto* n = item.is_object() ? item.as_object().if_contains("name") : nullptr; n && n->is_string())
+        names.emplace_back(n->as_string());
+    note_tools(s.name, names);
   }
   out->done = true;
 }
@@ -376,6 +389,7 @@ net::awaitable<void> aggregate_list(Inbound& in, const ListKind& k) {
     if (!l.done || l.error) {
       std::string why = l.done ? *l.error : fmt::format("MCP server \"{}\" did not answer within {} ms", servers[i]->name,
                                                         servers[i]->timeout_ms);
+      if (!l.done) note_reach(servers[i]->name, false, why);
       spdlog::warn("mcp: {} on {}: {}", k.method, servers[i]->name, why);
       in.ctx.gateway.metrics.upstream_failure("mcp:" + servers[i]->name, l.done ? "error" : "timeout");
       unavailable.push_back(json::object{{"server", servers[i]->name}, {"error", why}});
@@ -558,6 +572,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
   for (int round = 0;; ++round) {
     json::object attempt = request;  // kept whole for a retry with the client's input
     Opened o = co_await open_request(s, in.caller, std::move(attempt));
+    note_reach(s.name, !o.error, o.error ? std::string_view(o.error->message) : std::string_view());
     if (o.error) {
       ctx.gateway.metrics.upstream_failure("mcp:" + s.name, "error");
       spdlog::warn("mcp: {} {} on {}: {}", in.msg.method, in.msg.subject(), s.name, o.error->message);
@@ -651,6 +666,9 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
       else p.erase("requestState");
       continue;
     }
+    if (fm.contains("error")) in.outcome = "error";
+    else if (auto* r = fm.if_contains("result"); r && r->is_object())
+      if (auto* e = r->as_object().if_contains("isError"); e && e->is_bool() && e->as_bool()) in.outcome = "tool_error";
     rewrite_answer(in, s, fm);
     if (auto* id = fm.if_contains("id")) *id = in.msg.id;
     if (streaming) {
@@ -771,6 +789,7 @@ net::awaitable<void> named_call(Inbound& in) {
     else allowed = permitted(*in.ctx.key, r.server->name, r.name);
   }
   in.ctx.mcp_server = r.server ? r.server->name : "";
+  if (tool && allowed) in.tool = r.name;
   if (!allowed) {
     // The same answer for "no such" and "not yours": a denial names nothing the key may not see.
     std::string what = tool ? "tool" : method == "prompts/get" ? "prompt" : "resource";
@@ -841,6 +860,22 @@ net::awaitable<void> dispatch_method(Inbound& in) {
   }
 }
 
+// The request in the server's status and series: relayed methods only (a fixed set of names).
+void note_outcome(const Inbound& in, double seconds) {
+  static const std::set<std::string, std::less<>> kRelayed{
+      "tools/call",    "prompts/get", "resources/read", "completion/complete", "tools/list",
+      "prompts/list", "resources/list", "resources/templates/list", "subscriptions/listen"};
+  const auto& ctx = in.ctx;
+  if (ctx.mcp_server.empty() || !kRelayed.contains(in.msg.method)) return;
+  std::string_view outcome = !in.outcome.empty()                   ? std::string_view(in.outcome)
+                             : ctx.error.empty()                   ? "ok"
+                             : ctx.error == "denied"               ? "denied"
+                             : ctx.error == "rate_limited"         ? "rate_limited"
+                             : ctx.error == "client_closed"        ? "cancelled"
+                                                                   : "error";
+  note_request(ctx.mcp_server, in.msg.method, in.tool, outcome, seconds);
+}
+
 }  // namespace
 
 net::awaitable<void> serve(RequestContext& ctx) {
@@ -903,7 +938,9 @@ net::awaitable<void> serve(RequestContext& ctx) {
   ctx.mcp_subject = std::string(in.msg.subject());
   if (auto* ci = in.caller.client_info.if_contains("name"); ci && ci->is_string())
     ctx.mcp_client = std::string(ci->as_string()).substr(0, 64);
+  const auto started = std::chrono::steady_clock::now();
   co_await dispatch_method(in);
+  note_outcome(in, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 }  // namespace tollgate::mcp

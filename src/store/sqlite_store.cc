@@ -828,6 +828,7 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
   created.key.budget = spec.budget;
   created.key.model_limits = spec.model_limits;
   created.key.guardrails = spec.guardrails;
+  created.key.mcp = spec.mcp;
   check_key_models(created.key);
 
   boost::json::array allowed;
@@ -895,6 +896,7 @@ bool SqliteStore::update_key(const core::Key& spec) {
   next.budget = spec.budget;
   next.model_limits = spec.model_limits;
   next.guardrails = spec.guardrails;
+  next.mcp = spec.mcp;
   check_key_models(next);
 
   boost::json::array allowed;
@@ -939,6 +941,11 @@ std::optional<std::string> SqliteStore::stored_provider_document(const std::stri
 std::optional<std::string> SqliteStore::stored_model_document(const std::string& name) {
   std::lock_guard lock(mutex_);
   return document_in("models", name);
+}
+
+std::optional<std::string> SqliteStore::stored_mcp_server_document(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  return document_in("mcp_servers", name);
 }
 
 // Removing what others refer to would make the next load fail as a whole, so refuse it and

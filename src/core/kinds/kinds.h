@@ -9,11 +9,13 @@ namespace tollgate::core::schema {
 Field limits_field(std::string name);
 Field budget_field(std::string name);
 Field pricing_field(std::string name);
+Field mcp_limits_field(std::string name);  // mcp_server.cc; also a key's mcp grant
 
 Kind provider_kind();
 Kind model_kind();
 Kind key_kind();
 Kind guardrail_kind();
 Kind admin_key_kind();
+Kind mcp_server_kind();
 
 }  // namespace tollgate::core::schema
