@@ -11,6 +11,7 @@ import Keys from './pages/Keys.jsx';
 import Logs from './pages/Logs.jsx';
 import Playground from './pages/Playground.jsx';
 import Access from './pages/Access.jsx';
+import McpServers from './pages/McpServers.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', component: Overview },
@@ -20,6 +21,7 @@ const PAGES = [
   { id: 'logs', title: 'Logs', component: Logs },
   { id: 'playground', title: 'Playground', component: Playground },
   { id: 'access', title: 'Access', component: Access },
+  { id: 'mcp', title: 'MCP servers', component: McpServers },
 ];
 
 // The first-start sign-in link (.../ui/#signin=<admin key>): the key is taken from the fragment,
