@@ -23,9 +23,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/snapshot.h"
 #include "gateway/phases.h"
+#include "http/request_headers.h"
 #include "http/sse.h"
 #include "mcp/governance.h"
+#include "mcp/guard.h"
 #include "mcp/message.h"
 #include "mcp/names.h"
 #include "mcp/session.h"
@@ -47,6 +50,8 @@ bool legacy_version(std::string_view v) {
   return std::find(std::begin(kLegacyVersions), std::end(kLegacyVersions), v) != std::end(kLegacyVersions);
 }
 
+struct KeepAlive;  // below: the comments a relayed stream gets while it idles
+
 // What one inbound request is, once checked.
 struct Inbound {
   explicit Inbound(RequestContext& c) : ctx(c) {}
@@ -59,6 +64,7 @@ struct Inbound {
   bool accepts_sse = false;
   std::string tool;     // tools/call: the upstream tool name, once routed
   std::string outcome;  // set by the relay when the server answered with an error
+  std::shared_ptr<KeepAlive> keepalive;  // while a relayed SSE answer is open
 };
 
 struct CancelOnGone {
@@ -407,6 +413,65 @@ net::awaitable<void> aggregate_list(Inbound& in, const ListKind& k) {
   co_await answer(in.ctx, 200, result_body(in.msg.id, std::move(result)));
 }
 
+// --- keep-alive on relayed streams -------------------------------------------------------------
+
+// While a relayed SSE answer waits on its upstream (a long tool call, a quiet
+// subscriptions/listen), a ":" comment goes to the client whenever nothing was written for
+// kKeepAliveEvery, so that no proxy on the way idles the stream out. (The listener's write
+// timeout bounds each write, never the stream.) Writes never overlap: every write of the stream
+// goes through send_event(), and the stream ends only once a comment in flight is written.
+constexpr auto kKeepAliveEvery = std::chrono::seconds(15);
+using SteadyClock = std::chrono::steady_clock;
+
+struct KeepAlive {
+  explicit KeepAlive(const net::any_io_executor& ex) : timer(ex) {}
+  net::steady_timer timer;
+  bool writing = false, stopped = false;
+  SteadyClock::time_point last = SteadyClock::now();
+};
+
+net::awaitable<void> wait_for_writer(KeepAlive& k) {
+  while (k.writing) {
+    net::steady_timer pause(co_await net::this_coro::executor, std::chrono::milliseconds(1));
+    co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+  }
+}
+
+// Touches the exchange only while writing, and never once stopped: the relay stops it (and
+// waits out a write in flight) before the exchange can go.
+net::awaitable<void> keep_alive(http::Exchange& ex, std::shared_ptr<KeepAlive> k) {
+  while (!k->stopped) {
+    k->timer.expires_at(k->last + kKeepAliveEvery);
+    co_await k->timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (k->stopped) co_return;
+    if (k->writing || SteadyClock::now() < k->last + kKeepAliveEvery) continue;
+    k->writing = true;
+    bool ok = co_await ex.write_chunk(":\n\n");
+    k->writing = false;
+    k->last = SteadyClock::now();
+    if (!ok) co_return;
+  }
+}
+
+net::awaitable<bool> send_event(Inbound& in, std::string_view data) {
+  std::shared_ptr<KeepAlive> k = in.keepalive;
+  if (!k) co_return co_await in.ctx.ex.write_chunk(data);
+  co_await wait_for_writer(*k);
+  k->writing = true;
+  bool ok = co_await in.ctx.ex.write_chunk(data);
+  k->writing = false;
+  k->last = SteadyClock::now();
+  co_return ok;
+}
+
+net::awaitable<void> stop_keep_alive(Inbound& in) {
+  std::shared_ptr<KeepAlive> k = std::move(in.keepalive);
+  if (!k) co_return;
+  k->stopped = true;
+  k->timer.cancel();
+  co_await wait_for_writer(*k);
+}
+
 // --- input for legacy clients ------------------------------------------------------------------
 
 // A 2026 server asks for input with an input_required result; a legacy client answers
@@ -478,7 +543,7 @@ net::awaitable<std::optional<json::object>> ask_client(Inbound& in, const json::
     json::object msg{{"jsonrpc", "2.0"}, {"id", id}};
     if (auto* m = req.as_object().if_contains("method")) msg["method"] = *m;
     if (auto* pa = req.as_object().if_contains("params")) msg["params"] = *pa;
-    if (!co_await in.ctx.ex.write_chunk(http::sse_event("message", json::serialize(msg)))) {
+    if (!co_await send_event(in, http::sse_event("message", json::serialize(msg)))) {
       sent = false;
       break;
     }
@@ -508,12 +573,22 @@ net::awaitable<std::optional<json::object>> ask_client(Inbound& in, const json::
   co_return out;
 }
 
-net::awaitable<bool> start_sse(RequestContext& ctx, int status) {
+net::awaitable<bool> start_sse(Inbound& in, int status) {
+  auto& ctx = in.ctx;
   auto h = headers_for(ctx, "text/event-stream");
   h.emplace_back("cache-control", "no-cache");
   h.emplace_back("x-accel-buffering", "no");
   ctx.status = status;
-  co_return co_await ctx.ex.start_stream(status, h);
+  if (!co_await ctx.ex.start_stream(status, h)) co_return false;
+  auto executor = co_await net::this_coro::executor;
+  in.keepalive = std::make_shared<KeepAlive>(executor);
+  net::co_spawn(executor, keep_alive(ctx.ex, in.keepalive), net::detached);
+  co_return true;
+}
+
+net::awaitable<void> end_sse(Inbound& in) {
+  co_await stop_keep_alive(in);
+  co_await in.ctx.ex.end_stream();
 }
 
 // An error as the last event of a started stream, or as the whole answer.
@@ -524,11 +599,26 @@ net::awaitable<void> fail_answer(Inbound& in, bool streaming, int status, int co
     co_return;
   }
   if (in.ctx.error.empty()) in.ctx.error = std::move(cause);
-  co_await in.ctx.ex.write_chunk(http::sse_event("message", error_body(in.msg.id, code, message)));
-  co_await in.ctx.ex.end_stream();
+  co_await send_event(in, http::sse_event("message", error_body(in.msg.id, code, message)));
+  co_await end_sse(in);
 }
 
 // --- relayed to one server -----------------------------------------------------------------
+
+// The key's guardrails on `value` (tool arguments or a tool result, guard.h): findings counted;
+// true when a block policy stopped it (the reason in `reason`).
+bool guarded(Inbound& in, boost::json::value& value, bool result, std::string& reason) {
+  const auto& policies = in.ctx.snapshot->guardrails();
+  const std::vector<std::string>& names = in.ctx.key->guardrails;
+  if (names.empty() || !policies) return false;
+  ToolGuard g = result ? guard_result(*policies, names, value) : guard_arguments(*policies, names, value);
+  for (const auto& f : g.findings) in.ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
+  if (!g.blocked) return false;
+  reason = g.reason;
+  in.ctx.error = "guardrail_blocked";
+  in.outcome = "blocked";
+  return true;
+}
 
 // Rewrites the final answer of a relayed request: list filtering (and renaming on /mcp), era fit.
 void rewrite_answer(const Inbound& in, const core::McpServer& s, json::object& msg) {
@@ -546,7 +636,7 @@ void rewrite_answer(const Inbound& in, const core::McpServer& s, json::object& m
   fit_result_to_era(in, result);
 }
 
-net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
+net::awaitable<void> relay_rounds(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
   auto& ctx = in.ctx;
   auto admitted = admit(*ctx.gateway.limiter, *ctx.key, s, tool);
   if (!admitted.ok) {
@@ -584,7 +674,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
     const int status = call.status();
     json::value final;
     if (call.media_type() == "text/event-stream" && in.accepts_sse) {
-      if (!streaming && !co_await start_sse(ctx, status)) co_return;
+      if (!streaming && !co_await start_sse(in, status)) co_return;
       streaming = true;
       http::SseReader reader;
       bool done = false;
@@ -613,7 +703,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
           if (!ev.has_data) {
             // The upstream's keep-alive comment, passed on so no proxy between us and the
             // client idles the stream out; priming events (an id, no data) end here too.
-            if (ev.raw.starts_with(":") && !co_await ctx.ex.write_chunk(":\n\n")) co_return;
+            if (ev.raw.starts_with(":") && !co_await send_event(in, ":\n\n")) co_return;
             continue;
           }
           boost::system::error_code ec;
@@ -625,7 +715,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
             break;
           }
           // Flushed per event: progress and log notifications reach the client as they happen.
-          if (!co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(m)))) {
+          if (!co_await send_event(in, http::sse_event("message", json::serialize(m)))) {
             ctx.error = "client_closed";
             co_return;
           }
@@ -651,7 +741,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
     // A legacy client cannot answer an input_required result: the gateway asks it with
     // server->client requests on this stream, then retries the call with its answers.
     if (const json::object* inputs = legacy_input_requests(in, fm); inputs && round < kMaxInputRounds) {
-      if (!streaming && !co_await start_sse(ctx, 200)) co_return;
+      if (!streaming && !co_await start_sse(in, 200)) co_return;
       streaming = true;
       std::optional<json::object> responses = co_await ask_client(in, *inputs);
       if (!responses) {
@@ -669,16 +759,25 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
     if (fm.contains("error")) in.outcome = "error";
     else if (auto* r = fm.if_contains("result"); r && r->is_object())
       if (auto* e = r->as_object().if_contains("isError"); e && e->is_bool() && e->as_bool()) in.outcome = "tool_error";
+    std::string withheld;
+    if (in.msg.method == "tools/call" && fm.contains("result") && guarded(in, fm["result"], true, withheld))
+      fm["result"] = blocked_result("The tool's result was withheld by the gateway: " + withheld);
     rewrite_answer(in, s, fm);
     if (auto* id = fm.if_contains("id")) *id = in.msg.id;
     if (streaming) {
-      co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(fm)));
-      co_await ctx.ex.end_stream();
+      co_await send_event(in, http::sse_event("message", json::serialize(fm)));
+      co_await end_sse(in);
     } else {
       co_await answer(ctx, status >= 200 && status < 500 ? status : 502, json::serialize(fm));
     }
     co_return;
   }
+}
+
+// Every way out of a relayed stream (its end, an error, the client gone) stops its keep-alive.
+net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
+  co_await relay_rounds(in, s, std::move(request), tool);
+  co_await stop_keep_alive(in);
 }
 
 // The server and upstream name a prefixed name on /mcp refers to.
@@ -799,6 +898,17 @@ net::awaitable<void> named_call(Inbound& in) {
   }
   json::object request = in.msg.doc.as_object();
   request["params"].as_object()[method == "resources/read" ? "uri" : "name"] = r.name;
+  if (tool) {
+    // Arguments are read before they leave; a block answers as the tool would, with isError.
+    auto& params = request["params"].as_object();
+    std::string why;
+    if (auto* args = params.if_contains("arguments"); args && guarded(in, *args, false, why)) {
+      json::object result = blocked_result("The call was refused by the gateway: " + why);
+      fit_result_to_era(in, result);
+      co_await answer(in.ctx, 200, result_body(in.msg.id, std::move(result)));
+      co_return;
+    }
+  }
   std::string_view limited_tool = tool ? std::string_view(r.name) : std::string_view();
   co_await relay(in, *r.server, std::move(request), limited_tool);
 }
@@ -867,6 +977,7 @@ void note_outcome(const Inbound& in, double seconds) {
       "prompts/list", "resources/list", "resources/templates/list", "subscriptions/listen"};
   const auto& ctx = in.ctx;
   if (ctx.mcp_server.empty() || !kRelayed.contains(in.msg.method)) return;
+  // outcome: ok, error, tool_error, blocked (a guardrail), denied, rate_limited, cancelled.
   std::string_view outcome = !in.outcome.empty()                   ? std::string_view(in.outcome)
                              : ctx.error.empty()                   ? "ok"
                              : ctx.error == "denied"               ? "denied"
@@ -935,6 +1046,8 @@ net::awaitable<void> serve(RequestContext& ctx) {
   std::string_view accept = ex.header("accept");
   in.accepts_sse = accept.find("text/event-stream") != std::string_view::npos;
   in.caller.traceparent = std::string(ex.header("traceparent"));
+  // Intermediaries forward Mcp-Param-* (mirrored tool arguments, 2026-07-28) as they came.
+  in.caller.param_headers = http::headers_starting_with(ex, "mcp-param-");
   ctx.mcp_subject = std::string(in.msg.subject());
   if (auto* ci = in.caller.client_info.if_contains("name"); ci && ci->is_string())
     ctx.mcp_client = std::string(ci->as_string()).substr(0, 64);

@@ -18,7 +18,7 @@ void note_reach(std::string_view server, bool ok, std::string_view error);
 // The tools a complete tools/list of the server advertised (upstream names).
 void note_tools(std::string_view server, const std::vector<std::string>& tools);
 // One request relayed to the server: its method, the upstream tool ("" for others), outcome
-// (ok, error, tool_error, denied, rate_limited, cancelled) and duration.
+// (ok, error, tool_error, blocked, denied, rate_limited, cancelled) and duration.
 void note_request(std::string_view server, std::string_view method, std::string_view tool, std::string_view outcome,
                   double seconds);
 

@@ -281,3 +281,30 @@ test('server-everything (third-party, stateful legacy) behind the gateway', asyn
   const r = await c.client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
   assert.match(r.content[0].text, /hi/);
 });
+
+test('Mcp-Param-* headers (2026-07-28 mirrored arguments) reach the upstream as they came', async (t) => {
+  const fx = await startFixture(t);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url, era: '2026-07-28' }] });
+  const { message, headers } = modern('tools/call', { name: 'echo_headers', arguments: {} });
+  const r = await rpc(gw.mcpURL('fixture'), message, { key: MCP_KEYS.admin, headers: { ...headers, 'Mcp-Param-Region': 'eu-west-1', 'mcp-param-tenant': '=?base64?dMOpbmFudA==?=' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const seen = JSON.parse(r.body.result.content[0].text);
+  assert.equal(seen['mcp-param-region'], 'eu-west-1');
+  assert.equal(seen['mcp-param-tenant'], '=?base64?dMOpbmFudA==?=');
+  assert.equal(seen['mcp-name'], 'echo_headers');
+});
+
+test('a relayed stream that goes quiet gets ":" keep-alive comments until its answer', { timeout: 120_000 }, async (t) => {
+  const fx = await startFixture(t);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url, timeout_ms: 120_000 }] });
+  const { message, headers } = modern('tools/call', { name: 'test_quiet_stream', arguments: { ms: 17_000 }, _meta: { progressToken: 'q1' } });
+  const res = await fetch(gw.mcpURL('fixture'), { method: 'POST', body: JSON.stringify(message),
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${MCP_KEYS.admin}`, ...headers } });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  assert.equal(res.headers.get('x-accel-buffering'), 'no');
+  const text = await res.text();
+  const comments = text.split('\n\n').filter((e) => e.trim() === ':').length;
+  assert.ok(comments >= 1, `a keep-alive comment in the 17 s of silence:\n${text}`);
+  assert.match(text, /quiet done/);
+  assert.ok(text.indexOf('"progress"') < text.indexOf(':\n\n'), 'the comment came while the stream idled');
+});
