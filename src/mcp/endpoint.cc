@@ -780,6 +780,94 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
   co_await stop_keep_alive(in);
 }
 
+// --- subscriptions/listen on /mcp: several servers merged ---------------------------------
+
+// One client stream fed by a listen on every reachable server: the gateway acknowledges at once
+// (subscriptionId = the client's request id), then passes each server's list-changed
+// notifications on with that id, and ends with a result once every server has ended its own.
+// Resource subscriptions name URIs of one server, so they are served on /mcp/{server} only.
+struct MergedListen {
+  std::vector<http::UpstreamCall*> calls;  // cancelled together when the client goes
+  std::size_t running = 0;
+  std::shared_ptr<net::steady_timer> all_done;
+};
+
+net::awaitable<void> listen_one(Inbound& in, const core::McpServer& s, json::object request,
+                                std::shared_ptr<MergedListen> merged) {
+  Opened o = co_await open_request(s, in.caller, std::move(request));
+  note_reach(s.name, !o.error, o.error ? std::string_view(o.error->message) : std::string_view());
+  if (!o.error && o.call->media_type() == "text/event-stream" && !in.ctx.ex.client_gone()) {
+    merged->calls.push_back(o.call.get());
+    http::SseReader reader;
+    bool done = false;
+    while (!done) {
+      std::string_view piece;
+      if (co_await o.call->read_some(piece, done) != http::UpstreamFailure::none) break;
+      reader.feed(piece);
+      http::SseEvent ev;
+      while (reader.next(ev)) {
+        boost::system::error_code ec;
+        json::value v = ev.has_data ? json::parse(ev.data, ec) : json::value();
+        auto* method = !ec && v.is_object() ? v.as_object().if_contains("method") : nullptr;
+        if (!method || !method->is_string() || method->as_string() == "notifications/subscriptions/acknowledged")
+          continue;  // its own acknowledgement, its final result, keep-alives: the gateway speaks for all
+        auto& params = v.as_object()["params"];
+        if (!params.is_object()) params = json::object{};
+        auto& meta = params.as_object()["_meta"];
+        if (!meta.is_object()) meta = json::object{};
+        meta.as_object()["io.modelcontextprotocol/subscriptionId"] = in.msg.id;
+        if (!co_await send_event(in, http::sse_event("message", json::serialize(v)))) done = true;
+      }
+    }
+    std::erase(merged->calls, o.call.get());
+  } else if (o.error) {
+    spdlog::warn("mcp: subscriptions/listen on {}: {}", s.name, o.error->message);
+  }
+  if (--merged->running == 0) merged->all_done->cancel();
+}
+
+net::awaitable<void> listen_merged(Inbound& in) {
+  auto executor = co_await net::this_coro::executor;
+  if (!co_await start_sse(in, 200)) co_return;
+  json::object ack{{"jsonrpc", "2.0"}, {"method", "notifications/subscriptions/acknowledged"},
+                   {"params", {{"_meta", {{"io.modelcontextprotocol/subscriptionId", in.msg.id}}}}}};
+  if (!co_await send_event(in, http::sse_event("message", json::serialize(ack)))) {
+    co_await stop_keep_alive(in);
+    co_return;
+  }
+  auto merged = std::make_shared<MergedListen>();
+  merged->all_done = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
+  in.ctx.ex.on_client_gone([merged] {
+    for (auto* c : merged->calls) c->cancel();
+    merged->all_done->cancel();
+  });
+  auto servers = reachable_servers(in.ctx);
+  merged->running = servers.size();
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    json::object request = in.msg.doc.as_object();
+    request["id"] = fmt::format("tollgate-listen-{}", i);
+    if (auto* p = request["params"].if_object()) {
+      p->erase("resourceSubscriptions");
+      if (auto* n = p->if_contains("notifications"); n && n->is_object()) n->as_object().erase("resourceSubscriptions");
+    }
+    net::co_spawn(executor, listen_one(in, *servers[i], std::move(request), merged), net::detached);
+  }
+  // Until every server's stream has ended (the client leaving cancels them all).
+  while (merged->running > 0) {
+    co_await merged->all_done->async_wait(net::as_tuple(net::use_awaitable));
+    merged->all_done->expires_at(net::steady_timer::time_point::max());
+  }
+  in.ctx.ex.on_client_gone(nullptr);
+  if (in.ctx.ex.client_gone()) {
+    in.ctx.error = "client_closed";
+    co_await stop_keep_alive(in);
+    co_return;
+  }
+  json::object result{{"resultType", "complete"}};
+  co_await send_event(in, http::sse_event("message", result_body(in.msg.id, std::move(result))));
+  co_await end_sse(in);
+}
+
 // The server and upstream name a prefixed name on /mcp refers to.
 struct Routed {
   const core::McpServer* server = nullptr;
@@ -941,10 +1029,12 @@ net::awaitable<void> dispatch_method(Inbound& in) {
   const std::string& m = in.msg.method;
   auto k = list_kind(m);
   const core::McpServer* listen_to = nullptr;
+  bool listen_to_all = false;
   if (m == "subscriptions/listen" && in.modern) {
-    // Change signals pass through from one server; merging several is not offered yet.
+    // One server's change signals pass through; on /mcp several servers' are merged.
     auto servers = reachable_servers(in.ctx);
     listen_to = in.scoped ? in.scoped : servers.size() == 1 ? servers[0] : nullptr;
+    listen_to_all = !listen_to && servers.size() > 1;
   }
   // initialize, ping, logging/setLevel and resources/(un)subscribe are gone from 2026-07-28.
   if (m == "initialize" && !in.modern) {
@@ -964,6 +1054,8 @@ net::awaitable<void> dispatch_method(Inbound& in) {
     co_await complete(in);
   } else if (listen_to) {
     co_await relay(in, *listen_to, in.msg.doc.as_object(), "");
+  } else if (listen_to_all) {
+    co_await listen_merged(in);
   } else {
     std::string msg = fmt::format("Method not found: {}", m.substr(0, 100));
     co_await fail(in.ctx, in.modern ? 404 : 200, in.msg.id, code::method_not_found, msg, "method_not_found");
