@@ -425,7 +425,10 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
     call.segments.push_back(percent_decode(rest.substr(0, slash)));
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
-  const bool write = !call.is("GET") && !call.is("HEAD");
+  // POST /guardrails/try changes nothing: a read, for viewers too, and not audited.
+  const bool tries = call.is("POST") && call.segments.size() == 2 && call.segments[0] == "guardrails" &&
+                     call.segments[1] == "try";
+  const bool write = !call.is("GET") && !call.is("HEAD") && !tries;
   if (write && caller->role != "admin") {
     return error_reply(403, "permission_error", "read_only_role",
                        "This admin key has role " + caller->role + ": it may only read.");
@@ -524,6 +527,7 @@ AdminReply AdminApi::route(Call& call) {
     if (!call.is("GET")) return method_not_allowed("GET");
     return json_reply(200, core::schema::document());
   }
+  if (top == "guardrails" && s.size() == 2 && s[1] == "try" && call.is("POST")) return guardrails_try(call);
   if (top == "guardrails") return guardrails(call);
   if (top == "mcp_servers" || (top == "mcp_status" && s.size() == 1)) return mcp_servers(call);
   if (top == "admin_keys") return admin_keys(call);
@@ -914,6 +918,70 @@ AdminReply AdminApi::mcp_servers(Call& call) {
         return std::nullopt;
       }};
   return resources(call, ops);
+}
+
+// What each policy would do to one prompt, as the guard phase does it (the live snapshot's
+// compiled policies, one at a time). Moderation policies ask their provider, so they are not
+// tried here.
+AdminReply AdminApi::guardrails_try(Call& call) {
+  constexpr std::size_t kMaxText = 64 * 1024;
+  std::optional<AdminReply> error;
+  auto body = body_object(call.request.body, error);
+  if (!body) return *error;
+  for (const auto& [field, value] : *body)
+    if (field != "text" && field != "policies")
+      return invalid(std::string(field), "unknown field (expected one of: text, policies)");
+  const json::value* text = body->if_contains("text");
+  if (!text || !text->is_string()) return invalid("text", "is required (a string)");
+  if (text->as_string().size() > kMaxText) return invalid("text", "must be at most 65536 bytes");
+  auto snapshot = state_.snapshots.shared();
+  static const std::vector<core::Guardrail> kNone;
+  const auto& declared = snapshot ? snapshot->resources().guardrails : kNone;
+  std::vector<const core::Guardrail*> chosen;
+  if (const json::value* names = body->if_contains("policies"); names && !names->is_null()) {
+    if (!names->is_array()) return invalid("policies", "must be a list of guardrail names");
+    for (std::size_t i = 0; i < names->as_array().size(); ++i) {
+      const json::value& n = names->as_array()[i];
+      std::string at = "policies[" + std::to_string(i) + "]";
+      if (!n.is_string()) return invalid(at, "must be a string");
+      auto it = std::find_if(declared.begin(), declared.end(), [&](const auto& g) { return g.name == n.as_string(); });
+      if (it == declared.end()) return invalid(at, "guardrail \"" + std::string(n.as_string()) + "\" is not declared");
+      chosen.push_back(&*it);
+    }
+  } else {
+    for (const auto& g : declared) chosen.push_back(&g);
+  }
+  std::shared_ptr<const guardrails::CompiledPolicies> compiled = snapshot ? snapshot->guardrails() : nullptr;
+  json::array results;
+  for (const core::Guardrail* g : chosen) {
+    json::object r{{"policy", g->name}, {"kind", g->kind}, {"mode", g->mode}};
+    if (g->kind == "moderation" || !compiled) {
+      r["outcome"] = "not_tried";
+      r["reason"] = "A moderation policy asks its provider's /moderations endpoint; it is not tried here.";
+      results.push_back(std::move(r));
+      continue;
+    }
+    std::vector<guardrails::InputText> texts{{guardrails::Source::user, std::string(text->as_string())}};
+    guardrails::RestoreMap restore;
+    guardrails::InputVerdict v = compiled->scan_input(compiled->select({g->name}), texts, restore);
+    json::array findings;
+    for (const auto& f : v.findings)
+      findings.push_back(json::object{{"entity", f.entity}, {"begin", f.begin}, {"end", f.end}, {"acted", f.acted}});
+    if (v.blocked) {
+      r["outcome"] = "block";
+      r["reason"] = v.reason;
+    } else if (v.redacted) {
+      r["outcome"] = "redact";
+      r["text"] = texts[0].text;
+    } else {
+      // Hits that did not act (below the injection threshold) let the text through as well.
+      r["outcome"] = g->mode == "monitor" && !findings.empty() ? "monitor" : "allow";
+    }
+    if (g->kind == "prompt-injection") r["score"] = v.injection_score;
+    r["findings"] = std::move(findings);
+    results.push_back(std::move(r));
+  }
+  return json_reply(200, json::object{{"data", std::move(results)}});
 }
 
 // --- kinds kept as documents -------------------------------------------------------------------
@@ -1385,7 +1453,7 @@ AdminReply AdminApi::requests(Call& call) {
 
 // --- the snapshot ----------------------------------------------------------------------------
 
-AdminReply AdminApi::config(Call&) {
+AdminReply AdminApi::config(Call& call) {
   auto snapshot = state_.snapshots.shared();
   std::string why_not;
   store::ResourceStore* st = resource_store(why_not);
@@ -1416,7 +1484,9 @@ AdminReply AdminApi::config(Call&) {
                                                               {"admin", state_.config.admin_listen}}},
                                       {"providers", std::move(providers)},
                                       {"models", std::move(models)},
-                                      {"key_count", keys}});
+                                      {"key_count", keys},
+                                      // Who asks: the UI offers writes to admins only.
+                                      {"caller", json::object{{"actor", call.caller.actor}, {"role", call.caller.role}}}});
 }
 
 }  // namespace tollgate::admin

@@ -117,13 +117,24 @@ const std::vector<Route>& routes() {
            "started_at":{"type":"integer"},"store":{"type":"object","properties":{"kind":{"type":"string"},
            "path":{"type":"string"},"writable":{"type":"boolean"}}},"usage_enabled":{"type":"boolean"},
            "listen":{"type":"object"},"providers":{"type":"array","items":{"$ref":"#/components/schemas/Provider"}},
-           "models":{"type":"array","items":{"$ref":"#/components/schemas/Model"}},"key_count":{"type":"integer"}}})",
+           "models":{"type":"array","items":{"$ref":"#/components/schemas/Model"}},"key_count":{"type":"integer"},
+           "caller":{"type":"object","description":"the admin key asking","properties":{"actor":{"type":"string"},
+             "role":{"type":"string","enum":["admin","viewer"]}}}}})",
        "", "", ""},
       {"get", "/admin/v1/schema", "schema",
        "Every resource kind's schema (fields, types, defaults, constraints, secrets, references): what the UI's forms are made from",
        "200 ok", R"({"type":"object","properties":{"kinds":{"type":"array","items":{"type":"object"}},"components":{"type":"object"}}})",
        "", "", ""},
       {"get", "/admin/v1/openapi.json", "openapi", "This document", "200 OpenAPI 3.1 document", "", "", "", ""},
+      {"post", "/admin/v1/guardrails/try", "try_guardrails",
+       "What each guardrail policy would do to a prompt (allow, redact with the new text, block with the reason); "
+       "changes nothing, so role viewer may call it",
+       "200 one outcome per policy, in the order asked (all: the snapshot's order)",
+       R"({"type":"object","properties":{"data":{"type":"array","items":{"$ref":"#/components/schemas/GuardrailOutcome"}}}})",
+       R"({"type":"object","required":["text"],"additionalProperties":false,"properties":{
+           "text":{"type":"string","maxLength":65536,"description":"the prompt, as a user message"},
+           "policies":{"type":"array","items":{"type":"string"},"description":"guardrail names; absent: every one"}}})",
+       "", "400"},
   };
   return table;
 }
@@ -140,6 +151,14 @@ constexpr const char* kOtherSchemas = R"({
    "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
  "AdminKeyWithSecret": {"allOf":[{"$ref":"#/components/schemas/AdminKey"},{"type":"object","properties":{
    "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
+ "GuardrailOutcome": {"type":"object","properties":{"policy":{"type":"string"},"kind":{"type":"string"},
+   "mode":{"type":"string"},"outcome":{"type":"string","enum":["allow","monitor","redact","block","not_tried"],
+     "description":"monitor: hits seen, text let through; not_tried: moderation policies, which ask their provider"},
+   "text":{"type":"string","description":"redact: the prompt as it would go upstream"},
+   "reason":{"type":"string","description":"block: what the caller would be told; not_tried: why"},
+   "score":{"type":"number","description":"prompt-injection: the prompt's score"},
+   "findings":{"type":"array","items":{"type":"object","properties":{"entity":{"type":"string"},
+     "begin":{"type":"integer"},"end":{"type":"integer"},"acted":{"type":"boolean"}}}}}},
  "AuditEntry": {"type":"object","properties":{"ts":{"type":"integer","description":"unix ms"},
    "actor":{"type":"string","description":"config (the admin key in tollgate.yaml) or admin_key:NAME"},
    "action":{"type":"string","description":"method and path"},"status":{"type":"integer"},"kind":{"type":"string"},

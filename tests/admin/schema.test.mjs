@@ -41,7 +41,7 @@ const NON_CRUD_ROUTES = [
   ['get', '/admin/v1/usage'], ['get', '/admin/v1/requests'], ['get', '/admin/v1/requests/{request_id}'],
   ['get', '/admin/v1/config'], ['get', '/admin/v1/schema'], ['get', '/admin/v1/openapi.json'],
   ['get', '/admin/v1/admin_keys'], ['post', '/admin/v1/admin_keys'], ['get', '/admin/v1/admin_keys/{name}'],
-  ['delete', '/admin/v1/admin_keys/{name}'], ['get', '/admin/v1/audit'],
+  ['delete', '/admin/v1/admin_keys/{name}'], ['get', '/admin/v1/audit'], ['post', '/admin/v1/guardrails/try'],
   ['get', '/admin/v1/mcp_status'],
 ];
 

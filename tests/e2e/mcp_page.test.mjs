@@ -38,18 +38,19 @@ test('MCP servers page: register a server, then see status, tools, calls, errors
   await page.fill('input[name="admin-key"]', ADMIN_KEY);
   await page.click('button[type="submit"]');
   await page.waitForSelector(byTest('page-overview'));
-  await page.click(byTest('nav-mcp'));
-  await page.waitForSelector(byTest('page-mcp'));
+  await page.click(byTest('nav-mcp_servers'));
+  await page.waitForSelector(byTest('page-mcp_servers'));
 
-  // Registered through the page's form; a missing url is named under its field first.
-  await page.click(byTest('mcp-server-new'));
-  const form = page.locator(byTest('mcp-server-form'));
+  // Registered through the page's form (made from the schema); a missing url is named first.
+  await page.click(byTest('new-mcp_servers'));
+  const form = page.locator(byTest('form-mcp_servers'));
   await form.locator('input[name="name"]').fill('fx');
-  await form.locator('input[name="bearer"]').fill(BEARER);
-  await page.click(byTest('mcp-server-save'));
+  await form.locator('details[data-group="auth"] > summary').click();
+  await form.locator('input[name="auth.bearer"]').fill(BEARER);
+  await page.click(byTest('save-mcp_servers'));
   await page.waitForSelector(byTest('error-url'));
   await form.locator('input[name="url"]').fill(fx.url);
-  await page.click(byTest('mcp-server-save'));
+  await page.click(byTest('save-mcp_servers'));
   await page.locator(byTest('mcp-row-fx')).waitFor();
   assert.ok(!(await page.content()).includes(BEARER), 'the bearer never reaches the page');
 
@@ -72,7 +73,7 @@ test('MCP servers page: register a server, then see status, tools, calls, errors
   await send('tools/call', { name: 'down__anything', arguments: {} }, 21);
 
   // The page, refreshed: both servers' status and counters.
-  await page.click('button:has-text("Refresh")');
+  await page.click(byTest('mcp-status-refresh'));
   const fxRow = page.locator(byTest('mcp-row-fx'));
   await page.waitForFunction(() => /reachable/.test(document.querySelector('[data-testid="mcp-row-fx"]')?.textContent ?? '')
     && /unreachable/.test(document.querySelector('[data-testid="mcp-row-down"]')?.textContent ?? ''), null, { timeout: 15_000 });
