@@ -1,5 +1,6 @@
-// MCP resources: `mcp_servers` and a key's `mcp` grant, read and checked here until the
-// per-kind schemas land (core/resources.cc calls these). Shape (YAML; JSON in the store):
+// MCP resources: `mcp_servers` (its schema: core/kinds/mcp_server.cc) and a key's `mcp` grant
+// (core/kinds/key.cc), read and checked here (core/resources.cc calls these); schema_test.cc
+// holds the two to each other. Shape (YAML; JSON in the store):
 //   mcp_servers:
 //     - name: github                      # [A-Za-z0-9_-]{1,64}; also the default prefix
 //       url: https://host/mcp             # Streamable HTTP endpoint

@@ -1062,11 +1062,12 @@ net::awaitable<void> dispatch_method(Inbound& in) {
   }
 }
 
-// The request in the server's status and series: relayed methods only (a fixed set of names).
+// The request in the server's status and series: relayed methods only (a fixed set of names);
+// not subscriptions/listen, whose duration is the subscription's, not a latency.
 void note_outcome(const Inbound& in, double seconds) {
   static const std::set<std::string, std::less<>> kRelayed{
-      "tools/call",    "prompts/get", "resources/read", "completion/complete", "tools/list",
-      "prompts/list", "resources/list", "resources/templates/list", "subscriptions/listen"};
+      "tools/call",   "prompts/get",    "resources/read",          "completion/complete",
+      "tools/list",   "prompts/list",   "resources/list",          "resources/templates/list"};
   const auto& ctx = in.ctx;
   if (ctx.mcp_server.empty() || !kRelayed.contains(in.msg.method)) return;
   // outcome: ok, error, tool_error, blocked (a guardrail), denied, rate_limited, cancelled.
