@@ -298,6 +298,7 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   for (const auto& g : k.guardrails) guardrails.emplace_back(g);
   o["guardrails"] = std::move(guardrails);
   if (auto* m = settings.if_contains("mcp")) o["mcp"] = *m;  // absent: no MCP access
+  o["team"] = k.team.empty() ? json::value(nullptr) : json::value(k.team);
   o["created_at"] = optional_int(created_at);
   o["revoked"] = revoked_at.has_value();
   o["revoked_at"] = optional_int(revoked_at);
@@ -384,13 +385,33 @@ bool AdminApi::reload() {
 // Who is calling: the admin key in tollgate.yaml (the bootstrap admin), or a stored admin key.
 std::optional<AdminApi::Caller> AdminApi::authenticate(const AdminRequest& request, bool& any_key) {
   any_key = !state_.config.admin_key.empty();
-  if (any_key && admin_key_matches(request.authorization, state_.config.admin_key)) return Caller{"config", "admin"};
+  if (any_key && admin_key_matches(request.authorization, state_.config.admin_key)) return Caller{"config", "admin", ""};
   std::string ignored;
   store::ResourceStore* st = resource_store(ignored);
   if (!st) return std::nullopt;
   any_key = any_key || !store::list_admin_keys(*st).empty();
-  if (auto k = store::find_admin_key(*st, bearer_of(request.authorization))) return Caller{"admin_key:" + k->name, k->role};
+  if (auto k = store::find_admin_key(*st, bearer_of(request.authorization)))
+    return Caller{"admin_key:" + k->name, k->role, k->team};
   return std::nullopt;
+}
+
+namespace {
+// What a team-admin may reach at all: its team's keys (checked key by key in keys()), usage and
+// request log (narrowed to its team), its team (read-only), the models (names for allowlists,
+// no secrets), the schema, and the config (without providers: the UI learns the caller's role
+// there). Limits and budgets of the team stay with admins.
+bool team_admin_may_route(const std::vector<std::string>& s, bool write) {
+  if (s.empty()) return false;
+  const std::string& top = s.front();
+  if (top == "keys") return true;
+  if (write) return false;
+  return top == "usage" || top == "requests" || top == "teams" || top == "models" || top == "schema" ||
+         top == "openapi.json" || top == "config";
+}
+}  // namespace
+
+bool AdminApi::team_admin_may(const Call& call) const {
+  return !call.caller.team.empty() && team_admin_may_route(call.segments, !call.is("GET") && !call.is("HEAD"));
 }
 
 AdminReply AdminApi::handle(const AdminRequest& request) {
@@ -429,7 +450,12 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
   const bool tries = call.is("POST") && call.segments.size() == 2 && call.segments[0] == "guardrails" &&
                      call.segments[1] == "try";
   const bool write = !call.is("GET") && !call.is("HEAD") && !tries;
-  if (write && caller->role != "admin") {
+  if (caller->role == "team-admin" && !team_admin_may(call)) {
+    return error_reply(403, "permission_error", "outside_team",
+                       "This admin key has role team-admin for team \"" + caller->team +
+                           "\": it may manage that team's keys and read its usage, budget and the models, nothing else.");
+  }
+  if (write && caller->role != "admin" && caller->role != "team-admin") {
     return error_reply(403, "permission_error", "read_only_role",
                        "This admin key has role " + caller->role + ": it may only read.");
   }
@@ -530,6 +556,7 @@ AdminReply AdminApi::route(Call& call) {
   if (top == "guardrails" && s.size() == 2 && s[1] == "try" && call.is("POST")) return guardrails_try(call);
   if (top == "guardrails") return guardrails(call);
   if (top == "mcp_servers" || (top == "mcp_status" && s.size() == 1)) return mcp_servers(call);
+  if (top == "teams") return teams(call);
   if (top == "admin_keys") return admin_keys(call);
   if (top == "audit" && s.size() == 1) return call.is("GET") ? audit_log(call) : method_not_allowed("GET");
   if (const core::schema::Kind* kind = core::schema::find_kind(top); kind && kind->generic_routes)
@@ -1004,7 +1031,9 @@ std::optional<json::object> parsed_object(const std::optional<std::string>& text
 }  // namespace
 
 // A kind with no handler of its own (core::schema::register_kind): its documents in the store.
-AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
+AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind,
+                               const std::function<void(json::object&)>& decorate,
+                               const std::function<bool(const std::string&)>& visible) {
   std::string why_not;
   store::ResourceStore* st = resource_store(why_not);
   if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
@@ -1026,20 +1055,32 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
       kind,
       [&] {
         json::array data;
-        for (auto& [name, doc] : st->list_documents(kind.name))
-          if (auto o = parsed_object(doc)) data.push_back(without_secrets(kind, std::move(*o)));
+        for (auto& [name, doc] : st->list_documents(kind.name)) {
+          if (visible && !visible(name)) continue;
+          auto o = parsed_object(doc);
+          if (!o) continue;
+          json::object shown = without_secrets(kind, std::move(*o));
+          if (decorate) decorate(shown);
+          data.push_back(std::move(shown));
+        }
         return data;
       },
       [&](const std::string& name) -> std::optional<json::object> {
+        if (visible && !visible(name)) return std::nullopt;
         auto o = parsed_object(st->get_document(kind.name, name));
         if (!o) return std::nullopt;
-        return without_secrets(kind, std::move(*o));
+        json::object shown = without_secrets(kind, std::move(*o));
+        if (decorate) decorate(shown);
+        return shown;
       },
       [](const std::string&) { return false; },
       [&](const std::string& name) { return st->get_document(kind.name, name).has_value(); },
       [&](store::ResourceStore& store, const std::string& name) {
-        // Refused while a stored document of any kind names it.
+        // Refused while a stored document of any kind, or a key, names it.
         std::vector<std::string> users;
+        if (kind.name == "teams" && store.writable())
+          for (const auto& k : store.list_keys(false))
+            if (k.key.team == name) users.push_back("key " + k.key.name);
         for (const auto& other : core::schema::kinds())
           for (auto& [other_name, doc] : store.list_documents(other.name))
             if (auto o = parsed_object(doc))
@@ -1078,11 +1119,73 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
   return resources(call, ops);
 }
 
+// --- teams -------------------------------------------------------------------------------------
+
+namespace {
+std::map<std::string, KeyActivity> team_spend(obs::UsageStore& usage);
+}
+
+// Teams are kept as documents; their answers add what they spent and which keys they hold. A
+// team-admin sees its own team only.
+AdminReply AdminApi::teams(Call& call) {
+  std::map<std::string, KeyActivity> spend;
+  bool spend_known = false;
+  if (state_.usage_store && call.is("GET")) {
+    try {
+      spend = team_spend(*state_.usage_store);
+      spend_known = true;
+    } catch (const std::exception& e) {
+      spdlog::warn("admin api: usage for teams: {}", e.what());
+    }
+  }
+  auto snapshot = state_.snapshots.shared();
+  auto decorate = [&](json::object& o) {
+    std::string name = o.contains("name") && o["name"].is_string() ? std::string(o["name"].as_string()) : "";
+    if (spend_known) {
+      const KeyActivity& a = spend[name];
+      o["spend"] = json::object{{"usd_today", a.today}, {"usd_month", a.month}, {"usd_total", a.total}};
+    } else {
+      o["spend"] = nullptr;
+    }
+    json::array keys;
+    if (snapshot)
+      for (const auto& k : snapshot->resources().keys)
+        if (k.team == name) keys.emplace_back(k.name);
+    o["keys"] = std::move(keys);
+  };
+  std::function<bool(const std::string&)> visible;
+  if (call.caller.role == "team-admin") visible = [&](const std::string& name) { return name == call.caller.team; };
+  // A read-only store (the resources file) keeps no documents: its teams are the snapshot's.
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (st && !st->writable() && call.is("GET") && call.segments.size() <= 2) {
+    json::array data;
+    for (const core::Team& t : snapshot ? snapshot->resources().teams : std::vector<core::Team>{}) {
+      if ((visible && !visible(t.name)) || (call.segments.size() == 2 && t.name != call.segments[1])) continue;
+      core::Key settings;  // a key's limits and budget are written as a team's are
+      settings.limits = t.limits;
+      settings.budget = t.budget;
+      json::object o = json::parse(store::key_settings_document(settings)).as_object();
+      o["name"] = t.name;
+      if (!t.models.empty()) o["models"] = json::array(t.models.begin(), t.models.end());
+      if (!t.webhook_url.empty()) o["webhook"] = t.webhook_url;
+      decorate(o);
+      data.push_back(std::move(o));
+    }
+    if (call.segments.size() == 1) return json_reply(200, json::object{{"data", std::move(data)}});
+    if (data.empty()) return not_found("No team named \"" + call.segments[1] + "\".");
+    return json_reply(200, data.front());
+  }
+  return documents(call, *core::schema::find_kind("teams"), decorate, visible);
+}
+
 // --- admin keys --------------------------------------------------------------------------------
 
 namespace {
 json::object admin_key_json(const store::AdminKey& k) {
-  return json::object{{"name", k.name}, {"role", k.role}, {"prefix", k.prefix}, {"created_at", k.created_at}};
+  json::object o{{"name", k.name}, {"role", k.role}, {"prefix", k.prefix}, {"created_at", k.created_at}};
+  if (!k.team.empty()) o["team"] = k.team;
+  return o;
 }
 }  // namespace
 
@@ -1111,10 +1214,15 @@ AdminReply AdminApi::admin_keys(Call& call) {
     if (!errors.empty()) return invalid(errors);
     std::string name(doc->at("name").as_string());
     const json::value* role = doc->if_contains("role");
+    std::string role_name = role ? std::string(role->as_string()) : "viewer";
+    const json::value* team = doc->if_contains("team");
+    std::string team_name = team && team->is_string() ? std::string(team->as_string()) : "";
+    if (role_name == "team-admin" && team_name.empty()) return invalid("team", "is required for role team-admin");
+    if (role_name != "team-admin" && !team_name.empty()) return invalid("team", "applies to role: team-admin only");
+    if (!team_name.empty() && !st->get_document("teams", team_name))
+      return invalid("team", "team \"" + team_name + "\" is not declared");
     std::optional<store::CreatedAdminKey> created;
-    if (auto refused = store_write(*st, [&] {
-          created = store::create_admin_key(*st, name, role ? std::string(role->as_string()) : "viewer");
-        }))
+    if (auto refused = store_write(*st, [&] { created = store::create_admin_key(*st, name, role_name, team_name); }))
       return *refused;
     json::object out = admin_key_json(created->key);
     out["secret"] = created->secret;
@@ -1175,6 +1283,22 @@ std::map<std::string, KeyActivity> key_activity(obs::UsageStore& usage, const st
   return out;
 }
 
+// What each team spent (UTC day, month, all time), from the usage records.
+std::map<std::string, KeyActivity> team_spend(obs::UsageStore& usage) {
+  std::map<std::string, KeyActivity> out;
+  auto [day, month] = utc_day_and_month_start_ms(now_ms());
+  auto sum = [&](int64_t from, double KeyActivity::*into) {
+    obs::UsageQuery q;
+    q.from_ms = from;
+    q.group_by = obs::UsageGroup::team;
+    for (const auto& b : usage.aggregate(q)) out[b.group].*into = b.cost_usd;
+  };
+  sum(0, &KeyActivity::total);
+  sum(month, &KeyActivity::month);
+  sum(day, &KeyActivity::today);
+  return out;
+}
+
 // The fields a key's write may carry, read with the resources document's own rules: the body
 // becomes a key document (with a stand-in hash) for core::parse_key.
 std::optional<core::Key> read_key_settings(json::object doc, std::vector<core::ConfigError>& errors) {
@@ -1191,13 +1315,21 @@ AdminReply AdminApi::keys(Call& call) {
   store::ResourceStore* st = resource_store(why_not);
   if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
   auto snapshot = state_.snapshots.shared();
+  // A team-admin reaches the keys of its own team, and no other.
+  const std::string* only_team = call.caller.role == "team-admin" ? &call.caller.team : nullptr;
+  auto outside = [&](const core::Key& k) { return only_team && k.team != *only_team; };
+  auto refuse_outside = [&] {
+    return error_reply(403, "permission_error", "outside_team",
+                       "This admin key manages the keys of team \"" + *only_team + "\" only.");
+  };
 
   // Keys as stored; a read-only store has no more than what its snapshot holds.
   auto stored_keys = [&](bool include_revoked) {
-    if (st->writable()) return st->list_keys(include_revoked);
     std::vector<store::StoredKey> out;
-    if (snapshot)
+    if (st->writable()) out = st->list_keys(include_revoked);
+    else if (snapshot)
       for (const auto& k : snapshot->resources().keys) out.push_back({k, std::nullopt, std::nullopt});
+    std::erase_if(out, [&](const store::StoredKey& k) { return outside(k.key); });
     return out;
   };
   auto find_key = [&](const std::string& id) -> std::optional<store::StoredKey> {
@@ -1243,6 +1375,11 @@ AdminReply AdminApi::keys(Call& call) {
     }
     const json::value* n = doc->if_contains("name");
     if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
+    if (only_team) {
+      const json::value* t = doc->if_contains("team");
+      if (!t || t->is_null()) (*doc)["team"] = *only_team;
+      else if (!t->is_string() || t->as_string() != *only_team) return refuse_outside();
+    }
     std::vector<core::ConfigError> errors;
     auto spec = read_key_settings(*doc, errors);
     if (!errors.empty() || !spec) return invalid(errors);
@@ -1262,6 +1399,7 @@ AdminReply AdminApi::keys(Call& call) {
       if (!st->writable()) return *store_write(*st, [] {});
       auto before = find_key(id);
       if (!before) return not_found("No key with id or name \"" + id + "\".");
+      if (outside(before->key)) return refuse_outside();
       if (!before->revoked_at) {
         if (auto refused = store_write(*st, [&] { st->revoke_key(before->key.id); })) return *refused;
         reload();
@@ -1273,6 +1411,7 @@ AdminReply AdminApi::keys(Call& call) {
       if (!st->writable()) return *store_write(*st, [] {});
       auto before = find_key(id);
       if (!before) return not_found("No key with id or name \"" + id + "\".");
+      if (outside(before->key)) return refuse_outside();
       if (before->revoked_at) return conflict("Key " + before->key.id + " is revoked; create a new key instead.");
       std::optional<store::CreatedKey> rotated;
       if (auto refused = store_write(*st, [&] { rotated = st->rotate_key(before->key.id); })) return *refused;
@@ -1288,6 +1427,7 @@ AdminReply AdminApi::keys(Call& call) {
   if (call.is("GET")) {
     auto k = find_key(id);
     if (!k) return not_found("No key with id or name \"" + id + "\".");
+    if (outside(k->key)) return refuse_outside();
     return json_reply(200, render({*k}).at(0));
   }
   if (call.is("DELETE")) {
@@ -1297,9 +1437,12 @@ AdminReply AdminApi::keys(Call& call) {
   if (!st->writable()) return *store_write(*st, [] {});
   auto before = find_key(id);
   if (!before) return not_found("No key with id or name \"" + id + "\".");
+  if (outside(before->key)) return refuse_outside();
   std::optional<AdminReply> error;
   auto patch = body_object(call.request.body, error);
   if (!patch) return *error;
+  if (const json::value* t = patch->if_contains("team"); only_team && t && !(t->is_string() && t->as_string() == *only_team))
+    return refuse_outside();
   // The key as it is, as a document; the patch replaces the fields it names (null removes).
   json::object doc = json::parse(store::key_settings_document(before->key)).as_object();
   doc["name"] = before->key.name;
@@ -1308,14 +1451,14 @@ AdminReply AdminApi::keys(Call& call) {
   doc["models"] = std::move(models);
   if (before->key.expires_at) doc["expires_at"] = *before->key.expires_at;
   static const std::set<std::string> kPatchable{"models",       "expires_at", "limits", "budget",
-                                                "model_limits", "guardrails", "mcp"};
+                                                "model_limits", "guardrails", "team", "mcp"};
   std::vector<FieldError> refused_fields;
   for (const auto& [field, value] : *patch) {
     std::string f(field);
     if (f == "name" && value.is_string() && value.as_string() == before->key.name) continue;
     if (!kPatchable.contains(f)) {
       refused_fields.push_back({f, f == "name" ? "cannot change (create a new key instead)"
-                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, mcp)"});
+                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, team, mcp)"});
       continue;
     }
     if (value.is_null()) doc.erase(f);
@@ -1337,6 +1480,16 @@ AdminReply AdminApi::keys(Call& call) {
 // --- usage and request log -------------------------------------------------------------------
 
 namespace {
+
+// A team-admin's queries are narrowed to its team; asking for another is an error, not an
+// empty answer.
+std::optional<std::string> team_scope(const AdminApi::Caller& caller, const std::string& asked,
+                                      std::vector<FieldError>& bad) {
+  if (caller.role != "team-admin") return std::nullopt;
+  if (!asked.empty() && asked != caller.team)
+    bad.push_back({"team", "this admin key may only read team \"" + caller.team + "\""});
+  return caller.team;
+}
 
 AdminReply usage_disabled() {
   return error_reply(503, "api_error", "usage_disabled",
@@ -1378,11 +1531,13 @@ AdminReply AdminApi::usage(Call& call) {
       bad.push_back({"bucket", "makes more than 10000 buckets for this range; use a larger bucket"});
   }
   if (auto g = obs::usage_group_from_string(qp["group_by"])) q.group_by = *g;
-  else bad.push_back({"group_by", "must be one of none, key, model, provider"});
+  else bad.push_back({"group_by", "must be one of none, key, model, provider, team"});
   auto snapshot = state_.snapshots.shared();
   if (!qp["key"].empty()) q.key_id = key_id_of(qp["key"], snapshot.get());
   if (!qp["model"].empty()) q.model = qp["model"];
   if (!qp["provider"].empty()) q.provider = qp["provider"];
+  if (!qp["team"].empty()) q.team = qp["team"];
+  if (auto only = team_scope(call.caller, qp["team"], bad)) q.team = *only;
   if (!bad.empty()) return invalid(std::move(bad));
 
   json::array data;
@@ -1404,6 +1559,7 @@ AdminReply AdminApi::requests(Call& call) {
   if (!state_.usage_store) return usage_disabled();
   if (call.segments.size() == 2) {
     auto r = state_.usage_store->request(call.segments[1]);
+    if (r && call.caller.role == "team-admin" && r->team != call.caller.team) r.reset();
     if (!r) return not_found("No request with id \"" + call.segments[1] + "\" in the request log.");
     return json_reply(200, obs::to_json(*r));
   }
@@ -1422,6 +1578,8 @@ AdminReply AdminApi::requests(Call& call) {
   if (!qp["key"].empty()) q.key_id = key_id_of(qp["key"], snapshot.get());
   if (!qp["model"].empty()) q.model = qp["model"];
   if (!qp["provider"].empty()) q.provider = qp["provider"];
+  if (!qp["team"].empty()) q.team = qp["team"];
+  if (auto only = team_scope(call.caller, qp["team"], bad)) q.team = *only;
   if (const std::string& st = qp["status"]; !st.empty()) {
     if (st == "error" || st == "errors") q.errors_only = true;
     else if (auto v = parse_int(st); v && *v >= 100 && *v <= 599) q.status = static_cast<int>(*v);
@@ -1460,8 +1618,11 @@ AdminReply AdminApi::config(Call& call) {
   Builtins builtin = builtins_of(state_.config);
   json::array providers, models;
   std::size_t keys = 0;
+  // A team-admin sees what its team may call, not the providers behind it.
+  const bool team_admin = call.caller.role == "team-admin";
   if (snapshot) {
     for (const auto& p : snapshot->resources().providers) {
+      if (team_admin) break;
       bool b = builtin.providers.contains(p.name) && !(st && st->stored_provider_document(p.name));
       providers.push_back(provider_json(p, b));
     }
@@ -1486,7 +1647,10 @@ AdminReply AdminApi::config(Call& call) {
                                       {"models", std::move(models)},
                                       {"key_count", keys},
                                       // Who asks: the UI offers writes to admins only.
-                                      {"caller", json::object{{"actor", call.caller.actor}, {"role", call.caller.role}}}});
+                                      {"caller", json::object{{"actor", call.caller.actor},
+                                                              {"role", call.caller.role},
+                                                              {"team", team_admin ? json::value(call.caller.team)
+                                                                                  : json::value(nullptr)}}}});
 }
 
 }  // namespace tollgate::admin

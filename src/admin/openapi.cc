@@ -41,16 +41,18 @@ const std::vector<Route>& routes() {
     {"name":"from","in":"query","schema":{"type":"string"},"description":)") + kTime + R"(; default -24h"},
     {"name":"to","in":"query","schema":{"type":"string"},"description":)" + kTime + R"(; default now"},
     {"name":"bucket","in":"query","schema":{"type":"string"},"description":"seconds or 1m, 5m, 1h, 1d; 0 or absent: one bucket"},
-    {"name":"group_by","in":"query","schema":{"type":"string","enum":["none","key","model","provider"]}},
+    {"name":"group_by","in":"query","schema":{"type":"string","enum":["none","key","model","provider","team"]}},
     {"name":"key","in":"query","schema":{"type":"string"},"description":"key id or name"},
     {"name":"model","in":"query","schema":{"type":"string"}},
-    {"name":"provider","in":"query","schema":{"type":"string"}}])";
+    {"name":"provider","in":"query","schema":{"type":"string"}},
+    {"name":"team","in":"query","schema":{"type":"string"},"description":"a team-admin's own team always"}])";
   static const std::string request_params = std::string(R"([
     {"name":"from","in":"query","schema":{"type":"string"},"description":)") + kTime + R"("},
     {"name":"to","in":"query","schema":{"type":"string"},"description":)" + kTime + R"("},
     {"name":"key","in":"query","schema":{"type":"string"}},
     {"name":"model","in":"query","schema":{"type":"string"}},
     {"name":"provider","in":"query","schema":{"type":"string"}},
+    {"name":"team","in":"query","schema":{"type":"string"}},
     {"name":"status","in":"query","schema":{"type":"string"},"description":"an HTTP status, or 'error' for every status >= 400"},
     {"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":1000,"default":100}},
     {"name":"offset","in":"query","schema":{"type":"integer","minimum":0}}])";
@@ -170,7 +172,7 @@ constexpr const char* kOtherSchemas = R"({
    "reasoning_tokens":{"type":"integer"},"cost_usd":{"type":"number"},"unpriced":{"type":"integer"},
    "avg_latency_ms":{"type":"number"},"max_latency_ms":{"type":"number"},"avg_ttft_ms":{"type":["number","null"]}}},
  "RequestRecord": {"type":"object","properties":{"request_id":{"type":"string"},"ts":{"type":"integer","description":"unix ms"},
-   "key_id":{"type":["string","null"]},"key_name":{"type":["string","null"]},"model":{"type":["string","null"]},
+   "key_id":{"type":["string","null"]},"key_name":{"type":["string","null"]},"team":{"type":["string","null"]},"model":{"type":["string","null"]},
    "provider":{"type":["string","null"]},"upstream_model":{"type":["string","null"]},"route":{"type":["string","null"]},
    "status":{"type":"integer"},"stream":{"type":"boolean"},"input_tokens":{"type":["integer","null"]},
    "output_tokens":{"type":["integer","null"]},"cached_tokens":{"type":["integer","null"]},
@@ -190,7 +192,8 @@ constexpr std::pair<const char*, const char*> kErrors[] = {
 constexpr std::pair<const char*, const char*> kErrorDescriptions[] = {
     {"Invalid", "invalid input; error.code invalid_resource, error.errors lists each field"},
     {"Unauthorized", "missing or wrong admin key"},
-    {"Disabled", "no admin key configured (the Admin API is off), or the admin key's role may only read (read_only_role)"},
+    {"Disabled", "no admin key configured (the Admin API is off), the admin key's role may only read (read_only_role), "
+                 "or a team-admin reached outside its team (outside_team)"},
     {"NotFound", "no such resource"},
     {"Conflict", "name taken, still referred to, built in, revoked, or the store is read-only (code read_only_store)"},
     {"Unavailable", "usage records are off (usage_disabled) or the store cannot be opened"}};

@@ -72,8 +72,10 @@ Field secret(std::string name) { return make(std::move(name), Type::secret); }
 
 namespace {
 std::vector<Kind>& registry() {
-  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind(),
-                               mcp_server_kind()};
+  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(),
+                               team_kind(),  // teams (issue 16)
+                               key_kind(), admin_key_kind(),
+                               mcp_server_kind()};  // MCP servers (issue 14)
   return all;
 }
 }  // namespace

@@ -35,7 +35,8 @@ struct Histogram {
   }
 };
 
-using RequestKey = std::tuple<std::string, std::string, std::string, std::string, int>;  // route model provider key status
+using RequestKey = std::tuple<std::string, std::string, std::string, std::string, std::string, int>;  // route model provider key team status
+using CostKey = std::tuple<std::string, std::string, std::string, std::string>;  // model provider key team
 using GenAiKey = std::tuple<std::string, std::string, std::string>;  // operation provider_kind model
 using ModelKey = std::tuple<std::string, std::string>;                       // route model
 using TokenKey = std::tuple<std::string, std::string, std::string>;          // model provider type
@@ -54,7 +55,7 @@ struct Shard {
   std::map<ModelKey, Histogram> tpot;       // time per output token
   std::map<ModelKey, Histogram> upstream;   // the answering attempt
   std::map<ModelKey, Histogram> overhead;   // end to end minus upstream: the gateway's own time
-  std::map<TokenKey, double> cost;          // model provider key
+  std::map<CostKey, double> cost;
   std::map<GenAiKey, Histogram> genai_duration;
   struct CacheCounts {
     uint64_t hits = 0, misses = 0, saved_input = 0, saved_output = 0;
@@ -114,7 +115,7 @@ Metrics::~Metrics() = default;
 void Metrics::record(const RequestSample& s) {
   Shard& sh = shards_->shard[shard_index()];
   std::lock_guard lock(sh.mu);
-  ++sh.requests[RequestKey{s.route, s.model, s.provider, s.key, s.status}];
+  ++sh.requests[RequestKey{s.route, s.model, s.provider, s.key, s.team, s.status}];
   sh.duration[ModelKey{s.route, s.model}].observe(s.duration_seconds);
   if (s.ttft_seconds >= 0) sh.ttft[ModelKey{s.route, s.model}].observe(s.ttft_seconds);
   if (s.upstream_seconds >= 0) {
@@ -123,7 +124,7 @@ void Metrics::record(const RequestSample& s) {
   }
   if (s.ttft_seconds >= 0 && s.usage.known && s.usage.output_tokens > 1)
     sh.tpot[ModelKey{s.route, s.model}].observe((s.duration_seconds - s.ttft_seconds) / double(s.usage.output_tokens - 1));
-  if (s.cost_usd) sh.cost[TokenKey{std::string(s.model), std::string(s.provider), std::string(s.key)}] += *s.cost_usd;
+  if (s.cost_usd) sh.cost[CostKey{s.model, s.provider, s.key, s.team}] += *s.cost_usd;
   if (!s.provider_kind.empty()) {
     std::string op = s.route == "embeddings" ? "embeddings" : s.route == "completions" ? "text_completion" : "chat";
     GenAiKey gk{op, std::string(genai_provider_name(s.provider_kind)), std::string(s.upstream_model)};
@@ -227,12 +228,13 @@ std::string Metrics::render() const {
 
   std::string out;
   out.reserve(4096);
-  out += "# HELP tollgate_requests_total Requests answered, by route, model alias, provider and status.\n";
+  out += "# HELP tollgate_requests_total Requests answered, by route, model alias, provider, key, team and status.\n";
   out += "# TYPE tollgate_requests_total counter\n";
   for (auto& [k, v] : all.requests) {
-    auto& [route, model, provider, key, status] = k;
-    out += fmt::format("tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",key=\"{}\",status=\"{}\"}} {}\n",
-                       route, escape(model), escape(provider), escape(key), status, v);
+    auto& [route, model, provider, key, team, status] = k;
+    out += fmt::format(
+        "tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",key=\"{}\",team=\"{}\",status=\"{}\"}} {}\n",
+        route, escape(model), escape(provider), escape(key), escape(team), status, v);
   }
   auto model_histograms = [&](std::string_view name, std::string_view help, const std::map<ModelKey, Histogram>& m) {
     out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
@@ -245,8 +247,9 @@ std::string Metrics::render() const {
   out += "# HELP tollgate_cost_usd_total Cost of actual usage in USD (requests with a known price only).\n";
   out += "# TYPE tollgate_cost_usd_total counter\n";
   for (auto& [k, v] : all.cost)
-    out += fmt::format("tollgate_cost_usd_total{{model=\"{}\",provider=\"{}\",key=\"{}\"}} {:.10f}\n",
-                       escape(std::get<0>(k)), escape(std::get<1>(k)), escape(std::get<2>(k)), v);
+    out += fmt::format("tollgate_cost_usd_total{{model=\"{}\",provider=\"{}\",key=\"{}\",team=\"{}\"}} {:.10f}\n",
+                       escape(std::get<0>(k)), escape(std::get<1>(k)), escape(std::get<2>(k)),
+                       escape(std::get<3>(k)), v);
   // OpenTelemetry GenAI semantic conventions, in Prometheus naming.
   out += "# HELP gen_ai_client_operation_duration_seconds GenAI operation duration (OpenTelemetry GenAI semconv).\n";
   out += "# TYPE gen_ai_client_operation_duration_seconds histogram\n";

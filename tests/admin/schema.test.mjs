@@ -64,7 +64,7 @@ describe('resource schema, OpenAPI document and generic CRUD', () => {
 
   it('lists every kind with its write and read schemas and an example', T, () => {
     const names = schema.kinds.map((k) => k.name);
-    assert.deepEqual([...names].sort(), ['admin_keys', 'guardrails', 'keys', 'mcp_servers', 'models', 'providers']);
+    assert.deepEqual([...names].sort(), ['admin_keys', 'guardrails', 'keys', 'mcp_servers', 'models', 'providers', 'teams']);
     for (const k of schema.kinds) {
       assert.equal(k.write.type, 'object', k.name);
       assert.ok(k.write.properties.name, `${k.name} has a name`);

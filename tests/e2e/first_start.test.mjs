@@ -52,7 +52,7 @@ describe('first start: the sign-in link in headless chromium', () => {
     await page.click(byTest('admin-key-new'));
     const form = page.locator(byTest('form-admin_keys'));
     // Made from the schema: the role is a select of its enum, its default named.
-    assert.deepEqual(await form.locator('select[name="role"] option').allTextContents(), ['default (viewer)', 'admin', 'viewer']);
+    assert.deepEqual(await form.locator('select[name="role"] option').allTextContents(), ['default (viewer)', 'admin', 'viewer', 'team-admin']);
     assert.equal(await form.locator('select[name="role"]').inputValue(), '');
     await form.locator('input[name="name"]').fill('bad name');
     await page.click(byTest('save-admin_keys'));

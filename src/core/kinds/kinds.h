@@ -13,6 +13,7 @@ Field mcp_limits_field(std::string name);  // mcp_server.cc; also a key's mcp gr
 
 Kind provider_kind();
 Kind model_kind();
+Kind team_kind();
 Kind key_kind();
 Kind guardrail_kind();
 Kind admin_key_kind();
