@@ -90,8 +90,6 @@ int cmd_validate(const std::string& file) {
   bool resources = false;
   for (const auto& kind : core::schema::kinds())
     resources = resources || (kind.in_resources_file && has_key(kind.name));
-  // Sections not yet declared as schemas (src/mcp/config.cc).
-  for (auto key : {"mcp_servers"}) resources = resources || has_key(key);
   bool process = false;
   for (auto key : {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server", "log", "usage",
                    "tracing", "capture", "budget_alerts"})

@@ -19,6 +19,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/schema.h"
+#include "mcp/config.h"
+#include "mcp/stats.h"
 #include "store/admin_keys.h"
 #include "gateway/runtime.h"
 
@@ -317,6 +319,7 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   json::array guardrails;
   for (const auto& g : k.guardrails) guardrails.emplace_back(g);
   o["guardrails"] = std::move(guardrails);
+  if (auto* m = settings.if_contains("mcp")) o["mcp"] = *m;  // absent: no MCP access
   o["team"] = k.team.empty() ? json::value(nullptr) : json::value(k.team);
   if (!k.cache.empty()) o["cache"] = k.cache;
   o["created_at"] = optional_int(created_at);
@@ -613,6 +616,7 @@ AdminReply AdminApi::route(Call& call) {
   }
   if (top == "guardrails" && s.size() == 2 && s[1] == "try" && call.is("POST")) return guardrails_try(call);
   if (top == "guardrails") return guardrails(call);
+  if (top == "mcp_servers" || (top == "mcp_status" && s.size() == 1)) return mcp_servers(call);
   if (top == "teams") return teams(call);
   if (top == "admin_keys") return admin_keys(call);
   if (top == "audit" && s.size() == 1) return call.is("GET") ? audit_log(call) : method_not_allowed("GET");
@@ -944,6 +948,71 @@ AdminReply AdminApi::guardrails(Call& call) {
         }
         if (auto refused = store_write(st, [&] { st.put_guardrail(*parsed); })) return refused;
         answer = as_json(*parsed);
+        return std::nullopt;
+      }};
+  return resources(call, ops);
+}
+
+// --- MCP servers -------------------------------------------------------------------------------
+
+// The generic routes over the store's mcp_servers (credentials sealed there), read back from the
+// live snapshot, which the MCP gateway serves from; and the runtime's status of each server.
+AdminReply AdminApi::mcp_servers(Call& call) {
+  if (call.segments.front() == "mcp_status") {
+    if (!call.is("GET")) return method_not_allowed("GET");
+    auto snapshot = state_.snapshots.shared();
+    std::vector<std::string> names;
+    if (snapshot)
+      for (const auto& s : snapshot->resources().mcp_servers) names.push_back(s.name);
+    return json_reply(200, json::object{{"data", mcp::status_json(names)}});
+  }
+  auto find = [&](const std::string& name) -> std::optional<core::McpServer> {
+    auto snapshot = state_.snapshots.shared();
+    if (snapshot)
+      for (const auto& s : snapshot->resources().mcp_servers)
+        if (s.name == name) return s;
+    return std::nullopt;
+  };
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  KindOps ops{
+      *core::schema::find_kind("mcp_servers"),
+      [&] {
+        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
+        json::array data;
+        if (snapshot)
+          for (const auto& s : snapshot->resources().mcp_servers) data.push_back(mcp::server_answer(s));
+        return data;
+      },
+      [&](const std::string& name) -> std::optional<json::object> {
+        auto s = find(name);
+        if (!s) return std::nullopt;
+        return mcp::server_answer(*s);
+      },
+      [](const std::string&) { return false; },
+      [&](const std::string& name) { return st && st->stored_mcp_server_document(name).has_value(); },
+      [](store::ResourceStore& st, const std::string& name) { return st.remove_mcp_server(name); },
+      [&](store::ResourceStore& st, json::object& doc, const std::string& name,
+          json::object& answer) -> std::optional<AdminReply> {
+        mcp::keep_stored_secrets(doc, st.stored_mcp_server_document(name));
+        std::vector<core::ConfigError> errors;
+        auto parsed = mcp::parse_server(json::serialize(doc), "MCP server " + name, errors);
+        if (!errors.empty() || !parsed) return invalid(errors);
+        // Names, URLs and prefix collisions among the servers as they would be.
+        core::Resources all;
+        if (auto snapshot = state_.snapshots.shared())
+          for (const auto& s : snapshot->resources().mcp_servers)
+            if (s.name != name) all.mcp_servers.push_back(s);
+        all.mcp_servers.push_back(*parsed);
+        const std::size_t mine = all.mcp_servers.size() - 1;
+        mcp::validate(all, [&](std::string_view, std::size_t i, std::string_view field, std::string message) {
+          if (i == mine) errors.push_back({"", 0, 0, std::string(field), std::move(message)});
+        });
+        if (!errors.empty()) return invalid(errors);
+        auto to_store = mcp::parse_server_unresolved(doc, "MCP server " + name, errors);
+        if (!to_store) return invalid(errors);
+        if (auto refused = store_write(st, [&] { st.put_mcp_server(*to_store); })) return refused;
+        answer = mcp::server_answer(*parsed);
         return std::nullopt;
       }};
   return resources(call, ops);
@@ -1458,14 +1527,14 @@ AdminReply AdminApi::keys(Call& call) {
   doc["models"] = std::move(models);
   if (before->key.expires_at) doc["expires_at"] = *before->key.expires_at;
   static const std::set<std::string> kPatchable{"models",     "expires_at", "limits", "budget", "model_limits",
-                                                "guardrails", "team",       "cache"};
+                                                "guardrails", "team",       "cache",  "mcp"};
   std::vector<FieldError> refused_fields;
   for (const auto& [field, value] : *patch) {
     std::string f(field);
     if (f == "name" && value.is_string() && value.as_string() == before->key.name) continue;
     if (!kPatchable.contains(f)) {
       refused_fields.push_back({f, f == "name" ? "cannot change (create a new key instead)"
-                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, team, cache)"});
+                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, team, cache, mcp)"});
       continue;
     }
     if (value.is_null()) doc.erase(f);

@@ -77,6 +77,7 @@ class AdminApi {
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
   AdminReply guardrails(Call& call);
+  AdminReply mcp_servers(Call& call);  // and GET /admin/v1/mcp_status
   AdminReply guardrails_try(Call& call);  // POST /guardrails/try: reads only, so viewers may
   AdminReply keys(Call& call);
   AdminReply usage(Call& call);

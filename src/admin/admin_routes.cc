@@ -14,6 +14,8 @@
 #include <mutex>
 
 #include "admin/admin_api.h"
+#include "core/snapshot.h"
+#include "mcp/stats.h"
 
 namespace tollgate::admin {
 namespace net = boost::asio;
@@ -149,6 +151,11 @@ net::awaitable<void> handle_admin_request(gateway::GatewayState& state, http::Ex
       body += fmt::format("tollgate_trace_spans_total{{outcome=\"exported\"}} {}\n", t.exported);
       body += fmt::format("tollgate_trace_spans_total{{outcome=\"dropped\"}} {}\n", t.dropped);
       body += fmt::format("tollgate_trace_spans_total{{outcome=\"failed\"}} {}\n", t.failed);
+    }
+    if (auto snapshot = state.snapshots.shared(); snapshot && !snapshot->resources().mcp_servers.empty()) {
+      std::vector<std::string> servers;
+      for (const auto& s : snapshot->resources().mcp_servers) servers.push_back(s.name);
+      body += mcp::prometheus_text(servers);
     }
     co_await ex.respond(200, content_type("text/plain; version=0.0.4; charset=utf-8"), std::move(body));
   } else {

@@ -74,7 +74,8 @@ namespace {
 std::vector<Kind>& registry() {
   static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(),
                                team_kind(),  // teams (issue 16)
-                               key_kind(), admin_key_kind(), cache_policy_kind()};
+                               key_kind(), admin_key_kind(), cache_policy_kind(),
+                               mcp_server_kind()};  // MCP servers (issue 14)
   return all;
 }
 }  // namespace

@@ -1,4 +1,5 @@
 #include "http/server.h"
+#include "http/request_headers.h"
 
 #include <sys/socket.h>
 
@@ -115,6 +116,15 @@ class SessionExchange final : public Exchange {
   std::string_view header(std::string_view name) const override {
     auto it = req_.find(name);
     return it == req_.end() ? std::string_view{} : std::string_view(it->value());
+  }
+  Headers headers_starting_with(std::string_view prefix) const {
+    Headers out;
+    for (const auto& f : req_) {
+      std::string_view name = f.name_string();
+      if (name.size() >= prefix.size() && beast::iequals(name.substr(0, prefix.size()), prefix))
+        out.emplace_back(std::string(name), std::string(f.value()));
+    }
+    return out;
   }
   const std::string& body() const override { return req_.body(); }
   std::string_view remote_address() const override { return remote_; }
@@ -591,6 +601,13 @@ std::shared_ptr<Listener> start_listener(net::io_context& ioc, const std::string
   st->bound_port = st->acceptor.local_endpoint().port();
   net::co_spawn(ioc, accept_loop(st), net::detached);
   return st;
+}
+
+Headers headers_starting_with(const Exchange& ex, std::string_view prefix) {
+  if (auto* plain = dynamic_cast<const SessionExchange<beast::tcp_stream>*>(&ex)) return plain->headers_starting_with(prefix);
+  if (auto* tls = dynamic_cast<const SessionExchange<beast::ssl_stream<beast::tcp_stream>>*>(&ex))
+    return tls->headers_starting_with(prefix);
+  return {};
 }
 
 }  // namespace tollgate::http

@@ -3,7 +3,11 @@
 
 #include <set>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
 
 #include "core/snapshot.h"
 #include "core/yaml_reader.h"
@@ -57,8 +61,8 @@ std::optional<core::McpServer> read_server(YamlReader& in, const YAML::Node& n, 
           if (auto v = in.string(o["client_secret"], YamlReader::child(of, "client_secret")))
             s.oauth2.client_secret = *v;
           if (auto v = in.strings(o["scopes"], YamlReader::child(of, "scopes"))) s.oauth2.scopes = *v;
-          if (s.oauth2.token_url.empty() || s.oauth2.client_id.empty())
-            in.error(o, of, "needs token_url and client_id");
+          for (const char* f : {"token_url", "client_id"})
+            if (!o[f]) in.error(o, YamlReader::child(of, f), "is required");
         }
       }
       if (!s.bearer.empty() && !s.oauth2.token_url.empty())
@@ -190,6 +194,102 @@ std::optional<core::McpServer> parse_server(std::string_view doc, std::string_vi
   auto s = read_server(in, *root, "");
   if (in.error_count() != before) return std::nullopt;
   return s;
+}
+
+boost::json::object server_answer(const core::McpServer& s) {
+  boost::json::object doc = boost::json::parse(server_document(s)).as_object();
+  boost::json::array set;
+  doc.erase("headers");
+  for (const auto& [name, value] : s.headers) set.push_back(boost::json::value("headers." + name));
+  if (auto* a = doc.if_contains("auth"); a && a->is_object()) {
+    auto& auth = a->as_object();
+    if (auth.erase("bearer")) set.push_back(boost::json::value("auth.bearer"));
+    if (auto* o = auth.if_contains("oauth2"); o && o->is_object())
+      if (o->as_object().erase("client_secret") && !s.oauth2.client_secret.empty())
+        set.push_back(boost::json::value("auth.oauth2.client_secret"));
+  }
+  doc["secrets_set"] = std::move(set);
+  return doc;
+}
+
+void keep_stored_secrets(boost::json::object& doc, const std::optional<std::string>& stored_doc) {
+  boost::json::object stored;
+  if (stored_doc) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(*stored_doc, ec);
+    if (!ec && v.is_object()) stored = std::move(v.as_object());
+  }
+  auto object_at = [](boost::json::object& o, std::string_view f) -> boost::json::object* {
+    auto* v = o.if_contains(f);
+    return v && v->is_object() ? &v->as_object() : nullptr;
+  };
+  // headers: the stored ones the write does not name stay; null removes one, or all.
+  if (auto* h = doc.if_contains("headers"); h && h->is_null()) {
+    doc.erase("headers");
+  } else if (!h || h->is_object()) {
+    boost::json::object merged;
+    if (auto* sh = object_at(stored, "headers")) merged = *sh;
+    if (h)
+      for (const auto& [name, value] : h->as_object()) {
+        for (auto it = merged.begin(); it != merged.end();) {  // header names are case-insensitive
+          bool same = it->key().size() == name.size() &&
+                      std::equal(name.begin(), name.end(), it->key().begin(),
+                                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                                             std::tolower(static_cast<unsigned char>(b)); });
+          it = same ? merged.erase(it) : it + 1;
+        }
+        if (!value.is_null()) merged[name] = value;
+      }
+    if (merged.empty()) doc.erase("headers");
+    else doc["headers"] = std::move(merged);
+  }
+  // auth: absent keeps the stored one; null removes it; given, it keeps the stored secret of
+  // the same scheme when it leaves that out.
+  auto* stored_auth = object_at(stored, "auth");
+  auto* a = doc.if_contains("auth");
+  if (a && a->is_null()) {
+    doc.erase("auth");
+  } else if (!a) {
+    if (stored_auth) doc["auth"] = *stored_auth;
+  } else if (a->is_object() && stored_auth) {
+    auto& auth = a->as_object();
+    if (!auth.contains("bearer") && !auth.contains("oauth2") && stored_auth->contains("bearer"))
+      auth["bearer"] = stored_auth->at("bearer");
+    if (auto* bearer = auth.if_contains("bearer"); bearer && bearer->is_null()) auth.erase("bearer");
+    auto* o = object_at(auth, "oauth2");
+    auto* so = object_at(*stored_auth, "oauth2");
+    if (o) {
+      if (auto* cs = o->if_contains("client_secret"); cs && cs->is_null()) o->erase("client_secret");
+      else if (!cs && so && so->contains("client_secret")) (*o)["client_secret"] = so->at("client_secret");
+    }
+  }
+}
+
+namespace {
+// "${" becomes "$${" in every string, so reading keeps references as written.
+void escape_references(boost::json::value& v) {
+  if (v.is_string()) {
+    std::string_view in = v.get_string();
+    if (in.find("${") == std::string_view::npos) return;
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (in.compare(i, 2, "${") == 0) out += '$';
+      out += in[i];
+    }
+    v = out;
+  } else if (v.is_object()) {
+    for (auto& [k, item] : v.as_object()) escape_references(item);
+  } else if (v.is_array()) {
+    for (auto& item : v.as_array()) escape_references(item);
+  }
+}
+}  // namespace
+
+std::optional<core::McpServer> parse_server_unresolved(const boost::json::object& doc, std::string_view source,
+                                                       std::vector<core::ConfigError>& errors) {
+  boost::json::value v = doc;
+  escape_references(v);
+  return parse_server(boost::json::serialize(v), source, errors);
 }
 
 }  // namespace tollgate::mcp

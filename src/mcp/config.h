@@ -1,5 +1,6 @@
-// MCP resources: `mcp_servers` and a key's `mcp` grant, read and checked here until the
-// per-kind schemas land (core/resources.cc calls these). Shape (YAML; JSON in the store):
+// MCP resources: `mcp_servers` (its schema: core/kinds/mcp_server.cc) and a key's `mcp` grant
+// (core/kinds/key.cc), read and checked here (core/resources.cc calls these); schema_test.cc
+// holds the two to each other. Shape (YAML; JSON in the store):
 //   mcp_servers:
 //     - name: github                      # [A-Za-z0-9_-]{1,64}; also the default prefix
 //       url: https://host/mcp             # Streamable HTTP endpoint
@@ -51,5 +52,17 @@ boost::json::object grant_object(const core::McpGrant& g);
 // One server document read with read_server()'s rules; nullopt with errors appended.
 std::optional<core::McpServer> parse_server(std::string_view doc, std::string_view source,
                                             std::vector<core::ConfigError>& errors);
+
+// --- the Admin API's mcp_servers (core/kinds/mcp_server.cc) ---
+// A server as the API answers it: write-only values (header values, auth.bearer,
+// auth.oauth2.client_secret) left out, and named in `secrets_set`.
+boost::json::object server_answer(const core::McpServer& s);
+// Completes a written document with the stored write-only values it leaves out, since a client
+// that read the server cannot send them back: a header not named, the bearer or client secret
+// of an `auth` that does not replace them, a whole `auth` not given. null removes one.
+void keep_stored_secrets(boost::json::object& doc, const std::optional<std::string>& stored_doc);
+// A written document read as the store keeps it: "${ENV}" references left unresolved.
+std::optional<core::McpServer> parse_server_unresolved(const boost::json::object& doc, std::string_view source,
+                                                       std::vector<core::ConfigError>& errors);
 
 }  // namespace tollgate::mcp

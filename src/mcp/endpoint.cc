@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,12 +23,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/snapshot.h"
 #include "gateway/phases.h"
+#include "http/request_headers.h"
 #include "http/sse.h"
 #include "mcp/governance.h"
+#include "mcp/guard.h"
 #include "mcp/message.h"
 #include "mcp/names.h"
 #include "mcp/session.h"
+#include "mcp/stats.h"
 #include "mcp/upstream.h"
 
 namespace tollgate::mcp {
@@ -45,6 +50,8 @@ bool legacy_version(std::string_view v) {
   return std::find(std::begin(kLegacyVersions), std::end(kLegacyVersions), v) != std::end(kLegacyVersions);
 }
 
+struct KeepAlive;  // below: the comments a relayed stream gets while it idles
+
 // What one inbound request is, once checked.
 struct Inbound {
   explicit Inbound(RequestContext& c) : ctx(c) {}
@@ -55,6 +62,9 @@ struct Inbound {
   const core::McpServer* scoped = nullptr;  // /mcp/{server}; null on /mcp
   Caller caller;
   bool accepts_sse = false;
+  std::string tool;     // tools/call: the upstream tool name, once routed
+  std::string outcome;  // set by the relay when the server answered with an error
+  std::shared_ptr<KeepAlive> keepalive;  // while a relayed SSE answer is open
 };
 
 struct CancelOnGone {
@@ -326,8 +336,10 @@ net::awaitable<void> fetch_list(const core::McpServer& s, Caller caller, std::st
     json::value resp;
     if (auto e = co_await call_once(s, caller, std::move(req), resp, kMaxResult)) {
       out->error = e->message;
+      note_reach(s.name, false, e->message);
       break;
     }
+    note_reach(s.name, true, "");
     const json::value* result = resp.is_object() ? resp.as_object().if_contains("result") : nullptr;
     if (!result || !result->is_object()) {
       const json::value* err = resp.is_object() ? resp.as_object().if_contains("error") : nullptr;
@@ -341,6 +353,13 @@ net::awaitable<void> fetch_list(const core::McpServer& s, Caller caller, std::st
     auto* next = result->as_object().if_contains("nextCursor");
     if (!next || !next->is_string() || next->as_string().empty()) break;
     cursor = std::string(next->as_string());
+  }
+  if (method == "tools/list" && !out->error) {
+    std::vector<std::string> names;  // the advertised set: the only tool names metrics carry
+    for (const auto& item : out->items)
+      if (auto* n = item.is_object() ? item.as_object().if_contains("name") : nullptr; n && n->is_string())
+        names.emplace_back(n->as_string());
+    note_tools(s.name, names);
   }
   out->done = true;
 }
@@ -376,6 +395,7 @@ net::awaitable<void> aggregate_list(Inbound& in, const ListKind& k) {
     if (!l.done || l.error) {
       std::string why = l.done ? *l.error : fmt::format("MCP server \"{}\" did not answer within {} ms", servers[i]->name,
                                                         servers[i]->timeout_ms);
+      if (!l.done) note_reach(servers[i]->name, false, why);
       spdlog::warn("mcp: {} on {}: {}", k.method, servers[i]->name, why);
       in.ctx.gateway.metrics.upstream_failure("mcp:" + servers[i]->name, l.done ? "error" : "timeout");
       unavailable.push_back(json::object{{"server", servers[i]->name}, {"error", why}});
@@ -391,6 +411,65 @@ net::awaitable<void> aggregate_list(Inbound& in, const ListKind& k) {
   }
   fit_result_to_era(in, result);
   co_await answer(in.ctx, 200, result_body(in.msg.id, std::move(result)));
+}
+
+// --- keep-alive on relayed streams -------------------------------------------------------------
+
+// While a relayed SSE answer waits on its upstream (a long tool call, a quiet
+// subscriptions/listen), a ":" comment goes to the client whenever nothing was written for
+// kKeepAliveEvery, so that no proxy on the way idles the stream out. (The listener's write
+// timeout bounds each write, never the stream.) Writes never overlap: every write of the stream
+// goes through send_event(), and the stream ends only once a comment in flight is written.
+constexpr auto kKeepAliveEvery = std::chrono::seconds(15);
+using SteadyClock = std::chrono::steady_clock;
+
+struct KeepAlive {
+  explicit KeepAlive(const net::any_io_executor& ex) : timer(ex) {}
+  net::steady_timer timer;
+  bool writing = false, stopped = false;
+  SteadyClock::time_point last = SteadyClock::now();
+};
+
+net::awaitable<void> wait_for_writer(KeepAlive& k) {
+  while (k.writing) {
+    net::steady_timer pause(co_await net::this_coro::executor, std::chrono::milliseconds(1));
+    co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+  }
+}
+
+// Touches the exchange only while writing, and never once stopped: the relay stops it (and
+// waits out a write in flight) before the exchange can go.
+net::awaitable<void> keep_alive(http::Exchange& ex, std::shared_ptr<KeepAlive> k) {
+  while (!k->stopped) {
+    k->timer.expires_at(k->last + kKeepAliveEvery);
+    co_await k->timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (k->stopped) co_return;
+    if (k->writing || SteadyClock::now() < k->last + kKeepAliveEvery) continue;
+    k->writing = true;
+    bool ok = co_await ex.write_chunk(":\n\n");
+    k->writing = false;
+    k->last = SteadyClock::now();
+    if (!ok) co_return;
+  }
+}
+
+net::awaitable<bool> send_event(Inbound& in, std::string_view data) {
+  std::shared_ptr<KeepAlive> k = in.keepalive;
+  if (!k) co_return co_await in.ctx.ex.write_chunk(data);
+  co_await wait_for_writer(*k);
+  k->writing = true;
+  bool ok = co_await in.ctx.ex.write_chunk(data);
+  k->writing = false;
+  k->last = SteadyClock::now();
+  co_return ok;
+}
+
+net::awaitable<void> stop_keep_alive(Inbound& in) {
+  std::shared_ptr<KeepAlive> k = std::move(in.keepalive);
+  if (!k) co_return;
+  k->stopped = true;
+  k->timer.cancel();
+  co_await wait_for_writer(*k);
 }
 
 // --- input for legacy clients ------------------------------------------------------------------
@@ -464,7 +543,7 @@ net::awaitable<std::optional<json::object>> ask_client(Inbound& in, const json::
     json::object msg{{"jsonrpc", "2.0"}, {"id", id}};
     if (auto* m = req.as_object().if_contains("method")) msg["method"] = *m;
     if (auto* pa = req.as_object().if_contains("params")) msg["params"] = *pa;
-    if (!co_await in.ctx.ex.write_chunk(http::sse_event("message", json::serialize(msg)))) {
+    if (!co_await send_event(in, http::sse_event("message", json::serialize(msg)))) {
       sent = false;
       break;
     }
@@ -494,12 +573,22 @@ net::awaitable<std::optional<json::object>> ask_client(Inbound& in, const json::
   co_return out;
 }
 
-net::awaitable<bool> start_sse(RequestContext& ctx, int status) {
+net::awaitable<bool> start_sse(Inbound& in, int status) {
+  auto& ctx = in.ctx;
   auto h = headers_for(ctx, "text/event-stream");
   h.emplace_back("cache-control", "no-cache");
   h.emplace_back("x-accel-buffering", "no");
   ctx.status = status;
-  co_return co_await ctx.ex.start_stream(status, h);
+  if (!co_await ctx.ex.start_stream(status, h)) co_return false;
+  auto executor = co_await net::this_coro::executor;
+  in.keepalive = std::make_shared<KeepAlive>(executor);
+  net::co_spawn(executor, keep_alive(ctx.ex, in.keepalive), net::detached);
+  co_return true;
+}
+
+net::awaitable<void> end_sse(Inbound& in) {
+  co_await stop_keep_alive(in);
+  co_await in.ctx.ex.end_stream();
 }
 
 // An error as the last event of a started stream, or as the whole answer.
@@ -510,11 +599,26 @@ net::awaitable<void> fail_answer(Inbound& in, bool streaming, int status, int co
     co_return;
   }
   if (in.ctx.error.empty()) in.ctx.error = std::move(cause);
-  co_await in.ctx.ex.write_chunk(http::sse_event("message", error_body(in.msg.id, code, message)));
-  co_await in.ctx.ex.end_stream();
+  co_await send_event(in, http::sse_event("message", error_body(in.msg.id, code, message)));
+  co_await end_sse(in);
 }
 
 // --- relayed to one server -----------------------------------------------------------------
+
+// The key's guardrails on `value` (tool arguments or a tool result, guard.h): findings counted;
+// true when a block policy stopped it (the reason in `reason`).
+bool guarded(Inbound& in, boost::json::value& value, bool result, std::string& reason) {
+  const auto& policies = in.ctx.snapshot->guardrails();
+  const std::vector<std::string>& names = in.ctx.key->guardrails;
+  if (names.empty() || !policies) return false;
+  ToolGuard g = result ? guard_result(*policies, names, value) : guard_arguments(*policies, names, value);
+  for (const auto& f : g.findings) in.ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
+  if (!g.blocked) return false;
+  reason = g.reason;
+  in.ctx.error = "guardrail_blocked";
+  in.outcome = "blocked";
+  return true;
+}
 
 // Rewrites the final answer of a relayed request: list filtering (and renaming on /mcp), era fit.
 void rewrite_answer(const Inbound& in, const core::McpServer& s, json::object& msg) {
@@ -532,7 +636,7 @@ void rewrite_answer(const Inbound& in, const core::McpServer& s, json::object& m
   fit_result_to_era(in, result);
 }
 
-net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
+net::awaitable<void> relay_rounds(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
   auto& ctx = in.ctx;
   auto admitted = admit(*ctx.gateway.limiter, *ctx.key, s, tool);
   if (!admitted.ok) {
@@ -558,6 +662,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
   for (int round = 0;; ++round) {
     json::object attempt = request;  // kept whole for a retry with the client's input
     Opened o = co_await open_request(s, in.caller, std::move(attempt));
+    note_reach(s.name, !o.error, o.error ? std::string_view(o.error->message) : std::string_view());
     if (o.error) {
       ctx.gateway.metrics.upstream_failure("mcp:" + s.name, "error");
       spdlog::warn("mcp: {} {} on {}: {}", in.msg.method, in.msg.subject(), s.name, o.error->message);
@@ -569,7 +674,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
     const int status = call.status();
     json::value final;
     if (call.media_type() == "text/event-stream" && in.accepts_sse) {
-      if (!streaming && !co_await start_sse(ctx, status)) co_return;
+      if (!streaming && !co_await start_sse(in, status)) co_return;
       streaming = true;
       http::SseReader reader;
       bool done = false;
@@ -598,7 +703,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
           if (!ev.has_data) {
             // The upstream's keep-alive comment, passed on so no proxy between us and the
             // client idles the stream out; priming events (an id, no data) end here too.
-            if (ev.raw.starts_with(":") && !co_await ctx.ex.write_chunk(":\n\n")) co_return;
+            if (ev.raw.starts_with(":") && !co_await send_event(in, ":\n\n")) co_return;
             continue;
           }
           boost::system::error_code ec;
@@ -610,7 +715,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
             break;
           }
           // Flushed per event: progress and log notifications reach the client as they happen.
-          if (!co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(m)))) {
+          if (!co_await send_event(in, http::sse_event("message", json::serialize(m)))) {
             ctx.error = "client_closed";
             co_return;
           }
@@ -636,7 +741,7 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
     // A legacy client cannot answer an input_required result: the gateway asks it with
     // server->client requests on this stream, then retries the call with its answers.
     if (const json::object* inputs = legacy_input_requests(in, fm); inputs && round < kMaxInputRounds) {
-      if (!streaming && !co_await start_sse(ctx, 200)) co_return;
+      if (!streaming && !co_await start_sse(in, 200)) co_return;
       streaming = true;
       std::optional<json::object> responses = co_await ask_client(in, *inputs);
       if (!responses) {
@@ -651,16 +756,116 @@ net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object r
       else p.erase("requestState");
       continue;
     }
+    if (fm.contains("error")) in.outcome = "error";
+    else if (auto* r = fm.if_contains("result"); r && r->is_object())
+      if (auto* e = r->as_object().if_contains("isError"); e && e->is_bool() && e->as_bool()) in.outcome = "tool_error";
+    std::string withheld;
+    if (in.msg.method == "tools/call" && fm.contains("result") && guarded(in, fm["result"], true, withheld))
+      fm["result"] = blocked_result("The tool's result was withheld by the gateway: " + withheld);
     rewrite_answer(in, s, fm);
     if (auto* id = fm.if_contains("id")) *id = in.msg.id;
     if (streaming) {
-      co_await ctx.ex.write_chunk(http::sse_event("message", json::serialize(fm)));
-      co_await ctx.ex.end_stream();
+      co_await send_event(in, http::sse_event("message", json::serialize(fm)));
+      co_await end_sse(in);
     } else {
       co_await answer(ctx, status >= 200 && status < 500 ? status : 502, json::serialize(fm));
     }
     co_return;
   }
+}
+
+// Every way out of a relayed stream (its end, an error, the client gone) stops its keep-alive.
+net::awaitable<void> relay(Inbound& in, const core::McpServer& s, json::object request, std::string_view tool) {
+  co_await relay_rounds(in, s, std::move(request), tool);
+  co_await stop_keep_alive(in);
+}
+
+// --- subscriptions/listen on /mcp: several servers merged ---------------------------------
+
+// One client stream fed by a listen on every reachable server: the gateway acknowledges at once
+// (subscriptionId = the client's request id), then passes each server's list-changed
+// notifications on with that id, and ends with a result once every server has ended its own.
+// Resource subscriptions name URIs of one server, so they are served on /mcp/{server} only.
+struct MergedListen {
+  std::vector<http::UpstreamCall*> calls;  // cancelled together when the client goes
+  std::size_t running = 0;
+  std::shared_ptr<net::steady_timer> all_done;
+};
+
+net::awaitable<void> listen_one(Inbound& in, const core::McpServer& s, json::object request,
+                                std::shared_ptr<MergedListen> merged) {
+  Opened o = co_await open_request(s, in.caller, std::move(request));
+  note_reach(s.name, !o.error, o.error ? std::string_view(o.error->message) : std::string_view());
+  if (!o.error && o.call->media_type() == "text/event-stream" && !in.ctx.ex.client_gone()) {
+    merged->calls.push_back(o.call.get());
+    http::SseReader reader;
+    bool done = false;
+    while (!done) {
+      std::string_view piece;
+      if (co_await o.call->read_some(piece, done) != http::UpstreamFailure::none) break;
+      reader.feed(piece);
+      http::SseEvent ev;
+      while (reader.next(ev)) {
+        boost::system::error_code ec;
+        json::value v = ev.has_data ? json::parse(ev.data, ec) : json::value();
+        auto* method = !ec && v.is_object() ? v.as_object().if_contains("method") : nullptr;
+        if (!method || !method->is_string() || method->as_string() == "notifications/subscriptions/acknowledged")
+          continue;  // its own acknowledgement, its final result, keep-alives: the gateway speaks for all
+        auto& params = v.as_object()["params"];
+        if (!params.is_object()) params = json::object{};
+        auto& meta = params.as_object()["_meta"];
+        if (!meta.is_object()) meta = json::object{};
+        meta.as_object()["io.modelcontextprotocol/subscriptionId"] = in.msg.id;
+        if (!co_await send_event(in, http::sse_event("message", json::serialize(v)))) done = true;
+      }
+    }
+    std::erase(merged->calls, o.call.get());
+  } else if (o.error) {
+    spdlog::warn("mcp: subscriptions/listen on {}: {}", s.name, o.error->message);
+  }
+  if (--merged->running == 0) merged->all_done->cancel();
+}
+
+net::awaitable<void> listen_merged(Inbound& in) {
+  auto executor = co_await net::this_coro::executor;
+  if (!co_await start_sse(in, 200)) co_return;
+  json::object ack{{"jsonrpc", "2.0"}, {"method", "notifications/subscriptions/acknowledged"},
+                   {"params", {{"_meta", {{"io.modelcontextprotocol/subscriptionId", in.msg.id}}}}}};
+  if (!co_await send_event(in, http::sse_event("message", json::serialize(ack)))) {
+    co_await stop_keep_alive(in);
+    co_return;
+  }
+  auto merged = std::make_shared<MergedListen>();
+  merged->all_done = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
+  in.ctx.ex.on_client_gone([merged] {
+    for (auto* c : merged->calls) c->cancel();
+    merged->all_done->cancel();
+  });
+  auto servers = reachable_servers(in.ctx);
+  merged->running = servers.size();
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    json::object request = in.msg.doc.as_object();
+    request["id"] = fmt::format("tollgate-listen-{}", i);
+    if (auto* p = request["params"].if_object()) {
+      p->erase("resourceSubscriptions");
+      if (auto* n = p->if_contains("notifications"); n && n->is_object()) n->as_object().erase("resourceSubscriptions");
+    }
+    net::co_spawn(executor, listen_one(in, *servers[i], std::move(request), merged), net::detached);
+  }
+  // Until every server's stream has ended (the client leaving cancels them all).
+  while (merged->running > 0) {
+    co_await merged->all_done->async_wait(net::as_tuple(net::use_awaitable));
+    merged->all_done->expires_at(net::steady_timer::time_point::max());
+  }
+  in.ctx.ex.on_client_gone(nullptr);
+  if (in.ctx.ex.client_gone()) {
+    in.ctx.error = "client_closed";
+    co_await stop_keep_alive(in);
+    co_return;
+  }
+  json::object result{{"resultType", "complete"}};
+  co_await send_event(in, http::sse_event("message", result_body(in.msg.id, std::move(result))));
+  co_await end_sse(in);
 }
 
 // The server and upstream name a prefixed name on /mcp refers to.
@@ -771,6 +976,7 @@ net::awaitable<void> named_call(Inbound& in) {
     else allowed = permitted(*in.ctx.key, r.server->name, r.name);
   }
   in.ctx.mcp_server = r.server ? r.server->name : "";
+  if (tool && allowed) in.tool = r.name;
   if (!allowed) {
     // The same answer for "no such" and "not yours": a denial names nothing the key may not see.
     std::string what = tool ? "tool" : method == "prompts/get" ? "prompt" : "resource";
@@ -780,6 +986,17 @@ net::awaitable<void> named_call(Inbound& in) {
   }
   json::object request = in.msg.doc.as_object();
   request["params"].as_object()[method == "resources/read" ? "uri" : "name"] = r.name;
+  if (tool) {
+    // Arguments are read before they leave; a block answers as the tool would, with isError.
+    auto& params = request["params"].as_object();
+    std::string why;
+    if (auto* args = params.if_contains("arguments"); args && guarded(in, *args, false, why)) {
+      json::object result = blocked_result("The call was refused by the gateway: " + why);
+      fit_result_to_era(in, result);
+      co_await answer(in.ctx, 200, result_body(in.msg.id, std::move(result)));
+      co_return;
+    }
+  }
   std::string_view limited_tool = tool ? std::string_view(r.name) : std::string_view();
   co_await relay(in, *r.server, std::move(request), limited_tool);
 }
@@ -812,10 +1029,12 @@ net::awaitable<void> dispatch_method(Inbound& in) {
   const std::string& m = in.msg.method;
   auto k = list_kind(m);
   const core::McpServer* listen_to = nullptr;
+  bool listen_to_all = false;
   if (m == "subscriptions/listen" && in.modern) {
-    // Change signals pass through from one server; merging several is not offered yet.
+    // One server's change signals pass through; on /mcp several servers' are merged.
     auto servers = reachable_servers(in.ctx);
     listen_to = in.scoped ? in.scoped : servers.size() == 1 ? servers[0] : nullptr;
+    listen_to_all = !listen_to && servers.size() > 1;
   }
   // initialize, ping, logging/setLevel and resources/(un)subscribe are gone from 2026-07-28.
   if (m == "initialize" && !in.modern) {
@@ -835,10 +1054,30 @@ net::awaitable<void> dispatch_method(Inbound& in) {
     co_await complete(in);
   } else if (listen_to) {
     co_await relay(in, *listen_to, in.msg.doc.as_object(), "");
+  } else if (listen_to_all) {
+    co_await listen_merged(in);
   } else {
     std::string msg = fmt::format("Method not found: {}", m.substr(0, 100));
     co_await fail(in.ctx, in.modern ? 404 : 200, in.msg.id, code::method_not_found, msg, "method_not_found");
   }
+}
+
+// The request in the server's status and series: relayed methods only (a fixed set of names);
+// not subscriptions/listen, whose duration is the subscription's, not a latency.
+void note_outcome(const Inbound& in, double seconds) {
+  static const std::set<std::string, std::less<>> kRelayed{
+      "tools/call",   "prompts/get",    "resources/read",          "completion/complete",
+      "tools/list",   "prompts/list",   "resources/list",          "resources/templates/list"};
+  const auto& ctx = in.ctx;
+  if (ctx.mcp_server.empty() || !kRelayed.contains(in.msg.method)) return;
+  // outcome: ok, error, tool_error, blocked (a guardrail), denied, rate_limited, cancelled.
+  std::string_view outcome = !in.outcome.empty()                   ? std::string_view(in.outcome)
+                             : ctx.error.empty()                   ? "ok"
+                             : ctx.error == "denied"               ? "denied"
+                             : ctx.error == "rate_limited"         ? "rate_limited"
+                             : ctx.error == "client_closed"        ? "cancelled"
+                                                                   : "error";
+  note_request(ctx.mcp_server, in.msg.method, in.tool, outcome, seconds);
 }
 
 }  // namespace
@@ -900,10 +1139,14 @@ net::awaitable<void> serve(RequestContext& ctx) {
   std::string_view accept = ex.header("accept");
   in.accepts_sse = accept.find("text/event-stream") != std::string_view::npos;
   in.caller.traceparent = std::string(ex.header("traceparent"));
+  // Intermediaries forward Mcp-Param-* (mirrored tool arguments, 2026-07-28) as they came.
+  in.caller.param_headers = http::headers_starting_with(ex, "mcp-param-");
   ctx.mcp_subject = std::string(in.msg.subject());
   if (auto* ci = in.caller.client_info.if_contains("name"); ci && ci->is_string())
     ctx.mcp_client = std::string(ci->as_string()).substr(0, 64);
+  const auto started = std::chrono::steady_clock::now();
   co_await dispatch_method(in);
+  note_outcome(in, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 }  // namespace tollgate::mcp

@@ -171,6 +171,17 @@ json::object modern_meta(const Caller& c) {
   return m;
 }
 
+const json::value* member(const json::value* v, std::string_view name) {
+  return v && v->is_object() ? v->as_object().if_contains(name) : nullptr;
+}
+
+bool names_modern(const json::value* versions) {
+  if (!versions || !versions->is_array()) return false;
+  for (const auto& v : versions->as_array())
+    if (v.is_string() && v.as_string() == kModern) return true;
+  return false;
+}
+
 void remember(const core::McpServer& s, Era era, json::object caps) {
   std::lock_guard lock(era_mu);
   eras[server_key(s)] = EraEntry{era, std::move(caps)};
@@ -196,6 +207,7 @@ net::awaitable<std::optional<UpstreamError>> legacy_session(const core::McpServe
                     {"params", {{"protocolVersion", kLegacyVersion}, {"capabilities", json::object{}},
                                 {"clientInfo", {{"name", "tollgate"}, {"version", "1"}}}}}};
   std::unique_ptr<http::UpstreamCall> call;
+  h.emplace_back("mcp-method", "initialize");
   if (auto e = co_await post(s, h, json::serialize(init), call)) co_return e;
   if (call->status() == 401 || call->status() == 403) co_return refused(s, call->status());
   json::value resp;
@@ -213,6 +225,7 @@ net::awaitable<std::optional<UpstreamError>> legacy_session(const core::McpServe
   remember(s, Era::legacy, capabilities_of(resp));
   call.reset();
   // notifications/initialized completes the handshake (202, no body).
+  h.back().second = "notifications/initialized";  // Mcp-Method
   h.emplace_back("mcp-protocol-version", sess.version);
   if (!sess.id.empty()) h.emplace_back("mcp-session-id", sess.id);
   if (auto e = co_await post(s, h, R"({"jsonrpc":"2.0","method":"notifications/initialized"})", call)) co_return e;
@@ -247,17 +260,22 @@ net::awaitable<std::optional<UpstreamError>> era_of(const core::McpServer& s, co
   h.emplace_back("mcp-method", "server/discover");
   json::object probe{{"jsonrpc", "2.0"}, {"id", "tollgate-discover"}, {"method", "server/discover"},
                      {"params", {{"_meta", modern_meta(caller)}}}};
-  std::unique_ptr<http::UpstreamCall> call;
-  if (auto e = co_await post(s, h, json::serialize(probe), call)) co_return e;
-  if (call->status() == 401 || call->status() == 403) co_return refused(s, call->status());
   bool modern = false;
   json::value resp;
-  if (call->status() == 200 && !co_await read_response(s, *call, resp, kSmallBody)) {
-    const json::value* r = resp.is_object() ? resp.as_object().if_contains("result") : nullptr;
-    const json::value* sv = r && r->is_object() ? r->as_object().if_contains("supportedVersions") : nullptr;
-    if (sv && sv->is_array())
-      for (const auto& v : sv->as_array())
-        if (v.is_string() && v.as_string() == kModern) modern = true;
+  std::unique_ptr<http::UpstreamCall> call;
+  // Modern when the answer's result.supportedVersions names 2026-07-28. A 400
+  // UnsupportedProtocolVersion (-32022) naming it in error.data.supported asks for a retry with
+  // that version: the probe goes once more before a legacy verdict.
+  for (int attempt = 0; attempt < 2 && !modern; ++attempt) {
+    if (auto e = co_await post(s, h, json::serialize(probe), call)) co_return e;
+    if (call->status() == 401 || call->status() == 403) co_return refused(s, call->status());
+    if (co_await read_response(s, *call, resp, kSmallBody)) break;
+    modern = call->status() == 200 && names_modern(member(member(&resp, "result"), "supportedVersions"));
+    const json::value* err = member(&resp, "error");
+    const json::value* code = member(err, "code");
+    bool asked_again = code && code->is_int64() && code->as_int64() == code::unsupported_version &&
+                       names_modern(member(member(err, "data"), "supported"));
+    if (!modern && !asked_again) break;
   }
   era = modern ? Era::modern : Era::legacy;
   if (modern) remember(s, era, capabilities_of(resp));
@@ -294,15 +312,6 @@ net::awaitable<Opened> open_request(const core::McpServer& s, const Caller& call
           if (!meta.contains(k)) meta[k] = v;
       p["_meta"] = std::move(meta);
       h.emplace_back("mcp-protocol-version", kModern);
-      h.emplace_back("mcp-method", method);
-      if (has_subject(method)) {
-        for (const char* f : {"name", "uri"})
-          if (auto* v = p.if_contains(f); v && v->is_string()) {
-            h.emplace_back("mcp-name", encode_header_value(v->as_string()));
-            break;
-          }
-      }
-      for (const auto& ph : caller.param_headers) h.push_back(ph);
     } else {
       UpstreamSession sess;
       if (auto e = co_await legacy_session(s, sess)) {
@@ -320,6 +329,15 @@ net::awaitable<Opened> open_request(const core::McpServer& s, const Caller& call
       h.emplace_back("mcp-protocol-version", sess.version);
       if (!sess.id.empty()) h.emplace_back("mcp-session-id", sess.id);
     }
+    // The mirrored headers (2026-07-28) go to either era: a legacy server ignores them.
+    h.emplace_back("mcp-method", method);
+    if (auto* p = request.if_contains("params"); p && p->is_object() && has_subject(method))
+      for (const char* f : {"name", "uri"})
+        if (auto* v = p->as_object().if_contains(f); v && v->is_string()) {
+          h.emplace_back("mcp-name", encode_header_value(v->as_string()));
+          break;
+        }
+    for (const auto& ph : caller.param_headers) h.push_back(ph);
     if (!caller.traceparent.empty()) h.emplace_back("traceparent", caller.traceparent);
     if (auto e = co_await post(s, h, json::serialize(request), out.call)) {
       out.error = std::move(e);

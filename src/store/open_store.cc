@@ -46,6 +46,7 @@ std::optional<std::string> ResourceStore::stored_provider_document(const std::st
 std::optional<std::string> ResourceStore::stored_model_document(const std::string&) {
   return std::nullopt;
 }
+std::optional<std::string> ResourceStore::stored_mcp_server_document(const std::string&) { return std::nullopt; }
 
 std::vector<std::pair<std::string, std::string>> ResourceStore::list_documents(const std::string&) { return {}; }
 std::optional<std::string> ResourceStore::get_document(const std::string&, const std::string&) {

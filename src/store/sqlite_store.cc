@@ -828,6 +828,7 @@ CreatedKey SqlStore::create_key(const core::Key& spec) {
   created.key.budget = spec.budget;
   created.key.model_limits = spec.model_limits;
   created.key.guardrails = spec.guardrails;
+  created.key.mcp = spec.mcp;
   created.key.team = spec.team;
   created.key.cache = spec.cache;
   check_key_models(created.key);
@@ -934,6 +935,7 @@ bool SqlStore::update_key(const core::Key& spec) {
   next.budget = spec.budget;
   next.model_limits = spec.model_limits;
   next.guardrails = spec.guardrails;
+  next.mcp = spec.mcp;
   next.team = spec.team;
   next.cache = spec.cache;
   check_key_models(next);
@@ -985,6 +987,11 @@ std::optional<std::string> SqlStore::stored_provider_document(const std::string&
 std::optional<std::string> SqlStore::stored_model_document(const std::string& name) {
   std::lock_guard lock(mutex_);
   return document_in("models", name);
+}
+
+std::optional<std::string> SqliteStore::stored_mcp_server_document(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  return document_in("mcp_servers", name);
 }
 
 // Removing what others refer to would make the next load fail as a whole, so refuse it and

@@ -49,6 +49,7 @@ class SqlStore : public ResourceStore {
   std::optional<StoredKey> find_key(const std::string& id_or_name) override;
   std::optional<std::string> stored_provider_document(const std::string& name) override;
   std::optional<std::string> stored_model_document(const std::string& name) override;
+  std::optional<std::string> stored_mcp_server_document(const std::string& name) override;
   std::vector<std::pair<std::string, std::string>> list_documents(const std::string& kind) override;
   std::optional<std::string> get_document(const std::string& kind, const std::string& name) override;
   void put_document(const std::string& kind, const std::string& name, const std::string& doc) override;

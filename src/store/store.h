@@ -89,7 +89,7 @@ class ResourceStore {
   // A new key with its settings (name, models, expires_at, limits, budget, model_limits of
   // `spec`; its id, hash and prefix are made here), in one write.
   virtual CreatedKey create_key(const core::Key& spec);
-  // Replaces models, expires_at, limits, budget and model_limits of the active key spec.id.
+  // Replaces models, expires_at, limits, budget, model_limits, guardrails and mcp of the active key spec.id.
   // False when no key has that id; throws ResourceConflict for a revoked key.
   virtual bool update_key(const core::Key& spec);
   // A new secret for the key (by id or name); id, name and settings stay, so usage, spend and
@@ -102,6 +102,8 @@ class ResourceStore {
   // so a write that leaves the credential out can keep it. nullopt: not stored.
   virtual std::optional<std::string> stored_provider_document(const std::string& name);
   virtual std::optional<std::string> stored_model_document(const std::string& name);
+  // An MCP server's document as stored (credentials still sealed, references unresolved).
+  virtual std::optional<std::string> stored_mcp_server_document(const std::string& name);
 
   // Resources of the kinds kept as one JSON document each (core/schema.h: admin_keys, and the
   // kinds to come), by kind and name. Reads return nothing where the store has none; writes

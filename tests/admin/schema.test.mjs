@@ -42,6 +42,7 @@ const NON_CRUD_ROUTES = [
   ['get', '/admin/v1/config'], ['get', '/admin/v1/schema'], ['get', '/admin/v1/openapi.json'],
   ['get', '/admin/v1/admin_keys'], ['post', '/admin/v1/admin_keys'], ['get', '/admin/v1/admin_keys/{name}'],
   ['delete', '/admin/v1/admin_keys/{name}'], ['get', '/admin/v1/audit'], ['post', '/admin/v1/guardrails/try'],
+  ['get', '/admin/v1/mcp_status'],
 ];
 
 describe('resource schema, OpenAPI document and generic CRUD', () => {
@@ -63,7 +64,7 @@ describe('resource schema, OpenAPI document and generic CRUD', () => {
 
   it('lists every kind with its write and read schemas and an example', T, () => {
     const names = schema.kinds.map((k) => k.name);
-    assert.deepEqual([...names].sort(), ['admin_keys', 'cache_policies', 'guardrails', 'keys', 'models', 'providers', 'teams']);
+    assert.deepEqual([...names].sort(), ['admin_keys', 'cache_policies', 'guardrails', 'keys', 'mcp_servers', 'models', 'providers', 'teams']);
     for (const k of schema.kinds) {
       assert.equal(k.write.type, 'object', k.name);
       assert.ok(k.write.properties.name, `${k.name} has a name`);

@@ -89,8 +89,19 @@ function build() {
     if (ctx.mcpReq.signal.aborted) aborts++;
     return text(ctx.mcpReq.signal.aborted ? 'aborted' : 'slow done');
   });
+  // A stream that goes quiet: one progress event, then nothing until the answer.
+  tool('test_quiet_stream', { inputSchema: z.object({ ms: z.number() }) }, async ({ ms }, ctx) => {
+    const token = ctx.mcpReq._meta?.progressToken;
+    if (token !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: 1 } });
+    await sleep(ms);
+    return text('quiet done');
+  });
   tool('echo_headers', { annotations: { readOnlyHint: true } }, async () => text(JSON.stringify(seen.at(-1) ?? {})));
   tool('delete_everything', { annotations: { destructiveHint: true } }, async () => text('deleted'));
+  // For the guardrail tests: what a tool is sent comes back; a tool that returns PII.
+  tool('echo_text', { inputSchema: z.object({ text: z.string() }) }, async ({ text: t }) => text(`echo: ${t}`));
+  tool('lookup_contact', {}, async () => ({ content: [{ type: 'text', text: 'Contact: bob.smith@example.org, card 4111 1111 1111 1111' },
+    { type: 'resource', resource: { uri: 'test://contact', mimeType: 'text/plain', text: 'bob.smith@example.org' } }] }));
   tool(LONG_NAME, {}, async () => text('long name reached'));
 
   // MRTR (2026-07-28); the SDK's legacy shim turns these into server->client requests for 2025 clients.

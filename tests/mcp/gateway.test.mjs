@@ -281,3 +281,83 @@ test('server-everything (third-party, stateful legacy) behind the gateway', asyn
   const r = await c.client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
   assert.match(r.content[0].text, /hi/);
 });
+
+test('Mcp-Param-* headers (2026-07-28 mirrored arguments) reach the upstream as they came', async (t) => {
+  const fx = await startFixture(t);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url, era: '2026-07-28' }] });
+  const { message, headers } = modern('tools/call', { name: 'echo_headers', arguments: {} });
+  const r = await rpc(gw.mcpURL('fixture'), message, { key: MCP_KEYS.admin, headers: { ...headers, 'Mcp-Param-Region': 'eu-west-1', 'mcp-param-tenant': '=?base64?dMOpbmFudA==?=' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const seen = JSON.parse(r.body.result.content[0].text);
+  assert.equal(seen['mcp-param-region'], 'eu-west-1');
+  assert.equal(seen['mcp-param-tenant'], '=?base64?dMOpbmFudA==?=');
+  assert.equal(seen['mcp-name'], 'echo_headers');
+});
+
+test('a relayed stream that goes quiet gets ":" keep-alive comments until its answer', { timeout: 120_000 }, async (t) => {
+  const fx = await startFixture(t);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: fx.url, timeout_ms: 120_000 }] });
+  const { message, headers } = modern('tools/call', { name: 'test_quiet_stream', arguments: { ms: 17_000 }, _meta: { progressToken: 'q1' } });
+  const res = await fetch(gw.mcpURL('fixture'), { method: 'POST', body: JSON.stringify(message),
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${MCP_KEYS.admin}`, ...headers } });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  assert.equal(res.headers.get('x-accel-buffering'), 'no');
+  const text = await res.text();
+  const comments = text.split('\n\n').filter((e) => e.trim() === ':').length;
+  assert.ok(comments >= 1, `a keep-alive comment in the 17 s of silence:\n${text}`);
+  assert.match(text, /quiet done/);
+  assert.ok(text.indexOf('"progress"') < text.indexOf(':\n\n'), 'the comment came while the stream idled');
+});
+
+test('subscriptions/listen on the aggregate /mcp merges the list-changed signals of several servers into one stream', { timeout: 60_000 }, async (t) => {
+  const a = await startFixture(t, ['--name', 'fixture-a']);
+  const b = await startFixture(t, ['--name', 'fixture-b']);
+  const gw = await startMcpGateway(t, { servers: [{ name: 'fixture', url: a.url }, { name: 'other', url: b.url }] });
+  const listen = modern('subscriptions/listen', { notifications: { toolsListChanged: true } }, { id: 'sub-1' });
+  const abort = new AbortController();
+  const res = await fetch(gw.mcpURL(), { method: 'POST', body: JSON.stringify(listen.message), signal: abort.signal,
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${MCP_KEYS.admin}`, ...listen.headers } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const events = [];
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = ev.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          if (data) events.push(JSON.parse(data));
+        }
+      }
+    } catch {
+      // aborted below
+    }
+  })();
+  const until = async (pred, what) => {
+    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(pred(), `${what}: ${JSON.stringify(events)}`);
+  };
+  await until(() => events.length >= 1, 'the acknowledgement');
+  assert.equal(events[0].method, 'notifications/subscriptions/acknowledged');
+  assert.equal(events[0].params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
+  // Give both upstream listens a moment to be acknowledged, then change both servers' tools.
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const name of ['fixture__test_trigger_tool_change', 'other__test_trigger_tool_change']) {
+    const c = modern('tools/call', { name, arguments: {} }, { id: name });
+    assert.equal((await rpc(gw.mcpURL(), c.message, { key: MCP_KEYS.admin, headers: c.headers })).status, 200);
+  }
+  const changed = () => events.filter((e) => e.method === 'notifications/tools/list_changed');
+  await until(() => changed().length >= 2, 'a list_changed from each server');
+  for (const e of changed()) assert.equal(e.params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
+  assert.equal(events.filter((e) => e.method === 'notifications/subscriptions/acknowledged').length, 1, 'one acknowledgement, the gateway\'s');
+  abort.abort();
+  await reading;
+  // The gateway is fine after the client left.
+  const l = modern('tools/list', {}, { id: 9 });
+  assert.equal((await rpc(gw.mcpURL(), l.message, { key: MCP_KEYS.admin, headers: l.headers })).status, 200);
+});

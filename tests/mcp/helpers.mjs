@@ -52,12 +52,12 @@ export function mcpKeys(extra = {}) {
   ];
 }
 
-/** A gateway serving `servers` (mcp_servers entries) to the keys above. */
-export async function startMcpGateway(t, { servers, keys = mcpKeys(), dir, env = {} }) {
+/** A gateway serving `servers` (mcp_servers entries) to the keys above; `extraResources`: other sections (guardrails). */
+export async function startMcpGateway(t, { servers, keys = mcpKeys(), dir, env = {}, extraResources = {} }) {
   dir ??= await makeTempDir(t, 'tollgate-mcp-');
   const { configPath } = await writeConfig(dir, {
     tollgate: processConfig({ workers: 2 }),
-    resources: { mcp_servers: servers, keys },
+    resources: { mcp_servers: servers, keys, ...extraResources },
   });
   const gw = await startGateway(t, { configPath, env });
   gw.mcpURL = (server) => `${gw.proxyURL}/mcp${server ? `/${server}` : ''}`;

@@ -1,5 +1,5 @@
 // The MCP gateway's pure parts: name minting and mapping, globs and grants, the JSON-RPC
-// message model and the mirrored-header encoding, and sealed session ids.
+// message model and the mirrored-header encoding, sealed session ids, and the per-server series.
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -8,6 +8,7 @@
 #include "mcp/message.h"
 #include "mcp/names.h"
 #include "mcp/session.h"
+#include "mcp/stats.h"
 
 using namespace tollgate;
 namespace json = boost::json;
@@ -113,4 +114,29 @@ TEST(McpSession, SealedIdsOpenOnlyUntouched) {
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(mcp::open_session(tampered));
   EXPECT_FALSE(mcp::open_session("tgs1.garbage"));
+}
+
+// The Prometheus series name a tool only when its server advertised it: a client inventing
+// names cannot grow the label set. Servers not in the live list are not rendered.
+TEST(McpStats, ToolLabelsComeOnlyFromTheAdvertisedSet) {
+  mcp::note_tools("stats-a", {"known_tool"});
+  mcp::note_request("stats-a", "tools/call", "known_tool", "ok", 0.004);
+  mcp::note_request("stats-a", "tools/call", "made_up_by_a_client", "error", 0.02);
+  mcp::note_reach("stats-a", false, "MCP server \"stats-a\" is unavailable: could not connect");
+  mcp::note_request("stats-gone", "tools/call", "x", "ok", 0.001);
+  std::string text = mcp::prometheus_text({"stats-a"});
+  EXPECT_NE(text.find(R"(tollgate_mcp_requests_total{server="stats-a",method="tools/call",tool="known_tool",outcome="ok"} 1)"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find(R"(tollgate_mcp_requests_total{server="stats-a",method="tools/call",tool="other",outcome="error"} 1)"),
+            std::string::npos) << text;
+  EXPECT_EQ(text.find("made_up_by_a_client"), std::string::npos);
+  EXPECT_EQ(text.find("stats-gone"), std::string::npos);
+  EXPECT_NE(text.find(R"(tollgate_mcp_server_up{server="stats-a"} 0)"), std::string::npos);
+  auto status = mcp::status_json({"stats-a"});
+  ASSERT_EQ(status.size(), 1u);
+  const auto& s = status[0].as_object();
+  EXPECT_EQ(s.at("requests").to_number<int>(), 2);
+  EXPECT_EQ(s.at("errors").to_number<int>(), 1);
+  EXPECT_EQ(s.at("reachable"), boost::json::value(false));
+  EXPECT_EQ(s.at("tools").as_array().size(), 1u);
 }

@@ -14,6 +14,7 @@ import { forgetSchema, loadSchema, title } from './schema.js';
 import Logs from './pages/Logs.jsx';
 import Playground from './pages/Playground.jsx';
 import Access from './pages/Access.jsx';
+import McpServers from './pages/McpServers.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', component: Overview },
@@ -25,6 +26,7 @@ const PAGES = [
   { id: 'logs', title: 'Logs', component: Logs },
   { id: 'playground', title: 'Playground', component: Playground },
   { id: 'access', title: 'Access', component: Access },
+  { id: 'mcp_servers', title: 'MCP servers', component: McpServers },
 ];
 
 /** The pages, with one for each kind of the schema that has generic routes and no page above. */

@@ -29,10 +29,8 @@ Kind key_kind() {
              {list("allow", str("pattern")).doc("globs over server__tool, server__prompt, server__resource-uri"),
               list("deny", str("pattern")).doc("deny wins"),
               boolean("read_only").doc("only tools annotated readOnlyHint"),
-              object("limits", {integer("rpm", 1, 1e12), integer("rpd", 1, 1e12), integer("concurrency", 1, 1e9)})
-                  .doc("this key's MCP calls, all servers"),
-              object("tool_limits", {integer("rpm", 1, 1e12), integer("rpd", 1, 1e12), integer("concurrency", 1, 1e9)})
-                  .doc("this key on each tool")})
+              mcp_limits_field("limits").doc("this key on each server"),
+              mcp_limits_field("tool_limits").doc("this key on each tool")})
           .doc("MCP access (src/mcp); absent: no MCP access"),
   };
   k.returned = {
@@ -48,7 +46,9 @@ Kind key_kind() {
   };
   k.example = R"({"name":"team-a","key":"tg-example-secret-0001","models":["gpt-4o","openai-main/*"],
                   "expires_at":4102444800,"limits":{"rpm":60},"budget":{"usd_per_day":5,"mode":"warn"},
-                  "model_limits":{"gpt-4o":{"tpm":1000}},"guardrails":["no-pii"]})";
+                  "model_limits":{"gpt-4o":{"tpm":1000}},"guardrails":["no-pii"],
+                  "mcp":{"allow":["github__*"],"deny":["github__delete_*"],"read_only":false,
+                         "limits":{"rpm":60},"tool_limits":{"concurrency":2}}})";
   return k;
 }
 

@@ -9,6 +9,7 @@ namespace tollgate::core::schema {
 Field limits_field(std::string name);
 Field budget_field(std::string name);
 Field pricing_field(std::string name);
+Field mcp_limits_field(std::string name);  // mcp_server.cc; also a key's mcp grant
 
 Kind provider_kind();
 Kind model_kind();
@@ -17,5 +18,6 @@ Kind key_kind();
 Kind guardrail_kind();
 Kind admin_key_kind();
 Kind cache_policy_kind();
+Kind mcp_server_kind();
 
 }  // namespace tollgate::core::schema
