@@ -10,9 +10,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+
 #include <spdlog/async.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "admin/admin_routes.h"
@@ -128,15 +128,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   state.config = config;
   mcp::init_session_sealing(config.store.path);  // legacy MCP session ids: sealed with the store's key
   state.started_unix = std::time(nullptr);
-  if (config.access_log) {
-    // 8192 queued lines is a few MB; the default 64k slots would preallocate ~25 MB of RSS.
-    spdlog::init_thread_pool(8192, 1);
-    // Overrun drops the oldest line rather than blocking a request.
-    state.access_log = std::make_shared<spdlog::async_logger>(
-        "access", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
-        spdlog::async_overflow_policy::overrun_oldest);
-    state.access_log->set_pattern("%v");
-  }
+  if (config.access_log) state.access_log = std::make_unique<obs::AccessLog>();
 
   if (config.limits_backend == "redis") {
     limits::RedisOptions ro;
@@ -344,7 +336,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   workers.clear();
   if (state.usage) state.usage->stop();
   if (state.traces) state.traces->stop();
-  if (state.access_log) state.access_log->flush();
+  if (state.access_log) state.access_log->flush();  // (also done by its destructor)
   if (state.capture_log) state.capture_log->flush();
   spdlog::shutdown();
   return 0;

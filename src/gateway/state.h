@@ -9,6 +9,7 @@
 #include "core/process_config.h"
 #include "core/snapshot.h"
 #include "limits/rate_limiter.h"
+#include "obs/access_log.h"
 #include "obs/metrics.h"
 #include "obs/otlp.h"
 #include "obs/usage_sink.h"
@@ -34,7 +35,7 @@ struct GatewayState {
   core::ProcessConfig config;
   core::SnapshotHolder snapshots;
   obs::Metrics metrics;
-  std::shared_ptr<spdlog::logger> access_log;  // null: access log off
+  std::unique_ptr<obs::AccessLog> access_log;  // null: access log off
   std::unique_ptr<limits::RateLimiter> limiter;  // shared by every worker thread
   std::unique_ptr<obs::UsageSink> usage;         // null: usage records off
   std::shared_ptr<obs::UsageStore> usage_store;  // the same store, for queries
