@@ -3,6 +3,9 @@
 #include "cache/policy.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -296,7 +299,13 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
 
   // The main thread: signals, and polling the store for changes about once a second.
   bool stop = false;
+  // Snapshots replaced by a reload, freed here once no worker holds them any more: the last
+  // reference dropped on a worker would have it free a large snapshot (100,000 keys) in the
+  // middle of its requests. Reloads (parsing, hashing keys) also yield to the workers.
+  std::vector<std::shared_ptr<const core::Snapshot>> retired;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
   for (unsigned ticks = 1; !stop; ++ticks) {
+    std::erase_if(retired, [](const auto& s) { return s.use_count() == 1; });
     timespec tick{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     // Memory freed after a burst stays in malloc's per-thread arenas: when no request is in
@@ -316,7 +325,12 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
       }
     }
     if (reload) {
+      auto previous = state.snapshots.shared();
       bool ok = load_snapshot(state, *store, ++version);
+      if (ok) {
+        state.snapshots.shared();  // this thread's own view moves to the new snapshot
+        retired.push_back(std::move(previous));
+      }
       state.metrics.config_reload(ok);
       if (ok) spdlog::info("resources reloaded (version {})", version);
     }
