@@ -26,7 +26,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CXXFLAGS="-std=c++20 -O1 -g $SAN -I$ROOT/src \
   -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_COROUTINE -DTOLLGATE_VERSION=\"fuzz\" \
   -Wno-deprecated-declarations"
-LIBS="-lboost_json -lboost_url -lfmt -lre2 -lssl -lcrypto -lpthread"
+LIBS="-lboost_json -lboost_url -lfmt -lre2 -lyaml-cpp -lssl -lcrypto -lpthread"
 
 # target -> the project sources it needs
 declare -A SOURCES=(
@@ -45,7 +45,10 @@ declare -A SOURCES=(
   [responses_request]="src/core/error.cc src/http/sse.cc src/store/secret_box.cc
     src/dialects/openai/responses_inbound.cc src/dialects/openai/responses_outbound.cc"
   [schema_check]="src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
-    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc"
+    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc"
+  [schema_yaml]="src/core/yaml_reader.cc src/core/env_interpolate.cc
+    src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
+    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc"
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
@@ -55,7 +58,7 @@ declare -A SOURCES=(
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

@@ -87,7 +87,7 @@ int cmd_validate(const std::string& file) {
   for (auto key : {"mcp_servers", "cache_policies"}) resources = resources || has_key(key);
   bool process = false;
   for (auto key : {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server", "log", "usage",
-                   "tracing", "capture"})
+                   "tracing", "capture", "budget_alerts"})
     process = process || has_key(key);
   process = process && !resources;
   std::vector<core::ConfigError> errors;

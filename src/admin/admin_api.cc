@@ -295,6 +295,7 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   json::array guardrails;
   for (const auto& g : k.guardrails) guardrails.emplace_back(g);
   o["guardrails"] = std::move(guardrails);
+  o["team"] = k.team.empty() ? json::value(nullptr) : json::value(k.team);
   o["created_at"] = optional_int(created_at);
   o["revoked"] = revoked_at.has_value();
   o["revoked_at"] = optional_int(revoked_at);
@@ -381,13 +382,33 @@ bool AdminApi::reload() {
 // Who is calling: the admin key in tollgate.yaml (the bootstrap admin), or a stored admin key.
 std::optional<AdminApi::Caller> AdminApi::authenticate(const AdminRequest& request, bool& any_key) {
   any_key = !state_.config.admin_key.empty();
-  if (any_key && admin_key_matches(request.authorization, state_.config.admin_key)) return Caller{"config", "admin"};
+  if (any_key && admin_key_matches(request.authorization, state_.config.admin_key)) return Caller{"config", "admin", ""};
   std::string ignored;
   store::ResourceStore* st = resource_store(ignored);
   if (!st) return std::nullopt;
   any_key = any_key || !store::list_admin_keys(*st).empty();
-  if (auto k = store::find_admin_key(*st, bearer_of(request.authorization))) return Caller{"admin_key:" + k->name, k->role};
+  if (auto k = store::find_admin_key(*st, bearer_of(request.authorization)))
+    return Caller{"admin_key:" + k->name, k->role, k->team};
   return std::nullopt;
+}
+
+namespace {
+// What a team-admin may reach at all: its team's keys (checked key by key in keys()), usage and
+// request log (narrowed to its team), its team (read-only), the models (names for allowlists,
+// no secrets), the schema, and the config (without providers: the UI learns the caller's role
+// there). Limits and budgets of the team stay with admins.
+bool team_admin_may_route(const std::vector<std::string>& s, bool write) {
+  if (s.empty()) return false;
+  const std::string& top = s.front();
+  if (top == "keys") return true;
+  if (write) return false;
+  return top == "usage" || top == "requests" || top == "teams" || top == "models" || top == "schema" ||
+         top == "openapi.json" || top == "config";
+}
+}  // namespace
+
+bool AdminApi::team_admin_may(const Call& call) const {
+  return !call.caller.team.empty() && team_admin_may_route(call.segments, !call.is("GET") && !call.is("HEAD"));
 }
 
 AdminReply AdminApi::handle(const AdminRequest& request) {
@@ -422,8 +443,16 @@ AdminReply AdminApi::handle(const AdminRequest& request) {
     call.segments.push_back(percent_decode(rest.substr(0, slash)));
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
-  const bool write = !call.is("GET") && !call.is("HEAD");
-  if (write && caller->role != "admin") {
+  // POST /guardrails/try changes nothing: a read, for viewers too, and not audited.
+  const bool tries = call.is("POST") && call.segments.size() == 2 && call.segments[0] == "guardrails" &&
+                     call.segments[1] == "try";
+  const bool write = !call.is("GET") && !call.is("HEAD") && !tries;
+  if (caller->role == "team-admin" && !team_admin_may(call)) {
+    return error_reply(403, "permission_error", "outside_team",
+                       "This admin key has role team-admin for team \"" + caller->team +
+                           "\": it may manage that team's keys and read its usage, budget and the models, nothing else.");
+  }
+  if (write && caller->role != "admin" && caller->role != "team-admin") {
     return error_reply(403, "permission_error", "read_only_role",
                        "This admin key has role " + caller->role + ": it may only read.");
   }
@@ -521,7 +550,9 @@ AdminReply AdminApi::route(Call& call) {
     if (!call.is("GET")) return method_not_allowed("GET");
     return json_reply(200, core::schema::document());
   }
+  if (top == "guardrails" && s.size() == 2 && s[1] == "try" && call.is("POST")) return guardrails_try(call);
   if (top == "guardrails") return guardrails(call);
+  if (top == "teams") return teams(call);
   if (top == "admin_keys") return admin_keys(call);
   if (top == "audit" && s.size() == 1) return call.is("GET") ? audit_log(call) : method_not_allowed("GET");
   if (const core::schema::Kind* kind = core::schema::find_kind(top); kind && kind->generic_routes)
@@ -847,6 +878,70 @@ AdminReply AdminApi::guardrails(Call& call) {
   return resources(call, ops);
 }
 
+// What each policy would do to one prompt, as the guard phase does it (the live snapshot's
+// compiled policies, one at a time). Moderation policies ask their provider, so they are not
+// tried here.
+AdminReply AdminApi::guardrails_try(Call& call) {
+  constexpr std::size_t kMaxText = 64 * 1024;
+  std::optional<AdminReply> error;
+  auto body = body_object(call.request.body, error);
+  if (!body) return *error;
+  for (const auto& [field, value] : *body)
+    if (field != "text" && field != "policies")
+      return invalid(std::string(field), "unknown field (expected one of: text, policies)");
+  const json::value* text = body->if_contains("text");
+  if (!text || !text->is_string()) return invalid("text", "is required (a string)");
+  if (text->as_string().size() > kMaxText) return invalid("text", "must be at most 65536 bytes");
+  auto snapshot = state_.snapshots.shared();
+  static const std::vector<core::Guardrail> kNone;
+  const auto& declared = snapshot ? snapshot->resources().guardrails : kNone;
+  std::vector<const core::Guardrail*> chosen;
+  if (const json::value* names = body->if_contains("policies"); names && !names->is_null()) {
+    if (!names->is_array()) return invalid("policies", "must be a list of guardrail names");
+    for (std::size_t i = 0; i < names->as_array().size(); ++i) {
+      const json::value& n = names->as_array()[i];
+      std::string at = "policies[" + std::to_string(i) + "]";
+      if (!n.is_string()) return invalid(at, "must be a string");
+      auto it = std::find_if(declared.begin(), declared.end(), [&](const auto& g) { return g.name == n.as_string(); });
+      if (it == declared.end()) return invalid(at, "guardrail \"" + std::string(n.as_string()) + "\" is not declared");
+      chosen.push_back(&*it);
+    }
+  } else {
+    for (const auto& g : declared) chosen.push_back(&g);
+  }
+  std::shared_ptr<const guardrails::CompiledPolicies> compiled = snapshot ? snapshot->guardrails() : nullptr;
+  json::array results;
+  for (const core::Guardrail* g : chosen) {
+    json::object r{{"policy", g->name}, {"kind", g->kind}, {"mode", g->mode}};
+    if (g->kind == "moderation" || !compiled) {
+      r["outcome"] = "not_tried";
+      r["reason"] = "A moderation policy asks its provider's /moderations endpoint; it is not tried here.";
+      results.push_back(std::move(r));
+      continue;
+    }
+    std::vector<guardrails::InputText> texts{{guardrails::Source::user, std::string(text->as_string())}};
+    guardrails::RestoreMap restore;
+    guardrails::InputVerdict v = compiled->scan_input(compiled->select({g->name}), texts, restore);
+    json::array findings;
+    for (const auto& f : v.findings)
+      findings.push_back(json::object{{"entity", f.entity}, {"begin", f.begin}, {"end", f.end}, {"acted", f.acted}});
+    if (v.blocked) {
+      r["outcome"] = "block";
+      r["reason"] = v.reason;
+    } else if (v.redacted) {
+      r["outcome"] = "redact";
+      r["text"] = texts[0].text;
+    } else {
+      // Hits that did not act (below the injection threshold) let the text through as well.
+      r["outcome"] = g->mode == "monitor" && !findings.empty() ? "monitor" : "allow";
+    }
+    if (g->kind == "prompt-injection") r["score"] = v.injection_score;
+    r["findings"] = std::move(findings);
+    results.push_back(std::move(r));
+  }
+  return json_reply(200, json::object{{"data", std::move(results)}});
+}
+
 // --- kinds kept as documents -------------------------------------------------------------------
 
 namespace {
@@ -867,7 +962,9 @@ std::optional<json::object> parsed_object(const std::optional<std::string>& text
 }  // namespace
 
 // A kind with no handler of its own (core::schema::register_kind): its documents in the store.
-AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
+AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind,
+                               const std::function<void(json::object&)>& decorate,
+                               const std::function<bool(const std::string&)>& visible) {
   std::string why_not;
   store::ResourceStore* st = resource_store(why_not);
   if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
@@ -889,20 +986,32 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
       kind,
       [&] {
         json::array data;
-        for (auto& [name, doc] : st->list_documents(kind.name))
-          if (auto o = parsed_object(doc)) data.push_back(without_secrets(kind, std::move(*o)));
+        for (auto& [name, doc] : st->list_documents(kind.name)) {
+          if (visible && !visible(name)) continue;
+          auto o = parsed_object(doc);
+          if (!o) continue;
+          json::object shown = without_secrets(kind, std::move(*o));
+          if (decorate) decorate(shown);
+          data.push_back(std::move(shown));
+        }
         return data;
       },
       [&](const std::string& name) -> std::optional<json::object> {
+        if (visible && !visible(name)) return std::nullopt;
         auto o = parsed_object(st->get_document(kind.name, name));
         if (!o) return std::nullopt;
-        return without_secrets(kind, std::move(*o));
+        json::object shown = without_secrets(kind, std::move(*o));
+        if (decorate) decorate(shown);
+        return shown;
       },
       [](const std::string&) { return false; },
       [&](const std::string& name) { return st->get_document(kind.name, name).has_value(); },
       [&](store::ResourceStore& store, const std::string& name) {
-        // Refused while a stored document of any kind names it.
+        // Refused while a stored document of any kind, or a key, names it.
         std::vector<std::string> users;
+        if (kind.name == "teams" && store.writable())
+          for (const auto& k : store.list_keys(false))
+            if (k.key.team == name) users.push_back("key " + k.key.name);
         for (const auto& other : core::schema::kinds())
           for (auto& [other_name, doc] : store.list_documents(other.name))
             if (auto o = parsed_object(doc))
@@ -941,11 +1050,73 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind) {
   return resources(call, ops);
 }
 
+// --- teams -------------------------------------------------------------------------------------
+
+namespace {
+std::map<std::string, KeyActivity> team_spend(obs::UsageStore& usage);
+}
+
+// Teams are kept as documents; their answers add what they spent and which keys they hold. A
+// team-admin sees its own team only.
+AdminReply AdminApi::teams(Call& call) {
+  std::map<std::string, KeyActivity> spend;
+  bool spend_known = false;
+  if (state_.usage_store && call.is("GET")) {
+    try {
+      spend = team_spend(*state_.usage_store);
+      spend_known = true;
+    } catch (const std::exception& e) {
+      spdlog::warn("admin api: usage for teams: {}", e.what());
+    }
+  }
+  auto snapshot = state_.snapshots.shared();
+  auto decorate = [&](json::object& o) {
+    std::string name = o.contains("name") && o["name"].is_string() ? std::string(o["name"].as_string()) : "";
+    if (spend_known) {
+      const KeyActivity& a = spend[name];
+      o["spend"] = json::object{{"usd_today", a.today}, {"usd_month", a.month}, {"usd_total", a.total}};
+    } else {
+      o["spend"] = nullptr;
+    }
+    json::array keys;
+    if (snapshot)
+      for (const auto& k : snapshot->resources().keys)
+        if (k.team == name) keys.emplace_back(k.name);
+    o["keys"] = std::move(keys);
+  };
+  std::function<bool(const std::string&)> visible;
+  if (call.caller.role == "team-admin") visible = [&](const std::string& name) { return name == call.caller.team; };
+  // A read-only store (the resources file) keeps no documents: its teams are the snapshot's.
+  std::string ignored;
+  store::ResourceStore* st = resource_store(ignored);
+  if (st && !st->writable() && call.is("GET") && call.segments.size() <= 2) {
+    json::array data;
+    for (const core::Team& t : snapshot ? snapshot->resources().teams : std::vector<core::Team>{}) {
+      if ((visible && !visible(t.name)) || (call.segments.size() == 2 && t.name != call.segments[1])) continue;
+      core::Key settings;  // a key's limits and budget are written as a team's are
+      settings.limits = t.limits;
+      settings.budget = t.budget;
+      json::object o = json::parse(store::key_settings_document(settings)).as_object();
+      o["name"] = t.name;
+      if (!t.models.empty()) o["models"] = json::array(t.models.begin(), t.models.end());
+      if (!t.webhook_url.empty()) o["webhook"] = t.webhook_url;
+      decorate(o);
+      data.push_back(std::move(o));
+    }
+    if (call.segments.size() == 1) return json_reply(200, json::object{{"data", std::move(data)}});
+    if (data.empty()) return not_found("No team named \"" + call.segments[1] + "\".");
+    return json_reply(200, data.front());
+  }
+  return documents(call, *core::schema::find_kind("teams"), decorate, visible);
+}
+
 // --- admin keys --------------------------------------------------------------------------------
 
 namespace {
 json::object admin_key_json(const store::AdminKey& k) {
-  return json::object{{"name", k.name}, {"role", k.role}, {"prefix", k.prefix}, {"created_at", k.created_at}};
+  json::object o{{"name", k.name}, {"role", k.role}, {"prefix", k.prefix}, {"created_at", k.created_at}};
+  if (!k.team.empty()) o["team"] = k.team;
+  return o;
 }
 }  // namespace
 
@@ -974,10 +1145,15 @@ AdminReply AdminApi::admin_keys(Call& call) {
     if (!errors.empty()) return invalid(errors);
     std::string name(doc->at("name").as_string());
     const json::value* role = doc->if_contains("role");
+    std::string role_name = role ? std::string(role->as_string()) : "viewer";
+    const json::value* team = doc->if_contains("team");
+    std::string team_name = team && team->is_string() ? std::string(team->as_string()) : "";
+    if (role_name == "team-admin" && team_name.empty()) return invalid("team", "is required for role team-admin");
+    if (role_name != "team-admin" && !team_name.empty()) return invalid("team", "applies to role: team-admin only");
+    if (!team_name.empty() && !st->get_document("teams", team_name))
+      return invalid("team", "team \"" + team_name + "\" is not declared");
     std::optional<store::CreatedAdminKey> created;
-    if (auto refused = store_write(*st, [&] {
-          created = store::create_admin_key(*st, name, role ? std::string(role->as_string()) : "viewer");
-        }))
+    if (auto refused = store_write(*st, [&] { created = store::create_admin_key(*st, name, role_name, team_name); }))
       return *refused;
     json::object out = admin_key_json(created->key);
     out["secret"] = created->secret;
@@ -1038,6 +1214,22 @@ std::map<std::string, KeyActivity> key_activity(obs::UsageStore& usage, const st
   return out;
 }
 
+// What each team spent (UTC day, month, all time), from the usage records.
+std::map<std::string, KeyActivity> team_spend(obs::UsageStore& usage) {
+  std::map<std::string, KeyActivity> out;
+  auto [day, month] = utc_day_and_month_start_ms(now_ms());
+  auto sum = [&](int64_t from, double KeyActivity::*into) {
+    obs::UsageQuery q;
+    q.from_ms = from;
+    q.group_by = obs::UsageGroup::team;
+    for (const auto& b : usage.aggregate(q)) out[b.group].*into = b.cost_usd;
+  };
+  sum(0, &KeyActivity::total);
+  sum(month, &KeyActivity::month);
+  sum(day, &KeyActivity::today);
+  return out;
+}
+
 // The fields a key's write may carry, read with the resources document's own rules: the body
 // becomes a key document (with a stand-in hash) for core::parse_key.
 std::optional<core::Key> read_key_settings(json::object doc, std::vector<core::ConfigError>& errors) {
@@ -1054,13 +1246,21 @@ AdminReply AdminApi::keys(Call& call) {
   store::ResourceStore* st = resource_store(why_not);
   if (!st) return error_reply(503, "api_error", "store_unavailable", "The resource store cannot be opened: " + why_not);
   auto snapshot = state_.snapshots.shared();
+  // A team-admin reaches the keys of its own team, and no other.
+  const std::string* only_team = call.caller.role == "team-admin" ? &call.caller.team : nullptr;
+  auto outside = [&](const core::Key& k) { return only_team && k.team != *only_team; };
+  auto refuse_outside = [&] {
+    return error_reply(403, "permission_error", "outside_team",
+                       "This admin key manages the keys of team \"" + *only_team + "\" only.");
+  };
 
   // Keys as stored; a read-only store has no more than what its snapshot holds.
   auto stored_keys = [&](bool include_revoked) {
-    if (st->writable()) return st->list_keys(include_revoked);
     std::vector<store::StoredKey> out;
-    if (snapshot)
+    if (st->writable()) out = st->list_keys(include_revoked);
+    else if (snapshot)
       for (const auto& k : snapshot->resources().keys) out.push_back({k, std::nullopt, std::nullopt});
+    std::erase_if(out, [&](const store::StoredKey& k) { return outside(k.key); });
     return out;
   };
   auto find_key = [&](const std::string& id) -> std::optional<store::StoredKey> {
@@ -1106,6 +1306,11 @@ AdminReply AdminApi::keys(Call& call) {
     }
     const json::value* n = doc->if_contains("name");
     if (!n || !n->is_string() || n->as_string().empty()) return invalid("name", "is required (a string)");
+    if (only_team) {
+      const json::value* t = doc->if_contains("team");
+      if (!t || t->is_null()) (*doc)["team"] = *only_team;
+      else if (!t->is_string() || t->as_string() != *only_team) return refuse_outside();
+    }
     std::vector<core::ConfigError> errors;
     auto spec = read_key_settings(*doc, errors);
     if (!errors.empty() || !spec) return invalid(errors);
@@ -1125,6 +1330,7 @@ AdminReply AdminApi::keys(Call& call) {
       if (!st->writable()) return *store_write(*st, [] {});
       auto before = find_key(id);
       if (!before) return not_found("No key with id or name \"" + id + "\".");
+      if (outside(before->key)) return refuse_outside();
       if (!before->revoked_at) {
         if (auto refused = store_write(*st, [&] { st->revoke_key(before->key.id); })) return *refused;
         reload();
@@ -1136,6 +1342,7 @@ AdminReply AdminApi::keys(Call& call) {
       if (!st->writable()) return *store_write(*st, [] {});
       auto before = find_key(id);
       if (!before) return not_found("No key with id or name \"" + id + "\".");
+      if (outside(before->key)) return refuse_outside();
       if (before->revoked_at) return conflict("Key " + before->key.id + " is revoked; create a new key instead.");
       std::optional<store::CreatedKey> rotated;
       if (auto refused = store_write(*st, [&] { rotated = st->rotate_key(before->key.id); })) return *refused;
@@ -1151,6 +1358,7 @@ AdminReply AdminApi::keys(Call& call) {
   if (call.is("GET")) {
     auto k = find_key(id);
     if (!k) return not_found("No key with id or name \"" + id + "\".");
+    if (outside(k->key)) return refuse_outside();
     return json_reply(200, render({*k}).at(0));
   }
   if (call.is("DELETE")) {
@@ -1160,9 +1368,12 @@ AdminReply AdminApi::keys(Call& call) {
   if (!st->writable()) return *store_write(*st, [] {});
   auto before = find_key(id);
   if (!before) return not_found("No key with id or name \"" + id + "\".");
+  if (outside(before->key)) return refuse_outside();
   std::optional<AdminReply> error;
   auto patch = body_object(call.request.body, error);
   if (!patch) return *error;
+  if (const json::value* t = patch->if_contains("team"); only_team && t && !(t->is_string() && t->as_string() == *only_team))
+    return refuse_outside();
   // The key as it is, as a document; the patch replaces the fields it names (null removes).
   json::object doc = json::parse(store::key_settings_document(before->key)).as_object();
   doc["name"] = before->key.name;
@@ -1170,14 +1381,15 @@ AdminReply AdminApi::keys(Call& call) {
   for (const auto& m : before->key.models) models.emplace_back(m);
   doc["models"] = std::move(models);
   if (before->key.expires_at) doc["expires_at"] = *before->key.expires_at;
-  static const std::set<std::string> kPatchable{"models", "expires_at", "limits", "budget", "model_limits", "guardrails"};
+  static const std::set<std::string> kPatchable{"models",       "expires_at", "limits", "budget",
+                                                "model_limits", "guardrails", "team"};
   std::vector<FieldError> refused_fields;
   for (const auto& [field, value] : *patch) {
     std::string f(field);
     if (f == "name" && value.is_string() && value.as_string() == before->key.name) continue;
     if (!kPatchable.contains(f)) {
       refused_fields.push_back({f, f == "name" ? "cannot change (create a new key instead)"
-                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails)"});
+                                               : "cannot be changed (patchable: models, expires_at, limits, budget, model_limits, guardrails, team)"});
       continue;
     }
     if (value.is_null()) doc.erase(f);
@@ -1199,6 +1411,16 @@ AdminReply AdminApi::keys(Call& call) {
 // --- usage and request log -------------------------------------------------------------------
 
 namespace {
+
+// A team-admin's queries are narrowed to its team; asking for another is an error, not an
+// empty answer.
+std::optional<std::string> team_scope(const AdminApi::Caller& caller, const std::string& asked,
+                                      std::vector<FieldError>& bad) {
+  if (caller.role != "team-admin") return std::nullopt;
+  if (!asked.empty() && asked != caller.team)
+    bad.push_back({"team", "this admin key may only read team \"" + caller.team + "\""});
+  return caller.team;
+}
 
 AdminReply usage_disabled() {
   return error_reply(503, "api_error", "usage_disabled",
@@ -1240,11 +1462,13 @@ AdminReply AdminApi::usage(Call& call) {
       bad.push_back({"bucket", "makes more than 10000 buckets for this range; use a larger bucket"});
   }
   if (auto g = obs::usage_group_from_string(qp["group_by"])) q.group_by = *g;
-  else bad.push_back({"group_by", "must be one of none, key, model, provider"});
+  else bad.push_back({"group_by", "must be one of none, key, model, provider, team"});
   auto snapshot = state_.snapshots.shared();
   if (!qp["key"].empty()) q.key_id = key_id_of(qp["key"], snapshot.get());
   if (!qp["model"].empty()) q.model = qp["model"];
   if (!qp["provider"].empty()) q.provider = qp["provider"];
+  if (!qp["team"].empty()) q.team = qp["team"];
+  if (auto only = team_scope(call.caller, qp["team"], bad)) q.team = *only;
   if (!bad.empty()) return invalid(std::move(bad));
 
   json::array data;
@@ -1266,6 +1490,7 @@ AdminReply AdminApi::requests(Call& call) {
   if (!state_.usage_store) return usage_disabled();
   if (call.segments.size() == 2) {
     auto r = state_.usage_store->request(call.segments[1]);
+    if (r && call.caller.role == "team-admin" && r->team != call.caller.team) r.reset();
     if (!r) return not_found("No request with id \"" + call.segments[1] + "\" in the request log.");
     return json_reply(200, obs::to_json(*r));
   }
@@ -1284,6 +1509,8 @@ AdminReply AdminApi::requests(Call& call) {
   if (!qp["key"].empty()) q.key_id = key_id_of(qp["key"], snapshot.get());
   if (!qp["model"].empty()) q.model = qp["model"];
   if (!qp["provider"].empty()) q.provider = qp["provider"];
+  if (!qp["team"].empty()) q.team = qp["team"];
+  if (auto only = team_scope(call.caller, qp["team"], bad)) q.team = *only;
   if (const std::string& st = qp["status"]; !st.empty()) {
     if (st == "error" || st == "errors") q.errors_only = true;
     else if (auto v = parse_int(st); v && *v >= 100 && *v <= 599) q.status = static_cast<int>(*v);
@@ -1315,15 +1542,18 @@ AdminReply AdminApi::requests(Call& call) {
 
 // --- the snapshot ----------------------------------------------------------------------------
 
-AdminReply AdminApi::config(Call&) {
+AdminReply AdminApi::config(Call& call) {
   auto snapshot = state_.snapshots.shared();
   std::string why_not;
   store::ResourceStore* st = resource_store(why_not);
   Builtins builtin = builtins_of(state_.config);
   json::array providers, models;
   std::size_t keys = 0;
+  // A team-admin sees what its team may call, not the providers behind it.
+  const bool team_admin = call.caller.role == "team-admin";
   if (snapshot) {
     for (const auto& p : snapshot->resources().providers) {
+      if (team_admin) break;
       bool b = builtin.providers.contains(p.name) && !(st && st->stored_provider_document(p.name));
       providers.push_back(provider_json(p, b));
     }
@@ -1346,7 +1576,12 @@ AdminReply AdminApi::config(Call&) {
                                                               {"admin", state_.config.admin_listen}}},
                                       {"providers", std::move(providers)},
                                       {"models", std::move(models)},
-                                      {"key_count", keys}});
+                                      {"key_count", keys},
+                                      // Who asks: the UI offers writes to admins only.
+                                      {"caller", json::object{{"actor", call.caller.actor},
+                                                              {"role", call.caller.role},
+                                                              {"team", team_admin ? json::value(call.caller.team)
+                                                                                  : json::value(nullptr)}}}});
 }
 
 }  // namespace tollgate::admin

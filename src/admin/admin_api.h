@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <string>
 
@@ -45,19 +46,27 @@ class AdminApi {
   // Answers one /admin/v1 request. Never throws.
   AdminReply handle(const AdminRequest& request);
 
- private:
-  struct Call;
   struct Caller {
     std::string actor;  // "config" (tollgate.yaml's admin key) or "admin_key:NAME"
-    std::string role;   // admin | viewer
+    std::string role;   // admin | viewer | team-admin
+    std::string team;   // team-admin: the one team it may manage
   };
+
+ private:
+  struct Call;
   std::optional<Caller> authenticate(const AdminRequest& request, bool& any_key);
   AdminReply route(Call& call);
+  bool team_admin_may(const Call& call) const;
   boost::json::value current_view(const Call& call);
   void audit(const Call& call, const AdminReply& reply, boost::json::value before);
   AdminReply audit_log(Call& call);
   AdminReply admin_keys(Call& call);
-  AdminReply documents(Call& call, const core::schema::Kind& kind);
+  // `decorate` adds the kind's returned fields to each answer; `visible` hides documents from
+  // a caller (a team-admin sees its own team only).
+  AdminReply documents(Call& call, const core::schema::Kind& kind,
+                       const std::function<void(boost::json::object&)>& decorate = {},
+                       const std::function<bool(const std::string&)>& visible = {});
+  AdminReply teams(Call& call);
   store::ResourceStore* resource_store(std::string& why_not);
   bool reload();
 
@@ -66,6 +75,7 @@ class AdminApi {
   AdminReply providers(Call& call);
   AdminReply models(Call& call);
   AdminReply guardrails(Call& call);
+  AdminReply guardrails_try(Call& call);  // POST /guardrails/try: reads only, so viewers may
   AdminReply keys(Call& call);
   AdminReply usage(Call& call);
   AdminReply requests(Call& call);

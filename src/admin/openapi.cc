@@ -41,16 +41,18 @@ const std::vector<Route>& routes() {
     {"name":"from","in":"query","schema":{"type":"string"},"description":)") + kTime + R"(; default -24h"},
     {"name":"to","in":"query","schema":{"type":"string"},"description":)" + kTime + R"(; default now"},
     {"name":"bucket","in":"query","schema":{"type":"string"},"description":"seconds or 1m, 5m, 1h, 1d; 0 or absent: one bucket"},
-    {"name":"group_by","in":"query","schema":{"type":"string","enum":["none","key","model","provider"]}},
+    {"name":"group_by","in":"query","schema":{"type":"string","enum":["none","key","model","provider","team"]}},
     {"name":"key","in":"query","schema":{"type":"string"},"description":"key id or name"},
     {"name":"model","in":"query","schema":{"type":"string"}},
-    {"name":"provider","in":"query","schema":{"type":"string"}}])";
+    {"name":"provider","in":"query","schema":{"type":"string"}},
+    {"name":"team","in":"query","schema":{"type":"string"},"description":"a team-admin's own team always"}])";
   static const std::string request_params = std::string(R"([
     {"name":"from","in":"query","schema":{"type":"string"},"description":)") + kTime + R"("},
     {"name":"to","in":"query","schema":{"type":"string"},"description":)" + kTime + R"("},
     {"name":"key","in":"query","schema":{"type":"string"}},
     {"name":"model","in":"query","schema":{"type":"string"}},
     {"name":"provider","in":"query","schema":{"type":"string"}},
+    {"name":"team","in":"query","schema":{"type":"string"}},
     {"name":"status","in":"query","schema":{"type":"string"},"description":"an HTTP status, or 'error' for every status >= 400"},
     {"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":1000,"default":100}},
     {"name":"offset","in":"query","schema":{"type":"integer","minimum":0}}])";
@@ -104,13 +106,24 @@ const std::vector<Route>& routes() {
            "started_at":{"type":"integer"},"store":{"type":"object","properties":{"kind":{"type":"string"},
            "path":{"type":"string"},"writable":{"type":"boolean"}}},"usage_enabled":{"type":"boolean"},
            "listen":{"type":"object"},"providers":{"type":"array","items":{"$ref":"#/components/schemas/Provider"}},
-           "models":{"type":"array","items":{"$ref":"#/components/schemas/Model"}},"key_count":{"type":"integer"}}})",
+           "models":{"type":"array","items":{"$ref":"#/components/schemas/Model"}},"key_count":{"type":"integer"},
+           "caller":{"type":"object","description":"the admin key asking","properties":{"actor":{"type":"string"},
+             "role":{"type":"string","enum":["admin","viewer"]}}}}})",
        "", "", ""},
       {"get", "/admin/v1/schema", "schema",
        "Every resource kind's schema (fields, types, defaults, constraints, secrets, references): what the UI's forms are made from",
        "200 ok", R"({"type":"object","properties":{"kinds":{"type":"array","items":{"type":"object"}},"components":{"type":"object"}}})",
        "", "", ""},
       {"get", "/admin/v1/openapi.json", "openapi", "This document", "200 OpenAPI 3.1 document", "", "", "", ""},
+      {"post", "/admin/v1/guardrails/try", "try_guardrails",
+       "What each guardrail policy would do to a prompt (allow, redact with the new text, block with the reason); "
+       "changes nothing, so role viewer may call it",
+       "200 one outcome per policy, in the order asked (all: the snapshot's order)",
+       R"({"type":"object","properties":{"data":{"type":"array","items":{"$ref":"#/components/schemas/GuardrailOutcome"}}}})",
+       R"({"type":"object","required":["text"],"additionalProperties":false,"properties":{
+           "text":{"type":"string","maxLength":65536,"description":"the prompt, as a user message"},
+           "policies":{"type":"array","items":{"type":"string"},"description":"guardrail names; absent: every one"}}})",
+       "", "400"},
   };
   return table;
 }
@@ -127,6 +140,14 @@ constexpr const char* kOtherSchemas = R"({
    "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
  "AdminKeyWithSecret": {"allOf":[{"$ref":"#/components/schemas/AdminKey"},{"type":"object","properties":{
    "secret":{"type":"string","description":"shown once; only its SHA-256 is stored"}}}]},
+ "GuardrailOutcome": {"type":"object","properties":{"policy":{"type":"string"},"kind":{"type":"string"},
+   "mode":{"type":"string"},"outcome":{"type":"string","enum":["allow","monitor","redact","block","not_tried"],
+     "description":"monitor: hits seen, text let through; not_tried: moderation policies, which ask their provider"},
+   "text":{"type":"string","description":"redact: the prompt as it would go upstream"},
+   "reason":{"type":"string","description":"block: what the caller would be told; not_tried: why"},
+   "score":{"type":"number","description":"prompt-injection: the prompt's score"},
+   "findings":{"type":"array","items":{"type":"object","properties":{"entity":{"type":"string"},
+     "begin":{"type":"integer"},"end":{"type":"integer"},"acted":{"type":"boolean"}}}}}},
  "AuditEntry": {"type":"object","properties":{"ts":{"type":"integer","description":"unix ms"},
    "actor":{"type":"string","description":"config (the admin key in tollgate.yaml) or admin_key:NAME"},
    "action":{"type":"string","description":"method and path"},"status":{"type":"integer"},"kind":{"type":"string"},
@@ -138,7 +159,7 @@ constexpr const char* kOtherSchemas = R"({
    "reasoning_tokens":{"type":"integer"},"cost_usd":{"type":"number"},"unpriced":{"type":"integer"},
    "avg_latency_ms":{"type":"number"},"max_latency_ms":{"type":"number"},"avg_ttft_ms":{"type":["number","null"]}}},
  "RequestRecord": {"type":"object","properties":{"request_id":{"type":"string"},"ts":{"type":"integer","description":"unix ms"},
-   "key_id":{"type":["string","null"]},"key_name":{"type":["string","null"]},"model":{"type":["string","null"]},
+   "key_id":{"type":["string","null"]},"key_name":{"type":["string","null"]},"team":{"type":["string","null"]},"model":{"type":["string","null"]},
    "provider":{"type":["string","null"]},"upstream_model":{"type":["string","null"]},"route":{"type":["string","null"]},
    "status":{"type":"integer"},"stream":{"type":"boolean"},"input_tokens":{"type":["integer","null"]},
    "output_tokens":{"type":["integer","null"]},"cached_tokens":{"type":["integer","null"]},
@@ -158,7 +179,8 @@ constexpr std::pair<const char*, const char*> kErrors[] = {
 constexpr std::pair<const char*, const char*> kErrorDescriptions[] = {
     {"Invalid", "invalid input; error.code invalid_resource, error.errors lists each field"},
     {"Unauthorized", "missing or wrong admin key"},
-    {"Disabled", "no admin key configured (the Admin API is off), or the admin key's role may only read (read_only_role)"},
+    {"Disabled", "no admin key configured (the Admin API is off), the admin key's role may only read (read_only_role), "
+                 "or a team-admin reached outside its team (outside_team)"},
     {"NotFound", "no such resource"},
     {"Conflict", "name taken, still referred to, built in, revoked, or the store is read-only (code read_only_store)"},
     {"Unavailable", "usage records are off (usage_disabled) or the store cannot be opened"}};

@@ -216,7 +216,7 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
   if (!root || root->IsNull()) return;  // no file content: every default
   const YAML::Node& n = *root;
   if (!in.fields(n, "", {"listen", "tls", "store", "limits", "admin", "workers", "demo", "server",
-                         "log", "usage", "tracing", "capture", "responses"})) {
+                         "log", "usage", "tracing", "capture", "responses", "budget_alerts"})) {
     return;
   }
   read_listen(in, n["listen"], c);
@@ -282,6 +282,17 @@ void read_config(YamlReader& in, const std::optional<YAML::Node>& root, ProcessC
         c.otlp_endpoint = *v;
     }
     if (auto v = in.string(t["service_name"], "tracing.service_name")) c.otlp_service_name = *v;
+  }
+  if (!YamlReader::empty(n["budget_alerts"]) &&
+      in.fields(n["budget_alerts"], "budget_alerts", {"webhook", "secret"})) {
+    const YAML::Node& b = n["budget_alerts"];
+    if (auto v = in.string(b["webhook"], "budget_alerts.webhook")) {
+      if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://"))
+        in.error(b["webhook"], "budget_alerts.webhook", "must be an http:// or https:// URL");
+      else
+        c.budget_webhook_url = *v;
+    }
+    if (auto v = in.string(b["secret"], "budget_alerts.secret")) c.budget_webhook_secret = *v;
   }
   if (!YamlReader::empty(n["admin"]) && in.fields(n["admin"], "admin", {"key"})) {
     if (auto key = in.string(n["admin"]["key"], "admin.key")) c.admin_key = *key;

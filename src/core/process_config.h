@@ -69,6 +69,12 @@ struct ProcessConfig {
   std::string capture_path;         // default: capture.jsonl beside the store
   std::size_t capture_max_bytes = 64 * 1024;  // per body; longer ones are cut
 
+  // budget_alerts: { webhook: URL, secret: "${ENV}" }: where warn budgets report crossing
+  // 50/80/100% (a team's own webhook wins for it and its keys); the body is signed with
+  // HMAC-SHA256 under the secret (x-tollgate-signature: sha256=HEX). Empty url: log line only.
+  std::string budget_webhook_url;
+  std::string budget_webhook_secret;
+
   // OTLP/HTTP traces; an empty endpoint turns tracing off.
   std::string otlp_endpoint;
   std::string otlp_service_name = "tollgate";

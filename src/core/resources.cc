@@ -1,13 +1,17 @@
 #include "core/resources.h"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdlib>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cache/policy_config.h"
+#include "core/schema.h"
 #include "core/snapshot.h"  // parse_endpoint: a base URL is valid when dispatch can use it
 #include "core/yaml_reader.h"
 #include "mcp/config.h"
@@ -15,6 +19,7 @@
 
 namespace tollgate::core {
 namespace {
+namespace json = boost::json;
 
 constexpr std::array<std::pair<std::string_view, ProviderKind>, 7> kKinds{{
     {"openai", ProviderKind::openai},
@@ -454,6 +459,48 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   return k;
 }
 
+
+Limits limits_of(const json::value* v) {
+  Limits l;
+  if (!v || !v->is_object()) return l;
+  auto take = [&](const char* f, std::optional<int64_t>& into) {
+    if (auto* x = v->as_object().if_contains(f); x && x->is_number()) into = x->to_number<int64_t>();
+  };
+  take("rpm", l.rpm);
+  take("rpd", l.rpd);
+  take("tpm", l.tpm);
+  take("tpd", l.tpd);
+  take("concurrency", l.concurrency);
+  return l;
+}
+
+Budget budget_of(const json::value* v) {
+  Budget b;
+  if (!v || !v->is_object()) return b;
+  auto take = [&](const char* f, std::optional<double>& into) {
+    if (auto* x = v->as_object().if_contains(f); x && x->is_number()) into = x->to_number<double>();
+  };
+  take("usd_per_day", b.usd_per_day);
+  take("usd_per_month", b.usd_per_month);
+  take("usd_total", b.usd_total);
+  if (auto* m = v->as_object().if_contains("mode"); m && m->is_string()) b.warn_only = m->as_string() == "warn";
+  return b;
+}
+
+// teams: read by their schema (core/kinds/team.cc), so the file and the Admin API say the same.
+std::optional<Team> read_team(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  auto doc = in.by_schema(n, at, *schema::find_kind("teams"));
+  if (!doc) return std::nullopt;
+  Team t;
+  t.name = std::string(doc->at("name").as_string());
+  if (auto* m = doc->if_contains("models"); m && m->is_array())
+    for (const auto& x : m->as_array()) t.models.emplace_back(x.as_string());
+  t.limits = limits_of(doc->if_contains("limits"));
+  t.budget = budget_of(doc->if_contains("budget"));
+  if (auto* w = doc->if_contains("webhook"); w && w->is_string()) t.webhook_url = std::string(w->as_string());
+  return t;
+}
+
 template <typename T, typename Read>
 std::optional<T> parse_one(std::string_view doc, std::string_view source,
                            std::vector<ConfigError>& errors, Read read) {
@@ -630,12 +677,49 @@ void validate_guardrails(const Resources& r, Findings& found) {
   for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].guardrails);
 }
 
-void validate_keys(const Resources& r, Findings& found) {
-  std::unordered_map<std::string_view, const Provider*> providers;
-  for (const Provider& p : r.providers) providers.emplace(p.name, &p);
-  std::unordered_map<std::string_view, const Model*> models;
-  for (const Model& m : r.models) models.emplace(m.name, &m);
+// A key's or a team's model allowlist: each entry names a model, "PROVIDER/*" or "*".
+class AllowlistCheck {
+ public:
+  explicit AllowlistCheck(const Resources& r) {
+    for (const Provider& p : r.providers) providers_.insert(p.name);
+    for (const Model& m : r.models) models_.insert(m.name);
+  }
+  void operator()(Findings& found, const char* section, std::size_t i, const std::vector<std::string>& allowlist) const {
+    for (std::size_t m = 0; m < allowlist.size(); ++m) {
+      const std::string& allowed = allowlist[m];
+      std::string field = "models[" + std::to_string(m) + "]";
+      if (allowed == "*") continue;
+      if (allowed.ends_with("/*")) {
+        std::string_view provider = std::string_view(allowed).substr(0, allowed.size() - 2);
+        if (!providers_.contains(provider) && provider != kBuiltinDemo)
+          found.add(section, i, field, "\"" + allowed + "\": provider \"" + std::string(provider) + "\" is not declared");
+      } else if (!models_.contains(allowed) && allowed != kBuiltinDemo) {
+        found.add(section, i, field, "model \"" + allowed + "\" is not declared (name a model, \"PROVIDER/*\" or \"*\")");
+      }
+    }
+  }
 
+ private:
+  std::unordered_set<std::string_view> providers_, models_;
+};
+
+void validate_teams(const Resources& r, Findings& found) {
+  AllowlistCheck check_allowlist(r);
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < r.teams.size(); ++i) {
+    const Team& t = r.teams[i];
+    if (t.name.empty()) found.add("teams", i, "name", "is required");
+    else if (auto [it, fresh] = seen.emplace(t.name, i); !fresh)
+      found.add("teams", i, "name", "team \"" + t.name + "\" is declared twice " + found.first_at("teams", it->second, "name"));
+    check_allowlist(found, "teams", i, t.models);
+  }
+  for (std::size_t i = 0; i < r.keys.size(); ++i)
+    if (!r.keys[i].team.empty() && !seen.contains(r.keys[i].team))
+      found.add("keys", i, "team", "team \"" + r.keys[i].team + "\" is not declared");
+}
+
+void validate_keys(const Resources& r, Findings& found) {
+  AllowlistCheck check_allowlist(r);
   std::unordered_map<std::string_view, std::size_t> names;
   std::unordered_map<std::string_view, std::size_t> hashes;
   for (std::size_t i = 0; i < r.keys.size(); ++i) {
@@ -656,22 +740,7 @@ void validate_keys(const Resources& r, Findings& found) {
                 "has the same secret as key \"" + r.keys[it->second].name + "\" " +
                     found.first_at("keys", it->second, ""));
     }
-    for (std::size_t m = 0; m < k.models.size(); ++m) {
-      const std::string& allowed = k.models[m];
-      std::string field = "models[" + std::to_string(m) + "]";
-      if (allowed == "*") continue;
-      if (allowed.ends_with("/*")) {
-        std::string_view provider = std::string_view(allowed).substr(0, allowed.size() - 2);
-        if (!providers.contains(provider) && provider != kBuiltinDemo) {
-          found.add("keys", i, field,
-                    "\"" + allowed + "\": provider \"" + std::string(provider) +
-                        "\" is not declared");
-        }
-      } else if (!models.contains(allowed) && allowed != kBuiltinDemo) {
-        found.add("keys", i, field,
-                  "model \"" + allowed + "\" is not declared (name a model, \"PROVIDER/*\" or \"*\")");
-      }
-    }
+    check_allowlist(found, "keys", i, k.models);
     if (k.expires_at && *k.expires_at < 0) {
       found.add("keys", i, "expires_at", "must be unix seconds (not negative)");
     }
@@ -684,7 +753,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   std::optional<YAML::Node> root = in.load(text);
   if (!root) return result;
   if (root->IsNull()) return result;  // an empty document declares nothing
-  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails", "mcp_servers", "cache_policies"})) return result;
+  if (!in.fields(*root, "", {"providers", "models", "keys", "guardrails", "mcp_servers", "cache_policies", "teams"})) return result;
 
   // Every section is read whole even after an error, so one run reports every problem. An
   // item that fails to read is left out, so remember which document item each one came from.
@@ -710,6 +779,7 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   section("guardrails", read_guardrail, result.resources.guardrails);
   section("mcp_servers", mcp::read_server, result.resources.mcp_servers);
   section("cache_policies", cache::read_cache_policy, result.resources.cache_policies);
+  section("teams", read_team, result.resources.teams);
 
   validate_resources(result.resources, result.errors,
                      [&](std::string_view section_name, std::size_t index, std::string_view field) {
@@ -808,6 +878,7 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
   validate_models(r, found);
   validate_keys(r, found);
   validate_guardrails(r, found);
+  validate_teams(r, found);
   mcp::validate(r, [&](std::string_view section, std::size_t i, std::string_view field, std::string message) {
     found.add(section, i, field, std::move(message));
   });
@@ -834,6 +905,11 @@ std::optional<Model> parse_model(std::string_view doc, std::string_view source,
 std::optional<Key> parse_key(std::string_view doc, std::string_view source,
                              std::vector<ConfigError>& errors) {
   return parse_one<Key>(doc, source, errors, read_key);
+}
+
+std::optional<Team> parse_team(std::string_view doc, std::string_view source,
+                               std::vector<ConfigError>& errors) {
+  return parse_one<Team>(doc, source, errors, read_team);
 }
 
 }  // namespace tollgate::core

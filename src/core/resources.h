@@ -195,7 +195,17 @@ struct Key {
   std::vector<std::string> guardrails;         // policy names
   std::optional<McpGrant> mcp;                 // MCP: none means no MCP access
   std::string cache;                           // a cache policy's name; wins over the model's
-  std::string team;                            // owner team (a cache policy's scope: team)
+  std::string team;                            // its team (teams), "" for none; also a cache scope
+};
+
+// A group of keys: its model allowlist narrows its keys' own (a key gets the intersection), and
+// its limits and budget are drawn from by all its keys together, on top of each key's own.
+struct Team {
+  std::string name;
+  std::vector<std::string> models;  // allowed aliases, PROVIDER/* or *; empty: every model
+  Limits limits;
+  Budget budget;
+  std::string webhook_url;  // budget alerts of this team and its keys; "" : tollgate.yaml's
 };
 
 struct Resources {
@@ -205,6 +215,7 @@ struct Resources {
   std::vector<Guardrail> guardrails;
   std::vector<McpServer> mcp_servers;
   std::vector<CachePolicy> cache_policies;
+  std::vector<Team> teams;
 };
 
 // One problem found while validating resources: where it is and what is wrong.
@@ -266,6 +277,10 @@ std::optional<Model> parse_model(std::string_view doc, std::string_view source,
                                  std::vector<ConfigError>& errors);
 std::optional<Key> parse_key(std::string_view doc, std::string_view source,
                              std::vector<ConfigError>& errors);
+// A team comes back only when it had no error (teams are read by their schema, core/kinds/team.cc:
+// the same messages for the resources file and the Admin API).
+std::optional<Team> parse_team(std::string_view doc, std::string_view source,
+                               std::vector<ConfigError>& errors);
 
 // The strategies a model may name.
 bool is_known_strategy(std::string_view s);

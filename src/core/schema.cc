@@ -72,7 +72,9 @@ Field secret(std::string name) { return make(std::move(name), Type::secret); }
 
 namespace {
 std::vector<Kind>& registry() {
-  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(), key_kind(), admin_key_kind()};
+  static std::vector<Kind> all{provider_kind(), guardrail_kind(), model_kind(),
+                               team_kind(),  // teams (issue 16)
+                               key_kind(), admin_key_kind()};
   return all;
 }
 }  // namespace

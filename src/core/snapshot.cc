@@ -124,6 +124,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
   }
   for (const CompiledModel& cm : s->models_) s->model_index_.emplace(cm.spec.name, &cm);
   for (const Key& k : res.keys) s->key_index_.emplace(k.hash_hex, &k);
+  for (const Team& t : res.teams) s->team_index_.emplace(t.name, &t);
   // Moderation policies are HTTP calls made by the guard phase; the rest compile into one
   // scanner (a policy list naming a moderation policy just finds no scanner policy by it).
   std::vector<Guardrail> scanned;
@@ -163,6 +164,11 @@ const CompiledProvider* Snapshot::provider(std::string_view name) const {
 const CompiledModel* Snapshot::model(std::string_view alias) const {
   auto it = model_index_.find(alias);
   return it == model_index_.end() ? nullptr : it->second;
+}
+
+const Team* Snapshot::team(std::string_view name) const {
+  auto it = team_index_.find(name);
+  return it == team_index_.end() ? nullptr : it->second;
 }
 
 const Key* Snapshot::key_by_hash(std::string_view hash_hex) const {

@@ -96,6 +96,7 @@ class Snapshot {
   const CompiledProvider* provider(std::string_view name) const;
   const CompiledModel* model(std::string_view alias) const;
   const Key* key_by_hash(std::string_view hash_hex) const;
+  const Team* team(std::string_view name) const;  // nullptr: none of that name
 
   const Resources& resources() const { return resources_; }
   const std::vector<CompiledProvider>& providers() const { return providers_; }
@@ -109,6 +110,7 @@ class Snapshot {
   std::unordered_map<std::string_view, const CompiledProvider*> provider_index_;
   std::unordered_map<std::string_view, const CompiledModel*> model_index_;
   std::unordered_map<std::string_view, const Key*> key_index_;
+  std::unordered_map<std::string_view, const Team*> team_index_;
   uint64_t version_ = 0;
   std::shared_ptr<const guardrails::CompiledPolicies> guardrails_;
   std::vector<ModerationPolicy> moderation_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
+
 #include <charconv>
 #include <set>
 
@@ -174,6 +176,68 @@ YAML::Mark YamlReader::find_mark(std::string field) const {
     }
     field.resize(cut);
   }
+}
+
+namespace {
+
+// A YAML node as JSON, remembering the place of every node. Plain scalars are typed as YAML's
+// core schema types them (null, bool, integer, float, else string); quoted ones stay strings;
+// strings are ${ENV}-interpolated like every other string of the file.
+boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  in.mark(at, n);
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      boost::json::object o;
+      for (const auto& entry : n) {
+        const YAML::Node key = entry.first;  // by value: the iterator's pair is a temporary
+        std::string name = key.IsScalar() ? key.Scalar() : "?";
+        if (o.contains(name)) in.error(key, YamlReader::child(at, name), "is given twice");
+        o[name] = to_json(in, entry.second, YamlReader::child(at, name));
+      }
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      boost::json::array a;
+      for (std::size_t i = 0; i < n.size(); ++i) a.push_back(to_json(in, n[i], YamlReader::item(at, i)));
+      return a;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& text = n.Scalar();
+      if (n.Tag() != "!") {  // plain, not quoted
+        if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+        if (text == "true" || text == "True" || text == "TRUE") return true;
+        if (text == "false" || text == "False" || text == "FALSE") return false;
+        const char* end = text.data() + text.size();
+        int64_t i = 0;
+        if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end && !text.empty()) return i;
+        double d = 0;
+        if (auto [p, ec] = std::from_chars(text.data(), end, d); ec == std::errc() && p == end && !text.empty()) return d;
+      }
+      if (auto v = in.string(n, at)) return boost::json::value(*v);
+      return nullptr;  // reported
+    }
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+std::optional<boost::json::object> YamlReader::by_schema(const YAML::Node& node, const std::string& field,
+                                                         const schema::Kind& kind) {
+  std::size_t before = error_count();
+  boost::json::value v = to_json(*this, node, field);
+  if (!v.is_object()) {
+    error(node, field, "must be a map, not " + kind_of(node));
+    return std::nullopt;
+  }
+  std::vector<ConfigError> found;
+  schema::check(kind, v.as_object(), found);
+  for (auto& e : found) {
+    std::string at = e.field.empty() ? field : child(field, e.field);
+    error(find_mark(at), at, std::move(e.message));
+  }
+  if (error_count() != before) return std::nullopt;
+  return std::move(v.as_object());
 }
 
 std::string YamlReader::child(const std::string& parent, std::string_view name) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/resources.h"
+#include "core/schema.h"
 
 namespace tollgate::core {
 
@@ -45,6 +46,12 @@ class YamlReader {
                                double max);
   // A list of strings. nullopt when absent or wrong; a null node is an empty list.
   std::optional<std::vector<std::string>> strings(const YAML::Node& node, const std::string& field);
+
+  // A resource of a kind read by its schema alone (core/schema.h): the node as JSON, checked by
+  // schema::check (what the Admin API applies to its writes), each finding reported at its
+  // field with the file's line, so the file and the API say the same. nullopt after a finding.
+  std::optional<boost::json::object> by_schema(const YAML::Node& node, const std::string& field,
+                                               const schema::Kind& kind);
 
   // True for a node that is absent or explicitly null (`field:` or `field: ~`): optional
   // sections and maps accept both as "nothing".

@@ -1,5 +1,5 @@
-// Phase 6, admit: rate limits, concurrency and budgets for the key, the model and the key on
-// that model, all together. Tokens are admitted on an estimate and reconciled in settle; the
+// Phase 6, admit: rate limits, concurrency and budgets for the key, its team, the model and the
+// key on that model, all together. Tokens are admitted on an estimate and reconciled in settle; the
 // concurrency slot (ctx.admission) lives as long as the request, streams included.
 #include <algorithm>
 
@@ -20,6 +20,15 @@ limits::LimitSpec spec_of(const core::Limits& l) {
   s.tpm = l.tpm;
   s.tpd = l.tpd;
   s.concurrency = l.concurrency;
+  return s;
+}
+
+limits::BudgetSpec budget_of(const core::Budget& b) {
+  limits::BudgetSpec s;
+  s.usd_per_day = b.usd_per_day;
+  s.usd_per_month = b.usd_per_month;
+  s.usd_total = b.usd_total;
+  s.warn_only = b.warn_only;
   return s;
 }
 
@@ -81,13 +90,16 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   if (ctx.model) req.model_limits = spec_of(ctx.model->spec.limits);
   if (auto it = key.model_limits.find(std::string(ctx.alias())); it != key.model_limits.end())
     req.key_model_limits = spec_of(it->second);
-  req.key_budget.usd_per_day = key.budget.usd_per_day;
-  req.key_budget.usd_per_month = key.budget.usd_per_month;
-  req.key_budget.usd_total = key.budget.usd_total;
-  req.key_budget.warn_only = key.budget.warn_only;
+  req.key_budget = budget_of(key.budget);
+  if (const core::Team* team = ctx.team) {
+    req.team = team->name;
+    req.team_limits = spec_of(team->limits);
+    req.team_budget = budget_of(team->budget);
+  }
   req.estimated_tokens = estimate_tokens(ctx);
   ctx.estimated_tokens = req.estimated_tokens;
-  if (!req.key_budget.empty()) req.estimated_cost_usd = estimate_cost_usd(ctx, req.estimated_tokens);
+  if (!req.key_budget.empty() || !req.team_budget.empty())
+    req.estimated_cost_usd = estimate_cost_usd(ctx, req.estimated_tokens);
 
   auto decision = limiter->admit(req, ctx.admission);
   ctx.limit_decision = decision;
@@ -105,7 +117,11 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   if (decision.reason == R::budget) {
     return core::GatewayError::make(
         core::ErrorKind::rate_limit,
-        "You exceeded your current quota: this key's budget is spent. Raise the budget or wait for the period to reset.",
+        decision.team_budget
+            ? "You exceeded your current quota: this key's team budget is spent. Raise the team's budget or wait for "
+              "the period to reset."
+            : "You exceeded your current quota: this key's budget is spent. Raise the budget or wait for the period "
+              "to reset.",
         "insufficient_quota");
   }
   std::string what = decision.reason == R::tokens        ? "tokens"

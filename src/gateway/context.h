@@ -58,6 +58,7 @@ struct RequestContext {
   // the request points into.
   std::shared_ptr<const core::Snapshot> snapshot;
   const core::Key* key = nullptr;
+  const core::Team* team = nullptr;  // the key's team, when it has one
 
   // decode
   boost::json::value doc;

@@ -25,7 +25,7 @@ boost::asio::awaitable<void> list_models(RequestContext& ctx) {
   }
   json::array data;
   for (const auto& m : ctx.snapshot->models()) {
-    if (!key_allows(*ctx.key, m.spec.name)) continue;
+    if (!key_allows(*ctx.key, ctx.team, m.spec.name)) continue;
     if (anthropic) {
       data.push_back(json::object{{"type", "model"},
                                   {"id", m.spec.name},

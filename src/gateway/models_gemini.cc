@@ -16,7 +16,7 @@ boost::asio::awaitable<void> list_gemini_models(RequestContext& ctx) {
     std::string_view path = ctx.ex.target().substr(0, ctx.ex.target().find('?'));
     std::string alias(path.substr(path.rfind("/models/") + 8));
     const auto* m = ctx.snapshot->model(alias);
-    if (!m || !key_allows(*ctx.key, alias)) {
+    if (!m || !key_allows(*ctx.key, ctx.team, alias)) {
       auto e = core::GatewayError::make(core::ErrorKind::not_found,
                                         fmt::format("models/{} is not found.", alias), "model_not_found");
       co_await respond_error(ctx, e);
@@ -27,7 +27,7 @@ boost::asio::awaitable<void> list_gemini_models(RequestContext& ctx) {
   }
   json::array models;
   for (const auto& m : ctx.snapshot->models())
-    if (key_allows(*ctx.key, m.spec.name)) models.push_back(dialects::gemini::model_entry(m.spec.name));
+    if (key_allows(*ctx.key, ctx.team, m.spec.name)) models.push_back(dialects::gemini::model_entry(m.spec.name));
   json::object res{{"models", std::move(models)}};
   co_await respond_json(ctx, 200, json::serialize(res));
 }

@@ -28,7 +28,7 @@ std::optional<core::GatewayError> decode(RequestContext& ctx);
 
 // 4. resolve (resolve.cc): alias -> model -> target; the key must be allowed to use it.
 std::optional<core::GatewayError> resolve(RequestContext& ctx);
-bool key_allows(const core::Key& key, std::string_view alias);
+bool key_allows(const core::Key& key, const core::Team* team, std::string_view alias);
 // The pattern alias (a model name with '*') that `name` lands on, or nullptr.
 const core::CompiledModel* match_pattern_alias(const core::Snapshot& snapshot, std::string_view name);
 

@@ -148,6 +148,7 @@ void record(RequestContext& ctx) {
   s.usage = ctx.usage;
   s.cost_usd = ctx.cost_usd;
   if (ctx.key) s.key = ctx.key->name;
+  if (ctx.team) s.team = ctx.team->name;
   if (ctx.target) {
     s.provider_kind = core::to_string(ctx.target->provider->spec.kind);
     s.upstream_model = ctx.target->upstream_model;
@@ -167,6 +168,7 @@ void record(RequestContext& ctx) {
     if (ctx.key) {
       r.key_id = ctx.key->id;
       r.key_name = ctx.key->name;
+      r.team = ctx.key->team;
     }
     r.model = std::string(model);
     r.provider = std::string(provider);

@@ -12,15 +12,22 @@ namespace tollgate::gateway {
 using core::ErrorKind;
 using core::GatewayError;
 
-bool key_allows(const core::Key& key, std::string_view alias) {
-  if (key.models.empty()) return true;
-  for (const auto& m : key.models) {
+namespace {
+bool allowlist_allows(const std::vector<std::string>& models, std::string_view alias) {
+  if (models.empty()) return true;
+  for (const auto& m : models) {
     if (m == "*" || m == alias) return true;
     // "openai/*" allows every model of provider openai addressed directly.
     if (m.size() > 2 && m.ends_with("/*") && alias.starts_with(std::string_view(m).substr(0, m.size() - 1)))
       return true;
   }
   return false;
+}
+}  // namespace
+
+// The intersection: the key's own list and its team's must both allow the alias.
+bool key_allows(const core::Key& key, const core::Team* team, std::string_view alias) {
+  return allowlist_allows(key.models, alias) && (!team || allowlist_allows(team->models, alias));
 }
 
 namespace {
@@ -100,14 +107,15 @@ std::optional<GatewayError> resolve(RequestContext& ctx) {
   }
 
   // A key's allowlist names aliases: the pattern alias a name landed on is what it must allow.
-  if (!key_allows(*ctx.key, ctx.alias())) {
+  if (!key_allows(*ctx.key, ctx.team, ctx.alias())) {
     // Refused before any target is involved: no provider in the records, no span.
     ctx.target.reset();
     ctx.model = nullptr;
-    return GatewayError::make(
-        ErrorKind::permission,
-        fmt::format("This API key is not allowed to use the model `{}`.", alias),
-        "model_not_allowed", "model");
+    std::string message = key_allows(*ctx.key, nullptr, ctx.alias())
+                              ? fmt::format("This API key's team `{}` is not allowed to use the model `{}`.",
+                                            ctx.key->team, alias)
+                              : fmt::format("This API key is not allowed to use the model `{}`.", alias);
+    return GatewayError::make(ErrorKind::permission, std::move(message), "model_not_allowed", "model");
   }
   return std::nullopt;
 }

@@ -28,6 +28,7 @@
 #include "gateway/stored_responses.h"
 #include "http/server.h"
 #include "guardrails/guardrail.h"
+#include "obs/budget_alerts.h"
 #include "obs/cost.h"
 #include "routing/health_check.h"
 
@@ -135,8 +136,10 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   state.started_unix = std::time(nullptr);
   if (config.access_log) state.access_log = std::make_unique<obs::AccessLog>();
 
+  state.budget_alerts = std::make_shared<obs::BudgetAlerts>();
   if (config.limits_backend == "redis") {
     limits::RedisOptions ro;
+    ro.on_crossing = budget_observer(state);
     ro.url = config.redis_url;
     ro.fail_open = config.limits_fail_open;
     ro.command_timeout = config.redis_timeout;
@@ -148,7 +151,9 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
       return 1;
     }
   } else {
-    state.limiter = limits::make_local_limiter();
+    limits::LocalOptions lo;
+    lo.on_crossing = budget_observer(state);
+    state.limiter = limits::make_local_limiter(std::move(lo));
   }
   // The response cache's stores; a policy with backend: redis uses the limits' Redis URL.
   state.cache = std::make_shared<cache::Backends>(config.redis_url, config.redis_timeout);

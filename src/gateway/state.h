@@ -24,6 +24,9 @@ class Backends;
 namespace tollgate::gateway {
 class ResponseStore;
 }
+namespace tollgate::obs {
+class BudgetAlerts;
+}
 
 namespace spdlog {
 class logger;
@@ -31,11 +34,17 @@ class logger;
 
 namespace tollgate::gateway {
 
+// Where the limiter's budget crossings go: a log line and a webhook alert (budget_alert.cc).
+struct GatewayState;
+limits::BudgetObserver budget_observer(GatewayState& state);
+
 struct GatewayState {
   core::ProcessConfig config;
   core::SnapshotHolder snapshots;
   obs::Metrics metrics;
   std::unique_ptr<obs::AccessLog> access_log;  // null: access log off
+  // Before the limiter: it reports budget crossings here until it is destroyed.
+  std::shared_ptr<obs::BudgetAlerts> budget_alerts;
   std::unique_ptr<limits::RateLimiter> limiter;  // shared by every worker thread
   std::unique_ptr<obs::UsageSink> usage;         // null: usage records off
   std::shared_ptr<obs::UsageStore> usage_store;  // the same store, for queries

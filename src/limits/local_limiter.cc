@@ -1,11 +1,11 @@
 // The in-process backend: one state object per scope, shared by every worker thread.
 //
-// Why a lock per scope and not lock-free atomics: an admission must check the key, the model
-// and the key-on-model scope together and consume from all or none. Compare-and-swap per
+// Why a lock per scope and not lock-free atomics: an admission must check the key, its team, the
+// model and the key-on-model scope together and consume from all or none. Compare-and-swap per
 // window cannot do that without a rollback that lets a concurrent request see (and be refused
 // by) use that is about to be undone, so "N concurrent admissions against N admit exactly N"
 // would not hold. Each scope has its own mutex, the critical section is a few integer
-// operations, and the (at most three) scopes are locked in address order, so requests on
+// operations, and the (at most four) scopes are locked in address order, so requests on
 // different keys never contend and there is no deadlock.
 #include <algorithm>
 #include <array>
@@ -62,7 +62,7 @@ struct Scope {
   std::mutex mu;
   std::array<WindowState, 4> windows;  // rm, rd, tm, td
   int64_t in_flight = 0;
-  // Budget spend in nano-USD, per UTC period (key scopes only).
+  // Budget spend in nano-USD, per UTC period (key and team scopes only).
   int64_t day = -1, day_spend = 0;
   int64_t month = -1, month_spend = 0;
   int64_t total_spend = 0;
@@ -97,6 +97,7 @@ class ScopeTable {
 
 struct Core {
   std::shared_ptr<const LimiterClock> clock;
+  BudgetObserver on_crossing;
   ScopeTable scopes;
   std::atomic<uint64_t> admitted{0}, rejected{0};
 
@@ -121,14 +122,14 @@ class LocalAdmission final : public Admission {
   };
 
   std::shared_ptr<Core> core;
-  std::array<std::shared_ptr<Scope>, 3> scopes;
+  std::array<std::shared_ptr<Scope>, 4> scopes;
   uint8_t n_scopes = 0;
-  std::array<bool, 3> holds_slot{};
-  std::array<Charged, 6> charged;
+  std::array<bool, 4> holds_slot{};
+  std::array<Charged, 8> charged;
   uint8_t n_charged = 0;
-  int budget_scope = -1;
+  std::array<PlannedBudget, 2> budgets;  // the key's and the team's; each holds a reservation
+  uint8_t n_budgets = 0;
   int64_t estimate = 0;
-  int64_t reservation = 0;  // nano-USD held in the budget scope until settled
   bool settled = false;
 
   ~LocalAdmission() override {
@@ -157,16 +158,22 @@ class LocalAdmission final : public Admission {
       }
     }
     int64_t nano = usd_to_nano(cost_usd);
-    if (budget_scope >= 0 && (nano > 0 || reservation > 0)) {
+    std::vector<BudgetCrossing> crossed;
+    for (uint8_t i = 0; i < n_budgets; ++i) {
+      const PlannedBudget& b = budgets[i];
+      if (nano <= 0 && b.reserve <= 0) continue;
       BudgetPeriods p = budget_periods(core->clock->wall());
-      Scope& s = *scopes[budget_scope];
+      Scope& s = *scopes[b.scope];
       std::lock_guard lock(s.mu);
-      s.reserved -= reservation;  // replaced by the actual cost in the same lock
+      s.reserved -= b.reserve;  // replaced by the actual cost in the same lock
       s.roll_budget(p);
+      std::array<int64_t, 3> before{s.day_spend, s.month_spend, s.total_spend};
       s.day_spend += nano;
       s.month_spend += nano;
       s.total_spend += nano;
+      if (core->on_crossing) budget_crossings(b, before, {s.day_spend, s.month_spend, s.total_spend}, crossed);
     }
+    for (const auto& c : crossed) core->on_crossing(c);  // no lock held
   }
 };
 
@@ -174,6 +181,7 @@ class LocalLimiter final : public RateLimiter {
  public:
   explicit LocalLimiter(LocalOptions o) : core_(std::make_shared<Core>()) {
     core_->clock = o.clock ? std::move(o.clock) : std::make_shared<RealClock>();
+    core_->on_crossing = std::move(o.on_crossing);
   }
 
   Decision admit(const AdmissionRequest& req, std::unique_ptr<Admission>& out) override;
@@ -206,14 +214,14 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   for (uint8_t i = 0; i < plan.n_scopes; ++i) adm->scopes[i] = core_->scopes.get(plan.scopes[i].id);
 
   // Lock every scope, in address order.
-  std::array<Scope*, 3> order{};
+  std::array<Scope*, 4> order{};
   for (uint8_t i = 0; i < plan.n_scopes; ++i) order[i] = adm->scopes[i].get();
   std::sort(order.begin(), order.begin() + plan.n_scopes);
-  std::array<std::unique_lock<std::mutex>, 3> locks;
+  std::array<std::unique_lock<std::mutex>, 4> locks;
   for (uint8_t i = 0; i < plan.n_scopes; ++i) locks[i] = std::unique_lock(order[i]->mu);
 
   const int64_t now = core_->now_ns();
-  std::array<i128, 12> before{}, after{};
+  std::array<i128, 16> before{}, after{};
   std::chrono::milliseconds window_retry{0};
   Decision::Reason window_reason = Decision::Reason::none;
 
@@ -241,33 +249,23 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     if (s.concurrency > 0 && adm->scopes[i]->in_flight >= s.concurrency) concurrency_full = true;
   }
 
-  bool over_budget = false;
-  std::chrono::milliseconds budget_retry{0};
-  if (plan.budget.any()) {
-    for (uint8_t i = 0; i < plan.n_scopes; ++i) {
-      if (!plan.scopes[i].budget) continue;
-      adm->budget_scope = i;
-      Scope& s = *adm->scopes[i];
-      BudgetPeriods p = budget_periods(core_->clock->wall());
-      s.roll_budget(p);
-      const int64_t r = plan.budget.reserve;
-      bool total = over_cap(plan.budget.total, s.total_spend + s.reserved, r);
-      bool month = over_cap(plan.budget.month, s.month_spend + s.reserved, r);
-      bool day = over_cap(plan.budget.day, s.day_spend + s.reserved, r);
-      over_budget = total || month || day;
-      if (!total) budget_retry = month ? p.until_next_month : day ? p.until_next_day
-                                                                  : std::chrono::milliseconds{0};
-    }
+  // Each budget (the key's, its team's) on its own, as bits for decide_budgets().
+  int64_t over_hard = 0, over_warn = 0;
+  BudgetPeriods periods{};
+  if (plan.n_budgets > 0) periods = budget_periods(core_->clock->wall());
+  for (uint8_t g = 0; g < plan.n_budgets; ++g) {
+    const PlannedBudget& b = plan.budgets[g];
+    Scope& s = *adm->scopes[b.scope];
+    s.roll_budget(periods);
+    int64_t over = (over_cap(b.day, s.day_spend + s.reserved, b.reserve) ? budget_bit(g, 1) : 0) |
+                   (over_cap(b.month, s.month_spend + s.reserved, b.reserve) ? budget_bit(g, 2) : 0) |
+                   (over_cap(b.total, s.total_spend + s.reserved, b.reserve) ? budget_bit(g, 4) : 0);
+    (b.warn_only ? over_warn : over_hard) |= over;
   }
 
-  if (over_budget && plan.budget.warn_only) {
-    d.budget_warning = true;
-    over_budget = false;
-  }
-  if (over_budget) {
+  if (decide_budgets(plan, over_hard, over_warn, periods, d)) {
     d.admitted = false;
     d.reason = Decision::Reason::budget;
-    d.retry_after = budget_retry;
   } else if (window_reason != Decision::Reason::none) {
     d.admitted = false;
     d.reason = window_reason;
@@ -309,9 +307,9 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
       adm->holds_slot[i] = true;
     }
   }
-  if (adm->budget_scope >= 0 && plan.budget.reserve > 0) {
-    adm->reservation = plan.budget.reserve;
-    adm->scopes[adm->budget_scope]->reserved += plan.budget.reserve;
+  for (uint8_t i = 0; i < plan.n_budgets; ++i) {
+    adm->budgets[adm->n_budgets++] = plan.budgets[i];
+    adm->scopes[plan.budgets[i].scope]->reserved += plan.budgets[i].reserve;
   }
   for (auto& l : locks) if (l.owns_lock()) l.unlock();
   core_->admitted.fetch_add(1, std::memory_order_relaxed);

@@ -50,6 +50,7 @@ int64_t retry_after_seconds(std::chrono::milliseconds d) {
 namespace detail {
 
 namespace {
+using i128 = __int128;
 
 // Scope ids are joined with ':'; escaping ':' and '%' in names keeps "km:a:b:c" unambiguous.
 void append_escaped(std::string& out, const std::string& name) {
@@ -60,15 +61,18 @@ void append_escaped(std::string& out, const std::string& name) {
   }
 }
 
-void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, bool budget,
+int64_t cap(const std::optional<double>& usd) { return set(usd) ? usd_to_nano(*usd) : 0; }
+
+void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, const BudgetSpec* budget,
                const AdmissionRequest& req) {
-  if (limits.empty() && !budget) return;
+  if (limits.empty() && (!budget || budget->empty())) return;
   auto idx = p.n_scopes++;
   PlannedScope& s = p.scopes[idx];
   s.kind = kind;
   s.id.clear();
   switch (kind) {
     case ScopeKind::key: s.id = "k:"; append_escaped(s.id, req.key_id); break;
+    case ScopeKind::team: s.id = "t:"; append_escaped(s.id, req.team); break;
     case ScopeKind::model: s.id = "m:"; append_escaped(s.id, req.model); break;
     case ScopeKind::key_model:
       s.id = "km:";
@@ -78,7 +82,18 @@ void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, bool budget,
       break;
   }
   s.concurrency = set(limits.concurrency) ? *limits.concurrency : 0;
-  s.budget = budget;
+  if (budget && !budget->empty()) {
+    PlannedBudget& b = p.budgets[p.n_budgets++];
+    b.scope = idx;
+    b.team = kind == ScopeKind::team;
+    b.owner = b.team ? req.team : req.key_id;
+    b.day = cap(budget->usd_per_day);
+    b.month = cap(budget->usd_per_month);
+    b.total = cap(budget->usd_total);
+    b.warn_only = budget->warn_only;
+    // At most $1M: Redis sums reservations as integers and compares them as doubles.
+    b.reserve = std::min<int64_t>(usd_to_nano(req.estimated_cost_usd), 1'000'000'000'000'000);
+  }
   auto window = [&](const std::optional<int64_t>& v, WindowKind k, bool day) {
     if (set(v)) p.windows[p.n_windows++] = PlannedWindow{idx, k, day, *v};
   };
@@ -87,8 +102,6 @@ void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, bool budget,
   window(limits.tpm, WindowKind::tokens, false);
   window(limits.tpd, WindowKind::tokens, true);
 }
-
-int64_t cap(const std::optional<double>& usd) { return set(usd) ? usd_to_nano(*usd) : 0; }
 
 }  // namespace
 
@@ -106,20 +119,53 @@ bool Plan::has_concurrency() const {
 Plan make_plan(const AdmissionRequest& req) {
   Plan p;
   p.estimated_tokens = req.estimated_tokens > 0 ? req.estimated_tokens : 0;
-  bool budget = !req.key_id.empty() && !req.key_budget.empty();
-  if (budget) {
-    p.budget.day = cap(req.key_budget.usd_per_day);
-    p.budget.month = cap(req.key_budget.usd_per_month);
-    p.budget.total = cap(req.key_budget.usd_total);
-    p.budget.warn_only = req.key_budget.warn_only;
-    // At most $1M: Redis sums reservations as integers and compares them as doubles.
-    p.budget.reserve = std::min<int64_t>(usd_to_nano(req.estimated_cost_usd), 1'000'000'000'000'000);
-  }
-  if (!req.key_id.empty()) add_scope(p, ScopeKind::key, req.key_limits, budget, req);
-  if (!req.model.empty()) add_scope(p, ScopeKind::model, req.model_limits, false, req);
+  if (!req.key_id.empty()) add_scope(p, ScopeKind::key, req.key_limits, &req.key_budget, req);
+  if (!req.key_id.empty() && !req.team.empty()) add_scope(p, ScopeKind::team, req.team_limits, &req.team_budget, req);
+  if (!req.model.empty()) add_scope(p, ScopeKind::model, req.model_limits, nullptr, req);
   if (!req.key_id.empty() && !req.model.empty())
-    add_scope(p, ScopeKind::key_model, req.key_model_limits, false, req);
+    add_scope(p, ScopeKind::key_model, req.key_model_limits, nullptr, req);
   return p;
+}
+
+void budget_crossings(const PlannedBudget& b, const std::array<int64_t, 3>& before,
+                      const std::array<int64_t, 3>& after, std::vector<BudgetCrossing>& out) {
+  if (!b.warn_only) return;
+  const std::array<int64_t, 3> caps{b.day, b.month, b.total};
+  static constexpr std::array<const char*, 3> kPeriods{"day", "month", "total"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (caps[i] <= 0) continue;
+    for (int pct : {50, 80, 100}) {
+      const i128 threshold = static_cast<i128>(caps[i]) * pct;  // x100, to stay in integers
+      if (static_cast<i128>(before[i]) * 100 < threshold && static_cast<i128>(after[i]) * 100 >= threshold)
+        out.push_back({b.team, b.owner, kPeriods[i], pct, static_cast<double>(after[i]) / 1e9,
+                       static_cast<double>(caps[i]) / 1e9});
+    }
+  }
+}
+
+bool decide_budgets(const Plan& plan, int64_t over_hard, int64_t over_warn, const BudgetPeriods& p, Decision& d) {
+  auto bits = [](int64_t all, uint8_t g) { return (all >> (3 * g)) & 7; };
+  bool refused = false;
+  for (uint8_t g = 0; g < plan.n_budgets; ++g) {
+    int64_t over = bits(over_hard, g);
+    if (!over) continue;
+    std::chrono::milliseconds wait = (over & 4)   ? std::chrono::milliseconds{0}
+                                     : (over & 2) ? p.until_next_month
+                                                  : p.until_next_day;
+    if (!refused || (d.retry_after.count() != 0 && (wait.count() == 0 || wait > d.retry_after))) {
+      d.retry_after = wait;
+      d.team_budget = plan.budgets[g].team;
+    }
+    refused = true;
+  }
+  d.budget_warning = over_warn != 0;
+  if (!refused)
+    for (uint8_t g = 0; g < plan.n_budgets; ++g)
+      if (bits(over_warn, g)) {
+        d.team_budget = plan.budgets[g].team;
+        break;
+      }
+  return refused;
 }
 
 void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w) {

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,14 +44,15 @@ struct BudgetSpec {
   bool empty() const;
 };
 
-// One request, checked against every scope at once (AND): the key, the model, and the key on
-// that model. Nothing is consumed unless every scope admits. An empty key_id or model skips
-// the scopes that need it.
+// One request, checked against every scope at once (AND): the key, its team, the model, and
+// the key on that model. Nothing is consumed unless every scope admits. An empty key_id, team
+// or model skips the scopes that need it.
 struct AdmissionRequest {
   std::string key_id;  // a stable key identity (its name or id, not the secret)
+  std::string team;    // the key's team ("" : none); its limits and budget are shared by its keys
   std::string model;   // the public alias
-  LimitSpec key_limits, model_limits, key_model_limits;
-  BudgetSpec key_budget;
+  LimitSpec key_limits, team_limits, model_limits, key_model_limits;
+  BudgetSpec key_budget, team_budget;
   int64_t estimated_tokens = 0;  // prompt estimate + max_tokens; charged now, reconciled at settle
   // The estimate priced at the model's known prices. With a budget it is reserved at admit
   // (spent + live reservations + this one must fit the cap) and replaced by the actual cost
@@ -78,6 +80,7 @@ struct Decision {
   std::chrono::milliseconds retry_after{0};
   bool too_large = false;        // the estimate exceeds a whole token limit: waiting won't help
   bool budget_warning = false;   // admitted over a warn-only budget
+  bool team_budget = false;      // the budget refused or warned about is the team's (else the key's)
   bool degraded = false;         // Redis unreachable: decided by RedisOptions::fail_open
 
   // The tightest request and token windows that apply (least remaining); empty when none.
@@ -117,6 +120,18 @@ class RateLimiter {
   virtual LimiterStats stats() const = 0;
 };
 
+// A warn-only budget's spend crossed 50, 80 or 100% of one of its caps. Reported once per
+// threshold and period: by the settle that crossed it (spend only grows within a period), on
+// the limiter's own thread or the settling one, never while a lock is held.
+struct BudgetCrossing {
+  bool team = false;     // the team's budget, else the key's
+  std::string id;        // the key id or the team name
+  const char* period;    // "day", "month" or "total"
+  int percent;           // 50, 80 or 100
+  double spent_usd, cap_usd;
+};
+using BudgetObserver = std::function<void(const BudgetCrossing&)>;
+
 // Time source, injectable for tests. Windows run on the monotonic clock; budget periods on the
 // wall clock (UTC).
 class LimiterClock {
@@ -128,6 +143,7 @@ class LimiterClock {
 
 struct LocalOptions {
   std::shared_ptr<const LimiterClock> clock;  // null: the real clocks
+  BudgetObserver on_crossing;                 // null: none
 };
 
 std::unique_ptr<RateLimiter> make_local_limiter(LocalOptions options = {});
@@ -147,6 +163,7 @@ struct RedisOptions {
   std::chrono::milliseconds concurrency_lease{60'000};
   std::size_t settle_queue_max = 100'000;  // pending settle/release updates before dropping
   std::shared_ptr<const LimiterClock> clock;  // wall clock for budget periods; null: real
+  BudgetObserver on_crossing;  // called on the background thread from the settle script's answer
 };
 
 // Throws std::invalid_argument for a URL it cannot use. Does not connect: an unreachable Redis

@@ -16,7 +16,7 @@
 // counted), and renews the leases of live concurrency slots, so a crashed replica's slots
 // expire after RedisOptions::concurrency_lease instead of leaking forever.
 //
-// Key layout (prefix "tollgate:" by default; <scope> is k:<key>, m:<model> or
+// Key layout (prefix "tollgate:" by default; <scope> is k:<key>, t:<team>, m:<model> or
 // km:<key>:<model>, names with ':' and '%' escaped):
 //   <prefix><scope>:rm|rd|tm|td   hash {d, t}: a GCRA window; expires when fully refilled
 //   <prefix><scope>:c             zset member -> lease deadline (ms); expires after the lease
@@ -38,6 +38,7 @@
 #include <cstring>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -159,6 +160,7 @@ bool is_noscript(const redisReply* r) {
 struct Command {
   std::vector<std::string> args;
   const Script* script = nullptr;  // set for EVALSHA: resent as EVAL on NOSCRIPT
+  std::function<void(const redisReply&)> on_reply;  // the background thread hands it the answer
 };
 
 Reply run(redisContext* c, const std::vector<std::string>& args) {
@@ -350,7 +352,7 @@ std::vector<Command> RedisCore::renewals() {
   std::vector<Command> out;
   for (auto& [k, members] : by_key) {
     Command c{{"EVALSHA", renew_script.sha, "1", k, std::to_string(opt.concurrency_lease.count())},
-              &renew_script};
+              &renew_script, {}};
     for (auto& m : members) c.args.push_back(std::move(m));
     out.push_back(std::move(c));
   }
@@ -379,6 +381,7 @@ bool RedisCore::send_batch(redisContext* c, std::vector<Command>& batch, size_t&
     Reply r(static_cast<redisReply*>(raw));
     if (is_noscript(r.get()) && cmd.script) noscript.push_back(&cmd);
     else if (r->type == REDIS_REPLY_ERROR) redis_errors.fetch_add(1, std::memory_order_relaxed);
+    else if (cmd.on_reply) cmd.on_reply(*r);
     ++done;
   }
   // Scripts Redis no longer had (SCRIPT FLUSH): resent as EVAL once the pipeline is drained.
@@ -388,6 +391,7 @@ bool RedisCore::send_batch(redisContext* c, std::vector<Command>& batch, size_t&
     Reply r = run_script(c, *cmd);
     if (!r) return false;
     if (r->type == REDIS_REPLY_ERROR) redis_errors.fetch_add(1, std::memory_order_relaxed);
+    else if (cmd->on_reply) cmd->on_reply(*r);
   }
   return true;
 }
@@ -490,60 +494,83 @@ class RedisAdmission final : public Admission {
     int64_t limit;
     int64_t window_ms;
   };
+  struct HeldBudget {
+    PlannedBudget plan;
+    PlannedScope scope;
+    std::string res_member;  // set when it holds a reservation
+  };
 
   std::shared_ptr<RedisCore> core;
   std::string member;                  // set when it holds concurrency slots
   std::vector<std::string> slot_keys;
   std::vector<TokenWindow> token_windows;
-  PlannedScope budget_scope;           // id empty: no budget
-  std::string res_member;              // set when it holds a budget reservation
+  std::vector<HeldBudget> budgets;     // the key's, the team's
   int64_t charged = 0;                 // tokens charged at admit (0 when admitted degraded)
   bool settled = false;
 
+  bool holds_reservation() const {
+    return std::any_of(budgets.begin(), budgets.end(), [](const HeldBudget& b) { return !b.res_member.empty(); });
+  }
+
   ~RedisAdmission() override {
-    if (!settled && !res_member.empty()) settle(charged, 0);  // releases it, adds no spend
+    if (!settled && holds_reservation()) settle(charged, 0);  // releases them, adds no spend
     if (member.empty()) return;
     core->drop_lease(member);
-    for (const auto& k : slot_keys) core->enqueue(Command{{"ZREM", k, member}, nullptr});
+    for (const auto& k : slot_keys) core->enqueue(Command{{"ZREM", k, member}, nullptr, {}});
   }
 
   void settle(int64_t actual_tokens, double cost_usd) override {
     if (settled) return;
     settled = true;
     int64_t delta = std::max<int64_t>(actual_tokens, 0) - charged;
-    int64_t nano = budget_scope.id.empty() ? 0 : usd_to_nano(cost_usd);
+    int64_t nano = budgets.empty() ? 0 : usd_to_nano(cost_usd);
     if (delta == 0) token_windows.clear();
-    if (token_windows.empty() && nano <= 0 && res_member.empty()) return;
-    // No renewal may re-add the reservation after the settle below removes it.
-    if (!res_member.empty()) core->drop_lease(res_member);
+    if (token_windows.empty() && nano <= 0 && !holds_reservation()) return;
+    // No renewal may re-add a reservation after the settle below removes it.
+    for (const auto& b : budgets)
+      if (!b.res_member.empty()) core->drop_lease(b.res_member);
 
-    Command cmd{{"EVALSHA", core->settle_script.sha, ""}, &core->settle_script};
-    std::vector<std::string> argv{std::to_string(token_windows.size()), nano > 0 ? "3" : "0",
-                                  res_member};
+    Command cmd{{"EVALSHA", core->settle_script.sha, ""}, &core->settle_script, {}};
+    std::vector<std::string> argv{std::to_string(token_windows.size()), std::to_string(budgets.size()),
+                                  std::to_string(kDayTtl.count()), std::to_string(kMonthTtl.count())};
     for (const auto& w : token_windows) {
       cmd.args.push_back(w.key);
       argv.push_back(std::to_string(w.limit));
       argv.push_back(std::to_string(w.window_ms));
       argv.push_back(std::to_string(delta));
     }
-    if (nano > 0) {
-      BudgetPeriods p = budget_periods(core->opt.clock ? core->opt.clock->wall()
-                                                       : std::chrono::system_clock::now());
-      const std::string n = std::to_string(nano);
-      cmd.args.push_back(core->key(budget_scope, "bd:" + p.day_tag));
-      cmd.args.push_back(core->key(budget_scope, "bm:" + p.month_tag));
-      cmd.args.push_back(core->key(budget_scope, "bt"));
-      for (auto ttl : {kDayTtl.count(), kMonthTtl.count(), int64_t{0}}) {
-        argv.push_back(n);
-        argv.push_back(std::to_string(ttl));
-      }
-    }
-    if (!res_member.empty()) {
-      cmd.args.push_back(core->key(budget_scope, "r"));
-      cmd.args.push_back(core->key(budget_scope, "rv"));
+    BudgetPeriods p = budget_periods(core->opt.clock ? core->opt.clock->wall() : std::chrono::system_clock::now());
+    for (const auto& b : budgets) {
+      cmd.args.push_back(core->key(b.scope, "bd:" + p.day_tag));
+      cmd.args.push_back(core->key(b.scope, "bm:" + p.month_tag));
+      cmd.args.push_back(core->key(b.scope, "bt"));
+      cmd.args.push_back(core->key(b.scope, "r"));
+      cmd.args.push_back(core->key(b.scope, "rv"));
+      argv.push_back(std::to_string(std::max<int64_t>(nano, 0)));
+      argv.push_back(b.res_member);
     }
     cmd.args[2] = std::to_string(cmd.args.size() - 3);
     for (auto& a : argv) cmd.args.push_back(std::move(a));
+    if (nano > 0 && core->opt.on_crossing) {
+      // The counters after this spend, from the script: a threshold between before and after
+      // was crossed by this settle alone (INCRBY is atomic), so every replica reports it once.
+      std::vector<PlannedBudget> plans;
+      for (const auto& b : budgets) plans.push_back(b.plan);
+      cmd.on_reply = [plans = std::move(plans), nano, observer = core->opt.on_crossing](const redisReply& r) {
+        if (r.type != REDIS_REPLY_ARRAY || r.elements < 3 * plans.size()) return;
+        std::vector<BudgetCrossing> crossed;
+        for (std::size_t g = 0; g < plans.size(); ++g) {
+          std::array<int64_t, 3> after{}, before{};
+          for (std::size_t i = 0; i < 3; ++i) {
+            const redisReply* e = r.element[3 * g + i];
+            after[i] = e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+            before[i] = after[i] - nano;
+          }
+          budget_crossings(plans[g], before, after, crossed);
+        }
+        for (const auto& c : crossed) observer(c);
+      };
+    }
     core->enqueue(std::move(cmd));
   }
 };
@@ -636,8 +663,8 @@ Decision RedisLimiter::degraded(const Plan& plan, std::unique_ptr<Admission>& ou
       adm->token_windows.push_back(
           {core_->key(plan.scopes[w.scope], w.suffix()), w.limit, w.length().count()});
   }
-  for (uint8_t i = 0; i < plan.n_scopes; ++i)
-    if (plan.scopes[i].budget) adm->budget_scope = plan.scopes[i];
+  for (uint8_t i = 0; i < plan.n_budgets; ++i)
+    adm->budgets.push_back({plan.budgets[i], plan.scopes[plan.budgets[i].scope], {}});
   out = std::move(adm);
   return d;
 }
@@ -656,8 +683,7 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   adm->charged = plan.estimated_tokens;
 
   std::vector<std::string> keys, args;
-  uint32_t budget_bits[3] = {0, 0, 0};
-  int n_budgets = 0, n_slots = 0;
+  int n_slots = 0;
   for (uint8_t i = 0; i < plan.n_windows; ++i) {
     const PlannedWindow& w = plan.windows[i];
     keys.push_back(core_->key(plan.scopes[w.scope], w.suffix()));
@@ -675,45 +701,50 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     adm->slot_keys.push_back(keys.back());
     ++n_slots;
   }
+  // Budget groups: group g's caps answer in bits (1, 2, 4) << 3g: day, month, total.
   std::optional<BudgetPeriods> periods;
-  for (uint8_t i = 0; i < plan.n_scopes; ++i) {
-    if (!plan.scopes[i].budget) continue;
-    adm->budget_scope = plan.scopes[i];
-    periods = budget_periods(core_->opt.clock ? core_->opt.clock->wall()
-                                              : std::chrono::system_clock::now());
-    auto add = [&](int64_t cap, const std::string& suffix, uint32_t bit) {
+  if (plan.n_budgets > 0)
+    periods = budget_periods(core_->opt.clock ? core_->opt.clock->wall() : std::chrono::system_clock::now());
+  const int64_t reserve = plan.n_budgets > 0 ? plan.budgets[0].reserve : 0;  // one estimate for all
+  for (uint8_t g = 0; g < plan.n_budgets; ++g) {
+    const PlannedBudget& b = plan.budgets[g];
+    const PlannedScope& scope = plan.scopes[b.scope];
+    RedisAdmission::HeldBudget held{b, scope, reserve > 0 ? core_->next_member() : std::string()};
+    std::vector<std::string> caps;
+    auto add = [&](int64_t cap, const std::string& suffix, int bit) {
       if (cap <= 0) return;
-      keys.push_back(core_->key(plan.scopes[i], suffix));
-      args.push_back(std::to_string(cap));
-      args.push_back(std::to_string(bit));
-      budget_bits[n_budgets++] = bit;
+      keys.push_back(core_->key(scope, suffix));
+      caps.push_back(std::to_string(cap));
+      caps.push_back(std::to_string(budget_bit(g, bit)));
     };
-    add(plan.budget.day, "bd:" + periods->day_tag, 1);
-    add(plan.budget.month, "bm:" + periods->month_tag, 2);
-    add(plan.budget.total, "bt", 4);
-    if (n_budgets > 0) {
-      keys.push_back(core_->key(plan.scopes[i], "r"));
-      keys.push_back(core_->key(plan.scopes[i], "rv"));
-      if (plan.budget.reserve > 0) adm->res_member = core_->next_member();
-    }
+    add(b.day, "bd:" + periods->day_tag, 1);
+    add(b.month, "bm:" + periods->month_tag, 2);
+    add(b.total, "bt", 4);
+    keys.push_back(core_->key(scope, "r"));
+    keys.push_back(core_->key(scope, "rv"));
+    args.push_back(std::to_string(caps.size() / 2));
+    args.push_back(b.warn_only ? "1" : "0");
+    args.push_back(held.res_member);
+    for (auto& c : caps) args.push_back(std::move(c));
+    adm->budgets.push_back(std::move(held));
   }
   if (n_slots > 0) adm->member = core_->next_member();
 
-  Command cmd{{"EVALSHA", core_->admit_script.sha, std::to_string(keys.size())},
-              &core_->admit_script};
+  Command cmd{{"EVALSHA", core_->admit_script.sha, std::to_string(keys.size())}, &core_->admit_script, {}};
   for (auto& k : keys) cmd.args.push_back(std::move(k));
   for (const std::string& a :
-       {std::to_string(plan.n_windows), std::to_string(n_slots), std::to_string(n_budgets),
-        adm->member, std::to_string(core_->opt.concurrency_lease.count()),
-        std::string(plan.budget.warn_only ? "1" : "0"), std::to_string(plan.budget.reserve),
-        adm->res_member})
+       {std::to_string(plan.n_windows), std::to_string(n_slots), std::to_string(plan.n_budgets), adm->member,
+        std::to_string(core_->opt.concurrency_lease.count()), std::to_string(reserve)})
     cmd.args.push_back(a);
   for (auto& a : args) cmd.args.push_back(std::move(a));
 
-  Reply r = call(cmd);
-  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 5 + 2 * size_t{plan.n_windows}) {
+  auto forget_holds = [&] {
     adm->member.clear();  // nothing to release
-    adm->res_member.clear();
+    for (auto& b : adm->budgets) b.res_member.clear();
+  };
+  Reply r = call(cmd);
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 6 + 2 * size_t{plan.n_windows}) {
+    forget_holds();
     return degraded(plan, out);
   }
   auto num = [&](size_t i) -> int64_t {
@@ -726,30 +757,22 @@ Decision RedisLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   d.reason = static_cast<Decision::Reason>(std::clamp<int64_t>(num(1), 0, 4));
   d.retry_after = milliseconds{num(2)};
   d.too_large = num(3) == 1;
-  int64_t over = num(4);
-  if (over != 0 && plan.budget.warn_only) d.budget_warning = true;
-  if (d.reason == Decision::Reason::budget && periods) {
-    // Until the longest exceeded period ends; never, for a total budget.
-    d.retry_after = (over & 4)   ? milliseconds{0}
-                    : (over & 2) ? periods->until_next_month
-                                 : periods->until_next_day;
-  }
+  if (periods) decide_budgets(plan, num(4), num(5), *periods, d);
   for (uint8_t i = 0; i < plan.n_windows; ++i) {
     const PlannedWindow& w = plan.windows[i];
-    WindowStatus st{w.limit, num(5 + 2 * i), milliseconds{num(6 + 2 * i)}};
+    WindowStatus st{w.limit, num(6 + 2 * i), milliseconds{num(7 + 2 * i)}};
     keep_tightest(w.kind == WindowKind::requests ? d.requests : d.tokens, st);
   }
 
   if (!d.admitted) {
     core_->rejected.fetch_add(1, std::memory_order_relaxed);
-    adm->member.clear();
-    adm->res_member.clear();
+    forget_holds();
     return d;
   }
   core_->admitted.fetch_add(1, std::memory_order_relaxed);
   if (!adm->member.empty()) core_->add_lease(adm->member, adm->slot_keys);
-  if (!adm->res_member.empty())
-    core_->add_lease(adm->res_member, {core_->key(adm->budget_scope, "r")});
+  for (const auto& b : adm->budgets)
+    if (!b.res_member.empty()) core_->add_lease(b.res_member, {core_->key(b.scope, "r")});
   out = std::move(adm);
   return d;
 }

@@ -9,24 +9,25 @@
 
 namespace tollgate::limits::detail {
 
-// KEYS: nw window hashes, nc concurrency zsets, nb budget counters, then (when nb > 0) the
-//       key's reservation zset (member -> lease deadline) and hash (member -> nano-USD, and
-//       '_sum' of them all).
-// ARGV: nw, nc, nb, member, lease_ms, warn_only, reserve (nano-USD), reservation member ('':
-//       none), then per window: limit, window_ms, cost, kind (1 requests, 2 tokens); per zset:
-//       limit; per budget: cap (nano-USD), bit.
+// KEYS: nw window hashes, nc concurrency zsets, then per budget group (the key's, the team's):
+//       its nb counters, its reservation zset (member -> lease deadline) and hash (member ->
+//       nano-USD, and '_sum' of them all).
+// ARGV: nw, nc, ng, member, lease_ms, reserve (nano-USD), then per window: limit, window_ms,
+//       cost, kind (1 requests, 2 tokens); per zset: limit; per group: nb, warn_only,
+//       reservation member ('': none), then per counter: cap (nano-USD), bit.
 // A budget is over when spend + live reservations reach the cap or leave no room for
-// `reserve`; expired reservations (a dead replica's) are pruned first.
+// `reserve`; expired reservations (a dead replica's) are pruned first. A hard group over
+// refuses; a warn group over only sets its bits in over_warn.
 // Returns {admitted, reason (0 none, 1 requests, 2 tokens, 3 concurrency, 4 budget),
-//          retry_ms, too_large, over_budget_bits, then per window: remaining, reset_ms}.
-// Commits (windows charged, lease added) only when admitted.
+//          retry_ms, too_large, over_hard_bits, over_warn_bits, then per window: remaining,
+//          reset_ms}.
+// Commits (windows charged, leases and reservations added) only when admitted.
 inline constexpr const char* kAdmitScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nw, nc, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local member, lease, warn_only = ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
-local reserve, rmember = tonumber(ARGV[7]), ARGV[8]
-local a = 9
+local nw, nc, ng = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local member, lease, reserve = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local a = 7
 local limit, win, before, after = {}, {}, {}, {}
 local reason, retry, too_large = 0, 0, 0
 for i = 1, nw do
@@ -54,32 +55,42 @@ for j = 1, nc do
   if redis.call('ZCARD', k) >= tonumber(ARGV[a]) then conc_full = true end
   a = a + 1
 end
-local rz, rh = KEYS[nw + nc + nb + 1], KEYS[nw + nc + nb + 2]
-local reserved = 0
-if nb > 0 and redis.call('EXISTS', rz) == 0 then
-  -- The zset outlives every member's deadline (PEXPIRE lease at each add and renewal): gone,
-  -- every reservation it held has expired.
-  redis.call('DEL', rh)
-elseif nb > 0 then
-  local gone = redis.call('ZRANGEBYSCORE', rz, '-inf', now)
-  for _, m in ipairs(gone) do
-    local v = tonumber(redis.call('HGET', rh, m))
-    if v then
-      redis.call('HDEL', rh, m)
-      redis.call('HINCRBY', rh, '_sum', -v)
+local over_hard, over_warn = 0, 0
+local held = {}
+local k = nw + nc
+for g = 1, ng do
+  local nb, warn_only, rmember = tonumber(ARGV[a]), ARGV[a + 1] == '1', ARGV[a + 2]
+  a = a + 3
+  local rz, rh = KEYS[k + nb + 1], KEYS[k + nb + 2]
+  local reserved = 0
+  if redis.call('EXISTS', rz) == 0 then
+    -- The zset outlives every member's deadline (PEXPIRE lease at each add and renewal): gone,
+    -- every reservation it held has expired.
+    redis.call('DEL', rh)
+  else
+    local gone = redis.call('ZRANGEBYSCORE', rz, '-inf', now)
+    for _, m in ipairs(gone) do
+      local v = tonumber(redis.call('HGET', rh, m))
+      if v then
+        redis.call('HDEL', rh, m)
+        redis.call('HINCRBY', rh, '_sum', -v)
+      end
+    end
+    if #gone > 0 then redis.call('ZREMRANGEBYSCORE', rz, '-inf', now) end
+    reserved = tonumber(redis.call('HGET', rh, '_sum')) or 0
+  end
+  for j = 1, nb do
+    local cap, bit = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    a = a + 2
+    local used = (tonumber(redis.call('GET', KEYS[k + j])) or 0) + reserved
+    if used >= cap or used + reserve > cap then
+      if warn_only then over_warn = over_warn + bit else over_hard = over_hard + bit end
     end
   end
-  if #gone > 0 then redis.call('ZREMRANGEBYSCORE', rz, '-inf', now) end
-  reserved = tonumber(redis.call('HGET', rh, '_sum')) or 0
+  if rmember ~= '' then held[#held + 1] = {rz, rh, rmember} end
+  k = k + nb + 2
 end
-local over = 0
-for j = 1, nb do
-  local cap, bit = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
-  local used = (tonumber(redis.call('GET', KEYS[nw + nc + j])) or 0) + reserved
-  if used >= cap or used + reserve > cap then over = over + bit end
-end
-if over > 0 and not warn_only then
+if over_hard > 0 then
   reason, retry = 4, 0
 elseif reason == 0 and conc_full then
   reason, retry = 3, 1000
@@ -95,14 +106,14 @@ if reason == 0 then
     redis.call('ZADD', KEYS[nw + j], now + lease, member)
     redis.call('PEXPIRE', KEYS[nw + j], lease)
   end
-  if nb > 0 and rmember ~= '' then
-    redis.call('ZADD', rz, now + lease, rmember)
-    redis.call('PEXPIRE', rz, lease)
-    redis.call('HSET', rh, rmember, reserve)
-    redis.call('HINCRBY', rh, '_sum', reserve)
+  for _, h in ipairs(held) do
+    redis.call('ZADD', h[1], now + lease, h[3])
+    redis.call('PEXPIRE', h[1], lease)
+    redis.call('HSET', h[2], h[3], reserve)
+    redis.call('HINCRBY', h[2], '_sum', reserve)
   end
 end
-local out = {admitted, reason, retry, too_large, over}
+local out = {admitted, reason, retry, too_large, over_hard, over_warn}
 for i = 1, nw do
   local used = before[i]
   if admitted == 1 then used = after[i] end
@@ -112,17 +123,19 @@ end
 return out
 )lua";
 
-// KEYS: nt token window hashes, nb budget counters, then (with a reservation member) the
+// KEYS: nt token window hashes, then per budget group: its day, month and total counters, its
 //       reservation zset and hash.
-// ARGV: nt, nb, reservation member ('': none), then per window: limit, window_ms, delta
-//       tokens; per budget: nano-USD, ttl_ms (0: no expiry).
+// ARGV: nt, ng, day_ttl_ms, month_ttl_ms, then per window: limit, window_ms, delta tokens;
+//       per group: nano-USD spent (0: none), reservation member ('': none).
 // The spend is added and the reservation removed in one step, so the budget never counts
-// both or neither.
+// both or neither. Returns per group the counters after the spend {day, month, total} (0s
+// when none was added): a budget alert is due where one crossed a threshold.
 inline constexpr const char* kSettleScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nt, nb, rmember = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local a = 4
+local nt, ng = tonumber(ARGV[1]), tonumber(ARGV[2])
+local day_ttl, month_ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+local a = 5
 for i = 1, nt do
   local limit, win, delta = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   a = a + 3
@@ -138,24 +151,33 @@ for i = 1, nt do
     redis.call('DEL', KEYS[i])
   end
 end
-for j = 1, nb do
-  local k = KEYS[nt + j]
-  redis.call('INCRBY', k, ARGV[a])
-  local ttl = tonumber(ARGV[a + 1])
-  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+local out = {}
+local k = nt
+for g = 1, ng do
+  local nano, rmember = ARGV[a], ARGV[a + 1]
   a = a + 2
-end
-if rmember ~= '' then
-  local rz, rh = KEYS[nt + nb + 1], KEYS[nt + nb + 2]
-  local v = tonumber(redis.call('HGET', rh, rmember))
-  if v then
-    redis.call('HDEL', rh, rmember)
-    redis.call('HINCRBY', rh, '_sum', -v)
+  if tonumber(nano) > 0 then
+    out[#out + 1] = redis.call('INCRBY', KEYS[k + 1], nano)
+    redis.call('PEXPIRE', KEYS[k + 1], day_ttl)
+    out[#out + 1] = redis.call('INCRBY', KEYS[k + 2], nano)
+    redis.call('PEXPIRE', KEYS[k + 2], month_ttl)
+    out[#out + 1] = redis.call('INCRBY', KEYS[k + 3], nano)
+  else
+    for _ = 1, 3 do out[#out + 1] = 0 end
   end
-  redis.call('ZREM', rz, rmember)
-  if redis.call('HLEN', rh) <= 1 then redis.call('DEL', rh) end
+  if rmember ~= '' then
+    local rz, rh = KEYS[k + 4], KEYS[k + 5]
+    local v = tonumber(redis.call('HGET', rh, rmember))
+    if v then
+      redis.call('HDEL', rh, rmember)
+      redis.call('HINCRBY', rh, '_sum', -v)
+    end
+    redis.call('ZREM', rz, rmember)
+    if redis.call('HLEN', rh) <= 1 then redis.call('DEL', rh) end
+  end
+  k = k + 5
 end
-return 1
+return out
 )lua";
 
 // KEYS[1]: a concurrency zset. ARGV: lease_ms, members... Extends the leases of live

@@ -35,7 +35,8 @@ struct Histogram {
   }
 };
 
-using RequestKey = std::tuple<std::string, std::string, std::string, std::string, int>;  // route model provider key status
+using RequestKey = std::tuple<std::string, std::string, std::string, std::string, std::string, int>;  // route model provider key team status
+using CostKey = std::tuple<std::string, std::string, std::string, std::string>;  // model provider key team
 using GenAiKey = std::tuple<std::string, std::string, std::string>;  // operation provider_kind model
 using ModelKey = std::tuple<std::string, std::string>;                       // route model
 using TokenKey = std::tuple<std::string, std::string, std::string>;          // model provider type
@@ -54,7 +55,7 @@ struct Shard {
   std::map<ModelKey, Histogram> tpot;       // time per output token
   std::map<ModelKey, Histogram> upstream;   // the answering attempt
   std::map<ModelKey, Histogram> overhead;   // end to end minus upstream: the gateway's own time
-  std::map<TokenKey, double> cost;          // model provider key
+  std::map<CostKey, double> cost;
   std::map<GenAiKey, Histogram> genai_duration;
   struct CacheCounts {
     uint64_t hits = 0, misses = 0, saved_input = 0, saved_output = 0;
@@ -68,7 +69,7 @@ struct Shard {
   // string keys. Map entries are never erased, so the pointers stay valid; each is filled on
   // first use, so a series still appears only once something is observed in it.
   struct Recent {
-    std::string route, model, provider, key, provider_kind, upstream_model;
+    std::string route, model, provider, key, team, provider_kind, upstream_model;
     int status = -1;
     uint64_t* requests = nullptr;
     Histogram *duration = nullptr, *ttft = nullptr, *upstream = nullptr, *overhead = nullptr, *tpot = nullptr;
@@ -130,12 +131,13 @@ void Metrics::record(const RequestSample& s) {
   std::lock_guard lock(sh.mu);
   Shard::Recent& r = sh.recent;
   if (r.status != s.status || r.route != s.route || r.model != s.model || r.provider != s.provider ||
-      r.key != s.key || r.provider_kind != s.provider_kind || r.upstream_model != s.upstream_model) {
+      r.key != s.key || r.team != s.team || r.provider_kind != s.provider_kind || r.upstream_model != s.upstream_model) {
     r = Shard::Recent{};
     r.route = s.route;
     r.model = s.model;
     r.provider = s.provider;
     r.key = s.key;
+    r.team = s.team;
     r.provider_kind = s.provider_kind;
     r.upstream_model = s.upstream_model;
     r.status = s.status;
@@ -145,7 +147,7 @@ void Metrics::record(const RequestSample& s) {
     if (!cached) cached = &map[make_key()];
     return *cached;
   };
-  ++slot(r.requests, sh.requests, [&] { return RequestKey{r.route, r.model, r.provider, r.key, r.status}; });
+  ++slot(r.requests, sh.requests, [&] { return RequestKey{r.route, r.model, r.provider, r.key, r.team, r.status}; });
   slot(r.duration, sh.duration, [&] { return ModelKey{r.route, r.model}; }).observe(s.duration_seconds);
   if (s.ttft_seconds >= 0) slot(r.ttft, sh.ttft, [&] { return ModelKey{r.route, r.model}; }).observe(s.ttft_seconds);
   if (s.upstream_seconds >= 0) {
@@ -155,7 +157,7 @@ void Metrics::record(const RequestSample& s) {
   if (s.ttft_seconds >= 0 && s.usage.known && s.usage.output_tokens > 1)
     slot(r.tpot, sh.tpot, [&] { return ModelKey{r.route, r.model}; })
         .observe((s.duration_seconds - s.ttft_seconds) / double(s.usage.output_tokens - 1));
-  if (s.cost_usd) slot(r.cost, sh.cost, [&] { return TokenKey{r.model, r.provider, r.key}; }) += *s.cost_usd;
+  if (s.cost_usd) slot(r.cost, sh.cost, [&] { return CostKey{r.model, r.provider, r.key, r.team}; }) += *s.cost_usd;
   if (!s.provider_kind.empty()) {
     const std::string_view op = s.route == "embeddings" ? "embeddings" : s.route == "completions" ? "text_completion" : "chat";
     const std::string_view kind = genai_provider_name(s.provider_kind);
@@ -258,12 +260,13 @@ std::string Metrics::render() const {
 
   std::string out;
   out.reserve(4096);
-  out += "# HELP tollgate_requests_total Requests answered, by route, model alias, provider and status.\n";
+  out += "# HELP tollgate_requests_total Requests answered, by route, model alias, provider, key, team and status.\n";
   out += "# TYPE tollgate_requests_total counter\n";
   for (auto& [k, v] : all.requests) {
-    auto& [route, model, provider, key, status] = k;
-    out += fmt::format("tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",key=\"{}\",status=\"{}\"}} {}\n",
-                       route, escape(model), escape(provider), escape(key), status, v);
+    auto& [route, model, provider, key, team, status] = k;
+    out += fmt::format(
+        "tollgate_requests_total{{route=\"{}\",model=\"{}\",provider=\"{}\",key=\"{}\",team=\"{}\",status=\"{}\"}} {}\n",
+        route, escape(model), escape(provider), escape(key), escape(team), status, v);
   }
   auto model_histograms = [&](std::string_view name, std::string_view help, const std::map<ModelKey, Histogram>& m) {
     out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
@@ -276,8 +279,9 @@ std::string Metrics::render() const {
   out += "# HELP tollgate_cost_usd_total Cost of actual usage in USD (requests with a known price only).\n";
   out += "# TYPE tollgate_cost_usd_total counter\n";
   for (auto& [k, v] : all.cost)
-    out += fmt::format("tollgate_cost_usd_total{{model=\"{}\",provider=\"{}\",key=\"{}\"}} {:.10f}\n",
-                       escape(std::get<0>(k)), escape(std::get<1>(k)), escape(std::get<2>(k)), v);
+    out += fmt::format("tollgate_cost_usd_total{{model=\"{}\",provider=\"{}\",key=\"{}\",team=\"{}\"}} {:.10f}\n",
+                       escape(std::get<0>(k)), escape(std::get<1>(k)), escape(std::get<2>(k)),
+                       escape(std::get<3>(k)), v);
   // OpenTelemetry GenAI semantic conventions, in Prometheus naming.
   out += "# HELP gen_ai_client_operation_duration_seconds GenAI operation duration (OpenTelemetry GenAI semconv).\n";
   out += "# TYPE gen_ai_client_operation_duration_seconds histogram\n";

@@ -22,6 +22,7 @@ struct RequestSample {
   std::string_view provider;  // "" when no upstream was reached
   std::string_view provider_kind;  // openai, anthropic, ... (gen_ai.provider.name)
   std::string_view key;       // the key's name (bounded: keys are configured), never the secret
+  std::string_view team;      // the key's team (bounded: teams are configured), "" when none
   std::string_view upstream_model;  // gen_ai.request.model: the model the request was made to
   int status = 0;
   double duration_seconds = 0;

@@ -19,6 +19,7 @@ std::optional<UsageGroup> usage_group_from_string(std::string_view s) {
   if (s == "key") return UsageGroup::key;
   if (s == "model") return UsageGroup::model;
   if (s == "provider") return UsageGroup::provider;
+  if (s == "team") return UsageGroup::team;
   return std::nullopt;
 }
 
@@ -36,6 +37,7 @@ json::value to_json(const UsageRecord& r) {
   o["ts"] = r.ts;
   o["key_id"] = text(r.key_id);
   o["key_name"] = text(r.key_name);
+  o["team"] = text(r.team);
   o["model"] = text(r.model);
   o["provider"] = text(r.provider);
   o["upstream_model"] = text(r.upstream_model);
@@ -97,7 +99,7 @@ bool UsageRecord::operator==(const UsageRecord& o) const {
          model == o.model && provider == o.provider && upstream_model == o.upstream_model && route == o.route &&
          status == o.status && stream == o.stream && usage_eq(usage, o.usage) && cost_usd == o.cost_usd &&
          latency_ms == o.latency_ms && ttft_ms == o.ttft_ms && attempts == o.attempts && error == o.error &&
-         guardrails == o.guardrails && cache == o.cache;
+         guardrails == o.guardrails && cache == o.cache && team == o.team;
 }
 
 namespace {

@@ -32,6 +32,7 @@ struct UsageRecord {
   int64_t ts = 0;  // unix ms, when the request was accepted
   std::string key_id;    // "" when the request was not authenticated
   std::string key_name;
+  std::string team;      // the key's team ("" when none)
   std::string model;     // the alias the caller named ("" when none was resolved)
   std::string provider;  // provider name ("" when no upstream was reached)
   std::string upstream_model;
@@ -55,8 +56,8 @@ struct UsageRecord {
   bool operator==(const UsageRecord& o) const;  // field by field (core::Usage included)
 };
 
-enum class UsageGroup { none, key, model, provider };
-// "none" | "key" | "model" | "provider" (the Admin API's group_by parameter); nullopt otherwise.
+enum class UsageGroup { none, key, model, provider, team };
+// "none" | "key" | "model" | "provider" | "team" (the Admin API's group_by); nullopt otherwise.
 std::optional<UsageGroup> usage_group_from_string(std::string_view s);
 
 // Aggregates over [from_ms, to_ms), in buckets of `bucket_seconds` (0: one bucket for the
@@ -66,7 +67,7 @@ struct UsageQuery {
   int64_t to_ms = INT64_MAX;
   int64_t bucket_seconds = 0;
   UsageGroup group_by = UsageGroup::none;
-  std::optional<std::string> key_id, model, provider;
+  std::optional<std::string> key_id, model, provider, team;
 };
 
 struct UsageBucket {
@@ -88,7 +89,7 @@ struct UsageBucket {
 struct RequestLogQuery {
   int64_t from_ms = 0;
   int64_t to_ms = INT64_MAX;
-  std::optional<std::string> key_id, model, provider;
+  std::optional<std::string> key_id, model, provider, team;
   std::optional<int> status;  // exact status
   bool errors_only = false;   // status >= 400
   int limit = 100;            // capped at 1000

@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kColumnList =
     "request_id, ts, key_id, key_name, model, provider, upstream_model, route, status, stream, "
     "input_tokens, output_tokens, cached_tokens, cache_creation_tokens, reasoning_tokens, "
-    "cost_usd, latency_ms, ttft_ms, attempts, error, guardrails, cache";
+    "cost_usd, latency_ms, ttft_ms, attempts, error, guardrails, cache, team";
 
 Param text_or_null(const std::string& s) {
   if (s.empty()) return std::monostate{};
@@ -26,7 +26,7 @@ Param tokens(const core::Usage& u, int64_t v) {
 // WHERE clause over the filters both queries share.
 void where(int64_t from_ms, int64_t to_ms, const std::optional<std::string>& key_id,
            const std::optional<std::string>& model, const std::optional<std::string>& provider,
-           std::string& sql, std::vector<Param>& params) {
+           const std::optional<std::string>& team, std::string& sql, std::vector<Param>& params) {
   sql += " WHERE ts >= ? AND ts < ?";
   params.emplace_back(from_ms);
   params.emplace_back(to_ms);
@@ -42,6 +42,7 @@ void where(int64_t from_ms, int64_t to_ms, const std::optional<std::string>& key
   eq("key_id", key_id);
   eq("model", model);
   eq("provider", provider);
+  eq("team", team);
 }
 
 }  // namespace
@@ -66,7 +67,8 @@ std::vector<std::string> schema(Dialect d) {
           "attempts INTEGER NOT NULL, "
           "error TEXT, "
           "guardrails TEXT, "  // JSON array of hits; NULL: none
-          "cache TEXT)",       // JSON object (the cache's verdict); NULL: no cache policy
+          "cache TEXT, "       // JSON object (the cache's verdict); NULL: no cache policy
+          "team TEXT)",        // the key's team; NULL: none
           id),
       "CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts)",
       "CREATE INDEX IF NOT EXISTS usage_records_key_ts ON usage_records (key_id, ts)",
@@ -76,7 +78,11 @@ std::vector<std::string> schema(Dialect d) {
 }
 
 std::vector<std::pair<std::string, std::string>> added_columns() {
-  return {{"guardrails", "TEXT"}, {"cache", "TEXT"}};
+  return {{"guardrails", "TEXT"}, {"cache", "TEXT"}, {"team", "TEXT"}};
+}
+
+std::vector<std::string> added_indexes() {
+  return {"CREATE INDEX IF NOT EXISTS usage_records_team_ts ON usage_records (team, ts)"};
 }
 
 std::string insert_sql(std::size_t rows) {
@@ -116,6 +122,7 @@ void append_params(const UsageRecord& r, std::vector<Param>& out) {
   out.push_back(text_or_null(r.error));
   out.push_back(text_or_null(r.guardrails));
   out.push_back(text_or_null(r.cache));
+  out.push_back(text_or_null(r.team));
 }
 
 std::string purge_sql(int chunk) {
@@ -139,6 +146,7 @@ Statement aggregate_sql(const UsageQuery& q) {
     case UsageGroup::key: group = "COALESCE(key_id, '')"; label = "COALESCE(MAX(key_name), '')"; break;
     case UsageGroup::model: group = "COALESCE(model, '')"; label = "''"; break;
     case UsageGroup::provider: group = "COALESCE(provider, '')"; label = "''"; break;
+    case UsageGroup::team: group = "COALESCE(team, '')"; label = "''"; break;
   }
   st.sql = fmt::format(
       "SELECT {0} AS bucket, {1} AS grp, {2} AS label, COUNT(*), "
@@ -150,7 +158,7 @@ Statement aggregate_sql(const UsageQuery& q) {
       "AVG(latency_ms), MAX(latency_ms), AVG(ttft_ms) "
       "FROM usage_records",
       bucket, group, label);
-  where(q.from_ms, q.to_ms, q.key_id, q.model, q.provider, st.sql, st.params);
+  where(q.from_ms, q.to_ms, q.key_id, q.model, q.provider, q.team, st.sql, st.params);
   // Positions, not expressions: PostgreSQL would read a literal bucket (one-bucket queries) in
   // GROUP BY as a column position.
   st.sql += " GROUP BY 1, 2 ORDER BY 1, 2";
@@ -160,7 +168,7 @@ Statement aggregate_sql(const UsageQuery& q) {
 Statement requests_sql(const RequestLogQuery& q) {
   Statement st;
   st.sql = fmt::format("SELECT {} FROM usage_records", kColumnList);
-  where(q.from_ms, q.to_ms, q.key_id, q.model, q.provider, st.sql, st.params);
+  where(q.from_ms, q.to_ms, q.key_id, q.model, q.provider, q.team, st.sql, st.params);
   if (q.status) {
     st.sql += " AND status = ?";
     st.params.emplace_back(int64_t{*q.status});
@@ -206,6 +214,7 @@ UsageRecord record_from_row(const Row& row) {
   r.error = text(19);
   r.guardrails = text(20);
   r.cache = text(21);
+  r.team = text(22);
   return r;
 }
 

@@ -22,8 +22,10 @@ std::vector<std::string> schema(Dialect d);
 // Columns added after the first release, as (name, SQL type): a store opening an older table
 // adds the ones it lacks.
 std::vector<std::pair<std::string, std::string>> added_columns();
+// Indexes over added columns, created after them.
+std::vector<std::string> added_indexes();
 
-constexpr int kColumns = 22;
+constexpr int kColumns = 23;
 // "INSERT INTO usage_records (...) VALUES (?,...),(?,...)" for `rows` rows.
 std::string insert_sql(std::size_t rows);
 void append_params(const UsageRecord& r, std::vector<Param>& out);  // kColumns params

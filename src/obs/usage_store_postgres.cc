@@ -52,8 +52,8 @@ class PgRow final : public sql::Row {
 
 
 // Bump with the migration step that goes with it (the columns of sql::added_columns() are
-// version 1).
-constexpr int64_t kUsageSchemaVersion = 1;
+// version 1; 2 adds team and its index).
+constexpr int64_t kUsageSchemaVersion = 2;
 
 class PostgresUsageStore final : public UsageStore {
  public:
@@ -79,6 +79,7 @@ class PostgresUsageStore final : public UsageStore {
         for (const auto& s : sql::schema(sql::Dialect::postgres)) writer_.exec_plain(s);
         for (const auto& [name, type] : sql::added_columns())
           writer_.exec_plain("ALTER TABLE usage_records ADD COLUMN IF NOT EXISTS " + name + " " + type);
+        for (const auto& s : sql::added_indexes()) writer_.exec_plain(s);
         writer_.exec_plain(fmt::format(
             "INSERT INTO tollgate_schema (component, version) VALUES ('usage', {0}) "
             "ON CONFLICT (component) DO UPDATE SET version = {0}",

@@ -211,6 +211,7 @@ class SqliteUsageStore final : public UsageStore {
     while (info.step()) have.insert(row.get_text(1));
     for (const auto& [name, type] : sql::added_columns())
       if (!have.contains(name)) exec(writer_, "ALTER TABLE usage_records ADD COLUMN " + name + " " + type);
+    for (const auto& s : sql::added_indexes()) exec(writer_, s);
   }
 
   std::vector<UsageRecord> select(const sql::Statement& s) {

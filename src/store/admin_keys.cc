@@ -23,19 +23,21 @@ std::optional<AdminKey> from_document(const std::string& name, const std::string
     const json::value* x = o.if_contains(f);
     return x && x->is_string() ? std::string(x->as_string()) : std::string();
   };
-  AdminKey k{name, text("role"), text("key_hash"), text("prefix"), 0};
+  AdminKey k{name, text("role"), text("team"), text("key_hash"), text("prefix"), 0};
   if (const json::value* c = o.if_contains("created_at"); c && c->is_int64()) k.created_at = c->as_int64();
   if (k.hash_hex.size() != 64) return std::nullopt;
   return k;
 }
 }  // namespace
 
-CreatedAdminKey create_admin_key(ResourceStore& store, const std::string& name, const std::string& role) {
+CreatedAdminKey create_admin_key(ResourceStore& store, const std::string& name, const std::string& role,
+                                 const std::string& team) {
   if (store.get_document(kKind, name)) throw ResourceConflict("an admin key named \"" + name + "\" already exists");
   std::string secret = "tga-" + generate_key_secret().substr(3);  // tga-: told apart from virtual keys at a glance
-  AdminKey k{name, role, sha256_hex(secret), secret.substr(0, 8), static_cast<int64_t>(std::time(nullptr))};
+  AdminKey k{name, role, team, sha256_hex(secret), secret.substr(0, 8), static_cast<int64_t>(std::time(nullptr))};
   json::object doc{{"name", k.name}, {"role", k.role}, {"key_hash", k.hash_hex}, {"prefix", k.prefix},
                    {"created_at", k.created_at}};
+  if (!team.empty()) doc["team"] = team;
   store.put_document(kKind, name, json::serialize(doc));
   return {std::move(k), std::move(secret)};
 }

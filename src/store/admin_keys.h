@@ -13,7 +13,8 @@ namespace tollgate::store {
 
 struct AdminKey {
   std::string name;
-  std::string role;  // admin | viewer
+  std::string role;  // admin | viewer | team-admin
+  std::string team;  // team-admin: the team it manages
   std::string hash_hex;
   std::string prefix;
   int64_t created_at = 0;
@@ -24,7 +25,8 @@ struct CreatedAdminKey {
   AdminKey key;
   std::string secret;
 };
-CreatedAdminKey create_admin_key(ResourceStore& store, const std::string& name, const std::string& role);
+CreatedAdminKey create_admin_key(ResourceStore& store, const std::string& name, const std::string& role,
+                                 const std::string& team = {});
 
 std::vector<AdminKey> list_admin_keys(ResourceStore& store);
 // The admin key whose secret this is (compared by hash, in constant time), or nullopt.

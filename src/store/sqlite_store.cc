@@ -469,6 +469,7 @@ std::string key_settings_document(const core::Key& k) {
     doc["guardrails"] = std::move(g);
   }
   if (k.mcp) doc["mcp"] = mcp::grant_object(*k.mcp);
+  if (!k.team.empty()) doc["team"] = k.team;
   return boost::json::serialize(doc);
 }
 
@@ -573,7 +574,7 @@ core::ParseResult SqliteStore::load() {
   core::Resources& r = result.resources;
   std::vector<core::ConfigError>& errors = result.errors;
   // The row each loaded resource came from, so validation findings name the row.
-  std::vector<std::string> provider_rows, model_rows, key_rows;
+  std::vector<std::string> provider_rows, model_rows, key_rows, team_rows;
 
   Transaction tx(db_, "BEGIN");  // one consistent read of all three tables
   int64_t version = data_version();
@@ -680,6 +681,17 @@ core::ParseResult SqliteStore::load() {
     }
   }
 
+  // Teams are kept as documents (their kind has no table of its own), read by their schema.
+  Statement teams(db_, "SELECT name, doc FROM documents WHERE kind = 'teams' ORDER BY name");
+  while (teams.step()) {
+    std::string row = teams.text(0);
+    if (auto t = core::parse_team(teams.text(1), row_source("teams", row), errors)) {
+      check_name(t->name, row, "teams");
+      r.teams.push_back(std::move(*t));
+      team_rows.push_back(row);
+    }
+  }
+
   Statement keys(db_,
                  "SELECT id, name, hash, prefix, models, expires_at, settings FROM keys "
                  "WHERE revoked_at IS NULL ORDER BY name");
@@ -697,6 +709,7 @@ core::ParseResult SqliteStore::load() {
       r, errors, [&](std::string_view section, std::size_t index, std::string_view field) {
         const std::vector<std::string>& rows = section == "providers" ? provider_rows
                                                : section == "models"  ? model_rows
+                                               : section == "teams"   ? team_rows
                                                                       : key_rows;
         return core::ConfigLocation{row_source(section, rows.at(index)), std::string(field), 0, 0};
       });
@@ -795,6 +808,8 @@ core::Resources SqliteStore::stored_names(const std::string& except_model) {
     stored.kind = "keywords";
     context.guardrails.push_back(std::move(stored));
   }
+  Statement teams(db_, "SELECT name FROM documents WHERE kind = 'teams'");
+  while (teams.step()) context.teams.push_back(core::Team{teams.text(0), {}, {}, {}, {}});
   return context;
 }
 
@@ -828,6 +843,7 @@ CreatedKey SqliteStore::create_key(const core::Key& spec) {
   created.key.budget = spec.budget;
   created.key.model_limits = spec.model_limits;
   created.key.guardrails = spec.guardrails;
+  created.key.team = spec.team;
   check_key_models(created.key);
 
   boost::json::array allowed;
@@ -895,6 +911,7 @@ bool SqliteStore::update_key(const core::Key& spec) {
   next.budget = spec.budget;
   next.model_limits = spec.model_limits;
   next.guardrails = spec.guardrails;
+  next.team = spec.team;
   check_key_models(next);
 
   boost::json::array allowed;
@@ -1114,7 +1131,11 @@ bool SqliteStore::revoke_key(const std::string& id_or_name) {
 }
 
 // --- documents and the audit log -------------------------------------------------------------
-// Neither changes what load() reads, so neither sets wrote_since_load_.
+// Documents of the kinds load() reads (teams) set wrote_since_load_; the others and the audit
+// log do not change what it reads.
+namespace {
+bool loaded_kind(const std::string& kind) { return kind == "teams"; }
+}  // namespace
 
 // A document's literal secrets (its kind's top-level secret fields) sealed, or opened again.
 std::string SqliteStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
@@ -1159,17 +1180,32 @@ std::optional<std::string> SqliteStore::get_document(const std::string& kind, co
 
 void SqliteStore::put_document(const std::string& kind, const std::string& name, const std::string& doc) {
   std::lock_guard lock(mutex_);
+  if (kind == "teams") {
+    // What load() will ask of it, now: its allowlist names stored models and providers.
+    std::vector<core::ConfigError> errors;
+    auto team = core::parse_team(doc, "team " + name, errors);
+    throw_if_invalid(std::move(errors));
+    core::Resources context = stored_names("");
+    std::erase_if(context.teams, [&](const core::Team& t) { return t.name == name; });
+    if (team) context.teams.insert(context.teams.begin(), std::move(*team));
+    std::vector<core::ConfigError> found;
+    core::validate_resources(context, found, "");
+    throw_if_invalid(findings_about(std::move(found), "teams", "team " + name));
+  }
   Statement upsert(db_,
                    "INSERT INTO documents (kind, name, doc, updated_at) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at");
   upsert.bind(1, kind).bind(2, name).bind(3, sealed_document(kind, doc, true)).bind(4, now_seconds()).step();
+  wrote_since_load_ = wrote_since_load_ || loaded_kind(kind);
 }
 
 bool SqliteStore::remove_document(const std::string& kind, const std::string& name) {
   std::lock_guard lock(mutex_);
   Statement del(db_, "DELETE FROM documents WHERE kind = ?1 AND name = ?2");
   del.bind(1, kind).bind(2, name).step();
-  return sqlite3_changes(db_) > 0;
+  bool removed = sqlite3_changes(db_) > 0;
+  wrote_since_load_ = wrote_since_load_ || (removed && loaded_kind(kind));
+  return removed;
 }
 
 void SqliteStore::append_audit(const AuditEntry& e) {

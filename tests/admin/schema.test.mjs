@@ -41,7 +41,7 @@ const NON_CRUD_ROUTES = [
   ['get', '/admin/v1/usage'], ['get', '/admin/v1/requests'], ['get', '/admin/v1/requests/{request_id}'],
   ['get', '/admin/v1/config'], ['get', '/admin/v1/schema'], ['get', '/admin/v1/openapi.json'],
   ['get', '/admin/v1/admin_keys'], ['post', '/admin/v1/admin_keys'], ['get', '/admin/v1/admin_keys/{name}'],
-  ['delete', '/admin/v1/admin_keys/{name}'], ['get', '/admin/v1/audit'],
+  ['delete', '/admin/v1/admin_keys/{name}'], ['get', '/admin/v1/audit'], ['post', '/admin/v1/guardrails/try'],
 ];
 
 describe('resource schema, OpenAPI document and generic CRUD', () => {
@@ -63,7 +63,7 @@ describe('resource schema, OpenAPI document and generic CRUD', () => {
 
   it('lists every kind with its write and read schemas and an example', T, () => {
     const names = schema.kinds.map((k) => k.name);
-    assert.deepEqual([...names].sort(), ['admin_keys', 'guardrails', 'keys', 'models', 'providers']);
+    assert.deepEqual([...names].sort(), ['admin_keys', 'guardrails', 'keys', 'models', 'providers', 'teams']);
     for (const k of schema.kinds) {
       assert.equal(k.write.type, 'object', k.name);
       assert.ok(k.write.properties.name, `${k.name} has a name`);

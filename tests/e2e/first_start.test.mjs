@@ -47,26 +47,27 @@ describe('first start: the sign-in link in headless chromium', () => {
     await page.waitForSelector(byTest('page-overview'));
 
     await page.click(byTest('nav-access'));
-    await page.waitForSelector(byTest('admin-keys'));
-    assert.match(await page.textContent(byTest('admin-keys')), /first-admin\s*admin/);
+    await page.waitForSelector(byTest('table-admin_keys'));
+    assert.match(await page.textContent(byTest('row-admin_keys-first-admin')), /first-admin\s*admin/);
     await page.click(byTest('admin-key-new'));
-    const form = page.locator(byTest('admin-key-form'));
-    // Made from the schema: the role is a select of its enum, viewer by default.
-    assert.deepEqual(await form.locator('select[name="role"] option').allTextContents(), ['admin', 'viewer']);
-    assert.equal(await form.locator('select[name="role"]').inputValue(), 'viewer');
+    const form = page.locator(byTest('form-admin_keys'));
+    // Made from the schema: the role is a select of its enum, its default named.
+    assert.deepEqual(await form.locator('select[name="role"] option').allTextContents(), ['default (viewer)', 'admin', 'viewer', 'team-admin']);
+    assert.equal(await form.locator('select[name="role"]').inputValue(), '');
     await form.locator('input[name="name"]').fill('bad name');
-    await form.locator('button[type="submit"]').click();
+    await page.click(byTest('save-admin_keys'));
     await page.waitForSelector(byTest('error-name'));
     assert.match(await page.textContent(byTest('error-name')), /does not match/);
     await shot(page, '21-admin-key-field-error');
     await form.locator('input[name="name"]').fill('ops-viewer');
-    await form.locator('button[type="submit"]').click();
-    await page.waitForSelector(byTest('admin-key-secret-value'));
-    const viewer = (await page.textContent(byTest('admin-key-secret-value'))).trim();
+    await page.click(byTest('save-admin_keys'));
+    await page.waitForSelector(byTest('key-secret'));
+    const viewer = (await page.textContent(byTest('key-secret'))).trim();
     assert.match(viewer, /^tga-/);
     await shot(page, '22-admin-key-secret-once');
-    await page.click(`${byTest('admin-key-secret')} button:has-text("Done")`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="admin-keys"]')?.textContent.includes('ops-viewer'));
+    await page.click(byTest('secret-done'));
+    await page.waitForSelector(byTest('row-admin_keys-ops-viewer'));
+    assert.match(await page.textContent(byTest('row-admin_keys-ops-viewer')), /viewer/, 'the default role was given');
     await page.waitForFunction(() => document.querySelector('[data-testid="audit-log"]')?.textContent.includes('POST /admin/v1/admin_keys'));
     const audit = await page.textContent(byTest('audit-log'));
     assert.match(audit, /admin_key:first-admin/);

@@ -37,19 +37,19 @@ export async function goTo(page, name) {
 
 export async function createProvider(page, { name, baseURL, apiKey }) {
   await goTo(page, 'providers');
-  await page.click(byTest('provider-new'));
-  const form = page.locator(byTest('provider-form'));
+  await page.click(byTest('new-providers'));
+  const form = page.locator(byTest('form-providers'));
   await form.locator('input[name="name"]').fill(name);
   await form.locator('select[name="kind"]').selectOption('openai');
   // A bad URL first: the API's field error shows under the field.
   await form.locator('input[name="base_url"]').fill('not a url');
   await form.locator('input[name="api_key"]').fill(apiKey);
-  await page.click(byTest('provider-save'));
+  await page.click(byTest('save-providers'));
   await page.waitForSelector(byTest('error-base_url'));
   await shot(page, '02-provider-field-error');
   await form.locator('input[name="base_url"]').fill(baseURL);
-  await page.click(byTest('provider-save'));
-  const row = page.locator(byTest(`provider-row-${name}`));
+  await page.click(byTest('save-providers'));
+  const row = page.locator(byTest(`row-providers-${name}`));
   await row.waitFor();
   assert.match(await row.textContent(), /set/, 'the provider list says an API key is set (and never shows it)');
   assert.ok(!(await page.content()).includes(apiKey), 'the provider API key never reaches the page');
@@ -58,15 +58,15 @@ export async function createProvider(page, { name, baseURL, apiKey }) {
 
 export async function createModel(page, { name, provider, upstream, priceIn, priceOut }) {
   await goTo(page, 'models');
-  await page.click(byTest('model-new'));
-  const form = page.locator(byTest('model-form'));
+  await page.click(byTest('new-models'));
+  const form = page.locator(byTest('form-models'));
   await form.locator('input[name="name"]').fill(name);
   await form.locator('select[name="targets[0].provider"]').selectOption(provider);
   await form.locator('input[name="targets[0].model"]').fill(upstream);
   if (priceIn !== undefined) await form.locator('input[name="pricing.input"]').fill(String(priceIn));
   if (priceOut !== undefined) await form.locator('input[name="pricing.output"]').fill(String(priceOut));
-  await page.click(byTest('model-save'));
-  const row = page.locator(byTest(`model-row-${name}`));
+  await page.click(byTest('save-models'));
+  const row = page.locator(byTest(`row-models-${name}`));
   await row.waitFor();
   assert.match(await row.textContent(), new RegExp(`${provider}/${upstream}`));
   await shot(page, '04-models');
@@ -75,21 +75,21 @@ export async function createModel(page, { name, provider, upstream, priceIn, pri
 /** Creates a key with limits and a budget; returns its secret (shown once). */
 export async function createKey(page, { name, models, rpm, usdPerDay }) {
   await goTo(page, 'keys');
-  await page.click(byTest('key-new'));
-  const form = page.locator(byTest('key-form'));
+  await page.click(byTest('new-keys'));
+  const form = page.locator(byTest('form-keys'));
   await form.locator('input[name="name"]').fill(name);
   await form.locator('input[name="all-models"]').uncheck();
   for (const model of models) await form.locator(`input[name="model-${model}"]`).check();
   await form.locator('input[name="limits.rpm"]').fill(String(rpm));
   await form.locator('input[name="budget.usd_per_day"]').fill(String(usdPerDay));
-  await page.click(byTest('key-save'));
+  await page.click(byTest('save-keys'));
   await page.waitForSelector(byTest('secret-modal'));
   const secret = (await page.textContent(byTest('key-secret'))).trim();
   assert.ok(secret.length >= 16, `a secret is shown once: ${secret}`);
   await shot(page, '05-key-secret');
   await page.click(byTest('copy-secret'));
   await page.click(byTest('secret-done'));
-  const row = page.locator(byTest(`key-row-${name}`));
+  const row = page.locator(byTest(`row-keys-${name}`));
   await row.waitFor();
   const text = await row.textContent();
   assert.match(text, new RegExp(`${rpm} rpm`));
@@ -195,7 +195,7 @@ export async function checkOverview(page, { model, keyName }) {
 /** A phone-sized viewport: no horizontal scrolling, the menu folds into a toggle. */
 export async function checkResponsive(page) {
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const name of ['overview', 'keys', 'logs', 'playground']) {
+  for (const name of ['overview', 'keys', 'models', 'guardrails', 'logs', 'playground']) {
     await page.evaluate((n) => (window.location.hash = `#/${n}`), name);
     await page.waitForSelector(byTest(`page-${name}`));
     await page.waitForTimeout(300);

@@ -692,8 +692,8 @@ describe('observability: known traffic -> exact metrics, access log, SQLite usag
     assert.equal(rn.key_name, 'alice');
 
     const { text, samples } = await scrape(gw);
-    assert.equal(sample(samples, 'tollgate_requests_total', { route: 'chat.completions', model: '', provider: '', key: '', status: 401 }), 1);
-    assert.equal(sample(samples, 'tollgate_requests_total', { route: 'chat.completions', model: '', provider: '', key: 'alice', status: notAllowed.status }), 1, 'an unresolved model is not a label value');
+    assert.equal(sample(samples, 'tollgate_requests_total', { route: 'chat.completions', model: '', provider: '', key: '', team: '', status: 401 }), 1);
+    assert.equal(sample(samples, 'tollgate_requests_total', { route: 'chat.completions', model: '', provider: '', key: 'alice', team: '', status: notAllowed.status }), 1, 'an unresolved model is not a label value');
     // No GenAI client span for a call that was never made (the exporter flushes every second).
     await sleep(1500);
     for (const r of [unauth, notAllowed]) {

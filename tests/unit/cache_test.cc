@@ -96,6 +96,8 @@ models:
   - { name: m, targets: [{ provider: demo, model: x }], cache: faq }
 keys:
   - { name: k, key: tg-abcdefgh12345678, cache: faq, team: red }
+teams:
+  - { name: red }
 )", "t.yaml");
   ASSERT_TRUE(ok.ok()) << (ok.errors.empty() ? "" : ok.errors[0].to_string());
   const auto& p = ok.resources.cache_policies.at(0);

@@ -435,6 +435,89 @@ TEST_F(LocalLimiter, ScopeNamesDoNotCollide) {
   EXPECT_EQ(admit_n(r2, 2), 1);
 }
 
+// Teams (issue 16): a team's limits and budget are drawn from by all its keys together, on top
+// of each key's own; the decision says whose budget refused.
+TEST_F(LocalLimiter, TeamLimitsAreSharedByItsKeysOnTopOfTheirOwn) {
+  AdmissionRequest a = request({});
+  a.key_id = "key-a";
+  a.team = "red";
+  a.team_limits.rpm = 3;
+  AdmissionRequest b = a;
+  b.key_id = "key-b";
+  b.key_limits.rpm = 5;
+  EXPECT_EQ(admit_n(a, 2), 2);
+  EXPECT_EQ(admit_n(b, 2), 1) << "the team has one request left for both keys";
+  std::unique_ptr<Admission> h;
+  Decision d = limiter->admit(a, h);
+  EXPECT_FALSE(d.admitted);
+  EXPECT_EQ(d.reason, Decision::Reason::requests);
+  AdmissionRequest other = a;
+  other.key_id = "key-c";
+  other.team = "blue";
+  EXPECT_EQ(admit_n(other, 3), 3) << "another team's keys are untouched";
+}
+
+TEST_F(LocalLimiter, TeamBudgetIsSharedAndNamedInTheDecision) {
+  AdmissionRequest a = request({});
+  a.key_id = "key-a";
+  a.team = "red";
+  a.team_budget.usd_total = 1.0;
+  a.key_budget.usd_total = 100.0;
+  AdmissionRequest b = a;
+  b.key_id = "key-b";
+  std::unique_ptr<Admission> h;
+  ASSERT_TRUE(limiter->admit(a, h).admitted);
+  h->settle(10, 1.0);
+  h.reset();
+  Decision d = limiter->admit(b, h);
+  EXPECT_FALSE(d.admitted) << "key-b spent nothing, but its team spent everything";
+  EXPECT_EQ(d.reason, Decision::Reason::budget);
+  EXPECT_TRUE(d.team_budget);
+  a.key_budget.usd_total = 0.5;  // the key's own, spent too: either may be named, refused all the same
+  a.team_budget.usd_total = 10.0;
+  b.key_budget = a.key_budget;
+  b.team_budget = a.team_budget;
+  EXPECT_FALSE(limiter->admit(a, h).admitted);
+  d = limiter->admit(b, h);
+  EXPECT_TRUE(d.admitted) << "key-b's own budget is untouched and the team has room";
+}
+
+TEST_F(LocalLimiter, WarnBudgetCrossingsAreReportedOncePerThresholdAndPeriod) {
+  std::vector<BudgetCrossing> seen;
+  std::mutex mu;
+  LocalOptions o{clock, [&](const BudgetCrossing& c) {
+                   std::lock_guard lock(mu);
+                   seen.push_back(c);
+                 }};
+  auto l = make_local_limiter(o);
+  AdmissionRequest r = request({});
+  r.team = "red";
+  r.key_budget.usd_per_day = 10.0;
+  r.key_budget.warn_only = true;
+  r.team_budget.usd_total = 100.0;  // hard: never reported
+  auto spend = [&](double usd) {
+    std::unique_ptr<Admission> h;
+    ASSERT_TRUE(l->admit(r, h).admitted);
+    h->settle(1, usd);
+  };
+  for (int i = 0; i < 5; ++i) spend(3.0);  // 3, 6, 9, 12, 15: 50% at 6, 80% at 9, 100% at 12
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].percent, 50);
+  EXPECT_EQ(seen[1].percent, 80);
+  EXPECT_EQ(seen[2].percent, 100);
+  for (const auto& c : seen) {
+    EXPECT_FALSE(c.team);
+    EXPECT_EQ(c.id, "team-a");
+    EXPECT_STREQ(c.period, "day");
+    EXPECT_DOUBLE_EQ(c.cap_usd, 10.0);
+  }
+  EXPECT_DOUBLE_EQ(seen[1].spent_usd, 9.0);
+  clock->advance(std::chrono::hours(24));  // a new UTC day: the thresholds are due again
+  spend(6.0);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[3].percent, 50);
+}
+
 TEST(LimitsFormat, ResetLooksLikeOpenAIs) {
   EXPECT_EQ(format_reset(0ms), "0s");
   EXPECT_EQ(format_reset(20ms), "20ms");

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -347,6 +348,82 @@ TEST_F(RedisLimiter, ConcurrentAdmitsAcrossReplicasReserveTheBudgetExactly) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(held.size(), 20u);
   EXPECT_EQ(redis_->command("HGET tollgate:k:team-a:rv _sum"), "2000000000");
+}
+
+// A team's budget and limits are shared by its keys on every replica; the admit script keeps
+// a reservation per budget group (the key's and the team's) in the same round trip.
+TEST_F(RedisLimiter, TeamBudgetAndLimitsAreSharedAcrossReplicasAndKeys) {
+  auto a = make_redis_limiter(options());
+  auto b = make_redis_limiter(options());
+  AdmissionRequest ka = request({});
+  ka.key_id = "key-a";
+  ka.team = "red";
+  ka.team_limits.rpd = 4;
+  ka.team_budget.usd_total = 1.0;
+  ka.key_budget.usd_total = 50.0;
+  ka.estimated_cost_usd = 0.1;
+  AdmissionRequest kb = ka;
+  kb.key_id = "key-b";
+  std::unique_ptr<Admission> h;
+  ASSERT_TRUE(a->admit(ka, h).admitted);
+  EXPECT_EQ(redis_->command("HGET tollgate:t:red:rv _sum"), "100000000") << "the team's reservation";
+  EXPECT_EQ(redis_->command("HGET tollgate:k:key-a:rv _sum"), "100000000") << "and the key's";
+  h->settle(10, 0.6);
+  h.reset();
+  ASSERT_TRUE(eventually([&] { return redis_->command("GET tollgate:t:red:bt") == "600000000"; }));
+  ASSERT_TRUE(b->admit(kb, h).admitted);  // 0.6 + 0.1 reserved fits 1.0
+  h->settle(10, 0.5);
+  h.reset();
+  ASSERT_TRUE(eventually([&] { return redis_->command("GET tollgate:t:red:bt") == "1100000000"; }));
+  Decision d = b->admit(ka, h);
+  EXPECT_FALSE(d.admitted) << "key-a's own budget has room; the team's is spent";
+  EXPECT_EQ(d.reason, Decision::Reason::budget);
+  EXPECT_TRUE(d.team_budget);
+  EXPECT_EQ(redis_->command("GET tollgate:k:key-a:bt"), "600000000");
+  // The team's daily request window counted both keys on both replicas: 2 of 4 used.
+  AdmissionRequest free_a = ka, free_b = kb;
+  free_a.team_budget = {};
+  free_b.team_budget = {};
+  EXPECT_EQ(hammer({a.get(), b.get()}, free_a, 1, 2) + hammer({b.get()}, free_b, 1, 2), 2);
+}
+
+TEST_F(RedisLimiter, WarnBudgetCrossingsAreReportedOnceAcrossReplicas) {
+  std::mutex mu;
+  std::vector<BudgetCrossing> seen;
+  auto observe = [&](const BudgetCrossing& c) {
+    std::lock_guard lock(mu);
+    seen.push_back(c);
+  };
+  RedisOptions oa = options(), ob = options();
+  oa.on_crossing = observe;
+  ob.on_crossing = observe;
+  auto a = make_redis_limiter(oa);
+  auto b = make_redis_limiter(ob);
+  AdmissionRequest r = request({});
+  r.team = "red";
+  r.team_budget.usd_per_month = 10.0;
+  r.team_budget.warn_only = true;
+  for (int i = 0; i < 6; ++i) {  // 2 USD each, alternating replicas: 4 -> 50% at 6, 80% at 8, 100% at 10
+    std::unique_ptr<Admission> h;
+    ASSERT_TRUE((i % 2 ? b : a)->admit(r, h).admitted);
+    h->settle(1, 2.0);
+  }
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return seen.size() >= 3;
+  }));
+  std::this_thread::sleep_for(300ms);  // nothing more comes
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  std::vector<int> pcts;
+  for (const auto& c : seen) {
+    pcts.push_back(c.percent);
+    EXPECT_TRUE(c.team);
+    EXPECT_EQ(c.id, "red");
+    EXPECT_STREQ(c.period, "month");
+  }
+  std::sort(pcts.begin(), pcts.end());
+  EXPECT_EQ(pcts, (std::vector<int>{50, 80, 100}));
 }
 
 TEST_F(RedisLimiter, SettleReplacesTheReservationOnceAcrossReplicas) {

@@ -237,7 +237,8 @@ TEST(UsageJson, UnknownValuesAreNullNeverZero) {
   EXPECT_TRUE(to_json(b).as_object().at("avg_ttft_ms").is_null());
   EXPECT_EQ(usage_group_from_string("key"), UsageGroup::key);
   EXPECT_EQ(usage_group_from_string("provider"), UsageGroup::provider);
-  EXPECT_FALSE(usage_group_from_string("team"));
+  EXPECT_EQ(usage_group_from_string("team"), UsageGroup::team);
+  EXPECT_FALSE(usage_group_from_string("teams"));
 }
 
 // --- SQLite ------------------------------------------------------------------------------
@@ -266,6 +267,7 @@ void check_added_columns(UsageStore& store) {
   UsageRecord r = rec("new-1", 6, "k", "m", "p", 400, -1, 0, 0, std::nullopt);
   r.guardrails = R"([{"policy":"deny","entity":"keywords[0]","stage":"request","acted":true,"count":1}])";
   r.cache = R"({"status":"hit","saved_input_tokens":4,"saved_output_tokens":5,"saved_usd":null})";
+  r.team = "red";
   store.write_batch({r});
   ASSERT_TRUE(store.request("new-1"));
   EXPECT_EQ(*store.request("new-1"), r);
@@ -275,6 +277,22 @@ void check_added_columns(UsageStore& store) {
   EXPECT_TRUE(to_json(*old).as_object()["guardrails"].as_array().empty());
   EXPECT_EQ(j["cache"].as_object().at("status"), "hit");
   EXPECT_TRUE(to_json(*old).as_object()["cache"].is_null());
+  // team (schema version 2): grouped and filtered by.
+  EXPECT_EQ(j["team"], "red");
+  EXPECT_TRUE(to_json(*old).as_object()["team"].is_null());
+  UsageQuery q;
+  q.group_by = UsageGroup::team;
+  auto groups = store.aggregate(q);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].group, "");
+  EXPECT_EQ(groups[1].group, "red");
+  EXPECT_EQ(groups[1].requests, 1);
+  q.team = "red";
+  EXPECT_EQ(store.aggregate(q).size(), 1u);
+  RequestLogQuery l;
+  l.team = "red";
+  ASSERT_EQ(store.requests(l).size(), 1u);
+  EXPECT_EQ(store.requests(l)[0].request_id, "new-1");
 }
 
 TEST(UsageSqlite, AnOlderTableGainsTheColumnsAddedSince) {
@@ -624,7 +642,7 @@ TEST_F(UsagePostgres, ANewerUsageSchemaIsRefused) {
     auto newer = open_postgres_usage_store(conninfo());
     ADD_FAILURE() << "a newer usage table was opened";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 9, newer than this tollgate knows (1)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 9, newer than this tollgate knows (2)"), std::string::npos)
         << e.what();
   }
 }

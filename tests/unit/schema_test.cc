@@ -204,8 +204,8 @@ TEST(Schema, CheckAcceptsEveryExampleAndNamesEachMistake) {
   check(*find_kind("admin_keys"), json::parse(R"({"name":"a b","role":"root","extra":1})").as_object(), errors);
   std::map<std::string, std::string> by_field;
   for (const auto& e : errors) by_field[e.field] = e.message;
-  EXPECT_EQ(by_field["role"], "must be one of: admin, viewer, not \"root\"");
-  EXPECT_EQ(by_field["extra"], "unknown field (expected one of: name, role)");
+  EXPECT_EQ(by_field["role"], "must be one of: admin, viewer, team-admin, not \"root\"");
+  EXPECT_EQ(by_field["extra"], "unknown field (expected one of: name, role, team)");
   EXPECT_TRUE(by_field["name"].find("does not match") != std::string::npos) << by_field["name"];
   errors.clear();
   check(*find_kind("models"), json::parse(R"({"retry":{"max_attempts":21},"targets":[{"weight":"x"}]})").as_object(), errors);
@@ -215,6 +215,35 @@ TEST(Schema, CheckAcceptsEveryExampleAndNamesEachMistake) {
   EXPECT_EQ(by_field["retry.max_attempts"], "must be between 1 and 20, not 21");
   EXPECT_EQ(by_field["targets[0].weight"], "must be a whole number, not \"x\"");
   EXPECT_EQ(by_field["targets[0].provider"], "is required");
+}
+
+// Teams are read by their schema in the resources file too: each mistake gets the Admin API's
+// message, at its field, with the file's line.
+TEST(Schema, TeamsSayTheSameInTheResourcesFileAndTheAdminApi) {
+  ParseResult r = parse_resources(
+      "teams:\n"
+      "  - name: red\n"
+      "    limits: { rpm: 0, tpd: x }\n"
+      "    budget: { mode: soft }\n"
+      "    colour: blue\n",
+      "t.yaml");
+  std::vector<ConfigError> api;
+  check(*find_kind("teams"),
+        json::parse(R"({"name":"red","limits":{"rpm":0,"tpd":"x"},"budget":{"mode":"soft"},"colour":"blue"})").as_object(),
+        api);
+  ASSERT_EQ(api.size(), 4u);
+  for (const auto& e : api) {
+    const ConfigError* f = error_at(r, "teams[0]." + e.field);
+    ASSERT_NE(f, nullptr) << e.field << listing(r);
+    EXPECT_EQ(f->message, e.message) << e.field;
+    EXPECT_GT(f->line, 1) << e.field << ": the file's error has its line";
+  }
+  EXPECT_EQ(r.errors.size(), api.size()) << listing(r);
+  // A key naming a team that is not declared.
+  ParseResult k = parse_resources("keys:\n  - { name: k, key: tg-abcdefgh12345678, team: nope }\n", "t.yaml");
+  const ConfigError* e = error_at(k, "keys[0].team");
+  ASSERT_NE(e, nullptr) << listing(k);
+  EXPECT_EQ(e->message, "team \"nope\" is not declared");
 }
 
 }  // namespace

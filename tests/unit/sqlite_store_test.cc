@@ -600,19 +600,19 @@ TEST(SqliteStore, DocumentsByKindAndTheAuditLogOnAnOlderFile) {
   }
   SqliteStore store(db.string());
   EXPECT_EQ(store.load().resources.providers.size(), 1u);
-  EXPECT_TRUE(store.list_documents("teams").empty());
-  store.put_document("teams", "b", R"({"name":"b"})");
-  store.put_document("teams", "a", R"({"name":"a"})");
+  EXPECT_TRUE(store.list_documents("widgets").empty());
+  store.put_document("widgets", "b", R"({"name":"b"})");
+  store.put_document("widgets", "a", R"({"name":"a"})");
   store.put_document("other", "a", R"({"name":"a","x":1})");
-  store.put_document("teams", "a", R"({"name":"a","v":2})");
-  auto teams = store.list_documents("teams");
-  ASSERT_EQ(teams.size(), 2u);
-  EXPECT_EQ(teams[0], (std::pair<std::string, std::string>{"a", R"({"name":"a","v":2})"}));
+  store.put_document("widgets", "a", R"({"name":"a","v":2})");
+  auto widgets = store.list_documents("widgets");
+  ASSERT_EQ(widgets.size(), 2u);
+  EXPECT_EQ(widgets[0], (std::pair<std::string, std::string>{"a", R"({"name":"a","v":2})"}));
   EXPECT_EQ(store.get_document("other", "a").value(), R"({"name":"a","x":1})");
-  EXPECT_FALSE(store.get_document("teams", "c"));
-  EXPECT_TRUE(store.remove_document("teams", "a"));
-  EXPECT_FALSE(store.remove_document("teams", "a"));
-  EXPECT_EQ(store.list_documents("teams").size(), 1u);
+  EXPECT_FALSE(store.get_document("widgets", "c"));
+  EXPECT_TRUE(store.remove_document("widgets", "a"));
+  EXPECT_FALSE(store.remove_document("widgets", "a"));
+  EXPECT_EQ(store.list_documents("widgets").size(), 1u);
 
   store.append_audit({1000, "config", "POST /admin/v1/providers", 201, "providers", "p", "null", R"({"name":"p"})"});
   store.append_audit({2000, "admin_key:ops", "DELETE /admin/v1/providers/p", 200, "providers", "p", R"({"name":"p"})", "null"});
@@ -624,7 +624,7 @@ TEST(SqliteStore, DocumentsByKindAndTheAuditLogOnAnOlderFile) {
   EXPECT_EQ(store.list_audit(1, 1).at(0).ts_ms, 1000);
   // A second connection (another process) sees them.
   SqliteStore again(db.string());
-  EXPECT_EQ(again.list_documents("teams").size(), 1u);
+  EXPECT_EQ(again.list_documents("widgets").size(), 1u);
   EXPECT_EQ(again.list_audit(10, 0).size(), 2u);
 }
 

@@ -1,26 +1,40 @@
 // The shell: sign-in gate, navigation, hash routes (#/overview, #/logs/<id>, ...). Hash routes
-// need nothing from the server but /ui/ itself.
+// need nothing from the server but /ui/ itself. Every resource kind with generic routes in the
+// schema gets a page; the ones below with a page of their own keep it.
 import { useEffect, useState } from 'react';
 import { Logo } from './components/Logo.jsx';
 import { api, auth, onUnauthorized } from './api.js';
+import { CanWrite } from './components/ui.jsx';
 import Login from './pages/Login.jsx';
 import Overview from './pages/Overview.jsx';
-import Providers from './pages/Providers.jsx';
-import Models from './pages/Models.jsx';
 import Keys from './pages/Keys.jsx';
+import Guardrails from './pages/Guardrails.jsx';
+import Resources from './pages/Resources.jsx';
+import { forgetSchema, loadSchema, title } from './schema.js';
 import Logs from './pages/Logs.jsx';
 import Playground from './pages/Playground.jsx';
 import Access from './pages/Access.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', component: Overview },
-  { id: 'providers', title: 'Providers', component: Providers },
-  { id: 'models', title: 'Models', component: Models },
+  { id: 'providers', title: 'Providers', component: Resources },
+  { id: 'models', title: 'Models', component: Resources },
   { id: 'keys', title: 'Keys', component: Keys },
+  { id: 'guardrails', title: 'Guardrails', component: Guardrails },
+  { kinds: true }, // the schema's other kinds (teams, mcp_servers, ...), in its order
   { id: 'logs', title: 'Logs', component: Logs },
   { id: 'playground', title: 'Playground', component: Playground },
   { id: 'access', title: 'Access', component: Access },
 ];
+
+/** The pages, with one for each kind of the schema that has generic routes and no page above. */
+function pagesOf(schema) {
+  const own = new Set(PAGES.map((p) => p.id));
+  const kinds = (schema?.kinds ?? [])
+    .filter((k) => k.generic_routes && !own.has(k.name))
+    .map((k) => ({ id: k.name, title: title(k.name), component: Resources }));
+  return PAGES.flatMap((p) => (p.kinds ? kinds : [p]));
+}
 
 // The first-start sign-in link (.../ui/#signin=<admin key>): the key is taken from the fragment,
 // which leaves the address bar and the history at once, before anything else reads it.
@@ -34,7 +48,7 @@ function takeSigninFragment() {
 function parseHash() {
   const h = window.location.hash.replace(/^#\/?/, '');
   const [page, ...rest] = h.split('/');
-  return { page: PAGES.some((p) => p.id === page) ? page : 'overview', arg: rest.length ? decodeURIComponent(rest.join('/')) : null };
+  return { page: page || 'overview', arg: rest.length ? decodeURIComponent(rest.join('/')) : null };
 }
 
 export default function App() {
@@ -45,6 +59,7 @@ export default function App() {
   const [route, setRoute] = useState(parseHash());
   const [menuOpen, setMenuOpen] = useState(false);
   const [expired, setExpired] = useState(false);
+  const [schema, setSchema] = useState(null);
 
   useEffect(() => {
     const onHash = () => {
@@ -79,6 +94,18 @@ export default function App() {
   }, [key, route.page]);
 
   useEffect(() => {
+    if (!key) return;
+    let live = true;
+    loadSchema().then(
+      (s) => live && setSchema(s),
+      () => live && setSchema({ kinds: [] }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [key]);
+
+  useEffect(() => {
     if (!linkKey) return;
     api.get('/admin/v1/config', { key: linkKey, quiet401: true }).then(
       (c) => {
@@ -110,7 +137,10 @@ export default function App() {
     );
   }
 
-  const Page = PAGES.find((p) => p.id === route.page).component;
+  const pages = pagesOf(schema);
+  // An unknown page is the overview, once the schema says which kinds there are.
+  const current = pages.find((p) => p.id === route.page) ?? (schema ? pages[0] : null);
+  const Page = current?.component;
   return (
     <div className="shell">
       <header className="topbar">
@@ -121,12 +151,18 @@ export default function App() {
           <Logo /> Tollgate
         </a>
         <span className="spacer" />
+        {config?.caller?.role === 'viewer' && (
+          <span className="badge" data-testid="role-viewer">
+            viewer: read-only
+          </span>
+        )}
         {config?.gateway_version && <span className="muted small">v{config.gateway_version}</span>}
         <button
           className="secondary"
           data-testid="sign-out"
           onClick={() => {
             auth.clear();
+            forgetSchema();
             setKey('');
             setConfig(null);
           }}
@@ -135,14 +171,16 @@ export default function App() {
         </button>
       </header>
       <nav className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Pages">
-        {PAGES.map((p) => (
-          <a key={p.id} href={`#/${p.id}`} className={p.id === route.page ? 'active' : ''} data-testid={`nav-${p.id}`} aria-current={p.id === route.page ? 'page' : undefined}>
+        {pages.map((p) => (
+          <a key={p.id} href={`#/${p.id}`} className={p.id === current?.id ? 'active' : ''} data-testid={`nav-${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined}>
             {p.title}
           </a>
         ))}
       </nav>
-      <main className="content" data-testid={`page-${route.page}`}>
-        <Page key={route.page} arg={route.arg} config={config} />
+      <main className="content" data-testid={current ? `page-${current.id}` : 'page-loading'}>
+        <CanWrite.Provider value={config?.caller?.role !== 'viewer'}>
+          {Page && <Page key={current.id} kindName={current.id} arg={route.arg} config={config} />}
+        </CanWrite.Provider>
       </main>
     </div>
   );

@@ -41,31 +41,8 @@ export function toLocalInput(ms) {
 }
 export const fromLocalInput = (s) => (s ? new Date(s).getTime() : null);
 
-/** "" -> undefined, "12" -> 12; for optional numeric form fields. */
-export function num(s) {
-  if (s === '' || s === null || s === undefined) return undefined;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : s; // a non-number is sent as typed, so the API names the field
-}
-
 export function percentile(sorted, p) {
   if (!sorted.length) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
-}
-
-/** Drops undefined, null and "" members (recursively), and objects left empty. */
-export function compact(v) {
-  if (Array.isArray(v)) return v.map(compact);
-  if (v && typeof v === 'object') {
-    const out = {};
-    for (const [k, x] of Object.entries(v)) {
-      const c = compact(x);
-      if (c === undefined || c === null || c === '') continue;
-      if (c && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).length === 0) continue;
-      out[k] = c;
-    }
-    return out;
-  }
-  return v;
 }

@@ -23,7 +23,8 @@ Kind key_kind() {
       map("model_limits", limits_field("limits")).doc("this key on one model: alias -> limits"),
       list("guardrails", ref("guardrail", "guardrails")).doc("policies applied to this key's requests"),
       str("cache").doc("a cache policy's name (cache_policies); wins over the model's"),
-      str("team").doc("the team the key belongs to (a cache policy's scope: team)"),
+      ref("team", "teams").doc("the team the key belongs to: its allowlist, limits and budget apply too (and a "
+                               "cache policy's scope: team)"),
       object("mcp",
              {list("allow", str("pattern")).doc("globs over server__tool, server__prompt, server__resource-uri"),
               list("deny", str("pattern")).doc("deny wins"),

@@ -12,6 +12,7 @@ Field pricing_field(std::string name);
 
 Kind provider_kind();
 Kind model_kind();
+Kind team_kind();
 Kind key_kind();
 Kind guardrail_kind();
 Kind admin_key_kind();

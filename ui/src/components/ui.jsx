@@ -1,11 +1,15 @@
 // Small building blocks: form fields that show their own API error, a modal, copy buttons.
-import { useCallback, useEffect, useState } from 'react';
+import { createContext, useCallback, useEffect, useState } from 'react';
 
-/** The message for `name` among API field errors (matches "name", "x[0].name", "limits.rpm"...). */
+/** False when the admin key signed in has role viewer: pages offer no writes. */
+export const CanWrite = createContext(true);
+
+/** The message for the field path `name` among the API's field errors ("targets[0].provider"). */
 export function fieldError(errors, name) {
   if (!errors?.length) return null;
-  const norm = (f) => String(f || '').replace(/^(providers|models|keys)(\[\d+\]|\.[^.[]+)\.?/, '');
-  const hit = errors.find((e) => norm(e.field) === name || e.field === name);
+  // A "providers[0]." style prefix (the file's place of a resource) is not part of the path.
+  const norm = (f) => String(f || '').replace(/^(providers|models|keys|guardrails)(\[\d+\]|\.[^.[]+)\.?/, '');
+  const hit = errors.find((e) => e.field === name || norm(e.field) === name);
   return hit ? hit.message : null;
 }
 
@@ -14,10 +18,12 @@ export function unclaimed(errors, names) {
   return (errors || []).filter((e) => !names.some((n) => fieldError([e], n)));
 }
 
-export function Field({ label, name, errors, hint, children, wide }) {
+/** A labelled input; `group`: several inputs (checkboxes), so a div, not a label that would tick the first. */
+export function Field({ label, name, errors, hint, children, wide, group }) {
   const msg = fieldError(errors, name);
+  const Tag = group ? 'div' : 'label';
   return (
-    <label className={`field${wide ? ' wide' : ''}${msg ? ' invalid' : ''}`} data-field={name}>
+    <Tag className={`field${wide ? ' wide' : ''}${msg ? ' invalid' : ''}`} data-field={name}>
       <span className="field-label">{label}</span>
       {children}
       {msg ? (
@@ -27,7 +33,7 @@ export function Field({ label, name, errors, hint, children, wide }) {
       ) : hint ? (
         <span className="field-hint">{hint}</span>
       ) : null}
-    </label>
+    </Tag>
   );
 }
 
@@ -157,4 +163,24 @@ export function useLoad(fn, deps) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   return [state.data, state.error, state.loading, reload];
+}
+
+/** A secret the gateway shows once (a new key, a rotated one): copy it now. */
+export function SecretOnce({ title, secret, onClose }) {
+  return (
+    <Modal title={title} onClose={onClose} testid="secret-modal">
+      <p>
+        Copy this key now. <strong>It will not be shown again</strong>; the gateway keeps only its hash.
+      </p>
+      <div className="secret-box">
+        <code data-testid="key-secret">{secret}</code>
+      </div>
+      <div className="form-actions">
+        <CopyButton text={secret} label="Copy key" testid="copy-secret" />
+        <button onClick={onClose} data-testid="secret-done">
+          I have copied it
+        </button>
+      </div>
+    </Modal>
+  );
 }
