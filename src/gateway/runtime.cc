@@ -134,7 +134,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   state.config = config;
   mcp::init_session_sealing(config.store.path);  // legacy MCP session ids: sealed with the store's key
   state.started_unix = std::time(nullptr);
-  if (config.access_log) state.access_log = std::make_unique<obs::AccessLog>();
+  if (config.access_log) state.access_log = std::make_unique<obs::AccessLog>(1, std::chrono::milliseconds(2));
 
   state.budget_alerts = std::make_shared<obs::BudgetAlerts>();
   if (config.limits_backend == "redis") {

@@ -27,11 +27,12 @@ void AccessLog::write(std::string_view line) {
       ++dropped_;
       return;
     }
-    const std::size_t before = pending_.size();
+    wake = pending_.empty();
     pending_.append(line).push_back('\n');
     ++appended_;
-    wake = before < kWakeAt && pending_.size() >= kWakeAt;
   }
+  // Only the first line of a batch wakes the writer; while it gathers or writes, nobody waits
+  // on the condition and notify_one costs no syscall.
   if (wake) wake_.notify_one();
 }
 
@@ -63,7 +64,14 @@ void AccessLog::run() {
   std::string batch;
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait_for(lock, interval_, [&] { return stopping_ || flush_requested_ || pending_.size() >= kWakeAt; });
+    wake_.wait(lock, [&] { return stopping_ || flush_requested_ || !pending_.empty(); });
+    if (!stopping_ && !flush_requested_ && pending_.size() < kWakeAt) {
+      // Let a batch gather: under load one write carries many lines; at a low rate a line
+      // waits this long at most.
+      lock.unlock();
+      std::this_thread::sleep_for(interval_);
+      lock.lock();
+    }
     flush_requested_ = false;
     const bool stopping = stopping_;
     if (!pending_.empty()) {

