@@ -1,6 +1,6 @@
 // The access log: one JSON line per request on stdout. A request appends its finished line to
-// a shared buffer (one short lock, no wake-up, no syscall); the log's own thread writes what
-// has gathered every flush interval, or sooner once a large batch waits, with one write.
+// a shared buffer (one short lock; only the first line of a batch wakes the writer); the log's
+// own thread lets a batch gather for `interval`, then writes it with one write.
 // spdlog's async logger, used before, cost a queue-slot copy, a condition-variable wake-up and
 // an fflush (a write syscall) per line, and 3 MB of preallocated slots.
 #pragma once
@@ -17,7 +17,7 @@ namespace tollgate::obs {
 
 class AccessLog {
  public:
-  // fd: where lines go (stdout by default). Lines wait at most `interval` before written.
+  // fd: where lines go (stdout by default). A line waits about `interval` before written.
   explicit AccessLog(int fd = 1, std::chrono::milliseconds interval = std::chrono::milliseconds(50));
   ~AccessLog();  // writes what is pending
   AccessLog(const AccessLog&) = delete;
@@ -30,7 +30,7 @@ class AccessLog {
   void flush();
   uint64_t dropped() const;
 
-  static constexpr std::size_t kWakeAt = 256 * 1024;          // a batch this large goes at once
+  static constexpr std::size_t kWakeAt = 256 * 1024;          // a batch this large goes without gathering
   static constexpr std::size_t kMaxPending = 8 * 1024 * 1024;  // then lines are dropped
 
  private:
