@@ -11,6 +11,7 @@
 
 #include "core/json_scan.h"
 #include "dialects/openai/fast_path.h"
+#include "obs/access_log.h"
 
 namespace json = boost::json;
 using namespace tollgate;
@@ -44,7 +45,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!model || !model->is_string() || model->as_string() != "upstream-\"model\"") abort();
     }
   }
+  // The usage numbers read by scan must be the ones a parsed document gives.
   core::Usage u;
   dialects::openai::read_usage_from_body(body, u);
+  boost::system::error_code pec;
+  json::value parsed = json::parse(body, pec);
+  if (!pec && parsed.is_object()) {
+    const auto& o = parsed.as_object();
+    std::vector<core::JsonMember> top;
+    bool unique_usage = core::scan_object_members(body, top) && core::find_member(top, "usage");
+    if (auto* usage = o.if_contains("usage"); usage && unique_usage) {
+      core::Usage d;
+      dialects::openai::read_usage(*usage, d);
+      if (d.known != u.known || d.input_tokens != u.input_tokens || d.output_tokens != u.output_tokens ||
+          d.cached_input_tokens != u.cached_input_tokens || d.reasoning_tokens != u.reasoning_tokens)
+        abort();
+    }
+  }
+  std::string quoted;
+  obs::append_json_string(quoted, body);
+  if (quoted != core::json_quote(body)) abort();
   return 0;
 }

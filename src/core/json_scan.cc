@@ -1,5 +1,7 @@
 #include "core/json_scan.h"
 
+#include <cstring>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -13,14 +15,20 @@ size_t skip_space(std::string_view s, size_t i) {
   return i;
 }
 
-// i points at '"'; returns one past the closing quote, or npos.
+// i points at '"'; returns one past the closing quote, or npos. memchr finds each candidate
+// quote; it closes the string unless an odd run of backslashes precedes it (most strings have
+// no escapes, so this is one memchr per string rather than a test per byte).
 size_t skip_string(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '"') {
-      return i + 1;
-    }
+  const char* base = s.data();
+  const size_t first = i + 1;  // the string's first content byte
+  for (size_t from = first; from < s.size();) {
+    const void* q = std::memchr(base + from, '"', s.size() - from);
+    if (!q) return std::string_view::npos;
+    const size_t j = static_cast<size_t>(static_cast<const char*>(q) - base);
+    size_t k = j;
+    while (k > first && base[k - 1] == '\\') --k;
+    if (((j - k) & 1) == 0) return j + 1;
+    from = j + 1;
   }
   return std::string_view::npos;
 }

@@ -1,5 +1,5 @@
-// Phase 10, record: metrics and the access log line. The log line is handed to spdlog's async
-// logger, which formats and writes it on its own thread, off the request path.
+// Phase 10, record: metrics, the usage record and the access log line. The line is built in one
+// pass and handed to the access log, whose own thread writes lines in batches (obs/access_log.h).
 #include <chrono>
 #include <ctime>
 
@@ -10,6 +10,7 @@
 #include "core/json_scan.h"
 #include "gateway/phases.h"
 #include "guardrails/guardrail.h"
+#include "obs/access_log.h"
 
 namespace tollgate::gateway {
 namespace {
@@ -25,16 +26,6 @@ std::string guard_hits_json(const RequestContext& ctx) {
   }
   out += ']';
   return out;
-}
-
-// The parameters dropped for the target (gateway/params.h) as a JSON array.
-std::string dropped_json(const RequestContext& ctx) {
-  std::string out = "[";
-  for (const auto& d : ctx.dropped) {
-    if (out.size() > 1) out += ',';
-    out += core::json_quote(d);
-  }
-  return out + ']';
 }
 
 // Credentials a captured body may hold that no PII pattern recognises: every provider's, the
@@ -61,6 +52,79 @@ std::string cache_json(const RequestContext& ctx) {
                      c.saved.input_tokens, c.saved.output_tokens,
                      c.saved_usd ? fmt::format("{:.8f}", *c.saved_usd) : "null",
                      c.similarity >= 0 ? fmt::format(R"(,"similarity":{:.4f})", c.similarity) : "");
+}
+
+// The access log line, built in one pass into a per-thread buffer (no temporary per field);
+// the writer thread only copies finished lines out (obs/access_log.h).
+std::string& access_line(const RequestContext& ctx, std::string_view provider, double duration, double ttft,
+                         const std::string& guard_hits, const std::string& cache) {
+  thread_local std::string line;
+  thread_local int64_t stamp_secs = -1;
+  thread_local char stamp[24];  // "YYYY-MM-DDTHH:MM:SS", formatted once a second
+  using obs::append_json_string;
+  auto wall = std::chrono::system_clock::now();
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+  if (ms / 1000 != stamp_secs) {
+    stamp_secs = ms / 1000;
+    std::time_t secs = static_cast<std::time_t>(stamp_secs);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::strftime(stamp, sizeof stamp, "%FT%T", &tm);
+  }
+  auto str_or_null = [](std::string& out, std::string_view v, bool present) {
+    if (present) append_json_string(out, v);
+    else out += "null";
+  };
+  line.clear();
+  auto out = std::back_inserter(line);
+  fmt::format_to(out, R"({{"ts":"{}.{:03d}Z","request_id":)", stamp, static_cast<int>(ms % 1000));
+  append_json_string(line, ctx.request_id);
+  line += R"(,"route":")";
+  line += route_name(ctx.route);
+  line += R"(","key":)";
+  str_or_null(line, ctx.key ? std::string_view(ctx.key->name) : std::string_view(), ctx.key != nullptr);
+  line += R"(,"model":)";
+  str_or_null(line, ctx.facts.model, !ctx.facts.model.empty());
+  line += R"(,"provider":)";
+  str_or_null(line, provider, !provider.empty());
+  line += R"(,"upstream_model":)";
+  str_or_null(line, ctx.target ? std::string_view(ctx.target->upstream_model) : std::string_view(), ctx.target.has_value());
+  fmt::format_to(out, R"(,"status":{},"stream":{},)", ctx.status, ctx.facts.stream);
+  if (ctx.usage.known)
+    fmt::format_to(out, R"("input_tokens":{},"output_tokens":{},"cached_tokens":{},"cache_creation_tokens":{},)",
+                   ctx.usage.input_tokens, ctx.usage.output_tokens, ctx.usage.cached_input_tokens,
+                   ctx.usage.cache_creation_tokens);
+  else
+    line += R"("input_tokens":null,"output_tokens":null,"cached_tokens":null,"cache_creation_tokens":null,)";
+  if (ctx.cost_usd) fmt::format_to(out, R"("cost_usd":{:.8f},)", *ctx.cost_usd);
+  else line += R"("cost_usd":null,)";
+  fmt::format_to(out, R"("latency_ms":{:.3f},)", duration * 1000);
+  if (ttft >= 0) fmt::format_to(out, R"("ttft_ms":{:.3f},)", ttft * 1000);
+  else line += R"("ttft_ms":null,)";
+  fmt::format_to(out, R"("attempts":{},"error":)", ctx.attempts);
+  str_or_null(line, ctx.error, !ctx.error.empty());
+  line += R"(,"guardrails":)";
+  line += guard_hits.empty() ? std::string_view("[]") : std::string_view(guard_hits);
+  line += R"(,"dropped":[)";
+  for (std::size_t i = 0; i < ctx.dropped.size(); ++i) {
+    if (i) line += ',';
+    append_json_string(line, ctx.dropped[i]);
+  }
+  line += R"(],"cache":)";
+  line += cache.empty() ? std::string_view("null") : std::string_view(cache);
+  if (ctx.route == Route::mcp) {
+    line += R"(,"mcp":{"server":)";
+    append_json_string(line, ctx.mcp_server);
+    line += R"(,"method":)";
+    append_json_string(line, ctx.mcp_method);
+    line += R"(,"name":)";
+    append_json_string(line, ctx.mcp_subject);
+    line += R"(,"client":)";
+    append_json_string(line, ctx.mcp_client);
+    fmt::format_to(out, R"(,"request_bytes":{}}})", ctx.ex.body().size());
+  }
+  line += '}';
+  return line;
 }
 
 }  // namespace
@@ -173,34 +237,9 @@ void record(RequestContext& ctx) {
                                   core::json_quote(request), core::json_quote(answer));
   }
 
-  if (auto& log = ctx.gateway.access_log) {
-    auto wall = std::chrono::system_clock::now();
-    std::time_t secs = std::chrono::system_clock::to_time_t(wall);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char ts[32];
-    std::strftime(ts, sizeof ts, "%FT%T", &tm);
-    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
-    log->info(
-        R"({{"ts":"{}.{:03d}Z","request_id":{},"route":"{}","key":{},"model":{},"provider":{},"upstream_model":{},"status":{},"stream":{},"input_tokens":{},"output_tokens":{},"cached_tokens":{},"cache_creation_tokens":{},"cost_usd":{},"latency_ms":{:.3f},"ttft_ms":{},"attempts":{},"error":{},"guardrails":{},"dropped":{},"cache":{}{}}})",
-        ts, static_cast<int>(millis), core::json_quote(ctx.request_id),
-        route_name(ctx.route), ctx.key ? core::json_quote(ctx.key->name) : "null",
-        ctx.facts.model.empty() ? "null" : core::json_quote(ctx.facts.model),
-        provider.empty() ? "null" : core::json_quote(provider),
-        ctx.target ? core::json_quote(ctx.target->upstream_model) : "null", ctx.status,
-        ctx.facts.stream, ctx.usage.known ? fmt::to_string(ctx.usage.input_tokens) : "null",
-        ctx.usage.known ? fmt::to_string(ctx.usage.output_tokens) : "null",
-        ctx.usage.known ? fmt::to_string(ctx.usage.cached_input_tokens) : "null",
-        ctx.usage.known ? fmt::to_string(ctx.usage.cache_creation_tokens) : "null",
-        ctx.cost_usd ? fmt::format("{:.8f}", *ctx.cost_usd) : "null", duration * 1000,
-        ttft >= 0 ? fmt::format("{:.3f}", ttft * 1000) : "null", ctx.attempts,
-        ctx.error.empty() ? "null" : core::json_quote(ctx.error), guard_hits.empty() ? "[]" : guard_hits,
-        dropped_json(ctx), cache.empty() ? "null" : cache,
-        ctx.route != Route::mcp ? std::string()
-                                : fmt::format(R"(,"mcp":{{"server":{},"method":{},"name":{},"client":{},"request_bytes":{}}})",
-                                              core::json_quote(ctx.mcp_server), core::json_quote(ctx.mcp_method),
-                                              core::json_quote(ctx.mcp_subject), core::json_quote(ctx.mcp_client),
-                                              ctx.ex.body().size()));
+  if (auto* log = ctx.gateway.access_log.get()) {
+    std::string& line = access_line(ctx, provider, duration, ttft, guard_hits, cache);
+    log->write(line);
   }
 }
 

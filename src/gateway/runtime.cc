@@ -2,6 +2,11 @@
 
 #include "cache/policy.h"
 
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -14,7 +19,6 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/async.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "admin/admin_routes.h"
@@ -153,15 +157,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   state.config = config;
   mcp::init_session_sealing(config.store.path);  // legacy MCP session ids: sealed with the store's key
   state.started_unix = std::time(nullptr);
-  if (config.access_log) {
-    // 8192 queued lines is a few MB; the default 64k slots would preallocate ~25 MB of RSS.
-    spdlog::init_thread_pool(8192, 1);
-    // Overrun drops the oldest line rather than blocking a request.
-    state.access_log = std::make_shared<spdlog::async_logger>(
-        "access", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
-        spdlog::async_overflow_policy::overrun_oldest);
-    state.access_log->set_pattern("%v");
-  }
+  if (config.access_log) state.access_log = std::make_unique<obs::AccessLog>(1, std::chrono::milliseconds(2));
 
   state.budget_alerts = std::make_shared<obs::BudgetAlerts>();
   if (config.limits_backend == "redis") {
@@ -333,9 +329,22 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   // shared store more often, so every replica serves a change within a second).
   const auto interval = store->change_check_interval();
   bool stop = false;
+  // Snapshots replaced by a reload, freed here once no worker holds them any more: the last
+  // reference dropped on a worker would have it free a large snapshot (100,000 keys) in the
+  // middle of its requests. Reloads (parsing, hashing keys) also yield to the workers.
+  std::vector<std::shared_ptr<const core::Snapshot>> retired;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+  auto last_trim = std::chrono::steady_clock::now();
   while (!stop) {
+    std::erase_if(retired, [](const auto& s) { return s.use_count() == 1; });
     timespec tick{static_cast<time_t>(interval.count() / 1000), static_cast<long>(interval.count() % 1000) * 1000000L};
     int sig = sigtimedwait(&signals, nullptr, &tick);
+    // Memory freed after a burst stays in malloc's per-thread arenas: when no request is in
+    // progress (looked at every 10 s) it goes back to the system, so RSS returns near idle.
+    if (auto now = std::chrono::steady_clock::now(); now - last_trim >= std::chrono::seconds(10)) {
+      last_trim = now;
+      if (state.metrics.in_flight().load() == 0) malloc_trim(0);
+    }
     bool reload = false;
     if (sig == SIGTERM || sig == SIGINT) {
       stop = true;
@@ -356,7 +365,12 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
       }
     }
     if (reload) {
+      auto previous = state.snapshots.shared();
       bool ok = load_snapshot(state, *store, ++version);
+      if (ok) {
+        state.snapshots.shared();  // this thread's own view moves to the new snapshot
+        retired.push_back(std::move(previous));
+      }
       state.metrics.config_reload(ok);
       if (ok) spdlog::info("resources reloaded (version {})", version);
     }
@@ -381,7 +395,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   workers.clear();
   if (state.usage) state.usage->stop();
   if (state.traces) state.traces->stop();
-  if (state.access_log) state.access_log->flush();
+  if (state.access_log) state.access_log->flush();  // (also done by its destructor)
   if (state.capture_log) state.capture_log->flush();
   spdlog::shutdown();
   return 0;

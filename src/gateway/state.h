@@ -12,6 +12,7 @@
 #include "core/process_config.h"
 #include "core/snapshot.h"
 #include "limits/rate_limiter.h"
+#include "obs/access_log.h"
 #include "obs/metrics.h"
 #include "obs/otlp.h"
 #include "obs/usage_sink.h"
@@ -62,7 +63,7 @@ struct GatewayState {
   core::ProcessConfig config;
   core::SnapshotHolder snapshots;
   obs::Metrics metrics;
-  std::shared_ptr<spdlog::logger> access_log;  // null: access log off
+  std::unique_ptr<obs::AccessLog> access_log;  // null: access log off
   // Before the limiter: it reports budget crossings here until it is destroyed.
   std::shared_ptr<obs::BudgetAlerts> budget_alerts;
   std::unique_ptr<limits::RateLimiter> limiter;  // shared by every worker thread

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -62,6 +63,34 @@ struct Connection {
 // Each worker thread has its own pool: connections never cross threads, so no locks.
 struct Pool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  // Closes connections idle past kMaxIdle while any are pooled. Without it a burst's
+  // connections (up to kMaxIdlePerHost per host) and their buffers stayed until reused: after
+  // a wave of streams, memory did not come back (issue 18).
+  // The timer belongs to its own pending wait, so it ends with the io_context it runs on.
+  bool reaping = false;
+
+  void reap(const net::any_io_executor& executor) {
+    const auto now = Clock::now();
+    std::size_t left = 0;
+    for (auto& [key, v] : idle) {
+      // Oldest first: give() appends, take() pops the newest.
+      std::size_t stale = 0;
+      while (stale < v.size() && now - v[stale]->idle_since > kMaxIdle) v[stale++]->close();
+      v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(stale));
+      left += v.size();
+    }
+    std::erase_if(idle, [](const auto& kv) { return kv.second.empty(); });
+    reaping = false;
+    if (left > 0) arm(executor);
+  }
+  void arm(const net::any_io_executor& ex) {
+    reaping = true;
+    auto timer = std::make_shared<net::steady_timer>(ex, kMaxIdle / 3);
+    timer->async_wait([this, timer](beast::error_code ec) {
+      if (!ec) reap(timer->get_executor());
+      else reaping = false;
+    });
+  }
 
   std::unique_ptr<Connection> take(const std::string& key) {
     auto it = idle.find(key);
@@ -82,6 +111,7 @@ struct Pool {
       return;
     }
     c->idle_since = Clock::now();
+    if (!reaping) arm(c->lowest().get_executor());
     v.push_back(std::move(c));
   }
 };
@@ -150,16 +180,23 @@ std::string_view describe(UpstreamFailure f) {
 }
 
 struct UpstreamCall::Impl {
-  // User-provided so make_unique does not zero the 16 KiB chunk buffer on every call (it was
-  // a tenth of the fast path's instructions).
-  Impl() {}
   std::unique_ptr<Connection> conn;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
   core::Timeouts timeouts;
   bool cancelled = false;
   bool body_done = false;
   std::string media_type;
-  char chunk[16 * 1024];
+  // Where body bytes land, allocated on the first read (never zeroed: that was a tenth of the
+  // fast path's instructions once). A whole answer is read 16 KiB at a time; a stream's pieces
+  // are events, and an open stream keeps its buffer, so streams get 4 KiB (issue 18: memory
+  // per open stream, by the thousand).
+  std::unique_ptr<char[]> chunk;
+  std::size_t chunk_size = 0;
+  void reserve_chunk(std::size_t n) {
+    if (chunk_size >= n) return;
+    chunk.reset(new char[n]);
+    chunk_size = n;
+  }
 
   net::awaitable<UpstreamFailure> connect(const core::UpstreamEndpoint& ep, bool verify,
                                           const std::string& key) {
@@ -231,12 +268,12 @@ struct UpstreamCall::Impl {
   template <class Stream>
   net::awaitable<beast::error_code> read_piece(Stream& s, std::size_t& got) {
     auto& body = parser->get().body();
-    body.data = chunk;
-    body.size = sizeof chunk;
+    body.data = chunk.get();
+    body.size = chunk_size;
     conn->lowest().expires_after(timeouts.idle);
     auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
-    got = sizeof chunk - body.size;
+    got = chunk_size - body.size;
     co_return ec;
   }
 };
@@ -324,6 +361,7 @@ std::string_view UpstreamCall::media_type() const { return impl_->media_type; }
 net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece, bool& done) {
   auto& d = *impl_;
   piece = {};
+  d.reserve_chunk(4 * 1024);
   for (;;) {
     if (d.body_done || d.parser->is_done()) {
       d.body_done = true;
@@ -345,7 +383,7 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece,
     }
     d.body_done = d.parser->is_done();
     if (got > 0 || d.body_done) {
-      piece = std::string_view(d.chunk, got);
+      piece = std::string_view(d.chunk.get(), got);
       done = d.body_done;
       co_return UpstreamFailure::none;
     }
@@ -353,6 +391,7 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece,
 }
 
 net::awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& body, std::size_t limit) {
+  impl_->reserve_chunk(16 * 1024);
   bool done = false;
   while (!done) {
     std::string_view piece;

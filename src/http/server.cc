@@ -27,6 +27,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <type_traits>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -98,6 +99,7 @@ struct ClientWatch {
   net::steady_timer done_timer;
   bool done = false;
   bool gone = false;
+  bool finished = false;  // the session has moved on: a late completion changes nothing
   std::function<void()> on_gone;
 };
 
@@ -273,6 +275,36 @@ void watch_client(Stream& stream, beast::flat_buffer& buf, const std::shared_ptr
                          net::bind_cancellation_slot(w->cancel.slot(), std::move(on_read)));
 }
 
+// Plain TCP: a readiness wait rather than a read. Asio tries a read at once, before it arms
+// epoll, and on a quiet socket that read fails (EAGAIN): a syscall on every request for
+// nothing. The wait costs none to start, reads nothing (a pipelined request stays in the
+// socket for the session), and needs no end-of-watch handshake: once `finished` is set, a
+// late completion only returns. When the socket turns readable, a peek tells a close (0 bytes
+// or an error) from a pipelined request (bytes waiting).
+void watch_socket(tcp::socket& socket, const std::shared_ptr<ClientWatch>& w) {
+  auto on_ready = [w, &socket](beast::error_code ec) {
+    if (w->finished) return;
+    if (ec) {
+      w->done = true;
+      return;
+    }
+    char byte;
+    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      watch_socket(socket, w);  // woken without data or a close: wait again
+      return;
+    }
+    w->done = true;
+    if (n > 0) return;  // a pipelined request: read after this answer
+    w->gone = true;
+    if (w->on_gone) {
+      auto fn = std::move(w->on_gone);
+      fn();
+    }
+  };
+  socket.async_wait(tcp::socket::wait_read, net::bind_cancellation_slot(w->cancel.slot(), std::move(on_ready)));
+}
+
 Headers json_headers() { return {{"content-type", "application/json"}}; }
 
 std::string simple_error(std::string_view message, std::string_view code) {
@@ -409,7 +441,8 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     if (opt.watch_client && buf.size() == 0) {
       watch = std::make_shared<ClientWatch>(transport.get_executor());
       ex.set_watch(watch);
-      watch_client(stream, buf, watch);
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) watch_socket(transport.socket(), watch);
+      else watch_client(stream, buf, watch);
     }
 
     ++st.active;
@@ -430,10 +463,12 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     }
     --st.active;
 
-    // The watch reads this stream: it ends before the stream is read again or destroyed.
+    // Over TLS the watch reads this stream: it ends before the stream is read again or
+    // destroyed. The plain watch only waits, and ignores whatever completes it from now on.
+    if (watch) watch->finished = true;
     if (watch && !watch->done) {
       watch->cancel.emit(net::cancellation_type::terminal);
-      co_await watch->done_timer.async_wait(use_tuple);
+      if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) co_await watch->done_timer.async_wait(use_tuple);
     }
     if (!answered || failed || !ex.reusable() || st.draining) co_return ex.intact();
   }

@@ -63,6 +63,20 @@ struct Shard {
   };
   std::map<ModelKey, CacheCounts> cache;  // model key
   std::map<std::tuple<std::string, std::string, std::string, std::string>, Histogram> genai_tokens;  // + token type
+
+  // The series the last request recorded here went to. Most requests repeat the one before
+  // (same route, model, key, status), and then skip a dozen map lookups, each building
+  // string keys. Map entries are never erased, so the pointers stay valid; each is filled on
+  // first use, so a series still appears only once something is observed in it.
+  struct Recent {
+    std::string route, model, provider, key, team, provider_kind, upstream_model;
+    int status = -1;
+    uint64_t* requests = nullptr;
+    Histogram *duration = nullptr, *ttft = nullptr, *upstream = nullptr, *overhead = nullptr, *tpot = nullptr;
+    Histogram *genai_duration = nullptr, *genai_input = nullptr, *genai_output = nullptr;
+    uint64_t *tokens_input = nullptr, *tokens_output = nullptr, *tokens_cached = nullptr;
+    double* cost = nullptr;
+  } recent;
 };
 
 // Buckets for token counts (gen_ai.client.token.usage).
@@ -115,24 +129,43 @@ Metrics::~Metrics() = default;
 void Metrics::record(const RequestSample& s) {
   Shard& sh = shards_->shard[shard_index()];
   std::lock_guard lock(sh.mu);
-  ++sh.requests[RequestKey{s.route, s.model, s.provider, s.key, s.team, s.status}];
-  sh.duration[ModelKey{s.route, s.model}].observe(s.duration_seconds);
-  if (s.ttft_seconds >= 0) sh.ttft[ModelKey{s.route, s.model}].observe(s.ttft_seconds);
+  Shard::Recent& r = sh.recent;
+  if (r.status != s.status || r.route != s.route || r.model != s.model || r.provider != s.provider ||
+      r.key != s.key || r.team != s.team || r.provider_kind != s.provider_kind || r.upstream_model != s.upstream_model) {
+    r = Shard::Recent{};
+    r.route = s.route;
+    r.model = s.model;
+    r.provider = s.provider;
+    r.key = s.key;
+    r.team = s.team;
+    r.provider_kind = s.provider_kind;
+    r.upstream_model = s.upstream_model;
+    r.status = s.status;
+  }
+  // The series' entry, looked up (and created) only the first time this series needs it.
+  auto slot = [](auto*& cached, auto& map, auto&& make_key) -> auto& {
+    if (!cached) cached = &map[make_key()];
+    return *cached;
+  };
+  ++slot(r.requests, sh.requests, [&] { return RequestKey{r.route, r.model, r.provider, r.key, r.team, r.status}; });
+  slot(r.duration, sh.duration, [&] { return ModelKey{r.route, r.model}; }).observe(s.duration_seconds);
+  if (s.ttft_seconds >= 0) slot(r.ttft, sh.ttft, [&] { return ModelKey{r.route, r.model}; }).observe(s.ttft_seconds);
   if (s.upstream_seconds >= 0) {
-    sh.upstream[ModelKey{s.route, s.model}].observe(s.upstream_seconds);
-    sh.overhead[ModelKey{s.route, s.model}].observe(std::max(0.0, s.duration_seconds - s.upstream_seconds));
+    slot(r.upstream, sh.upstream, [&] { return ModelKey{r.route, r.model}; }).observe(s.upstream_seconds);
+    slot(r.overhead, sh.overhead, [&] { return ModelKey{r.route, r.model}; }).observe(std::max(0.0, s.duration_seconds - s.upstream_seconds));
   }
   if (s.ttft_seconds >= 0 && s.usage.known && s.usage.output_tokens > 1)
-    sh.tpot[ModelKey{s.route, s.model}].observe((s.duration_seconds - s.ttft_seconds) / double(s.usage.output_tokens - 1));
-  if (s.cost_usd) sh.cost[CostKey{s.model, s.provider, s.key, s.team}] += *s.cost_usd;
+    slot(r.tpot, sh.tpot, [&] { return ModelKey{r.route, r.model}; })
+        .observe((s.duration_seconds - s.ttft_seconds) / double(s.usage.output_tokens - 1));
+  if (s.cost_usd) slot(r.cost, sh.cost, [&] { return CostKey{r.model, r.provider, r.key, r.team}; }) += *s.cost_usd;
   if (!s.provider_kind.empty()) {
-    std::string op = s.route == "embeddings" ? "embeddings" : s.route == "completions" ? "text_completion" : "chat";
-    GenAiKey gk{op, std::string(genai_provider_name(s.provider_kind)), std::string(s.upstream_model)};
-    sh.genai_duration[gk].observe(s.duration_seconds);
+    const std::string_view op = s.route == "embeddings" ? "embeddings" : s.route == "completions" ? "text_completion" : "chat";
+    const std::string_view kind = genai_provider_name(s.provider_kind);
+    slot(r.genai_duration, sh.genai_duration, [&] { return GenAiKey{std::string(op), std::string(kind), r.upstream_model}; }).observe(s.duration_seconds);
     if (s.usage.known) {
       // Token counts go in a seconds-bucketed Histogram's sum/count only; buckets below are token-sized.
-      auto& in = sh.genai_tokens[{op, std::get<1>(gk), std::get<2>(gk), "input"}];
-      auto& outh = sh.genai_tokens[{op, std::get<1>(gk), std::get<2>(gk), "output"}];
+      auto& in = slot(r.genai_input, sh.genai_tokens, [&] { return std::tuple{std::string(op), std::string(kind), r.upstream_model, std::string("input")}; });
+      auto& outh = slot(r.genai_output, sh.genai_tokens, [&] { return std::tuple{std::string(op), std::string(kind), r.upstream_model, std::string("output")}; });
       auto observe_tokens = [](Histogram& h, int64_t n) {
         for (std::size_t i = 0; i < kTokenBuckets.size() && i < h.buckets.size(); ++i)
           if (double(n) <= kTokenBuckets[i]) ++h.buckets[i];
@@ -144,13 +177,12 @@ void Metrics::record(const RequestSample& s) {
     }
   }
   if (s.usage.known) {
-    std::string model(s.model), provider(s.provider);
-    sh.tokens[TokenKey{model, provider, "input"}] += s.usage.input_tokens;
-    sh.tokens[TokenKey{model, provider, "output"}] += s.usage.output_tokens;
+    slot(r.tokens_input, sh.tokens, [&] { return TokenKey{r.model, r.provider, "input"}; }) += s.usage.input_tokens;
+    slot(r.tokens_output, sh.tokens, [&] { return TokenKey{r.model, r.provider, "output"}; }) += s.usage.output_tokens;
     if (s.usage.cached_input_tokens)
-      sh.tokens[TokenKey{model, provider, "cached_input"}] += s.usage.cached_input_tokens;
+      slot(r.tokens_cached, sh.tokens, [&] { return TokenKey{r.model, r.provider, "cached_input"}; }) += s.usage.cached_input_tokens;
     if (s.usage.cache_creation_tokens)
-      sh.tokens[TokenKey{model, provider, "cache_creation"}] += s.usage.cache_creation_tokens;
+      sh.tokens[TokenKey{r.model, r.provider, "cache_creation"}] += s.usage.cache_creation_tokens;
   }
 }
 

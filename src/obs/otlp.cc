@@ -283,9 +283,16 @@ bool OtlpExporter::post(const std::string& body) {
     status = call.status();
   };
   std::exception_ptr error;
-  net::co_spawn(target_->ioc, exchange(), [&](std::exception_ptr e) { error = e; });
+  bool finished = false;
+  net::co_spawn(target_->ioc, exchange(), [&](std::exception_ptr e) {
+    error = e;
+    finished = true;
+  });
+  // Until the exchange ends, not until the context runs out of work: the client's pool keeps
+  // a timer there while connections are pooled (it closes those idle too long).
   target_->ioc.restart();
-  target_->ioc.run();
+  while (!finished && target_->ioc.run_one()) {
+  }
   if (error || failure != http::UpstreamFailure::none || status < 200 || status >= 300) {
     std::string why = error ? "exception" : failure != http::UpstreamFailure::none
                                                 ? std::string(http::describe(failure))

@@ -2,6 +2,7 @@
 #include "dialects/openai/fast_path.h"
 
 #include <algorithm>
+#include <charconv>
 #include <vector>
 
 #include <boost/json/parse.hpp>
@@ -189,14 +190,91 @@ void read_usage(const json::value& usage, core::Usage& out) {
     out.reasoning_tokens = int_field(d->get_object(), "reasoning_tokens");
 }
 
+namespace {
+
+// A usage member's number from its raw JSON text, as int_field reads it from a DOM: an
+// integer, an unsigned beyond int64, or a double rounded; anything else is 0.
+int64_t raw_int(std::string_view t) {
+  if (t.empty() || (t[0] != '-' && (t[0] < '0' || t[0] > '9'))) return 0;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec == std::errc() && p == t.data() + t.size()) return v;
+  uint64_t u = 0;
+  auto [pu, ecu] = std::from_chars(t.data(), t.data() + t.size(), u);
+  if (ecu == std::errc() && pu == t.data() + t.size()) return static_cast<int64_t>(u);
+  double d = 0;
+  auto [pd, ecd] = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (ecd == std::errc() && pd == t.data() + t.size()) return core::double_to_int64(d);
+  return 0;
+}
+
+// The members of the object `text`, when it is one whose keys are plain and unique (what
+// every provider sends); otherwise false, and the caller reads a parsed document instead.
+bool plain_members(std::string_view text, std::vector<core::JsonMember>& out) {
+  if (!core::scan_object_members(text, out)) return false;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i].key.find('\\') != std::string_view::npos) return false;
+    for (std::size_t j = i + 1; j < out.size(); ++j)
+      if (out[i].key == out[j].key) return false;
+  }
+  return true;
+}
+
+// read_usage over the scanner's offsets: the same fields, without a DOM for a dozen numbers.
+bool read_usage_scanned(std::string_view u, core::Usage& out) {
+  std::vector<core::JsonMember> m;
+  if (!plain_members(u, m)) return false;
+  auto raw = [](std::string_view text, const core::JsonMember& x) {
+    return text.substr(x.value_begin, x.value_end - x.value_begin);
+  };
+  auto field = [&](std::string_view text, const std::vector<core::JsonMember>& ms, std::string_view k) -> int64_t {
+    for (const auto& x : ms)
+      if (x.key == k) return raw_int(raw(text, x));
+    return 0;
+  };
+  // The details objects, checked before anything is written so a fallback starts clean.
+  std::vector<core::JsonMember> details[4];
+  static constexpr std::string_view kDetails[4] = {"prompt_tokens_details", "completion_tokens_details",
+                                                    "input_tokens_details", "output_tokens_details"};
+  bool present[4] = {};
+  for (int d = 0; d < 4; ++d) {
+    for (const auto& x : m) {
+      if (x.key != kDetails[d]) continue;
+      std::string_view v = raw(u, x);
+      if (v.empty() || v[0] != '{') break;  // not an object: ignored, as read_usage does
+      if (!plain_members(v, details[d])) return false;
+      present[d] = true;
+    }
+  }
+  out.known = true;
+  out.input_tokens = field(u, m, "prompt_tokens");
+  if (!out.input_tokens) out.input_tokens = field(u, m, "input_tokens");
+  out.output_tokens = field(u, m, "completion_tokens");
+  if (!out.output_tokens) out.output_tokens = field(u, m, "output_tokens");
+  for (int d = 0; d < 4; ++d) {
+    if (!present[d]) continue;
+    std::string_view v;
+    for (const auto& x : m)
+      if (x.key == kDetails[d]) v = raw(u, x);
+    if (d % 2 == 0) out.cached_input_tokens = field(v, details[d], "cached_tokens");
+    else out.reasoning_tokens = field(v, details[d], "reasoning_tokens");
+  }
+  return true;
+}
+
+}  // namespace
+
 void read_usage_from_body(std::string_view body, core::Usage& out) {
-  // Only the usage object is parsed: the scanner finds it for a fraction of a full parse.
-  std::vector<core::JsonMember> members;
+  // Only the usage object is read: the scanner finds it, and its numbers, for a fraction of a
+  // full parse.
+  thread_local std::vector<core::JsonMember> members;
   if (!core::scan_object_members(body, members)) return;
   const auto* usage = core::find_member(members, "usage");
   if (!usage) return;
+  std::string_view value = body.substr(usage->value_begin, usage->value_end - usage->value_begin);
+  if (!value.empty() && value[0] == '{' && read_usage_scanned(value, out)) return;
   boost::system::error_code ec;
-  auto u = json::parse(body.substr(usage->value_begin, usage->value_end - usage->value_begin), ec);
+  auto u = json::parse(value, ec);
   if (!ec) read_usage(u, out);
 }
 

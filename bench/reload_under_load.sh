@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A resources reload under load (issue 18): the gateway holds KEYS virtual keys (100,000 by
+# default); h2load sends a fixed RATE for DUR seconds while SIGHUP reloads the whole snapshot
+# every 5 s. Prints p50/p99/max of the requests answered while no reload ran and of those
+# answered during a reload (the 500 ms after each SIGHUP), and how long a reload took (the
+# gateway's log). Loopback only; everything started is stopped on exit.
+#   bench/reload_under_load.sh            # RL_KEYS=100000 RL_RATE=200 RL_DUR=20
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TG_BIN=$(realpath "${TOLLGATE_BIN:-$HERE/../build/tollgate}")
+KEYS=${RL_KEYS:-100000}; RATE=${RL_RATE:-200}; DUR=${RL_DUR:-20}
+VKEY="tg-bench-key-0000000000000000000000000000"
+TMP=$(mktemp -d /tmp/tollgate-reload.XXXXXX); PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+MOCK_PORT=$(free_port)
+mkdir -p "$TMP/mock"
+cat >"$TMP/mock.conf" <<EOF
+daemon off; pid $TMP/mock/nginx.pid; error_log $TMP/mock/error.log warn; worker_processes 1;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $TMP/mock/b; proxy_temp_path $TMP/mock/p; fastcgi_temp_path $TMP/mock/f;
+  uwsgi_temp_path $TMP/mock/u; scgi_temp_path $TMP/mock/s; keepalive_requests 10000000;
+  server { listen 127.0.0.1:$MOCK_PORT; location / { default_type application/json;
+    return 200 '{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}'; } } }
+EOF
+nginx -p "$TMP/mock" -c "$TMP/mock.conf" -e "$TMP/mock/error.log" & PIDS+=($!)
+
+cat >"$TMP/tollgate.yaml" <<EOF
+listen: { proxy: "127.0.0.1:0", admin: "127.0.0.1:0" }
+store: { kind: file, path: resources.yaml }
+EOF
+{
+  echo "providers: [ { name: mock, kind: openai-compatible, base_url: \"http://127.0.0.1:$MOCK_PORT/v1\", api_key: sk-mock } ]"
+  echo "models: [ { name: bench, targets: [ { provider: mock, model: m } ] } ]"
+  echo "keys:"
+  echo "  - { name: bench, key: \"$VKEY\" }"
+  node -e 'for (let i = 2; i <= +process.argv[1]; i++) console.log(`  - { name: k${i}, key: "tg-bench-key-${String(i).padStart(28, "0")}" }`)' "$KEYS"
+} >"$TMP/resources.yaml"
+echo '{"model":"bench","messages":[{"role":"user","content":"hi"}]}' >"$TMP/body.json"
+
+(cd "$TMP" && exec "$TG_BIN" serve --config "$TMP/tollgate.yaml" >"$TMP/stdout.log" 2>"$TMP/stderr.log") & TG=$!; PIDS+=($TG)
+for _ in $(seq 600); do P=$(sed -n 's/.*listening proxy=\([0-9.:]*\).*/\1/p' "$TMP/stdout.log" | head -1); [ -n "$P" ] && break; sleep 0.1; done
+[ -n "$P" ] || { echo "did not start: $(tail -c 300 "$TMP/stderr.log")" >&2; exit 1; }
+URL="http://$P/v1/chat/completions"
+echo "keys $KEYS; RSS $(awk '/VmRSS/ {print $2}' /proc/$TG/status) kB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+START=$(date +%s.%N)
+h2load --h1 -c8 -t1 --rps $((RATE / 8)) -D "$DUR" -d "$TMP/body.json" -H 'content-type: application/json' \
+  -H "Authorization: Bearer $VKEY" --log-file "$TMP/h2.log" "$URL" >"$TMP/h2.txt" 2>&1 &
+H2=$!
+: >"$TMP/hups"
+for t in $(seq 5 5 $((DUR - 1))); do
+  sleep "$(echo "$START + $t - $(date +%s.%N)" | bc)"
+  date +%s.%N >>"$TMP/hups"; kill -HUP "$TG"
+done
+wait "$H2" || true
+# h2load's log: start time (us since epoch), status, duration (us). A request is "during a
+# reload" when it was in flight within 500 ms after a SIGHUP.
+node -e '
+  const fs = require("fs");
+  const hups = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((s) => parseFloat(s) * 1e6);
+  const rows = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map((l) => l.split("\t").map(Number));
+  const during = [], quiet = [];
+  let errors = 0;
+  for (const [start, status, dur] of rows) {
+    if (status !== 200) errors++;
+    (hups.some((h) => start + dur >= h && start <= h + 5e5) ? during : quiet).push(dur);
+  }
+  const pct = (a, p) => { a.sort((x, y) => x - y); return a.length ? a[Math.min(a.length - 1, Math.ceil(a.length * p) - 1)] : 0; };
+  const show = (n, a) => console.log(`${n}: ${a.length} requests, p50 ${pct(a, .5)} us, p99 ${pct(a, .99)} us, max ${a.length ? Math.max(...a) : 0} us`);
+  show("no reload", quiet); show("during reload", during);
+  console.log(`errors: ${errors}; reloads: ${hups.length}`);
+' "$TMP/hups" "$TMP/h2.log"
+grep -o 'resources reloaded (version [0-9]*)' "$TMP/stdout.log" "$TMP/stderr.log" | wc -l | sed 's/^/reloads logged: /'
+echo "RSS after: $(awk '/VmRSS/ {print $2}' /proc/$TG/status) kB"
