@@ -989,7 +989,7 @@ std::optional<std::string> SqlStore::stored_model_document(const std::string& na
   return document_in("models", name);
 }
 
-std::optional<std::string> SqliteStore::stored_mcp_server_document(const std::string& name) {
+std::optional<std::string> SqlStore::stored_mcp_server_document(const std::string& name) {
   std::lock_guard lock(mutex_);
   return document_in("mcp_servers", name);
 }
