@@ -110,9 +110,16 @@ bool BudgetAlerts::post(const Pending& p) {
     status = call.status();
   };
   std::exception_ptr error;
-  net::co_spawn(target_->ioc, exchange(), [&](std::exception_ptr e) { error = e; });
+  bool finished = false;
+  net::co_spawn(target_->ioc, exchange(), [&](std::exception_ptr e) {
+    error = e;
+    finished = true;
+  });
+  // Until the exchange ends, not until the context runs out of work: the client's pool keeps
+  // a timer there while connections are pooled (obs/otlp.cc does the same).
   target_->ioc.restart();
-  target_->ioc.run();
+  while (!finished && target_->ioc.run_one()) {
+  }
   if (!error && failure == http::UpstreamFailure::none && status >= 200 && status < 300) return true;
   std::string why = error ? "exception" : failure != http::UpstreamFailure::none ? std::string(http::describe(failure))
                                                                                   : "status " + std::to_string(status);
