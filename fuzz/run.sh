@@ -31,7 +31,8 @@ LIBS="-lboost_json -lboost_url -lfmt -lre2 -lyaml-cpp -lssl -lcrypto -lpthread"
 # target -> the project sources it needs
 declare -A SOURCES=(
   [sse]="src/http/sse.cc"
-  [openai_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/dialects/openai/fast_path.cc"
+  [openai_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/dialects/openai/fast_path.cc
+    src/obs/access_log.cc"
   [anthropic_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
     src/dialects/anthropic/prompt_caching.cc"
@@ -45,11 +46,13 @@ declare -A SOURCES=(
     src/guardrails/stream_redactor.cc"
   [responses_request]="src/core/error.cc src/http/sse.cc src/store/secret_box.cc
     src/dialects/openai/responses_inbound.cc src/dialects/openai/responses_outbound.cc"
-  [schema_check]="src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
-    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc"
+  [schema_check]="src/core/yaml_reader.cc src/core/env_interpolate.cc src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
+    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc
+    src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc src/cache/policy_config.cc"
   [schema_yaml]="src/core/yaml_reader.cc src/core/env_interpolate.cc
     src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
-    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc"
+    src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc
+    src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc src/cache/policy_config.cc"
   [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
@@ -73,12 +76,15 @@ COROUTINE_SOURCES="fuzz/fuzz_http_request.cc"
 compile() {  # compile SRC (relative to ROOT) into an object with fuzzer coverage
   local src="$1" obj="$BUILD/obj/${1//\//_}.o" extra=""
   [[ " $COROUTINE_SOURCES " == *" $src "* ]] && extra="-fno-sanitize=function"
-  if [[ ! -f "$obj" || "$ROOT/$src" -nt "$obj" ]]; then
+  # Rebuilt when its source or any header changed (an object built against an older header
+  # links but crashes); ccache makes the unchanged ones cheap.
+  if [[ ! -f "$obj" || "$ROOT/$src" -nt "$obj" || "$NEWEST_HEADER" -nt "$obj" ]]; then
     $LAUNCHER "$CXX" $CXXFLAGS $extra -fsanitize=fuzzer-no-link -c "$ROOT/$src" -o "$obj"
   fi
 }
+NEWEST_HEADER=$(find "$ROOT/src" "$ROOT/fuzz" -name "*.h" -printf "%T@ %p\n" | sort -n | tail -1 | cut -d" " -f2-)
 export -f compile
-export ROOT BUILD CXX CXXFLAGS LAUNCHER COROUTINE_SOURCES
+export NEWEST_HEADER ROOT BUILD CXX CXXFLAGS LAUNCHER COROUTINE_SOURCES
 
 needed=""
 for t in $TARGETS; do
