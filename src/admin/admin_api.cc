@@ -384,6 +384,7 @@ store::ResourceStore* AdminApi::resource_store(std::string& why_not) {
 // sends traffic) right after sees its change.
 bool AdminApi::reload() {
   if (reload_now_) return reload_now_();
+  std::lock_guard lock(gateway::reload_mutex());
   auto result = store_->load();
   if (!result.ok()) {
     for (const auto& e : result.errors) spdlog::error("resources: {}", e.to_string());

@@ -58,6 +58,7 @@ http::ListenerOptions listener_options(const core::ProcessConfig& c) {
 }
 
 bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t version) {
+  std::lock_guard lock(reload_mutex());
   core::ParseResult result;
   try {
     result = store.load();
@@ -87,6 +88,11 @@ bool load_snapshot(GatewayState& state, store::ResourceStore& store, uint64_t ve
 }
 
 }  // namespace
+
+std::mutex& reload_mutex() {
+  static std::mutex m;
+  return m;
+}
 
 std::pair<int, std::string> readiness(const GatewayState& state) {
   if (!state.ready.load() || state.draining.load()) return {503, R"({"status":"not ready"})"};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/process_config.h"
@@ -26,5 +27,10 @@ core::Resources with_builtins(core::Resources r, const core::ProcessConfig& conf
 // reloads and the Admin API both use it.
 std::shared_ptr<const core::Snapshot> build_snapshot(core::Resources r, const core::ProcessConfig& config,
                                                      uint64_t version);
+
+// Held from reading the store to publishing the snapshot, by the main loop's reloads and the
+// Admin API's: a reload that read the store earlier can never publish after one that read it
+// later (a rotated-away key served again until the next change).
+std::mutex& reload_mutex();
 
 }  // namespace tollgate::gateway
