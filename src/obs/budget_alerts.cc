@@ -11,6 +11,7 @@
 
 #include "core/snapshot.h"  // parse_endpoint
 #include "http/client.h"
+#include "http/post_and_wait.h"
 
 namespace tollgate::obs {
 namespace net = boost::asio;
@@ -99,30 +100,8 @@ bool BudgetAlerts::post(const Pending& p) {
   core::Timeouts timeouts;
   timeouts.connect = timeouts.read = timeouts.idle = options_.timeout;
 
-  int status = 0;
-  http::UpstreamFailure failure = http::UpstreamFailure::none;
-  auto exchange = [&]() -> net::awaitable<void> {
-    http::UpstreamCall call;
-    failure = co_await call.send(p.endpoint, timeouts, true, req);
-    if (failure != http::UpstreamFailure::none) co_return;
-    std::string answer;
-    failure = co_await call.read_all(answer, 64 * 1024);  // read whole: the connection is reused
-    status = call.status();
-  };
-  std::exception_ptr error;
-  bool finished = false;
-  net::co_spawn(target_->ioc, exchange(), [&](std::exception_ptr e) {
-    error = e;
-    finished = true;
-  });
-  // Until the exchange ends, not until the context runs out of work: the client's pool keeps
-  // a timer there while connections are pooled (obs/otlp.cc does the same).
-  target_->ioc.restart();
-  while (!finished && target_->ioc.run_one()) {
-  }
-  if (!error && failure == http::UpstreamFailure::none && status >= 200 && status < 300) return true;
-  std::string why = error ? "exception" : failure != http::UpstreamFailure::none ? std::string(http::describe(failure))
-                                                                                  : "status " + std::to_string(status);
+  std::string why = http::post_and_wait(target_->ioc, p.endpoint, timeouts, true, req);
+  if (why.empty()) return true;
   spdlog::warn("budget alert to {} failed (attempt {} of {}): {}", p.url, p.attempt + 1, options_.max_attempts, why);
   return false;
 }

@@ -12,6 +12,7 @@
 
 #include "core/snapshot.h"
 #include "http/client.h"
+#include "http/post_and_wait.h"
 
 namespace tollgate::obs {
 
@@ -272,31 +273,8 @@ bool OtlpExporter::post(const std::string& body) {
   timeouts.read = options_.timeout;
   timeouts.idle = options_.timeout;
 
-  int status = 0;
-  http::UpstreamFailure failure = http::UpstreamFailure::none;
-  auto exchange = [&]() -> net::awaitable<void> {
-    http::UpstreamCall call;
-    failure = co_await call.send(target_->endpoint, timeouts, options_.verify_tls, req);
-    if (failure != http::UpstreamFailure::none) co_return;
-    std::string answer;
-    failure = co_await call.read_all(answer, 64 * 1024);  // read whole: the connection is reused
-    status = call.status();
-  };
-  std::exception_ptr error;
-  bool finished = false;
-  net::co_spawn(target_->ioc, exchange(), [&](std::exception_ptr e) {
-    error = e;
-    finished = true;
-  });
-  // Until the exchange ends, not until the context runs out of work: the client's pool keeps
-  // a timer there while connections are pooled (it closes those idle too long).
-  target_->ioc.restart();
-  while (!finished && target_->ioc.run_one()) {
-  }
-  if (error || failure != http::UpstreamFailure::none || status < 200 || status >= 300) {
-    std::string why = error ? "exception" : failure != http::UpstreamFailure::none
-                                                ? std::string(http::describe(failure))
-                                                : "status " + std::to_string(status);
+  std::string why = http::post_and_wait(target_->ioc, target_->endpoint, timeouts, options_.verify_tls, req);
+  if (!why.empty()) {
     std::lock_guard lock(mutex_);
     ++stats_.export_requests;
     ++stats_.export_failures;
