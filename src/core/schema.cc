@@ -132,6 +132,7 @@ json::object json_schema(const Field& f, bool write, std::string_view ref_prefix
       s["type"] = type_of("string", f.nullable);
       if (!f.pattern.empty()) s["pattern"] = f.pattern;
       if (f.type == Type::reference) s["x-reference"] = f.kind;  // the kind whose name this is
+      if (f.allowlist) s["x-allowlist"] = true;  // a model, "PROVIDER/*" or "*"
       if (f.type == Type::secret) s["writeOnly"] = true;
       break;
     case Type::integer:
@@ -278,6 +279,15 @@ void references(const std::vector<Field>& fields, const json::object& doc, const
   std::function<void(const Field&, const json::value&, const std::string&)> walk =
       [&](const Field& f, const json::value& v, const std::string& here) {
         if (f.type == Type::reference && v.is_string()) visit(f, v.as_string(), here);
+        else if (f.allowlist && v.is_string()) {
+          // Marked allowlist, so a visitor can tell them from a plain reference.
+          static const Field model = ref("model", "models").model_allowlist(),
+                             provider = ref("provider", "providers").model_allowlist();
+          std::string_view name = v.as_string();
+          if (name == "*") return;
+          if (name.ends_with("/*")) visit(provider, name.substr(0, name.size() - 2), here);
+          else visit(model, name, here);
+        }
         else if (f.type == Type::list && v.is_array())
           for (std::size_t i = 0; i < v.as_array().size(); ++i)
             walk(f.fields[0], v.as_array()[i], here + "[" + std::to_string(i) + "]");

@@ -47,6 +47,7 @@ struct Field {
   std::string default_json;          // the default as JSON text; "" when none
   std::string when_field, when_value;  // applies only where field when_field is when_value
   bool file_only = false;            // only in the resources file (a key's key / key_env / key_hash)
+  bool allowlist = false;            // string: names a model, "PROVIDER/*" (a provider) or "*" (references())
 
   // Builders, so a kind reads as a table (see core/kinds/).
   Field doc(std::string d) const { Field f = *this; f.description = std::move(d); return f; }
@@ -63,6 +64,7 @@ struct Field {
     return f;
   }
   Field in_file_only() const { Field f = *this; f.file_only = true; return f; }
+  Field model_allowlist() const { Field f = *this; f.allowlist = true; return f; }
 };
 
 Field str(std::string name);
@@ -115,8 +117,9 @@ boost::json::object components(std::string_view ref_prefix);
 // Fields in `errors` are relative to the document ("role"). For kinds kept as documents.
 void check(const Kind& k, const boost::json::object& doc, std::vector<ConfigError>& errors);
 
-// Calls `visit` for every reference in `doc` (a kind's fields): the field, the name it gives,
-// and its place ("targets[0].provider").
+// Calls `visit` for every reference in `doc` (a kind's fields): the field (its `kind` the kind
+// named), the name it gives, and its place ("targets[0].provider"). An allowlist entry is a
+// reference to a model, or to a provider for "PROVIDER/*"; "*" names nothing.
 void references(const std::vector<Field>& fields, const boost::json::object& doc, const std::string& at,
                 const std::function<void(const Field&, std::string_view name, const std::string& at)>& visit);
 

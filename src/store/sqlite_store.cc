@@ -994,39 +994,57 @@ std::optional<std::string> SqlStore::stored_mcp_server_document(const std::strin
   return document_in("mcp_servers", name);
 }
 
-// Removing what others refer to would make the next load fail as a whole, so refuse it and
-// name the referrers.
+// Removing what another resource names through a reference of its schema (core/schema.h: a
+// target's provider, a key's team, an allowlist's model or PROVIDER/*, ...) would make the next
+// load fail as a whole, so it is refused, naming each referrer and the field that names it.
+// Every stored row of every kind is read as its kind's document; revoked keys name nothing.
+// The caller holds mutex_, inside the removal's transaction.
+void SqlStore::refuse_if_referred(const std::string& kind, const std::string& name) {
+  std::vector<std::string> users;
+  auto note = [&](const core::schema::Kind& other, const std::string& other_name, boost::json::object doc) {
+    core::schema::references(other.fields, doc, "", [&](const core::schema::Field& f, std::string_view ref,
+                                                         const std::string& at) {
+      if (f.kind == kind && ref == name && !(other.name == kind && other_name == name))
+        users.push_back(other.singular + " " + other_name + " (" + at + ")");
+    });
+  };
+  auto object_of = [](const std::string& text) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(text, ec);
+    return !ec && v.is_object() ? std::move(v.as_object()) : boost::json::object{};
+  };
+  for (const core::schema::Kind& other : core::schema::kinds()) {
+    if (other.name == "keys") {  // a row of columns: the allowlist beside the settings document
+      Statement keys(*db_, "SELECT name, models, settings FROM keys WHERE revoked_at IS NULL ORDER BY name");
+      while (keys.step()) {
+        boost::json::object doc = keys.is_null(2) ? boost::json::object{} : object_of(keys.text(2));
+        if (!keys.is_null(1)) {
+          boost::system::error_code ec;
+          boost::json::value models = boost::json::parse(keys.text(1), ec);
+          if (!ec) doc["models"] = std::move(models);
+        }
+        note(other, keys.text(0), std::move(doc));
+      }
+      continue;
+    }
+    bool own_table = other.name == "providers" || other.name == "models" || other.name == "guardrails" ||
+                     other.name == "mcp_servers";
+    Statement rows(*db_, own_table ? "SELECT name, doc FROM " + other.name + " ORDER BY name"
+                                   : std::string("SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name"));
+    if (!own_table) rows.bind(1, other.name);
+    while (rows.step()) note(other, rows.text(0), object_of(rows.text(1)));
+  }
+  if (users.empty()) return;
+  const core::schema::Kind* removed = core::schema::find_kind(kind);
+  throw ResourceConflict((removed ? removed->singular : kind) + " \"" + name + "\" is used by " + join_names(users) +
+                         "; change or delete them first");
+}
+
 bool SqlStore::remove_provider(const std::string& name) {
   std::lock_guard lock(mutex_);
   Transaction tx(*db_, Transaction::write);
   check_expected_version("providers", "name = ?1", name);
-  std::vector<std::string> users;
-  {
-    Statement models(*db_, "SELECT name, doc FROM models ORDER BY name");
-    while (models.step()) {
-      std::vector<core::ConfigError> ignored;
-      auto m = core::parse_model(models.text(1), "", ignored);
-      if (!m) continue;
-      for (const auto& t : m->targets) {
-        if (t.provider == name) {
-          users.push_back("model " + models.text(0));
-          break;
-        }
-      }
-    }
-    Statement keys(*db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
-    while (keys.step()) {
-      boost::system::error_code ec;
-      auto allowed = boost::json::parse(keys.text(1), ec);
-      if (ec || !allowed.is_array()) continue;
-      for (const auto& a : allowed.as_array())
-        if (a.is_string() && a.as_string() == name + "/*") users.push_back("key " + keys.text(0));
-    }
-  }
-  if (!users.empty()) {
-    throw ResourceConflict("provider \"" + name + "\" is used by " + join_names(users) +
-                           "; change or delete them first");
-  }
+  refuse_if_referred("providers", name);
   Statement del(*db_, "DELETE FROM providers WHERE name = ?1");
   del.bind(1, name).step();
   bool removed = db_->changes() > 0;
@@ -1081,6 +1099,7 @@ bool SqlStore::remove_mcp_server(const std::string& name) {
   std::lock_guard lock(mutex_);
   Transaction tx(*db_, Transaction::write);
   check_expected_version("mcp_servers", "name = ?1", name);
+  refuse_if_referred("mcp_servers", name);
   Statement del(*db_, "DELETE FROM mcp_servers WHERE name = ?1");
   del.bind(1, name).step();
   bool removed = db_->changes() > 0;
@@ -1106,27 +1125,7 @@ bool SqlStore::remove_guardrail(const std::string& name) {
   std::lock_guard lock(mutex_);
   Transaction tx(*db_, Transaction::write);
   check_expected_version("guardrails", "name = ?1", name);
-  std::vector<std::string> users;
-  auto uses = [&](const std::string& json_list) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(json_list, ec);
-    if (ec || !v.is_object()) return false;
-    auto* g = v.as_object().if_contains("guardrails");
-    if (!g || !g->is_array()) return false;
-    for (const auto& x : g->as_array())
-      if (x.is_string() && x.as_string() == name) return true;
-    return false;
-  };
-  {
-    Statement models(*db_, "SELECT name, doc FROM models ORDER BY name");
-    while (models.step())
-      if (uses(models.text(1))) users.push_back("model " + models.text(0));
-    Statement keys(*db_, "SELECT name, settings FROM keys WHERE revoked_at IS NULL AND settings IS NOT NULL ORDER BY name");
-    while (keys.step())
-      if (uses(keys.text(1))) users.push_back("key " + keys.text(0));
-  }
-  if (!users.empty())
-    throw ResourceConflict("guardrail \"" + name + "\" is used by " + join_names(users) + "; change or delete them first");
+  refuse_if_referred("guardrails", name);
   Statement del(*db_, "DELETE FROM guardrails WHERE name = ?1");
   del.bind(1, name).step();
   bool removed = db_->changes() > 0;
@@ -1139,40 +1138,7 @@ bool SqlStore::remove_model(const std::string& name) {
   std::lock_guard lock(mutex_);
   Transaction tx(*db_, Transaction::write);
   check_expected_version("models", "name = ?1", name);
-  std::vector<std::string> users;
-  {
-    Statement models(*db_, "SELECT name, doc FROM models WHERE name <> ?1 ORDER BY name");
-    models.bind(1, name);
-    while (models.step()) {
-      std::vector<core::ConfigError> ignored;
-      auto m = core::parse_model(models.text(1), "", ignored);
-      if (!m) continue;
-      for (const auto& f : m->fallbacks) {
-        if (f == name) {
-          users.push_back("model " + models.text(0) + " (fallback)");
-          break;
-        }
-      }
-    }
-    Statement keys(*db_, "SELECT name, models FROM keys WHERE revoked_at IS NULL ORDER BY name");
-    while (keys.step()) {
-      boost::system::error_code ec;
-      auto allowed = boost::json::parse(keys.text(1), ec);
-      if (ec || !allowed.is_array()) continue;
-      for (const auto& a : allowed.as_array())
-        if (a.is_string() && a.as_string() == name) users.push_back("key " + keys.text(0));
-    }
-    Statement policies(*db_, "SELECT name, doc FROM documents WHERE kind = 'cache_policies' ORDER BY name");
-    while (policies.step()) {
-      std::vector<core::ConfigError> ignored;
-      auto p = cache::parse_cache_policy(policies.text(1), "", ignored);
-      if (p && p->embedding_model == name) users.push_back("cache policy " + policies.text(0) + " (embedding_model)");
-    }
-  }
-  if (!users.empty()) {
-    throw ResourceConflict("model \"" + name + "\" is used by " + join_names(users) +
-                           "; change or delete them first");
-  }
+  refuse_if_referred("models", name);
   Statement del(*db_, "DELETE FROM models WHERE name = ?1");
   del.bind(1, name).step();
   bool removed = db_->changes() > 0;
@@ -1272,6 +1238,7 @@ bool SqlStore::remove_document(const std::string& kind, const std::string& name)
   std::lock_guard lock(mutex_);
   Transaction tx(*db_, Transaction::write);
   check_expected_version("documents", "kind = ?2 AND name = ?1", name, kind);
+  refuse_if_referred(kind, name);
   Statement del(*db_, "DELETE FROM documents WHERE kind = ?1 AND name = ?2");
   del.bind(1, kind).bind(2, name).step();
   bool removed = db_->changes() > 0;

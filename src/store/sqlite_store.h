@@ -80,6 +80,8 @@ class SqlStore : public ResourceStore {
   std::string sealed_document(const std::string& kind, const std::string& doc, bool seal);
   void check_key_models(const core::Key& k);
   std::vector<std::string> names_in(const char* table);
+  // Throws ResourceConflict naming every stored resource that refers to `name` of `kind`.
+  void refuse_if_referred(const std::string& kind, const std::string& name);
   // The key that seals provider credentials, made on first use (see secret_box.h).
   const SecretBox& secrets();
 

@@ -246,5 +246,28 @@ TEST(Schema, TeamsSayTheSameInTheResourcesFileAndTheAdminApi) {
   EXPECT_EQ(e->message, "team \"nope\" is not declared");
 }
 
+// references(): every name a document gives through the schema, with its place; an allowlist
+// entry names a model, or a provider for PROVIDER/*, and "*" names nothing.
+TEST(Schema, ReferencesFindsEveryNamedResourceWithItsPlace) {
+  auto found = [](const char* kind, const char* doc) {
+    std::set<std::string> out;
+    references(find_kind(kind)->fields, json::parse(doc).as_object(), "",
+               [&](const Field& f, std::string_view name, const std::string& at) {
+                 out.insert(f.kind + ":" + std::string(name) + "@" + at);
+               });
+    return out;
+  };
+  EXPECT_EQ(found("models", R"({"name":"m","targets":[{"provider":"p","model":"x"},{"provider":"q","model":"y"}],
+                                "fallbacks":["f"],"guardrails":["g"],"cache":"c"})"),
+            (std::set<std::string>{"providers:p@targets[0].provider", "providers:q@targets[1].provider",
+                                   "models:f@fallbacks[0]", "guardrails:g@guardrails[0]", "cache_policies:c@cache"}));
+  EXPECT_EQ(found("keys", R"({"name":"k","models":["m","p/*","*"],"team":"t"})"),
+            (std::set<std::string>{"models:m@models[0]", "providers:p@models[1]", "teams:t@team"}));
+  EXPECT_EQ(found("teams", R"({"name":"t","models":["*"]})"), std::set<std::string>{});
+  EXPECT_EQ(found("admin_keys", R"({"name":"a","role":"team-admin","team":"t"})"), std::set<std::string>{"teams:t@team"});
+  json::object kw = json_schema(*find_kind("keys"), true, "#/c/");
+  EXPECT_EQ(kw.at("properties").at("models").at("items").at("x-allowlist"), json::value(true));
+}
+
 }  // namespace
 }  // namespace tollgate::core::schema

@@ -16,7 +16,7 @@ Kind key_kind() {
       secret("key").in_file_only().doc("resources file: the secret itself (only its SHA-256 is kept)"),
       str("key_env").in_file_only().doc("resources file: the environment variable holding the secret"),
       str("key_hash").in_file_only().matches("^(sha256:)?[0-9A-Fa-f]{64}$").doc("resources file: the secret's SHA-256"),
-      list("models", str("model")).doc("allowed aliases, PROVIDER/* or *; empty: every model"),
+      list("models", str("model").model_allowlist()).doc("allowed aliases, PROVIDER/* or *; empty: every model"),
       integer("expires_at", 0, 9.2e18).null().doc("unix seconds"),
       limits_field("limits"),
       budget_field("budget"),

@@ -13,7 +13,7 @@ Kind team_kind() {
                   "its limits and budget are shared by all its keys, on top of each key's own.";
   k.fields = {
       str("name").req().matches("^[A-Za-z0-9._@-]+$").doc("letters, digits, '.', '_', '@' and '-'"),
-      list("models", str("model")).doc("allowed aliases, PROVIDER/* or *; empty: every model"),
+      list("models", str("model").model_allowlist()).doc("allowed aliases, PROVIDER/* or *; empty: every model"),
       limits_field("limits").doc("for all the team's keys together"),
       budget_field("budget").doc("for all the team's keys together; warn budgets alert at 50, 80 and 100%"),
       str("webhook").matches("^https?://[^\\s]+$")
