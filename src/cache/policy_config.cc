@@ -7,56 +7,34 @@
 namespace tollgate::cache {
 using core::YamlReader;
 
+// Read by its schema (core/kinds/cache_policy.cc, whose check_more holds the rules between
+// fields), so the file, the store and the Admin API say the same.
 std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "mode", "ttl_s", "scope", "backend", "max_bytes", "embedding_model",
-                         "threshold", "allow_tools", "max_temperature"}))
-    return std::nullopt;
+  auto doc = in.by_schema(n, at, *core::schema::find_kind("cache_policies"), true);
+  if (!doc) return std::nullopt;
   core::CachePolicy p;
-  auto field = [&](const char* f) { return YamlReader::child(at, f); };
-  if (auto v = in.string(n["name"], field("name"))) p.name = *v;
-  if (auto v = in.string(n["mode"], field("mode"))) {
-    if (*v != "exact" && *v != "semantic") in.error(n["mode"], field("mode"), "must be exact or semantic");
-    p.mode = *v;
-  }
-  if (n["ttl_s"])
-    if (auto v = in.integer(n["ttl_s"], field("ttl_s"), 1, int64_t{10} * 365 * 86400)) p.ttl_s = *v;
-  if (auto v = in.string(n["scope"], field("scope"))) {
-    if (*v != "key" && *v != "team" && *v != "global") in.error(n["scope"], field("scope"), "must be key, team or global");
-    p.scope = *v;
-  }
-  if (auto v = in.string(n["backend"], field("backend"))) {
-    if (*v != "local" && *v != "redis") in.error(n["backend"], field("backend"), "must be local or redis");
-    p.backend = *v;
-  }
-  if (n["max_bytes"])
-    if (auto v = in.integer(n["max_bytes"], field("max_bytes"), 1024, int64_t{1} << 40)) p.max_bytes = *v;
-  if (auto v = in.string(n["embedding_model"], field("embedding_model"))) p.embedding_model = *v;
-  if (n["threshold"])
-    if (auto v = in.number(n["threshold"], field("threshold"), 0.5, 1)) p.threshold = *v;
-  if (auto v = in.boolean(n["allow_tools"], field("allow_tools"))) p.allow_tools = *v;
-  if (n["max_temperature"])
-    if (auto v = in.number(n["max_temperature"], field("max_temperature"), 0, 2)) p.max_temperature = *v;
-  if (p.mode == "semantic" && p.embedding_model.empty() && !n["embedding_model"])
-    in.error(n, field("embedding_model"), "is required for a semantic policy (an embeddings model alias)");
-  if (p.mode != "semantic") {
-    for (const char* f : {"embedding_model", "threshold"})
-      if (n[f]) in.error(n[f], field(f), "applies to mode: semantic only");
-  }
+  auto text = [&](const char* f, std::string& into) {
+    if (auto* v = doc->if_contains(f); v && v->is_string()) into = std::string(v->as_string());
+  };
+  auto whole = [&](const char* f, int64_t& into) {
+    if (auto* v = doc->if_contains(f); v && v->is_int64()) into = v->as_int64();
+  };
+  text("name", p.name);
+  text("mode", p.mode);
+  whole("ttl_s", p.ttl_s);
+  text("scope", p.scope);
+  text("backend", p.backend);
+  whole("max_bytes", p.max_bytes);
+  text("embedding_model", p.embedding_model);
+  if (auto* v = doc->if_contains("threshold"); v && v->is_number()) p.threshold = v->to_number<double>();
+  if (auto* v = doc->if_contains("allow_tools"); v && v->is_bool()) p.allow_tools = v->as_bool();
+  if (auto* v = doc->if_contains("max_temperature"); v && v->is_number()) p.max_temperature = v->to_number<double>();
   return p;
 }
 
 std::optional<core::CachePolicy> parse_cache_policy(std::string_view doc, std::string_view source,
                                                     std::vector<core::ConfigError>& errors) {
-  YamlReader in(std::string(source), errors);
-  auto root = in.load(doc);
-  if (!root || !root->IsMap()) {
-    if (root) in.error(*root, "", "must be a map");
-    return std::nullopt;
-  }
-  std::size_t before = in.error_count();
-  auto p = read_cache_policy(in, *root, "");
-  if (in.error_count() != before) return std::nullopt;
-  return p;
+  return core::read_document(doc, source, errors, read_cache_policy);
 }
 
 void validate_cache_policies(const core::Resources& r, const AddFinding& add) {

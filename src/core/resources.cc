@@ -40,12 +40,6 @@ constexpr std::string_view kBuiltinDemo = "demo";
 constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 
-std::string kinds_list() {
-  std::string out;
-  for (const auto& [name, kind] : kKinds) out += (out.empty() ? "" : ", ") + std::string(name);
-  return out;
-}
-
 std::string strategies_list() {
   std::string out;
   for (std::string_view s : kStrategies) out += (out.empty() ? "" : ", ") + std::string(s);
@@ -83,292 +77,181 @@ bool is_header_token(std::string_view s) {
 }
 
 // --- reading documents ---------------------------------------------------------------------
+// Every item is read by its kind's schema (core/kinds/, YamlReader::by_schema): the file, the
+// store's rows and the Admin API's bodies get the same checks and the same messages. What is
+// left here is turning the checked document into the struct the gateway serves.
 
-// Providers and models are kept as far as they could be read, even with errors in them, so
-// that what refers to them is not reported as well ("provider p is not declared" when p is
-// declared with a typo would send the reader to the wrong place). nullopt: not a map at all.
-std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "kind", "base_url", "api_key", "api_version", "headers",
-                         "timeouts", "verify_tls"})) {
-    return std::nullopt;
-  }
-  Provider p;
-  auto take = [&](const char* field, std::string& into) {
-    if (auto v = in.string(n[field], YamlReader::child(at, field))) into = std::move(*v);
-  };
-  take("name", p.name);
-  take("base_url", p.base_url);
-  take("api_key", p.api_key);
-  take("api_version", p.api_version);
+// A value of the wrong type (already reported by the schema check) is left at its default, so
+// a resource reads as far as it can.
+const json::object* object_at(const json::object& o, std::string_view f) {
+  const json::value* v = o.if_contains(f);
+  return v && v->is_object() ? &v->as_object() : nullptr;
+}
+void take(const json::object& o, std::string_view f, std::string& into) {
+  if (auto* v = o.if_contains(f); v && v->is_string()) into = std::string(v->as_string());
+}
+void take(const json::object& o, std::string_view f, bool& into) {
+  if (auto* v = o.if_contains(f); v && v->is_bool()) into = v->as_bool();
+}
+void take(const json::object& o, std::string_view f, int64_t& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64()) into = v->as_int64();
+}
+void take(const json::object& o, std::string_view f, uint32_t& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= kMaxU32)
+    into = static_cast<uint32_t>(v->as_int64());
+}
+void take(const json::object& o, std::string_view f, std::optional<int64_t>& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64()) into = v->as_int64();
+}
+void take(const json::object& o, std::string_view f, std::optional<double>& into) {
+  if (auto* v = o.if_contains(f); v && v->is_number()) into = v->to_number<double>();
+}
+void take(const json::object& o, std::string_view f, std::chrono::milliseconds& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64()) into = std::chrono::milliseconds(v->as_int64());
+}
+void take(const json::object& o, std::string_view f, std::vector<std::string>& into) {
+  auto* v = o.if_contains(f);
+  if (!v || !v->is_array()) return;
+  into.clear();
+  for (const auto& x : v->as_array())
+    if (x.is_string()) into.emplace_back(x.as_string());
+}
 
-  std::string kind_field = YamlReader::child(at, "kind");
-  if (!n["kind"]) {
-    in.error(n, kind_field, "is required (one of: " + kinds_list() + ")");
-  } else if (auto kind = in.string(n["kind"], kind_field)) {
-    if (auto k = provider_kind_from_string(*kind)) {
-      p.kind = *k;
-    } else {
-      in.error(n["kind"], kind_field,
-               "unknown kind \"" + *kind + "\" (expected one of: " + kinds_list() + ")");
-    }
-  }
+// Limits (and MCP limits: rpm, rpd, concurrency), budgets and prices.
+Limits limits_of(const json::value* v) {
+  Limits l;
+  if (!v || !v->is_object()) return l;
+  const json::object& o = v->as_object();
+  take(o, "rpm", l.rpm);
+  take(o, "rpd", l.rpd);
+  take(o, "tpm", l.tpm);
+  take(o, "tpd", l.tpd);
+  take(o, "concurrency", l.concurrency);
+  return l;
+}
 
-  const YAML::Node headers = n["headers"];
-  std::string headers_field = YamlReader::child(at, "headers");
-  if (!YamlReader::empty(headers)) {
-    in.mark(headers_field, headers);
-    if (!headers.IsMap()) {
-      in.error(headers, headers_field, "must be a map of header names to values");
-    } else {
-      for (const auto& entry : headers) {
-        const YAML::Node name_node = entry.first;  // by value: the iterator's pair is a temporary
-        const YAML::Node value_node = entry.second;
-        std::string name = name_node.IsScalar() ? name_node.Scalar() : "";
-        if (auto value = in.string(value_node, YamlReader::child(headers_field, name))) {
-          p.headers[name] = std::move(*value);
-        }
-      }
-    }
-  }
+Budget budget_of(const json::value* v) {
+  Budget b;
+  if (!v || !v->is_object()) return b;
+  const json::object& o = v->as_object();
+  take(o, "usd_per_day", b.usd_per_day);
+  take(o, "usd_per_month", b.usd_per_month);
+  take(o, "usd_total", b.usd_total);
+  if (auto* m = o.if_contains("mode"); m && m->is_string()) b.warn_only = m->as_string() == "warn";
+  return b;
+}
 
-  const YAML::Node timeouts = n["timeouts"];
-  std::string timeouts_field = YamlReader::child(at, "timeouts");
-  if (!YamlReader::empty(timeouts) &&
-      in.fields(timeouts, timeouts_field, {"connect_ms", "read_ms", "idle_ms"})) {
-    auto take_ms = [&](const char* field, std::chrono::milliseconds& into) {
-      if (auto v = in.integer(timeouts[field], YamlReader::child(timeouts_field, field), 1,
-                              kMaxTimeoutMs)) {
-        into = std::chrono::milliseconds(*v);
-      }
-    };
-    take_ms("connect_ms", p.timeouts.connect);
-    take_ms("read_ms", p.timeouts.read);
-    take_ms("idle_ms", p.timeouts.idle);
-  }
-
-  if (auto v = in.boolean(n["verify_tls"], YamlReader::child(at, "verify_tls"))) p.verify_tls = *v;
+Pricing pricing_of(const json::value* v) {
+  Pricing p;
+  if (!v || !v->is_object()) return p;
+  const json::object& o = v->as_object();
+  take(o, "input", p.input);
+  take(o, "output", p.output);
+  take(o, "cached_input", p.cached_input);
+  take(o, "cache_creation", p.cache_creation);
+  take(o, "reasoning", p.reasoning);
   return p;
 }
 
-// limits: { rpm, rpd, tpm, tpd, concurrency }
-void read_limits(YamlReader& in, const YAML::Node& n, const std::string& at, Limits& out) {
-  if (YamlReader::empty(n)) return;
-  if (!in.fields(n, at, {"rpm", "rpd", "tpm", "tpd", "concurrency"})) return;
-  auto take = [&](const char* f, std::optional<int64_t>& into) {
-    if (n[f]) into = in.integer(n[f], YamlReader::child(at, f), 1, int64_t{1} << 50);
-  };
-  take("rpm", out.rpm);
-  take("rpd", out.rpd);
-  take("tpm", out.tpm);
-  take("tpd", out.tpd);
-  take("concurrency", out.concurrency);
-}
-
-// budget: { usd_per_day, usd_per_month, usd_total, mode: hard | warn }
-void read_budget(YamlReader& in, const YAML::Node& n, const std::string& at, Budget& out) {
-  if (YamlReader::empty(n)) return;
-  if (!in.fields(n, at, {"usd_per_day", "usd_per_month", "usd_total", "mode"})) return;
-  auto take = [&](const char* f, std::optional<double>& into) {
-    if (n[f]) into = in.number(n[f], YamlReader::child(at, f), 0, 1e12);
-  };
-  take("usd_per_day", out.usd_per_day);
-  take("usd_per_month", out.usd_per_month);
-  take("usd_total", out.usd_total);
-  if (auto m = in.string(n["mode"], YamlReader::child(at, "mode"))) {
-    if (*m == "warn") out.warn_only = true;
-    else if (*m != "hard") in.error(n["mode"], YamlReader::child(at, "mode"), "must be hard or warn");
+// Providers, models and guardrails are kept as far as they could be read, even with errors in
+// them, so that what refers to them is not reported as well ("provider p is not declared"
+// when p is declared with a typo would send the reader to the wrong place). nullopt: not a map.
+std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const std::string& at) {
+  auto doc = in.by_schema(n, at, *schema::find_kind("providers"), true);
+  if (!doc) return std::nullopt;
+  Provider p;
+  take(*doc, "name", p.name);
+  std::string kind;
+  take(*doc, "kind", kind);
+  if (auto k = provider_kind_from_string(kind)) p.kind = *k;
+  take(*doc, "base_url", p.base_url);
+  take(*doc, "api_key", p.api_key);
+  take(*doc, "api_version", p.api_version);
+  if (auto* h = object_at(*doc, "headers"))
+    for (const auto& [name, value] : *h)
+      if (value.is_string()) p.headers[std::string(name)] = std::string(value.as_string());
+  if (auto* t = object_at(*doc, "timeouts")) {
+    take(*t, "connect_ms", p.timeouts.connect);
+    take(*t, "read_ms", p.timeouts.read);
+    take(*t, "idle_ms", p.timeouts.idle);
   }
-}
-
-// pricing: { input, output, cached_input, cache_creation, reasoning } in USD per 1M tokens.
-void read_pricing(YamlReader& in, const YAML::Node& n, const std::string& at, Pricing& out) {
-  if (YamlReader::empty(n)) return;
-  if (!in.fields(n, at, {"input", "output", "cached_input", "cache_creation", "reasoning"})) return;
-  auto take = [&](const char* f, std::optional<double>& into) {
-    if (n[f]) into = in.number(n[f], YamlReader::child(at, f), 0, 1e6);
-  };
-  take("input", out.input);
-  take("output", out.output);
-  take("cached_input", out.cached_input);
-  take("cache_creation", out.cache_creation);
-  take("reasoning", out.reasoning);
-}
-
-std::optional<Target> read_target(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"provider", "model", "weight", "priority", "pricing"})) return std::nullopt;
-  Target t;
-  if (auto v = in.string(n["provider"], YamlReader::child(at, "provider"))) t.provider = std::move(*v);
-  if (auto v = in.string(n["model"], YamlReader::child(at, "model"))) t.model = std::move(*v);
-  if (auto v = in.integer(n["weight"], YamlReader::child(at, "weight"), 0, kMaxU32)) {
-    t.weight = static_cast<uint32_t>(*v);
-  }
-  if (auto v = in.integer(n["priority"], YamlReader::child(at, "priority"), 0, kMaxU32)) {
-    t.priority = static_cast<uint32_t>(*v);
-  }
-  read_pricing(in, n["pricing"], YamlReader::child(at, "pricing"), t.pricing);
-  return t;
-}
-
-void read_routing(YamlReader& in, const YAML::Node& n, const std::string& at, Model& m) {
-  using ms = std::chrono::milliseconds;
-  if (auto f = n["fallbacks"]; !YamlReader::empty(f)) {
-    if (auto v = in.strings(f, YamlReader::child(at, "fallbacks"))) m.fallbacks = std::move(*v);
-  }
-  if (auto r = n["retry"]; !YamlReader::empty(r)) {
-    std::string rf = YamlReader::child(at, "retry");
-    if (in.fields(r, rf, {"max_attempts", "backoff_ms", "max_backoff_ms", "on"})) {
-      if (auto v = in.integer(r["max_attempts"], YamlReader::child(rf, "max_attempts"), 1, 20))
-        m.retry.max_attempts = static_cast<uint32_t>(*v);
-      if (auto v = in.integer(r["backoff_ms"], YamlReader::child(rf, "backoff_ms"), 0, 60'000))
-        m.retry.backoff = ms(*v);
-      if (auto v = in.integer(r["max_backoff_ms"], YamlReader::child(rf, "max_backoff_ms"), 0, 600'000))
-        m.retry.max_backoff = ms(*v);
-      if (r["on"]) {
-        std::string of = YamlReader::child(rf, "on");
-        if (auto v = in.strings(r["on"], of)) {
-          for (const auto& c : *v)
-            if (c != "connect" && c != "timeout" && c != "429" && c != "5xx")
-              in.error(r["on"], of, "unknown failure class \"" + c + "\" (expected connect, timeout, 429, 5xx)");
-          m.retry.on = std::move(*v);
-        }
-      }
-    }
-  }
-  if (auto c = n["circuit"]; !YamlReader::empty(c)) {
-    std::string cf = YamlReader::child(at, "circuit");
-    if (in.fields(c, cf, {"failures", "cooldown_ms"})) {
-      if (auto v = in.integer(c["failures"], YamlReader::child(cf, "failures"), 1, 1000))
-        m.circuit.failures = static_cast<uint32_t>(*v);
-      if (auto v = in.integer(c["cooldown_ms"], YamlReader::child(cf, "cooldown_ms"), 1, 86'400'000))
-        m.circuit.cooldown = ms(*v);
-    }
-  }
-  if (auto h = n["health_check"]; !YamlReader::empty(h)) {
-    std::string hf = YamlReader::child(at, "health_check");
-    if (in.fields(h, hf, {"interval_ms", "timeout_ms", "probe", "failures", "successes"})) {
-      if (auto v = in.integer(h["interval_ms"], YamlReader::child(hf, "interval_ms"), 100, 86'400'000))
-        m.health_check.interval = ms(*v);
-      if (auto v = in.integer(h["timeout_ms"], YamlReader::child(hf, "timeout_ms"), 1, 600'000))
-        m.health_check.timeout = ms(*v);
-      if (auto v = in.string(h["probe"], YamlReader::child(hf, "probe"))) {
-        if (*v != "models" && *v != "request")
-          in.error(h["probe"], YamlReader::child(hf, "probe"), "must be models or request");
-        else
-          m.health_check.probe = *v;
-      }
-      if (auto v = in.integer(h["failures"], YamlReader::child(hf, "failures"), 1, 1000))
-        m.health_check.failures = static_cast<uint32_t>(*v);
-      if (auto v = in.integer(h["successes"], YamlReader::child(hf, "successes"), 1, 1000))
-        m.health_check.successes = static_cast<uint32_t>(*v);
-    }
-  }
-  if (auto v = in.string(n["when_all_unavailable"], YamlReader::child(at, "when_all_unavailable"))) {
-    if (*v != "send" && *v != "fail")
-      in.error(n["when_all_unavailable"], YamlReader::child(at, "when_all_unavailable"), "must be send or fail");
-    else
-      m.when_all_unavailable = *v;
-  }
-  if (auto v = in.integer(n["timeout_ms"], YamlReader::child(at, "timeout_ms"), 0, 86'400'000))
-    m.timeout = ms(*v);
-  if (auto a = n["affinity"]; !YamlReader::empty(a)) {
-    std::string af = YamlReader::child(at, "affinity");
-    if (in.fields(a, af, {"by", "header"})) {
-      if (auto v = in.string(a["by"], YamlReader::child(af, "by"))) {
-        if (*v != "header" && *v != "key" && *v != "user")
-          in.error(a["by"], YamlReader::child(af, "by"), "must be header, key or user");
-        else
-          m.affinity.by = *v;
-      }
-      if (auto v = in.string(a["header"], YamlReader::child(af, "header"))) m.affinity.header = *v;
-      if (m.affinity.by == "header" && m.affinity.header.empty())
-        in.error(a, YamlReader::child(af, "header"), "is required with by: header");
-    }
-  }
-  read_pricing(in, n["pricing"], YamlReader::child(at, "pricing"), m.pricing);
+  take(*doc, "verify_tls", p.verify_tls);
+  return p;
 }
 
 std::optional<Guardrail> read_guardrail(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "kind", "mode", "entities", "reversible", "keywords", "patterns", "threshold",
-                         "provider", "model", "categories", "timeout_ms", "fail_open"}))
-    return std::nullopt;
+  auto doc = in.by_schema(n, at, *schema::find_kind("guardrails"), true);
+  if (!doc) return std::nullopt;
   Guardrail g;
-  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) g.name = *v;
-  if (auto v = in.string(n["kind"], YamlReader::child(at, "kind"))) {
-    if (*v != "pii" && *v != "prompt-injection" && *v != "keywords" && *v != "moderation")
-      in.error(n["kind"], YamlReader::child(at, "kind"), "must be pii, prompt-injection, keywords or moderation");
-    g.kind = *v;
-  } else {
-    in.error(n, YamlReader::child(at, "kind"), "is required (pii, prompt-injection, keywords or moderation)");
+  take(*doc, "name", g.name);
+  take(*doc, "kind", g.kind);
+  take(*doc, "mode", g.mode);
+  take(*doc, "entities", g.entities);
+  take(*doc, "reversible", g.reversible);
+  take(*doc, "keywords", g.keywords);
+  take(*doc, "patterns", g.patterns);
+  if (auto* t = doc->if_contains("threshold"); t && t->is_number()) {
+    g.threshold = t->to_number<double>();
+    g.threshold_given = true;
   }
-  if (auto v = in.string(n["mode"], YamlReader::child(at, "mode"))) {
-    if (*v != "block" && *v != "redact" && *v != "monitor")
-      in.error(n["mode"], YamlReader::child(at, "mode"), "must be block, redact or monitor");
-    else if (g.kind == "moderation" && *v == "redact")
-      in.error(n["mode"], YamlReader::child(at, "mode"), "must be block or monitor for a moderation policy");
-    g.mode = *v;
-  }
-  if (auto v = in.strings(n["entities"], YamlReader::child(at, "entities"))) g.entities = std::move(*v);
-  if (auto v = in.boolean(n["reversible"], YamlReader::child(at, "reversible"))) g.reversible = *v;
-  if (auto v = in.strings(n["keywords"], YamlReader::child(at, "keywords"))) g.keywords = std::move(*v);
-  if (auto v = in.strings(n["patterns"], YamlReader::child(at, "patterns"))) g.patterns = std::move(*v);
-  if (n["threshold"]) {
-    if (auto v = in.number(n["threshold"], YamlReader::child(at, "threshold"), 0.01, 1)) {
-      g.threshold = *v;
-      g.threshold_given = true;
-    }
-  }
-  // moderation
-  const bool moderation = g.kind == "moderation";
-  for (const char* f : {"provider", "model", "categories", "timeout_ms", "fail_open"})
-    if (!moderation && n[f]) in.error(n[f], YamlReader::child(at, f), "applies to kind: moderation only");
-  if (auto v = in.string(n["provider"], YamlReader::child(at, "provider"))) g.provider = *v;
-  if (moderation && g.provider.empty() && !n["provider"])
-    in.error(n, YamlReader::child(at, "provider"), "is required for a moderation policy (an openai or openai-compatible provider)");
-  if (auto v = in.string(n["model"], YamlReader::child(at, "model"))) g.model = *v;
-  if (auto v = in.strings(n["categories"], YamlReader::child(at, "categories"))) g.categories = std::move(*v);
-  if (n["timeout_ms"]) {
-    if (auto v = in.integer(n["timeout_ms"], YamlReader::child(at, "timeout_ms"), 1, 600000)) g.timeout_ms = *v;
-  }
-  if (auto v = in.boolean(n["fail_open"], YamlReader::child(at, "fail_open"))) g.fail_open = *v;
+  take(*doc, "provider", g.provider);
+  take(*doc, "model", g.model);
+  take(*doc, "categories", g.categories);
+  take(*doc, "timeout_ms", g.timeout_ms);
+  take(*doc, "fail_open", g.fail_open);
   return g;
 }
 
 std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "strategy", "targets", "fallbacks", "retry", "circuit",
-                         "health_check", "when_all_unavailable", "timeout_ms", "affinity", "pricing",
-                         "limits", "guardrails", "strict_params", "max_output_tokens", "context_window", "cache",
-                         "prompt_caching"}))
-    return std::nullopt;
+  auto doc = in.by_schema(n, at, *schema::find_kind("models"), true);
+  if (!doc) return std::nullopt;
   Model m;
-  if (auto v = in.string(n["prompt_caching"], YamlReader::child(at, "prompt_caching"))) {
-    if (*v != "off" && *v != "auto") in.error(n["prompt_caching"], YamlReader::child(at, "prompt_caching"), "must be one of: off, auto");
-    m.prompt_caching = std::move(*v);
-  }
-  if (auto v = in.boolean(n["strict_params"], YamlReader::child(at, "strict_params"))) m.strict_params = *v;
-  if (auto v = in.integer(n["max_output_tokens"], YamlReader::child(at, "max_output_tokens"), 1, int64_t{1} << 40))
-    m.max_output_tokens = *v;
-  if (auto v = in.integer(n["context_window"], YamlReader::child(at, "context_window"), 1, int64_t{1} << 40))
-    m.context_window = *v;
-  if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) m.guardrails = std::move(*v);
-  if (auto v = in.string(n["cache"], YamlReader::child(at, "cache"))) m.cache = std::move(*v);
-  read_limits(in, n["limits"], YamlReader::child(at, "limits"), m.limits);
-  read_routing(in, n, at, m);
-  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) m.name = std::move(*v);
-  if (auto v = in.string(n["strategy"], YamlReader::child(at, "strategy"))) m.strategy = std::move(*v);
-  const YAML::Node targets = n["targets"];
-  std::string targets_field = YamlReader::child(at, "targets");
-  if (!YamlReader::empty(targets)) {
-    in.mark(targets_field, targets);
-    if (!targets.IsSequence()) {
-      in.error(targets, targets_field, "must be a list of targets");
-    } else {
-      for (std::size_t i = 0; i < targets.size(); ++i) {
-        if (auto t = read_target(in, targets[i], YamlReader::item(targets_field, i))) {
-          m.targets.push_back(std::move(*t));
-        }
-      }
+  take(*doc, "name", m.name);
+  take(*doc, "strategy", m.strategy);
+  if (auto* targets = doc->if_contains("targets"); targets && targets->is_array())
+    for (const auto& item : targets->as_array()) {
+      if (!item.is_object()) continue;
+      const json::object& o = item.as_object();
+      Target t;
+      take(o, "provider", t.provider);
+      take(o, "model", t.model);
+      take(o, "weight", t.weight);
+      take(o, "priority", t.priority);
+      t.pricing = pricing_of(o.if_contains("pricing"));
+      m.targets.push_back(std::move(t));
     }
+  take(*doc, "fallbacks", m.fallbacks);
+  if (auto* r = object_at(*doc, "retry")) {
+    take(*r, "max_attempts", m.retry.max_attempts);
+    take(*r, "backoff_ms", m.retry.backoff);
+    take(*r, "max_backoff_ms", m.retry.max_backoff);
+    take(*r, "on", m.retry.on);
   }
+  if (auto* c = object_at(*doc, "circuit")) {
+    take(*c, "failures", m.circuit.failures);
+    take(*c, "cooldown_ms", m.circuit.cooldown);
+  }
+  if (auto* h = object_at(*doc, "health_check")) {
+    take(*h, "interval_ms", m.health_check.interval);
+    take(*h, "timeout_ms", m.health_check.timeout);
+    take(*h, "probe", m.health_check.probe);
+    take(*h, "failures", m.health_check.failures);
+    take(*h, "successes", m.health_check.successes);
+  }
+  take(*doc, "when_all_unavailable", m.when_all_unavailable);
+  take(*doc, "timeout_ms", m.timeout);
+  if (auto* a = object_at(*doc, "affinity")) {
+    take(*a, "by", m.affinity.by);
+    take(*a, "header", m.affinity.header);
+  }
+  m.pricing = pricing_of(doc->if_contains("pricing"));
+  m.limits = limits_of(doc->if_contains("limits"));
+  take(*doc, "guardrails", m.guardrails);
+  take(*doc, "cache", m.cache);
+  take(*doc, "prompt_caching", m.prompt_caching);
+  take(*doc, "strict_params", m.strict_params);
+  take(*doc, "max_output_tokens", m.max_output_tokens);
+  take(*doc, "context_window", m.context_window);
   return m;
 }
 
@@ -377,147 +260,90 @@ std::optional<Model> read_model(YamlReader& in, const YAML::Node& n, const std::
 // any error is left out: nothing refers to a key, and a half-read one has no usable hash.
 std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::string& at) {
   std::size_t errors_before = in.error_count();
-  if (!in.fields(n, at, {"name", "key", "key_env", "key_hash", "models", "expires_at", "limits",
-                         "budget", "model_limits", "guardrails", "mcp", "cache", "team"})) {
-    return std::nullopt;
-  }
+  auto doc = in.by_schema(n, at, *schema::find_kind("keys"), true);
+  if (!doc) return std::nullopt;
   Key k;
-  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) k.name = std::move(*v);
+  take(*doc, "name", k.name);
 
-  int given = (n["key"] ? 1 : 0) + (n["key_env"] ? 1 : 0) + (n["key_hash"] ? 1 : 0);
+  const json::value* secret_v = doc->if_contains("key");
+  const json::value* env_v = doc->if_contains("key_env");
+  const json::value* hash_v = doc->if_contains("key_hash");
+  int given = (secret_v ? 1 : 0) + (env_v ? 1 : 0) + (hash_v ? 1 : 0);
   std::string key_field = YamlReader::child(at, "key");
+  auto place = [&](const char* f) { return in.find_mark(YamlReader::child(at, f)); };
   if (given == 0) {
     in.error(n, key_field, "one of key, key_env or key_hash is required");
   } else if (given > 1) {
     in.error(n, key_field, "give only one of key, key_env or key_hash");
-  } else if (n["key"] || n["key_env"]) {
+  } else if (secret_v || env_v) {
     std::optional<std::string> secret;
-    if (n["key"]) {
-      secret = in.string(n["key"], key_field);
-      if (secret && secret->empty()) {
-        in.error(n["key"], key_field, "is empty");
-        secret.reset();
-      }
-    } else {
+    if (secret_v && secret_v->is_string()) {
+      if (secret_v->as_string().empty()) in.error(place("key"), key_field, "is empty");
+      else secret = std::string(secret_v->as_string());
+    } else if (env_v && env_v->is_string()) {
+      std::string var(env_v->as_string());
       std::string env_field = YamlReader::child(at, "key_env");
-      if (auto var = in.string(n["key_env"], env_field)) {
-        const char* value = std::getenv(var->c_str());
-        bool name_like = !var->empty() && !std::isdigit(static_cast<unsigned char>((*var)[0]));
-        for (char c : *var) name_like = name_like && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-        if (var->empty()) {
-          in.error(n["key_env"], env_field, "is empty: name the environment variable that holds the key");
-        } else if (!name_like) {
-          // Not quoted: a key pasted here by mistake would end up in logs.
-          in.error(n["key_env"], env_field,
-                   "is not an environment variable name (letters, digits and _); put the variable's name here, not the key");
-        } else if (value == nullptr) {
-          in.error(n["key_env"], env_field, "environment variable " + *var + " is not set");
-        } else if (*value == '\0') {
-          in.error(n["key_env"], env_field, "environment variable " + *var + " is empty");
-        } else {
-          secret = value;
-        }
+      const char* value = std::getenv(var.c_str());
+      bool name_like = !var.empty() && !std::isdigit(static_cast<unsigned char>(var[0]));
+      for (char c : var) name_like = name_like && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (var.empty()) {
+        in.error(place("key_env"), env_field, "is empty: name the environment variable that holds the key");
+      } else if (!name_like) {
+        // Not quoted: a key pasted here by mistake would end up in logs.
+        in.error(place("key_env"), env_field,
+                 "is not an environment variable name (letters, digits and _); put the variable's name here, not the key");
+      } else if (value == nullptr) {
+        in.error(place("key_env"), env_field, "environment variable " + var + " is not set");
+      } else if (*value == '\0') {
+        in.error(place("key_env"), env_field, "environment variable " + var + " is empty");
+      } else {
+        secret = value;
       }
     }
     if (secret) {
       k.hash_hex = store::sha256_hex(*secret);
       k.prefix = secret->substr(0, 8);
     }
-  } else {
-    std::string hash_field = YamlReader::child(at, "key_hash");
-    if (auto hash = in.string(n["key_hash"], hash_field)) {
-      std::string_view digits = *hash;
-      if (digits.starts_with("sha256:")) digits.remove_prefix(7);
-      if (digits.size() != 64 || !is_hex(digits)) {
-        in.error(n["key_hash"], hash_field,
-                 "must be \"sha256:\" followed by 64 hex digits, or the 64 hex digits alone");
-      } else {
-        k.hash_hex = lower(std::string(digits));
-      }
-    }
+  } else if (hash_v->is_string()) {
+    std::string_view digits = hash_v->as_string();  // the schema's pattern: [sha256:]64 hex digits
+    if (digits.starts_with("sha256:")) digits.remove_prefix(7);
+    if (digits.size() == 64 && is_hex(digits)) k.hash_hex = lower(std::string(digits));
   }
   if (!k.hash_hex.empty()) k.id = key_id_for_hash(k.hash_hex);
 
-  if (auto v = in.strings(n["models"], YamlReader::child(at, "models"))) k.models = std::move(*v);
-  if (auto v = in.integer(n["expires_at"], YamlReader::child(at, "expires_at"), 0,
-                          std::numeric_limits<int64_t>::max())) {
-    k.expires_at = *v;
+  take(*doc, "models", k.models);
+  take(*doc, "expires_at", k.expires_at);
+  k.limits = limits_of(doc->if_contains("limits"));
+  k.budget = budget_of(doc->if_contains("budget"));
+  if (auto* ml = object_at(*doc, "model_limits"))
+    for (const auto& [alias, limits] : *ml) k.model_limits[std::string(alias)] = limits_of(&limits);
+  take(*doc, "guardrails", k.guardrails);
+  if (auto* g = object_at(*doc, "mcp")) {
+    McpGrant grant;
+    take(*g, "allow", grant.allow);
+    take(*g, "deny", grant.deny);
+    take(*g, "read_only", grant.read_only);
+    grant.limits = limits_of(g->if_contains("limits"));
+    grant.tool_limits = limits_of(g->if_contains("tool_limits"));
+    k.mcp = std::move(grant);
   }
-  read_limits(in, n["limits"], YamlReader::child(at, "limits"), k.limits);
-  read_budget(in, n["budget"], YamlReader::child(at, "budget"), k.budget);
-  if (auto v = in.strings(n["guardrails"], YamlReader::child(at, "guardrails"))) k.guardrails = std::move(*v);
-  mcp::read_grant(in, n["mcp"], YamlReader::child(at, "mcp"), k.mcp);
-  if (auto v = in.string(n["cache"], YamlReader::child(at, "cache"))) k.cache = std::move(*v);
-  if (auto v = in.string(n["team"], YamlReader::child(at, "team"))) k.team = std::move(*v);
-  if (auto ml = n["model_limits"]; !YamlReader::empty(ml)) {
-    std::string mf = YamlReader::child(at, "model_limits");
-    if (!ml.IsMap()) {
-      in.error(ml, mf, "must map model aliases to limits");
-    } else {
-      for (auto it = ml.begin(); it != ml.end(); ++it) {
-        std::string alias = it->first.as<std::string>();
-        read_limits(in, it->second, YamlReader::child(mf, alias), k.model_limits[alias]);
-      }
-    }
-  }
+  take(*doc, "cache", k.cache);
+  take(*doc, "team", k.team);
   if (in.error_count() != errors_before) return std::nullopt;
   return k;
 }
 
-
-Limits limits_of(const json::value* v) {
-  Limits l;
-  if (!v || !v->is_object()) return l;
-  auto take = [&](const char* f, std::optional<int64_t>& into) {
-    if (auto* x = v->as_object().if_contains(f); x && x->is_number()) into = x->to_number<int64_t>();
-  };
-  take("rpm", l.rpm);
-  take("rpd", l.rpd);
-  take("tpm", l.tpm);
-  take("tpd", l.tpd);
-  take("concurrency", l.concurrency);
-  return l;
-}
-
-Budget budget_of(const json::value* v) {
-  Budget b;
-  if (!v || !v->is_object()) return b;
-  auto take = [&](const char* f, std::optional<double>& into) {
-    if (auto* x = v->as_object().if_contains(f); x && x->is_number()) into = x->to_number<double>();
-  };
-  take("usd_per_day", b.usd_per_day);
-  take("usd_per_month", b.usd_per_month);
-  take("usd_total", b.usd_total);
-  if (auto* m = v->as_object().if_contains("mode"); m && m->is_string()) b.warn_only = m->as_string() == "warn";
-  return b;
-}
-
-// teams: read by their schema (core/kinds/team.cc), so the file and the Admin API say the same.
+// teams: a team with any error is left out (what names it is reported too, rightly).
 std::optional<Team> read_team(YamlReader& in, const YAML::Node& n, const std::string& at) {
   auto doc = in.by_schema(n, at, *schema::find_kind("teams"));
   if (!doc) return std::nullopt;
   Team t;
-  t.name = std::string(doc->at("name").as_string());
-  if (auto* m = doc->if_contains("models"); m && m->is_array())
-    for (const auto& x : m->as_array()) t.models.emplace_back(x.as_string());
+  take(*doc, "name", t.name);
+  take(*doc, "models", t.models);
   t.limits = limits_of(doc->if_contains("limits"));
   t.budget = budget_of(doc->if_contains("budget"));
-  if (auto* w = doc->if_contains("webhook"); w && w->is_string()) t.webhook_url = std::string(w->as_string());
+  take(*doc, "webhook", t.webhook_url);
   return t;
-}
-
-template <typename T, typename Read>
-std::optional<T> parse_one(std::string_view doc, std::string_view source,
-                           std::vector<ConfigError>& errors, Read read) {
-  try {
-    YamlReader in(std::string(source), errors);
-    std::optional<YAML::Node> root = in.load(doc);
-    if (!root) return std::nullopt;
-    return read(in, *root, std::string());
-  } catch (const std::exception& e) {
-    errors.push_back({std::string(source), 0, 0, "", std::string("cannot read: ") + e.what()});
-    return std::nullopt;
-  }
 }
 
 // --- validating values ---------------------------------------------------------------------
@@ -786,6 +612,11 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
   section("cache_policies", cache::read_cache_policy, result.resources.cache_policies);
   section("teams", read_team, result.resources.teams);
 
+  // A field the reader already faulted is not blamed again by validation (a name the schema's
+  // pattern refused, a strategy not in its list).
+  std::unordered_set<std::string> read_faults;
+  for (const ConfigError& e : result.errors) read_faults.insert(e.field);
+  const std::size_t read_count = result.errors.size();
   validate_resources(result.resources, result.errors,
                      [&](std::string_view section_name, std::size_t index, std::string_view field) {
                        const auto& items = from_item[section_name];
@@ -800,6 +631,9 @@ ParseResult parse_resources_or_throw(std::string_view text, std::string_view sou
                        }
                        return loc;
                      });
+  result.errors.erase(std::remove_if(result.errors.begin() + static_cast<std::ptrdiff_t>(read_count), result.errors.end(),
+                                     [&](const ConfigError& e) { return read_faults.contains(e.field); }),
+                      result.errors.end());
   // In document order, as an editor shows them.
   std::stable_sort(result.errors.begin(), result.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) {
@@ -894,27 +728,27 @@ void validate_resources(const Resources& r, std::vector<ConfigError>& errors,
 
 std::optional<Provider> parse_provider(std::string_view doc, std::string_view source,
                                        std::vector<ConfigError>& errors) {
-  return parse_one<Provider>(doc, source, errors, read_provider);
+  return read_document(doc, source, errors, read_provider, true);
 }
 
 std::optional<Guardrail> parse_guardrail(std::string_view doc, std::string_view source,
                                         std::vector<ConfigError>& errors) {
-  return parse_one<Guardrail>(doc, source, errors, read_guardrail);
+  return read_document(doc, source, errors, read_guardrail, true);
 }
 
 std::optional<Model> parse_model(std::string_view doc, std::string_view source,
                                  std::vector<ConfigError>& errors) {
-  return parse_one<Model>(doc, source, errors, read_model);
+  return read_document(doc, source, errors, read_model, true);
 }
 
 std::optional<Key> parse_key(std::string_view doc, std::string_view source,
                              std::vector<ConfigError>& errors) {
-  return parse_one<Key>(doc, source, errors, read_key);
+  return read_document(doc, source, errors, read_key, true);
 }
 
 std::optional<Team> parse_team(std::string_view doc, std::string_view source,
                                std::vector<ConfigError>& errors) {
-  return parse_one<Team>(doc, source, errors, read_team);
+  return read_document(doc, source, errors, read_team, true);
 }
 
 }  // namespace tollgate::core

@@ -201,7 +201,7 @@ std::string kind_of(const json::value& v) {
 }
 
 void check_fields(const std::vector<Field>& fields, const json::object& doc, const std::string& at,
-                  std::vector<ConfigError>& errors);
+                  std::vector<ConfigError>& errors, bool in_file = false);
 
 void check_value(const Field& f, const json::value& v, const std::string& at, std::vector<ConfigError>& errors) {
   auto bad = [&](std::string message) { errors.push_back({"", 0, 0, at, std::move(message)}); };
@@ -257,19 +257,20 @@ void check_value(const Field& f, const json::value& v, const std::string& at, st
 }
 
 void check_fields(const std::vector<Field>& fields, const json::object& doc, const std::string& at,
-                  std::vector<ConfigError>& errors) {
+                  std::vector<ConfigError>& errors, bool in_file) {
   auto place = [&](std::string_view name) { return at.empty() ? std::string(name) : at + "." + std::string(name); };
+  auto here = [&](const Field& f) { return in_file || !f.file_only; };
   std::string known;
   for (const Field& f : fields)
-    if (!f.file_only) known += (known.empty() ? "" : ", ") + f.name;
+    if (here(f)) known += (known.empty() ? "" : ", ") + f.name;
   for (const auto& entry : doc) {
     std::string_view name = entry.key();
-    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name && !f.file_only; });
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name && here(f); });
     if (it == fields.end()) errors.push_back({"", 0, 0, place(name), "unknown field (expected one of: " + known + ")"});
     else check_value(*it, entry.value(), place(name), errors);
   }
   for (const Field& f : fields)
-    if (f.required && !f.file_only && !doc.contains(f.name)) errors.push_back({"", 0, 0, place(f.name), "is required"});
+    if (f.required && here(f) && !doc.contains(f.name)) errors.push_back({"", 0, 0, place(f.name), "is required"});
 }
 
 }  // namespace
@@ -300,9 +301,9 @@ void references(const std::vector<Field>& fields, const json::object& doc, const
     if (const json::value* v = doc.if_contains(f.name)) walk(f, *v, at.empty() ? f.name : at + "." + f.name);
 }
 
-void check(const Kind& k, const json::object& doc, std::vector<ConfigError>& errors) {
+void check(const Kind& k, const json::object& doc, std::vector<ConfigError>& errors, bool in_file) {
   std::size_t before = errors.size();
-  check_fields(k.fields, doc, "", errors);
+  check_fields(k.fields, doc, "", errors, in_file);
   if (k.check_more && errors.size() == before) k.check_more(doc, errors);
 }
 

@@ -112,10 +112,12 @@ boost::json::object json_schema(const Field& f, bool write, std::string_view ref
 // The named objects (Limits, Budget, ...) used by the kinds, as JSON Schemas.
 boost::json::object components(std::string_view ref_prefix);
 
-// Checks a document written through the Admin API against a kind's fields, as the resources
-// file's reader does: unknown fields, required ones, types, enum values, ranges and patterns.
-// Fields in `errors` are relative to the document ("role"). For kinds kept as documents.
-void check(const Kind& k, const boost::json::object& doc, std::vector<ConfigError>& errors);
+// Checks a document against a kind's fields: unknown fields, required ones, types, enum values,
+// ranges and patterns, then the kind's check_more. What the Admin API applies to its writes and
+// the resources file's readers to each item (YamlReader::by_schema), so both say the same.
+// Fields in `errors` are relative to the document ("role"). `in_file`: the fields only the
+// resources file has (a key's key / key_env / key_hash) are accepted.
+void check(const Kind& k, const boost::json::object& doc, std::vector<ConfigError>& errors, bool in_file = false);
 
 // Calls `visit` for every reference in `doc` (a kind's fields): the field (its `kind` the kind
 // named), the name it gives, and its place ("targets[0].provider"). An allowlist entry is a

@@ -180,10 +180,14 @@ YAML::Mark YamlReader::find_mark(std::string field) const {
 
 namespace {
 
-// A YAML node as JSON, remembering the place of every node. Plain scalars are typed as YAML's
-// core schema types them (null, bool, integer, float, else string); quoted ones stay strings;
-// strings are ${ENV}-interpolated like every other string of the file.
-boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::string& at) {
+// A YAML node as JSON, remembering the place of every node. A scalar is typed as the schema's
+// field for it expects, so `api_version: 2024` is a string and `weight: "2"` a number, as a
+// hand-written reader would take them (what does not read as the type stays a string, for
+// check() to name); where no field is known, as YAML's core schema types plain scalars. `~`,
+// `null` and an empty value are null. Strings are ${ENV}-interpolated like every other
+// string of the file, before they are typed.
+boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::string& at, const schema::Field* f) {
+  using schema::Type;
   in.mark(at, n);
   switch (n.Type()) {
     case YAML::NodeType::Map: {
@@ -191,52 +195,93 @@ boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::strin
       for (const auto& entry : n) {
         const YAML::Node key = entry.first;  // by value: the iterator's pair is a temporary
         std::string name = key.IsScalar() ? key.Scalar() : "?";
+        in.mark_key(YamlReader::child(at, name), key);
         if (o.contains(name)) in.error(key, YamlReader::child(at, name), "is given twice");
-        o[name] = to_json(in, entry.second, YamlReader::child(at, name));
+        const schema::Field* sub = nullptr;
+        if (f && f->type == Type::map) sub = &f->fields[0];
+        else if (f && f->type == Type::object)
+          for (const schema::Field& x : f->fields) sub = x.name == name ? &x : sub;
+        o[name] = to_json(in, entry.second, YamlReader::child(at, name), sub);
       }
       return o;
     }
     case YAML::NodeType::Sequence: {
       boost::json::array a;
-      for (std::size_t i = 0; i < n.size(); ++i) a.push_back(to_json(in, n[i], YamlReader::item(at, i)));
+      const schema::Field* item = f && f->type == Type::list ? &f->fields[0] : nullptr;
+      for (std::size_t i = 0; i < n.size(); ++i) a.push_back(to_json(in, n[i], YamlReader::item(at, i), item));
       return a;
     }
     case YAML::NodeType::Scalar: {
-      const std::string& text = n.Scalar();
-      if (n.Tag() != "!") {  // plain, not quoted
-        if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
-        if (text == "true" || text == "True" || text == "TRUE") return true;
-        if (text == "false" || text == "False" || text == "FALSE") return false;
-        const char* end = text.data() + text.size();
+      const std::string& raw = n.Scalar();
+      bool plain = n.Tag() != "!";  // not quoted
+      if (plain && (raw == "~" || raw == "null" || raw == "Null" || raw == "NULL")) return nullptr;
+      auto interpolated = in.string(n, at);
+      if (!interpolated) return nullptr;  // reported
+      const std::string& text = *interpolated;
+      const char* end = text.data() + text.size();
+      auto whole = [&]() -> std::optional<int64_t> {
         int64_t i = 0;
-        if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end && !text.empty()) return i;
+        auto [p, ec] = std::from_chars(text.data(), end, i);
+        if (ec == std::errc() && p == end && !text.empty()) return i;
+        return std::nullopt;
+      };
+      auto real = [&]() -> std::optional<double> {
         double d = 0;
-        if (auto [p, ec] = std::from_chars(text.data(), end, d); ec == std::errc() && p == end && !text.empty()) return d;
+        auto [p, ec] = std::from_chars(text.data(), end, d);
+        if (ec == std::errc() && p == end && !text.empty()) return d;
+        return std::nullopt;
+      };
+      // The YAML 1.1 spellings yaml-cpp accepts too, so `verify_tls: no` means what it says.
+      static const std::set<std::string> yes{"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+      static const std::set<std::string> no{"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+      Type type = f ? f->type : Type::object;  // object: no scalar expected, typed as YAML does
+      switch (type) {
+        case Type::string:
+        case Type::reference:
+        case Type::secret:
+        case Type::enumeration: return boost::json::value(text);
+        case Type::integer:
+        case Type::number:
+          if (auto i = whole()) return *i;
+          if (auto d = real()) return *d;
+          return boost::json::value(text);
+        case Type::boolean:
+          if (yes.contains(text)) return true;
+          if (no.contains(text)) return false;
+          return boost::json::value(text);
+        default:
+          if (!plain) return boost::json::value(text);
+          if (text == "true" || text == "True" || text == "TRUE") return true;
+          if (text == "false" || text == "False" || text == "FALSE") return false;
+          if (auto i = whole()) return *i;
+          if (auto d = real()) return *d;
+          return boost::json::value(text);
       }
-      if (auto v = in.string(n, at)) return boost::json::value(*v);
-      return nullptr;  // reported
     }
-    default: return nullptr;
+    default: return nullptr;  // an empty value
   }
 }
 
 }  // namespace
 
 std::optional<boost::json::object> YamlReader::by_schema(const YAML::Node& node, const std::string& field,
-                                                         const schema::Kind& kind) {
+                                                         const schema::Kind& kind, bool partial) {
   std::size_t before = error_count();
-  boost::json::value v = to_json(*this, node, field);
+  const schema::Field whole = schema::object(field, kind.fields);
+  boost::json::value v = to_json(*this, node, field, &whole);
   if (!v.is_object()) {
     error(node, field, "must be a map, not " + kind_of(node));
     return std::nullopt;
   }
   std::vector<ConfigError> found;
-  schema::check(kind, v.as_object(), found);
+  schema::check(kind, v.as_object(), found, true);
   for (auto& e : found) {
     std::string at = e.field.empty() ? field : child(field, e.field);
-    error(find_mark(at), at, std::move(e.message));
+    auto key = key_marks_.find(at);
+    bool at_key = e.message.starts_with("unknown field") && key != key_marks_.end();
+    error(at_key ? key->second : find_mark(at), at, std::move(e.message));
   }
-  if (error_count() != before) return std::nullopt;
+  if (!partial && error_count() != before) return std::nullopt;
   return std::move(v.as_object());
 }
 

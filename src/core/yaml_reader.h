@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/resources.h"
@@ -47,11 +48,13 @@ class YamlReader {
   // A list of strings. nullopt when absent or wrong; a null node is an empty list.
   std::optional<std::vector<std::string>> strings(const YAML::Node& node, const std::string& field);
 
-  // A resource of a kind read by its schema alone (core/schema.h): the node as JSON, checked by
-  // schema::check (what the Admin API applies to its writes), each finding reported at its
-  // field with the file's line, so the file and the API say the same. nullopt after a finding.
+  // A resource of a kind read by its schema (core/schema.h): the node as JSON, each scalar typed
+  // as its field expects, checked by schema::check (what the Admin API applies to its writes),
+  // each finding reported at its field with the file's line, so the file and the API say the
+  // same. nullopt when the node is not a map, or after a finding unless `partial` (a resource
+  // kept as far as it reads, so what refers to it is not blamed too).
   std::optional<boost::json::object> by_schema(const YAML::Node& node, const std::string& field,
-                                               const schema::Kind& kind);
+                                               const schema::Kind& kind, bool partial = false);
 
   // True for a node that is absent or explicitly null (`field:` or `field: ~`): optional
   // sections and maps accept both as "nothing".
@@ -61,6 +64,8 @@ class YamlReader {
   void mark(const std::string& field, const YAML::Node& node);
   // The place of `field`, or of its closest enclosing field that was read; null mark if none.
   YAML::Mark find_mark(std::string field) const;
+  // Where the key naming `field` is (an unknown field is reported there, not at its value).
+  void mark_key(const std::string& field, const YAML::Node& key) { key_marks_[field] = key.Mark(); }
 
   const std::string& source() const { return source_; }
   std::size_t error_count() const { return errors_.size(); }
@@ -71,7 +76,32 @@ class YamlReader {
  private:
   std::string source_;
   std::vector<ConfigError>& errors_;
-  std::unordered_map<std::string, YAML::Mark> marks_;
+  std::unordered_map<std::string, YAML::Mark> marks_, key_marks_;
 };
+
+// One resource as a document of its own (a store's row, an Admin API body: JSON, which is
+// YAML), read by `read` (a section's item reader: (YamlReader&, node, field) -> optional<T>).
+// Fields in errors are relative to the document. nullopt when it is not YAML, or (unless
+// `partial`) not a map or read with a finding. A throw of yaml-cpp's becomes an error too.
+template <class Read>
+auto read_document(std::string_view doc, std::string_view source, std::vector<ConfigError>& errors, Read read,
+                   bool partial = false) -> decltype(read(std::declval<YamlReader&>(), YAML::Node(), std::string())) {
+  try {
+    YamlReader in(std::string(source), errors);
+    std::optional<YAML::Node> root = in.load(doc);
+    if (!root) return std::nullopt;
+    if (!partial && !root->IsMap()) {
+      in.error(*root, "", "must be a map");
+      return std::nullopt;
+    }
+    std::size_t before = in.error_count();
+    auto item = read(in, *root, std::string());
+    if (!partial && in.error_count() != before) return std::nullopt;
+    return item;
+  } catch (const std::exception& e) {
+    errors.push_back({std::string(source), 0, 0, "", std::string("cannot read: ") + e.what()});
+    return std::nullopt;
+  }
+}
 
 }  // namespace tollgate::core

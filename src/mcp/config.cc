@@ -17,92 +17,58 @@ namespace tollgate::mcp {
 using core::YamlReader;
 
 namespace {
-
-void read_limits(YamlReader& in, const YAML::Node& n, const std::string& at, core::Limits& out) {
-  if (YamlReader::empty(n)) return;
-  if (!in.fields(n, at, {"rpm", "rpd", "concurrency"})) return;
-  auto take = [&](const char* f, std::optional<int64_t>& into) {
-    if (n[f]) into = in.integer(n[f], YamlReader::child(at, f), 1, int64_t{1} << 40);
-  };
-  take("rpm", out.rpm);
-  take("rpd", out.rpd);
-  take("concurrency", out.concurrency);
+const boost::json::object* object_at(const boost::json::object& o, std::string_view f) {
+  const boost::json::value* v = o.if_contains(f);
+  return v && v->is_object() ? &v->as_object() : nullptr;
 }
-
+void take(const boost::json::object& o, std::string_view f, std::string& into) {
+  if (auto* v = o.if_contains(f); v && v->is_string()) into = std::string(v->as_string());
+}
+void take(const boost::json::object& o, std::string_view f, std::vector<std::string>& into) {
+  auto* v = o.if_contains(f);
+  if (!v || !v->is_array()) return;
+  into.clear();
+  for (const auto& x : v->as_array())
+    if (x.is_string()) into.emplace_back(x.as_string());
+}
 }  // namespace
 
+// Read by its schema (core/kinds/mcp_server.cc, whose check_more holds the rules between fields).
 std::optional<core::McpServer> read_server(YamlReader& in, const YAML::Node& n, const std::string& at) {
-  if (!in.fields(n, at, {"name", "url", "headers", "auth", "tools", "era", "prefix", "timeout_ms", "limits",
-                         "verify_tls"}))
-    return std::nullopt;
+  auto doc = in.by_schema(n, at, *core::schema::find_kind("mcp_servers"), true);
+  if (!doc) return std::nullopt;
   core::McpServer s;
-  if (auto v = in.string(n["name"], YamlReader::child(at, "name"))) s.name = *v;
-  if (auto v = in.string(n["url"], YamlReader::child(at, "url"))) s.url = *v;
-  if (auto h = n["headers"]; !YamlReader::empty(h)) {
-    std::string hf = YamlReader::child(at, "headers");
-    if (!h.IsMap()) {
-      in.error(h, hf, "must map header names to values");
-    } else {
-      for (auto it = h.begin(); it != h.end(); ++it) {
-        std::string name = it->first.as<std::string>();
-        if (auto v = in.string(it->second, YamlReader::child(hf, name))) s.headers[name] = *v;
-      }
+  take(*doc, "name", s.name);
+  take(*doc, "url", s.url);
+  if (auto* h = object_at(*doc, "headers"))
+    for (const auto& [name, value] : *h)
+      if (value.is_string()) s.headers[std::string(name)] = std::string(value.as_string());
+  if (auto* a = object_at(*doc, "auth")) {
+    take(*a, "bearer", s.bearer);
+    if (auto* o = object_at(*a, "oauth2")) {
+      take(*o, "token_url", s.oauth2.token_url);
+      take(*o, "client_id", s.oauth2.client_id);
+      take(*o, "client_secret", s.oauth2.client_secret);
+      take(*o, "scopes", s.oauth2.scopes);
     }
   }
-  if (auto a = n["auth"]; !YamlReader::empty(a)) {
-    std::string af = YamlReader::child(at, "auth");
-    if (in.fields(a, af, {"bearer", "oauth2"})) {
-      if (auto v = in.string(a["bearer"], YamlReader::child(af, "bearer"))) s.bearer = *v;
-      if (auto o = a["oauth2"]; !YamlReader::empty(o)) {
-        std::string of = YamlReader::child(af, "oauth2");
-        if (in.fields(o, of, {"token_url", "client_id", "client_secret", "scopes"})) {
-          if (auto v = in.string(o["token_url"], YamlReader::child(of, "token_url"))) s.oauth2.token_url = *v;
-          if (auto v = in.string(o["client_id"], YamlReader::child(of, "client_id"))) s.oauth2.client_id = *v;
-          if (auto v = in.string(o["client_secret"], YamlReader::child(of, "client_secret")))
-            s.oauth2.client_secret = *v;
-          if (auto v = in.strings(o["scopes"], YamlReader::child(of, "scopes"))) s.oauth2.scopes = *v;
-          for (const char* f : {"token_url", "client_id"})
-            if (!o[f]) in.error(o, YamlReader::child(of, f), "is required");
-        }
-      }
-      if (!s.bearer.empty() && !s.oauth2.token_url.empty())
-        in.error(a, af, "give bearer or oauth2, not both");
-    }
+  if (auto* t = object_at(*doc, "tools")) {
+    take(*t, "include", s.include);
+    take(*t, "exclude", s.exclude);
   }
-  if (auto t = n["tools"]; !YamlReader::empty(t)) {
-    std::string tf = YamlReader::child(at, "tools");
-    if (in.fields(t, tf, {"include", "exclude"})) {
-      if (auto v = in.strings(t["include"], YamlReader::child(tf, "include"))) s.include = *v;
-      if (auto v = in.strings(t["exclude"], YamlReader::child(tf, "exclude"))) s.exclude = *v;
-    }
+  take(*doc, "era", s.era);
+  if (auto* p = doc->if_contains("prefix")) s.prefix = p->is_string() ? std::string(p->as_string()) : "";
+  if (auto* v = doc->if_contains("timeout_ms"); v && v->is_int64()) s.timeout_ms = v->as_int64();
+  if (auto* l = object_at(*doc, "limits")) {
+    auto whole = [&](const char* f, std::optional<int64_t>& into) {
+      if (auto* v = l->if_contains(f); v && v->is_int64()) into = v->as_int64();
+    };
+    whole("rpm", s.limits.rpm);
+    whole("rpd", s.limits.rpd);
+    whole("concurrency", s.limits.concurrency);
   }
-  if (auto v = in.string(n["era"], YamlReader::child(at, "era"))) {
-    if (*v != "auto" && *v != "2026-07-28" && *v != "legacy")
-      in.error(n["era"], YamlReader::child(at, "era"), "must be auto, 2026-07-28 or legacy");
-    else
-      s.era = *v;
-  }
-  if (n["prefix"]) {
-    if (n["prefix"].IsNull()) s.prefix = "";
-    else if (auto v = in.string(n["prefix"], YamlReader::child(at, "prefix"))) s.prefix = *v;
-  }
-  if (n["timeout_ms"])
-    if (auto v = in.integer(n["timeout_ms"], YamlReader::child(at, "timeout_ms"), 1, 3'600'000)) s.timeout_ms = *v;
-  read_limits(in, n["limits"], YamlReader::child(at, "limits"), s.limits);
-  if (auto v = in.boolean(n["verify_tls"], YamlReader::child(at, "verify_tls"))) s.verify_tls = *v;
+  if (auto* v = doc->if_contains("verify_tls"); v && v->is_bool()) s.verify_tls = v->as_bool();
   return s;
-}
-
-void read_grant(YamlReader& in, const YAML::Node& n, const std::string& at, std::optional<core::McpGrant>& out) {
-  if (YamlReader::empty(n)) return;
-  if (!in.fields(n, at, {"allow", "deny", "read_only", "limits", "tool_limits"})) return;
-  core::McpGrant g;
-  if (auto v = in.strings(n["allow"], YamlReader::child(at, "allow"))) g.allow = *v;
-  if (auto v = in.strings(n["deny"], YamlReader::child(at, "deny"))) g.deny = *v;
-  if (auto v = in.boolean(n["read_only"], YamlReader::child(at, "read_only"))) g.read_only = *v;
-  read_limits(in, n["limits"], YamlReader::child(at, "limits"), g.limits);
-  read_limits(in, n["tool_limits"], YamlReader::child(at, "tool_limits"), g.tool_limits);
-  out = std::move(g);
 }
 
 void validate(const core::Resources& r, const Report& add) {
@@ -184,16 +150,7 @@ boost::json::object grant_object(const core::McpGrant& g) {
 
 std::optional<core::McpServer> parse_server(std::string_view doc, std::string_view source,
                                             std::vector<core::ConfigError>& errors) {
-  YamlReader in(std::string(source), errors);
-  auto root = in.load(doc);
-  if (!root || !root->IsMap()) {
-    if (root) in.error(*root, "", "must be a map");
-    return std::nullopt;
-  }
-  std::size_t before = in.error_count();
-  auto s = read_server(in, *root, "");
-  if (in.error_count() != before) return std::nullopt;
-  return s;
+  return core::read_document(doc, source, errors, read_server);
 }
 
 boost::json::object server_answer(const core::McpServer& s) {

@@ -1,5 +1,5 @@
 // MCP resources: `mcp_servers` (its schema: core/kinds/mcp_server.cc) and a key's `mcp` grant
-// (core/kinds/key.cc), read and checked here (core/resources.cc calls these); schema_test.cc
+// (core/kinds/key.cc, read with the key in core/resources.cc), read and checked here; schema_test.cc
 // holds the two to each other. Shape (YAML; JSON in the store):
 //   mcp_servers:
 //     - name: github                      # [A-Za-z0-9_-]{1,64}; also the default prefix
@@ -36,9 +36,6 @@ class YamlReader;
 namespace tollgate::mcp {
 
 std::optional<core::McpServer> read_server(core::YamlReader& in, const YAML::Node& n, const std::string& at);
-// A key's `mcp:` field (absent: no grant).
-void read_grant(core::YamlReader& in, const YAML::Node& n, const std::string& at,
-                std::optional<core::McpGrant>& out);
 
 // Names, URLs, uniqueness and prefix collisions across the servers.
 using Report = std::function<void(std::string_view section, std::size_t index, std::string_view field,

@@ -111,7 +111,7 @@ describe('admin api on the sqlite store', () => {
 
   it('validates providers with errors that name the field', T, async () => {
     assertFieldError(await api(gw, 'POST', '/providers', { body: { kind: 'openai' } }), 'name');
-    assertFieldError(await api(gw, 'POST', '/providers', { body: { name: 'p1', kind: 'nope' } }), 'kind', /unknown kind/);
+    assertFieldError(await api(gw, 'POST', '/providers', { body: { name: 'p1', kind: 'nope' } }), 'kind', /must be one of: openai, openai-compatible/);
     assertFieldError(await api(gw, 'POST', '/providers', { body: { name: 'p1' } }), 'kind', /required/);
     assertFieldError(await api(gw, 'POST', '/providers', { body: { name: 'p1', kind: 'openai', timeouts: { connect_ms: 'soon' } } }), 'timeouts.connect_ms');
     assertFieldError(await api(gw, 'POST', '/providers', { body: { name: 'p1', kind: 'openai', colour: 'red' } }), 'colour');

@@ -1189,7 +1189,7 @@ describe('cooling steers, never strands', () => {
     });
     const r = await runTollgate(['validate', resourcesPath]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stdout + r.stderr, /models\[0\]\.when_all_unavailable: must be send or fail/);
+    assert.match(r.stdout + r.stderr, /models\[0\]\.when_all_unavailable: must be one of: send, fail/);
   });
 });
 

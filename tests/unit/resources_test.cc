@@ -87,7 +87,7 @@ models:
     health_check: { interval_ms: 10, probe: ping, colour: red }
 )", "r.yaml");
   EXPECT_FALSE(r.ok());
-  if (auto* e = error_at(r, "models[0].when_all_unavailable")) EXPECT_NE(e->message.find("send or fail"), std::string::npos);
+  if (auto* e = error_at(r, "models[0].when_all_unavailable")) EXPECT_NE(e->message.find("must be one of: send, fail"), std::string::npos);
   error_at(r, "models[0].health_check.interval_ms");
   error_at(r, "models[0].health_check.colour");
 }
@@ -603,9 +603,11 @@ TEST(ParseOneResource, ReadsASingleDocumentWithRelativeFields) {
   auto bad = parse_model(R"({"name":"m","targts":[]})", "sqlite:models/m", errors);
   ASSERT_TRUE(bad.has_value());  // kept as far as it could be read
   EXPECT_EQ(bad->name, "m");
-  ASSERT_EQ(errors.size(), 1u);
+  ASSERT_EQ(errors.size(), 2u);  // the typo, and the targets it does not give
   EXPECT_EQ(errors[0].source, "sqlite:models/m");
   EXPECT_EQ(errors[0].field, "targts");
+  EXPECT_EQ(errors[1].field, "targets");
+  EXPECT_EQ(errors[1].message, "is required");
 
   errors.clear();
   EXPECT_FALSE(parse_key(R"({"name":"k","key_hash":"nothex"})", "sqlite:keys/k", errors));

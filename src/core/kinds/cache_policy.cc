@@ -1,9 +1,6 @@
 // cache_policies: how answers are cached (cache/policy.h), attached to models and keys by name.
 #include "core/kinds/kinds.h"
 
-#include <boost/json/serialize.hpp>
-
-#include "cache/policy_config.h"
 
 namespace tollgate::core::schema {
 
@@ -31,8 +28,15 @@ Kind cache_policy_kind() {
       boolean("allow_tools").doc("requests offering tools are cached (default: exact yes, semantic no)"),
       number("max_temperature", 0, 2).doc("only requests at or below this temperature (default: exact any, semantic 0)"),
   };
+  // A semantic policy needs its embedding model; an exact one has no use for it or a threshold.
   k.check_more = [](const boost::json::object& doc, std::vector<ConfigError>& errors) {
-    cache::parse_cache_policy(boost::json::serialize(doc), "", errors);
+    const boost::json::value* mode = doc.if_contains("mode");
+    bool semantic = mode && *mode == "semantic";
+    if (semantic && !doc.contains("embedding_model"))
+      errors.push_back({"", 0, 0, "embedding_model", "is required for a semantic policy (an embeddings model alias)"});
+    if (!semantic)
+      for (const char* f : {"embedding_model", "threshold"})
+        if (doc.contains(f)) errors.push_back({"", 0, 0, f, "applies to mode: semantic only"});
   };
   k.example = R"({"name":"faq","mode":"semantic","embedding_model":"gpt-4o","threshold":0.9,"ttl_s":86400,
                   "scope":"key","backend":"local","max_bytes":1048576,"allow_tools":false,"max_temperature":0})";

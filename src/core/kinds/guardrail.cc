@@ -26,6 +26,21 @@ Kind guardrail_kind() {
       integer("timeout_ms", 1, 600'000).dflt("3000").only_if("kind", "moderation").doc("moderation: bound on the endpoint call"),
       boolean("fail_open").dflt("false").only_if("kind", "moderation").doc("moderation: admit when the endpoint fails (false: 503)"),
   };
+  // A moderation policy asks a provider and cannot redact; the other kinds have no provider.
+  k.check_more = [](const boost::json::object& doc, std::vector<ConfigError>& errors) {
+    auto text = [&](const char* f) {
+      const boost::json::value* v = doc.if_contains(f);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    bool moderation = text("kind") == "moderation";
+    if (moderation && text("mode") == "redact")
+      errors.push_back({"", 0, 0, "mode", "must be block or monitor for a moderation policy"});
+    for (const char* f : {"provider", "model", "categories", "timeout_ms", "fail_open"})
+      if (!moderation && doc.contains(f)) errors.push_back({"", 0, 0, f, "applies to kind: moderation only"});
+    if (moderation && !doc.contains("provider"))
+      errors.push_back({"", 0, 0, "provider",
+                        "is required for a moderation policy (an openai or openai-compatible provider)"});
+  };
   k.example = R"({"name":"no-pii","kind":"pii","mode":"redact","entities":["email","phone"],"reversible":true})";
   return k;
 }

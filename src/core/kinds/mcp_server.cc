@@ -46,6 +46,11 @@ Kind mcp_server_kind() {
       mcp_limits_field("limits").doc("the server, all keys together"),
       boolean("verify_tls").dflt("true"),
   };
+  k.check_more = [](const boost::json::object& doc, std::vector<ConfigError>& errors) {
+    const boost::json::value* a = doc.if_contains("auth");
+    if (a && a->is_object() && a->as_object().contains("bearer") && a->as_object().contains("oauth2"))
+      errors.push_back({"", 0, 0, "auth", "give bearer or oauth2, not both"});
+  };
   k.returned = {
       list("secrets_set", str("field")).doc("write-only values that are set (headers.NAME, auth.bearer, "
                                               "auth.oauth2.client_secret); the values are never returned"),

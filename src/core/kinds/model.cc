@@ -59,6 +59,14 @@ Kind model_kind() {
           .doc("the targets' output limit where the catalog does not know it: a larger max_tokens is clamped"),
       integer("context_window", 1, 1099511627776),
   };
+  k.check_more = [](const boost::json::object& doc, std::vector<ConfigError>& errors) {
+    const boost::json::value* a = doc.if_contains("affinity");
+    if (!a || !a->is_object()) return;
+    const boost::json::value* header = a->as_object().if_contains("header");
+    if (a->as_object().contains("by") && a->as_object().at("by") == "header" &&
+        !(header && header->is_string() && !header->as_string().empty()))
+      errors.push_back({"", 0, 0, "affinity.header", "is required with by: header"});
+  };
   k.returned = {boolean("builtin").doc("added by the gateway (demo), not stored")};
   k.example = R"({"name":"gpt-4o","strategy":"priority",
                   "targets":[{"provider":"openai-main","model":"gpt-4o","weight":2,"priority":0,
