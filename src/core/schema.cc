@@ -193,10 +193,13 @@ json::object components(std::string_view ref_prefix) {
 
 namespace {
 
+// What a wrong value is, for a message. A string is quoted only when short: a long one is
+// often a credential written in the wrong place, and messages reach logs.
 std::string kind_of(const json::value& v) {
   if (v.is_object()) return "a map";
   if (v.is_array()) return "a list";
   if (v.is_null()) return "null";
+  if (v.is_string() && v.as_string().size() > 24) return "a string";
   return json::serialize(v);
 }
 
@@ -216,7 +219,7 @@ void check_value(const Field& f, const json::value& v, const std::string& at, st
       if (!v.is_string()) return bad("must be a string, not " + kind_of(v));
       // RE2: linear in the input whatever its length (std::regex recurses per character).
       if (!f.pattern.empty() && !RE2::FullMatch(std::string_view(v.as_string()), RE2(f.pattern)))
-        bad((v.as_string().size() <= 64 ? "\"" + std::string(v.as_string()) + "\" " : std::string()) +
+        bad((v.as_string().size() <= 24 ? "\"" + std::string(v.as_string()) + "\" " : std::string()) +
             "does not match " + f.pattern);
       return;
     case Type::enumeration: {
