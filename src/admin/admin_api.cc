@@ -752,6 +752,28 @@ struct AdminApi::KindOps {
       write;
 };
 
+namespace {
+// KindOps' list and read over one section of the live snapshot (after a write: the snapshot it
+// made), each item answered by `as_json`.
+template <class Item, class AsJson>
+std::pair<std::function<json::array()>, std::function<std::optional<json::object>(const std::string&)>> snapshot_views(
+    const core::SnapshotHolder& snapshots, std::vector<Item> core::Resources::*section, AsJson as_json) {
+  auto list = [&snapshots, section, as_json] {
+    json::array data;
+    if (auto snapshot = snapshots.shared())
+      for (const Item& x : snapshot->resources().*section) data.push_back(as_json(x));
+    return data;
+  };
+  auto read = [&snapshots, section, as_json](const std::string& name) -> std::optional<json::object> {
+    if (auto snapshot = snapshots.shared())
+      for (const Item& x : snapshot->resources().*section)
+        if (x.name == name) return as_json(x);
+    return std::nullopt;
+  };
+  return {list, read};
+}
+}  // namespace
+
 AdminReply AdminApi::resources(Call& call, const KindOps& ops) {
   const auto& s = call.segments;
   const std::string& one = ops.kind.singular;
@@ -814,21 +836,10 @@ AdminReply AdminApi::providers(Call& call) {
   store::ResourceStore* st = resource_store(ignored);
   auto stored = [&](const std::string& name) { return st && st->stored_provider_document(name).has_value(); };
   auto is_builtin = [&](const std::string& name) { return builtin.providers.contains(name) && !stored(name); };
+  auto [list, read] = snapshot_views(state_.snapshots, &core::Resources::providers,
+                                     [&](const core::Provider& p) { return provider_json(p, is_builtin(p.name)); });
   KindOps ops{
-      *core::schema::find_kind("providers"),
-      [&] {
-        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
-        json::array data;
-        if (snapshot)
-          for (const auto& p : snapshot->resources().providers) data.push_back(provider_json(p, is_builtin(p.name)));
-        return data;
-      },
-      [&](const std::string& name) -> std::optional<json::object> {
-        auto snapshot = state_.snapshots.shared();
-        const core::CompiledProvider* p = snapshot ? snapshot->provider(name) : nullptr;
-        if (!p) return std::nullopt;
-        return provider_json(p->spec, is_builtin(name));
-      },
+      *core::schema::find_kind("providers"), list, read,
       [&](const std::string& name) { return builtin.providers.contains(name); },
       stored,
       [](store::ResourceStore& st, const std::string& name) { return st.remove_provider(name); },
@@ -870,21 +881,10 @@ AdminReply AdminApi::models(Call& call) {
   store::ResourceStore* st = resource_store(ignored);
   auto stored = [&](const std::string& name) { return st && st->stored_model_document(name).has_value(); };
   auto is_builtin = [&](const std::string& name) { return builtin.models.contains(name) && !stored(name); };
+  auto [list, read] = snapshot_views(state_.snapshots, &core::Resources::models,
+                                     [&](const core::Model& m) { return model_json(m, is_builtin(m.name)); });
   KindOps ops{
-      *core::schema::find_kind("models"),
-      [&] {
-        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
-        json::array data;
-        if (snapshot)
-          for (const auto& m : snapshot->resources().models) data.push_back(model_json(m, is_builtin(m.name)));
-        return data;
-      },
-      [&](const std::string& name) -> std::optional<json::object> {
-        auto snapshot = state_.snapshots.shared();
-        const core::CompiledModel* m = snapshot ? snapshot->model(name) : nullptr;
-        if (!m) return std::nullopt;
-        return model_json(m->spec, is_builtin(name));
-      },
+      *core::schema::find_kind("models"), list, read,
       [&](const std::string& name) { return builtin.models.contains(name); },
       stored,
       [](store::ResourceStore& st, const std::string& name) { return st.remove_model(name); },
@@ -902,30 +902,13 @@ AdminReply AdminApi::models(Call& call) {
 
 AdminReply AdminApi::guardrails(Call& call) {
   auto snapshot = state_.snapshots.shared();
-  auto as_json = [](const core::Guardrail& g) { return json::parse(store::guardrail_document(g)).as_object(); };
-  auto find = [&](const std::string& name) -> const core::Guardrail* {
-    snapshot = state_.snapshots.shared();
-    if (!snapshot) return nullptr;
-    for (const auto& g : snapshot->resources().guardrails)
-      if (g.name == name) return &g;
-    return nullptr;
-  };
+  auto views = snapshot_views(state_.snapshots, &core::Resources::guardrails, [](const core::Guardrail& g) {
+    return json::parse(store::guardrail_document(g)).as_object();
+  });
   KindOps ops{
-      *core::schema::find_kind("guardrails"),
-      [&] {
-        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
-        json::array data;
-        if (snapshot)
-          for (const auto& g : snapshot->resources().guardrails) data.push_back(as_json(g));
-        return data;
-      },
-      [&](const std::string& name) -> std::optional<json::object> {
-        const core::Guardrail* g = find(name);
-        if (!g) return std::nullopt;
-        return as_json(*g);
-      },
+      *core::schema::find_kind("guardrails"), views.first, views.second,
       [](const std::string&) { return false; },
-      [&](const std::string& name) { return find(name) != nullptr; },
+      [&](const std::string& name) { return views.second(name).has_value(); },
       [](store::ResourceStore& st, const std::string& name) { return st.remove_guardrail(name); },
       [&](store::ResourceStore& st, json::object& doc, const std::string& name,
           json::object& answer) -> std::optional<AdminReply> {
@@ -948,7 +931,7 @@ AdminReply AdminApi::guardrails(Call& call) {
           return invalid("patterns", msg);
         }
         if (auto refused = store_write(st, [&] { st.put_guardrail(*parsed); })) return refused;
-        answer = as_json(*parsed);
+        answer = json::parse(store::guardrail_document(*parsed)).as_object();
         return std::nullopt;
       }};
   return resources(call, ops);
@@ -967,29 +950,11 @@ AdminReply AdminApi::mcp_servers(Call& call) {
       for (const auto& s : snapshot->resources().mcp_servers) names.push_back(s.name);
     return json_reply(200, json::object{{"data", mcp::status_json(names)}});
   }
-  auto find = [&](const std::string& name) -> std::optional<core::McpServer> {
-    auto snapshot = state_.snapshots.shared();
-    if (snapshot)
-      for (const auto& s : snapshot->resources().mcp_servers)
-        if (s.name == name) return s;
-    return std::nullopt;
-  };
   std::string ignored;
   store::ResourceStore* st = resource_store(ignored);
+  auto [list, read] = snapshot_views(state_.snapshots, &core::Resources::mcp_servers, mcp::server_answer);
   KindOps ops{
-      *core::schema::find_kind("mcp_servers"),
-      [&] {
-        auto snapshot = state_.snapshots.shared();  // after a write: the snapshot it made
-        json::array data;
-        if (snapshot)
-          for (const auto& s : snapshot->resources().mcp_servers) data.push_back(mcp::server_answer(s));
-        return data;
-      },
-      [&](const std::string& name) -> std::optional<json::object> {
-        auto s = find(name);
-        if (!s) return std::nullopt;
-        return mcp::server_answer(*s);
-      },
+      *core::schema::find_kind("mcp_servers"), list, read,
       [](const std::string&) { return false; },
       [&](const std::string& name) { return st && st->stored_mcp_server_document(name).has_value(); },
       [](store::ResourceStore& st, const std::string& name) { return st.remove_mcp_server(name); },
