@@ -37,7 +37,6 @@ constexpr std::array<std::string_view, 6> kStrategies{
 // The built-in provider and model the gateway adds on its own (see validate_resources).
 constexpr std::string_view kBuiltinDemo = "demo";
 
-constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 
 std::string strategies_list() {
