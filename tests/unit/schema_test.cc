@@ -248,6 +248,47 @@ TEST(Schema, TeamsSayTheSameInTheResourcesFileAndTheAdminApi) {
   EXPECT_EQ(e->message, "team \"nope\" is not declared");
 }
 
+// Every kind is read from the resources file by its schema: each value the schema refuses gets,
+// in the file (with its line), the very message schema::check gives the Admin API.
+TEST(Schema, EveryKindSaysTheSameInTheResourcesFileAndTheAdminApi) {
+  int compared = 0;
+  for (const Kind& k : kinds()) {
+    if (!k.in_resources_file) continue;
+    std::vector<std::pair<std::string, Field>> targets;
+    json::object shape = all_examples();
+    each_object(shape[k.name].as_array()[0].as_object(), k.name + "[0]", k.fields,
+                [&](const std::string& at, json::object&, const std::vector<Field>& fields) {
+                  for (const Field& f : fields) targets.emplace_back(at, f);
+                });
+    for (const auto& [place, f] : targets) {
+      json::value bad;
+      if (f.type == Type::integer || f.type == Type::number) bad = "zz";
+      else if (f.type == Type::enumeration) bad = "zz-not-a-value";
+      else if (f.type == Type::boolean) bad = "zz-not-a-bool";
+      else if (f.type == Type::object || f.type == Type::list || f.type == Type::map) bad = "zz-not-a-structure";
+      else continue;
+      json::object doc = all_examples();
+      each_object(doc[k.name].as_array()[0].as_object(), k.name + "[0]", k.fields,
+                  [&](const std::string& at, json::object& o, const std::vector<Field>&) {
+                    if (at == place) o[f.name] = bad;
+                  });
+      ParseResult r = parse(doc);
+      std::string field = place + "." + f.name;
+      const ConfigError* in_file = error_at(r, field);
+      ASSERT_NE(in_file, nullptr) << field << listing(r);
+      EXPECT_GT(in_file->line, 0) << field;
+      std::vector<ConfigError> api;
+      check(k, doc[k.name].as_array()[0].as_object(), api, true);
+      std::string relative = field.substr(k.name.size() + 4);  // "providers[0]." left out
+      auto it = std::find_if(api.begin(), api.end(), [&](const ConfigError& e) { return e.field == relative; });
+      ASSERT_NE(it, api.end()) << relative;
+      EXPECT_EQ(in_file->message, it->message) << field;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 80);
+}
+
 // references(): every name a document gives through the schema, with its place; an allowlist
 // entry names a model, or a provider for PROVIDER/*, and "*" names nothing.
 TEST(Schema, ReferencesFindsEveryNamedResourceWithItsPlace) {
