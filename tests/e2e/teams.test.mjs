@@ -220,6 +220,13 @@ describe('teams in headless chromium', () => {
     assert.equal(await statValue(page, 'stat-tokens'), fmtInt(sent.research.tokens));
     assert.equal(Number(await page.locator(`${byTest('team-budget')} ${byTest('budget-day')}`).getAttribute('data-spent')), (await api(gw, 'GET', '/teams/research')).spend.usd_today);
     await shot(page, '43-team-admin-team-page');
+    // On a phone the page fits the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the team page fits a 390 px screen (overflow ${overflow}px)`);
+    await shot(page, '43b-team-page-phone');
+    await page.setViewportSize({ width: 1400, height: 900 });
     // Its Keys page holds its team's keys only.
     await page.click(byTest('nav-keys'));
     await page.locator(byTest('row-keys-r-one')).waitFor();
