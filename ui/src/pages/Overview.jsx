@@ -1,8 +1,9 @@
 // Traffic at a glance, from GET /admin/v1/usage (buckets over time, and one bucket per key,
-// per model and per team). The Team page shows the same view narrowed to one team (`team=` on
-// every call), without the per-team table. Latency and TTFT percentiles come from the buckets when the API provides
-// them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms); otherwise they are computed
-// here from the request log of the same range (up to 1000 newest requests).
+// per model and per team). A team's page shows the same view narrowed to the team (`team=` on
+// every call), without the per-team table. Latency and TTFT percentiles come from the buckets
+// when the API provides them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms);
+// otherwise they are computed here from the request log of the same range (up to 1000 newest
+// requests).
 import { useEffect, useMemo, useState } from 'react';
 import { api, items, qs } from '../api.js';
 import { ChartView } from '../components/Chart.jsx';
