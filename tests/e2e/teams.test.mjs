@@ -46,7 +46,7 @@ async function statsShow(page, requests) {
       { timeout: 30_000 },
     )
     .catch(async (err) => {
-      throw new Error(`the stats show ${await page.textContent(byTest('stat-requests')).catch(() => '?')}, not ${requests} requests (${err.message})`);
+      throw new Error(`the stats show ${await page.textContent(`${byTest('stat-requests')} .stat-value`).catch(() => '?')}, not ${requests} requests (${err.message})`);
     });
 }
 
