@@ -6,31 +6,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, writeConfig,
+  cleanupScope, makeTempDir, processConfig, startGateway, writeConfig, adminRequest,
 } from '../integration/harness.mjs';
 
 const T = { timeout: 60_000 };
 const ADMIN_KEY = 'adm-references-test-key';
 
-async function api(gw, method, path, body) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_KEY}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // asserted on by the caller
-  }
-  return { status: res.status, json, text };
-}
+const api = (gw, method, path, body) => adminRequest(gw, ADMIN_KEY, method, path, body);
 
 async function ok(gw, method, path, body) {
   const r = await api(gw, method, path, body);

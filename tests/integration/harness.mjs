@@ -375,3 +375,27 @@ export function cleanupScope() {
     },
   };
 }
+
+/**
+ * One Admin API call: `key` as the bearer (none when null), `body` sent as JSON (a string as
+ * it is). Answers { status, headers, json (null when not JSON), text }.
+ */
+export async function adminRequest(gw, key, method, path, body) {
+  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: the caller asserts on text
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import {
-  makeTempDir, postJson, processConfig, runTollgate, sleep, startGateway, startMock, waitFor, writeConfig, writeYaml,
+  makeTempDir, postJson, processConfig, runTollgate, sleep, startGateway, startMock, waitFor, writeConfig, writeYaml, adminRequest,
 } from './harness.mjs';
 import { startRedis } from './redis-server.mjs';
 
@@ -39,20 +39,7 @@ function chat(gw, key, model = 'm1', prompt = 'hi') {
   return postJson(`${gw.baseURL}/chat/completions`, { model, messages: [{ role: 'user', content: prompt }], max_tokens: 5 }, { apiKey: key });
 }
 
-async function admin(gw, method, path, body, key = ADMIN) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text };
-}
+const admin = (gw, method, path, body, key = ADMIN) => adminRequest(gw, key, method, path, body);
 
 async function gateway(t, resources, extra = {}) {
   const dir = await makeTempDir(t);
