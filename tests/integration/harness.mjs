@@ -378,17 +378,18 @@ export function cleanupScope() {
 
 /**
  * One Admin API call: `key` as the bearer (none when null), `body` sent as JSON (a string as
- * it is). Answers { status, headers, json (null when not JSON), text }.
+ * it is), `headers` added. Answers { status, headers, json (null when not JSON), text }.
  */
-export async function adminRequest(gw, key, method, path, body) {
+export async function adminRequest(gw, key, method, path, body, { headers = {}, timeout = 10_000 } = {}) {
   const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
     method,
     headers: {
       ...(key ? { authorization: `Bearer ${key}` } : {}),
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
     },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeout),
   });
   const text = await res.text();
   let json = null;
