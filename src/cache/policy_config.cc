@@ -13,22 +13,17 @@ std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::N
   auto doc = in.by_schema(n, at, *core::schema::find_kind("cache_policies"), true);
   if (!doc) return std::nullopt;
   core::CachePolicy p;
-  auto text = [&](const char* f, std::string& into) {
-    if (auto* v = doc->if_contains(f); v && v->is_string()) into = std::string(v->as_string());
-  };
-  auto whole = [&](const char* f, int64_t& into) {
-    if (auto* v = doc->if_contains(f); v && v->is_int64()) into = v->as_int64();
-  };
-  text("name", p.name);
-  text("mode", p.mode);
-  whole("ttl_s", p.ttl_s);
-  text("scope", p.scope);
-  text("backend", p.backend);
-  whole("max_bytes", p.max_bytes);
-  text("embedding_model", p.embedding_model);
-  if (auto* v = doc->if_contains("threshold"); v && v->is_number()) p.threshold = v->to_number<double>();
-  if (auto* v = doc->if_contains("allow_tools"); v && v->is_bool()) p.allow_tools = v->as_bool();
-  if (auto* v = doc->if_contains("max_temperature"); v && v->is_number()) p.max_temperature = v->to_number<double>();
+  using core::doc_fields::take;
+  take(*doc, "name", p.name);
+  take(*doc, "mode", p.mode);
+  take(*doc, "ttl_s", p.ttl_s);
+  take(*doc, "scope", p.scope);
+  take(*doc, "backend", p.backend);
+  take(*doc, "max_bytes", p.max_bytes);
+  take(*doc, "embedding_model", p.embedding_model);
+  take(*doc, "threshold", p.threshold);
+  take(*doc, "allow_tools", p.allow_tools);
+  take(*doc, "max_temperature", p.max_temperature);
   return p;
 }
 

@@ -37,7 +37,6 @@ constexpr std::array<std::string_view, 6> kStrategies{
 // The built-in provider and model the gateway adds on its own (see validate_resources).
 constexpr std::string_view kBuiltinDemo = "demo";
 
-constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 
 std::string strategies_list() {
   std::string out;
@@ -80,41 +79,8 @@ bool is_header_token(std::string_view s) {
 // store's rows and the Admin API's bodies get the same checks and the same messages. What is
 // left here is turning the checked document into the struct the gateway serves.
 
-// A value of the wrong type (already reported by the schema check) is left at its default, so
-// a resource reads as far as it can.
-const json::object* object_at(const json::object& o, std::string_view f) {
-  const json::value* v = o.if_contains(f);
-  return v && v->is_object() ? &v->as_object() : nullptr;
-}
-void take(const json::object& o, std::string_view f, std::string& into) {
-  if (auto* v = o.if_contains(f); v && v->is_string()) into = std::string(v->as_string());
-}
-void take(const json::object& o, std::string_view f, bool& into) {
-  if (auto* v = o.if_contains(f); v && v->is_bool()) into = v->as_bool();
-}
-void take(const json::object& o, std::string_view f, int64_t& into) {
-  if (auto* v = o.if_contains(f); v && v->is_int64()) into = v->as_int64();
-}
-void take(const json::object& o, std::string_view f, uint32_t& into) {
-  if (auto* v = o.if_contains(f); v && v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= kMaxU32)
-    into = static_cast<uint32_t>(v->as_int64());
-}
-void take(const json::object& o, std::string_view f, std::optional<int64_t>& into) {
-  if (auto* v = o.if_contains(f); v && v->is_int64()) into = v->as_int64();
-}
-void take(const json::object& o, std::string_view f, std::optional<double>& into) {
-  if (auto* v = o.if_contains(f); v && v->is_number()) into = v->to_number<double>();
-}
-void take(const json::object& o, std::string_view f, std::chrono::milliseconds& into) {
-  if (auto* v = o.if_contains(f); v && v->is_int64()) into = std::chrono::milliseconds(v->as_int64());
-}
-void take(const json::object& o, std::string_view f, std::vector<std::string>& into) {
-  auto* v = o.if_contains(f);
-  if (!v || !v->is_array()) return;
-  into.clear();
-  for (const auto& x : v->as_array())
-    if (x.is_string()) into.emplace_back(x.as_string());
-}
+using doc_fields::object_at;
+using doc_fields::take;
 
 // Limits (and MCP limits: rpm, rpd, concurrency), budgets and prices.
 Limits limits_of(const json::value* v) {

@@ -6,7 +6,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cstdint>
+#include <limits>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -78,6 +80,52 @@ class YamlReader {
   std::vector<ConfigError>& errors_;
   std::unordered_map<std::string, YAML::Mark> marks_, key_marks_;
 };
+
+// Reading a document by_schema checked into the struct the gateway serves. A value of the wrong
+// type (already reported by the check) leaves the field at its default, so a resource reads as
+// far as it can.
+namespace doc_fields {
+inline const boost::json::object* object_at(const boost::json::object& o, std::string_view f) {
+  const boost::json::value* v = o.if_contains(f);
+  return v && v->is_object() ? &v->as_object() : nullptr;
+}
+inline void take(const boost::json::object& o, std::string_view f, std::string& into) {
+  if (auto* v = o.if_contains(f); v && v->is_string()) into = std::string(v->as_string());
+}
+inline void take(const boost::json::object& o, std::string_view f, bool& into) {
+  if (auto* v = o.if_contains(f); v && v->is_bool()) into = v->as_bool();
+}
+inline void take(const boost::json::object& o, std::string_view f, int64_t& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64()) into = v->as_int64();
+}
+inline void take(const boost::json::object& o, std::string_view f, uint32_t& into) {
+  constexpr int64_t kMax = std::numeric_limits<uint32_t>::max();
+  if (auto* v = o.if_contains(f); v && v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= kMax)
+    into = static_cast<uint32_t>(v->as_int64());
+}
+inline void take(const boost::json::object& o, std::string_view f, std::optional<int64_t>& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64()) into = v->as_int64();
+}
+inline void take(const boost::json::object& o, std::string_view f, std::optional<double>& into) {
+  if (auto* v = o.if_contains(f); v && v->is_number()) into = v->to_number<double>();
+}
+inline void take(const boost::json::object& o, std::string_view f, std::chrono::milliseconds& into) {
+  if (auto* v = o.if_contains(f); v && v->is_int64()) into = std::chrono::milliseconds(v->as_int64());
+}
+inline void take(const boost::json::object& o, std::string_view f, std::vector<std::string>& into) {
+  auto* v = o.if_contains(f);
+  if (!v || !v->is_array()) return;
+  into.clear();
+  for (const auto& x : v->as_array())
+    if (x.is_string()) into.emplace_back(x.as_string());
+}
+inline void take(const boost::json::object& o, std::string_view f, double& into) {
+  if (auto* v = o.if_contains(f); v && v->is_number()) into = v->to_number<double>();
+}
+inline void take(const boost::json::object& o, std::string_view f, std::optional<bool>& into) {
+  if (auto* v = o.if_contains(f); v && v->is_bool()) into = v->as_bool();
+}
+}  // namespace doc_fields
 
 // One resource as a document of its own (a store's row, an Admin API body: JSON, which is
 // YAML), read by `read` (a section's item reader: (YamlReader&, node, field) -> optional<T>).

@@ -16,22 +16,8 @@
 namespace tollgate::mcp {
 using core::YamlReader;
 
-namespace {
-const boost::json::object* object_at(const boost::json::object& o, std::string_view f) {
-  const boost::json::value* v = o.if_contains(f);
-  return v && v->is_object() ? &v->as_object() : nullptr;
-}
-void take(const boost::json::object& o, std::string_view f, std::string& into) {
-  if (auto* v = o.if_contains(f); v && v->is_string()) into = std::string(v->as_string());
-}
-void take(const boost::json::object& o, std::string_view f, std::vector<std::string>& into) {
-  auto* v = o.if_contains(f);
-  if (!v || !v->is_array()) return;
-  into.clear();
-  for (const auto& x : v->as_array())
-    if (x.is_string()) into.emplace_back(x.as_string());
-}
-}  // namespace
+using core::doc_fields::object_at;
+using core::doc_fields::take;
 
 // Read by its schema (core/kinds/mcp_server.cc, whose check_more holds the rules between fields).
 std::optional<core::McpServer> read_server(YamlReader& in, const YAML::Node& n, const std::string& at) {
@@ -58,16 +44,13 @@ std::optional<core::McpServer> read_server(YamlReader& in, const YAML::Node& n, 
   }
   take(*doc, "era", s.era);
   if (auto* p = doc->if_contains("prefix")) s.prefix = p->is_string() ? std::string(p->as_string()) : "";
-  if (auto* v = doc->if_contains("timeout_ms"); v && v->is_int64()) s.timeout_ms = v->as_int64();
+  take(*doc, "timeout_ms", s.timeout_ms);
   if (auto* l = object_at(*doc, "limits")) {
-    auto whole = [&](const char* f, std::optional<int64_t>& into) {
-      if (auto* v = l->if_contains(f); v && v->is_int64()) into = v->as_int64();
-    };
-    whole("rpm", s.limits.rpm);
-    whole("rpd", s.limits.rpd);
-    whole("concurrency", s.limits.concurrency);
+    take(*l, "rpm", s.limits.rpm);
+    take(*l, "rpd", s.limits.rpd);
+    take(*l, "concurrency", s.limits.concurrency);
   }
-  if (auto* v = doc->if_contains("verify_tls"); v && v->is_bool()) s.verify_tls = v->as_bool();
+  take(*doc, "verify_tls", s.verify_tls);
   return s;
 }
 
