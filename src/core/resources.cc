@@ -132,9 +132,7 @@ std::optional<Provider> read_provider(YamlReader& in, const YAML::Node& n, const
   take(*doc, "base_url", p.base_url);
   take(*doc, "api_key", p.api_key);
   take(*doc, "api_version", p.api_version);
-  if (auto* h = object_at(*doc, "headers"))
-    for (const auto& [name, value] : *h)
-      if (value.is_string()) p.headers[std::string(name)] = std::string(value.as_string());
+  take(*doc, "headers", p.headers);
   if (auto* t = object_at(*doc, "timeouts")) {
     take(*t, "connect_ms", p.timeouts.connect);
     take(*t, "read_ms", p.timeouts.read);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -118,6 +119,11 @@ inline void take(const boost::json::object& o, std::string_view f, std::vector<s
   into.clear();
   for (const auto& x : v->as_array())
     if (x.is_string()) into.emplace_back(x.as_string());
+}
+inline void take(const boost::json::object& o, std::string_view f, std::map<std::string, std::string>& into) {
+  if (auto* v = o.if_contains(f); v && v->is_object())
+    for (const auto& [name, value] : v->as_object())
+      if (value.is_string()) into[std::string(name)] = std::string(value.as_string());
 }
 inline void take(const boost::json::object& o, std::string_view f, double& into) {
   if (auto* v = o.if_contains(f); v && v->is_number()) into = v->to_number<double>();

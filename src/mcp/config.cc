@@ -26,9 +26,7 @@ std::optional<core::McpServer> read_server(YamlReader& in, const YAML::Node& n, 
   core::McpServer s;
   take(*doc, "name", s.name);
   take(*doc, "url", s.url);
-  if (auto* h = object_at(*doc, "headers"))
-    for (const auto& [name, value] : *h)
-      if (value.is_string()) s.headers[std::string(name)] = std::string(value.as_string());
+  take(*doc, "headers", s.headers);
   if (auto* a = object_at(*doc, "auth")) {
     take(*a, "bearer", s.bearer);
     if (auto* o = object_at(*a, "oauth2")) {
