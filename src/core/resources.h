@@ -280,8 +280,8 @@ std::optional<Model> parse_model(std::string_view doc, std::string_view source,
                                  std::vector<ConfigError>& errors);
 std::optional<Key> parse_key(std::string_view doc, std::string_view source,
                              std::vector<ConfigError>& errors);
-// A team comes back only when it had no error (teams are read by their schema, core/kinds/team.cc:
-// the same messages for the resources file and the Admin API).
+// A team comes back only when it had no error. Every kind is read by its schema (core/kinds/):
+// the same messages for the resources file, the store and the Admin API.
 std::optional<Team> parse_team(std::string_view doc, std::string_view source,
                                std::vector<ConfigError>& errors);
 

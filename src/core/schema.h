@@ -1,7 +1,8 @@
 // One schema per resource kind: its fields, their types, defaults and constraints, which are
 // secret and which name another resource. The Admin API's generic routes, GET
-// /admin/v1/schema (the UI's forms) and the OpenAPI document are made from it; the unit test
-// schema_test.cc holds the YAML readers (resources.cc) to it, so the two cannot drift apart.
+// /admin/v1/schema (the UI's forms) and the OpenAPI document are made from it; the resources
+// file and the store's rows are read by it (YamlReader::by_schema), so the file and the API give
+// the same messages; a store refuses to delete what a reference field names (SqlStore).
 //
 // Adding a kind: a file under core/kinds/ declaring it, its line in kinds() (schema.cc), and
 // its runtime meaning.

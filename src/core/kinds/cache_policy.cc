@@ -1,7 +1,6 @@
 // cache_policies: how answers are cached (cache/policy.h), attached to models and keys by name.
 #include "core/kinds/kinds.h"
 
-
 namespace tollgate::core::schema {
 
 Kind cache_policy_kind() {
