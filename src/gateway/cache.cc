@@ -54,10 +54,11 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   } else {
     co_await respond_completion(ctx, entry.completion, caller);
   }
-  // Nothing was spent: known zero tokens, priced (zero) when the price is known, else unknown.
+  // Nothing was spent: known zero tokens at a known zero cost, whether or not the price is
+  // known (the unknown is what the hit saved: saved_usd null).
   ctx.usage = core::Usage{};
   ctx.usage.known = true;
-  ctx.cost_usd = ctx.target ? obs::cost_of(ctx.target->pricing, ctx.usage) : std::nullopt;
+  ctx.cost_usd = 0.0;
 }
 
 std::optional<cache::Entry> stored_entry(cache::Backend& backend, const std::string& key) {

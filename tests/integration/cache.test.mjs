@@ -375,14 +375,14 @@ describe('response cache', () => {
     const line = await waitFor(() => accessLines(gw).find((l) => l.request_id === id), { message: 'the hit\'s access-log line' });
     assert.equal(line.cache.saved_usd, null, JSON.stringify(line));
     assert.equal(line.cache.saved_input_tokens, first.json.usage.prompt_tokens);
-    assert.equal(line.cost_usd, null, 'zero tokens of an unknown price cost an unknown amount');
+    assert.equal(line.cost_usd, 0, 'nothing was spent, whatever the price');
     const record = await waitFor(async () => {
       const r = await fetch(`${gw.adminURL}/admin/v1/requests/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       return r.status === 200 ? r.json() : null;
     }, { message: 'the hit\'s usage record' });
     assert.equal(record.cache.status, 'hit');
     assert.ok('saved_usd' in record.cache && record.cache.saved_usd === null, JSON.stringify(record));
-    assert.equal(record.cost_usd, null);
+    assert.equal(record.cost_usd, 0);
     const metrics = await (await fetch(`${gw.adminURL}/metrics`)).text();
     assert.match(metrics, /tollgate_cache_hits_total\{model="unpriced",key="a",team=""\} 1\n/);
     assert.match(metrics, /tollgate_cache_unpriced_hits_total\{model="unpriced",key="a",team=""\} 1\n/);
