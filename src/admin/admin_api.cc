@@ -1192,6 +1192,7 @@ AdminReply AdminApi::teams(Call& call) {
       o["name"] = t.name;
       if (!t.models.empty()) o["models"] = json::array(t.models.begin(), t.models.end());
       if (!t.webhook_url.empty()) o["webhook"] = t.webhook_url;
+      if (!t.cache.empty()) o["cache"] = t.cache;
       decorate(o);
       data.push_back(std::move(o));
     }

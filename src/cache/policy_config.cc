@@ -22,6 +22,7 @@ std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::N
   take(*doc, "max_bytes", p.max_bytes);
   take(*doc, "embedding_model", p.embedding_model);
   take(*doc, "threshold", p.threshold);
+  take(*doc, "max_entries", p.max_entries);
   take(*doc, "allow_tools", p.allow_tools);
   take(*doc, "max_temperature", p.max_temperature);
   return p;
@@ -51,6 +52,7 @@ void validate_cache_policies(const core::Resources& r, const AddFinding& add) {
   };
   for (std::size_t i = 0; i < r.models.size(); ++i) check("models", i, r.models[i].cache);
   for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].cache);
+  for (std::size_t i = 0; i < r.teams.size(); ++i) check("teams", i, r.teams[i].cache);
 }
 
 }  // namespace tollgate::cache

@@ -306,6 +306,7 @@ std::optional<Team> read_team(YamlReader& in, const YAML::Node& n, const std::st
   t.limits = limits_of(doc->if_contains("limits"));
   t.budget = budget_of(doc->if_contains("budget"));
   take(*doc, "webhook", t.webhook_url);
+  take(*doc, "cache", t.cache);
   return t;
 }
 

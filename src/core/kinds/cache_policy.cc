@@ -1,4 +1,4 @@
-// cache_policies: how answers are cached (cache/policy.h), attached to models and keys by name.
+// cache_policies: how answers are cached (cache/policy.h), attached to models, teams and keys by name.
 #include "core/kinds/kinds.h"
 
 namespace tollgate::core::schema {
@@ -9,7 +9,7 @@ Kind cache_policy_kind() {
   k.singular = "cache policy";
   k.component = "CachePolicy";
   k.description = "A response cache policy: exact (the same request) or semantic (a similar one), who shares "
-                  "answers, how long they live and where; attached to models and keys by name.";
+                  "answers, how long they live and where; attached to models, teams and keys by name.";
   k.fields = {
       str("name").req().matches("^[A-Za-z0-9._-]+$").doc("letters, digits, '.', '_' and '-'"),
       one_of("mode", {"exact", "semantic"}).dflt("\"exact\"")
@@ -24,17 +24,21 @@ Kind cache_policy_kind() {
           .doc("semantic (required): the alias that embeds request texts, called like any request of the key"),
       number("threshold", 0.5, 1).dflt("0.95").only_if("mode", "semantic")
           .doc("semantic: the least cosine similarity that is a hit"),
+      integer("max_entries", 1, 1e8).dflt("10000").only_if("mode", "semantic")
+          .doc("semantic: the vectors the in-process index holds, all partitions together (the soonest to expire "
+               "leave first)"),
       boolean("allow_tools").doc("requests offering tools are cached (default: exact yes, semantic no)"),
       number("max_temperature", 0, 2).doc("only requests at or below this temperature (default: exact any, semantic 0)"),
   };
-  // A semantic policy needs its embedding model; an exact one has no use for it or a threshold.
+  // A semantic policy needs its embedding model; an exact one has no use for it, a threshold or an
+  // index bound.
   k.check_more = [](const boost::json::object& doc, std::vector<ConfigError>& errors) {
     const boost::json::value* mode = doc.if_contains("mode");
     bool semantic = mode && *mode == "semantic";
     if (semantic && !doc.contains("embedding_model"))
       errors.push_back({"", 0, 0, "embedding_model", "is required for a semantic policy (an embeddings model alias)"});
     if (!semantic)
-      for (const char* f : {"embedding_model", "threshold"})
+      for (const char* f : {"embedding_model", "threshold", "max_entries"})
         if (doc.contains(f)) errors.push_back({"", 0, 0, f, "applies to mode: semantic only"});
   };
   k.example = R"({"name":"faq","mode":"semantic","embedding_model":"gpt-4o","threshold":0.9,"ttl_s":86400,
