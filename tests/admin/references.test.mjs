@@ -48,7 +48,7 @@ describe('deleting what others refer to', () => {
     await ok(gw, 'POST', '/models', { name: 'emb', targets: [{ provider: 'p1', model: 'text-embedding-3-small' }] });
     await ok(gw, 'POST', '/cache_policies', { name: 'sem', mode: 'semantic', embedding_model: 'emb' });
     await ok(gw, 'POST', '/models', { name: 'm2', targets: [{ provider: 'p1', model: 'gpt-4o-mini' }], fallbacks: ['m1'], cache: 'sem' });
-    await ok(gw, 'POST', '/teams', { name: 't1', models: ['m1', 'p2/*', '*'] });
+    await ok(gw, 'POST', '/teams', { name: 't1', models: ['m1', 'p2/*', '*'], cache: 'sem' });
     const key = (await ok(gw, 'POST', '/keys', { name: 'k1', team: 't1', models: ['m2'], guardrails: ['kw'], cache: 'sem' })).json;
     await ok(gw, 'POST', '/admin_keys', { name: 'ta', role: 'team-admin', team: 't1' });
 
@@ -59,9 +59,9 @@ describe('deleting what others refer to', () => {
     await refused(gw, '/models/m1', ['model m2 (fallbacks[0])', 'team t1 (models[0])']);
     await refused(gw, '/models/m2', ['key k1 (models[0])']);
     await refused(gw, '/models/emb', ['cache policy sem (embedding_model)']);
-    // A guardrail, a cache policy, a team.
+    // A guardrail, a cache policy (by a model, a team, a key), a team.
     await refused(gw, '/guardrails/kw', ['model m1 (guardrails[0])', 'key k1 (guardrails[0])']);
-    await refused(gw, '/cache_policies/sem', ['model m2 (cache)', 'key k1 (cache)']);
+    await refused(gw, '/cache_policies/sem', ['model m2 (cache)', 'team t1 (cache)', 'key k1 (cache)']);
     const teamMessage = await refused(gw, '/teams/t1', ['key k1 (team)', 'admin key ta (team)']);
     assert.match(teamMessage, /^team "t1" is used by/);
 
