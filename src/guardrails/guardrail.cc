@@ -559,6 +559,10 @@ bool CompiledPolicies::scans_output(const Selection& sel, const RestoreMap* rest
   return false;
 }
 
+bool CompiledPolicies::may_hit(const Selection& sel, std::string_view text) const {
+  return !sel.empty() && impl_->may_match(text, sel);
+}
+
 PolicySpec policy_spec(const core::Guardrail& g) {
   PolicySpec s;
   s.name = g.name;
