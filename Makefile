@@ -64,7 +64,7 @@ sanitize: deps-test
 # FUZZ_SECONDS seconds per target; FUZZ_SECONDS=300 make fuzz for a longer run,
 # FUZZ_TARGETS=guardrails for one target.
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml
+FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml resources_file
 fuzz: deps-test
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 

@@ -1,0 +1,262 @@
+#include "store/resources_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "core/schema.h"
+#include "store/secret_box.h"
+
+namespace tollgate::store {
+namespace {
+namespace json = boost::json;
+namespace schema = core::schema;
+
+// A YAML node as JSON, typed as the resources file's reader types it (plain scalars: null, bool,
+// integer, float, else string; quoted ones stay strings), but with `${ENV}` references left as
+// written: they are stored as references and resolved by whoever loads the store.
+json::value raw_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      json::object o;
+      for (const auto& entry : n) {
+        const YAML::Node key = entry.first;
+        o[key.IsScalar() ? key.Scalar() : "?"] = raw_json(entry.second);
+      }
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      json::array a;
+      for (const auto& item : n) a.push_back(raw_json(item));
+      return a;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& text = n.Scalar();
+      if (n.Tag() != "!") {
+        if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+        if (text == "true" || text == "True" || text == "TRUE") return true;
+        if (text == "false" || text == "False" || text == "FALSE") return false;
+        const char* end = text.data() + text.size();
+        int64_t i = 0;
+        if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end && !text.empty()) return i;
+        double d = 0;
+        if (auto [p, ec] = std::from_chars(text.data(), end, d); ec == std::errc() && p == end && !text.empty()) return d;
+      }
+      return json::value(text);
+    }
+    default: return nullptr;
+  }
+}
+
+// True when a string written plain would be read back as something else (a number, a bool).
+bool needs_quotes(std::string_view s) {
+  if (s.empty()) return true;
+  YAML::Node n = YAML::Load(std::string(s));
+  json::value v = n.IsScalar() ? raw_json(n) : json::value(nullptr);
+  return !v.is_string() || v.get_string() != s;
+}
+
+void emit(YAML::Emitter& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, x] : v.get_object()) {
+        out << YAML::Key << std::string(k) << YAML::Value;
+        emit(out, x);
+      }
+      out << YAML::EndMap;
+      return;
+    case json::kind::array:
+      out << YAML::BeginSeq;
+      for (const auto& x : v.get_array()) emit(out, x);
+      out << YAML::EndSeq;
+      return;
+    case json::kind::string: {
+      std::string s(v.get_string());
+      bool quoted = false;
+      try {
+        quoted = needs_quotes(s);
+      } catch (const YAML::Exception&) {
+        quoted = true;
+      }
+      if (quoted) out << YAML::DoubleQuoted;
+      out << s;
+      return;
+    }
+    case json::kind::int64: out << v.get_int64(); return;
+    case json::kind::uint64: out << v.get_uint64(); return;
+    case json::kind::double_: out << v.get_double(); return;
+    case json::kind::bool_: out << v.get_bool(); return;
+    case json::kind::null: out << YAML::Null; return;
+  }
+}
+
+// The text with the sections `drop` blanked out (kept as spaces, so every line and column the
+// reader reports stays where it was). A flow-style document (JSON) is written out again.
+std::string without_sections(std::string_view text, const YAML::Node& root, const std::set<std::string>& drop) {
+  if (drop.empty()) return std::string(text);
+  if (root.Style() == YAML::EmitterStyle::Flow) {
+    json::object kept;
+    for (const auto& entry : root)
+      if (!drop.contains(entry.first.Scalar())) kept[entry.first.Scalar()] = raw_json(entry.second);
+    // Strings as written: the reader resolves their references as it would have in the file.
+    return json::serialize(kept);
+  }
+  std::string out(text);
+  std::vector<std::pair<std::size_t, std::string>> starts;  // each top-level key, in order
+  for (const auto& entry : root) starts.emplace_back(static_cast<std::size_t>(entry.first.Mark().pos), entry.first.Scalar());
+  std::sort(starts.begin(), starts.end());
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    if (!drop.contains(starts[i].second)) continue;
+    std::size_t end = i + 1 < starts.size() ? starts[i + 1].first : out.size();
+    for (std::size_t c = std::min(starts[i].first, out.size()); c < end && c < out.size(); ++c)
+      if (out[c] != '\n') out[c] = ' ';
+  }
+  return out;
+}
+
+// A kind as the resources file writes it: its file-only fields (a hash) allowed.
+schema::Kind as_in_file(schema::Kind k) {
+  for (auto& f : k.fields) f.file_only = false;
+  k.check_more = nullptr;
+  return k;
+}
+
+}  // namespace
+
+FileDocuments read_resources_file(std::string_view text, const std::string& source) {
+  FileDocuments file;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception&) {
+    file.errors = core::parse_resources(text, source).errors;  // says where, as `validate` does
+    if (file.errors.empty()) file.errors.push_back({source, 0, 0, "", "is not YAML"});
+    return file;
+  }
+  if (!root.IsMap()) {
+    file.errors = core::parse_resources(text, source).errors;
+    return file;
+  }
+
+  // The kinds only a store keeps (admin keys): checked here by their schema; the others by the
+  // resources file's own reader, which knows their cross-references.
+  std::set<std::string> store_only;
+  for (const auto& entry : root) {
+    const std::string section = entry.first.Scalar();
+    const schema::Kind* k = schema::find_kind(section);
+    if (!k || k->in_resources_file) continue;
+    store_only.insert(section);
+    const schema::Kind kind = as_in_file(*k);
+    auto error = [&](const YAML::Node& at, std::string field, std::string message) {
+      YAML::Mark m = at.Mark();
+      file.errors.push_back({source, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, std::move(field),
+                             std::move(message)});
+    };
+    if (entry.second.IsNull()) continue;
+    if (!entry.second.IsSequence()) {
+      error(entry.second, section, "must be a list");
+      continue;
+    }
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < entry.second.size(); ++i) {
+      const YAML::Node item = entry.second[i];
+      const std::string at = section + "[" + std::to_string(i) + "]";
+      json::value doc = raw_json(item);
+      if (!doc.is_object()) {
+        error(item, at, "must be a map");
+        continue;
+      }
+      std::vector<core::ConfigError> found;
+      schema::check(kind, doc.as_object(), found);
+      for (auto& e : found) error(item, at + (e.field.empty() ? "" : "." + e.field), e.message);
+      if (const json::value* n = doc.as_object().if_contains("name"); n && n->is_string())
+        if (!names.insert(std::string(n->get_string())).second) error(item, at + ".name", "is declared twice");
+    }
+  }
+
+  core::ParseResult parsed = core::parse_resources(without_sections(text, root, store_only), source);
+  for (auto& e : parsed.errors) file.errors.push_back(std::move(e));
+  if (!file.errors.empty()) return file;
+
+  std::map<std::string, std::string> key_hashes;
+  for (const core::Key& k : parsed.resources.keys) key_hashes[k.name] = k.hash_hex;
+  for (const auto& entry : root) {
+    const std::string section = entry.first.Scalar();
+    auto& docs = file.documents[section];  // a section given, even empty: --prune looks at it
+    if (!entry.second.IsSequence()) continue;
+    for (const auto& item : entry.second) {
+      json::value doc = raw_json(item);
+      const json::value* name = doc.is_object() ? doc.as_object().if_contains("name") : nullptr;
+      if (!name || !name->is_string()) continue;  // reported above
+      if (section == "keys") {
+        // Only the hash is kept: the secret, or the variable holding it, becomes its hash.
+        std::string key(name->get_string());
+        doc.as_object().erase("key");
+        doc.as_object().erase("key_env");
+        doc.as_object()["key_hash"] = key_hashes[key];
+      }
+      docs.push_back(std::move(doc.as_object()));
+    }
+  }
+  return file;
+}
+
+std::string resources_yaml(const json::object& kinds) {
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);  // every double reads back as itself
+  emit(out, kinds);
+  return std::string(out.c_str()) + "\n";
+}
+
+core::ParseResult read_export(std::string_view text, const std::string& source, const OpenSealed& open) {
+  core::ParseResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({source, e.mark.line + 1, e.mark.column + 1, "", e.msg});
+    return result;
+  }
+  if (!root.IsMap()) {
+    result.errors.push_back({source, 0, 0, "", "is not a map of resource kinds"});
+    return result;
+  }
+  json::object doc;
+  for (const auto& entry : root) {
+    const schema::Kind* k = schema::find_kind(entry.first.Scalar());
+    if (k && !k->in_resources_file) continue;  // admin keys: the Admin API reads the store itself
+    doc[entry.first.Scalar()] = raw_json(entry.second);
+  }
+  // Sealed values opened, with a literal "${" escaped: an opened secret is not a reference.
+  std::function<void(json::value&, const std::string&)> unseal = [&](json::value& v, const std::string& at) {
+    if (v.is_string() && SecretBox::is_sealed(v.get_string())) {
+      std::optional<std::string> opened = open(v.get_string());
+      if (!opened) {
+        result.errors.push_back({source, 0, 0, at, "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY)"});
+        return;
+      }
+      std::string escaped;
+      for (std::size_t i = 0; i < opened->size(); ++i) {
+        if (opened->compare(i, 2, "${") == 0) escaped += '$';
+        escaped += (*opened)[i];
+      }
+      v = escaped;
+    } else if (v.is_array()) {
+      for (std::size_t i = 0; i < v.get_array().size(); ++i) unseal(v.get_array()[i], at + "[" + std::to_string(i) + "]");
+    } else if (v.is_object()) {
+      for (auto& entry : v.get_object()) unseal(entry.value(), at.empty() ? std::string(entry.key()) : at + "." + std::string(entry.key()));
+    }
+  };
+  json::value all = std::move(doc);
+  unseal(all, "");
+  if (!result.errors.empty()) return result;
+  return core::parse_resources(json::serialize(all), source);
+}
+
+}  // namespace tollgate::store
