@@ -1373,7 +1373,8 @@ std::string key_document(const core::Key& k) {
   boost::json::object doc{{"name", k.name}, {"key_hash", k.hash_hex}};
   if (!k.models.empty()) doc["models"] = boost::json::array(k.models.begin(), k.models.end());
   if (k.expires_at) doc["expires_at"] = *k.expires_at;
-  for (auto& [field, value] : boost::json::parse(key_settings_document(k)).as_object()) doc[field] = value;
+  boost::json::value settings = boost::json::parse(key_settings_document(k));  // named: the loop reads into it
+  for (auto& [field, value] : settings.as_object()) doc[field] = value;
   return boost::json::serialize(doc);
 }
 

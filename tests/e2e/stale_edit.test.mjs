@@ -54,6 +54,7 @@ describe('the edit form against a concurrent writer', () => {
     const form = page.locator(byTest('form-guardrails'));
     await form.waitFor();
     const opened = (await api(gw, 'GET', '/guardrails/words')).etag;
+    await page.waitForSelector(`${byTest('form-guardrails')}[data-version='${opened}']`);  // the form has read it
 
     // Another admin saves first.
     const other = await api(gw, 'PUT', '/guardrails/words', { name: 'words', kind: 'keywords', mode: 'monitor', keywords: ['two'] });
@@ -70,6 +71,7 @@ describe('the edit form against a concurrent writer', () => {
 
     await page.click(byTest('load-latest'));
     await stale.waitFor({ state: 'detached' });
+    await page.waitForSelector(`${byTest('form-guardrails')}[data-version='${other.etag}']`);
     assert.equal(await form.locator('select[name="mode"]').inputValue(), 'monitor', 'their version in the form');
     await form.locator('select[name="mode"]').selectOption('redact');
     await page.click(byTest('save-guardrails'));

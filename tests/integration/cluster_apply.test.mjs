@@ -168,14 +168,14 @@ describe('apply and export: every kind, one transaction, and the snapshot cache'
     assert.equal(policy.status, 200, policy.text);
     assert.equal(policy.json.scope, 'team');
 
-    // --prune, on the sections the file gives: the MCP server and the admin key go; what the
-    // file does not mention stays.
-    const { teams: _unmentioned, ...withoutTeams } = resources;
-    await fs.writeFile(file, toYaml({ ...withoutTeams, mcp_servers: [], admin_keys: [] }));
+    // --prune, on the sections the file gives: the MCP server goes; the admin keys, a section
+    // the file leaves out, stay.
+    const { admin_keys: _unmentioned, ...withoutAdminKeys } = resources;
+    await fs.writeFile(file, toYaml({ ...withoutAdminKeys, mcp_servers: [] }));
     r = await a.cli('apply', file, '--prune');
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['- MCP server tools', '- admin key ops']);
-    assert.equal((await api(gw, 'GET', '/teams/research')).status, 200);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['- MCP server tools']);
+    assert.equal((await api(gw, 'GET', '/teams', { key: SECRETS.admin })).status, 200, 'the admin key stays');
   });
 
   it('is one transaction: a file that breaks the store as a whole leaves every row as it was', T, async (t) => {
@@ -187,14 +187,13 @@ describe('apply and export: every kind, one transaction, and the snapshot cache'
     const before = await rows(s);
 
     // Valid as a file; in the store, the pruned provider "up" is still used by model m, which
-    // this file does not mention. Its other changes (a new team, a changed guardrail, a key
+    // this file does not mention. Its other changes (a changed guardrail, a new key, a key
     // revoked) come first and must not stay.
     const breaking = path.join(s.dir, 'breaking.yaml');
     await fs.writeFile(breaking, toYaml({
       providers: [resources.providers[1]],
       guardrails: [{ name: 'words', kind: 'keywords', mode: 'monitor', keywords: ['other'] }],
-      teams: [...resources.teams, { name: 'extra', models: ['m2'] }],
-      keys: [],
+      keys: [{ name: 'k9', key: 'tg-apply-new-key-9' }],
     }));
     for (const dry of [true, false]) {
       const r = await s.cli('apply', breaking, '--prune', ...(dry ? ['--dry-run'] : []));

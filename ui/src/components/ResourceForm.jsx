@@ -301,7 +301,7 @@ export function ResourceForm({ kind, doc, existing, save, widgets, hidden, locke
   }
 
   return (
-    <form onSubmit={submit} className="form" data-testid={`form-${kind.name}`} noValidate>
+    <form onSubmit={submit} className="form" data-testid={`form-${kind.name}`} data-version={version ?? ''} noValidate>
       {stale ? (
         <div className="alert error" role="alert" data-testid="stale-version">
           {error.currentVersion === null
