@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "core/schema.h"
@@ -129,6 +131,19 @@ schema::Kind as_in_file(schema::Kind k) {
 
 }  // namespace
 
+bool read_into_snapshot(const std::string& kind) {
+  // Asked of the reader itself, once per kind: a kind it learns to read is read from then on.
+  static std::mutex mutex;
+  static std::map<std::string, bool> known;
+  std::lock_guard lock(mutex);
+  auto [it, fresh] = known.emplace(kind, false);
+  if (fresh) {
+    const schema::Kind* k = schema::find_kind(kind);
+    it->second = k && k->in_resources_file && core::parse_resources(kind + ": []\n", "probe").ok();
+  }
+  return it->second;
+}
+
 FileDocuments read_resources_file(std::string_view text, const std::string& source) {
   FileDocuments file;
   YAML::Node root;
@@ -144,13 +159,13 @@ FileDocuments read_resources_file(std::string_view text, const std::string& sour
     return file;
   }
 
-  // The kinds only a store keeps (admin keys): checked here by their schema; the others by the
-  // resources file's own reader, which knows their cross-references.
+  // The kinds the resources file's reader does not read (admin keys, which only a store keeps):
+  // checked here by their schema; the others by that reader, which knows their references.
   std::set<std::string> store_only;
   for (const auto& entry : root) {
     const std::string section = entry.first.Scalar();
     const schema::Kind* k = schema::find_kind(section);
-    if (!k || k->in_resources_file) continue;
+    if (!k || read_into_snapshot(section)) continue;
     store_only.insert(section);
     const schema::Kind kind = as_in_file(*k);
     auto error = [&](const YAML::Node& at, std::string field, std::string message) {
@@ -230,7 +245,7 @@ core::ParseResult read_export(std::string_view text, const std::string& source, 
   json::object doc;
   for (const auto& entry : root) {
     const schema::Kind* k = schema::find_kind(entry.first.Scalar());
-    if (k && !k->in_resources_file) continue;  // admin keys: the Admin API reads the store itself
+    if (k && !read_into_snapshot(k->name)) continue;  // admin keys: the Admin API reads the store itself
     doc[entry.first.Scalar()] = raw_json(entry.second);
   }
   // Sealed values opened, with a literal "${" escaped: an opened secret is not a reference.

@@ -16,6 +16,11 @@
 
 namespace tollgate::store {
 
+// True when the resources file's own reader (core::parse_resources, and so a store's load)
+// reads the section of `kind`. The other kinds (admin keys; a kind registered by a module) are
+// checked by their schema alone here, and kept as documents by the stores.
+bool read_into_snapshot(const std::string& kind);
+
 // A resources file, validated whole (every kind, including those only a store keeps, such as
 // admin_keys), and its documents by kind as written: `${ENV}` references unresolved, a key's
 // secret (key, key_env) replaced by its hash. A section given, even empty, has its entry.

@@ -17,6 +17,7 @@
 #include "core/env_interpolate.h"
 #include "mcp/config.h"
 #include "core/schema.h"
+#include "store/resources_file.h"
 
 namespace tollgate::store {
 namespace {
@@ -1475,7 +1476,7 @@ void SqlStore::write_together(const std::function<void()>& writes, bool commit) 
   core::ParseResult whole = read_all(generation);
   // The kinds no snapshot reads (admin keys) must still name what is stored.
   for (const auto& kind : core::schema::kinds()) {
-    if (kind.in_resources_file) continue;
+    if (read_into_snapshot(kind.name)) continue;
     for (const auto& [name, doc] : documents_of(kind.name)) {
       auto o = object_of(doc);
       if (!o) continue;

@@ -56,6 +56,10 @@ mcp_servers:
   - { name: tools, url: "http://127.0.0.1:9/mcp", headers: { X-Api-Key: mcp-789 }, auth: { bearer: mcp-bearer-0 } }
 )";
 
+// Kinds other tests of this binary register (admin_documents_test.cc); the gateway's own are
+// all in kEveryKind.
+bool registered_by_a_test(const std::string& kind) { return kind.rfind("test_", 0) == 0; }
+
 class ApplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,7 +83,8 @@ class ApplyTest : public ::testing::Test {
 TEST_F(ApplyTest, ReadsEveryKindWithReferencesAsWrittenAndKeysByHash) {
   FileDocuments file = read_resources_file(kEveryKind, "test.yaml");
   ASSERT_TRUE(file.errors.empty()) << file.errors.front().to_string();
-  for (const auto& kind : core::schema::kinds()) EXPECT_FALSE(file.documents[kind.name].empty()) << kind.name;
+  for (const auto& kind : core::schema::kinds())
+    if (!registered_by_a_test(kind.name)) EXPECT_FALSE(file.documents[kind.name].empty()) << kind.name;
   EXPECT_EQ(file.documents["providers"][0].at("api_key").as_string(), "${TG_APPLY_UP}");
   const auto& key = file.documents["keys"][0];
   EXPECT_FALSE(key.contains("key"));
@@ -119,6 +124,8 @@ TEST_F(ApplyTest, AppliesEveryKindThenFindsNothingToChange) {
   EXPECT_EQ(loaded.resources.cache_policies.size(), 1u);
   EXPECT_EQ(loaded.resources.teams.size(), 1u);
   EXPECT_EQ(store.documents_of("admin_keys").size(), 1u);
+  EXPECT_FALSE(read_into_snapshot("admin_keys"));
+  EXPECT_TRUE(read_into_snapshot("teams"));
 }
 
 TEST_F(ApplyTest, ExportHasNoSecretInClearAndAppliesToAnotherStoreAsTheSameBytes) {
@@ -130,7 +137,7 @@ TEST_F(ApplyTest, ExportHasNoSecretInClearAndAppliesToAnotherStoreAsTheSameBytes
     EXPECT_EQ(exported.find(secret), std::string::npos) << secret << "\n" << exported;
   EXPECT_NE(exported.find("${TG_APPLY_UP}"), std::string::npos);
   for (const auto& kind : core::schema::kinds())
-    EXPECT_NE(("\n" + exported).find("\n" + kind.name + ":"), std::string::npos) << kind.name;
+    if (!registered_by_a_test(kind.name)) EXPECT_NE(("\n" + exported).find("\n" + kind.name + ":"), std::string::npos) << kind.name;
 
   SqliteStore two(b.db());
   apply(two, exported);
