@@ -62,7 +62,7 @@ declare -A SOURCES=(
     src/core/snapshot.cc src/core/yaml_reader.cc src/core/env_interpolate.cc src/core/schema.cc src/core/kinds/shared.cc
     src/core/kinds/provider.cc src/core/kinds/model.cc src/core/kinds/key.cc src/core/kinds/guardrail.cc
     src/core/kinds/admin_key.cc src/core/kinds/team.cc src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc
-    src/cache/policy_config.cc src/mcp/config.cc src/mcp/names.cc"
+    src/cache/policy_config.cc src/mcp/config.cc src/mcp/names.cc src/core/secret_scrub.cc src/core/target_stats.cc"
   [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/cache/semantic.cc src/core/json_scan.cc src/core/error.cc
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc

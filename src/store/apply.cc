@@ -122,7 +122,7 @@ namespace {
 
 // Makes each change; one refused with `Refused` (a write naming what a later one makes: a
 // model's cache policy; a removal of what a later removal still uses) is tried again after the
-// others, until a round makes no progress. Refused writes have written nothing (store.h).
+// others, until a round makes no progress. Refused writes have written nothing (sqlite_store.h).
 template <class Refused>
 void in_rounds(std::vector<const ResourceChange*> pending, const std::function<void(const ResourceChange&)>& make) {
   while (!pending.empty()) {

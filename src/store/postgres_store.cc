@@ -221,7 +221,6 @@ class PgDb final : public SqlDb {
   std::function<void()> setup;  // run once the database first answers (PostgresStore)
 
  private:
-
   // Connects the LISTEN connection when it is not; false while it cannot.
   bool listening() {
     if (listen_ && PQstatus(listen_) == CONNECTION_OK) return true;
