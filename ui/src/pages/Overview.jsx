@@ -1,7 +1,9 @@
-// Traffic at a glance, from GET /admin/v1/usage (buckets over time, and one bucket per key
-// and per model). Latency and TTFT percentiles come from the buckets when the API provides
-// them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms); otherwise they are computed
-// here from the request log of the same range (up to 1000 newest requests).
+// Traffic at a glance, from GET /admin/v1/usage (buckets over time, and one bucket per key,
+// per model and per team). A team's page shows the same view narrowed to the team (`team=` on
+// every call), without the per-team table. Latency and TTFT percentiles come from the buckets
+// when the API provides them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms);
+// otherwise they are computed here from the request log of the same range (up to 1000 newest
+// requests).
 import { useEffect, useMemo, useState } from 'react';
 import { api, items, qs } from '../api.js';
 import { ChartView } from '../components/Chart.jsx';
@@ -22,17 +24,19 @@ const pick = (o, ...names) => {
   return null;
 };
 
-async function loadOverview(range) {
+async function loadOverview(range, team) {
   const to = Date.now();
   const from = to - range.ms;
-  const base = { from, to };
-  const [timeline, byKey, byModel, log] = await Promise.all([
+  const base = { from, to, team };
+  const grouped = (by) => api.get(`/admin/v1/usage${qs({ ...base, bucket: 0, group_by: by })}`).then((r) => items(r, 'buckets'));
+  const [timeline, byKey, byModel, byTeam, log] = await Promise.all([
     api.get(`/admin/v1/usage${qs({ ...base, bucket: range.bucket, group_by: 'none' })}`),
-    api.get(`/admin/v1/usage${qs({ ...base, bucket: 0, group_by: 'key' })}`),
-    api.get(`/admin/v1/usage${qs({ ...base, bucket: 0, group_by: 'model' })}`),
+    grouped('key'),
+    grouped('model'),
+    team ? null : grouped('team'),
     api.get(`/admin/v1/requests${qs({ ...base, limit: 1000 })}`).catch(() => null),
   ]);
-  return { from, to, timeline: items(timeline, 'buckets'), byKey: items(byKey, 'buckets'), byModel: items(byModel, 'buckets'), log: log ? items(log, 'requests') : null };
+  return { from, to, timeline: items(timeline, 'buckets'), byKey, byModel, byTeam, log: log ? items(log, 'requests') : null };
 }
 
 function buildSeries(data, range) {
@@ -141,9 +145,11 @@ function Stat({ label, value, sub, testid }) {
   );
 }
 
-function TopTable({ title, rows, testid, kind }) {
+/** The ten busiest groups; `href(row)` links a row's name (a team to its page). */
+function TopTable({ title, rows, testid, kind, none = '(none)', href }) {
   const sorted = [...rows].sort((a, b) => b.requests - a.requests).slice(0, 10);
-  const labels = sorted.map((r) => r.label || r.group || '(none)');
+  const name = (r) => r.label || r.group || none;
+  const labels = sorted.map(name);
   return (
     <section className="card" data-testid={testid}>
       <h3>{title}</h3>
@@ -172,8 +178,8 @@ function TopTable({ title, rows, testid, kind }) {
               </thead>
               <tbody>
                 {sorted.map((r) => (
-                  <tr key={r.group}>
-                    <td title={r.group}>{r.label || r.group || '(none)'}</td>
+                  <tr key={r.group} data-testid={`${testid}-row-${r.group}`}>
+                    <td title={r.group}>{href && r.group ? <a href={href(r)}>{name(r)}</a> : name(r)}</td>
                     <td className="num">{fmtInt(r.requests)}</td>
                     <td className="num">{fmtInt(r.errors)}</td>
                     <td className="num">{fmtInt(r.input_tokens + r.output_tokens)}</td>
@@ -189,7 +195,8 @@ function TopTable({ title, rows, testid, kind }) {
   );
 }
 
-export default function Overview() {
+/** Stats, charts over time and the busiest keys and models (and teams, unless `team` narrows it). */
+export function UsageView({ team, heading = <h1>Overview</h1> }) {
   const [rangeId, setRangeId] = useState('1h');
   const [auto, setAuto] = useState(true);
   const [tick, setTick] = useState(0);
@@ -198,14 +205,14 @@ export default function Overview() {
 
   useEffect(() => {
     let live = true;
-    loadOverview(range).then(
+    loadOverview(range, team).then(
       (data) => live && setState({ data, error: null }),
       (error) => live && setState((s) => ({ data: s.data, error })),
     );
     return () => {
       live = false;
     };
-  }, [range, tick]);
+  }, [range, team, tick]);
 
   useEffect(() => {
     if (!auto) return;
@@ -220,7 +227,7 @@ export default function Overview() {
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Overview</h1>
+        {heading}
         <div className="toolbar">
           <select aria-label="Time range" value={rangeId} onChange={(e) => setRangeId(e.target.value)} data-testid="range">
             {RANGES.map((r) => (
@@ -329,9 +336,16 @@ export default function Overview() {
           <div className="grid2">
             <TopTable title="Top keys" rows={data.byKey} testid="top-keys" kind="Key" />
             <TopTable title="Top models" rows={data.byModel} testid="top-models" kind="Model" />
+            {data.byTeam && (
+              <TopTable title="Top teams" rows={data.byTeam} testid="top-teams" kind="Team" none="(no team)" href={(r) => `#/teams/${encodeURIComponent(r.group)}`} />
+            )}
           </div>
         </>
       )}
     </div>
   );
+}
+
+export default function Overview() {
+  return <UsageView />;
 }
