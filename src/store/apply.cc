@@ -170,13 +170,12 @@ std::string export_resources(SqlStore& store) {
       for (const auto& f : kind.fields)  // what a file can say, in the schema's order
         if (const json::value* v = stored.if_contains(f.name)) o[f.name] = *v;
       // A credential is written sealed or as a reference, never in clear.
-      for (const auto& f : kind.fields) {
-        const json::value* v = o.if_contains(f.name);
-        if (f.type == schema::Type::secret && v && v->is_string() && !SecretBox::is_sealed(v->get_string()) &&
-            std::string_view(v->get_string()).find("${") == std::string_view::npos)
-          throw std::runtime_error(kind.singular + " " + name + ": " + f.name + " is stored in clear; write it again "
+      each_secret(kind.fields, o, [&](json::value& v) {
+        std::string_view value = v.get_string();
+        if (!value.empty() && !SecretBox::is_sealed(value) && value.find("${") == std::string_view::npos)
+          throw std::runtime_error(kind.singular + " " + name + " holds a credential in clear; write it again "
                                    "through the Admin API (or apply) to seal it, then export");
-      }
+      });
       list.push_back(std::move(o));
     }
     out[kind.name] = std::move(list);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/env_interpolate.h"
 #include "core/schema.h"
 #include "store/secret_box.h"
 
@@ -130,6 +131,20 @@ schema::Kind as_in_file(schema::Kind k) {
 }
 
 }  // namespace
+
+void each_secret(const std::vector<schema::Field>& fields, json::object& doc,
+                 const std::function<void(json::value&)>& visit) {
+  std::function<void(const schema::Field&, json::value&)> walk = [&](const schema::Field& f, json::value& v) {
+    if (f.type == schema::Type::secret && v.is_string()) visit(v);
+    else if (f.type == schema::Type::object && v.is_object()) each_secret(f.fields, v.as_object(), visit);
+    else if (f.type == schema::Type::list && v.is_array() && !f.fields.empty())
+      for (auto& item : v.as_array()) walk(f.fields[0], item);
+    else if (f.type == schema::Type::map && v.is_object() && !f.fields.empty())
+      for (auto& entry : v.as_object()) walk(f.fields[0], entry.value());
+  };
+  for (const auto& f : fields)
+    if (json::value* v = doc.if_contains(f.name)) walk(f, *v);
+}
 
 bool read_into_snapshot(const std::string& kind) {
   // Asked of the reader itself, once per kind: a kind it learns to read is read from then on.
@@ -256,12 +271,7 @@ core::ParseResult read_export(std::string_view text, const std::string& source, 
         result.errors.push_back({source, 0, 0, at, "cannot be decrypted with this store's key (TOLLGATE_SECRET_KEY)"});
         return;
       }
-      std::string escaped;
-      for (std::size_t i = 0; i < opened->size(); ++i) {
-        if (opened->compare(i, 2, "${") == 0) escaped += '$';
-        escaped += (*opened)[i];
-      }
-      v = escaped;
+      v = core::escape_references(*opened);
     } else if (v.is_array()) {
       for (std::size_t i = 0; i < v.get_array().size(); ++i) unseal(v.get_array()[i], at + "[" + std::to_string(i) + "]");
     } else if (v.is_object()) {

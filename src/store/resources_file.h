@@ -13,8 +13,14 @@
 #include <boost/json/object.hpp>
 
 #include "core/resources.h"
+#include "core/schema.h"
 
 namespace tollgate::store {
+
+// Calls `visit` on every string of `doc` that `fields` declare secret, at any depth (each value
+// of a map of secrets): what a store seals at rest and an export never shows in clear.
+void each_secret(const std::vector<core::schema::Field>& fields, boost::json::object& doc,
+                 const std::function<void(boost::json::value&)>& visit);
 
 // True when the resources file's own reader (core::parse_resources, and so a store's load)
 // reads the section of `kind`. The other kinds (admin keys; a kind registered by a module) are

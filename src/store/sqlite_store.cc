@@ -533,12 +533,7 @@ core::ParseResult SqlStore::read_all(int64_t& version) {
             return;
           }
           // A secret holding "${" must not be read as an ${ENV} reference: "$${" is the escape.
-          std::string escaped;
-          for (std::size_t i = 0; i < opened->size(); ++i) {
-            if (opened->compare(i, 2, "${") == 0) escaped += "$";
-            escaped.push_back((*opened)[i]);
-          }
-          field = escaped;
+          field = core::escape_references(*opened);
         };
         auto& o = v.as_object();
         if (auto* k = o.if_contains("api_key")) unseal(*k, "api_key");
@@ -1219,7 +1214,7 @@ namespace {
 bool loaded_kind(const std::string& kind) { return kind == "teams"; }
 }  // namespace
 
-// A document's literal secrets (its kind's top-level secret fields) sealed, or opened again.
+// A document's literal secrets (its kind's secret fields, at any depth) sealed, or opened again.
 std::string SqlStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
   const core::schema::Kind* k = core::schema::find_kind(kind);
   if (!k) return doc;
@@ -1227,19 +1222,17 @@ std::string SqlStore::sealed_document(const std::string& kind, const std::string
   boost::json::value v = boost::json::parse(doc, ec);
   if (ec || !v.is_object()) return doc;
   bool changed = false;
-  for (const auto& f : k->fields) {
-    auto* field = f.type == core::schema::Type::secret ? v.as_object().if_contains(f.name) : nullptr;
-    if (!field || !field->is_string()) continue;
-    std::string_view value = field->get_string();
+  each_secret(k->fields, v.as_object(), [&](boost::json::value& field) {
+    std::string_view value = field.get_string();
     if (seal && is_literal_secret(value)) {
-      *field = secrets().seal(value);
+      field = secrets().seal(value);
       changed = true;
     } else if (!seal && SecretBox::is_sealed(value)) {
       // Sealed under another key: kept sealed (an answer never shows secrets anyway).
-      if (auto opened = secrets().open(value)) *field = *opened;
+      if (auto opened = secrets().open(value)) field = *opened;
       changed = true;
     }
-  }
+  });
   return changed ? boost::json::serialize(v) : doc;
 }
 
@@ -1339,13 +1332,7 @@ std::string unresolved(const std::string& doc) {
   if (ec) return doc;
   std::function<void(boost::json::value&)> walk = [&](boost::json::value& x) {
     if (x.is_string()) {
-      std::string_view text = x.get_string();
-      std::string escaped;
-      for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text.compare(i, 2, "${") == 0) escaped += '$';
-        escaped += text[i];
-      }
-      x = escaped;
+      x = core::escape_references(x.get_string());
     } else if (x.is_array()) {
       for (auto& item : x.get_array()) walk(item);
     } else if (x.is_object()) {
