@@ -59,7 +59,8 @@ sanitize: deps-test
 	  integration/anthropic.test.mjs integration/guardrails.test.mjs
 
 # A bounded libFuzzer run over the parsers (SSE, OpenAI, Responses and Anthropic requests, Gemini
-# streams, raw HTTP requests as the listener reads them, MCP JSON-RPC messages and streams) and
+# streams, raw HTTP requests as the listener reads them, MCP JSON-RPC messages and streams, the
+# resources file `tollgate apply` reads and the snapshot cache a postgres replica may start from) and
 # the guardrails (a streamed answer must be redacted exactly as the whole one); a crash fails it.
 # FUZZ_SECONDS seconds per target; FUZZ_SECONDS=300 make fuzz for a longer run,
 # FUZZ_TARGETS=guardrails for one target.

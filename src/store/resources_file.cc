@@ -56,6 +56,29 @@ json::value raw_json(const YAML::Node& n) {
   }
 }
 
+// Where `text` stops being UTF-8 (npos: it is): a resources file is text, and what it says is
+// written back (export) exactly.
+std::size_t invalid_utf8_at(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return i;
+    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (std::size_t k = 1; k < n; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc >> 6) != 0x2) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and beyond U+10FFFF are not UTF-8 either.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 // True when a string written plain would be read back as something else (a number, a bool).
 bool needs_quotes(std::string_view s) {
   if (s.empty()) return true;
@@ -161,6 +184,14 @@ bool read_into_snapshot(const std::string& kind) {
 
 FileDocuments read_resources_file(std::string_view text, const std::string& source) {
   FileDocuments file;
+  if (std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+    std::string_view before = text.substr(0, bad);
+    int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    std::size_t line_start = before.rfind('\n');
+    int column = static_cast<int>(bad - (line_start == std::string_view::npos ? 0 : line_start + 1)) + 1;
+    file.errors.push_back({source, line, column, "", "is not UTF-8 text (byte " + std::to_string(bad) + ")"});
+    return file;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
@@ -240,6 +271,9 @@ FileDocuments read_resources_file(std::string_view text, const std::string& sour
 std::string resources_yaml(const json::object& kinds) {
   YAML::Emitter out;
   out.SetDoublePrecision(17);  // every double reads back as itself
+  // Non-ASCII as \u escapes: a character YAML would fold or trim (NEL, a line separator) reads
+  // back as itself.
+  out.SetOutputCharset(YAML::EscapeNonAscii);
   emit(out, kinds);
   return std::string(out.c_str()) + "\n";
 }

@@ -115,7 +115,9 @@ describe('apply and export: every kind, one transaction, and the snapshot cache'
     let r = await a.cli('apply', file, '--dry-run');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal((await a.psql('SELECT count(*) FROM tollgate.providers')).trim(), '0', 'a dry run writes nothing');
+    const t0 = performance.now();
     r = await a.cli('apply', file);
+    console.log(`# apply of every kind (10 resources) in one transaction: ${Math.round(performance.now() - t0)} ms, the CLI process included`);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n').sort(), [
       '+ MCP server tools', '+ admin key ops', '+ cache policy faq', '+ guardrail words', '+ key k1',
@@ -252,7 +254,9 @@ describe('apply and export: every kind, one transaction, and the snapshot cache'
       });
       await assert.rejects(startGateway(t, { configPath: noCache, env: env() }), (err) => /no snapshot cache at .*missing\.yaml/.test(err.message));
 
+      const t0 = performance.now();
       const replica = await startGateway(t, { configPath: s.configPath, env: env() });
+      console.log(`# a replica started from the snapshot cache, PostgreSQL down, listening after ${Math.round(performance.now() - t0)} ms`);
       assert.match(replica.output().stdout + replica.output().stderr, /starting from the snapshot cache/);
       assert.equal((await chat(replica, key.json.secret, 'm', 'from the cache')).choices[0].message.content, 'Echo: from the cache');
       assert.equal(mock.requestsTo('/v1/chat/completions').at(-1).headers.authorization, `Bearer ${mock.apiKey}`, 'the sealed credential opened');
@@ -266,6 +270,7 @@ describe('apply and export: every kind, one transaction, and the snapshot cache'
 
       await pg.start();
       down = false;
+      const t1 = performance.now();
       const back = await waitFor(async () => {
         const r = await api(replica, 'POST', '/keys', { body: { name: 'after', models: ['m'] } });
         return r.status === 201 && r.json;
@@ -275,6 +280,7 @@ describe('apply and export: every kind, one transaction, and the snapshot cache'
         await res.arrayBuffer();
         return res.status === 200;
       }, { timeout: 20_000, interval: 100, message: 'the replica serving what was written after the outage' });
+      console.log(`# PostgreSQL back: a key written through the replica served by it ${Math.round(performance.now() - t1)} ms later`);
       await waitFor(async () => (await (await fetch(`${replica.proxyURL}/readyz`)).json()).status === 'ready', { timeout: 10_000, interval: 200, message: 'ready again' });
       await waitFor(async () => (await fs.readFile(cachePath, 'utf8')).includes('name: after'), { timeout: 10_000, interval: 100, message: 'the cache rewritten' });
     } finally {

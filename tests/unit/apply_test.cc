@@ -104,6 +104,10 @@ models:
   // The section blanked out for the resources reader: the model's error keeps its own line.
   EXPECT_NE(all.find("test.yaml:4:"), std::string::npos) << all;
   EXPECT_NE(all.find("ghost"), std::string::npos) << all;
+  // Not text: refused, naming the line.
+  file = read_resources_file("providers:\n  - { name: \"\xff\" }\n", "bin.yaml");
+  ASSERT_EQ(file.errors.size(), 1u);
+  EXPECT_EQ(file.errors[0].to_string(), "bin.yaml:2:14: is not UTF-8 text (byte 24)");
   // JSON (flow style) too.
   file = read_resources_file(R"({"admin_keys": [{"name": "a", "role": "viewer", "key_hash": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}], "providers": []})", "t.json");
   EXPECT_TRUE(file.errors.empty()) << file.errors.front().to_string();
