@@ -59,12 +59,13 @@ sanitize: deps-test
 	  integration/anthropic.test.mjs integration/guardrails.test.mjs
 
 # A bounded libFuzzer run over the parsers (SSE, OpenAI, Responses and Anthropic requests, Gemini
-# streams, raw HTTP requests as the listener reads them, MCP JSON-RPC messages and streams) and
+# streams, raw HTTP requests as the listener reads them, MCP JSON-RPC messages and streams, the
+# resources file `tollgate apply` reads and the snapshot cache a postgres replica may start from) and
 # the guardrails (a streamed answer must be redacted exactly as the whole one); a crash fails it.
 # FUZZ_SECONDS seconds per target; FUZZ_SECONDS=300 make fuzz for a longer run,
 # FUZZ_TARGETS=guardrails for one target.
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml
+FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml resources_file
 fuzz: deps-test
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 

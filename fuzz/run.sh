@@ -60,13 +60,18 @@ declare -A SOURCES=(
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
     src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
   [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc"
+  [resources_file]="src/store/resources_file.cc src/store/secret_box.cc src/store/keys.cc src/core/resources.cc
+    src/core/snapshot.cc src/core/yaml_reader.cc src/core/env_interpolate.cc src/core/schema.cc src/core/kinds/shared.cc
+    src/core/kinds/provider.cc src/core/kinds/model.cc src/core/kinds/key.cc src/core/kinds/guardrail.cc
+    src/core/kinds/admin_key.cc src/core/kinds/team.cc src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc
+    src/cache/policy_config.cc src/mcp/config.cc src/mcp/names.cc src/core/secret_scrub.cc src/core/target_stats.cc"
   [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/cache/semantic.cc src/core/json_scan.cc src/core/error.cc
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc
     src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
 )
-ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml"
+ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml resources_file"
 TARGETS="${*:-$ALL_TARGETS}"
 
 mkdir -p "$BUILD/obj" "$BUILD/artifacts" "$BUILD/corpus"

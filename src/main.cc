@@ -178,7 +178,8 @@ int cmd_models_add(const std::string& config_path, const std::string& name,
   }
 }
 
-// `tollgate apply FILE`: the whole file validated first, then only what differs written.
+// `tollgate apply FILE`: the whole file validated first, then what differs written in one
+// transaction (all or nothing); --dry-run makes the same checks and writes nothing.
 int cmd_apply(const std::string& config_path, const std::string& file, bool dry_run, bool prune) {
   core::ProcessConfig config;
   if (!load_config(config_path, config)) return 1;
@@ -190,9 +191,10 @@ int cmd_apply(const std::string& config_path, const std::string& file, bool dry_
   std::stringstream ss;
   ss << in.rdbuf();
   try {
-    auto store = store::open_store(config.store);
-    if (!store->writable()) {
-      std::fprintf(stderr, "the store %s is read-only: apply writes to a sqlite or postgres store\n", store->describe().c_str());
+    auto opened = store::open_store(config.store);
+    auto* store = dynamic_cast<store::SqlStore*>(opened.get());
+    if (!store) {
+      std::fprintf(stderr, "the store %s is read-only: apply writes to a sqlite or postgres store\n", opened->describe().c_str());
       return 1;
     }
     store::ApplyPlan plan = store::plan_apply(*store, ss.str(), file, prune);
@@ -202,15 +204,27 @@ int cmd_apply(const std::string& config_path, const std::string& file, bool dry_
       return 1;
     }
     for (const auto& c : plan.changes) std::printf("%s\n", c.to_string().c_str());
-    if (dry_run) {
-      std::fprintf(stderr, "%zu change(s) to %s (dry run: nothing written)\n", plan.changes.size(), store->describe().c_str());
+    std::fflush(stdout);
+    if (plan.changes.empty()) {
+      std::fprintf(stderr, "nothing to change in %s\n", store->describe().c_str());
       return 0;
     }
-    store::apply_plan(*store, plan);
-    std::fprintf(stderr, "%zu change(s) applied to %s\n", plan.changes.size(), store->describe().c_str());
+    try {
+      store::apply_plan(*store, plan, !dry_run);
+    } catch (const store::InvalidResource& e) {
+      for (const auto& f : e.errors) std::printf("%s\n", f.to_string().c_str());
+      std::fprintf(stderr, "the store would not load after these changes (%zu error(s)); nothing was applied\n",
+                   e.errors.size());
+      return 1;
+    }
+    if (dry_run)
+      std::fprintf(stderr, "%zu change(s) to %s checked (dry run: nothing written)\n", plan.changes.size(),
+                   store->describe().c_str());
+    else
+      std::fprintf(stderr, "%zu change(s) applied to %s\n", plan.changes.size(), store->describe().c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "cannot apply %s: %s\n", file.c_str(), e.what());
+    std::fprintf(stderr, "cannot apply %s: %s; nothing was applied\n", file.c_str(), e.what());
     return 1;
   }
 }
@@ -219,7 +233,13 @@ int cmd_export(const std::string& config_path, const std::string& out_file) {
   core::ProcessConfig config;
   if (!load_config(config_path, config)) return 1;
   try {
-    auto store = store::open_store(config.store);
+    auto opened = store::open_store(config.store);
+    auto* store = dynamic_cast<store::SqlStore*>(opened.get());
+    if (!store) {
+      std::fprintf(stderr, "the store %s is a resources file already: export reads a sqlite or postgres store\n",
+                   opened->describe().c_str());
+      return 1;
+    }
     std::string text = store::export_resources(*store);
     if (out_file.empty() || out_file == "-") {
       std::fwrite(text.data(), 1, text.size(), stdout);
@@ -286,7 +306,7 @@ int main(int argc, char** argv) {
   apply->add_option("file", apply_file, "The resources file")->required();
   apply->add_option("-c,--config", config_path, "Process config (tollgate.yaml)");
   apply->add_flag("--dry-run", dry_run, "Print the changes, write nothing");
-  apply->add_flag("--prune", prune, "Also remove what the file no longer has (keys: revoked)");
+  apply->add_flag("--prune", prune, "Also remove what the file no longer has, in the sections it gives (keys: revoked)");
 
   auto* exp = app.add_subcommand("export", "Write the store out as a resources file");
   std::string export_file;

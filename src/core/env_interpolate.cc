@@ -88,4 +88,14 @@ bool has_env_reference(std::string_view text) {
   return false;
 }
 
+std::string escape_references(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "${") == 0) out += '$';
+    out += text[i];
+  }
+  return out;
+}
+
 }  // namespace tollgate::core

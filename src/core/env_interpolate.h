@@ -25,6 +25,10 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 Interpolated interpolate_env(std::string_view text);
 Interpolated interpolate_env(std::string_view text, const EnvLookup& lookup);
 
+// `text` with every `${` written `$${`: interpolate_env() gives it back as it is (a secret, or a
+// reference to keep as written, read by code that resolves references).
+std::string escape_references(std::string_view text);
+
 // True when `text` holds a reference that interpolate_env() would replace.
 bool has_env_reference(std::string_view text);
 

@@ -146,7 +146,7 @@ void read_listen(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
 }
 
 void read_store(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
-  if (YamlReader::empty(n) || !in.fields(n, "store", {"kind", "path", "url"})) return;
+  if (YamlReader::empty(n) || !in.fields(n, "store", {"kind", "path", "url", "snapshot_cache"})) return;
   if (auto kind = in.string(n["kind"], "store.kind")) {
     if (*kind != "sqlite" && *kind != "file" && *kind != "postgres") {
       in.error(n["kind"], "store.kind", "unknown store \"" + *kind + "\" (expected sqlite, file or postgres)");
@@ -172,6 +172,11 @@ void read_store(YamlReader& in, const YAML::Node& n, ProcessConfig& c) {
     if (c.store.kind != "postgres") in.error(n["url"], "store.url", "is only for the postgres store");
     else if (u->empty()) in.error(n["url"], "store.url", "is empty");
     else c.store.url = *u;
+  }
+  if (auto cache = in.string(n["snapshot_cache"], "store.snapshot_cache")) {
+    if (c.store.kind != "postgres") in.error(n["snapshot_cache"], "store.snapshot_cache", "is only for the postgres store");
+    else if (cache->empty()) in.error(n["snapshot_cache"], "store.snapshot_cache", "is empty");
+    else c.store.snapshot_cache = *cache;
   }
 }
 
@@ -330,6 +335,9 @@ ProcessConfigResult parse_process_config(std::string_view text, const std::strin
     std::filesystem::path base = std::filesystem::path(path).parent_path();
     c.store.path = (base / store_path).lexically_normal().string();
   }
+  if (!c.store.snapshot_cache.empty() && std::filesystem::path(c.store.snapshot_cache).is_relative())
+    c.store.snapshot_cache =
+        (std::filesystem::path(path).parent_path() / c.store.snapshot_cache).lexically_normal().string();
   return result;
 }
 

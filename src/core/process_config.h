@@ -16,6 +16,9 @@ struct StoreConfig {
   std::string kind = "sqlite";  // sqlite | file | postgres
   std::string path = "./data/tollgate.db";
   std::string url;  // postgres: the conninfo or postgres:// URL
+  // postgres: a local file holding the last good load (an export, credentials sealed), served
+  // at a start while the database cannot be reached; "" (the default): refuse to start then.
+  std::string snapshot_cache;
 };
 
 // TLS termination on one listener: PEM files, checked at load and read once at start (a

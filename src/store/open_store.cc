@@ -65,7 +65,7 @@ std::optional<int64_t> ResourceStore::version_of(const std::string&, const std::
 std::unique_ptr<ResourceStore> open_store(const core::StoreConfig& cfg) {
   if (cfg.kind == "sqlite") return std::make_unique<SqliteStore>(cfg.path);
   if (cfg.kind == "file") return std::make_unique<FileStore>(cfg.path);
-  if (cfg.kind == "postgres") return std::make_unique<PostgresStore>(cfg.url);
+  if (cfg.kind == "postgres") return std::make_unique<PostgresStore>(cfg.url, cfg.snapshot_cache);
   throw std::invalid_argument("unknown store kind \"" + cfg.kind + "\" (expected sqlite, file or postgres)");
 }
 

@@ -2,14 +2,23 @@
 // commits under one advisory lock (so what it checked still holds), bumps the store's
 // generation and NOTIFYs it; each replica LISTENs, and compares generations every second in
 // case a notification was lost (a dropped connection).
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "obs/pg_connection.h"
+#include "store/apply.h"
 #include "store/sqlite_store.h"
 
 namespace tollgate::store {
@@ -191,9 +200,27 @@ class PgDb final : public SqlDb {
     }
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     PQclear(PQexec(conn_, "SET search_path TO tollgate"));
+    if (setup && !in_setup_) {
+      // Started from the snapshot cache: the schema is made or checked at the first connection.
+      // Until that succeeds, every connection tries again.
+      in_setup_ = true;
+      try {
+        setup();
+      } catch (...) {
+        in_setup_ = false;
+        close(conn_);
+        throw;
+      }
+      in_setup_ = false;
+      setup = nullptr;
+    }
     return conn_;
   }
 
+ public:
+  std::function<void()> setup;  // run once the database first answers (PostgresStore)
+
+ private:
   // Connects the LISTEN connection when it is not; false while it cannot.
   bool listening() {
     if (listen_ && PQstatus(listen_) == CONNECTION_OK) return true;
@@ -268,6 +295,7 @@ class PgDb final : public SqlDb {
   PGconn* conn_ = nullptr;
   PGconn* listen_ = nullptr;
   int64_t changes_ = 0;
+  bool in_setup_ = false;
   bool in_tx_ = false;
   bool broken_ = false;
   std::chrono::steady_clock::time_point next_check_{};
@@ -307,11 +335,108 @@ void migrate(SqlDb& db) {
   spdlog::info("migrated the store {} from schema version {} to {}", db.describe(), version, kSchemaVersion);
 }
 
+// Written beside itself and renamed over it, so a reader never sees half a file; owner-only,
+// though every credential in it is sealed.
+void write_atomically(const std::string& path, const std::string& text) {
+  std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot replace " + path + ": " + std::strerror(err));
+  }
+}
+
 }  // namespace
 
-PostgresStore::PostgresStore(const std::string& url) : SqlStore(std::make_unique<PgDb>(url)) {
-  migrate(*db_);
+PostgresStore::PostgresStore(const std::string& url, std::string snapshot_cache)
+    : SqlStore(std::make_unique<PgDb>(url)), snapshot_cache_(std::move(snapshot_cache)) {
+  try {
+    migrate(*db_);
+  } catch (const StoreUnavailable& e) {
+    if (snapshot_cache_.empty()) throw;
+    if (!std::filesystem::exists(snapshot_cache_))
+      throw StoreUnavailable(std::string(e.what()) + ", and there is no snapshot cache at " + snapshot_cache_ +
+                             " yet (it is written after each good load from the database)");
+    spdlog::warn("{}: starting from the snapshot cache {}; resource writes answer 503 until the database answers, "
+                 "then it is read at once",
+                 e.what(), snapshot_cache_);
+    from_cache_ = true;
+    static_cast<PgDb&>(*db_).setup = [this] { migrate(*db_); };
+    return;
+  }
   check_secret_key_at_open();
+}
+
+core::ParseResult PostgresStore::load() {
+  try {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_, Transaction::read);  // the snapshot and its cache from one read
+    core::ParseResult result = SqlStore::load();
+    std::string cache;
+    if (result.ok() && !snapshot_cache_.empty()) {
+      try {
+        cache = export_resources(*this);
+      } catch (const StoreUnavailable&) {
+        throw;
+      } catch (const std::exception& e) {
+        spdlog::warn("snapshot cache {} not written: {}", snapshot_cache_, e.what());
+      }
+    }
+    tx.commit();
+    from_cache_ = false;
+    if (!cache.empty()) {
+      try {
+        write_atomically(snapshot_cache_, cache);
+      } catch (const std::exception& e) {
+        spdlog::warn("snapshot cache not written: {}", e.what());
+      }
+    }
+    return result;
+  } catch (const StoreUnavailable& e) {
+    // Only the first load of a start from the cache reads it; later, the last good snapshot
+    // (the cache's, or newer) keeps serving as with any outage.
+    if (!from_cache_ || served_cache_) throw;
+    served_cache_ = true;
+    std::ifstream in(snapshot_cache_, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      core::ParseResult unreadable;
+      unreadable.errors.push_back({snapshot_cache_, 0, 0, "", "the snapshot cache cannot be read"});
+      return unreadable;
+    }
+    // The store's key check needs the database: a cache sealed with another key fails here,
+    // where its credentials do not open.
+    SecretBox box = db_->secret_box();
+    spdlog::info("resources from the snapshot cache {} (the database {} cannot be reached)", snapshot_cache_,
+                 describe());
+    return read_export(text.str(), snapshot_cache_, [&](std::string_view sealed) { return box.open(sealed); });
+  }
+}
+
+bool PostgresStore::changed() {
+  if (!from_cache_) return SqlStore::changed();
+  std::lock_guard lock(mutex_);
+  db_->generation();  // throws StoreUnavailable while the database is away
+  return true;
 }
 
 }  // namespace tollgate::store

@@ -62,6 +62,9 @@ class SqlDb {
 
   // The key that seals credentials in this store.
   virtual SecretBox secret_box() = 0;
+
+  // Transactions open on this connection (class Transaction): an inner one joins the outer.
+  int open_transactions = 0;
 };
 
 // A statement: bind, then step through its rows. It runs at the first step().
@@ -105,28 +108,40 @@ class Statement {
   std::unique_ptr<SqlRows> rows_;
 };
 
-// A transaction that rolls back unless committed.
+// A transaction that rolls back unless committed. One opened inside another joins it: the
+// outer one commits or rolls back the lot (SqlStore::write_together). An inner one that is
+// left by a throw does not roll back; the throw that leaves the outer one does, so a write
+// that throws after writing must let its throw through.
 class Transaction {
  public:
   enum Mode { read, write };
-  Transaction(SqlDb& db, Mode mode) : db_(db), mode_(mode) {
-    if (mode == write) db_.begin_write();
-    else db_.begin_read();
+  Transaction(SqlDb& db, Mode mode) : db_(db), mode_(mode), nested_(db.open_transactions > 0) {
+    if (!nested_) {
+      if (mode == write) db_.begin_write();
+      else db_.begin_read();
+    }
+    ++db_.open_transactions;
   }
   ~Transaction() {
-    if (open_) db_.rollback();
+    if (!open_) return;
+    --db_.open_transactions;
+    if (!nested_) db_.rollback();
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit() {
-    if (mode_ == write) db_.commit_write();
-    else db_.commit();
+    if (!nested_) {
+      if (mode_ == write) db_.commit_write();
+      else db_.commit();
+    }
     open_ = false;
+    --db_.open_transactions;
   }
 
  private:
   SqlDb& db_;
   Mode mode_;
+  bool nested_;
   bool open_ = true;
 };
 

@@ -5,8 +5,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +17,7 @@
 #include "core/env_interpolate.h"
 #include "mcp/config.h"
 #include "core/schema.h"
+#include "store/resources_file.h"
 
 namespace tollgate::store {
 namespace {
@@ -480,6 +483,16 @@ std::vector<std::string> SqlStore::names_in(const char* table) {
 
 core::ParseResult SqlStore::load() {
   std::lock_guard lock(mutex_);
+  int64_t version = 0;
+  core::ParseResult result = read_all(version);
+  loaded_version_ = version;
+  loaded_once_ = true;
+  wrote_since_load_ = false;
+  return result;
+}
+
+core::ParseResult SqlStore::read_all(int64_t& version) {
+  std::lock_guard lock(mutex_);
   core::ParseResult result;
   core::Resources& r = result.resources;
   std::vector<core::ConfigError>& errors = result.errors;
@@ -487,7 +500,7 @@ core::ParseResult SqlStore::load() {
   std::vector<std::string> provider_rows, model_rows, key_rows, team_rows;
 
   Transaction tx(*db_, Transaction::read);  // one consistent read of all the tables
-  int64_t version = db_->generation();
+  version = db_->generation();
   const std::string engine = describe().substr(0, describe().find(':'));
 
   // The row's name is what the rest refers to; a document that disagrees is wrong.
@@ -520,12 +533,7 @@ core::ParseResult SqlStore::load() {
             return;
           }
           // A secret holding "${" must not be read as an ${ENV} reference: "$${" is the escape.
-          std::string escaped;
-          for (std::size_t i = 0; i < opened->size(); ++i) {
-            if (opened->compare(i, 2, "${") == 0) escaped += "$";
-            escaped.push_back((*opened)[i]);
-          }
-          field = escaped;
+          field = core::escape_references(*opened);
         };
         auto& o = v.as_object();
         if (auto* k = o.if_contains("api_key")) unseal(*k, "api_key");
@@ -624,16 +632,20 @@ core::ParseResult SqlStore::load() {
 
   core::validate_resources(
       r, errors, [&](std::string_view section, std::size_t index, std::string_view field) {
-        const std::vector<std::string>& rows = section == "providers" ? provider_rows
-                                               : section == "models"  ? model_rows
-                                               : section == "teams"   ? team_rows
-                                                                      : key_rows;
-        return core::ConfigLocation{row_source(section, rows.at(index), engine), std::string(field), 0, 0};
+        const std::vector<std::string>* rows = section == "providers" ? &provider_rows
+                                               : section == "models"  ? &model_rows
+                                               : section == "teams"   ? &team_rows
+                                               : section == "keys"    ? &key_rows
+                                                                      : nullptr;
+        // The other sections are read in row order, named by their resource's name.
+        auto name_in = [&](const auto& list) { return index < list.size() ? list[index].name : std::to_string(index); };
+        std::string row = rows ? (index < rows->size() ? (*rows)[index] : std::to_string(index))
+                          : section == "guardrails"     ? name_in(r.guardrails)
+                          : section == "mcp_servers"    ? name_in(r.mcp_servers)
+                          : section == "cache_policies" ? name_in(r.cache_policies)
+                                                        : std::to_string(index);
+        return core::ConfigLocation{row_source(section, row, engine), std::string(field), 0, 0};
       });
-
-  loaded_version_ = version;
-  loaded_once_ = true;
-  wrote_since_load_ = false;
   return result;
 }
 
@@ -1168,7 +1180,7 @@ namespace {
 bool loaded_kind(const std::string& kind) { return kind == "teams"; }
 }  // namespace
 
-// A document's literal secrets (its kind's top-level secret fields) sealed, or opened again.
+// A document's literal secrets (its kind's secret fields, at any depth) sealed, or opened again.
 std::string SqlStore::sealed_document(const std::string& kind, const std::string& doc, bool seal) {
   const core::schema::Kind* k = core::schema::find_kind(kind);
   if (!k) return doc;
@@ -1176,19 +1188,17 @@ std::string SqlStore::sealed_document(const std::string& kind, const std::string
   boost::json::value v = boost::json::parse(doc, ec);
   if (ec || !v.is_object()) return doc;
   bool changed = false;
-  for (const auto& f : k->fields) {
-    auto* field = f.type == core::schema::Type::secret ? v.as_object().if_contains(f.name) : nullptr;
-    if (!field || !field->is_string()) continue;
-    std::string_view value = field->get_string();
+  each_secret(k->fields, v.as_object(), [&](boost::json::value& field) {
+    std::string_view value = field.get_string();
     if (seal && is_literal_secret(value)) {
-      *field = secrets().seal(value);
+      field = secrets().seal(value);
       changed = true;
     } else if (!seal && SecretBox::is_sealed(value)) {
       // Sealed under another key: kept sealed (an answer never shows secrets anyway).
-      if (auto opened = secrets().open(value)) *field = *opened;
+      if (auto opened = secrets().open(value)) field = *opened;
       changed = true;
     }
-  }
+  });
   return changed ? boost::json::serialize(v) : doc;
 }
 
@@ -1267,6 +1277,180 @@ std::vector<AuditEntry> SqlStore::list_audit(int limit, int offset) {
     out.push_back({q.integer(0), q.text(1), q.text(2), static_cast<int>(q.integer(3)), q.text(4), q.text(5),
                    q.text(6), q.text(7)});
   return out;
+}
+
+// --- every kind alike: apply, export, the snapshot cache ---------------------------------------
+
+namespace {
+
+// The kinds with a table of their own; the others are rows of `documents`, and keys are rows
+// of their own shape.
+const char* table_of(const std::string& kind) {
+  for (const char* table : {"providers", "models", "guardrails", "mcp_servers"})
+    if (kind == table) return table;
+  return nullptr;
+}
+
+// "${" written as "$${", so a reader that resolves references gives them back as written.
+std::string unresolved(const std::string& doc) {
+  if (doc.find("${") == std::string::npos) return doc;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(doc, ec);
+  if (ec) return doc;
+  std::function<void(boost::json::value&)> walk = [&](boost::json::value& x) {
+    if (x.is_string()) {
+      x = core::escape_references(x.get_string());
+    } else if (x.is_array()) {
+      for (auto& item : x.get_array()) walk(item);
+    } else if (x.is_object()) {
+      for (auto& entry : x.get_object()) walk(entry.value());
+    }
+  };
+  walk(v);
+  return boost::json::serialize(v);
+}
+
+std::optional<boost::json::object> object_of(const std::string& doc) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(doc, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+std::string name_in(const std::string& doc) {
+  auto o = object_of(doc);
+  const boost::json::value* n = o ? o->if_contains("name") : nullptr;
+  return n && n->is_string() ? std::string(n->get_string()) : std::string();
+}
+
+// A key as a resources file holds it: by its hash, with its settings.
+std::string key_document(const core::Key& k) {
+  boost::json::object doc{{"name", k.name}, {"key_hash", k.hash_hex}};
+  if (!k.models.empty()) doc["models"] = boost::json::array(k.models.begin(), k.models.end());
+  if (k.expires_at) doc["expires_at"] = *k.expires_at;
+  boost::json::value settings = boost::json::parse(key_settings_document(k));  // named: the loop reads into it
+  for (auto& [field, value] : settings.as_object()) doc[field] = value;
+  return boost::json::serialize(doc);
+}
+
+// The typed form of a document of a kind that has one, read by the kind's own reader with its
+// references kept. Throws InvalidResource when it does not read.
+template <class T, class Parse>
+T typed(const std::string& kind, const std::string& doc, Parse parse) {
+  std::vector<core::ConfigError> errors;
+  std::optional<T> out = parse(unresolved(doc), kind + " " + name_in(doc), errors);
+  if (!out && errors.empty()) errors.push_back({kind, 0, 0, "", "is not a map"});
+  throw_if_invalid(std::move(errors));
+  return std::move(*out);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> SqlStore::documents_of(const std::string& kind) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, std::string>> out;
+  if (kind == "keys") {
+    for (const StoredKey& k : keys_where("WHERE revoked_at IS NULL ORDER BY name", ""))
+      out.emplace_back(k.key.name, key_document(k.key));
+    return out;
+  }
+  const char* table = table_of(kind);
+  Statement q(*db_, table ? std::string("SELECT name, doc FROM ") + table + " ORDER BY name"
+                          : std::string("SELECT name, doc FROM documents WHERE kind = ?1 ORDER BY name"));
+  if (!table) q.bind(1, kind);
+  while (q.step()) out.emplace_back(q.text(0), q.text(1));
+  return out;
+}
+
+std::string SqlStore::kept_form(const std::string& kind, const std::string& doc) {
+  try {
+    if (kind == "providers") return provider_document(typed<core::Provider>(kind, doc, core::parse_provider));
+    if (kind == "models") return model_document(typed<core::Model>(kind, doc, core::parse_model));
+    if (kind == "guardrails") return guardrail_document(typed<core::Guardrail>(kind, doc, core::parse_guardrail));
+    if (kind == "keys") return key_document(typed<core::Key>(kind, doc, core::parse_key));
+    if (kind == "mcp_servers") {
+      auto o = object_of(doc);
+      std::vector<core::ConfigError> errors;
+      auto m = o ? mcp::parse_server_unresolved(*o, kind, errors) : std::nullopt;
+      if (m) return mcp::server_document(*m);
+    }
+  } catch (const InvalidResource&) {
+    // Compared as written: the write will say what is wrong with it.
+  }
+  return doc;
+}
+
+void SqlStore::put_resource(const std::string& kind, const std::string& doc) {
+  if (kind == "providers") return put_provider(typed<core::Provider>(kind, doc, core::parse_provider));
+  if (kind == "models") return put_model(typed<core::Model>(kind, doc, core::parse_model));
+  if (kind == "guardrails") return put_guardrail(typed<core::Guardrail>(kind, doc, core::parse_guardrail));
+  if (kind == "keys") return put_key(typed<core::Key>(kind, doc, core::parse_key));
+  if (kind == "mcp_servers") {
+    std::vector<core::ConfigError> errors;
+    auto o = object_of(doc);
+    auto m = o ? mcp::parse_server_unresolved(*o, "mcp_server " + name_in(doc), errors) : std::nullopt;
+    if (!m && errors.empty()) errors.push_back({kind, 0, 0, "", "is not a map"});
+    throw_if_invalid(std::move(errors));
+    return put_mcp_server(*m);
+  }
+  auto o = object_of(doc);
+  std::string name = name_in(doc);
+  if (!o || name.empty()) throw InvalidResource({{kind, 0, 0, "name", "a map with a name is required"}});
+  const core::schema::Kind* k = core::schema::find_kind(kind);
+  {
+    // What the store added that a file cannot say (an admin key's prefix, created_at) is kept.
+    std::lock_guard lock(mutex_);
+    Statement q(*db_, "SELECT doc FROM documents WHERE kind = ?1 AND name = ?2");
+    q.bind(1, kind).bind(2, name);
+    if (q.step())
+      if (auto stored = object_of(q.text(0)))
+        for (auto& [field, value] : *stored) {
+          bool declared = k && std::any_of(k->fields.begin(), k->fields.end(),
+                                           [&](const core::schema::Field& f) { return f.name == field; });
+          if (!declared && !o->contains(field)) (*o)[field] = value;
+        }
+  }
+  put_document(kind, name, boost::json::serialize(*o));
+}
+
+bool SqlStore::remove_resource(const std::string& kind, const std::string& name) {
+  if (kind == "providers") return remove_provider(name);
+  if (kind == "models") return remove_model(name);
+  if (kind == "guardrails") return remove_guardrail(name);
+  if (kind == "mcp_servers") return remove_mcp_server(name);
+  if (kind == "keys") return revoke_key(name);
+  return remove_document(kind, name);
+}
+
+void SqlStore::write_together(const std::function<void()>& writes, bool commit) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(*db_, Transaction::write);
+  writes();
+  int64_t generation = 0;
+  core::ParseResult whole = read_all(generation);
+  // The kinds no snapshot reads (admin keys) must still name what is stored.
+  for (const auto& kind : core::schema::kinds()) {
+    if (read_into_snapshot(kind.name)) continue;
+    for (const auto& [name, doc] : documents_of(kind.name)) {
+      auto o = object_of(doc);
+      if (!o) continue;
+      core::schema::references(kind.fields, *o, "", [&](const core::schema::Field& f, std::string_view ref,
+                                                        const std::string& at) {
+        for (const auto& [stored, ignored] : documents_of(f.kind))
+          if (stored == ref) return;
+        whole.errors.push_back({row_source(kind.name, name, describe().substr(0, describe().find(':'))), 0, 0, at,
+                                "\"" + std::string(ref) + "\" is not stored (" + f.kind + ")"});
+      });
+    }
+  }
+  if (!whole.ok()) throw InvalidResource(std::move(whole.errors));
+  if (commit) tx.commit();
+}
+
+std::optional<std::string> SqlStore::opened(std::string_view value) {
+  if (!SecretBox::is_sealed(value)) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  return secrets().open(value);
 }
 
 }  // namespace tollgate::store

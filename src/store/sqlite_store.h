@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,6 +58,27 @@ class SqlStore : public ResourceStore {
   void append_audit(const AuditEntry& entry) override;
   std::vector<AuditEntry> list_audit(int limit, int offset) override;
 
+  // --- every kind alike (core/schema.h): `tollgate apply` / `export` and the snapshot cache ---
+  // The resources of `kind` as a resources file holds them, by name: credentials as stored
+  // (sealed, or "${ENV}" references; never opened), a key by its hash. Empty for a kind the
+  // store has none of.
+  std::vector<std::pair<std::string, std::string>> documents_of(const std::string& kind);
+  // The document as this store keeps it (the kind's own form, defaults written out), for
+  // comparing a file's document with a stored one. References stay unresolved.
+  std::string kept_form(const std::string& kind, const std::string& doc);
+  // Writes one such document through the kind's own write (checked, literal credentials
+  // sealed), so what documents_of() gives can be written again. A write refused for what it
+  // names (InvalidResource), and a removal refused for what names it (ResourceConflict), have
+  // written nothing.
+  void put_resource(const std::string& kind, const std::string& doc);
+  bool remove_resource(const std::string& kind, const std::string& name);  // a key: revoked
+  // Runs `writes` as one transaction, then reads the whole store inside it: a finding (thrown
+  // as InvalidResource), or anything `writes` throws, leaves the store as it was; so does
+  // commit = false (a dry run that checks everything a commit would).
+  void write_together(const std::function<void()>& writes, bool commit = true);
+  // A credential this store sealed, opened; nullopt when `value` is not sealed or not by it.
+  std::optional<std::string> opened(std::string_view value);
+
  protected:
   explicit SqlStore(std::unique_ptr<SqlDb> db);
   // At open, once the schema is there: a store with a key check value or sealed credentials
@@ -65,7 +87,14 @@ class SqlStore : public ResourceStore {
   // At open: seals what an older store kept in plain text.
   void seal_plaintext_credentials();
 
+  // Everything, read in one transaction and validated; no bookkeeping (load() does that).
+  core::ParseResult read_all(int64_t& generation);
+
   std::unique_ptr<SqlDb> db_;
+  // One connection, used by the reload poller and the Admin API; recursive, so a write made
+  // inside write_together() takes it again.
+  std::recursive_mutex mutex_;
+  bool loaded_once_ = false;
 
  private:
   // The caller holds mutex_. Throws StaleWrite when an ExpectVersion is set and the row found
@@ -85,9 +114,7 @@ class SqlStore : public ResourceStore {
   // The key that seals provider credentials, made on first use (see secret_box.h).
   const SecretBox& secrets();
 
-  std::mutex mutex_;  // one connection, used by the reload poller and the Admin API
   int64_t loaded_version_ = -1;
-  bool loaded_once_ = false;
   bool wrote_since_load_ = false;
   std::optional<SecretBox> secrets_;
 };
@@ -104,8 +131,19 @@ class PostgresStore final : public SqlStore {
   // Connects, and creates or migrates the schema (once, under an advisory lock, whichever
   // replica comes first). Throws StoreUnavailable when the database cannot be reached, and
   // std::runtime_error for a store this tollgate cannot use (a newer schema, another key).
-  explicit PostgresStore(const std::string& url);
+  //
+  // With `snapshot_cache` (a file path), every good load is written there (an export: the
+  // credentials still sealed), and a start while the database cannot be reached serves that
+  // file instead of refusing; the store is then opened and read as soon as it answers.
+  explicit PostgresStore(const std::string& url, std::string snapshot_cache = {});
+  core::ParseResult load() override;
+  bool changed() override;
   std::chrono::milliseconds change_check_interval() const override { return std::chrono::milliseconds(200); }
+
+ private:
+  std::string snapshot_cache_;
+  bool from_cache_ = false;    // started from the cache: the database has not been read yet
+  bool served_cache_ = false;  // the cache was read (once, at the start)
 };
 
 }  // namespace tollgate::store

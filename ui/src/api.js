@@ -27,13 +27,37 @@ export class ApiError extends Error {
     this.code = e?.code ?? null;
     // Field errors: [{field, message}], from error.errors (or error.fields).
     this.fields = Array.isArray(e?.errors) ? e.errors : Array.isArray(e?.fields) ? e.fields : [];
+    // 409 stale_version: the version the resource is at now (null: no longer stored).
+    this.currentVersion = e?.current_version ?? null;
   }
 }
 
-export async function request(method, path, body, { key = auth.get(), signal, quiet401 = false } = {}) {
+// The version an edit was loaded at (an ETag), sent as If-Match by the writes `withIfMatch`
+// makes: a write made meanwhile by someone else answers 409 instead of being overwritten.
+let pendingIfMatch = null;
+export function withIfMatch(etag, fn) {
+  pendingIfMatch = etag;
+  try {
+    return fn();
+  } finally {
+    pendingIfMatch = null;
+  }
+}
+
+/** The version (ETag) of one resource as the Admin API answers it now; null when it has none. */
+export async function versionOf(path) {
+  const res = await fetch(path, { headers: { accept: 'application/json', authorization: `Bearer ${auth.get()}` } });
+  await res.arrayBuffer();
+  return res.ok ? res.headers.get('etag') : null;
+}
+
+export async function request(method, path, body, { key = auth.get(), signal, quiet401 = false, ifMatch } = {}) {
   const headers = { accept: 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  // Read before the first await: only the writes made inside withIfMatch() carry it.
+  const match = ifMatch ?? (method === 'GET' || method === 'POST' ? null : pendingIfMatch);
+  if (match) headers['if-match'] = match;
   let res;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });

@@ -18,6 +18,8 @@ Kind admin_key_kind() {
       str("name").req().matches("^[A-Za-z0-9._@-]+$").doc("letters, digits, '.', '_', '@' and '-'"),
       one_of("role", {"admin", "viewer", "team-admin"}).dflt("\"viewer\""),
       ref("team", "teams").only_if("role", "team-admin").doc("team-admin: the team it manages (required)"),
+      str("key_hash").in_file_only().matches("^[0-9a-f]{64}$")
+          .doc("`tollgate export` / `apply`: the secret's SHA-256 (the secret itself is never kept)"),
   };
   k.returned = {
       str("prefix").doc("the first 8 characters of the secret"),

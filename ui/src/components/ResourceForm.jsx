@@ -6,8 +6,8 @@
 //
 // `widgets` replaces the input of one field path with a kind-specific one: ({value, set, path,
 // s, ctx}) => element.
-import { useState } from 'react';
-import { api, items } from '../api.js';
+import { useEffect, useState } from 'react';
+import { api, items, one, versionOf, withIfMatch } from '../api.js';
 import { applies, blank, isNumeric, isScalar, label, nullable, paths, resolve, toBody, toForm, typeOf } from '../schema.js';
 import { Field, FormErrors, fieldError, useLoad } from './ui.jsx';
 
@@ -265,6 +265,13 @@ export function ResourceForm({ kind, doc, existing, save, widgets, hidden, locke
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const ctx = { doc, widgets, hidden, locked: existing ? ['name', ...(locked ?? [])] : locked, errors: error?.fields, existing };
+  // An edit is saved with If-Match: the version the resource was at when the form opened.
+  const resourcePath = existing && `${kind.path}/${encodeURIComponent(existing.id ?? existing.name)}`;
+  const [version, setVersion] = useState(null);
+  useEffect(() => {
+    if (resourcePath) versionOf(resourcePath).then(setVersion, () => setVersion(null));
+  }, [resourcePath]);
+  const stale = error?.status === 409 && error.code === 'stale_version';
 
   async function submit(e) {
     e.preventDefault();
@@ -272,8 +279,8 @@ export function ResourceForm({ kind, doc, existing, save, widgets, hidden, locke
     setError(null);
     try {
       const body = toBody(schema, value, doc) ?? {};
-      const send = save ?? ((b) => (existing ? api.put(`${kind.path}/${encodeURIComponent(existing.name)}`, b) : api.post(kind.path, b)));
-      onDone(await send(body, value));
+      const send = save ?? ((b) => (existing ? api.put(resourcePath, b) : api.post(kind.path, b)));
+      onDone(await withIfMatch(version, () => send(body, value)));
     } catch (err) {
       setError(err);
     } finally {
@@ -281,9 +288,34 @@ export function ResourceForm({ kind, doc, existing, save, widgets, hidden, locke
     }
   }
 
+  // Someone saved it meanwhile: load theirs (and its version) into the form, to redo the edit.
+  async function loadLatest() {
+    try {
+      const latest = one(await api.get(resourcePath));
+      setValue(toForm(schema, latest ?? {}, doc) ?? {});
+      setVersion(await versionOf(resourcePath));
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }
+
   return (
-    <form onSubmit={submit} className="form" data-testid={`form-${kind.name}`} noValidate>
-      <FormErrors error={error} names={paths(schema, value, doc)} />
+    <form onSubmit={submit} className="form" data-testid={`form-${kind.name}`} data-version={version ?? ''} noValidate>
+      {stale ? (
+        <div className="alert error" role="alert" data-testid="stale-version">
+          {error.currentVersion === null
+            ? `This ${kind.singular} was deleted by someone else since you opened it; your changes were not saved.`
+            : `This ${kind.singular} was changed by someone else since you opened it (it is now at version ${error.currentVersion}); your changes were not saved.`}{' '}
+          {error.currentVersion !== null && (
+            <button type="button" className="link" onClick={loadLatest} data-testid="load-latest">
+              Load the latest version
+            </button>
+          )}
+        </div>
+      ) : (
+        <FormErrors error={error} names={paths(schema, value, doc)} />
+      )}
       <ObjectFields s={schema} value={value} onChange={setValue} ctx={ctx} />
       <div className="form-actions">
         <button type="button" className="secondary" onClick={onCancel}>
