@@ -6,31 +6,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, waitFor, writeConfig,
+  adminCall, cleanupScope, makeTempDir, processConfig, startGateway, waitFor, writeConfig,
 } from '../integration/harness.mjs';
 
 const T = { timeout: 30_000 };
 const LINK_RE = /sign in to the Admin UI[^\n]*\n\s+(http:\/\/[^\s/]+)\/ui\/#signin=(\S+)/;
 
-async function api(gw, key, method, path, body) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: {
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // asserted on by the caller
-  }
-  return { status: res.status, json, text };
-}
+const api = (gw, key, method, path, body) => adminCall(gw, method, path, { key, body });
 
 async function signinLink(gw) {
   await waitFor(() => LINK_RE.test(gw.output().stdout), { timeout: 5000, message: 'the sign-in link' });

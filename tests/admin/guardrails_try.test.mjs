@@ -5,27 +5,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupScope, closedPort, makeTempDir, processConfig, startGateway, writeConfig } from '../integration/harness.mjs';
+import { adminCall, cleanupScope, closedPort, makeTempDir, processConfig, startGateway, writeConfig } from '../integration/harness.mjs';
 
 const ADMIN_KEY = 'tg-admin-try-0123456789abcdef';
 const T = { timeout: 60_000 };
 
-async function api(gw, method, path, body, key = ADMIN_KEY) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // asserted on by the caller
-  }
-  return { status: res.status, json, text };
-}
+const api = (gw, method, path, body, key = ADMIN_KEY) => adminCall(gw, method, path, { key, body });
 
 const POLICIES = [
   { name: 'no-email', kind: 'pii', mode: 'redact', entities: ['email'] },

@@ -7,31 +7,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, writeConfig,
+  adminCall, cleanupScope, makeTempDir, processConfig, startGateway, writeConfig,
 } from '../integration/harness.mjs';
 
 const T = { timeout: 30_000 };
 const ADMIN_KEY = 'adm-schema-test-key';
 
-async function api(gw, method, path, body) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_KEY}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // asserted on by the caller
-  }
-  return { status: res.status, json, text };
-}
+const api = (gw, method, path, body) => adminCall(gw, method, path, { key: ADMIN_KEY, body });
 
 // Every route the Admin API serves. A route added to admin_api.cc belongs here and in the
 // OpenAPI document (the generic ones come from the kinds).

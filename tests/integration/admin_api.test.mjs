@@ -6,34 +6,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, startMock, waitFor, writeConfig,
+  adminCall, cleanupScope, makeTempDir, processConfig, startGateway, startMock, waitFor, writeConfig,
 } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 const ADMIN_KEY = 'adm-test-key';
 const UPSTREAM_SECRET = 'sk-upstream-secret-7f3a9c1e5b';
 
-/** One Admin API call; returns { status, headers, json, text }. */
-async function api(gw, method, path, { body, key = ADMIN_KEY, headers = {} } = {}) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: {
-      ...(key !== null ? { authorization: `Bearer ${key}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON; the caller asserts on text
-  }
-  return { status: res.status, headers: res.headers, json, text };
-}
+/** One Admin API call as ADMIN_KEY unless `key` says otherwise (null: none). */
+const api = (gw, method, path, { body, key = ADMIN_KEY, headers } = {}) => adminCall(gw, method, path, { key, body, headers });
 
 /** Asserts a 400 invalid_resource naming `field` (and, optionally, a message fragment). */
 function assertFieldError(res, field, fragment) {
