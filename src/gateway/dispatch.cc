@@ -159,16 +159,9 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
     co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
   }
   dialects::openai::read_usage_from_body(body, ctx.usage);
-  if (guards_output(ctx)) {
-    boost::system::error_code ec;
-    auto answer = json::parse(body, ec);
-    if (!ec) {
-      if (auto blocked = guard_answer(ctx, answer)) {
-        co_await respond_error(ctx, *blocked);
-        co_return AttemptResult::answered();
-      }
-      body = json::serialize(answer);
-    }
+  if (auto blocked = guard_answer_body(ctx, body)) {
+    co_await respond_error(ctx, *blocked);
+    co_return AttemptResult::answered();
   }
   auto content_type = call.header("content-type");
   if (content_type.empty()) content_type = "application/json";
@@ -321,6 +314,16 @@ AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,
   else if (status >= 500 || status == 408) r.retry_class = "5xx";
   if (status == 429 || status == 503) r.retry_after = retry_after_of(call);
   return r;
+}
+
+std::optional<GatewayError> guard_answer_body(RequestContext& ctx, std::string& body) {
+  if (!guards_output(ctx)) return std::nullopt;
+  boost::system::error_code ec;
+  auto answer = json::parse(body, ec);
+  if (ec) return std::nullopt;
+  if (auto blocked = guard_answer(ctx, answer)) return blocked;
+  body = json::serialize(answer);
+  return std::nullopt;
 }
 
 net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, http::UpstreamCall& call,

@@ -63,6 +63,10 @@ core::Timeouts within(core::Timeouts t, std::chrono::milliseconds left);
 AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,
                                      core::GatewayError error, std::string body);
 
+// The output guardrails over a provider's whole answer `body` (rewritten when they redact):
+// the block when one blocks. A body that is not JSON passes as it is.
+std::optional<core::GatewayError> guard_answer_body(RequestContext& ctx, std::string& body);
+
 // A Responses API caller on the translated path (dispatch_responses.cc): how its answer is
 // shaped (Responses events and object) and kept (stored responses).
 class ResponsesAnswer;

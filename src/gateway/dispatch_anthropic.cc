@@ -174,16 +174,11 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
     std::string shaped = anthropic::upstream_error_body(status, body, call.media_type());
     co_return upstream_error_attempt(call, status, std::move(error), std::move(shaped));
   }
-  if (!count) anthropic::read_usage_from_body(body, ctx.usage);
-  if (!count && guards_output(ctx)) {
-    boost::system::error_code ec;
-    auto answer = json::parse(body, ec);
-    if (!ec) {
-      if (auto blocked = guard_answer(ctx, answer)) {
-        co_await respond_error(ctx, *blocked);
-        co_return AttemptResult::answered();
-      }
-      body = json::serialize(answer);
+  if (!count) {
+    anthropic::read_usage_from_body(body, ctx.usage);
+    if (auto blocked = guard_answer_body(ctx, body)) {
+      co_await respond_error(ctx, *blocked);
+      co_return AttemptResult::answered();
     }
   }
   co_await relay_whole(ctx, status, "application/json", std::move(body), std::move(extra));
