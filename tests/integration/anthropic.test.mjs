@@ -359,12 +359,13 @@ describe('anthropic SDK -> gateway /v1/messages', () => {
         assert.ok(e instanceof Anthropic.APIError, `${e?.constructor?.name}: ${e?.message}`);
         return true;
       });
-      // On the wire: an `event: error` with Anthropic's envelope, and no message_stop after it.
+      // On the wire: one `event: error` with Anthropic's envelope, and nothing after it.
       const res = await postJson(`${gw.proxyURL}/v1/messages`, { model, max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] }, { apiKey: KEYS.all });
       assert.equal(res.status, 200, res.text);
       const events = sseData(res.text).map((d) => JSON.parse(d));
       const errAt = events.findIndex((e) => e.type === 'error');
       assert.ok(errAt >= 0, res.text);
+      assert.equal(errAt, events.length - 1, res.text);
       assert.equal(typeof events[errAt].error?.type, 'string', res.text);
       assert.equal(typeof events[errAt].error?.message, 'string', res.text);
       assert.ok(!events.slice(errAt).some((e) => e.type === 'message_stop'), res.text);
