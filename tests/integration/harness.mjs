@@ -350,12 +350,17 @@ export async function postJson(url, body, { apiKey, headers = {}, signal } = {})
     body: typeof body === 'string' ? body : JSON.stringify(body),
     signal: signal ?? AbortSignal.timeout(20_000),
   });
+  return answerOf(res);
+}
+
+/** A fetch response read whole: { status, headers, text, json } (json null when not JSON). */
+async function answerOf(res) {
   const text = await res.text();
   let json = null;
   try {
     json = JSON.parse(text);
   } catch {
-    // not JSON; callers assert on it
+    // not JSON; callers assert on text
   }
   return { status: res.status, headers: res.headers, text, json };
 }
@@ -375,14 +380,7 @@ export async function adminCall(gw, method, path, { key, body, headers = {}, tim
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(timeout),
   });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON; the caller asserts on text
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return answerOf(res);
 }
 
 /** Asserts-friendly check of OpenAI's error envelope; returns a list of problems (empty = ok). */
