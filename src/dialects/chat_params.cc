@@ -55,6 +55,19 @@ std::optional<GatewayError> stop_sequences(const json::value& stop, json::array&
   return invalid("'stop' must be a string or an array of strings.", "stop");
 }
 
+void append_turn(json::array& turns, std::string_view role, std::string_view items_key, json::array items) {
+  if (items.empty()) return;
+  if (!turns.empty()) {
+    auto& last = turns.back().as_object();
+    if (last["role"].as_string() == role) {
+      auto& have = last[items_key].as_array();
+      for (auto& i : items) have.push_back(std::move(i));
+      return;
+    }
+  }
+  turns.push_back(json::object{{"role", role}, {items_key, std::move(items)}});
+}
+
 std::optional<DataUrl> parse_data_url(std::string_view url) {
   if (!url.starts_with("data:")) return std::nullopt;
   auto comma = url.find(',');

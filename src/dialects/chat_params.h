@@ -30,6 +30,12 @@ bool has_no_effect(std::string_view key, const boost::json::value& v);
 // The caller's `stop` (a string or an array of strings) appended to `out`.
 std::optional<core::GatewayError> stop_sequences(const boost::json::value& stop, boost::json::array& out);
 
+// Appends the turn {"role": role, <items_key>: items} to `turns`, into the last turn when that
+// has the same role (for providers whose roles must alternate: Gemini, Bedrock). Empty items
+// add nothing.
+void append_turn(boost::json::array& turns, std::string_view role, std::string_view items_key,
+                 boost::json::array items);
+
 // A base64 data URL, "data:image/png;base64,AAAA": the media type as written ("" when it names
 // none) and the data. nullopt when `url` is not one.
 struct DataUrl {

@@ -45,9 +45,10 @@
 // Standalone: node tests/mocks/gemini-mock.mjs --port 0 [--api-key K] [--host 127.0.0.1]
 // prints "mock listening on PORT".
 
-import crypto from 'node:crypto';
 import { directivesIn, toolsAsSaid } from './directives.mjs';
-import { answerHook, countTokens, randomId, readBody, runStandalone, serveMock, splitWords, writeInPieces } from './mock-server.mjs';
+import {
+  answerHook, bagOfWordsEmbedding, countTokens, randomId, readBody, runStandalone, serveMock, splitWords, writeInPieces,
+} from './mock-server.mjs';
 
 export const DEFAULT_API_KEY = 'AIza-mock-gemini-upstream';
 const DEFAULT_EMBEDDING_DIMS = 8;
@@ -78,22 +79,9 @@ const PART_DATA_KEYS = ['text', 'inlineData', 'functionCall', 'functionResponse'
 
 export { countTokens };
 
-/**
- * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
- * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
- * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
- * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
- * "what is the capital of france" and "what is the capital of france please" score ~0.93,
- * texts with no word in common ~0. No words: the zero vector.
- */
+/** The embedding of `text` (bagOfWordsEmbedding), 8 dimensions unless told. */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
-  const out = new Array(dims).fill(0);
-  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    const h = crypto.createHash('sha256').update(word).digest();
-    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
-  }
-  const norm = Math.hypot(...out) || 1;
-  return out.map((x) => Math.fround(x / norm));
+  return bagOfWordsEmbedding(text, dims);
 }
 
 /** A value that satisfies a (Gemini or JSON) schema; strings become `text`. */

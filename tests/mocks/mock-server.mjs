@@ -21,6 +21,24 @@ export function splitWords(text) {
   return text.match(/\s*\S+/g) ?? [];
 }
 
+/**
+ * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
+ * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
+ * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
+ * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
+ * "what is the capital of france" and "what is the capital of france please" score ~0.93,
+ * texts with no word in common ~0. No words: the zero vector.
+ */
+export function bagOfWordsEmbedding(text, dims) {
+  const out = new Array(dims).fill(0);
+  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    const h = crypto.createHash('sha256').update(word).digest();
+    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
+  }
+  const norm = Math.hypot(...out) || 1;
+  return out.map((x) => Math.fround(x / norm));
+}
+
 /** A value that satisfies a (simple) JSON schema; strings become `text` (Anthropic, OpenAI). */
 export function valueForSchema(schema, text) {
   if (!schema || typeof schema !== 'object') return text;

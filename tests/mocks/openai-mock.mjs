@@ -55,7 +55,7 @@
 import crypto from 'node:crypto';
 import { directivesIn, toolsAsSaid } from './directives.mjs';
 import {
-  answerHook, countTokens, delayUnlessClosed, randomId, readBody, runStandalone, sendHtml502, serveMock, sleep, splitWords, valueForSchema, writeInPieces,
+  answerHook, bagOfWordsEmbedding, countTokens, delayUnlessClosed, randomId, readBody, runStandalone, sendHtml502, serveMock, sleep, splitWords, valueForSchema, writeInPieces,
 } from './mock-server.mjs';
 
 export const DEFAULT_API_KEY = 'sk-mock-openai-upstream';
@@ -138,22 +138,9 @@ export function chatAnswerText(messages) {
   return `Echo: ${text}${images ? ` [images: ${images}]` : ''}`;
 }
 
-/**
- * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
- * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
- * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
- * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
- * "what is the capital of france" and "what is the capital of france please" score ~0.93,
- * texts with no word in common ~0. No words: the zero vector.
- */
+/** The embedding of `text` (bagOfWordsEmbedding), 256 dimensions unless told. */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
-  const out = new Array(dims).fill(0);
-  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    const h = crypto.createHash('sha256').update(word).digest();
-    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
-  }
-  const norm = Math.hypot(...out) || 1;
-  return out.map((x) => Math.fround(x / norm));
+  return bagOfWordsEmbedding(text, dims);
 }
 
 /** The arguments (as the JSON string sent on the wire) the mock passes to a tool. */

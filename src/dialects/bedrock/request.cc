@@ -192,18 +192,7 @@ class ChatEncoder {
     return std::nullopt;
   }
 
-  void append(std::string_view role, json::array blocks) {
-    if (blocks.empty()) return;
-    if (!messages_.empty()) {
-      auto& last = messages_.back().as_object();
-      if (last["role"].as_string() == role) {
-        auto& content = last["content"].as_array();
-        for (auto& b : blocks) content.push_back(std::move(b));
-        return;
-      }
-    }
-    messages_.push_back(json::object{{"role", role}, {"content", std::move(blocks)}});
-  }
+  void append(std::string_view role, json::array blocks) { append_turn(messages_, role, "content", std::move(blocks)); }
 
   // One non-text part (image_url, file) -> its Bedrock block.
   std::optional<GatewayError> media_block(const json::object& part, std::string_view type, const std::string& pp,

@@ -138,18 +138,7 @@ class ChatEncoder {
     return std::nullopt;
   }
 
-  void append(std::string_view role, json::array parts) {
-    if (parts.empty()) return;
-    if (!contents_.empty()) {
-      auto& last = contents_.back().as_object();
-      if (last["role"].as_string() == role) {
-        auto& lp = last["parts"].as_array();
-        for (auto& p : parts) lp.push_back(std::move(p));
-        return;
-      }
-    }
-    contents_.push_back(json::object{{"role", role}, {"parts", std::move(parts)}});
-  }
+  void append(std::string_view role, json::array parts) { append_turn(contents_, role, "parts", std::move(parts)); }
 
   std::optional<GatewayError> user_parts(const json::value& content, size_t i, json::array& parts) const {
     if (content.is_null()) return std::nullopt;
