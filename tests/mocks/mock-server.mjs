@@ -77,7 +77,7 @@ export function randomId(prefix, len) {
 }
 
 /** The page a CDN in front of a provider answers with a 502. */
-export const HTML_502 = `<html>
+const HTML_502 = `<html>
 <head><title>502 Bad Gateway</title></head>
 <body>
 <center><h1>502 Bad Gateway</h1></center>
