@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +30,33 @@ bool load_config(const std::string& path, core::ProcessConfig& out) {
   }
   out = std::move(r.config);
   return true;
+}
+
+// A whole file; nullopt (and said on stderr) when it cannot be read.
+std::optional<std::string> read_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot read the file\n", file.c_str());
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A store command: `work` on the store the process config names, its exit status; a failure
+// is "cannot <what>: <why>" and 1.
+template <class Work>
+int with_store(const std::string& config_path, const std::string& what, Work work) {
+  core::ProcessConfig config;
+  if (!load_config(config_path, config)) return 1;
+  try {
+    auto store = store::open_store(config.store);
+    return work(*store);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot %s: %s\n", what.c_str(), e.what());
+    return 1;
+  }
 }
 
 int cmd_serve(const std::string& config_path, const std::string& resources_path) {
@@ -72,14 +100,9 @@ int cmd_serve(const std::string& config_path, const std::string& resources_path)
 }
 
 int cmd_validate(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot read the file\n", file.c_str());
-    return 1;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  auto read = read_file(file);
+  if (!read) return 1;
+  const std::string& text = *read;
   // A process config (tollgate.yaml) or a resources file: tell them apart by their top-level
   // keys. Any resources section makes it a resources file; otherwise any process-config key
   // (a tollgate.yaml may set only `tls:` or `usage:`) makes it a process config.
@@ -112,51 +135,37 @@ int cmd_validate(const std::string& file) {
 
 int cmd_keys_create(const std::string& config_path, const std::string& name,
                     const std::vector<std::string>& models) {
-  core::ProcessConfig config;
-  if (!load_config(config_path, config)) return 1;
-  try {
-    auto store = store::open_store(config.store);
-    auto created = store->create_key(name, models);
+  return with_store(config_path, "create the key", [&](store::ResourceStore& store) {
+    auto created = store.create_key(name, models);
     std::printf("%s\n", created.secret.c_str());
     std::fprintf(stderr,
                  "created key %s (id %s) in %s; the secret above is shown once, only its hash is stored\n",
-                 created.key.name.c_str(), created.key.id.c_str(), store->describe().c_str());
+                 created.key.name.c_str(), created.key.id.c_str(), store.describe().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cannot create the key: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 int cmd_providers_add(const std::string& config_path, const std::string& name, const std::string& kind,
                       const std::string& base_url, const std::string& api_key) {
-  core::ProcessConfig config;
-  if (!load_config(config_path, config)) return 1;
   auto k = core::provider_kind_from_string(kind);
   if (!k) {
     std::fprintf(stderr, "unknown provider kind '%s'\n", kind.c_str());
     return 1;
   }
-  try {
-    auto store = store::open_store(config.store);
+  return with_store(config_path, "save the provider", [&](store::ResourceStore& store) {
     core::Provider p;
     p.name = name;
     p.kind = *k;
     p.base_url = base_url;
     p.api_key = api_key;  // "${ENV}" stays a reference, resolved at every load
-    store->put_provider(p);
-    std::fprintf(stderr, "provider %s saved in %s\n", name.c_str(), store->describe().c_str());
+    store.put_provider(p);
+    std::fprintf(stderr, "provider %s saved in %s\n", name.c_str(), store.describe().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cannot save the provider: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 int cmd_models_add(const std::string& config_path, const std::string& name,
                    const std::vector<std::string>& targets) {
-  core::ProcessConfig config;
-  if (!load_config(config_path, config)) return 1;
   core::Model m;
   m.name = name;
   for (const auto& t : targets) {
@@ -167,37 +176,25 @@ int cmd_models_add(const std::string& config_path, const std::string& name,
     }
     m.targets.push_back(core::Target{t.substr(0, eq), t.substr(eq + 1), 1, 0});
   }
-  try {
-    auto store = store::open_store(config.store);
-    store->put_model(m);
-    std::fprintf(stderr, "model %s saved in %s\n", name.c_str(), store->describe().c_str());
+  return with_store(config_path, "save the model", [&](store::ResourceStore& store) {
+    store.put_model(m);
+    std::fprintf(stderr, "model %s saved in %s\n", name.c_str(), store.describe().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cannot save the model: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 // `tollgate apply FILE`: the whole file validated first, then what differs written in one
 // transaction (all or nothing); --dry-run makes the same checks and writes nothing.
 int cmd_apply(const std::string& config_path, const std::string& file, bool dry_run, bool prune) {
-  core::ProcessConfig config;
-  if (!load_config(config_path, config)) return 1;
-  std::ifstream in(file);
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot read the file\n", file.c_str());
-    return 1;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    auto opened = store::open_store(config.store);
-    auto* store = dynamic_cast<store::SqlStore*>(opened.get());
+  auto text = read_file(file);
+  if (!text) return 1;
+  return with_store(config_path, "apply " + file + " (nothing was applied)", [&](store::ResourceStore& opened) {
+    auto* store = dynamic_cast<store::SqlStore*>(&opened);
     if (!store) {
-      std::fprintf(stderr, "the store %s is read-only: apply writes to a sqlite or postgres store\n", opened->describe().c_str());
+      std::fprintf(stderr, "the store %s is read-only: apply writes to a sqlite or postgres store\n", opened.describe().c_str());
       return 1;
     }
-    store::ApplyPlan plan = store::plan_apply(*store, ss.str(), file, prune);
+    store::ApplyPlan plan = store::plan_apply(*store, *text, file, prune);
     if (!plan.errors.empty()) {
       for (const auto& e : plan.errors) std::printf("%s\n", e.to_string().c_str());
       std::fprintf(stderr, "%zu error(s); nothing was applied\n", plan.errors.size());
@@ -223,21 +220,15 @@ int cmd_apply(const std::string& config_path, const std::string& file, bool dry_
     else
       std::fprintf(stderr, "%zu change(s) applied to %s\n", plan.changes.size(), store->describe().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cannot apply %s: %s; nothing was applied\n", file.c_str(), e.what());
-    return 1;
-  }
+  });
 }
 
 int cmd_export(const std::string& config_path, const std::string& out_file) {
-  core::ProcessConfig config;
-  if (!load_config(config_path, config)) return 1;
-  try {
-    auto opened = store::open_store(config.store);
-    auto* store = dynamic_cast<store::SqlStore*>(opened.get());
+  return with_store(config_path, "export", [&](store::ResourceStore& opened) {
+    auto* store = dynamic_cast<store::SqlStore*>(&opened);
     if (!store) {
       std::fprintf(stderr, "the store %s is a resources file already: export reads a sqlite or postgres store\n",
-                   opened->describe().c_str());
+                   opened.describe().c_str());
       return 1;
     }
     std::string text = store::export_resources(*store);
@@ -251,10 +242,7 @@ int cmd_export(const std::string& config_path, const std::string& out_file) {
       return 1;
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cannot export: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace

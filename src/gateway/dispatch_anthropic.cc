@@ -11,6 +11,7 @@
 #include "dialects/anthropic/inbound.h"
 #include "dialects/anthropic/prompt_caching.h"
 #include "dialects/openai/fast_path.h"
+#include "gateway/caller_relay.h"
 #include "gateway/dispatch.h"
 #include "gateway/params.h"
 #include "gateway/phases.h"
@@ -42,72 +43,6 @@ class AnthropicPassthrough final : public StreamRelay {
 
  private:
   anthropic::StreamTap tap_;
-};
-
-// Any provider, Anthropic caller: canonical chunks (decoded, or the provider's own OpenAI
-// chunks) become Anthropic's message events.
-class AnthropicCallerRelay final : public StreamRelay {
- public:
-  AnthropicCallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, std::string model, int64_t prompt_estimate)
-      : decoder_(std::move(d)), encoder_(std::move(model), prompt_estimate) {}
-
-  void on_event(const http::SseEvent& ev, std::string& out) override {
-    if (error_) return;
-    if (decoder_) {
-      chunks_.clear();
-      decoder_->on_event(ev, chunks_);
-      for (const auto& c : chunks_) feed(c, out);
-      if (decoder_->error()) error_ = decoder_->error()->error;
-      return;
-    }
-    if (!ev.has_data || ev.data == "[DONE]") return;
-    feed(ev.data, out);
-  }
-  void on_end(std::string& out) override {
-    if (error_) {
-      out.append(anthropic::stream_error_event(*error_));
-      return;
-    }
-    if (decoder_) {
-      chunks_.clear();
-      decoder_->finish(chunks_);
-      for (const auto& c : chunks_) feed(c, out);
-    }
-    if (error_) {
-      out.append(anthropic::stream_error_event(*error_));
-      return;
-    }
-    encoder_.finish(usage(), out);
-  }
-  core::Usage usage() const override { return decoder_ ? decoder_->usage() : usage_; }
-  std::optional<core::GatewayError> provider_error() const override { return error_; }
-  std::string error_event(const core::GatewayError& e) const override {
-    return anthropic::stream_error_event(e);
-  }
-
- private:
-  void feed(std::string_view data, std::string& out) {
-    boost::system::error_code ec;
-    auto v = json::parse(data, ec);
-    if (ec || !v.is_object()) return;
-    auto& chunk = v.as_object();
-    // An OpenAI-speaking provider reports a mid-stream failure as {"error": {...}}.
-    if (auto* e = chunk.if_contains("error"); e && e->is_object()) {
-      error_ = dialects::openai::upstream_error(502, data, "application/json");
-      out.append(anthropic::stream_error_event(*error_));
-      return;
-    }
-    if (!decoder_) {
-      if (auto* u = chunk.if_contains("usage"); u && u->is_object()) dialects::openai::read_usage(*u, usage_);
-    }
-    encoder_.on_chunk(chunk, out);
-  }
-
-  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;
-  anthropic::MessagesStreamEncoder encoder_;
-  std::vector<std::string> chunks_;
-  core::Usage usage_;
-  std::optional<core::GatewayError> error_;
 };
 
 // The caller's body for an Anthropic provider: only the model spliced, every other byte kept,
@@ -265,6 +200,7 @@ bool reasons(std::string_view model) {
 
 std::unique_ptr<StreamRelay> anthropic_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                                     std::string caller_model, int64_t prompt_estimate) {
+  using AnthropicCallerRelay = CallerRelay<anthropic::MessagesStreamEncoder, anthropic::stream_error_event>;
   return std::make_unique<AnthropicCallerRelay>(std::move(decoder), std::move(caller_model), prompt_estimate);
 }
 

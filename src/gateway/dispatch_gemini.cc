@@ -10,6 +10,7 @@
 #include "dialects/gemini/inbound.h"
 #include "dialects/gemini/wire.h"
 #include "dialects/openai/fast_path.h"
+#include "gateway/caller_relay.h"
 #include "gateway/dispatch.h"
 #include "gateway/params.h"
 #include "gateway/phases.h"
@@ -46,67 +47,6 @@ class GeminiPassthrough final : public StreamRelay {
   std::string error_event(const core::GatewayError& e) const override { return gemini::stream_error_event(e); }
 
  private:
-  core::Usage usage_;
-  std::optional<core::GatewayError> error_;
-};
-
-// Any other provider, Gemini caller: canonical chunks (decoded, or the provider's own OpenAI
-// chunks) become GenerateContentResponse events.
-class GeminiCallerRelay final : public StreamRelay {
- public:
-  GeminiCallerRelay(std::unique_ptr<dialects::ChatStreamDecoder> d, std::string model)
-      : decoder_(std::move(d)), encoder_(std::move(model)) {}
-
-  void on_event(const http::SseEvent& ev, std::string& out) override {
-    if (error_) return;
-    if (decoder_) {
-      chunks_.clear();
-      decoder_->on_event(ev, chunks_);
-      for (const auto& c : chunks_) feed(c, out);
-      if (decoder_->error() && !error_) fail(decoder_->error()->error, out);
-      return;
-    }
-    if (!ev.has_data || ev.data == "[DONE]") return;
-    feed(ev.data, out);
-  }
-  void on_end(std::string& out) override {
-    if (error_) return;
-    if (decoder_) {
-      chunks_.clear();
-      decoder_->finish(chunks_);
-      for (const auto& c : chunks_) feed(c, out);
-      if (decoder_->error() && !error_) fail(decoder_->error()->error, out);
-    }
-    if (!error_) encoder_.finish(usage(), out);
-  }
-  core::Usage usage() const override { return decoder_ ? decoder_->usage() : usage_; }
-  std::optional<core::GatewayError> provider_error() const override { return error_; }
-  std::string error_event(const core::GatewayError& e) const override { return gemini::stream_error_event(e); }
-
- private:
-  void fail(const core::GatewayError& e, std::string& out) {
-    error_ = e;
-    out.append(gemini::stream_error_event(e));
-  }
-  void feed(std::string_view data, std::string& out) {
-    if (error_) return;
-    boost::system::error_code ec;
-    auto v = json::parse(data, ec);
-    if (ec || !v.is_object()) return;
-    auto& chunk = v.as_object();
-    // An OpenAI-speaking provider reports a mid-stream failure as {"error": {...}}.
-    if (auto* e = chunk.if_contains("error"); e && e->is_object()) {
-      fail(dialects::openai::upstream_error(502, data, "application/json"), out);
-      return;
-    }
-    if (!decoder_)
-      if (auto* u = chunk.if_contains("usage"); u && u->is_object()) dialects::openai::read_usage(*u, usage_);
-    encoder_.on_chunk(chunk, out);
-  }
-
-  std::unique_ptr<dialects::ChatStreamDecoder> decoder_;
-  gemini::GenerateStreamEncoder encoder_;
-  std::vector<std::string> chunks_;
   core::Usage usage_;
   std::optional<core::GatewayError> error_;
 };
@@ -232,6 +172,7 @@ net::awaitable<AttemptResult> gemini_fast_path(RequestContext& ctx) {
 
 std::unique_ptr<StreamRelay> gemini_caller_relay(std::unique_ptr<dialects::ChatStreamDecoder> decoder,
                                                  std::string caller_model) {
+  using GeminiCallerRelay = CallerRelay<gemini::GenerateStreamEncoder, gemini::stream_error_event>;
   return std::make_unique<GeminiCallerRelay>(std::move(decoder), std::move(caller_model));
 }
 

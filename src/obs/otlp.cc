@@ -210,7 +210,8 @@ struct OtlpExporter::Target {
   net::io_context ioc{1};
 };
 
-OtlpExporter::OtlpExporter(OtlpExporterOptions options) : options_(std::move(options)), target_(std::make_unique<Target>()) {
+OtlpExporter::OtlpExporter(OtlpExporterOptions options)
+    : options_(std::move(options)), target_(std::make_unique<Target>()), queue_(options_.queue_capacity, options_.batch_max) {
   // parse_endpoint splits "scheme://host:port/path" (the path becomes path_prefix).
   if (!core::parse_endpoint(options_.endpoint, target_->endpoint))
     throw std::invalid_argument("otlp: endpoint is not an http(s) URL: " + options_.endpoint);
@@ -220,44 +221,14 @@ OtlpExporter::OtlpExporter(OtlpExporterOptions options) : options_(std::move(opt
 
 OtlpExporter::~OtlpExporter() { stop(); }
 
-bool OtlpExporter::submit(TraceSpan span) {
-  bool wake;
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= options_.queue_capacity) {
-      ++stats_.dropped;
-      return false;
-    }
-    queue_.push_back(std::move(span));
-    ++accepted_seq_;
-    ++stats_.submitted;
-    wake = queue_.size() == std::max<std::size_t>(options_.batch_max, 1);
-  }
-  if (wake) wake_.notify_one();
-  return true;
-}
+bool OtlpExporter::submit(TraceSpan span) { return queue_.submit(std::move(span)); }
 
-OtlpExporterStats OtlpExporter::stats() const {
-  std::lock_guard lock(mutex_);
-  OtlpExporterStats s = stats_;
-  s.queued = queue_.size();
-  return s;
-}
+OtlpExporterStats OtlpExporter::stats() const { return queue_.stats(); }
 
-bool OtlpExporter::flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  const uint64_t target = accepted_seq_;
-  flush_requested_ = true;
-  wake_.notify_one();
-  return progressed_.wait_for(lock, timeout, [&] { return finished_seq_ >= target; });
-}
+bool OtlpExporter::flush(std::chrono::milliseconds timeout) { return queue_.flush(timeout); }
 
 void OtlpExporter::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
+  queue_.stop();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -274,62 +245,38 @@ bool OtlpExporter::post(const std::string& body) {
   timeouts.idle = options_.timeout;
 
   std::string why = http::post_and_wait(target_->ioc, target_->endpoint, timeouts, options_.verify_tls, req);
-  if (!why.empty()) {
-    std::lock_guard lock(mutex_);
-    ++stats_.export_requests;
-    ++stats_.export_failures;
-    if (stats_.export_failures % 100 == 1)
-      spdlog::warn("otlp export to {} failed: {}", options_.endpoint, why);
-    return false;
-  }
-  std::lock_guard lock(mutex_);
-  ++stats_.export_requests;
-  return true;
+  queue_.record([&](OtlpExporterStats& s) {
+    ++s.export_requests;
+    if (why.empty()) return;
+    ++s.export_failures;
+    if (s.export_failures % 100 == 1) spdlog::warn("otlp export to {} failed: {}", options_.endpoint, why);
+  });
+  return why.empty();
 }
 
 void OtlpExporter::run() {
-  const std::size_t batch_max = std::max<std::size_t>(options_.batch_max, 1);
   std::vector<TraceSpan> batch;
   for (;;) {
-    bool stopping;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.flush_interval,
-                     [&] { return stopping_ || flush_requested_ || queue_.size() >= batch_max; });
-      while (batch.size() < batch_max && !queue_.empty()) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      if (queue_.empty()) flush_requested_ = false;
-      stopping = stopping_;
-      if (batch.empty()) {
-        if (stopping) break;
-        continue;
-      }
+    const bool stopping = queue_.take(batch, options_.flush_interval);
+    if (batch.empty()) {
+      if (stopping) break;
+      continue;
     }
     const std::string body = encode_otlp_json(batch, options_.resource);
     // Traces are worth one retry, not a backlog: a collector that stays down costs spans
     // (counted as failed), never memory or request latency.
     bool ok = post(body);
     if (!ok && !stopping) {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; });
-      lock.unlock();
+      queue_.pause(std::chrono::milliseconds(200));
       ok = post(body);
     }
-    {
-      std::lock_guard lock(mutex_);
-      if (ok) stats_.exported += batch.size();
-      else stats_.failed += batch.size();
-      finished_seq_ += batch.size();
-      if (!ok && stopping) {
-        // Shutting down with the collector unreachable: do not wait a timeout per batch.
-        stats_.failed += queue_.size();
-        finished_seq_ += queue_.size();
-        queue_.clear();
-      }
-      progressed_.notify_all();
-    }
+    // Shutting down with the collector unreachable: what still waits is given up on, not
+    // tried a timeout per batch.
+    queue_.finish(batch.size(), [&](OtlpExporterStats& s, std::size_t given_up) {
+      if (ok) s.exported += batch.size();
+      else s.failed += batch.size();
+      s.failed += given_up;
+    }, !ok && stopping);
     batch.clear();
   }
 }

@@ -6,11 +6,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "core/usage.h"
+#include "obs/batch_queue.h"
 
 namespace tollgate::obs {
 
@@ -137,15 +135,7 @@ class OtlpExporter {
   const OtlpExporterOptions options_;
   std::unique_ptr<Target> target_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable progressed_;
-  std::deque<TraceSpan> queue_;
-  bool stopping_ = false;
-  bool flush_requested_ = false;
-  uint64_t accepted_seq_ = 0;
-  uint64_t finished_seq_ = 0;
-  OtlpExporterStats stats_;
+  BatchQueue<TraceSpan, OtlpExporterStats> queue_;
   std::thread thread_;
 };
 

@@ -111,53 +111,23 @@ UsageSinkOptions normalized(UsageSinkOptions o) {
 }  // namespace
 
 UsageSink::UsageSink(std::shared_ptr<UsageStore> store, UsageSinkOptions options)
-    : store_(std::move(store)), options_(normalized(options)) {
+    : store_(std::move(store)), options_(normalized(options)), queue_(options_.queue_capacity, options_.batch_max) {
   next_purge_ = Clock::now();  // purge once at start, then every purge_interval
   writer_ = std::thread([this] { run(); });
 }
 
 UsageSink::~UsageSink() { stop(); }
 
-bool UsageSink::submit(UsageRecord record) {
-  bool wake;
-  {
-    // Held only to push: the writer swaps batches out under it and does its I/O outside.
-    std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= options_.queue_capacity) {
-      ++stats_.dropped;
-      return false;
-    }
-    queue_.push_back(std::move(record));
-    ++accepted_seq_;
-    ++stats_.submitted;
-    wake = queue_.size() == options_.batch_max;  // a full batch is ready; otherwise the timer
-  }
-  if (wake) wake_.notify_one();
-  return true;
-}
+// The queue's lock is held only to push: the writer swaps batches out under it and does its
+// I/O outside.
+bool UsageSink::submit(UsageRecord record) { return queue_.submit(std::move(record)); }
 
-UsageSinkStats UsageSink::stats() const {
-  std::lock_guard lock(mutex_);
-  UsageSinkStats s = stats_;
-  s.queued = queue_.size();
-  return s;
-}
+UsageSinkStats UsageSink::stats() const { return queue_.stats(); }
 
-bool UsageSink::flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  const uint64_t target = accepted_seq_;
-  flush_requested_ = true;
-  wake_.notify_one();
-  return progressed_.wait_for(lock, timeout, [&] { return finished_seq_ >= target; });
-}
+bool UsageSink::flush(std::chrono::milliseconds timeout) { return queue_.flush(timeout); }
 
 void UsageSink::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ && !writer_.joinable()) return;
-    stopping_ = true;
-  }
-  wake_.notify_one();
+  queue_.stop();
   if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
 }
 
@@ -170,8 +140,7 @@ void UsageSink::purge_if_due(Clock::time_point now) {
   const int64_t cutoff = now_ms - int64_t{options_.retention_days} * 86'400'000;
   try {
     int64_t n = store_->purge_before(cutoff);
-    std::lock_guard lock(mutex_);
-    stats_.purged += static_cast<uint64_t>(n);
+    queue_.record([&](UsageSinkStats& s) { s.purged += static_cast<uint64_t>(n); });
   } catch (const std::exception& e) {
     spdlog::warn("usage retention purge failed ({}): {}", store_->describe(), e.what());
   }
@@ -187,57 +156,40 @@ void UsageSink::run() {
   auto backoff = std::chrono::milliseconds(50);
   purge_if_due(Clock::now());
   for (;;) {
-    bool stopping;
-    {
-      std::unique_lock lock(mutex_);
-      if (batch.empty()) {
-        // Wait for a full batch, a flush or stop; past flush_interval take what there is.
-        wake_.wait_for(lock, options_.flush_interval, [&] {
-          return stopping_ || flush_requested_ || queue_.size() >= options_.batch_max;
-        });
-      }
-      while (batch.size() < options_.batch_max && !queue_.empty()) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      if (queue_.empty()) flush_requested_ = false;
-      stopping = stopping_;
-      if (batch.empty()) {
-        if (stopping) break;
-        lock.unlock();
-        purge_if_due(Clock::now());
-        continue;
-      }
+    // A full batch, a flush or stop; past flush_interval what there is.
+    const bool stopping = queue_.take(batch, options_.flush_interval);
+    if (batch.empty()) {
+      if (stopping) break;
+      purge_if_due(Clock::now());
+      continue;
     }
 
     try {
       store_->write_batch(batch);
-      std::lock_guard lock(mutex_);
-      stats_.written += batch.size();
-      finished_seq_ += batch.size();
+      queue_.finish(batch.size(), [&](UsageSinkStats& s, std::size_t) { s.written += batch.size(); });
       batch.clear();
       backoff = std::chrono::milliseconds(50);
-      progressed_.notify_all();
     } catch (const std::exception& e) {
-      std::unique_lock lock(mutex_);
-      ++stats_.write_failures;
-      // Log the first failure and then every 100th, not a line per retry.
-      if (stats_.write_failures % 100 == 1)
-        spdlog::warn("usage records not written ({}), retrying: {}", store_->describe(), e.what());
+      queue_.record([&](UsageSinkStats& s) {
+        ++s.write_failures;
+        // Log the first failure and then every 100th, not a line per retry.
+        if (s.write_failures % 100 == 1)
+          spdlog::warn("usage records not written ({}), retrying: {}", store_->describe(), e.what());
+      });
       if (stopping) {
         // The last try at stop failed: what remains is lost, and counted.
-        uint64_t lost = batch.size() + queue_.size();
-        stats_.lost += lost;
-        finished_seq_ += lost;
-        queue_.clear();
+        uint64_t lost = 0;
+        queue_.finish(batch.size(), [&](UsageSinkStats& s, std::size_t queued) {
+          lost = batch.size() + queued;
+          s.lost += lost;
+        }, true);
         batch.clear();
-        progressed_.notify_all();
         spdlog::error("usage sink stopped with {} records unwritten ({})", lost, store_->describe());
         break;
       }
       // Keep the batch and retry after a backoff; new records keep queueing (and are dropped
       // at submit once the queue is full), so an outage never blocks traffic.
-      wake_.wait_for(lock, backoff, [&] { return stopping_; });
+      queue_.pause(backoff);
       backoff = std::min(backoff * 2, options_.retry_max);
     }
     purge_if_due(Clock::now());

@@ -10,11 +10,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +21,7 @@
 #include <boost/json/fwd.hpp>
 
 #include "core/usage.h"
+#include "obs/batch_queue.h"
 
 namespace tollgate::obs {
 
@@ -175,15 +173,7 @@ class UsageSink {
   const std::shared_ptr<UsageStore> store_;
   const UsageSinkOptions options_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;       // writer: records arrived, flush asked, or stop
-  std::condition_variable progressed_;  // flush(): records finished
-  std::deque<UsageRecord> queue_;
-  bool stopping_ = false;
-  bool flush_requested_ = false;
-  uint64_t accepted_seq_ = 0;   // records accepted so far
-  uint64_t finished_seq_ = 0;   // records written or lost so far
-  UsageSinkStats stats_;
+  BatchQueue<UsageRecord, UsageSinkStats> queue_;
   std::chrono::steady_clock::time_point next_purge_{};
   std::thread writer_;
 };

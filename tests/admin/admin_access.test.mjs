@@ -6,13 +6,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, waitFor, writeConfig, adminRequest,
+  adminCall, cleanupScope, makeTempDir, processConfig, startGateway, waitFor, writeConfig,
 } from '../integration/harness.mjs';
 
 const T = { timeout: 30_000 };
 const LINK_RE = /sign in to the Admin UI[^\n]*\n\s+(http:\/\/[^\s/]+)\/ui\/#signin=(\S+)/;
 
-const api = adminRequest;
+const api = (gw, key, method, path, body) => adminCall(gw, method, path, { key, body });
 
 async function signinLink(gw) {
   await waitFor(() => LINK_RE.test(gw.output().stdout), { timeout: 5000, message: 'the sign-in link' });

@@ -5,12 +5,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupScope, closedPort, makeTempDir, processConfig, startGateway, writeConfig, adminRequest } from '../integration/harness.mjs';
+import { adminCall, cleanupScope, closedPort, makeTempDir, processConfig, startGateway, writeConfig } from '../integration/harness.mjs';
 
 const ADMIN_KEY = 'tg-admin-try-0123456789abcdef';
 const T = { timeout: 60_000 };
 
-const api = (gw, method, path, body, key = ADMIN_KEY) => adminRequest(gw, key, method, path, body);
+const api = (gw, method, path, body, key = ADMIN_KEY) => adminCall(gw, method, path, { key, body });
 
 const POLICIES = [
   { name: 'no-email', kind: 'pii', mode: 'redact', entities: ['email'] },

@@ -6,13 +6,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, writeConfig, adminRequest,
+  cleanupScope, makeTempDir, processConfig, startGateway, writeConfig, adminCall,
 } from '../integration/harness.mjs';
 
 const T = { timeout: 60_000 };
 const ADMIN_KEY = 'adm-references-test-key';
 
-const api = (gw, method, path, body) => adminRequest(gw, ADMIN_KEY, method, path, body);
+const api = (gw, method, path, body) => adminCall(gw, method, path, { key: ADMIN_KEY, body });
 
 async function ok(gw, method, path, body) {
   const r = await api(gw, method, path, body);

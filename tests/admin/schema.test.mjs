@@ -7,13 +7,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, writeConfig, adminRequest,
+  adminCall, cleanupScope, makeTempDir, processConfig, startGateway, writeConfig,
 } from '../integration/harness.mjs';
 
 const T = { timeout: 30_000 };
 const ADMIN_KEY = 'adm-schema-test-key';
 
-const api = (gw, method, path, body) => adminRequest(gw, ADMIN_KEY, method, path, body);
+const api = (gw, method, path, body) => adminCall(gw, method, path, { key: ADMIN_KEY, body });
 
 // Every route the Admin API serves. A route added to admin_api.cc belongs here and in the
 // OpenAPI document (the generic ones come from the kinds).

@@ -15,7 +15,7 @@ import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
 import { startGeminiMock } from '../mocks/gemini-mock.mjs';
 import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
-import { KEYS, cleanupScope, makeTempDir, startGateway, writeConfig } from '../integration/harness.mjs';
+import { KEYS, cleanupScope, makeTempDir, startGatewayWith } from '../integration/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLAUDE = path.join(HERE, 'node_modules', '.bin', 'claude');
@@ -101,15 +101,13 @@ for (const p of PROVIDERS) {
     before(async () => {
       mock = await p.start();
       scope.after(() => mock.close());
-      const dir = await makeTempDir(scope);
       const resources = {
         providers: [p.provider(mock)],
         // Claude Code's default names (claude-opus-..., claude-haiku-...) land on the pattern.
         models: [{ name: 'claude-*', targets: [{ provider: 'up', model: p.upstream }] }],
         keys: [{ name: 'all', key: KEYS.all, models: ['claude-*'] }],
       };
-      const { configPath } = await writeConfig(dir, { resources });
-      gw = await startGateway(scope, { configPath });
+      gw = await startGatewayWith(scope, resources);
     });
     after(() => scope.run());
 

@@ -1,51 +1,15 @@
 // Stored responses in PostgreSQL: with usage records going to a real PostgreSQL (started and
-// stopped by PID here), the responses the gateway serves are kept there too, so a second
-// gateway (another replica) continues a chain the first one started.
+// stopped by PID: postgres-server.mjs), the responses the gateway serves are kept there too, so a
+// second gateway (another replica) continues a chain the first one started.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { KEYS, cleanupScope, closedPort, makeTempDir, sleep, startGateway, waitFor, writeConfig, processConfig } from '../integration/harness.mjs';
+import { KEYS, cleanupScope, makeTempDir, startGateway, writeConfig, processConfig } from '../integration/harness.mjs';
+import { startPostgres } from '../integration/postgres-server.mjs';
 import { startAnthropicMock } from '../mocks/anthropic-mock.mjs';
-
-const PG_BIN = process.env.POSTGRES_BIN_DIR || '/usr/lib/postgresql/15/bin';
-
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 20_000, ...opts }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
-      else resolve(String(stdout));
-    });
-  });
-}
-
-/** initdb + postgres on a free loopback port (as root, the server runs as `postgres`). */
-async function startPostgres(t) {
-  const root = await makeTempDir(t, 'tollgate-resp-pg-');
-  const asRoot = process.getuid?.() === 0;
-  const cmd = (bin, args) => (asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', bin, ...args]] : [bin, args]);
-  if (asRoot) await run('chown', ['postgres:postgres', root]);
-  const data = path.join(root, 'data');
-  await run(...cmd(`${PG_BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']), { timeout: 60_000 });
-  const port = await closedPort();
-  const [bin, args] = cmd(`${PG_BIN}/postgres`, ['-D', data, '-k', root, '-h', '127.0.0.1', '-p', String(port), '-c', 'fsync=off']);
-  const proc = spawn(bin, args, { stdio: 'ignore' });
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  const kill = () => proc.exitCode === null && proc.signalCode === null && process.kill(proc.pid, 'SIGKILL');
-  process.on('exit', kill);
-  t.after(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    process.kill(proc.pid, 'SIGINT');
-    await Promise.race([exited, sleep(10_000)]);
-    kill();
-  });
-  const psql = (sql) => run('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
-  await waitFor(async () => (await psql('SELECT 1')).trim() === '1', { timeout: 20_000, interval: 100, message: 'postgres' });
-  return { conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres connect_timeout=5`, psql };
-}
 
 describe('stored responses in PostgreSQL', () => {
   const scope = cleanupScope();
@@ -63,7 +27,7 @@ describe('stored responses in PostgreSQL', () => {
     gateways = [];
     for (let i = 0; i < 2; i++) {
       const dir = await makeTempDir(scope);
-      const tollgate = processConfig({ extra: { usage: { backend: 'postgres', url: pg.conninfo } } });
+      const tollgate = processConfig({ extra: { usage: { backend: 'postgres', url: pg.conninfo() } } });
       const { configPath } = await writeConfig(dir, { tollgate, resources });
       gateways.push({ dir, gw: await startGateway(scope, { configPath, env: { TOLLGATE_SECRET_KEY: 'shared-secret-for-the-fleet' } }) });
     }

@@ -6,17 +6,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import {
-  cleanupScope, makeTempDir, processConfig, startGateway, startMock, waitFor, writeConfig,
-  adminRequest,
+  adminCall, cleanupScope, makeTempDir, processConfig, startGateway, startMock, waitFor, writeConfig,
 } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 const ADMIN_KEY = 'adm-test-key';
 const UPSTREAM_SECRET = 'sk-upstream-secret-7f3a9c1e5b';
 
-/** One Admin API call; returns { status, headers, json, text }. */
-const api = (gw, method, path, { body, key = ADMIN_KEY, headers = {} } = {}) =>
-  adminRequest(gw, key, method, path, body, { headers });
+/** One Admin API call as ADMIN_KEY unless `key` says otherwise (null: none). */
+const api = (gw, method, path, { body, key = ADMIN_KEY, headers } = {}) => adminCall(gw, method, path, { key, body, headers });
 
 /** Asserts a 400 invalid_resource naming `field` (and, optionally, a message fragment). */
 function assertFieldError(res, field, fragment) {

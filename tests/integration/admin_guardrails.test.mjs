@@ -4,20 +4,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupScope, makeTempDir, processConfig, startGateway, startMock, writeConfig } from './harness.mjs';
+import { adminCall, cleanupScope, makeTempDir, processConfig, startGateway, startMock, writeConfig } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 const ADMIN_KEY = 'adm-guard-key';
 
-async function api(gw, method, path, body) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null, text };
-}
+const api = (gw, method, path, body) => adminCall(gw, method, path, { key: ADMIN_KEY, body });
 
 describe('guardrails through the admin api', () => {
   const scope = cleanupScope();

@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import { startAnthropicMock, toolUseIdFor } from '../mocks/anthropic-mock.mjs';
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
 import { startGeminiMock } from '../mocks/gemini-mock.mjs';
-import { KEYS, cleanupScope, makeTempDir, postJson, sseData, startGateway, writeConfig } from './harness.mjs';
+import { KEYS, cleanupScope, postJson, sseData, startGatewayWith } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 
@@ -55,7 +55,6 @@ describe('anthropic SDK -> gateway /v1/messages', () => {
     scope.after(() => omock.close());
     gmock = await startGeminiMock();
     scope.after(() => gmock.close());
-    const dir = await makeTempDir(scope);
     const resources = {
       providers: [
         { name: 'anthropic', kind: 'anthropic', base_url: amock.url, api_key: amock.apiKey },
@@ -76,8 +75,7 @@ describe('anthropic SDK -> gateway /v1/messages', () => {
       ],
       keys: [{ name: 'all', key: KEYS.all }],
     };
-    const { configPath } = await writeConfig(dir, { resources });
-    gw = await startGateway(scope, { configPath });
+    gw = await startGatewayWith(scope, resources);
     client = new Anthropic({ baseURL: gw.proxyURL, apiKey: KEYS.all, maxRetries: 0, timeout: 15_000, fetch: recordingFetch });
     xkeyClient = new Anthropic({
       baseURL: gw.proxyURL, apiKey: null, authToken: null, defaultHeaders: { 'x-api-key': KEYS.all }, maxRetries: 0, timeout: 15_000, fetch: recordingFetch,
@@ -361,12 +359,13 @@ describe('anthropic SDK -> gateway /v1/messages', () => {
         assert.ok(e instanceof Anthropic.APIError, `${e?.constructor?.name}: ${e?.message}`);
         return true;
       });
-      // On the wire: an `event: error` with Anthropic's envelope, and no message_stop after it.
+      // On the wire: one `event: error` with Anthropic's envelope, and nothing after it.
       const res = await postJson(`${gw.proxyURL}/v1/messages`, { model, max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] }, { apiKey: KEYS.all });
       assert.equal(res.status, 200, res.text);
       const events = sseData(res.text).map((d) => JSON.parse(d));
       const errAt = events.findIndex((e) => e.type === 'error');
       assert.ok(errAt >= 0, res.text);
+      assert.equal(errAt, events.length - 1, res.text);
       assert.equal(typeof events[errAt].error?.type, 'string', res.text);
       assert.equal(typeof events[errAt].error?.message, 'string', res.text);
       assert.ok(!events.slice(errAt).some((e) => e.type === 'message_stop'), res.text);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startBedrockMock } from '../mocks/bedrock-mock.mjs';
-import { KEYS, cleanupScope, makeTempDir, startGateway, writeConfig } from './harness.mjs';
+import { KEYS, cleanupScope, startGatewayWith } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 const tool = {
@@ -23,7 +23,6 @@ describe('bedrock through the gateway', () => {
   before(async () => {
     mock = await startBedrockMock({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', region: 'us-east-1' });
     scope.after(() => mock.close());
-    const dir = await makeTempDir(scope);
     const resources = {
       providers: [
         { name: 'aws', kind: 'bedrock', base_url: mock.url, api_key: mock.apiKey, api_version: mock.region },
@@ -35,8 +34,7 @@ describe('bedrock through the gateway', () => {
       ],
       keys: [{ name: 'all', key: KEYS.all }],
     };
-    const { configPath } = await writeConfig(dir, { resources });
-    gw = await startGateway(scope, { configPath });
+    gw = await startGatewayWith(scope, resources);
     openai = new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0 });
   });
   after(() => scope.run());

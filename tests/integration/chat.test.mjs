@@ -2,10 +2,10 @@
 // mock provider: content, usage, streams, tools, JSON mode, vision, completions, embeddings,
 // models, and the built-in demo model.
 
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { embeddingFor, toolArgumentsFor, toolCallIdFor } from '../mocks/openai-mock.mjs';
-import { KEYS, cleanupScope, postJson, sseData, standardSetup } from './harness.mjs';
+import { KEYS, postJson, sseData, standardSuite } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 
@@ -23,15 +23,9 @@ const weatherTool = {
 };
 
 describe('openai chat through the gateway', () => {
-  const scope = cleanupScope();
-  let env;
+  const env = standardSuite();
   let openai;
-  before(async () => {
-    env = await standardSetup(scope);
-    openai = env.client(KEYS.all);
-  });
-  after(() => scope.run());
-  beforeEach(() => env.mock.reset());
+  before(() => (openai = env.client(KEYS.all)));
 
   const chatRequests = () => env.mock.requestsTo('/v1/chat/completions');
 

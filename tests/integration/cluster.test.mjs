@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cleanupScope, makeTempDir, processConfig, runTollgate, sleep, startGateway, startMock, toYaml, waitFor, writeConfig, adminRequest } from './harness.mjs';
+import { cleanupScope, makeTempDir, processConfig, runTollgate, sleep, startGateway, startMock, toYaml, waitFor, writeConfig, adminCall } from './harness.mjs';
 import { startPostgres } from './postgres-server.mjs';
 
 const T = { timeout: 120_000 };
@@ -21,7 +21,7 @@ const ENV = { TOLLGATE_SECRET_KEY: 'the cluster passphrase' };
 // assertions allow more and the measured figures are printed.
 const PROPAGATION_BOUND_MS = 3000;
 
-const api = (gw, method, path, { body, headers = {} } = {}) => adminRequest(gw, ADMIN_KEY, method, path, body, { headers, timeout: 20_000 });
+const api = (gw, method, path, { body, headers = {} } = {}) => adminCall(gw, method, path, { key: ADMIN_KEY, body, headers, timeout: 20_000 });
 
 const client = (gw, apiKey) => new OpenAI({ baseURL: gw.baseURL, apiKey, maxRetries: 0, timeout: 15_000 });
 const chat = (gw, apiKey, content) =>

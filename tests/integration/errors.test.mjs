@@ -1,10 +1,10 @@
 // Errors: the gateway's own (auth, access, routing, parsing) and the provider's (status codes,
 // HTML pages, silence, a dead port) all reach the caller in OpenAI's error envelope.
 
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { KEYS, cleanupScope, envelopeProblems, postJson, standardSetup, waitFor } from './harness.mjs';
+import { KEYS, envelopeProblems, postJson, standardSuite, waitFor } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 const hello = (model) => ({ model, messages: [{ role: 'user', content: 'hello' }] });
@@ -17,15 +17,9 @@ function assertOpenAIError(res, status, what) {
 }
 
 describe('errors', () => {
-  const scope = cleanupScope();
-  let env;
+  const env = standardSuite();
   let url;
-  before(async () => {
-    env = await standardSetup(scope);
-    url = `${env.gw.baseURL}/chat/completions`;
-  });
-  after(() => scope.run());
-  beforeEach(() => env.mock.reset());
+  before(() => (url = `${env.gw.baseURL}/chat/completions`));
 
   it('no key: 401', T, async () => {
     const res = await postJson(url, hello('gpt'));

@@ -4,7 +4,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGeminiMock, embeddingFor } from '../mocks/gemini-mock.mjs';
-import { KEYS, cleanupScope, makeTempDir, postJson, sseData, startGateway, writeConfig } from './harness.mjs';
+import { KEYS, cleanupScope, postJson, sseData, startGatewayWith } from './harness.mjs';
 import OpenAI from 'openai';
 
 const T = { timeout: 20_000 };
@@ -31,7 +31,6 @@ describe('openai SDK -> gateway -> gemini', () => {
   before(async () => {
     mock = await startGeminiMock();
     scope.after(() => mock.close());
-    const dir = await makeTempDir(scope);
     const resources = {
       providers: [{ name: 'google', kind: 'gemini', base_url: mock.url, api_key: mock.apiKey }],
       models: [
@@ -42,8 +41,7 @@ describe('openai SDK -> gateway -> gemini', () => {
       ],
       keys: [{ name: 'all', key: KEYS.all }],
     };
-    const { configPath } = await writeConfig(dir, { resources });
-    gw = await startGateway(scope, { configPath });
+    gw = await startGatewayWith(scope, resources);
     openai = new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0 });
   });
   after(() => scope.run());

@@ -7,7 +7,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { KEYS, cleanupScope, makeTempDir, postJson, startGateway, startMock, writeConfig } from './harness.mjs';
+import { KEYS, cleanupScope, postJson, startGatewayWith, startMock } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 const EMAIL = 'bob.smith@example.com';
@@ -20,7 +20,6 @@ describe('guardrails', () => {
   let client;
   before(async () => {
     mock = await startMock(scope);
-    const dir = await makeTempDir(scope);
     const provider = { name: 'mock', kind: 'openai', base_url: mock.baseURL, api_key: mock.apiKey };
     const resources = {
       providers: [provider],
@@ -40,8 +39,7 @@ describe('guardrails', () => {
         { name: 'all', key: KEYS.all, guardrails: ['cards-block', 'injection-block', 'deny'] },
       ],
     };
-    const { configPath } = await writeConfig(dir, { resources });
-    gw = await startGateway(scope, { configPath });
+    gw = await startGatewayWith(scope, resources);
     client = new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0 });
   });
   after(() => scope.run());

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import OpenAI from 'openai';
 import { startOpenAIMock } from '../mocks/openai-mock.mjs';
 
@@ -212,6 +213,13 @@ export async function startGateway(t, { configPath, env = {}, args = [], nofile 
 }
 
 /** SIGTERM, wait for exit, SIGKILL after STOP_GRACE_MS. Resolves to { code, signal }. */
+/** A gateway on `resources` (and `tollgate`, processConfig() by default) in a new temporary directory, stopped after `t`. */
+export async function startGatewayWith(t, resources, { tollgate } = {}) {
+  const dir = await makeTempDir(t);
+  const { configPath } = await writeConfig(dir, { tollgate, resources });
+  return startGateway(t, { configPath });
+}
+
 export async function stopProcess(proc, exited) {
   if (proc.exitCode !== null || proc.signalCode !== null) return exited;
   proc.kill('SIGTERM');
@@ -306,6 +314,19 @@ export async function standardSetup(t, opts = {}) {
   return { mock, dir, gw, configPath, resourcesPath, resources, client };
 }
 
+/**
+ * For a describe: standardSetup(opts) before its tests, stopped after them, the mock's records
+ * reset before each. Returns the object standardSetup's fields land in once started.
+ */
+export function standardSuite(opts) {
+  const scope = cleanupScope();
+  const env = {};
+  before(async () => Object.assign(env, await standardSetup(scope, opts)));
+  after(() => scope.run());
+  beforeEach(() => env.mock.reset());
+  return env;
+}
+
 /** Parses an SSE body into the list of `data:` payloads (strings), in order. */
 export function sseData(text) {
   const out = [];
@@ -329,14 +350,37 @@ export async function postJson(url, body, { apiKey, headers = {}, signal } = {})
     body: typeof body === 'string' ? body : JSON.stringify(body),
     signal: signal ?? AbortSignal.timeout(20_000),
   });
+  return answerOf(res);
+}
+
+/** A fetch response read whole: { status, headers, text, json } (json null when not JSON). */
+async function answerOf(res) {
   const text = await res.text();
   let json = null;
   try {
     json = JSON.parse(text);
   } catch {
-    // not JSON; callers assert on it
+    // not JSON; callers assert on text
   }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * One Admin API call (`path` after /admin/v1) as admin key `key` (none when not given); a
+ * string body goes as is. Returns { status, headers, json, text } (json null when not JSON).
+ */
+export async function adminCall(gw, method, path, { key, body, headers = {}, timeout = 10_000 } = {}) {
+  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeout),
+  });
+  return answerOf(res);
 }
 
 /** Asserts-friendly check of OpenAI's error envelope; returns a list of problems (empty = ok). */
@@ -376,27 +420,3 @@ export function cleanupScope() {
   };
 }
 
-/**
- * One Admin API call: `key` as the bearer (none when null), `body` sent as JSON (a string as
- * it is), `headers` added. Answers { status, headers, json (null when not JSON), text }.
- */
-export async function adminRequest(gw, key, method, path, body, { headers = {}, timeout = 10_000 } = {}) {
-  const res = await fetch(`${gw.adminURL}/admin/v1${path}`, {
-    method,
-    headers: {
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(timeout),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON: the caller asserts on text
-  }
-  return { status: res.status, headers: res.headers, json, text };
-}

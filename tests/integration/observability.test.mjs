@@ -19,10 +19,10 @@ import http from 'node:http';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { countTokens } from '../mocks/openai-mock.mjs';
-import { cleanupScope, closedPort, makeTempDir, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
+import { cleanupScope, makeTempDir, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
+import { startPostgres } from './postgres-server.mjs';
 
 const T = { timeout: 60_000 };
-const PG_BIN = process.env.POSTGRES_BIN_DIR || '/usr/lib/postgresql/15/bin';
 
 const KEY = {
   alice: 'tg-obs-alice-secret-0123456789abcdef',
@@ -743,59 +743,7 @@ describe('usage retention', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// PostgreSQL backend: a REAL postgres on loopback, started and stopped (by PID) here.
-
-const livePg = new Set();
-process.on('exit', () => {
-  for (const p of livePg) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/** initdb + postgres on a free loopback port; as root the server runs as the `postgres` account. */
-async function startPostgres(t) {
-  const root = await makeTempDir(t, 'tollgate-obs-pg-');
-  const asRoot = process.getuid?.() === 0;
-  // As root: setpriv execs the server in place (no wrapper process), so proc.pid IS the postmaster.
-  const asPg = asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups']] : null;
-  const cmd = (bin, args) => (asPg ? [asPg[0], [...asPg[1], bin, ...args]] : [bin, args]);
-  if (asRoot) await run('chown', ['postgres:postgres', root]);
-  const data = path.join(root, 'data');
-  await run(...cmd(`${PG_BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']), { timeout: 60_000 });
-  const port = await closedPort();
-  const [bin, args] = cmd(`${PG_BIN}/postgres`, ['-D', data, '-k', root, '-h', '127.0.0.1', '-p', String(port), '-c', 'fsync=off', '-c', 'full_page_writes=off']);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  livePg.add(proc);
-  let log = '';
-  proc.stdout.on('data', (d) => (log += d));
-  proc.stderr.on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
-    livePg.delete(proc);
-    resolve({ code, signal });
-  }));
-  const pg = {
-    port,
-    conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres connect_timeout=5`,
-    psql: (sql, dbname = 'postgres') => run('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', dbname, '-c', sql]),
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      process.kill(proc.pid, 'SIGINT'); // fast shutdown
-      await Promise.race([exited, sleep(10_000)]);
-      if (proc.exitCode === null && proc.signalCode === null) {
-        process.kill(proc.pid, 'SIGKILL');
-        await Promise.race([exited, sleep(2000)]);
-      }
-    },
-    log: () => log,
-  };
-  t.after(() => pg.stop());
-  await waitFor(async () => (await pg.psql('SELECT 1')).trim() === '1', { timeout: 20_000, interval: 100, message: `postgres on ${port}; log:\n${log}` });
-  return pg;
-}
+// PostgreSQL backend: a REAL postgres on loopback, started and stopped (by PID) by startPostgres.
 
 describe('observability: usage rows in a real PostgreSQL', () => {
   const scope = cleanupScope();
@@ -803,9 +751,8 @@ describe('observability: usage rows in a real PostgreSQL', () => {
   let dbs = 0;
   /** A fresh database on the shared server; returns its conninfo. */
   const newDatabase = async () => {
-    const name = `obs_${++dbs}`;
-    await pg.psql(`CREATE DATABASE ${name}`);
-    return { name, conninfo: pg.conninfo.replace('dbname=postgres', `dbname=${name}`), psql: (sql) => pg.psql(sql, name) };
+    const name = await pg.createDb(`obs_${++dbs}`);
+    return { name, conninfo: pg.conninfo(name), psql: (sql) => pg.psql(sql, name) };
   };
   before(async () => {
     pg = await startPostgres(scope);

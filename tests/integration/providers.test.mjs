@@ -8,7 +8,7 @@ import http from 'node:http';
 import OpenAI from 'openai';
 import { startAnthropicMock, toolUseIdFor } from '../mocks/anthropic-mock.mjs';
 import { embeddingFor } from '../mocks/openai-mock.mjs';
-import { KEYS, cleanupScope, envelopeProblems, makeTempDir, postJson, sseData, startGateway, writeConfig } from './harness.mjs';
+import { KEYS, cleanupScope, envelopeProblems, postJson, sseData, startGatewayWith } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 
@@ -42,7 +42,6 @@ describe('openai SDK -> gateway -> anthropic', () => {
   before(async () => {
     mock = await startAnthropicMock();
     scope.after(() => mock.close());
-    const dir = await makeTempDir(scope);
     const resources = {
       providers: [{ name: 'anthropic', kind: 'anthropic', base_url: mock.url, api_key: mock.apiKey }],
       models: [
@@ -54,8 +53,7 @@ describe('openai SDK -> gateway -> anthropic', () => {
       ],
       keys: [{ name: 'all', key: KEYS.all }],
     };
-    const { configPath } = await writeConfig(dir, { resources });
-    gw = await startGateway(scope, { configPath });
+    gw = await startGatewayWith(scope, resources);
     openai = new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0, timeout: 15_000 });
   });
   after(() => scope.run());
@@ -474,7 +472,6 @@ describe('openai SDK -> gateway -> azure openai', () => {
   before(async () => {
     mock = await startAzureMock();
     scope.after(() => mock.close());
-    const dir = await makeTempDir(scope);
     const resources = {
       providers: [
         { name: 'azure', kind: 'azure', base_url: mock.url, api_key: AZURE_KEY, api_version: '2024-10-21' },
@@ -489,8 +486,7 @@ describe('openai SDK -> gateway -> azure openai', () => {
       ],
       keys: [{ name: 'all', key: KEYS.all }],
     };
-    const { configPath } = await writeConfig(dir, { resources });
-    gw = await startGateway(scope, { configPath });
+    gw = await startGatewayWith(scope, resources);
     openai = new OpenAI({ baseURL: gw.baseURL, apiKey: KEYS.all, maxRetries: 0, timeout: 15_000 });
   });
   after(() => scope.run());

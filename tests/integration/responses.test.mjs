@@ -2,22 +2,16 @@
 // path (body forwarded with only the model spliced, events forwarded as they come) with usage
 // read from response.completed.
 
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, cleanupScope, postJson, standardSetup } from './harness.mjs';
+import { KEYS, postJson, standardSuite } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 
 describe('responses API through the gateway', () => {
-  const scope = cleanupScope();
-  let env;
+  const env = standardSuite();
   let openai;
-  before(async () => {
-    env = await standardSetup(scope);
-    openai = env.client(KEYS.all);
-  });
-  after(() => scope.run());
-  beforeEach(() => env.mock.reset());
+  before(() => (openai = env.client(KEYS.all)));
 
   const metric = async (re) => {
     const text = await (await fetch(`${env.gw.adminURL}/metrics`)).text();

@@ -1,20 +1,14 @@
 // Streams under stress: a client that goes away, many streams at once, and a provider whose
 // SSE bytes arrive in tiny pieces that split UTF-8 code points.
 
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, cleanupScope, sseData, standardSetup, waitFor } from './harness.mjs';
+import { KEYS, sseData, standardSuite, waitFor } from './harness.mjs';
 
 describe('streaming', () => {
-  const scope = cleanupScope();
-  let env;
+  const env = standardSuite();
   let openai;
-  before(async () => {
-    env = await standardSetup(scope);
-    openai = env.client(KEYS.all);
-  });
-  after(() => scope.run());
-  beforeEach(() => env.mock.reset());
+  before(() => (openai = env.client(KEYS.all)));
 
   it('a client abort mid-stream closes the upstream stream within a second', { timeout: 20_000 }, async () => {
     const ac = new AbortController();

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import {
-  makeTempDir, postJson, processConfig, runTollgate, sleep, startGateway, startMock, waitFor, writeConfig, writeYaml, adminRequest,
+  makeTempDir, postJson, processConfig, runTollgate, sleep, startGateway, startMock, waitFor, writeConfig, writeYaml, adminCall,
 } from './harness.mjs';
 import { startRedis } from './redis-server.mjs';
 
@@ -39,7 +39,7 @@ function chat(gw, key, model = 'm1', prompt = 'hi') {
   return postJson(`${gw.baseURL}/chat/completions`, { model, messages: [{ role: 'user', content: prompt }], max_tokens: 5 }, { apiKey: key });
 }
 
-const admin = (gw, method, path, body, key = ADMIN) => adminRequest(gw, key, method, path, body);
+const admin = (gw, method, path, body, key = ADMIN) => adminCall(gw, method, path, { key, body });
 
 async function gateway(t, resources, extra = {}) {
   const dir = await makeTempDir(t);

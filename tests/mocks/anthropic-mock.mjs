@@ -45,10 +45,11 @@
 // Standalone: node tests/mocks/anthropic-mock.mjs --port 0 [--api-key K] [--host 127.0.0.1]
 // prints "mock listening on PORT".
 
-import http from 'node:http';
 import crypto from 'node:crypto';
-import { directivesIn } from './directives.mjs';
-import { pathToFileURL } from 'node:url';
+import { directivesIn, toolsAsSaid } from './directives.mjs';
+import {
+  answerHook, countTokens, delayUnlessClosed, randomId, readBody, runStandalone, sendHtml502, serveMock, splitWords, valueForSchema, writeInPieces,
+} from './mock-server.mjs';
 
 export const DEFAULT_API_KEY = 'sk-ant-mock-upstream';
 
@@ -64,10 +65,7 @@ const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
 // ---------------------------------------------------------------------------------------------
 // Deterministic content, exported so tests compute the same expectations.
 
-export function countTokens(text) {
-  if (typeof text !== 'string') return 0;
-  return text.split(/\s+/).filter(Boolean).length;
-}
+export { countTokens, valueForSchema };
 
 /** The text of a content value: a string, or the text blocks of an array (tool results included). */
 export function contentText(content) {
@@ -112,35 +110,6 @@ export function answerText(messages) {
   return `Echo: ${userText(lastUser)}${images ? ` [images: ${images}]` : ''}`;
 }
 
-/** A value that satisfies a (simple) JSON schema; strings become `text`. */
-export function valueForSchema(schema, text) {
-  if (!schema || typeof schema !== 'object') return text;
-  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
-  if ('const' in schema) return schema.const;
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
-    case 'object': {
-      const o = {};
-      for (const [k, v] of Object.entries(schema.properties ?? {})) o[k] = valueForSchema(v, text);
-      return o;
-    }
-    case 'array':
-      return [valueForSchema(schema.items, text)];
-    case 'integer':
-    case 'number':
-      return 42;
-    case 'boolean':
-      return true;
-    case 'null':
-      return null;
-    case 'string':
-      return text;
-    default:
-      if (schema.properties) return valueForSchema({ ...schema, type: 'object' }, text);
-      return text;
-  }
-}
-
 export function toolUseIdFor(name) {
   return `toolu_${crypto.createHash('sha256').update(name).digest('hex').slice(0, 24)}`;
 }
@@ -151,25 +120,12 @@ export function toolInputFor(tool, messages) {
   return valueForSchema(tool?.input_schema ?? { type: 'object' }, userText(lastUser));
 }
 
-function splitWords(text) {
-  return text.match(/\s*\S+/g) ?? [];
-}
-
-function randomId(prefix, len = 24) {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = crypto.randomBytes(len);
-  let s = '';
-  for (let i = 0; i < len; i++) s += chars[bytes[i] % chars.length];
-  return `${prefix}${s}`;
-}
 
 function behaviorOf(req, body) {
   const h = req.headers['x-mock-behavior'];
   if (typeof h === 'string' && h) return h;
   return typeof body?.model === 'string' ? body.model : '';
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Errors in Anthropic's envelope.
@@ -208,15 +164,6 @@ function errorForStatus(status) {
     default: return new ApiError(status, `Mock error ${status}.`, { type: status >= 500 ? 'api_error' : 'invalid_request_error' });
   }
 }
-
-const HTML_502 = `<html>
-<head><title>502 Bad Gateway</title></head>
-<body>
-<center><h1>502 Bad Gateway</h1></center>
-<hr><center>cloudflare</center>
-</body>
-</html>
-`;
 
 // ---------------------------------------------------------------------------------------------
 // Validation, as the real API answers.
@@ -418,42 +365,20 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
   const requests = [];
   const stats = { requests_total: 0, active_streams: 0, completed_streams: 0, aborted_streams: 0 };
   const cache = new Set();
-  const sockets = new Set();
-
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      if (log) console.error('mock: handler error', err);
-      if (!res.headersSent) sendError(res, new ApiError(500, String(err?.message ?? err), { type: 'api_error' }));
-      else res.destroy();
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  function readBody(req) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
 
   function sendJson(res, status, obj, extraHeaders = {}) {
     const body = JSON.stringify(obj);
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'request-id': randomId('req_'),
+      'request-id': randomId('req_', 24),
       ...extraHeaders,
     });
     res.end(body);
   }
 
   function sendError(res, err) {
-    const requestId = randomId('req_');
+    const requestId = randomId('req_', 24);
     sendJson(res, err.status, { type: 'error', error: { type: err.type, message: err.message }, request_id: requestId }, { 'request-id': requestId, ...err.headers });
   }
 
@@ -471,12 +396,7 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     const raw = await readBody(req);
 
     if (url.pathname.startsWith('/__mock/')) {
-      if (req.method === 'GET' && url.pathname === '/__mock/requests') return sendJson(res, 200, requests);
-      if (req.method === 'GET' && url.pathname === '/__mock/stats') return sendJson(res, 200, stats);
-      if (req.method === 'POST' && url.pathname === '/__mock/reset') {
-        reset();
-        return sendJson(res, 200, { ok: true });
-      }
+      if (answerHook(req, res, url.pathname, { requests, stats, reset, sendJson })) return;
       return sendError(res, new ApiError(404, 'no such mock hook', { type: 'not_found_error' }));
     }
 
@@ -524,25 +444,14 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     let m;
     if ((m = /^mock-error-(\d{3})$/.exec(behavior))) throw errorForStatus(Number(m[1]));
     if (behavior === 'mock-html-502') {
-      record.status = 502;
-      res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(HTML_502) });
-      res.end(HTML_502);
+      sendHtml502(res, record);
       return true;
     }
     if (behavior === 'mock-hang') {
       record.status = 0;
       return true;
     }
-    if ((m = /^mock-delay-(\d+)$/.exec(behavior))) {
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, Number(m[1]));
-        res.on('close', () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-      if (res.destroyed) return true;
-    }
+    if ((m = /^mock-delay-(\d+)$/.exec(behavior))) return delayUnlessClosed(res, Number(m[1]));
     return false;
   }
 
@@ -577,10 +486,8 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     const said = directives
       ? directivesIn(body.messages.filter((m) => m.role === 'user').map((m) => userText(m)).join('\n'))
       : null;
-    if (said) {
-      const answered = body.messages.some((m) => m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_result'));
-      tools = said.tool && !answered ? tools.filter((t) => t.name === said.tool) : [];
-    }
+    const answered = body.messages.some((m) => m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_result'));
+    tools = toolsAsSaid(said, tools, (t) => t.name, answered);
     const tc = body.tool_choice;
     const blocks = [];
     let stopReason = 'end_turn';
@@ -620,7 +527,7 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
       outputTokens += countTokens(text);
     }
     const usage = { input_tokens: inputTokens, cache_creation_input_tokens: cacheCreation, cache_read_input_tokens: cacheRead, output_tokens: outputTokens, service_tier: 'standard' };
-    const id = randomId('msg_');
+    const id = randomId('msg_', 24);
     const message = { id, type: 'message', role: 'assistant', model: body.model, content: blocks, stop_reason: stopReason, stop_sequence: stopSequence, usage };
 
     if (body.stream !== true) {
@@ -665,7 +572,7 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
   async function streamEvents(res, record, events, behavior) {
     record.stream = true;
     record.status = 200;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': randomId('req_') });
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': randomId('req_', 24) });
     stats.active_streams++;
     let ended = false;
     res.on('close', () => {
@@ -678,13 +585,7 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
       for (const f of frames.slice(0, 3)) res.write(f);
       res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`);
     } else if (behavior === 'mock-fragmented-stream') {
-      for (const f of frames) {
-        const buf = Buffer.from(f, 'utf8');
-        for (let p = 0; p < buf.length && !res.destroyed; p += 3) {
-          res.write(buf.subarray(p, p + 3));
-          await sleep(1);
-        }
-      }
+      for (const f of frames) await writeInPieces(res, f);
     } else {
       for (const f of frames) {
         if (res.destroyed) return;
@@ -702,25 +603,8 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
     for (const k of ['requests_total', 'completed_streams', 'aborted_streams']) stats[k] = 0;
   }
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const actualPort = server.address().port;
-  const url = `http://${host}:${actualPort}`;
-
-  let closed = false;
-  async function close() {
-    if (closed) return;
-    closed = true;
-    const done = new Promise((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await done;
-  }
-
+  const fail = (res, err) => sendError(res, new ApiError(500, String(err?.message ?? err), { type: 'api_error' }));
+  const { port: actualPort, url, close } = await serveMock({ port, host, handle, fail, log });
   return {
     port: actualPort,
     url,
@@ -740,23 +624,11 @@ export async function startAnthropicMock({ apiKey = DEFAULT_API_KEY, port = 0, h
 // ---------------------------------------------------------------------------------------------
 // Standalone.
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-  };
-  const mock = await startAnthropicMock({
+await runStandalone(import.meta.url, (opt) =>
+  startAnthropicMock({
     port: Number(opt('port', '0')),
     host: opt('host', '127.0.0.1'),
     apiKey: opt('api-key', process.env.MOCK_ANTHROPIC_API_KEY ?? DEFAULT_API_KEY),
     log: true,
-  });
-  console.log(`mock listening on ${mock.port}`);
-  const stop = async () => {
-    await mock.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
+  }),
+);

@@ -46,10 +46,9 @@
 // Standalone: node tests/mocks/bedrock-mock.mjs --port 0 [--region us-east-1]
 //   [--access-key-id K --secret-access-key S] prints "mock listening on PORT".
 
-import http from 'node:http';
 import crypto from 'node:crypto';
-import { directivesIn } from './directives.mjs';
-import { pathToFileURL } from 'node:url';
+import { directivesIn, toolsAsSaid } from './directives.mjs';
+import { answerHook, countTokens, readBody, runStandalone, serveMock } from './mock-server.mjs';
 
 export const DEFAULT_CREDENTIALS = {
   accessKeyId: 'AKIDMOCKBEDROCK',
@@ -194,10 +193,7 @@ export function sigv4Signature({ method, path, query = '', headers, signedHeader
 // ---------------------------------------------------------------------------------------------
 // Deterministic content, exported so tests compute the same expectations.
 
-export function countTokens(text) {
-  if (typeof text !== 'string') return 0;
-  return text.split(/\s+/).filter(Boolean).length;
-}
+export { countTokens };
 
 export function valueForSchema(schema, text) {
   if (!schema || typeof schema !== 'object') return text;
@@ -265,33 +261,7 @@ export async function startBedrockMock({
   directives = false, // tools and reasoning only as the prompt says (directives.mjs)
 } = {}) {
   const requests = [];
-  const sockets = new Set();
   let toolCalls = 0;
-
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      if (err instanceof ApiError) {
-        if (!res.headersSent) return sendError(res, err);
-        return res.destroy();
-      }
-      if (log) console.error('bedrock mock: handler error', err);
-      if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerException', String(err?.message ?? err)));
-      else res.destroy();
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  function readBody(req) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
 
   function baseHeaders() {
     return { 'x-amzn-requestid': crypto.randomUUID(), date: new Date().toUTCString() };
@@ -447,10 +417,8 @@ export async function startBedrockMock({
     const results = last.content.filter((b) => b.toolResult);
     const userText = textOfBlocks(last.content);
     let tools = (body.toolConfig?.tools ?? []).filter((t) => t.toolSpec);
-    if (said) {
-      const answered = messages.some((m) => m.content.some((b) => b.toolResult));
-      tools = said.tool && !answered ? tools.filter((t) => t.toolSpec.name === said.tool) : [];
-    }
+    const answered = messages.some((m) => m.content.some((b) => b.toolResult));
+    tools = toolsAsSaid(said, tools, (t) => t.toolSpec.name, answered);
     if (behavior === 'mock-guardrail') {
       blocks.push({ text: 'Sorry, the model cannot answer this question.' });
       stopReason = 'guardrail_intervened';
@@ -565,11 +533,7 @@ export async function startBedrockMock({
     const q = req.url.indexOf('?');
     const rawPath = q < 0 ? req.url : req.url.slice(0, q);
     const query = q < 0 ? '' : req.url.slice(q + 1);
-    if (rawPath === '/__mock/requests' && req.method === 'GET') return sendJson(res, 200, requests);
-    if (rawPath === '/__mock/reset' && req.method === 'POST') {
-      reset();
-      return sendJson(res, 200, { ok: true });
-    }
+    if (answerHook(req, res, rawPath, { requests, reset, sendJson })) return;
     const raw = await readBody(req);
     const record = { method: req.method, path: rawPath, modelId: null, operation: null, headers: req.headers, body: null, status: 0, signatureValid: false };
     requests.push(record);
@@ -616,25 +580,9 @@ export async function startBedrockMock({
     toolCalls = 0;
   }
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const actualPort = server.address().port;
-  const url = `http://${host}:${actualPort}`;
-
-  let closed = false;
-  async function close() {
-    if (closed) return;
-    closed = true;
-    const done = new Promise((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await done;
-  }
-
+  const fail = (res, err) => sendError(res, err instanceof ApiError ? err : new ApiError(500, 'InternalServerException', String(err?.message ?? err)));
+  const expected = (err) => err instanceof ApiError;
+  const { port: actualPort, url, close } = await serveMock({ port, host, handle, fail, log, expected });
   return {
     port: actualPort,
     url,
@@ -656,25 +604,13 @@ export async function startBedrockMock({
 // ---------------------------------------------------------------------------------------------
 // Standalone.
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-  };
-  const mock = await startBedrockMock({
+await runStandalone(import.meta.url, (opt) =>
+  startBedrockMock({
     port: Number(opt('port', '0')),
     host: opt('host', '127.0.0.1'),
     region: opt('region', DEFAULT_REGION),
     accessKeyId: opt('access-key-id', DEFAULT_CREDENTIALS.accessKeyId),
     secretAccessKey: opt('secret-access-key', DEFAULT_CREDENTIALS.secretAccessKey),
     log: true,
-  });
-  console.log(`mock listening on ${mock.port}`);
-  const stop = async () => {
-    await mock.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
+  }),
+);

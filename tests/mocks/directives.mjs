@@ -20,3 +20,13 @@ export function directivesIn(text) {
   } catch {}
   return { tool: tool?.[1] ?? null, args, think: THINK.exec(t)?.[1] ?? null };
 }
+
+/**
+ * The tools a mock may call given what the prompt said (`said`: directivesIn's answer, null
+ * without directive mode): only the one the prompt names, and none once a tool result is in
+ * the conversation (`answered`), so an agent under test cannot loop.
+ */
+export function toolsAsSaid(said, tools, nameOf, answered) {
+  if (!said) return tools;
+  return said.tool && !answered ? tools.filter((t) => nameOf(t) === said.tool) : [];
+}

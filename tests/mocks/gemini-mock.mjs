@@ -45,10 +45,10 @@
 // Standalone: node tests/mocks/gemini-mock.mjs --port 0 [--api-key K] [--host 127.0.0.1]
 // prints "mock listening on PORT".
 
-import http from 'node:http';
-import crypto from 'node:crypto';
-import { directivesIn } from './directives.mjs';
-import { pathToFileURL } from 'node:url';
+import { directivesIn, toolsAsSaid } from './directives.mjs';
+import {
+  answerHook, bagOfWordsEmbedding, countTokens, randomId, readBody, runStandalone, serveMock, splitWords, writeInPieces,
+} from './mock-server.mjs';
 
 export const DEFAULT_API_KEY = 'AIza-mock-gemini-upstream';
 const DEFAULT_EMBEDDING_DIMS = 8;
@@ -77,27 +77,11 @@ const PART_DATA_KEYS = ['text', 'inlineData', 'functionCall', 'functionResponse'
 // ---------------------------------------------------------------------------------------------
 // Deterministic content, exported so tests compute the same expectations.
 
-export function countTokens(text) {
-  if (typeof text !== 'string') return 0;
-  return text.split(/\s+/).filter(Boolean).length;
-}
+export { countTokens };
 
-/**
- * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
- * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
- * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
- * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
- * "what is the capital of france" and "what is the capital of france please" score ~0.93,
- * texts with no word in common ~0. No words: the zero vector.
- */
+/** The embedding of `text` (bagOfWordsEmbedding), 8 dimensions unless told. */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
-  const out = new Array(dims).fill(0);
-  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    const h = crypto.createHash('sha256').update(word).digest();
-    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
-  }
-  const norm = Math.hypot(...out) || 1;
-  return out.map((x) => Math.fround(x / norm));
+  return bagOfWordsEmbedding(text, dims);
 }
 
 /** A value that satisfies a (Gemini or JSON) schema; strings become `text`. */
@@ -125,20 +109,6 @@ export function valueForSchema(schema, text) {
       return text;
   }
 }
-
-function splitWords(text) {
-  return text.match(/\s*\S+/g) ?? [];
-}
-
-function randomId(len = 22) {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = crypto.randomBytes(len);
-  let s = '';
-  for (let i = 0; i < len; i++) s += chars[bytes[i] % chars.length];
-  return s;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Errors in Google's envelope: {"error":{"code","message","status","details"?}}.
@@ -341,32 +311,6 @@ function validateGenerate(body, model) {
 /** Starts the mock on host:port (0 = any free port). */
 export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host = '127.0.0.1', log = false, directives = false } = {}) {
   const requests = [];
-  const sockets = new Set();
-
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      if (err instanceof ApiError) {
-        if (!res.headersSent) return sendJson(res, err.code, err.body());
-        return res.destroy();
-      }
-      if (log) console.error('gemini mock: handler error', err);
-      if (!res.headersSent) sendJson(res, 500, new ApiError(500, String(err?.message ?? err)).body());
-      else res.destroy();
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  function readBody(req) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
 
   function sendJson(res, status, obj) {
     const body = JSON.stringify(obj, null, 2);
@@ -396,11 +340,7 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
   async function handle(req, res) {
     const url = new URL(req.url, 'http://mock');
-    if (url.pathname === '/__mock/requests' && req.method === 'GET') return sendJson(res, 200, requests);
-    if (url.pathname === '/__mock/reset' && req.method === 'POST') {
-      reset();
-      return sendJson(res, 200, { ok: true });
-    }
+    if (answerHook(req, res, url.pathname, { requests, reset, sendJson })) return;
     const raw = await readBody(req);
     const record = {
       method: req.method,
@@ -477,10 +417,8 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const said = directives
       ? directivesIn(contents.filter((c) => (c.role ?? 'user') === 'user').map((c) => textOfParts(c.parts)).join('\n'))
       : null;
-    if (said) {
-      const answered = contents.some((c) => (c.parts ?? []).some((p) => p.functionResponse));
-      decls = said.tool && !answered ? decls.filter((d) => d.name === said.tool) : [];
-    }
+    const answered = contents.some((c) => (c.parts ?? []).some((p) => p.functionResponse));
+    decls = toolsAsSaid(said, decls, (d) => d.name, answered);
     const fcc = (body.toolConfig ?? body.tool_config)?.functionCallingConfig ?? {};
     const thinking = gc.thinkingConfig && ((gc.thinkingConfig.thinkingBudget ?? 0) !== 0 || gc.thinkingConfig.thinkingLevel);
     const thoughtsTokens = thinking ? 5 : 0;
@@ -548,7 +486,7 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
   async function generate(res, record, model, behavior, streamMode) {
     const body = record.body;
     validateGenerate(body, model);
-    const responseId = randomId();
+    const responseId = randomId('', 22);
     const modelVersion = model;
 
     if (behavior === 'mock-blocked') {
@@ -626,15 +564,8 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     }
     for (const f of frames) {
       if (res.destroyed) return;
-      if (behavior === 'mock-fragmented-stream') {
-        const buf = Buffer.from(f, 'utf8');
-        for (let p = 0; p < buf.length && !res.destroyed; p += 3) {
-          res.write(buf.subarray(p, p + 3));
-          await sleep(1);
-        }
-      } else {
-        res.write(f);
-      }
+      if (behavior === 'mock-fragmented-stream') await writeInPieces(res, f);
+      else res.write(f);
     }
     if (!res.destroyed) res.end();
   }
@@ -683,25 +614,12 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     requests.length = 0;
   }
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const actualPort = server.address().port;
-  const url = `http://${host}:${actualPort}`;
-
-  let closed = false;
-  async function close() {
-    if (closed) return;
-    closed = true;
-    const done = new Promise((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await done;
-  }
-
+  const fail = (res, err) => {
+    const e = err instanceof ApiError ? err : new ApiError(500, String(err?.message ?? err));
+    sendJson(res, e.code, e.body());
+  };
+  const expected = (err) => err instanceof ApiError;
+  const { port: actualPort, url, close } = await serveMock({ port, host, handle, fail, log, expected });
   return {
     port: actualPort,
     url,
@@ -719,23 +637,11 @@ export async function startGeminiMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 // ---------------------------------------------------------------------------------------------
 // Standalone.
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-  };
-  const mock = await startGeminiMock({
+await runStandalone(import.meta.url, (opt) =>
+  startGeminiMock({
     port: Number(opt('port', '0')),
     host: opt('host', '127.0.0.1'),
     apiKey: opt('api-key', process.env.MOCK_GEMINI_API_KEY ?? DEFAULT_API_KEY),
     log: true,
-  });
-  console.log(`mock listening on ${mock.port}`);
-  const stop = async () => {
-    await mock.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
+  }),
+);

@@ -26,8 +26,7 @@
 //
 // Standalone: node tests/mocks/leaky-mock.mjs --port 0 prints "mock listening on PORT".
 
-import http from 'node:http';
-import { pathToFileURL } from 'node:url';
+import { readBody, runStandalone, serveMock } from './mock-server.mjs';
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'x-amz-security-token']);
 
@@ -85,16 +84,6 @@ function lastUserText(messages) {
 
 export async function startLeakyMock({ port = 0, host = '127.0.0.1' } = {}) {
   const requests = [];
-  const sockets = new Set();
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
 
   function send(res, status, headers, body) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -186,31 +175,19 @@ export async function startLeakyMock({ port = 0, host = '127.0.0.1' } = {}) {
     res.end('data: [DONE]\n\n');
   }
 
-  await new Promise((resolve) => server.listen(port, host, resolve));
-  const actual = server.address().port;
+  const served = await serveMock({
+    port,
+    host,
+    handle: async (req, res) => handle(req, res, (await readBody(req)).toString('utf8')),
+    fail: (res) => res.destroy(),
+  });
   return {
-    port: actual,
-    url: `http://${host}:${actual}`,
+    ...served,
     requests,
     /** True when some request carried `value` as (part of) a credential. */
     sawCredential: (value) => requests.some((r) => r.creds.some((c) => c.includes(value))),
     reset: () => (requests.length = 0),
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const i = args.indexOf('--port');
-  const mock = await startLeakyMock({ port: i >= 0 ? Number(args[i + 1]) : 0 });
-  console.log(`mock listening on ${mock.port}`);
-  const stop = async () => {
-    await mock.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
+await runStandalone(import.meta.url, (opt) => startLeakyMock({ port: Number(opt('port', '0')) }));

@@ -52,10 +52,11 @@
 // Standalone: node tests/mocks/openai-mock.mjs --port 0 [--api-key K] [--host 127.0.0.1]
 // prints "mock listening on PORT".
 
-import http from 'node:http';
 import crypto from 'node:crypto';
-import { directivesIn } from './directives.mjs';
-import { pathToFileURL } from 'node:url';
+import { directivesIn, toolsAsSaid } from './directives.mjs';
+import {
+  answerHook, bagOfWordsEmbedding, countTokens, delayUnlessClosed, randomId, readBody, runStandalone, sendHtml502, serveMock, sleep, splitWords, valueForSchema, writeInPieces,
+} from './mock-server.mjs';
 
 export const DEFAULT_API_KEY = 'sk-mock-openai-upstream';
 const SYSTEM_FINGERPRINT = 'fp_mock00001';
@@ -101,10 +102,7 @@ export function moderationScores(text) {
 // ---------------------------------------------------------------------------------------------
 // Deterministic content, exported so tests compute the same expectations.
 
-export function countTokens(text) {
-  if (typeof text !== 'string') return 0;
-  return text.split(/\s+/).filter(Boolean).length;
-}
+export { countTokens, valueForSchema };
 
 /** The text of a message's content: a string, or the text parts of an array of parts. */
 export function contentText(content) {
@@ -140,51 +138,9 @@ export function chatAnswerText(messages) {
   return `Echo: ${text}${images ? ` [images: ${images}]` : ''}`;
 }
 
-/**
- * Deterministic float32-exact embedding of `text`: a hashed bag of words, so similar texts are
- * similar (the response cache's semantic tests rely on it). Each word (lowercased letters and
- * digits) adds +1 or -1 to one of `dims` buckets, both picked by its SHA-256; the sum is scaled
- * to unit length. Cosine similarity is then about (shared words) / sqrt(words a * words b):
- * "what is the capital of france" and "what is the capital of france please" score ~0.93,
- * texts with no word in common ~0. No words: the zero vector.
- */
+/** The embedding of `text` (bagOfWordsEmbedding), 256 dimensions unless told. */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
-  const out = new Array(dims).fill(0);
-  for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    const h = crypto.createHash('sha256').update(word).digest();
-    out[h.readUInt32LE(0) % dims] += h[4] & 1 ? 1 : -1;
-  }
-  const norm = Math.hypot(...out) || 1;
-  return out.map((x) => Math.fround(x / norm));
-}
-
-/** A value that satisfies a (simple) JSON schema; strings become `text`. */
-export function valueForSchema(schema, text) {
-  if (!schema || typeof schema !== 'object') return text;
-  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
-  if ('const' in schema) return schema.const;
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
-    case 'object': {
-      const o = {};
-      for (const [k, v] of Object.entries(schema.properties ?? {})) o[k] = valueForSchema(v, text);
-      return o;
-    }
-    case 'array':
-      return [valueForSchema(schema.items, text)];
-    case 'integer':
-    case 'number':
-      return 42;
-    case 'boolean':
-      return true;
-    case 'null':
-      return null;
-    case 'string':
-      return text;
-    default:
-      if (schema.properties) return valueForSchema({ ...schema, type: 'object' }, text);
-      return text;
-  }
+  return bagOfWordsEmbedding(text, dims);
 }
 
 /** The arguments (as the JSON string sent on the wire) the mock passes to a tool. */
@@ -196,11 +152,6 @@ export function toolArgumentsFor(tool, messages) {
 
 export function toolCallIdFor(name, index) {
   return `call_${crypto.createHash('sha256').update(`${name}:${index}`).digest('hex').slice(0, 24)}`;
-}
-
-function splitWords(text) {
-  // "Echo: a b" -> ["Echo:", " a", " b"]; joining the pieces gives the text back.
-  return text.match(/\s*\S+/g) ?? [];
 }
 
 function truncateWords(text, max) {
@@ -222,14 +173,6 @@ function isOurSeal(sealed) {
   return !!m && crypto.createHmac('sha256', SEAL_KEY).update(m[1]).digest('base64url') === m[2];
 }
 
-function randomId(prefix, len = 29) {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = crypto.randomBytes(len);
-  let s = '';
-  for (let i = 0; i < len; i++) s += chars[bytes[i] % chars.length];
-  return `${prefix}${s}`;
-}
-
 function nowSeconds() {
   return Math.floor(Date.now() / 1000);
 }
@@ -240,8 +183,6 @@ function behaviorOf(req, body, forced = null) {
   if (typeof forced === 'string' && forced) return forced;
   return typeof body?.model === 'string' ? body.model : '';
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Errors in OpenAI's envelope.
@@ -287,15 +228,6 @@ function errorForStatus(status) {
   }
 }
 
-const HTML_502 = `<html>
-<head><title>502 Bad Gateway</title></head>
-<body>
-<center><h1>502 Bad Gateway</h1></center>
-<hr><center>cloudflare</center>
-</body>
-</html>
-`;
-
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -314,45 +246,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     connections_total: 0,
     connections_open: 0,
   };
-  const sockets = new Set();
-  const timers = new Set();
   let forcedBehavior = null; // POST /__mock/behavior: applies to every generation request
-
-  function later(fn, ms) {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-    return t;
-  }
-
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      if (log) console.error('mock: handler error', err);
-      if (!res.headersSent) sendJson(res, 500, { error: { message: String(err?.message ?? err), type: 'server_error', param: null, code: null } });
-      else res.destroy();
-    });
-  });
-  if (keepAliveTimeout !== undefined) server.keepAliveTimeout = keepAliveTimeout;
-  server.on('connection', (socket) => {
-    stats.connections_total++;
-    stats.connections_open++;
-    sockets.add(socket);
-    socket.on('close', () => {
-      stats.connections_open--;
-      sockets.delete(socket);
-    });
-  });
-
-  function readBody(req) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
 
   function sendJson(res, status, obj, extraHeaders = {}) {
     const body = JSON.stringify(obj);
@@ -382,12 +276,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
     // Test hooks.
     if (url.pathname.startsWith('/__mock/')) {
-      if (req.method === 'GET' && url.pathname === '/__mock/requests') return sendJson(res, 200, requests);
-      if (req.method === 'GET' && url.pathname === '/__mock/stats') return sendJson(res, 200, stats);
-      if (req.method === 'POST' && url.pathname === '/__mock/reset') {
-        reset();
-        return sendJson(res, 200, { ok: true });
-      }
+      if (answerHook(req, res, url.pathname, { requests, stats, reset, sendJson })) return;
       if (req.method === 'POST' && url.pathname === '/__mock/behavior') {
         let b = null;
         try {
@@ -490,9 +379,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     }
     if (behavior === 'mock-not-found') throw errorForStatus(404);
     if (behavior === 'mock-html-502') {
-      record.status = 502;
-      res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(HTML_502) });
-      res.end(HTML_502);
+      sendHtml502(res, record);
       return true;
     }
     if (behavior === 'mock-hang') {
@@ -500,17 +387,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       record.status = 0;
       return true;
     }
-    if ((m = /^mock-delay-(\d+)$/.exec(behavior))) {
-      await new Promise((resolve) => {
-        const t = later(resolve, Number(m[1]));
-        res.on('close', () => {
-          clearTimeout(t);
-          timers.delete(t);
-          resolve();
-        });
-      });
-      if (res.destroyed) return true;
-    }
+    if ((m = /^mock-delay-(\d+)$/.exec(behavior))) return delayUnlessClosed(res, Number(m[1]));
     return false;
   }
 
@@ -550,10 +427,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     const said = directives
       ? directivesIn(body.messages.filter((m) => m?.role === 'user').map((m) => contentText(m.content)).join('\n'))
       : null;
-    if (said) {
-      const answered = body.messages.some((m) => m?.role === 'tool');
-      tools = said.tool && !answered ? tools.filter((t) => t.function?.name === said.tool) : [];
-    }
+    tools = toolsAsSaid(said, tools, (t) => t.function?.name, body.messages.some((m) => m?.role === 'tool'));
     const reasoningText = said?.think ?? null;
     let toolCalls = null;
     if (tools.length && body.tool_choice !== 'none' && last?.role !== 'tool') {
@@ -606,7 +480,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       },
     };
 
-    const id = randomId('chatcmpl-');
+    const id = randomId('chatcmpl-', 29);
     const created = nowSeconds();
     const model = body.model;
 
@@ -755,13 +629,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       res.destroy();
       return;
     } else if (behavior === 'mock-fragmented-stream') {
-      for (const f of [...frames, 'data: [DONE]\n\n']) {
-        const buf = Buffer.from(f, 'utf8');
-        for (let p = 0; p < buf.length && !res.destroyed; p += 3) {
-          res.write(buf.subarray(p, p + 3));
-          await sleep(1);
-        }
-      }
+      for (const f of [...frames, 'data: [DONE]\n\n']) await writeInPieces(res, f);
       if (res.destroyed) return;
       ended = true;
       res.end();
@@ -789,7 +657,7 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 
     const prompts = Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? body.prompt : [body.prompt];
     const n = Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
-    const id = randomId('cmpl-');
+    const id = randomId('cmpl-', 29);
     const created = nowSeconds();
     const model = body.model;
     const answers = [];
@@ -1082,27 +950,13 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
     for (const k of ['requests_total', 'completed_streams', 'aborted_streams', 'aborted_requests', 'connections_total']) stats[k] = 0;
   }
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const actualPort = server.address().port;
-  const url = `http://${host}:${actualPort}`;
-
-  let closed = false;
-  async function close() {
-    if (closed) return;
-    closed = true;
-    for (const t of timers) clearTimeout(t);
-    timers.clear();
-    const done = new Promise((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await done;
-  }
-
+  const fail = (res, err) => sendJson(res, 500, { error: { message: String(err?.message ?? err), type: 'server_error', param: null, code: null } });
+  const countConnection = (socket) => {
+    stats.connections_total++;
+    stats.connections_open++;
+    socket.on('close', () => stats.connections_open--);
+  };
+  const { port: actualPort, url, close } = await serveMock({ port, host, handle, fail, log, keepAliveTimeout, onConnection: countConnection });
   return {
     port: actualPort,
     url,
@@ -1126,23 +980,11 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
 // ---------------------------------------------------------------------------------------------
 // Standalone.
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-  };
-  const mock = await startOpenAIMock({
+await runStandalone(import.meta.url, (opt) =>
+  startOpenAIMock({
     port: Number(opt('port', '0')),
     host: opt('host', '127.0.0.1'),
     apiKey: opt('api-key', process.env.MOCK_OPENAI_API_KEY ?? DEFAULT_API_KEY),
     log: true,
-  });
-  console.log(`mock listening on ${mock.port}`);
-  const stop = async () => {
-    await mock.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
+  }),
+);

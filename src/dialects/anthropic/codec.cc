@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dialects/anthropic/wire.h"
+#include "dialects/chat_params.h"
 
 namespace tollgate::dialects::anthropic {
 namespace json = boost::json;
@@ -20,11 +21,6 @@ namespace {
 
 constexpr int64_t kDefaultMaxTokens = 4096;
 constexpr int64_t kMinThinkingBudget = 1024;
-
-GatewayError invalid(std::string message, std::string param) {
-  return GatewayError::make(ErrorKind::invalid_request, std::move(message), "invalid_request",
-                            std::move(param));
-}
 
 GatewayError unsupported(const std::string& param, std::string_view why = {}) {
   return GatewayError::make(
@@ -147,21 +143,6 @@ void RequestEncoder::push(std::string_view role, json::array blocks) {
   turns_.push_back(Turn{std::string(role), std::move(blocks)});
 }
 
-// "data:image/png;base64,AAAA" -> media type and data. False when not a base64 data URL.
-bool parse_data_url(std::string_view url, std::string& media_type, std::string_view& data) {
-  if (url.substr(0, 5) != "data:") return false;
-  auto comma = url.find(',');
-  if (comma == std::string_view::npos) return false;
-  std::string_view meta = url.substr(5, comma - 5);
-  constexpr std::string_view b64 = ";base64";
-  if (meta.size() < b64.size() || meta.substr(meta.size() - b64.size()) != b64) return false;
-  meta.remove_suffix(b64.size());
-  if (auto semi = meta.find(';'); semi != std::string_view::npos) meta = meta.substr(0, semi);
-  media_type.assign(meta);
-  data = url.substr(comma + 1);
-  return !media_type.empty();
-}
-
 void copy_cache_control(const json::object& from, json::object& to) {
   if (auto* cc = from.if_contains("cache_control"); cc && !cc->is_null()) to["cache_control"] = *cc;
 }
@@ -178,12 +159,10 @@ std::optional<GatewayError> RequestEncoder::media_block(const json::object& part
     else if (iu && iu->is_object()) url = json_str(iu->get_object(), "url");
     if (url.empty()) return invalid(fmt::format("'{}.image_url.url' is required.", param), param + ".image_url");
     json::object source;
-    std::string media_type;
-    std::string_view data;
-    if (parse_data_url(url, media_type, data)) {
+    if (auto d = parse_data_url(url); d && !d->media_type.empty()) {
       source["type"] = "base64";
-      source["media_type"] = media_type;
-      source["data"] = data;
+      source["media_type"] = d->media_type;
+      source["data"] = d->data;
     } else if (url.substr(0, 8) == "https://" || url.substr(0, 7) == "http://") {
       source["type"] = "url";
       source["url"] = url;
@@ -197,14 +176,13 @@ std::optional<GatewayError> RequestEncoder::media_block(const json::object& part
     // {"type":"file","file":{"file_data":"data:application/pdf;base64,...","filename":...}}
     const json::value* f = part.if_contains("file");
     std::string_view file_data = f && f->is_object() ? json_str(f->get_object(), "file_data") : "";
-    std::string media_type;
-    std::string_view data;
-    if (!parse_data_url(file_data, media_type, data))
+    auto d = parse_data_url(file_data);
+    if (!d || d->media_type.empty())
       return unsupported(param + ".file", "only inline base64 file_data can be sent (no file ids)");
     json::object source;
     source["type"] = "base64";
-    source["media_type"] = media_type;
-    source["data"] = data;
+    source["media_type"] = d->media_type;
+    source["data"] = d->data;
     block["type"] = "document";
     block["source"] = std::move(source);
     if (auto name = json_str(f->get_object(), "filename"); !name.empty()) block["title"] = name;
@@ -466,16 +444,7 @@ std::optional<GatewayError> RequestEncoder::convert_sampling(json::object& out) 
   }
   if (auto* s = req_.if_contains("stop"); !is_null_or_absent(s)) {
     json::array seqs;
-    if (s->is_string()) {
-      seqs.push_back(*s);
-    } else if (s->is_array()) {
-      for (const auto& x : s->get_array()) {
-        if (!x.is_string()) return invalid("'stop' must be a string or an array of strings.", "stop");
-        seqs.push_back(x);
-      }
-    } else {
-      return invalid("'stop' must be a string or an array of strings.", "stop");
-    }
+    if (auto e = stop_sequences(*s, seqs)) return e;
     if (!seqs.empty()) out["stop_sequences"] = std::move(seqs);
   }
   std::string_view user;

@@ -54,6 +54,21 @@ json::value compact(json::array parts) {
   return parts;
 }
 
+// Each block of a message's content list with its name ("messages.0.content.1") and type,
+// after what every block is checked for (an object; cache_control dropped or refused).
+template <class Visit>
+std::optional<GatewayError> each_block(const json::array& content, const std::string& param, const EncodeOptions& drops,
+                                       Visit visit) {
+  for (std::size_t j = 0; j < content.size(); ++j) {
+    std::string bp = fmt::format("{}.{}", param, j);
+    auto* b = content[j].if_object();
+    if (!b) return invalid(bp + ": Input should be a valid dictionary", bp);
+    if (auto e = cache_hint(*b, drops)) return e;
+    if (auto e = visit(*b, json_str(*b, "type"), bp)) return e;
+  }
+  return std::nullopt;
+}
+
 std::optional<GatewayError> image_part(const json::object& block, const std::string& param, json::array& parts,
                                        const EncodeOptions& drops) {
   auto* s = block.if_contains("source");
@@ -105,23 +120,18 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
   if (!content.is_array()) return invalid(param + ": Input should be a valid string or list", param);
   json::array parts;
   json::array tool_images;
-  for (std::size_t j = 0; j < content.get_array().size(); ++j) {
-    std::string bp = fmt::format("{}.{}", param, j);
-    auto* b = content.get_array()[j].if_object();
-    if (!b) return invalid(bp + ": Input should be a valid dictionary", bp);
-    std::string_view type = json_str(*b, "type");
-    if (auto e = cache_hint(*b, drops)) return e;
+  auto block = [&](const json::object& b, std::string_view type, const std::string& bp) -> std::optional<GatewayError> {
     if (type == "text") {
-      parts.push_back(text_part(json_str(*b, "text")));
+      parts.push_back(text_part(json_str(b, "text")));
     } else if (type == "image") {
-      if (auto e = image_part(*b, bp, parts, drops)) return e;
+      if (auto e = image_part(b, bp, parts, drops)) return e;
     } else if (type == "document") {
-      if (auto e = document_part(*b, bp, parts, drops)) return e;
+      if (auto e = document_part(b, bp, parts, drops)) return e;
     } else if (type == "tool_result") {
-      std::string_view id = json_str(*b, "tool_use_id");
+      std::string_view id = json_str(b, "tool_use_id");
       if (id.empty()) return invalid(bp + ".tool_use_id: Field required", bp + ".tool_use_id");
       json::array text;
-      const json::value* c = b->if_contains("content");
+      const json::value* c = b.if_contains("content");
       if (c && c->is_string()) {
         text.push_back(text_part(c->get_string()));
       } else if (c && c->is_array()) {
@@ -136,7 +146,7 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
           else if (auto e = drop_or_refuse(drops, fmt::format("content.{}", ctype), "no equivalent in a tool result")) return e;
         }
       }
-      if (auto* err = b->if_contains("is_error"); err && err->is_bool() && err->get_bool()) {
+      if (auto* err = b.if_contains("is_error"); err && err->is_bool() && err->get_bool()) {
         if (text.empty()) text.push_back(text_part("Error"));
         else {
           auto& first = text[0].as_object()["text"];
@@ -148,7 +158,9 @@ std::optional<GatewayError> user_turn(const json::value& content, const std::str
     } else if (auto e = drop_or_refuse(drops, fmt::format("content.{}", type), "no equivalent content block")) {
       return e;
     }
-  }
+    return std::nullopt;
+  };
+  if (auto e = each_block(content.get_array(), param, drops, block)) return e;
   for (auto& img : tool_images) parts.push_back(std::move(img));
   if (!parts.empty()) out.push_back(json::object{{"role", "user"}, {"content", compact(std::move(parts))}});
   return std::nullopt;
@@ -162,27 +174,24 @@ std::optional<GatewayError> assistant_turn(const json::value& content, const std
   }
   if (!content.is_array()) return invalid(param + ": Input should be a valid string or list", param);
   json::array parts, calls;
-  for (std::size_t j = 0; j < content.get_array().size(); ++j) {
-    std::string bp = fmt::format("{}.{}", param, j);
-    auto* b = content.get_array()[j].if_object();
-    if (!b) return invalid(bp + ": Input should be a valid dictionary", bp);
-    std::string_view type = json_str(*b, "type");
-    if (auto e = cache_hint(*b, drops)) return e;
+  auto block = [&](const json::object& b, std::string_view type, const std::string&) -> std::optional<GatewayError> {
     if (type == "text") {
-      parts.push_back(text_part(json_str(*b, "text")));
+      parts.push_back(text_part(json_str(b, "text")));
     } else if (type == "tool_use") {
-      const json::value* input = b->if_contains("input");
+      const json::value* input = b.if_contains("input");
       calls.push_back(json::object{
-          {"id", json_str(*b, "id")},
+          {"id", json_str(b, "id")},
           {"type", "function"},
-          {"function", json::object{{"name", json_str(*b, "name")},
+          {"function", json::object{{"name", json_str(b, "name")},
                                     {"arguments", input ? json::serialize(*input) : std::string("{}")}}}});
     } else if (type == "thinking" || type == "redacted_thinking") {
-      continue;  // signed for Anthropic only; other providers cannot take it back
+      // signed for Anthropic only; other providers cannot take it back
     } else if (auto e = drop_or_refuse(drops, fmt::format("content.{}", type), "no equivalent content block")) {
       return e;
     }
-  }
+    return std::nullopt;
+  };
+  if (auto e = each_block(content.get_array(), param, drops, block)) return e;
   if (parts.empty() && calls.empty()) return std::nullopt;
   json::object m{{"role", "assistant"}};
   m["content"] = parts.empty() ? json::value(nullptr) : compact(std::move(parts));

@@ -8,9 +8,9 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
-#include "core/numbers.h"
 #include "dialects/bedrock/codec_impl.h"
 #include "dialects/bedrock/sigv4.h"
+#include "dialects/chat_params.h"
 
 namespace tollgate::dialects::bedrock {
 namespace json = boost::json;
@@ -22,39 +22,12 @@ namespace {
 constexpr int64_t kDefaultThinkingHeadroom = 4096;  // answer tokens on top of a thinking budget
 constexpr int64_t kMinThinkingBudget = 1024;        // Anthropic's minimum budget_tokens
 
-GatewayError invalid(std::string message, std::string param) {
-  return GatewayError::make(ErrorKind::invalid_request, std::move(message), "invalid_request", std::move(param));
-}
-
 GatewayError unsupported(std::string_view param, std::string_view why = {}) {
-  std::string msg = fmt::format("Unsupported parameter: '{}' is not supported when this model is served by "
-                                "AWS Bedrock.", param);
-  if (!why.empty()) msg.append(" ").append(why);
-  return GatewayError::make(ErrorKind::invalid_request, std::move(msg), "unsupported_parameter", std::string(param));
+  return dialects::unsupported(param, "AWS Bedrock", why);
 }
 
 GatewayError misconfigured(std::string message) {
   return GatewayError::make(ErrorKind::internal, std::move(message), "provider_misconfigured");
-}
-
-const json::value* present(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && !v->is_null() ? v : nullptr;
-}
-
-std::string_view str(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-std::optional<int64_t> as_int(const json::value& v) {
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  // Range-checked before the cast: a double out of int64's range is undefined behaviour.
-  if (v.is_double() && core::fits_int64(v.get_double()) &&
-      v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
-    return static_cast<int64_t>(v.get_double());
-  return std::nullopt;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -78,18 +51,15 @@ std::string tool_id(std::string_view id) {
   return out;
 }
 
-// "data:image/png;base64,AAAA" -> media type and data; false when not a base64 data URL.
+// "data:image/png;base64,AAAA" -> media type (lower case) and data; false when not a base64
+// data URL naming a media type.
 bool parse_data_url(std::string_view url, std::string& mime, std::string_view& data) {
-  if (!url.starts_with("data:")) return false;
-  auto comma = url.find(',');
-  if (comma == std::string_view::npos) return false;
-  std::string_view meta = url.substr(5, comma - 5);
-  if (!meta.ends_with(";base64")) return false;
-  meta.remove_suffix(7);
+  auto d = dialects::parse_data_url(url);
+  if (!d || d->media_type.empty()) return false;
   mime.clear();
-  for (char c : meta.substr(0, meta.find(';'))) mime.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  data = url.substr(comma + 1);
-  return !mime.empty();
+  for (char c : d->media_type) mime.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  data = d->data;
+  return true;
 }
 
 std::string_view image_format(std::string_view mime) {
@@ -206,25 +176,8 @@ class ChatEncoder {
           k == "max_completion_tokens" || k == "stop" || k == "tools" || k == "tool_choice" ||
           k == "reasoning_effort" || k == "top_k" || k == "thinking")
         continue;
-      // The gateway's business, or bookkeeping with no effect on the answer. Bedrock always
-      // reports usage, so stream_options needs nothing.
-      if (k == "stream" || k == "stream_options" || k == "user" || k == "metadata" || k == "store" ||
-          k == "service_tier" || k == "prompt_cache_key" || k == "prompt_cache_retention" ||
-          k == "safety_identifier")
-        continue;
-      // Harmless at their neutral values.
-      if (k == "n" && as_int(v) == 1) continue;
-      if (k == "logprobs" && v.is_bool() && !v.get_bool()) continue;
-      if (k == "top_logprobs" && as_int(v) == 0) continue;
-      if (k == "parallel_tool_calls" && v.is_bool() && v.get_bool()) continue;
-      if ((k == "presence_penalty" || k == "frequency_penalty") && v.is_number() && v.to_number<double>() == 0.0)
-        continue;
-      if (k == "logit_bias" && v.is_object() && v.get_object().empty()) continue;
-      if (k == "response_format" && v.is_object() && str(v.get_object(), "type") == "text") continue;
-      if (k == "modalities" && v.is_array() &&
-          std::all_of(v.get_array().begin(), v.get_array().end(),
-                      [](const json::value& m) { return m.is_string() && m.get_string() == "text"; }))
-        continue;
+      // Bedrock always reports usage, so stream_options needs nothing.
+      if (has_no_effect(k, v)) continue;
       if (k == "n") return unsupported(k, "Only n=1 is possible.");  // a shape of answer, never dropped
       if (k == "parallel_tool_calls") {
         if (auto e = reject(k, "Converse lets the model decide whether to call several tools at once.")) return e;
@@ -239,18 +192,7 @@ class ChatEncoder {
     return std::nullopt;
   }
 
-  void append(std::string_view role, json::array blocks) {
-    if (blocks.empty()) return;
-    if (!messages_.empty()) {
-      auto& last = messages_.back().as_object();
-      if (last["role"].as_string() == role) {
-        auto& content = last["content"].as_array();
-        for (auto& b : blocks) content.push_back(std::move(b));
-        return;
-      }
-    }
-    messages_.push_back(json::object{{"role", role}, {"content", std::move(blocks)}});
-  }
+  void append(std::string_view role, json::array blocks) { append_turn(messages_, role, "content", std::move(blocks)); }
 
   // One non-text part (image_url, file) -> its Bedrock block.
   std::optional<GatewayError> media_block(const json::object& part, std::string_view type, const std::string& pp,
@@ -543,16 +485,7 @@ class ChatEncoder {
     }
     if (auto* stop = present(req_, "stop")) {
       json::array seqs;
-      if (stop->is_string()) {
-        seqs.push_back(*stop);
-      } else if (stop->is_array()) {
-        for (const auto& s : stop->get_array()) {
-          if (!s.is_string()) return invalid("'stop' must be a string or an array of strings.", "stop");
-          seqs.push_back(s);
-        }
-      } else {
-        return invalid("'stop' must be a string or an array of strings.", "stop");
-      }
+      if (auto e = stop_sequences(*stop, seqs)) return e;
       if (!seqs.empty()) inference_["stopSequences"] = std::move(seqs);
     }
     return std::nullopt;

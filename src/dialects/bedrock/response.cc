@@ -12,6 +12,7 @@
 #include "dialects/bedrock/codec.h"
 #include "dialects/bedrock/codec_impl.h"
 #include "dialects/bedrock/event_stream.h"
+#include "dialects/json_fields.h"
 
 namespace tollgate::dialects::bedrock {
 namespace json = boost::json;
@@ -19,16 +20,6 @@ using core::ErrorKind;
 using core::GatewayError;
 
 namespace {
-
-std::string_view str(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-const json::object* obj(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v ? v->if_object() : nullptr;
-}
 
 bool contains(std::string_view hay, std::string_view needle) {
   auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {

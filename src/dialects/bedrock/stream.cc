@@ -23,21 +23,12 @@
 #include "dialects/bedrock/codec.h"
 #include "dialects/bedrock/codec_impl.h"
 #include "dialects/bedrock/event_stream.h"
+#include "dialects/json_fields.h"
 
 namespace tollgate::dialects::bedrock {
 namespace json = boost::json;
 
 namespace {
-
-std::string_view str(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-const json::object* obj(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v ? v->if_object() : nullptr;
-}
 
 bool ends_with_exception(std::string_view type) {
   constexpr std::string_view suffix = "Exception";

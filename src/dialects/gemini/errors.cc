@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dialects/gemini/codec_impl.h"
+#include "dialects/json_fields.h"
 
 namespace tollgate::dialects::gemini {
 namespace json = boost::json;
@@ -14,11 +15,6 @@ using core::ErrorKind;
 using core::GatewayError;
 
 namespace {
-
-std::string_view str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
 
 std::string_view error_reason(const json::object& e) {
   auto* details = e.if_contains("details");

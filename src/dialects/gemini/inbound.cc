@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "dialects/gemini/wire.h"
+#include "dialects/json_fields.h"
 #include "dialects/openai/fast_path.h"
 
 namespace tollgate::dialects::gemini {
@@ -38,11 +39,6 @@ const json::value* field(const json::object& o, std::string_view camel, std::str
   if (!snake.empty())
     if (auto* v = o.if_contains(snake); v && !v->is_null()) return v;
   return nullptr;
-}
-
-std::string_view str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
 // The caller's request target ("/path?query"), parsed; nullopt when it is no origin-form URL.

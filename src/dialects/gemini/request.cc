@@ -8,7 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
-#include "core/numbers.h"
+#include "dialects/chat_params.h"
 #include "dialects/gemini/codec.h"
 #include "dialects/gemini/codec_impl.h"
 #include "dialects/gemini/wire.h"
@@ -20,17 +20,8 @@ using core::GatewayError;
 
 namespace {
 
-GatewayError invalid(std::string message, std::string param) {
-  return GatewayError::make(ErrorKind::invalid_request, std::move(message), "invalid_request",
-                            std::move(param));
-}
-
 GatewayError unsupported(std::string_view param, std::string_view why = {}) {
-  std::string msg = fmt::format("Unsupported parameter: '{}' is not supported when this model is served by "
-                                "Google Gemini.", param);
-  if (!why.empty()) msg.append(" ").append(why);
-  return GatewayError::make(ErrorKind::invalid_request, std::move(msg), "unsupported_parameter",
-                            std::string(param));
+  return dialects::unsupported(param, "Google Gemini", why);
 }
 
 std::optional<double> as_number(const json::value& v) {
@@ -40,32 +31,12 @@ std::optional<double> as_number(const json::value& v) {
   return std::nullopt;
 }
 
-std::optional<int64_t> as_int(const json::value& v) {
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  // Range-checked before the cast: a double out of int64's range is undefined behaviour.
-  if (v.is_double() && core::fits_int64(v.get_double()) &&
-      v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
-    return static_cast<int64_t>(v.get_double());
-  return std::nullopt;
-}
-
-const json::value* present(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && !v->is_null() ? v : nullptr;
-}
-
 // "data:image/png;base64,AAAA" -> {mimeType, data}; false when not a base64 data URL.
 bool parse_data_url(std::string_view url, std::string& mime, std::string& data) {
-  if (!url.starts_with("data:")) return false;
-  auto comma = url.find(',');
-  if (comma == std::string_view::npos) return false;
-  std::string_view meta = url.substr(5, comma - 5);
-  if (!meta.ends_with(";base64")) return false;
-  meta.remove_suffix(7);
-  mime.assign(meta.substr(0, meta.find(';')));
-  if (mime.empty()) mime = "application/octet-stream";
-  data.assign(url.substr(comma + 1));
+  auto d = dialects::parse_data_url(url);
+  if (!d) return false;
+  mime.assign(d->media_type.empty() ? "application/octet-stream" : d->media_type);
+  data.assign(d->data);
   return true;
 }
 
@@ -159,20 +130,7 @@ class ChatEncoder {
           k == "seed" || k == "presence_penalty" || k == "frequency_penalty" ||
           k == "response_format" || k == "tools" || k == "tool_choice" || k == "reasoning_effort")
         continue;
-      // The gateway's business, or bookkeeping with no effect on the answer.
-      if (k == "stream" || k == "stream_options" || k == "user" || k == "metadata" || k == "store" ||
-          k == "service_tier" || k == "prompt_cache_key" || k == "prompt_cache_retention" ||
-          k == "safety_identifier")
-        continue;
-      // Harmless at their neutral values.
-      if (k == "logprobs" && v.is_bool() && !v.get_bool()) continue;
-      if (k == "top_logprobs" && as_int(v) == 0) continue;
-      if (k == "parallel_tool_calls" && v.is_bool() && v.get_bool()) continue;
-      if (k == "logit_bias" && v.is_object() && v.get_object().empty()) continue;
-      if (k == "modalities" && v.is_array() &&
-          std::all_of(v.get_array().begin(), v.get_array().end(),
-                      [](const json::value& m) { return m.is_string() && m.get_string() == "text"; }))
-        continue;
+      if (has_no_effect(k, v)) continue;
       if (k == "parallel_tool_calls")
         return reject(k, "Gemini decides itself whether to call several functions at once.");
       if (auto e = reject(k)) return e;
@@ -180,18 +138,7 @@ class ChatEncoder {
     return std::nullopt;
   }
 
-  void append(std::string_view role, json::array parts) {
-    if (parts.empty()) return;
-    if (!contents_.empty()) {
-      auto& last = contents_.back().as_object();
-      if (last["role"].as_string() == role) {
-        auto& lp = last["parts"].as_array();
-        for (auto& p : parts) lp.push_back(std::move(p));
-        return;
-      }
-    }
-    contents_.push_back(json::object{{"role", role}, {"parts", std::move(parts)}});
-  }
+  void append(std::string_view role, json::array parts) { append_turn(contents_, role, "parts", std::move(parts)); }
 
   std::optional<GatewayError> user_parts(const json::value& content, size_t i, json::array& parts) const {
     if (content.is_null()) return std::nullopt;
@@ -499,16 +446,7 @@ class ChatEncoder {
 
     if (auto* stop = present(req_, "stop")) {
       json::array seqs;
-      if (stop->is_string()) {
-        seqs.push_back(*stop);
-      } else if (stop->is_array()) {
-        for (const auto& s : stop->get_array()) {
-          if (!s.is_string()) return invalid("'stop' must be a string or an array of strings.", "stop");
-          seqs.push_back(s);
-        }
-      } else {
-        return invalid("'stop' must be a string or an array of strings.", "stop");
-      }
+      if (auto e = stop_sequences(*stop, seqs)) return e;
       if (!seqs.empty()) generation_["stopSequences"] = std::move(seqs);
     }
 

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "dialects/json_fields.h"
 #include "dialects/openai/responses.h"
 #include "store/secret_box.h"
 
@@ -41,11 +42,6 @@ namespace {
 
 GatewayError invalid(std::string message, std::string param) {
   return GatewayError::make(ErrorKind::invalid_request, std::move(message), "invalid_request", std::move(param));
-}
-
-std::string_view str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
 }
 
 bool absent(const json::value* v) { return !v || v->is_null(); }

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "dialects/json_fields.h"
 #include "dialects/openai/responses.h"
 #include "http/sse.h"
 #include "store/secret_box.h"
@@ -11,11 +12,6 @@ namespace tollgate::dialects::openai::responses {
 namespace json = boost::json;
 
 namespace {
-
-std::string_view str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
-}
 
 json::object message_item(std::string_view id, std::string_view text, std::string_view status) {
   json::array content;
