@@ -185,6 +185,11 @@ void UsageSink::run() {
   std::vector<UsageRecord> batch;
   batch.reserve(options_.batch_max);
   auto backoff = std::chrono::milliseconds(50);
+  // After a burst, RSS must come back near idle (issue 18): once no record has come for
+  // kReleaseAfter the store's caches go back, and the main loop's malloc_trim returns them.
+  constexpr auto kReleaseAfter = std::chrono::seconds(5);
+  auto last_write = Clock::now();
+  bool released = true;
   purge_if_due(Clock::now());
   for (;;) {
     bool stopping;
@@ -205,7 +210,12 @@ void UsageSink::run() {
       if (batch.empty()) {
         if (stopping) break;
         lock.unlock();
-        purge_if_due(Clock::now());
+        const auto now = Clock::now();
+        purge_if_due(now);
+        if (!released && now - last_write >= kReleaseAfter) {
+          store_->release_memory();
+          released = true;
+        }
         continue;
       }
     }
@@ -216,6 +226,8 @@ void UsageSink::run() {
       stats_.written += batch.size();
       finished_seq_ += batch.size();
       batch.clear();
+      last_write = Clock::now();
+      released = false;
       backoff = std::chrono::milliseconds(50);
       progressed_.notify_all();
     } catch (const std::exception& e) {
