@@ -177,6 +177,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
   auto headers = base_headers(ctx, relay.content_type());
   headers.emplace_back("cache-control", "no-cache");
   for (auto& h : extra) headers.push_back(std::move(h));
+  http::Headers().swap(extra);
 
   http::SseReader reader;
   http::SseEvent ev;
@@ -186,7 +187,9 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
   auto send_head = [&]() -> net::awaitable<bool> {
     head_sent = true;
     ctx.status = 200;
-    co_return co_await ctx.ex.start_stream(200, headers);
+    bool ok = co_await ctx.ex.start_stream(200, headers);
+    http::Headers().swap(headers);  // written: not kept for the stream's length (issue 18)
+    co_return ok;
   };
 
   for (;;) {

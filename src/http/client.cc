@@ -282,20 +282,17 @@ struct UpstreamCall::Impl {
   // are taken from there; its buffer is as large as the largest read, not a fixed block:
   // issue 18, memory per open stream).
   template <class Stream>
-  net::awaitable<beast::error_code> read_more(Stream& s) {
+  net::awaitable<UpstreamFailure> read_more(Stream& s) {
     conn->lowest().expires_after(timeouts.idle);
     auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
-    co_return ec;
-  }
-  net::awaitable<UpstreamFailure> read_more() {
-    beast::error_code ec;
-    if (conn->tls)
-      ec = co_await read_more(*conn->tls);
-    else
-      ec = co_await read_more(*conn->plain);
     body_done = parser->is_done();
     if (!ec || (ec == bhttp::error::end_of_stream && body_done)) co_return UpstreamFailure::none;
     co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
+  }
+  // Not a coroutine: a waiting stream holds one frame less.
+  net::awaitable<UpstreamFailure> read_more() {
+    if (conn->tls) return read_more(*conn->tls);
+    return read_more(*conn->plain);
   }
 };
 

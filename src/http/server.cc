@@ -460,6 +460,10 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
       if constexpr (std::is_same_v<Stream, beast::tcp_stream>) watch_socket(transport.socket(), watch);
       else watch_client(stream, buf, watch);
     }
+    // The request is parsed out of the read buffer: on plain TCP nothing reads into it until
+    // the answer is out, which for a stream may be hours (issue 18: memory per open stream).
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+      if (buf.size() == 0) buf.shrink_to_fit();
 
     ++st.active;
     bool failed = false;
