@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -103,6 +104,27 @@ struct ClientWatch {
   std::function<void()> on_gone;
 };
 
+// A chunked answer's head as bytes, as beast's serializer writes it.
+std::string stream_head(int status, const Headers& headers, bool keep_alive) {
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{res};
+  sr.split(true);
+  std::string out;
+  beast::error_code ec;
+  while (!ec && !sr.is_header_done()) {
+    std::size_t n = 0;
+    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+      out += beast::buffers_to_string(buffers);
+      n = beast::buffer_bytes(buffers);
+    });
+    sr.consume(n);
+  }
+  return out;
+}
+
 // Stream is beast::tcp_stream (plain HTTP) or beast::ssl_stream<beast::tcp_stream> (TLS); the
 // timeouts live on the TCP stream underneath either way.
 template <class Stream>
@@ -153,6 +175,22 @@ class SessionExchange final : public Exchange {
     bhttp::response_serializer<bhttp::empty_body> sr{res};
     beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
+    if (ec) broken_ = true;
+    co_return !broken_;
+  }
+
+  using Exchange::start_stream;
+  net::awaitable<bool> start_stream(int status, const Headers& headers, std::string_view first) override {
+    if (first.empty()) co_return co_await start_stream(status, headers);
+    responded_ = true;
+    streaming_ = true;
+    std::string head = stream_head(status, headers, keep_alive_);
+    char size[24];
+    const auto size_len = fmt::format_to_n(size, sizeof size, "{:x}\r\n", first.size()).size;
+    std::array<net::const_buffer, 4> pieces{net::buffer(head), net::buffer(size, size_len),
+                                            net::buffer(first.data(), first.size()), net::buffer("\r\n", 2)};
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
     if (ec) broken_ = true;
     co_return !broken_;
   }
@@ -598,6 +636,11 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
 }
 
 }  // namespace
+
+net::awaitable<bool> Exchange::start_stream(int status, const Headers& headers, std::string_view first) {
+  if (!co_await start_stream(status, headers)) co_return false;
+  co_return co_await write_chunk(first);
+}
 
 ListenerCounters listener_counters() {
   return {g_accept_errors.load(std::memory_order_relaxed), g_refused.load(std::memory_order_relaxed),
