@@ -1,7 +1,8 @@
 // The guardrail scanner: prompts (user and tool sources) and answers, whole and streamed in
 // pieces whose sizes come from the input. Invariants: the streamed answer equals the whole
 // answer (a split never changes what is redacted) and redacted outputs contain no value that
-// the one-shot scan found.
+// the one-shot scan found; the PII pre-pass (detail::pii_candidates) never rules out a pattern
+// that matches the text.
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>
@@ -9,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include <re2/re2.h>
+
+#include "guardrails/detectors.h"
 #include "guardrails/guardrail.h"
 
 using namespace tollgate::guardrails;
@@ -55,6 +59,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto sel = p->select({"pii", "inj", "kw"});
   size_t step = 1 + data[0] % 32;
   std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+  static const auto patterns = [] {
+    std::vector<std::unique_ptr<RE2>> v;
+    for (const auto& pp : detail::pii_patterns()) v.push_back(std::make_unique<RE2>(pp.pattern));
+    return v;
+  }();
+  const uint32_t may = detail::pii_candidates(text);
+  for (size_t k = 0; k < patterns.size(); ++k)
+    if (!(may >> k & 1) && RE2::PartialMatch(text, *patterns[k])) {
+      fprintf(stderr, "pii_candidates ruled out %s, which matches: %s\n", detail::pii_patterns()[k].id,
+              printable(text).c_str());
+      abort();
+    }
 
   RestoreMap restore;
   std::vector<InputText> texts{{Source::user, text}, {Source::tool, text}};

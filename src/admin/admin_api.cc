@@ -1152,7 +1152,9 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind,
         std::vector<std::string> users;
         auto note_users = [&](const core::schema::Kind& other, const std::string& other_name, const json::object& o) {
           core::schema::references(other.fields, o, "", [&](const auto& f, std::string_view ref, const auto&) {
-            if (f.kind == kind.name && ref == name) users.push_back(other.singular + " " + other_name);
+            std::string user = other.singular + " " + other_name;
+            if (f.kind == kind.name && ref == name && std::ranges::find(users, user) == users.end())
+              users.push_back(std::move(user));
           });
         };
         for (const auto& other : core::schema::kinds())
@@ -1163,6 +1165,8 @@ AdminReply AdminApi::documents(Call& call, const core::schema::Kind& kind,
             note_users(*core::schema::find_kind("models"), m.name, json::parse(store::model_document(m)).as_object());
           for (const auto& k : snapshot->resources().keys)
             note_users(*core::schema::find_kind("keys"), k.name, json::parse(store::key_settings_document(k)).as_object());
+          for (const auto& t : snapshot->resources().teams)  // the file's (the store's are documents)
+            if (!t.cache.empty()) note_users(*core::schema::find_kind("teams"), t.name, json::object{{"cache", t.cache}});
         }
         if (!users.empty()) {
           std::string list;
@@ -1246,6 +1250,7 @@ AdminReply AdminApi::teams(Call& call) {
       o["name"] = t.name;
       if (!t.models.empty()) o["models"] = json::array(t.models.begin(), t.models.end());
       if (!t.webhook_url.empty()) o["webhook"] = t.webhook_url;
+      if (!t.cache.empty()) o["cache"] = t.cache;
       decorate(o);
       data.push_back(std::move(o));
     }

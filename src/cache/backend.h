@@ -20,9 +20,11 @@ class Backend {
   virtual void erase(const std::string& key) = 0;
 
   // Semantic entries (semantic.h): a log per partition of the keys stored in it, numbered in
-  // order, so an index in another process (or after a restart) learns them. A backend private
-  // to its process needs none (its index sees every put): these do nothing.
-  virtual void log_add(const std::string& partition, const std::string& key, std::chrono::seconds ttl) {}
+  // order, so an index in another process (or after a restart) learns them; it keeps the
+  // `max_entries` newest unexpired keys. A backend private to its process needs none (its
+  // index sees every put): these do nothing.
+  virtual void log_add(const std::string& partition, const std::string& key, std::chrono::seconds ttl,
+                       int64_t max_entries) {}
   // (key, number) logged after number `after`, oldest first, a bounded batch.
   virtual std::vector<std::pair<std::string, int64_t>> log_since(const std::string& partition, int64_t after) {
     return {};

@@ -16,8 +16,11 @@ Directive directive_of(std::string_view cache_control, std::string_view x_tollga
   return Directive::use;
 }
 
-const core::CachePolicy* policy_for(const core::Resources& r, const core::Key& key, const core::Model* model) {
-  const std::string& name = !key.cache.empty() ? key.cache : model ? model->cache : key.cache;
+const core::CachePolicy* policy_for(const core::Resources& r, const core::Key& key, const core::Team* team,
+                                    const core::Model* model) {
+  std::string_view name = key.cache;
+  if (name.empty() && team) name = team->cache;
+  if (name.empty() && model) name = model->cache;
   if (name.empty()) return nullptr;
   for (const auto& p : r.cache_policies)
     if (p.name == name) return &p;
@@ -50,7 +53,8 @@ std::string Backends::id_of(const core::CachePolicy& p) {
 SemanticIndex& Backends::index_for(const core::CachePolicy& p) {
   std::lock_guard lock(mu_);
   auto& index = indexes_[id_of(p)];
-  if (!index) index = std::make_shared<SemanticIndex>();
+  if (!index) index = std::make_shared<SemanticIndex>(p.max_entries);
+  else index->set_max_entries(p.max_entries);
   return *index;
 }
 

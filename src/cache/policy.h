@@ -24,8 +24,11 @@ class SemanticIndex;
 enum class Directive { use, bypass, refresh };
 Directive directive_of(std::string_view cache_control, std::string_view x_tollgate_cache);
 
-// The policy for a key calling a model: the key's, else the model's; nullptr when neither.
-const core::CachePolicy* policy_for(const core::Resources& r, const core::Key& key, const core::Model* model);
+// The policy for a key calling a model: the key's, else its team's, else the model's (the most
+// particular caller first: a team sets its keys' default, a model only the fallback); nullptr
+// when none names one.
+const core::CachePolicy* policy_for(const core::Resources& r, const core::Key& key, const core::Team* team,
+                                    const core::Model* model);
 
 // "" when `chat` (canonical) may use `p`; else why not (for the access log): tools offered
 // where the policy does not allow them, or a temperature above its limit.

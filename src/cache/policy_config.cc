@@ -9,7 +9,7 @@ using core::YamlReader;
 
 std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::Node& n, const std::string& at) {
   if (!in.fields(n, at, {"name", "mode", "ttl_s", "scope", "backend", "max_bytes", "embedding_model",
-                         "threshold", "allow_tools", "max_temperature"}))
+                         "threshold", "max_entries", "allow_tools", "max_temperature"}))
     return std::nullopt;
   core::CachePolicy p;
   auto field = [&](const char* f) { return YamlReader::child(at, f); };
@@ -33,13 +33,15 @@ std::optional<core::CachePolicy> read_cache_policy(YamlReader& in, const YAML::N
   if (auto v = in.string(n["embedding_model"], field("embedding_model"))) p.embedding_model = *v;
   if (n["threshold"])
     if (auto v = in.number(n["threshold"], field("threshold"), 0.5, 1)) p.threshold = *v;
+  if (n["max_entries"])
+    if (auto v = in.integer(n["max_entries"], field("max_entries"), 1, 100'000'000)) p.max_entries = *v;
   if (auto v = in.boolean(n["allow_tools"], field("allow_tools"))) p.allow_tools = *v;
   if (n["max_temperature"])
     if (auto v = in.number(n["max_temperature"], field("max_temperature"), 0, 2)) p.max_temperature = *v;
   if (p.mode == "semantic" && p.embedding_model.empty() && !n["embedding_model"])
     in.error(n, field("embedding_model"), "is required for a semantic policy (an embeddings model alias)");
   if (p.mode != "semantic") {
-    for (const char* f : {"embedding_model", "threshold"})
+    for (const char* f : {"embedding_model", "threshold", "max_entries"})
       if (n[f]) in.error(n[f], field(f), "applies to mode: semantic only");
   }
   return p;
@@ -78,6 +80,7 @@ void validate_cache_policies(const core::Resources& r, const AddFinding& add) {
   };
   for (std::size_t i = 0; i < r.models.size(); ++i) check("models", i, r.models[i].cache);
   for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].cache);
+  for (std::size_t i = 0; i < r.teams.size(); ++i) check("teams", i, r.teams[i].cache);
 }
 
 }  // namespace tollgate::cache

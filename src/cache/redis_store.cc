@@ -107,15 +107,28 @@ class RedisStore final : public Backend {
   }
 
   // The log is a sorted set scored by a counter of its own, bumped in the same script, so
-  // numbers follow the order of the writes whatever the replicas' clocks say.
-  void log_add(const std::string& partition, const std::string& key, std::chrono::seconds ttl) override {
+  // numbers follow the order of the writes whatever the replicas' clocks say. A second set
+  // scores the same keys by expiry in unix ms (the writer's clock: a second off matters little): keys
+  // past it leave both, and past `max_entries` the oldest leave, so a busy partition's log
+  // stays as small as the entries it can still serve.
+  void log_add(const std::string& partition, const std::string& key, std::chrono::seconds ttl,
+               int64_t max_entries) override {
     static constexpr std::string_view kScript =
-        "local n = redis.call('INCR', KEYS[2]) redis.call('ZADD', KEYS[1], n, ARGV[1]) "
-        "redis.call('EXPIRE', KEYS[1], ARGV[2]) redis.call('EXPIRE', KEYS[2], ARGV[2]) return n";
-    std::string log = std::string(kPrefix) + "log:" + partition, seq = log + ":seq", secs = std::to_string(ttl.count());
-    const char* argv[] = {"EVAL", kScript.data(), "2", log.c_str(), seq.c_str(), key.c_str(), secs.c_str()};
-    size_t lens[] = {4, kScript.size(), 1, log.size(), seq.size(), key.size(), secs.size()};
-    run(7, argv, lens);
+        "local function rem(list) for i = 1, #list, 1000 do local part = {unpack(list, i, math.min(i + 999, #list))} "
+        "redis.call('ZREM', KEYS[1], unpack(part)) redis.call('ZREM', KEYS[3], unpack(part)) end end "
+        "local n = redis.call('INCR', KEYS[2]) "
+        "redis.call('ZADD', KEYS[1], n, ARGV[1]) redis.call('ZADD', KEYS[3], ARGV[3] + 1000 * ARGV[2], ARGV[1]) "
+        "rem(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])) "
+        "local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4]) "
+        "if over > 0 then rem(redis.call('ZRANGE', KEYS[1], 0, over - 1)) end "
+        "for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end return n";
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string log = std::string(kPrefix) + "log:" + partition, seq = log + ":seq", expiry = log + ":exp",
+                secs = std::to_string(ttl.count()), at = std::to_string(now_ms), cap = std::to_string(std::max<int64_t>(max_entries, 1));
+    const char* argv[] = {"EVAL", kScript.data(), "3", log.c_str(), seq.c_str(), expiry.c_str(), key.c_str(),
+                          secs.c_str(), at.c_str(), cap.c_str()};
+    size_t lens[] = {4, kScript.size(), 1, log.size(), seq.size(), expiry.size(), key.size(), secs.size(), at.size(), cap.size()};
+    run(10, argv, lens);
   }
   std::vector<std::pair<std::string, int64_t>> log_since(const std::string& partition, int64_t after) override {
     std::string log = std::string(kPrefix) + "log:" + partition, from = "(" + std::to_string(after);

@@ -6,6 +6,7 @@
 #define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
@@ -35,8 +36,6 @@ std::optional<std::string> text_of(const json::value& content) {
 
 // hnswlib's small-world graph: M links per node, ef candidates while building and searching.
 constexpr std::size_t kLinks = 16, kEfConstruction = 100, kEfSearch = 64;
-// A partition per conversation prefix and scope: most hold few entries, so each starts small.
-constexpr std::size_t kFirstCapacity = 16;
 constexpr std::size_t kCandidates = 4;  // the nearest may have expired; a few more are looked at
 
 }  // namespace
@@ -66,106 +65,206 @@ bool normalize(std::vector<float>& v) {
   return true;
 }
 
-// One partition's graph. hnswlib labels are numbers: ours index `keys`.
+// One partition: slots by label (hnswlib labels are numbers), a removed one with its key
+// cleared; the vectors flat (dims floats a slot) until the graph takes them.
 struct SemanticIndex::Partition {
-  std::mutex mu;
+  std::string name;
   std::size_t dims = 0;
+  struct Slot {
+    std::string key;
+    Expiry::iterator at;
+  };
+  std::vector<Slot> slots;
+  std::vector<float> flat;
   std::unique_ptr<hnswlib::InnerProductSpace> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
-  std::vector<std::string> keys;
-  std::unordered_map<std::string, hnswlib::labeltype> labels;
-  int64_t log_seen = 0;  // the backend log's last sequence number read
+  std::unordered_map<std::string, std::size_t> labels;  // live keys
+  std::size_t live() const { return labels.size(); }
 };
 
-SemanticIndex::SemanticIndex() = default;
+SemanticIndex::SemanticIndex(std::size_t max_entries) : max_entries_(std::max<std::size_t>(max_entries, 1)) {}
 SemanticIndex::~SemanticIndex() = default;
 
-SemanticIndex::Partition& SemanticIndex::partition(const std::string& name) {
+void SemanticIndex::set_max_entries(std::size_t n) {
   std::lock_guard lock(mu_);
+  max_entries_ = std::max<std::size_t>(n, 1);
+}
+
+SemanticIndex::Partition& SemanticIndex::partition(const std::string& name) {
   auto& p = partitions_[name];
-  if (!p) p = std::make_unique<Partition>();
+  if (!p) {
+    p = std::make_unique<Partition>();
+    p->name = name;
+  }
   return *p;
 }
 
-std::vector<SemanticIndex::Match> SemanticIndex::nearest(const std::string& name, std::span<const float> v,
-                                                         double threshold) {
-  Partition& p = partition(name);
-  std::lock_guard lock(p.mu);
-  std::vector<Match> out;
-  if (!p.graph || v.size() != p.dims) return out;
-  auto found = p.graph->searchKnn(v.data(), kCandidates);
-  while (!found.empty()) {  // farthest first
-    auto [distance, label] = found.top();
-    found.pop();
-    double similarity = 1.0 - distance;  // inner product distance of unit vectors
-    if (similarity >= threshold) out.push_back({p.keys.at(label), std::min(similarity, 1.0)});
+// Entries past their time, then the soonest to expire while over the cap, leave.
+void SemanticIndex::sweep(int64_t now_ms) {
+  while (!expiry_.empty() && (expiry_.begin()->first <= now_ms || expiry_.size() > max_entries_))
+    drop(expiry_.begin());
+}
+
+void SemanticIndex::drop(Expiry::iterator at) {
+  auto [p, label] = at->second;
+  expiry_.erase(at);
+  p->labels.erase(p->slots[label].key);
+  p->slots[label].key = std::string();  // frees a long key's buffer too
+  if (p->graph) p->graph->markDelete(label);
+  if (p->live() == 0) {
+    partitions_.erase(partitions_.find(p->name));  // the graph, vectors and slots with it
+    return;
   }
-  std::reverse(out.begin(), out.end());
+  if (p->slots.size() - p->live() > p->live()) compact(*p);
+}
+
+// Appends a slot; its vector goes to the graph, or to the flat store (which becomes a graph
+// once the partition is large enough to repay one).
+void SemanticIndex::place(Partition& p, std::string key, std::span<const float> v, Expiry::iterator at) {
+  const std::size_t label = p.slots.size();
+  at->second = {&p, label};
+  p.labels.emplace(key, label);
+  p.slots.push_back({std::move(key), at});
+  if (!p.graph) {
+    p.flat.insert(p.flat.end(), v.begin(), v.end());
+    if (p.live() < kGraphFrom) return;
+    p.space = std::make_unique<hnswlib::InnerProductSpace>(p.dims);
+    p.graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(p.space.get(), p.live() * 2, kLinks, kEfConstruction);
+    p.graph->setEf(kEfSearch);
+    for (std::size_t l = 0; l < p.slots.size(); ++l)
+      if (!p.slots[l].key.empty()) p.graph->addPoint(p.flat.data() + l * p.dims, l);
+    std::vector<float>().swap(p.flat);
+    return;
+  }
+  if (p.graph->cur_element_count == p.graph->max_elements_) p.graph->resizeIndex(p.graph->max_elements_ * 2);
+  p.graph->addPoint(v.data(), label);
+}
+
+// More removed slots than live ones: the live ones are placed anew, and what the removed held
+// (flat vectors, graph nodes) is freed.
+void SemanticIndex::compact(Partition& p) {
+  std::vector<Partition::Slot> slots;
+  std::vector<float> vectors;
+  slots.reserve(p.live());
+  vectors.reserve(p.live() * p.dims);
+  for (std::size_t l = 0; l < p.slots.size(); ++l) {
+    if (p.slots[l].key.empty()) continue;
+    if (p.graph) {
+      auto v = p.graph->getDataByLabel<float>(l);
+      vectors.insert(vectors.end(), v.begin(), v.end());
+    } else {
+      vectors.insert(vectors.end(), p.flat.begin() + l * p.dims, p.flat.begin() + (l + 1) * p.dims);
+    }
+    slots.push_back(std::move(p.slots[l]));
+  }
+  p.graph.reset();
+  p.space.reset();
+  std::vector<float>().swap(p.flat);
+  std::vector<Partition::Slot>().swap(p.slots);
+  p.labels.clear();
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    place(p, std::move(slots[i].key), std::span<const float>(vectors).subspan(i * p.dims, p.dims), slots[i].at);
+}
+
+std::vector<SemanticIndex::Match> SemanticIndex::nearest(const std::string& name, std::span<const float> v,
+                                                         double threshold, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  sweep(now_ms);
+  std::vector<Match> out;
+  auto it = partitions_.find(name);
+  if (it == partitions_.end() || v.size() != it->second->dims) return out;
+  const Partition& p = *it->second;
+  std::vector<std::pair<float, std::size_t>> found;  // (distance, label)
+  if (p.graph) {
+    auto heap = p.graph->searchKnn(v.data(), kCandidates);
+    for (; !heap.empty(); heap.pop()) found.emplace_back(heap.top().first, heap.top().second);
+  } else {
+    for (std::size_t l = 0; l < p.slots.size(); ++l)
+      if (!p.slots[l].key.empty())
+        found.emplace_back(hnswlib::InnerProductDistance(v.data(), p.flat.data() + l * p.dims, &p.dims), l);
+  }
+  std::sort(found.begin(), found.end());
+  for (auto [distance, label] : found) {
+    double similarity = 1.0 - distance;  // inner product distance of unit vectors
+    if (similarity < threshold || out.size() == kCandidates) break;
+    out.push_back({p.slots[label].key, std::min(similarity, 1.0)});
+  }
   return out;
 }
 
-void SemanticIndex::add(const std::string& name, const std::string& key, std::span<const float> v) {
-  Partition& p = partition(name);
-  std::lock_guard lock(p.mu);
-  if (v.empty() || p.labels.contains(key)) return;
-  if (!p.graph) {
-    p.dims = v.size();
-    p.space = std::make_unique<hnswlib::InnerProductSpace>(p.dims);
-    p.graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(p.space.get(), kFirstCapacity, kLinks, kEfConstruction);
-    p.graph->setEf(kEfSearch);
+void SemanticIndex::add(const std::string& name, const std::string& key, std::span<const float> v, int64_t expires_ms,
+                        int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (v.empty() || expires_ms <= now_ms) return;
+  if (auto it = partitions_.find(name); it != partitions_.end()) {
+    if (it->second->labels.contains(key)) return;
+    if (v.size() != it->second->dims) return;  // the embedding model changed its size: cannot be compared
   }
-  if (v.size() != p.dims) return;  // the embedding model changed its size: this one cannot be compared
-  if (p.keys.size() == p.graph->max_elements_) p.graph->resizeIndex(p.keys.size() * 2);
-  hnswlib::labeltype label = p.keys.size();
-  p.graph->addPoint(v.data(), label);
-  p.keys.push_back(key);
-  p.labels.emplace(key, label);
+  Partition& p = partition(name);
+  p.dims = v.size();
+  place(p, key, v, expiry_.emplace(expires_ms, std::pair<Partition*, std::size_t>{&p, 0}));
+  sweep(now_ms);
 }
 
 void SemanticIndex::forget(const std::string& name, const std::string& key) {
-  Partition& p = partition(name);
-  std::lock_guard lock(p.mu);
-  auto it = p.labels.find(key);
-  if (it == p.labels.end() || !p.graph) return;
-  try {
-    p.graph->markDelete(it->second);
-  } catch (const std::exception&) {
-    // already deleted
-  }
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(name);
+  if (it == partitions_.end()) return;
+  auto label = it->second->labels.find(key);
+  if (label != it->second->labels.end()) drop(it->second->slots[label->second].at);
 }
 
-void SemanticIndex::catch_up(const std::string& name, Backend& backend) {
-  int64_t seen;
+void SemanticIndex::catch_up(const std::string& name, Backend& backend, std::chrono::seconds ttl, int64_t now_ms) {
+  int64_t seen = 0;
   {
-    Partition& p = partition(name);
-    std::lock_guard lock(p.mu);
-    seen = p.log_seen;
+    std::lock_guard lock(mu_);
+    if (auto it = log_seen_.find(name); it != log_seen_.end()) seen = it->second.number;
   }
-  auto logged = backend.log_since(name, seen);
+  auto logged = backend.log_since(name, seen);  // outside the lock: I/O
   if (logged.empty()) return;
-  for (const auto& [key, seq] : logged) {
-    seen = std::max(seen, seq);
+  const int64_t ttl_ms = std::chrono::milliseconds(ttl).count();
+  for (const auto& [key, number] : logged) {
+    seen = std::max(seen, number);
     {
-      Partition& p = partition(name);
-      std::lock_guard lock(p.mu);
-      if (p.labels.contains(key)) continue;
+      std::lock_guard lock(mu_);
+      auto it = partitions_.find(name);
+      if (it != partitions_.end() && it->second->labels.contains(key)) continue;
     }
     auto text = backend.get(key);
     auto entry = text ? decode_entry(*text) : std::nullopt;
     if (!entry || entry->embedding.empty()) continue;  // expired since it was logged
-    if (normalize(entry->embedding)) add(name, key, entry->embedding);
+    if (normalize(entry->embedding)) add(name, key, entry->embedding, entry->stored_at_ms + ttl_ms, now_ms);
   }
-  Partition& p = partition(name);
-  std::lock_guard lock(p.mu);
-  p.log_seen = std::max(p.log_seen, seen);
+  std::lock_guard lock(mu_);
+  if (log_seen_.size() >= max_entries_)
+    std::erase_if(log_seen_, [&](const auto& s) { return s.second.until_ms <= now_ms; });
+  if (log_seen_.size() >= max_entries_) log_seen_.clear();  // read again from the start: slower, not wrong
+  Seen& s = log_seen_[name];
+  s.number = std::max(s.number, seen);
+  s.until_ms = now_ms + ttl_ms;
 }
 
 std::size_t SemanticIndex::size() const {
   std::lock_guard lock(mu_);
-  std::size_t n = 0;
+  return expiry_.size();
+}
+
+std::size_t SemanticIndex::partitions() const {
+  std::lock_guard lock(mu_);
+  return partitions_.size();
+}
+
+std::size_t SemanticIndex::bytes() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = expiry_.size() * 64 + log_seen_.size() * 128;  // tree nodes
   for (const auto& [name, p] : partitions_) {
-    std::lock_guard plock(p->mu);
-    n += p->keys.size();
+    n += sizeof(Partition) + name.capacity() + p->flat.capacity() * sizeof(float) +
+         p->slots.capacity() * sizeof(Partition::Slot) + p->live() * 64;  // label map nodes
+    for (const auto& s : p->slots) n += s.key.capacity();
+    if (const auto* g = p->graph.get())
+      n += g->max_elements_ * (g->size_data_per_element_ + sizeof(void*) + sizeof(int) + sizeof(std::mutex) +
+                               sizeof(unsigned short)) +
+           g->link_list_update_locks_.size() * sizeof(std::mutex) + g->cur_element_count * 2 * sizeof(void*);
   }
   return n;
 }

@@ -503,6 +503,7 @@ std::optional<Team> read_team(YamlReader& in, const YAML::Node& n, const std::st
   t.limits = limits_of(doc->if_contains("limits"));
   t.budget = budget_of(doc->if_contains("budget"));
   if (auto* w = doc->if_contains("webhook"); w && w->is_string()) t.webhook_url = std::string(w->as_string());
+  if (auto* c = doc->if_contains("cache"); c && c->is_string()) t.cache = std::string(c->as_string());
   return t;
 }
 

@@ -136,6 +136,7 @@ struct CachePolicy {
   int64_t max_bytes = 64 << 20;     // local backend: the LRU's byte cap
   std::string embedding_model;      // semantic: the alias that embeds request texts
   double threshold = 0.95;          // semantic: the least cosine similarity that is a hit
+  int64_t max_entries = 10'000;     // semantic: vectors the index holds (and a partition's log keeps)
   std::optional<bool> allow_tools;  // requests with tools are cached (default: exact yes, semantic no)
   std::optional<double> max_temperature;  // only requests at or below (default: exact any, semantic 0)
 };
@@ -197,7 +198,7 @@ struct Key {
   std::map<std::string, Limits> model_limits;  // this key on one model (alias -> limits)
   std::vector<std::string> guardrails;         // policy names
   std::optional<McpGrant> mcp;                 // MCP: none means no MCP access
-  std::string cache;                           // a cache policy's name; wins over the model's
+  std::string cache;                           // a cache policy's name; wins over its team's and the model's
   std::string team;                            // its team (teams), "" for none; also a cache scope
 };
 
@@ -209,6 +210,7 @@ struct Team {
   Limits limits;
   Budget budget;
   std::string webhook_url;  // budget alerts of this team and its keys; "" : tollgate.yaml's
+  std::string cache;        // a cache policy's name for its keys; a key's own wins, the model's yields
 };
 
 struct Resources {

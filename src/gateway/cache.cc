@@ -1,5 +1,5 @@
 // Phase 6b, cache: between admit and dispatch. A request under a cache policy (the key's, else
-// the model's) is looked up by the hash of what determines its answer (cache/cache_key.h);
+// its team's, else the model's) is looked up by the hash of what determines its answer (cache/cache_key.h);
 // a hit is answered from the stored canonical completion in the caller's dialect, whole or as
 // a stream, through the output guardrails like a fresh answer; a miss taps the answer on its
 // way out (relay.cc, respond_completion) and stores it once it completed well.
@@ -54,10 +54,11 @@ net::awaitable<void> answer_hit(RequestContext& ctx, cache::Entry& entry) {
   } else {
     co_await respond_completion(ctx, entry.completion, caller);
   }
-  // Nothing was spent: known zero tokens, priced (zero) when the price is known, else unknown.
+  // Nothing was spent: known zero tokens at a known zero cost, whether or not the price is
+  // known (the unknown is what the hit saved: saved_usd null).
   ctx.usage = core::Usage{};
   ctx.usage.known = true;
-  ctx.cost_usd = ctx.target ? obs::cost_of(ctx.target->pricing, ctx.usage) : std::nullopt;
+  ctx.cost_usd = 0.0;
 }
 
 std::optional<cache::Entry> stored_entry(cache::Backend& backend, const std::string& key) {
@@ -109,7 +110,7 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
   const auto shape = shape_of(ctx);
   if (!shape || !ctx.doc.is_object()) co_return false;
   const core::CachePolicy* policy =
-      cache::policy_for(ctx.snapshot->resources(), *ctx.key, ctx.model ? &ctx.model->spec : nullptr);
+      cache::policy_for(ctx.snapshot->resources(), *ctx.key, ctx.team, ctx.model ? &ctx.model->spec : nullptr);
   if (!policy || !ctx.gateway.cache) co_return false;
   auto directive = cache::directive_of(ctx.ex.header("cache-control"), ctx.ex.header("x-tollgate-cache"));
   // Reversibly redacted requests are never cached: their answers carry the caller's own values
@@ -146,9 +147,10 @@ net::awaitable<bool> serve_from_cache(RequestContext& ctx) {
       auto vector = co_await embed_for_cache(ctx, policy->embedding_model, query->text);
       if (vector && cache::normalize(*vector)) {
         cache::SemanticIndex& index = ctx.gateway.cache->index_for(*policy);
-        index.catch_up(query->partition, *ctx.cache.backend);
+        const int64_t now = unix_ms();
+        index.catch_up(query->partition, *ctx.cache.backend, std::chrono::seconds(policy->ttl_s), now);
         if (lookup)
-          for (const auto& match : index.nearest(query->partition, *vector, policy->threshold)) {
+          for (const auto& match : index.nearest(query->partition, *vector, policy->threshold, now)) {
             if (auto entry = stored_entry(*ctx.cache.backend, match.key)) {
               ctx.cache.similarity = match.similarity;
               co_await answer_hit(ctx, *entry);
@@ -179,8 +181,9 @@ void store_in_cache(RequestContext& ctx) {
   const auto ttl = std::chrono::seconds(ctx.cache.policy->ttl_s);
   ctx.cache.backend->put(ctx.cache.key, cache::encode_entry(e), ttl);
   if (ctx.cache.index) {
-    ctx.cache.backend->log_add(ctx.cache.partition, ctx.cache.key, ttl);
-    ctx.cache.index->add(ctx.cache.partition, ctx.cache.key, ctx.cache.embedding);
+    ctx.cache.backend->log_add(ctx.cache.partition, ctx.cache.key, ttl, ctx.cache.policy->max_entries);
+    ctx.cache.index->add(ctx.cache.partition, ctx.cache.key, ctx.cache.embedding,
+                         e.stored_at_ms + std::chrono::milliseconds(ttl).count(), e.stored_at_ms);
   }
 }
 

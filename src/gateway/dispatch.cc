@@ -151,14 +151,9 @@ net::awaitable<AttemptResult> openai_whole(RequestContext& ctx, http::UpstreamCa
   }
   dialects::openai::read_usage_from_body(body, ctx.usage);
   if (guards_output(ctx)) {
-    boost::system::error_code ec;
-    auto answer = json::parse(body, ec);
-    if (!ec) {
-      if (auto blocked = guard_answer(ctx, answer)) {
-        co_await respond_error(ctx, *blocked);
-        co_return AttemptResult::answered();
-      }
-      body = json::serialize(answer);
+    if (auto blocked = guard_answer_body(ctx, body)) {
+      co_await respond_error(ctx, *blocked);
+      co_return AttemptResult::answered();
     }
   }
   auto content_type = call.header("content-type");

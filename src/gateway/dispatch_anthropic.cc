@@ -176,14 +176,9 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
   }
   if (!count) anthropic::read_usage_from_body(body, ctx.usage);
   if (!count && guards_output(ctx)) {
-    boost::system::error_code ec;
-    auto answer = json::parse(body, ec);
-    if (!ec) {
-      if (auto blocked = guard_answer(ctx, answer)) {
-        co_await respond_error(ctx, *blocked);
-        co_return AttemptResult::answered();
-      }
-      body = json::serialize(answer);
+    if (auto blocked = guard_answer_body(ctx, body)) {
+      co_await respond_error(ctx, *blocked);
+      co_return AttemptResult::answered();
     }
   }
   co_await relay_whole(ctx, status, "application/json", std::move(body), std::move(extra));

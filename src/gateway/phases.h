@@ -37,7 +37,12 @@ const core::CompiledModel* match_pattern_alias(const core::Snapshot& snapshot, s
 // 5. guard (guard.cc): guardrail policies over the request's texts; and over answers.
 std::optional<core::GatewayError> guard(RequestContext& ctx);
 bool guards_output(const RequestContext& ctx);
-std::optional<core::GatewayError> guard_answer(RequestContext& ctx, boost::json::value& answer);
+// `rewritten`, when given, is set when a text of the answer changed.
+std::optional<core::GatewayError> guard_answer(RequestContext& ctx, boost::json::value& answer,
+                                               bool* rewritten = nullptr);
+// A whole answer's bytes guarded: rewritten only when a policy changed a text (the caller gets
+// the upstream's bytes otherwise); a block is returned. Bodies that are not JSON pass as they are.
+std::optional<core::GatewayError> guard_answer_body(RequestContext& ctx, std::string& body);
 // Counts hits in metrics and in the request's record (`output`: found in the answer).
 void note_guard_findings(RequestContext& ctx, std::span<const guardrails::Finding> findings, bool output);
 // The texts a moderation endpoint judges: the user's and tools' (as the guard left them).

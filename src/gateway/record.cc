@@ -157,7 +157,8 @@ void record(RequestContext& ctx) {
   if (ctx.upstream_seconds >= 0) s.upstream_seconds = ctx.upstream_seconds;
   ctx.gateway.metrics.record(s);
   if (ctx.cache.status == "hit" || ctx.cache.status == "miss")
-    ctx.gateway.metrics.cache_result(model, s.key, ctx.cache.status == "hit", ctx.cache.saved, ctx.cache.saved_usd);
+    ctx.gateway.metrics.cache_result(model, s.key, s.team, ctx.cache.status == "hit", ctx.cache.saved,
+                                     ctx.cache.saved_usd);
   const std::string cache = cache_json(ctx);
 
   const double ttft_ms = ttft >= 0 ? ttft * 1000 : -1;

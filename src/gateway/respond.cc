@@ -10,7 +10,7 @@ namespace tollgate::gateway {
 
 http::Headers base_headers(const RequestContext& ctx, std::string_view content_type) {
   http::Headers h;
-  h.reserve(4);
+  h.reserve(ctx.limit_decision ? 14 : 7);  // room for the target's and the upstream's too
   h.emplace_back("content-type", std::string(content_type));
   h.emplace_back("x-request-id", ctx.request_id);
   if (ctx.limit_decision) {

@@ -23,6 +23,7 @@ struct Detector {
   std::unique_ptr<RE2> re;
   detail::Validator validate = nullptr;
   bool private_key = false;
+  int pii_pattern = -1;  // its index in detail::pii_patterns() (a built-in PII detector)
   double weight_user = 1, weight_tool = 1;
   detail::InjectionRule::Special special = detail::InjectionRule::none;
   std::vector<size_t> policies;  // the policies this detector serves
@@ -55,6 +56,9 @@ struct CompiledPolicies::Impl {
   std::vector<size_t> input_index, output_index;
   size_t keyword_hold = 0;  // bytes a deny-list entry may span across words (stream hold)
 
+  // False when no detector serving `sel` can match `text`: only built-in PII policies are
+  // selected and detail::pii_candidates() rules out every one of their patterns.
+  bool may_match(std::string_view text, const Selection& sel) const;
   bool serves(const Detector& d, const Selection& sel) const {
     for (size_t p : d.policies)
       if (sel.has(p)) return true;

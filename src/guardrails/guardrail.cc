@@ -127,6 +127,7 @@ std::shared_ptr<const CompiledPolicies> CompiledPolicies::compile(
           Detector d{Kind::pii, pii[k].entity, pii[k].label};
           d.validate = pii[k].validate;
           d.private_key = pii[k].private_key;
+          d.pii_pattern = static_cast<int>(k);
           if (!add_detector(std::move(d), pii[k].pattern, fmt::format("built-in {}", pii[k].id)))
             continue;
           pii_detector[k] = impl->detectors.size() - 1;
@@ -246,10 +247,19 @@ void CompiledPolicies::Impl::find_all(const Detector& d, std::string_view text,
   }
 }
 
+bool CompiledPolicies::Impl::may_match(std::string_view text, const Selection& sel) const {
+  for (size_t pi = 0; pi < policies.size(); ++pi)
+    if (sel.has(pi) && policies[pi].kind != Kind::pii) return true;
+  const uint32_t may = detail::pii_candidates(text);
+  for (const auto& d : detectors)
+    if (d.pii_pattern >= 0 && (may >> d.pii_pattern & 1) && serves(d, sel)) return true;
+  return false;
+}
+
 void CompiledPolicies::Impl::scan(std::string_view text, bool output, const Selection& sel,
                                   std::vector<Hit>& hits, std::span<const size_t> start) const {
   hits.clear();
-  if (sel.empty() || text.empty()) return;
+  if (sel.empty() || text.empty() || !may_match(text, sel)) return;
   const auto& set = output ? *output_set : *input_set;
   const auto& index = output ? output_index : input_index;
   std::vector<int> matched;
@@ -547,6 +557,10 @@ bool CompiledPolicies::scans_output(const Selection& sel, const RestoreMap* rest
   for (size_t pi = 0; pi < impl_->policies.size(); ++pi)
     if (sel.has(pi) && impl_->policies[pi].kind != Kind::injection) return true;
   return false;
+}
+
+bool CompiledPolicies::may_hit(const Selection& sel, std::string_view text) const {
+  return !sel.empty() && impl_->may_match(text, sel);
 }
 
 PolicySpec policy_spec(const core::Guardrail& g) {

@@ -149,6 +149,11 @@ class CompiledPolicies {
   // relay forwards answers untouched otherwise (injection rules read prompts only).
   bool scans_output(const Selection& sel, const RestoreMap* restore) const;
 
+  // False when no selected policy can find anything in `text` nor in any part of it: only
+  // built-in PII policies are selected and a cheap pass rules out each of their patterns
+  // (detail::pii_candidates). True means: scan to know.
+  bool may_hit(const Selection& sel, std::string_view text) const;
+
   struct Impl;
 
  private:

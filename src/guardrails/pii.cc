@@ -8,6 +8,10 @@
 #include <cctype>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "guardrails/detectors.h"
 
 namespace tollgate::guardrails::detail {
@@ -288,7 +292,135 @@ constexpr PiiPattern kPii[] = {
      nullptr, true},
 };
 
+// kPii's indices, for pii_candidates().
+enum Pattern : uint32_t {
+  kEmail, kPhoneIntl, kPhoneNanp, kCard, kSsn, kIban, kIpv4, kIpv6, kOpenAiKey, kStripeKey,
+  kAwsAccessKey, kAwsSecretKey, kGithubToken, kGithubPat, kGitlabToken, kSlackToken, kGoogleKey,
+  kJwt, kPrivateKey, kPatterns
+};
+constexpr bool same(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+static_assert(std::size(kPii) == kPatterns);
+static_assert(same(kPii[kEmail].id, "email") && same(kPii[kPhoneNanp].id, "phone_nanp") &&
+              same(kPii[kCard].id, "credit_card") && same(kPii[kIpv6].id, "ipv6") &&
+              same(kPii[kAwsSecretKey].id, "aws_secret_key") && same(kPii[kGoogleKey].id, "google_api_key") &&
+              same(kPii[kPrivateKey].id, "private_key"));
+
+constexpr uint32_t bit(Pattern p) { return uint32_t{1} << p; }
+
+// The bytes every match of some pattern holds (see pii_candidates), and a few neighbours that
+// make the test cheaper ('/', '>', '?': at_trigger passes over them).
+bool is_trigger(unsigned char c) {
+  return (c >= '-' && c <= ':') || c == '+' || c == '=' || c == '_' || c == '@' || c == 'A' || c == '>' ||
+         c == '?';
+}
+bool is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+bool is_hex(unsigned char c) { return is_digit(static_cast<char>(c)) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+
+// Bit k set: p[k] is a trigger ('-' to ':', '=' to 'A', '+', '_'). Prose is mostly letters and
+// spaces, so most blocks of 16 have none and cost a dozen instructions.
+uint32_t trigger_mask(const unsigned char* p) {
+#if defined(__SSE2__)
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  auto in = [&](unsigned char lo, unsigned char hi) {  // lo <= b <= hi, unsigned
+    __m128i d = _mm_sub_epi8(b, _mm_set1_epi8(static_cast<char>(lo)));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(static_cast<char>(hi - lo))), d);
+  };
+  __m128i m = _mm_or_si128(in('-', ':'), in('=', 'A'));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(b, _mm_set1_epi8('+')));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(b, _mm_set1_epi8('_')));
+  return static_cast<uint32_t>(_mm_movemask_epi8(m));
+#else
+  uint32_t m = 0;
+  for (int k = 0; k < 16; ++k)
+    if (is_trigger(p[k])) m |= uint32_t{1} << k;
+  return m;
+#endif
+}
+
 }  // namespace
+
+uint32_t pii_candidates(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  auto ends_with = [&](size_t end, std::string_view s) {  // text[end - |s|, end) == s
+    return end >= s.size() && std::memcmp(p + end - s.size(), s.data(), s.size()) == 0;
+  };
+  auto starts_with = [&](size_t at, std::string_view s) {
+    return at + s.size() <= n && std::memcmp(p + at, s.data(), s.size()) == 0;
+  };
+  auto digit = [&](size_t i) { return i < n && is_digit(static_cast<char>(p[i])); };
+  uint32_t may = 0;
+  int run = 0;    // consecutive digits up to this one
+  int chain = 0;  // digits joined by at most one ' ' or '-' (a card number)
+  int dots = 0;   // single dots between digit groups (an IPv4 address)
+  auto at_trigger = [&](size_t i) {
+    const unsigned char c = p[i];
+    if (is_digit(static_cast<char>(c))) {
+      const bool after_digit = i > 0 && digit(i - 1);
+      run = after_digit ? run + 1 : 1;
+      if (run >= 4) may |= bit(kPhoneNanp) | bit(kSsn);  // both end in [0-9]{4}
+      if (after_digit || (i >= 2 && (p[i - 1] == ' ' || p[i - 1] == '-') && digit(i - 2))) ++chain;
+      else chain = 1;
+      if (chain >= 13) may |= bit(kCard);
+      if (!after_digit) dots = i >= 2 && p[i - 1] == '.' && digit(i - 2) ? dots + 1 : 0;
+      if (dots >= 3) may |= bit(kIpv4);
+      if (i >= 2 && is_upper(p[i - 2]) && is_upper(p[i - 1]) && digit(i + 1)) may |= bit(kIban);
+      return;
+    }
+    switch (c) {
+      case '@': may |= bit(kEmail); break;
+      case '+':
+        if (i + 1 < n && p[i + 1] >= '1' && p[i + 1] <= '9') may |= bit(kPhoneIntl);
+        break;
+      case ':': {
+        size_t j = i + 1;
+        while (j < n && j <= i + 4 && is_hex(p[j])) ++j;
+        if (j < n && p[j] == ':') may |= bit(kIpv6);
+      }
+        [[fallthrough]];
+      case '=': {  // key["']?\s{0,3}[:=]
+        size_t k = i;
+        for (int s = 0; s < 3 && k > 0 && is_space(p[k - 1]); ++s) --k;
+        if (k > 0 && (p[k - 1] == '"' || p[k - 1] == '\'')) --k;
+        if (k >= 3 && lower(p[k - 3]) == 'k' && lower(p[k - 2]) == 'e' && lower(p[k - 1]) == 'y')
+          may |= bit(kAwsSecretKey);
+        break;
+      }
+      case '_':
+        if (i >= 2 && p[i - 1] == 'k' && (p[i - 2] == 'r' || p[i - 2] == 's')) may |= bit(kStripeKey);
+        if (i >= 3 && p[i - 3] == 'g' && p[i - 2] == 'h') may |= bit(kGithubToken);
+        if (ends_with(i, "github")) may |= bit(kGithubPat);
+        break;
+      case '-':
+        if (ends_with(i, "sk")) may |= bit(kOpenAiKey);
+        if (ends_with(i, "glpat")) may |= bit(kGitlabToken);
+        if (i >= 4 && ends_with(i - 1, "xox")) may |= bit(kSlackToken);
+        if (starts_with(i, "-----BEGIN ")) may |= bit(kPrivateKey);
+        break;
+      case '.':
+        if (starts_with(i + 1, "eyJ")) may |= bit(kJwt);
+        break;
+      case 'A': {
+        if (starts_with(i + 1, "Iza")) may |= bit(kGoogleKey);
+        size_t j = i + 1;
+        while (j < n && j < i + 20 && (is_upper(p[j]) || is_digit(static_cast<char>(p[j])))) ++j;
+        if (j == i + 20) may |= bit(kAwsAccessKey);
+        break;
+      }
+    }
+  };
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (uint32_t m = trigger_mask(p + i); m; m &= m - 1) at_trigger(i + static_cast<size_t>(__builtin_ctz(m)));
+  for (; i < n; ++i)
+    if (is_trigger(p[i])) at_trigger(i);
+  return may;
+}
 
 std::span<const PiiPattern> pii_patterns() { return kPii; }
 

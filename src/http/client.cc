@@ -1,4 +1,5 @@
 #include "http/client.h"
+#include "http/wire.h"
 
 #include <sys/socket.h>
 
@@ -12,7 +13,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
@@ -267,9 +270,10 @@ struct UpstreamCall::Impl {
   }
 
   template <class Stream>
-  net::awaitable<beast::error_code> exchange_head(Stream& s, bhttp::request<bhttp::string_body>& req) {
+  net::awaitable<beast::error_code> exchange_head(Stream& s, const std::string& head, const std::string& body) {
     conn->lowest().expires_after(timeouts.read);
-    auto [wec, wn] = co_await bhttp::async_write(s, req, use_tuple);
+    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(body)};
+    auto [wec, wn] = co_await net::async_write(s, message, use_tuple);
     if (wec) co_return wec;
     parser.emplace();
     parser->body_limit(boost::none);
@@ -318,12 +322,7 @@ net::awaitable<UpstreamFailure> UpstreamCall::send(const core::UpstreamEndpoint&
   std::string key = (ep.tls ? (verify_tls ? "https://" : "https-noverify://") : "http://") +
                     ep.host + ":" + std::to_string(ep.port);
 
-  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(r.method), r.target, 11};
-  req.set(bhttp::field::host, ep.host_header);
-  for (const auto& [k, v] : r.headers) req.set(k, v);
-  req.keep_alive(true);
-  req.body() = r.body;
-  req.prepare_payload();
+  const std::string head = request_head(r.method, r.target, ep.host_header, r.headers, r.body.size());
 
   // A pooled connection may have been closed by the peer a moment ago; if it fails before any
   // byte of the answer, try once more on a fresh connection.
@@ -343,9 +342,9 @@ net::awaitable<UpstreamFailure> UpstreamCall::send(const core::UpstreamEndpoint&
     if (d.cancelled) co_return UpstreamFailure::cancelled;
     beast::error_code ec;
     if (d.conn->tls)
-      ec = co_await d.exchange_head(*d.conn->tls, req);
+      ec = co_await d.exchange_head(*d.conn->tls, head, r.body);
     else
-      ec = co_await d.exchange_head(*d.conn->plain, req);
+      ec = co_await d.exchange_head(*d.conn->plain, head, r.body);
     if (!ec) break;
     auto f = classify(ec, d.cancelled, UpstreamFailure::response_timeout);
     d.conn->close();

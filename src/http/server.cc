@@ -1,5 +1,6 @@
 #include "http/server.h"
 #include "http/request_headers.h"
+#include "http/wire.h"
 
 #include <sys/socket.h>
 
@@ -155,13 +156,10 @@ class SessionExchange final : public Exchange {
 
   net::awaitable<void> respond(int status, const Headers& headers, std::string body) override {
     responded_ = true;
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-    for (const auto& [k, v] : headers) res.set(k, v);
-    res.keep_alive(keep_alive_);
-    res.body() = std::move(body);
-    res.prepare_payload();
+    const std::string head = response_head(status, headers, keep_alive_, body.size());
+    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(body)};
     beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+    auto [ec, n] = co_await net::async_write(stream_, message, use_tuple);
     if (ec) broken_ = true;
   }
 

@@ -183,6 +183,20 @@ BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(wall.time_since_epoch());
   sys_days today = floor<days>(sys_time<milliseconds>(ms));
+  // The calendar part changes once a day: computed once per day and thread (it was ~4k
+  // instructions on every admission with a budget, issue 18).
+  struct Cached {
+    sys_days day{days::min()};
+    sys_days month_start_next;
+    BudgetPeriods p;
+  };
+  thread_local Cached cached;
+  if (cached.day == today) {
+    BudgetPeriods p = cached.p;
+    p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
+    p.until_next_month = duration_cast<milliseconds>(cached.month_start_next - sys_time<milliseconds>(ms));
+    return p;
+  }
   year_month_day ymd{today};
   year_month next_month = year_month{ymd.year(), ymd.month()} + months{1};
   sys_days month_start_next = sys_days{next_month / 1};
@@ -196,6 +210,7 @@ BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
   p.month_tag = p.day_tag.substr(0, 6);
   p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
   p.until_next_month = duration_cast<milliseconds>(month_start_next - sys_time<milliseconds>(ms));
+  cached = {today, month_start_next, p};
   return p;
 }
 

@@ -58,10 +58,10 @@ struct Shard {
   std::map<CostKey, double> cost;
   std::map<GenAiKey, Histogram> genai_duration;
   struct CacheCounts {
-    uint64_t hits = 0, misses = 0, saved_input = 0, saved_output = 0;
+    uint64_t hits = 0, misses = 0, saved_input = 0, saved_output = 0, priced = 0, unpriced = 0;
     double saved_usd = 0;
   };
-  std::map<ModelKey, CacheCounts> cache;  // model key
+  std::map<std::tuple<std::string, std::string, std::string>, CacheCounts> cache;  // model key team
   std::map<std::tuple<std::string, std::string, std::string, std::string>, Histogram> genai_tokens;  // + token type
 
   // The series the last request recorded here went to. Most requests repeat the one before
@@ -212,11 +212,11 @@ void Metrics::moderation_call(std::string_view policy, std::string_view outcome,
   sh.moderation_duration[std::string(policy)].observe(seconds);
 }
 
-void Metrics::cache_result(std::string_view model, std::string_view key, bool hit, const core::Usage& saved,
-                           std::optional<double> saved_usd) {
+void Metrics::cache_result(std::string_view model, std::string_view key, std::string_view team, bool hit,
+                           const core::Usage& saved, std::optional<double> saved_usd) {
   Shard& sh = shards_->shard[shard_index()];
   std::lock_guard lock(sh.mu);
-  auto& c = sh.cache[{std::string(model), std::string(key)}];
+  auto& c = sh.cache[{std::string(model), std::string(key), std::string(team)}];
   if (!hit) {
     ++c.misses;
     return;
@@ -224,7 +224,12 @@ void Metrics::cache_result(std::string_view model, std::string_view key, bool hi
   ++c.hits;
   c.saved_input += static_cast<uint64_t>(std::max<int64_t>(saved.input_tokens, 0));
   c.saved_output += static_cast<uint64_t>(std::max<int64_t>(saved.output_tokens, 0));
-  c.saved_usd += saved_usd.value_or(0.0);
+  if (saved_usd) {
+    ++c.priced;
+    c.saved_usd += *saved_usd;
+  } else {
+    ++c.unpriced;
+  }
 }
 
 void Metrics::limit_event(std::string_view reason) {
@@ -257,6 +262,8 @@ std::string Metrics::render() const {
       c.saved_input += v.saved_input;
       c.saved_output += v.saved_output;
       c.saved_usd += v.saved_usd;
+      c.priced += v.priced;
+      c.unpriced += v.unpriced;
     }
   }
 
@@ -368,16 +375,22 @@ std::string Metrics::render() const {
       render_histogram(out, "tollgate_guardrail_moderation_duration_seconds", fmt::format("policy=\"{}\"", escape(k)), h);
   }
   if (!all.cache.empty()) {
+    // A series with no value (saved USD where no hit's price was known) is left out, not zero.
     auto family = [&](std::string_view name, std::string_view help, std::string_view type, auto value) {
       out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
       for (auto& [k, c] : all.cache)
-        out += fmt::format("{}{{model=\"{}\",key=\"{}\"}} {}\n", name, escape(std::get<0>(k)), escape(std::get<1>(k)), value(c));
+        if (std::optional<std::string> v = value(c))
+          out += fmt::format("{}{{model=\"{}\",key=\"{}\",team=\"{}\"}} {}\n", name, escape(std::get<0>(k)),
+                             escape(std::get<1>(k)), escape(std::get<2>(k)), *v);
     };
-    family("tollgate_cache_hits_total", "Requests answered from the response cache.", "counter", [](auto& c) { return fmt::to_string(c.hits); });
-    family("tollgate_cache_misses_total", "Requests under a cache policy that the cache could not answer.", "counter", [](auto& c) { return fmt::to_string(c.misses); });
-    family("tollgate_cache_saved_input_tokens_total", "Prompt tokens cache hits did not spend.", "counter", [](auto& c) { return fmt::to_string(c.saved_input); });
-    family("tollgate_cache_saved_output_tokens_total", "Completion tokens cache hits did not spend.", "counter", [](auto& c) { return fmt::to_string(c.saved_output); });
-    family("tollgate_cache_saved_usd_total", "What cache hits would have cost (hits of an unknown price add nothing).", "counter", [](auto& c) { return fmt::format("{:.8f}", c.saved_usd); });
+    using Value = std::optional<std::string>;
+    family("tollgate_cache_hits_total", "Requests answered from the response cache.", "counter", [](auto& c) -> Value { return fmt::to_string(c.hits); });
+    family("tollgate_cache_misses_total", "Requests under a cache policy that the cache could not answer.", "counter", [](auto& c) -> Value { return fmt::to_string(c.misses); });
+    family("tollgate_cache_saved_input_tokens_total", "Prompt tokens cache hits did not spend.", "counter", [](auto& c) -> Value { return fmt::to_string(c.saved_input); });
+    family("tollgate_cache_saved_output_tokens_total", "Completion tokens cache hits did not spend.", "counter", [](auto& c) -> Value { return fmt::to_string(c.saved_output); });
+    family("tollgate_cache_saved_usd_total", "What cache hits of a known price would have cost (absent until one hit's price is known; see tollgate_cache_unpriced_hits_total).", "counter",
+           [](auto& c) -> Value { return c.priced ? Value(fmt::format("{:.8f}", c.saved_usd)) : std::nullopt; });
+    family("tollgate_cache_unpriced_hits_total", "Cache hits whose saving is unknown: the model's price is not known.", "counter", [](auto& c) -> Value { return fmt::to_string(c.unpriced); });
   }
   out += "# HELP tollgate_local_failures_total Upstream calls that failed for the gateway's own want of descriptors or memory (not counted against providers).\n";
   out += fmt::format("# TYPE tollgate_local_failures_total counter\ntollgate_local_failures_total {}\n", local_failures_.load());

@@ -48,10 +48,11 @@ class Metrics {
   void guardrail_hit(std::string_view policy, std::string_view entity, bool acted);
   // A call to a moderation policy's endpoint: outcome "ok" or "error", and how long it took.
   void moderation_call(std::string_view policy, std::string_view outcome, double seconds);
-  // The response cache's verdict on a request under a cache policy (hit or miss), by model
-  // and key; a hit adds the tokens and USD it saved (USD only when the price is known).
-  void cache_result(std::string_view model, std::string_view key, bool hit, const core::Usage& saved,
-                    std::optional<double> saved_usd);
+  // The response cache's verdict on a request under a cache policy (hit or miss), by model,
+  // key and team; a hit adds the tokens and USD it saved, or counts as unpriced when the price
+  // is unknown (its USD is not a zero).
+  void cache_result(std::string_view model, std::string_view key, std::string_view team, bool hit,
+                    const core::Usage& saved, std::optional<double> saved_usd);
 
   std::atomic<int64_t>& in_flight() { return in_flight_; }
   // Upstream calls that failed for the gateway's own want (descriptors, memory), kept apart

@@ -42,11 +42,11 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  void bind(const std::vector<sql::Param>& params, std::size_t first = 0, std::size_t count = SIZE_MAX) {
-    std::size_t n = std::min(count, params.size() - first);
-    for (std::size_t i = 0; i < n; ++i) {
+  // `stable`: the texts outlive the step, so SQLite reads them in place instead of copying.
+  void bind(const std::vector<sql::Param>& params, bool stable = false) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
       int idx = static_cast<int>(i + 1);
-      const auto& p = params[first + i];
+      const auto& p = params[i];
       int rc = SQLITE_OK;
       if (std::holds_alternative<std::monostate>(p)) rc = sqlite3_bind_null(st_, idx);
       else if (auto* v = std::get_if<int64_t>(&p)) rc = sqlite3_bind_int64(st_, idx, *v);
@@ -54,7 +54,7 @@ class Stmt {
       else if (auto* b = std::get_if<bool>(&p)) rc = sqlite3_bind_int(st_, idx, *b ? 1 : 0);
       else {
         const auto& s = std::get<std::string>(p);
-        rc = sqlite3_bind_text(st_, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        rc = sqlite3_bind_text(st_, idx, s.data(), static_cast<int>(s.size()), stable ? SQLITE_STATIC : SQLITE_TRANSIENT);
       }
       if (rc != SQLITE_OK) fail(db_, "bind");
     }
@@ -69,6 +69,8 @@ class Stmt {
     sqlite3_reset(st_);
     sqlite3_clear_bindings(st_);
   }
+  // Every parameter is bound again before the next step: no need to clear them.
+  void reset_keeping_bindings() { sqlite3_reset(st_); }
   sqlite3_stmt* get() const { return st_; }
 
  private:
@@ -150,9 +152,9 @@ class SqliteUsageStore final : public UsageStore {
         params.clear();
         for (std::size_t j = 0; j < n; ++j) sql::append_params(batch[i + j], params);
         Stmt& st = n == kChunk ? *insert_many_ : *insert_one_;
-        st.bind(params);
+        st.bind(params, /*stable=*/true);
         st.step();
-        st.reset();
+        st.reset_keeping_bindings();
         i += n;
       }
       exec(writer_, "COMMIT");

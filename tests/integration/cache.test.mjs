@@ -19,6 +19,10 @@ const KEY_A = 'tg-cache-a-0123456789abcdef';
 const KEY_B = 'tg-cache-b-0123456789abcdef';
 const KEY_GUARDED = 'tg-cache-guarded-0123456789abcdef';
 const KEY_RPM = 'tg-cache-rpm-0123456789abcdef';
+const KEY_T1 = 'tg-cache-t1-0123456789abcdef';
+const KEY_T2 = 'tg-cache-t2-0123456789abcdef';
+const KEY_T3 = 'tg-cache-t3-0123456789abcdef';
+const ADMIN_KEY = 'adm-cache-records';
 let n = 0;
 const fresh = (what = 'question') => `${what} ${process.pid}-${Date.now()}-${++n}`;
 
@@ -51,7 +55,9 @@ describe('response cache', () => {
         { name: 'exact', mode: 'exact', ttl_s: 600 },
         { name: 'brief', mode: 'exact', ttl_s: 1 },
         { name: 'shared', mode: 'exact', ttl_s: 600, scope: 'global' },
+        { name: 'team-wide', mode: 'exact', ttl_s: 600, scope: 'team' },
       ],
+      teams: [{ name: 'research', cache: 'team-wide' }],
       guardrails: [{ name: 'no-images', kind: 'keywords', mode: 'block', keywords: ['images: 1'] }],
       models: [
         { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o' }], cache: 'exact', pricing: { input: 2, output: 8 } },
@@ -61,15 +67,20 @@ describe('response cache', () => {
         { name: 'cut', targets: [{ provider: 'openai', model: 'mock-stream-cut' }], cache: 'exact' },
         { name: 'plain', targets: [{ provider: 'openai', model: 'gpt-4o' }] },
         { name: 'gem', targets: [{ provider: 'gemini', model: 'gemini-2.0-flash' }], cache: 'exact' },
+        // An upstream model the pricing catalog does not know, and no pricing of its own.
+        { name: 'unpriced', targets: [{ provider: 'openai', model: 'acme-unpriced-1' }], cache: 'exact' },
       ],
       keys: [
         { name: 'a', key: KEY_A },
         { name: 'b', key: KEY_B },
         { name: 'guarded', key: KEY_GUARDED, guardrails: ['no-images'] },
         { name: 'rpm', key: KEY_RPM, limits: { rpm: 3 } },
+        { name: 't1', key: KEY_T1, team: 'research' },
+        { name: 't2', key: KEY_T2, team: 'research' },
+        { name: 't3', key: KEY_T3, team: 'research', cache: 'exact' },
       ],
     };
-    const { configPath } = await writeConfig(dir, { resources, tollgate: processConfig({ store: { kind: 'file', path: 'resources.yaml' } }) });
+    const { configPath } = await writeConfig(dir, { resources, tollgate: processConfig({ store: { kind: 'file', path: 'resources.yaml' }, extra: { admin: { key: ADMIN_KEY } } }) });
     gw = await startGateway(scope, { configPath });
     oa = new OpenAI({ baseURL: gw.baseURL, apiKey: KEY_A, maxRetries: 0 });
     an = new Anthropic({ baseURL: gw.proxyURL, apiKey: KEY_A, maxRetries: 0 });
@@ -338,10 +349,70 @@ describe('response cache', () => {
     const missLine = accessLines(gw).find((l) => l.request_id === first.headers.get('x-request-id'));
     assert.equal(missLine.cache.status, 'miss');
     const metrics = await (await fetch(`${gw.adminURL}/metrics`)).text();
-    assert.match(metrics, /tollgate_cache_hits_total\{model="gpt",key="a"\} [1-9]/);
-    assert.match(metrics, /tollgate_cache_misses_total\{model="gpt",key="a"\} [1-9]/);
-    const saved = Number(/tollgate_cache_saved_usd_total\{model="gpt",key="a"\} ([0-9.]+)/.exec(metrics)?.[1]);
+    assert.match(metrics, /tollgate_cache_hits_total\{model="gpt",key="a",team=""\} [1-9]/);
+    assert.match(metrics, /tollgate_cache_misses_total\{model="gpt",key="a",team=""\} [1-9]/);
+    const saved = Number(/tollgate_cache_saved_usd_total\{model="gpt",key="a",team=""\} ([0-9.]+)/.exec(metrics)?.[1]);
     assert.ok(saved >= price, metrics);
+    assert.match(metrics, /tollgate_cache_unpriced_hits_total\{model="gpt",key="a",team=""\} 0\n/);
+    // The usage record (the request log) says the same.
+    const record = await waitFor(async () => {
+      const r = await fetch(`${gw.adminURL}/admin/v1/requests/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      return r.status === 200 ? r.json() : null;
+    }, { message: 'the hit\'s usage record' });
+    assert.equal(record.cache.status, 'hit');
+    assert.ok(Math.abs(record.cache.saved_usd - price) < 1e-9, JSON.stringify(record));
+    assert.equal(record.cost_usd, 0);
+  });
+
+  it('saved_usd is null, not 0, when the model\'s price is unknown: in the access log, the usage record and metrics', T, async () => {
+    const q = fresh('unpriced');
+    const first = await post(chat('unpriced', q));
+    assert.equal(first.status, 200, first.text);
+    const hit = await post(chat('unpriced', q));
+    assert.equal(hit.headers.get('x-tollgate-cache'), 'hit', hit.text);
+    assert.equal(omock.requests.length, 1);
+    const id = hit.headers.get('x-request-id');
+    const line = await waitFor(() => accessLines(gw).find((l) => l.request_id === id), { message: 'the hit\'s access-log line' });
+    assert.equal(line.cache.saved_usd, null, JSON.stringify(line));
+    assert.equal(line.cache.saved_input_tokens, first.json.usage.prompt_tokens);
+    assert.equal(line.cost_usd, 0, 'nothing was spent, whatever the price');
+    const record = await waitFor(async () => {
+      const r = await fetch(`${gw.adminURL}/admin/v1/requests/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      return r.status === 200 ? r.json() : null;
+    }, { message: 'the hit\'s usage record' });
+    assert.equal(record.cache.status, 'hit');
+    assert.ok('saved_usd' in record.cache && record.cache.saved_usd === null, JSON.stringify(record));
+    assert.equal(record.cost_usd, 0);
+    const metrics = await (await fetch(`${gw.adminURL}/metrics`)).text();
+    assert.match(metrics, /tollgate_cache_hits_total\{model="unpriced",key="a",team=""\} 1\n/);
+    assert.match(metrics, /tollgate_cache_unpriced_hits_total\{model="unpriced",key="a",team=""\} 1\n/);
+    assert.doesNotMatch(metrics, /tollgate_cache_saved_usd_total\{model="unpriced"/, 'no saved USD series rather than a 0');
+  });
+
+  it('a team\'s policy covers its keys: the key\'s own wins over it, and it wins over the model\'s', T, async () => {
+    // `plain` names no policy: the team's (scope team) applies, so teammates share answers.
+    const q = fresh('team');
+    const t1 = await post(chat('plain', q), {}, KEY_T1);
+    assert.equal(t1.headers.get('x-tollgate-cache'), 'miss');
+    const t2 = await post(chat('plain', q), {}, KEY_T2);
+    assert.equal(t2.headers.get('x-tollgate-cache'), 'hit', t2.text);
+    assert.equal(t2.json.choices[0].message.content, `Echo: ${q}`);
+    assert.equal(omock.requests.length, 1);
+    // t3 names its own policy (scope key): it is not served the team's entry.
+    assert.equal((await post(chat('plain', q), {}, KEY_T3)).headers.get('x-tollgate-cache'), 'miss');
+    assert.equal(omock.requests.length, 2);
+    // A key outside the team gets no cache on `plain`.
+    assert.equal((await post(chat('plain', q), {}, KEY_A)).headers.get('x-tollgate-cache'), null);
+    // `gpt` names `exact` (scope key), but the team's policy wins: teammates share there too,
+    // while a key outside the team, under the model's policy, does not see their entry.
+    const q2 = fresh('team');
+    assert.equal((await post(chat('gpt', q2), {}, KEY_T1)).headers.get('x-tollgate-cache'), 'miss');
+    assert.equal((await post(chat('gpt', q2), {}, KEY_T2)).headers.get('x-tollgate-cache'), 'hit');
+    assert.equal((await post(chat('gpt', q2), {}, KEY_A)).headers.get('x-tollgate-cache'), 'miss');
+    assert.equal(omock.requests.length, 5);
+    const metrics = await (await fetch(`${gw.adminURL}/metrics`)).text();
+    assert.match(metrics, /tollgate_cache_hits_total\{model="plain",key="t2",team="research"\} 1\n/);
+    assert.match(metrics, /tollgate_cache_misses_total\{model="plain",key="t1",team="research"\} 1\n/);
   });
 });
 
@@ -405,7 +476,7 @@ describe('response cache shared through a real redis-server', () => {
 
 // cache_policies are a resource kind like any other: created, read and deleted through the
 // Admin API's generic routes on the SQLite store, with the resources file's validation; the
-// `cache` of models and keys is a reference to one.
+// `cache` of models, keys and teams is a reference to one.
 describe('cache policies through the Admin API (sqlite store)', () => {
   const ADMIN = 'adm-cache-key';
   const api = async (gw, method, path, body) => {
@@ -459,6 +530,11 @@ describe('cache policies through the Admin API (sqlite store)', () => {
     const key = await api(gw, 'POST', '/keys', { name: 'k', cache: 'faq' });
     assert.equal(key.status, 201, key.text);
     assert.equal(key.json.cache, 'faq');
+    fieldError(await api(gw, 'POST', '/teams', { name: 'tm', cache: 'nope' }), 'cache', /not declared/);
+    const team = await api(gw, 'POST', '/teams', { name: 'tm', cache: 'faq' });
+    assert.equal(team.status, 201, team.text);
+    assert.equal(team.json.cache, 'faq');
+    assert.equal(schema.json.kinds.find((k) => k.name === 'teams').write.properties.cache['x-reference'], 'cache_policies');
 
     const body = { model: 'gpt', messages: [{ role: 'user', content: fresh('admin') }], temperature: 0 };
     assert.equal((await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret })).headers.get('x-tollgate-cache'), 'miss');
@@ -471,12 +547,15 @@ describe('cache policies through the Admin API (sqlite store)', () => {
     assert.equal(inUse.status, 409, inUse.text);
     assert.match(inUse.json.error.message, /model gpt/);
     assert.match(inUse.json.error.message, /key k/);
+    assert.match(inUse.json.error.message, /team tm/);
+    assert.equal(inUse.json.error.message.match(/team tm/g).length, 1, inUse.json.error.message);
     const embedInUse = await api(gw, 'DELETE', '/models/embed');
     assert.equal(embedInUse.status, 409, embedInUse.text);
     assert.match(embedInUse.json.error.message, /cache policy sim/);
 
     assert.equal((await api(gw, 'PATCH', `/keys/${key.json.id}`, { cache: null })).status, 200);
     assert.equal((await api(gw, 'PUT', '/models/gpt', { targets: [{ provider: 'mockp', model: 'gpt-4o' }] })).status, 200);
+    assert.equal((await api(gw, 'DELETE', '/teams/tm')).status, 200);
     assert.equal((await api(gw, 'DELETE', '/cache_policies/faq')).status, 200);
     const after = await postJson(`${gw.baseURL}/chat/completions`, body, { apiKey: key.json.secret });
     assert.equal(after.headers.get('x-tollgate-cache'), null);

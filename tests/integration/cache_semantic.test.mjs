@@ -4,14 +4,16 @@
 // above the threshold is a hit the chat provider never sees, with its similarity; below it, a
 // miss; never across keys (scope key), system prompts or tools; the embedding call is a request
 // of the caller's key with its own record; a Redis backend rebuilds the index after a restart
-// and shares it between two replicas.
+// and shares it between two replicas. The index is bounded (max_entries, TTL) and so is each
+// partition's log in Redis.
 
+import { execFileSync } from 'node:child_process';
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { embeddingFor } from '../mocks/openai-mock.mjs';
 import { startRedis } from './redis-server.mjs';
-import { cleanupScope, makeTempDir, postJson, processConfig, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
+import { cleanupScope, makeTempDir, postJson, processConfig, sleep, startGateway, startMock, waitFor, writeConfig } from './harness.mjs';
 
 const T = { timeout: 30_000 };
 const KEY_A = 'tg-sem-a-0123456789abcdef';
@@ -153,11 +155,66 @@ describe('semantic cache (local backend)', () => {
   });
 });
 
+// Three questions of one partition that are not paraphrases of each other, and a paraphrase of
+// each (the mock's bag-of-words cosine is checked, not assumed).
+function questions(t) {
+  const q = [`what is the capital of france ${t}`, `which river flows through paris ${t}`, `who painted the mona lisa ${t}`,
+    `how tall is mount everest ${t}`];
+  const p = [`What is the capital of France, please? ${t}`, `which river flows through paris today ${t}`,
+    `who painted the famous mona lisa ${t}`, `how tall is the mount everest ${t}`];
+  for (let i = 0; i < q.length; ++i)
+    for (let j = 0; j < q.length; ++j) {
+      if (i === j) assert.ok(cosine(q[i], p[j]) >= 0.9, `paraphrase ${i}: ${cosine(q[i], p[j])}`);
+      else assert.ok(cosine(q[i], p[j]) < 0.9 && cosine(q[i], q[j]) < 0.9, `${i} vs ${j}`);
+    }
+  return { q, p };
+}
+
+describe('semantic cache: the index is bounded', () => {
+  it('past max_entries the oldest leave the index and are not matched; the rest still are', T, async (t) => {
+    const mock = await startMock(t);
+    const dir = await makeTempDir(t);
+    const { configPath } = await writeConfig(dir, { resources: resources(mock, { max_entries: 2 }), tollgate: processConfig() });
+    const gw = await startGateway(t, { configPath });
+    const { q, p } = questions(tag());
+    const ask = (content) => postJson(`${gw.baseURL}/chat/completions`, chat(content), { apiKey: KEY_A });
+    for (const text of q.slice(0, 3)) assert.equal((await ask(text)).headers.get('x-tollgate-cache'), 'miss');
+    // The first is still in the (local) backend, but no longer in the index: a paraphrase misses.
+    const evicted = await ask(p[0]);
+    assert.equal(evicted.headers.get('x-tollgate-cache'), 'miss');
+    assert.equal(evicted.json.choices[0].message.content, `Echo: ${p[0]}`);
+    const kept = await ask(p[2]);
+    assert.equal(kept.headers.get('x-tollgate-cache'), 'hit', kept.text);
+    assert.equal(kept.json.choices[0].message.content, `Echo: ${q[2]}`);
+    assert.equal(chatCalls(mock), 4);
+  });
+
+  it('an entry past its ttl_s is not matched', T, async (t) => {
+    const mock = await startMock(t);
+    const dir = await makeTempDir(t);
+    const { configPath } = await writeConfig(dir, { resources: resources(mock, { ttl_s: 1 }), tollgate: processConfig() });
+    const gw = await startGateway(t, { configPath });
+    const { q, p } = questions(tag());
+    const ask = (content) => postJson(`${gw.baseURL}/chat/completions`, chat(content), { apiKey: KEY_A });
+    assert.equal((await ask(q[0])).headers.get('x-tollgate-cache'), 'miss');
+    await sleep(1500);
+    assert.equal((await ask(p[0])).headers.get('x-tollgate-cache'), 'miss');
+    assert.equal(chatCalls(mock), 2);
+  });
+});
+
+// Redis's own view of the logs, through redis-cli: the member count of each partition's log.
+function logSizes(redis) {
+  const cli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), '--raw', ...args], { encoding: 'utf8', timeout: 5000 }).trim();
+  const logs = cli('--scan', '--pattern', 'tollgate:cache:log:*').split('\n').filter((k) => k && !k.endsWith(':seq'));
+  return Object.fromEntries(logs.map((k) => [k.endsWith(':exp') ? 'exp' : 'log', Number(cli('ZCARD', k))]));
+}
+
 describe('semantic cache on a real redis-server', () => {
-  async function gateway(t, mock, redis) {
+  async function gateway(t, mock, redis, policy = {}) {
     const dir = await makeTempDir(t);
     const tollgate = processConfig({ extra: { limits: { backend: 'local', url: redis.url, timeout_ms: 500 } } });
-    const { configPath } = await writeConfig(dir, { tollgate, resources: resources(mock, { backend: 'redis' }) });
+    const { configPath } = await writeConfig(dir, { tollgate, resources: resources(mock, { backend: 'redis', ...policy }) });
     return startGateway(t, { configPath });
   }
   const ask = (gw, content) => postJson(`${gw.baseURL}/chat/completions`, chat(content), { apiKey: KEY_A });
@@ -190,5 +247,36 @@ describe('semantic cache on a real redis-server', () => {
     assert.equal(learned.headers.get('x-tollgate-cache'), 'hit', learned.text);
     assert.equal(learned.json.choices[0].message.content, `Echo: when was the mona lisa painted ${tg}`);
     assert.equal(chatCalls(mock), 2);
+  });
+
+  it('a partition\'s log keeps at most max_entries keys; what it dropped a new replica never learns', T, async (t) => {
+    const redis = await startRedis(t);
+    const mock = await startMock(t);
+    const { q, p } = questions(tag());
+    const a = await gateway(t, mock, redis, { max_entries: 3 });
+    for (const text of q) assert.equal((await ask(a, text)).headers.get('x-tollgate-cache'), 'miss');
+    assert.deepEqual(logSizes(redis), { log: 3, exp: 3 });
+    const b = await gateway(t, mock, redis, { max_entries: 3 });
+    const dropped = await ask(b, p[0]);
+    assert.equal(dropped.headers.get('x-tollgate-cache'), 'miss');
+    const learned = await ask(b, p[3]);
+    assert.equal(learned.headers.get('x-tollgate-cache'), 'hit', learned.text);
+    assert.equal(learned.json.choices[0].message.content, `Echo: ${q[3]}`);
+  });
+
+  it('keys past their ttl_s leave the log at the next store', T, async (t) => {
+    const redis = await startRedis(t);
+    const mock = await startMock(t);
+    const { q, p } = questions(tag());
+    const gw = await gateway(t, mock, redis, { ttl_s: 4 });
+    assert.equal((await ask(gw, q[0])).headers.get('x-tollgate-cache'), 'miss');
+    const stored = Date.now();
+    await sleep(2500);
+    assert.equal((await ask(gw, q[1])).headers.get('x-tollgate-cache'), 'miss');
+    assert.deepEqual(logSizes(redis), { log: 2, exp: 2 });
+    await sleep(Math.max(0, stored + 4500 - Date.now()));  // q[0] is past its 4 s, q[1] is not
+    assert.equal((await ask(gw, q[2])).headers.get('x-tollgate-cache'), 'miss');
+    assert.deepEqual(logSizes(redis), { log: 2, exp: 2 });
+    assert.equal((await ask(gw, p[0])).headers.get('x-tollgate-cache'), 'miss');
   });
 });

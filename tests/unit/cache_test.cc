@@ -257,7 +257,7 @@ class SharedLog final : public Backend {
   }
   void put(const std::string& key, std::string value, std::chrono::seconds) override { values[key] = std::move(value); }
   void erase(const std::string& key) override { values.erase(key); }
-  void log_add(const std::string& partition, const std::string& key, std::chrono::seconds) override {
+  void log_add(const std::string& partition, const std::string& key, std::chrono::seconds, int64_t) override {
     log.push_back({partition, key});
   }
   std::vector<std::pair<std::string, int64_t>> log_since(const std::string& partition, int64_t after) override {
@@ -275,32 +275,87 @@ std::vector<float> unit(std::vector<float> v) {
   return v;
 }
 
+constexpr int64_t kNow = 1'000'000, kLater = kNow + 3'600'000;
+
 TEST(Semantic, TheIndexFindsTheNearestAboveTheThresholdWithinItsPartition) {
   SemanticIndex index;
   auto a = unit({1, 0, 0, 0}), b = unit({0, 1, 0, 0}), near_a = unit({1, 0.2f, 0, 0});
-  index.add("p", "a", a);
-  index.add("p", "b", b);
-  index.add("q", "other", near_a);
-  auto found = index.nearest("p", near_a, 0.9);
+  index.add("p", "a", a, kLater, kNow);
+  index.add("p", "b", b, kLater, kNow);
+  index.add("q", "other", near_a, kLater, kNow);
+  auto found = index.nearest("p", near_a, 0.9, kNow);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].key, "a");
   EXPECT_NEAR(found[0].similarity, 1 / std::sqrt(1.04), 1e-6);
-  EXPECT_TRUE(index.nearest("p", unit({1, 1, 1, 1}), 0.9).empty());  // 0.5 from both
-  EXPECT_TRUE(index.nearest("r", near_a, 0.5).empty());
-  EXPECT_TRUE(index.nearest("p", unit({1, 0, 0}), 0.5).empty());  // another size
+  EXPECT_TRUE(index.nearest("p", unit({1, 1, 1, 1}), 0.9, kNow).empty());  // 0.5 from both
+  EXPECT_TRUE(index.nearest("r", near_a, 0.5, kNow).empty());
+  EXPECT_TRUE(index.nearest("p", unit({1, 0, 0}), 0.5, kNow).empty());  // another size
   index.forget("p", "a");
-  found = index.nearest("p", near_a, 0.1);
+  found = index.nearest("p", near_a, 0.1, kNow);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].key, "b");
-  // Past its first capacity, it grows.
-  auto around = [](int i) { return unit({std::cos(i * 0.01f), std::sin(i * 0.01f), 0, 0}); };
-  for (int i = 0; i < 600; ++i) index.add("big", "k" + std::to_string(i), around(i));
-  EXPECT_EQ(index.size(), 603u);
-  found = index.nearest("big", around(599), 0.99999);
-  ASSERT_EQ(found.size(), 1u);
-  EXPECT_EQ(found[0].key, "k599");
+  // Past kGraphFrom entries a partition is searched through its HNSW graph, which grows.
+  auto around = [](int i) { return unit({std::cos(i * 0.001f), std::sin(i * 0.001f), 0, 0}); };
+  const int big = 3 * SemanticIndex::kGraphFrom;
+  for (int i = 0; i < big; ++i) index.add("big", "k" + std::to_string(i), around(i), kLater, kNow);
+  EXPECT_EQ(index.size(), big + 2u);
+  found = index.nearest("big", around(big - 1), 0.9999999, kNow);
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found[0].key, "k" + std::to_string(big - 1));
   std::vector<float> zero{0, 0, 0};
   EXPECT_FALSE(normalize(zero));
+}
+
+// What leaves the index (TTL passed, over the cap, forgotten) is never matched again, and its
+// memory is given back: emptied partitions go, mostly-removed ones are rebuilt smaller.
+TEST(Semantic, ExpiredAndEvictedEntriesAreNotMatchedAndTheirMemoryComesBack) {
+  SemanticIndex index(2 * SemanticIndex::kGraphFrom);
+  const std::size_t empty = index.bytes();
+  auto v = [](int i) { return unit({std::cos(i * 0.001f), std::sin(i * 0.001f), 0, 1}); };
+  // TTL: "soon" expires at kNow + 1000; "late" an hour later.
+  index.add("p", "soon", v(0), kNow + 1000, kNow);
+  index.add("p", "late", v(500), kLater, kNow);
+  EXPECT_EQ(index.nearest("p", v(0), 0.99999, kNow + 999).at(0).key, "soon");
+  auto found = index.nearest("p", v(0), 0.5, kNow + 1000);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].key, "late");
+  EXPECT_EQ(index.size(), 1u);
+  index.add("p", "already-expired", v(1), kNow, kNow + 1);  // stored past its time: not kept
+  EXPECT_EQ(index.size(), 1u);
+
+  // Many short conversations, each its own partition: when they expire, nothing stays.
+  for (int i = 0; i < 1000; ++i) index.add("c" + std::to_string(i), "k", v(i), kNow + 5000, kNow);
+  EXPECT_EQ(index.partitions(), 1001u);
+  const std::size_t full = index.bytes();
+  EXPECT_GT(full, empty + 1000 * 4 * sizeof(float));
+  EXPECT_TRUE(index.nearest("c7", v(7), 0.5, kNow + 5000).empty());
+  EXPECT_EQ(index.partitions(), 1u);
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_LT(index.bytes(), empty + 1024);
+
+  // The cap: a partition large enough for a graph, then more than the cap; the soonest to
+  // expire leave first and are not matched.
+  const int cap = 2 * SemanticIndex::kGraphFrom, n = cap + 100;
+  for (int i = 0; i < n; ++i) index.add("big", "b" + std::to_string(i), v(1000 + i), kLater + i, kNow);
+  EXPECT_EQ(index.size(), std::size_t(cap));
+  found = index.nearest("big", v(1000), 0.5, kNow);
+  ASSERT_FALSE(found.empty());
+  for (const auto& m : found) EXPECT_GE(std::stoi(m.key.substr(1)), n - cap) << m.key;  // "late" and b0..b99 left
+  EXPECT_TRUE(index.nearest("p", v(500), 0.5, kNow).empty());
+  // Forgetting most of the big partition rebuilds it without the removed: fewer bytes, the
+  // rest still found.
+  const std::size_t before = index.bytes();
+  for (int i = n - cap; i < n - 10; ++i) index.forget("big", "b" + std::to_string(i));
+  EXPECT_EQ(index.size(), 10u);
+  EXPECT_LT(index.bytes(), before / 10);
+  found = index.nearest("big", v(1000 + n - 1), 0.99999, kNow);
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found[0].key, "b" + std::to_string(n - 1));
+  // All expired: the index holds no more than when it was new.
+  index.nearest("big", v(0), 0.5, kLater + n);
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.partitions(), 0u);
+  EXPECT_EQ(index.bytes(), empty);
 }
 
 TEST(Semantic, AnIndexLearnsWhatAnotherStoredThroughTheBackendsLog) {
@@ -309,17 +364,24 @@ TEST(Semantic, AnIndexLearnsWhatAnotherStoredThroughTheBackendsLog) {
   Entry e;
   e.completion = json::parse(R"({"choices":[]})").as_object();
   e.embedding = {3, 4, 0};  // stored as given; the reader scales it
-  backend.put("k1", encode_entry(e), std::chrono::seconds(60));
-  backend.log_add("p", "k1", std::chrono::seconds(60));
-  writer.add("p", "k1", unit(e.embedding));
-  backend.log_add("p", "gone", std::chrono::seconds(60));  // logged, then expired
-  reader.catch_up("p", backend);
-  auto found = reader.nearest("p", unit({3, 4, 0.1f}), 0.99);
+  e.stored_at_ms = kNow;
+  const auto ttl = std::chrono::seconds(60);
+  backend.put("k1", encode_entry(e), ttl);
+  backend.log_add("p", "k1", ttl, 100);
+  writer.add("p", "k1", unit(e.embedding), kNow + 60'000, kNow);
+  backend.log_add("p", "gone", ttl, 100);  // logged, then expired
+  reader.catch_up("p", backend, ttl, kNow + 1);
+  auto found = reader.nearest("p", unit({3, 4, 0.1f}), 0.99, kNow + 1);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].key, "k1");
   EXPECT_EQ(reader.size(), 1u);
-  reader.catch_up("p", backend);  // nothing new
+  reader.catch_up("p", backend, ttl, kNow + 2);  // nothing new
   EXPECT_EQ(reader.size(), 1u);
+  // Learned entries expire with the time they were stored, not when they were learned.
+  EXPECT_TRUE(reader.nearest("p", unit({3, 4, 0}), 0.5, kNow + 60'000).empty());
+  SemanticIndex late;
+  late.catch_up("p", backend, ttl, kNow + 60'000);
+  EXPECT_EQ(late.size(), 0u);
 }
 
 TEST(CacheEntry, TheEmbeddingRoundTripsExactlyAndABadOneIsRefused) {

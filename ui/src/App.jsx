@@ -15,6 +15,7 @@ import Logs from './pages/Logs.jsx';
 import Playground from './pages/Playground.jsx';
 import Access from './pages/Access.jsx';
 import McpServers from './pages/McpServers.jsx';
+import Teams from './pages/Teams.jsx';
 
 const PAGES = [
   { id: 'overview', title: 'Overview', component: Overview },
@@ -22,20 +23,29 @@ const PAGES = [
   { id: 'models', title: 'Models', component: Resources },
   { id: 'keys', title: 'Keys', component: Keys },
   { id: 'guardrails', title: 'Guardrails', component: Guardrails },
-  { kinds: true }, // the schema's other kinds (teams, mcp_servers, ...), in its order
+  { id: 'teams', title: 'Teams', component: Teams },
+  { kinds: true }, // the schema's other kinds (cache_policies, ...), in its order
   { id: 'logs', title: 'Logs', component: Logs },
   { id: 'playground', title: 'Playground', component: Playground },
   { id: 'access', title: 'Access', component: Access },
   { id: 'mcp_servers', title: 'MCP servers', component: McpServers },
 ];
 
+// A team-admin manages one team: its page (first), its keys, its requests, the Playground.
+const TEAM_ADMIN_PAGES = ['teams', 'keys', 'logs', 'playground'];
+
 /** The pages, with one for each kind of the schema that has generic routes and no page above. */
-function pagesOf(schema) {
+function pagesOf(schema, caller) {
   const own = new Set(PAGES.map((p) => p.id));
   const kinds = (schema?.kinds ?? [])
     .filter((k) => k.generic_routes && !own.has(k.name))
     .map((k) => ({ id: k.name, title: title(k.name), component: Resources }));
-  return PAGES.flatMap((p) => (p.kinds ? kinds : [p]));
+  const all = PAGES.flatMap((p) => (p.kinds ? kinds : [p]));
+  if (caller?.role !== 'team-admin') return all;
+  return all
+    .filter((p) => TEAM_ADMIN_PAGES.includes(p.id))
+    .map((p) => (p.id === 'teams' ? { ...p, title: 'Team', arg: caller.team } : p))
+    .sort((a, b) => TEAM_ADMIN_PAGES.indexOf(a.id) - TEAM_ADMIN_PAGES.indexOf(b.id));
 }
 
 // The first-start sign-in link (.../ui/#signin=<admin key>): the key is taken from the fragment,
@@ -88,7 +98,7 @@ export default function App() {
     let live = true;
     api.get('/admin/v1/config').then(
       (c) => live && setConfig(c),
-      () => {},
+      () => live && setConfig((c) => c ?? {}), // pages wait for it (the caller's role)
     );
     return () => {
       live = false;
@@ -139,10 +149,12 @@ export default function App() {
     );
   }
 
-  const pages = pagesOf(schema);
-  // An unknown page is the overview, once the schema says which kinds there are.
-  const current = pages.find((p) => p.id === route.page) ?? (schema ? pages[0] : null);
+  const pages = pagesOf(schema, config?.caller);
+  // An unknown page is the first (the overview; a team-admin's team), once the schema and the
+  // caller's role are known. A page's own argument (a team-admin's team) wins over the route's.
+  const current = schema && config ? (pages.find((p) => p.id === route.page) ?? pages[0]) : null;
   const Page = current?.component;
+  const arg = current?.arg ?? (current?.id === route.page ? route.arg : null);
   return (
     <div className="shell">
       <header className="topbar">
@@ -156,6 +168,11 @@ export default function App() {
         {config?.caller?.role === 'viewer' && (
           <span className="badge" data-testid="role-viewer">
             viewer: read-only
+          </span>
+        )}
+        {config?.caller?.role === 'team-admin' && (
+          <span className="badge" data-testid="role-team-admin">
+            team-admin: {config.caller.team}
           </span>
         )}
         {config?.gateway_version && <span className="muted small">v{config.gateway_version}</span>}
@@ -174,14 +191,14 @@ export default function App() {
       </header>
       <nav className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Pages">
         {pages.map((p) => (
-          <a key={p.id} href={`#/${p.id}`} className={p.id === current?.id ? 'active' : ''} data-testid={`nav-${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined}>
+          <a key={p.id} href={`#/${p.id}${p.arg ? `/${encodeURIComponent(p.arg)}` : ''}`} className={p.id === current?.id ? 'active' : ''} data-testid={`nav-${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined}>
             {p.title}
           </a>
         ))}
       </nav>
       <main className="content" data-testid={current ? `page-${current.id}` : 'page-loading'}>
         <CanWrite.Provider value={config?.caller?.role !== 'viewer'}>
-          {Page && <Page key={current.id} kindName={current.id} arg={route.arg} config={config} />}
+          {Page && <Page key={current.id} kindName={current.id} arg={arg} config={config} />}
         </CanWrite.Provider>
       </main>
     </div>

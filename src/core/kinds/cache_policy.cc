@@ -1,4 +1,4 @@
-// cache_policies: how answers are cached (cache/policy.h), attached to models and keys by name.
+// cache_policies: how answers are cached (cache/policy.h), attached to models, teams and keys by name.
 #include "core/kinds/kinds.h"
 
 #include <boost/json/serialize.hpp>
@@ -13,7 +13,7 @@ Kind cache_policy_kind() {
   k.singular = "cache policy";
   k.component = "CachePolicy";
   k.description = "A response cache policy: exact (the same request) or semantic (a similar one), who shares "
-                  "answers, how long they live and where; attached to models and keys by name.";
+                  "answers, how long they live and where; attached to models, teams and keys by name.";
   k.fields = {
       str("name").req().matches("^[A-Za-z0-9._-]+$").doc("letters, digits, '.', '_' and '-'"),
       one_of("mode", {"exact", "semantic"}).dflt("\"exact\"")
@@ -28,6 +28,9 @@ Kind cache_policy_kind() {
           .doc("semantic (required): the alias that embeds request texts, called like any request of the key"),
       number("threshold", 0.5, 1).dflt("0.95").only_if("mode", "semantic")
           .doc("semantic: the least cosine similarity that is a hit"),
+      integer("max_entries", 1, 1e8).dflt("10000").only_if("mode", "semantic")
+          .doc("semantic: the vectors the in-process index holds, all partitions together (the soonest to expire "
+               "leave first)"),
       boolean("allow_tools").doc("requests offering tools are cached (default: exact yes, semantic no)"),
       number("max_temperature", 0, 2).doc("only requests at or below this temperature (default: exact any, semantic 0)"),
   };

@@ -22,7 +22,7 @@ Kind key_kind() {
       budget_field("budget"),
       map("model_limits", limits_field("limits")).doc("this key on one model: alias -> limits"),
       list("guardrails", ref("guardrail", "guardrails")).doc("policies applied to this key's requests"),
-      ref("cache", "cache_policies").doc("a cache policy's name (cache_policies); wins over the model's"),
+      ref("cache", "cache_policies").doc("a cache policy's name (cache_policies); wins over its team's and the model's"),
       ref("team", "teams").doc("the team the key belongs to: its allowlist, limits and budget apply too (and a "
                                "cache policy's scope: team)"),
       object("mcp",

@@ -19,6 +19,9 @@ Kind team_kind() {
       str("webhook").matches("^https?://[^\\s]+$")
           .doc("budget alerts of this team and its keys (POST JSON, signed); absent: budget_alerts.webhook of "
                "tollgate.yaml"),
+      ref("cache", "cache_policies")
+          .doc("a cache policy's name (cache_policies) for the team's keys: a key's own wins, and this wins over "
+               "the model's"),
   };
   k.returned = {
       object("spend", {number("usd_today", 0, 1e12), number("usd_month", 0, 1e12), number("usd_total", 0, 1e12)})

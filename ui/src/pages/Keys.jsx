@@ -60,7 +60,7 @@ function statusOf(k) {
   return <span className="badge ok">active</span>;
 }
 
-const COLUMNS = [
+export const KEY_COLUMNS = [
   { title: 'prefix', cell: (k) => <span className="mono">{k.prefix ? `${k.prefix}…` : '—'}</span> },
   { title: 'models', cell: (k) => (k.models?.length ? k.models.join(', ') : <span className="muted">every model</span>) },
   { title: 'limits', cell: (k) => summary(k.limits) || <span className="muted">—</span> },
@@ -91,7 +91,7 @@ export default function Keys() {
         kindName="keys"
         query="?include_revoked=true"
         rowKey={(k) => k.id}
-        columns={COLUMNS}
+        columns={KEY_COLUMNS}
         widgets={{ models: ModelChoice, expires_at: ExpiryDate }}
         hidden={(existing) => (existing ? ['cache', 'team', 'mcp'] : [])}
         save={(body, existing) => {

@@ -1,7 +1,9 @@
-// Traffic at a glance, from GET /admin/v1/usage (buckets over time, and one bucket per key
-// and per model). Latency and TTFT percentiles come from the buckets when the API provides
-// them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms); otherwise they are computed
-// here from the request log of the same range (up to 1000 newest requests).
+// Traffic at a glance, from GET /admin/v1/usage (buckets over time, and one bucket per key,
+// per model and per team). A team's page shows the same view narrowed to the team (`team=` on
+// every call), without the per-team table. Latency and TTFT percentiles come from the buckets
+// when the API provides them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms);
+// otherwise they are computed here from the request log of the same range (up to 1000 newest
+// requests), as are the response cache's hits, misses and savings (each record's `cache`).
 import { useEffect, useMemo, useState } from 'react';
 import { api, items, qs } from '../api.js';
 import { ChartView } from '../components/Chart.jsx';
@@ -22,17 +24,19 @@ const pick = (o, ...names) => {
   return null;
 };
 
-async function loadOverview(range) {
+async function loadOverview(range, team) {
   const to = Date.now();
   const from = to - range.ms;
-  const base = { from, to };
-  const [timeline, byKey, byModel, log] = await Promise.all([
+  const base = { from, to, team };
+  const grouped = (by) => api.get(`/admin/v1/usage${qs({ ...base, bucket: 0, group_by: by })}`).then((r) => items(r, 'buckets'));
+  const [timeline, byKey, byModel, byTeam, log] = await Promise.all([
     api.get(`/admin/v1/usage${qs({ ...base, bucket: range.bucket, group_by: 'none' })}`),
-    api.get(`/admin/v1/usage${qs({ ...base, bucket: 0, group_by: 'key' })}`),
-    api.get(`/admin/v1/usage${qs({ ...base, bucket: 0, group_by: 'model' })}`),
+    grouped('key'),
+    grouped('model'),
+    team ? null : grouped('team'),
     api.get(`/admin/v1/requests${qs({ ...base, limit: 1000 })}`).catch(() => null),
   ]);
-  return { from, to, timeline: items(timeline, 'buckets'), byKey: items(byKey, 'buckets'), byModel: items(byModel, 'buckets'), log: log ? items(log, 'requests') : null };
+  return { from, to, timeline: items(timeline, 'buckets'), byKey, byModel, byTeam, log: log ? items(log, 'requests') : null };
 }
 
 function buildSeries(data, range) {
@@ -131,6 +135,73 @@ function totals(data) {
   return { ...t, avgLatency: t.requests ? t.latW / t.requests : null, avgTtft: t.ttftN ? t.ttftW / t.ttftN : null, p50, p95, ttft50 };
 }
 
+// The response cache from the request log: hits and misses of requests under a policy, what
+// hits saved (USD only where the price is known: unpriced hits are counted, never a $0), in
+// all and per model, key and team.
+function cacheSummary(log) {
+  const none = () => ({ hits: 0, misses: 0, tokens: 0, usd: 0, unpriced: 0 });
+  const all = none();
+  const by = { model: new Map(), key: new Map(), team: new Map() };
+  for (const r of log ?? []) {
+    const c = r.cache;
+    if (!c || (c.status !== 'hit' && c.status !== 'miss')) continue;
+    const rows = [all];
+    for (const [dim, name] of [['model', r.model], ['key', r.key_name], ['team', r.team]]) {
+      if (!name) continue;
+      if (!by[dim].has(name)) by[dim].set(name, { dim, name, ...none() });
+      rows.push(by[dim].get(name));
+    }
+    for (const row of rows) {
+      if (c.status === 'miss') {
+        row.misses += 1;
+        continue;
+      }
+      row.hits += 1;
+      row.tokens += (c.saved_input_tokens ?? 0) + (c.saved_output_tokens ?? 0);
+      if (typeof c.saved_usd === 'number') row.usd += c.saved_usd;
+      else row.unpriced += 1;
+    }
+  }
+  const rows = [...by.model.values(), ...by.key.values(), ...by.team.values()].sort((a, b) => b.hits + b.misses - (a.hits + a.misses));
+  return { ...all, rows };
+}
+
+function CacheTable({ cache, truncated }) {
+  return (
+    <section className="card" data-testid="cache-table">
+      <h3>
+        Response cache <span className="muted small">{truncated ? '(from the newest 1000 requests)' : ''}</span>
+      </h3>
+      <div className="table-wrap">
+        <table className="compact">
+          <thead>
+            <tr>
+              <th>By</th>
+              <th>Name</th>
+              <th className="num">Hits</th>
+              <th className="num">Misses</th>
+              <th className="num">Saved tokens</th>
+              <th className="num">Saved</th>
+            </tr>
+          </thead>
+          <tbody>
+            {cache.rows.slice(0, 15).map((r) => (
+              <tr key={`${r.dim}:${r.name}`} data-testid={`cache-${r.dim}-${r.name}`}>
+                <td>{r.dim}</td>
+                <td>{r.name}</td>
+                <td className="num">{fmtInt(r.hits)}</td>
+                <td className="num">{fmtInt(r.misses)}</td>
+                <td className="num">{fmtInt(r.tokens)}</td>
+                <td className="num">{r.unpriced === r.hits && r.hits ? 'unknown' : fmtUsd(r.usd)}{r.unpriced && r.unpriced !== r.hits ? ` + ${fmtInt(r.unpriced)} unpriced` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
 function Stat({ label, value, sub, testid }) {
   return (
     <div className="stat card" data-testid={testid}>
@@ -141,9 +212,11 @@ function Stat({ label, value, sub, testid }) {
   );
 }
 
-function TopTable({ title, rows, testid, kind }) {
+/** The ten busiest groups; `href(row)` links a row's name (a team to its page). */
+function TopTable({ title, rows, testid, kind, none = '(none)', href }) {
   const sorted = [...rows].sort((a, b) => b.requests - a.requests).slice(0, 10);
-  const labels = sorted.map((r) => r.label || r.group || '(none)');
+  const name = (r) => r.label || r.group || none;
+  const labels = sorted.map(name);
   return (
     <section className="card" data-testid={testid}>
       <h3>{title}</h3>
@@ -172,8 +245,8 @@ function TopTable({ title, rows, testid, kind }) {
               </thead>
               <tbody>
                 {sorted.map((r) => (
-                  <tr key={r.group}>
-                    <td title={r.group}>{r.label || r.group || '(none)'}</td>
+                  <tr key={r.group} data-testid={`${testid}-row-${r.group}`}>
+                    <td title={r.group}>{href && r.group ? <a href={href(r)}>{name(r)}</a> : name(r)}</td>
                     <td className="num">{fmtInt(r.requests)}</td>
                     <td className="num">{fmtInt(r.errors)}</td>
                     <td className="num">{fmtInt(r.input_tokens + r.output_tokens)}</td>
@@ -189,7 +262,8 @@ function TopTable({ title, rows, testid, kind }) {
   );
 }
 
-export default function Overview() {
+/** Stats, charts over time and the busiest keys and models (and teams, unless `team` narrows it). */
+export function UsageView({ team, heading = <h1>Overview</h1> }) {
   const [rangeId, setRangeId] = useState('1h');
   const [auto, setAuto] = useState(true);
   const [tick, setTick] = useState(0);
@@ -198,14 +272,14 @@ export default function Overview() {
 
   useEffect(() => {
     let live = true;
-    loadOverview(range).then(
+    loadOverview(range, team).then(
       (data) => live && setState({ data, error: null }),
       (error) => live && setState((s) => ({ data: s.data, error })),
     );
     return () => {
       live = false;
     };
-  }, [range, tick]);
+  }, [range, team, tick]);
 
   useEffect(() => {
     if (!auto) return;
@@ -216,11 +290,12 @@ export default function Overview() {
   const data = state.data;
   const series = useMemo(() => (data ? buildSeries(data, range) : null), [data, range]);
   const tot = useMemo(() => (data ? totals(data) : null), [data]);
+  const cache = useMemo(() => (data ? cacheSummary(data.log) : null), [data]);
 
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Overview</h1>
+        {heading}
         <div className="toolbar">
           <select aria-label="Time range" value={rangeId} onChange={(e) => setRangeId(e.target.value)} data-testid="range">
             {RANGES.map((r) => (
@@ -249,6 +324,14 @@ export default function Overview() {
             <Stat label="Error rate" value={tot.requests ? fmtPct(tot.errors / tot.requests) : '—'} sub={`${fmtInt(tot.errors)} errors`} testid="stat-errors" />
             <Stat label="Latency" value={fmtMs(tot.p50 ?? tot.avgLatency)} sub={tot.p95 !== null ? `p50 · p95 ${fmtMs(tot.p95)}` : 'average'} testid="stat-latency" />
             <Stat label="TTFT" value={fmtMs(tot.ttft50 ?? tot.avgTtft)} sub={tot.ttft50 !== null ? 'p50, streams' : 'average, streams'} testid="stat-ttft" />
+            {cache.hits + cache.misses > 0 && (
+              <Stat
+                label="Cache hits"
+                value={fmtPct(cache.hits / (cache.hits + cache.misses))}
+                sub={`${fmtInt(cache.hits)} of ${fmtInt(cache.hits + cache.misses)} · saved ${fmtUsd(cache.usd)}${cache.unpriced ? ` + ${fmtInt(cache.unpriced)} unpriced` : ''} · ${fmtInt(cache.tokens)} tokens`}
+                testid="stat-cache"
+              />
+            )}
           </div>
           <div className="grid2">
             <section className="card">
@@ -329,9 +412,17 @@ export default function Overview() {
           <div className="grid2">
             <TopTable title="Top keys" rows={data.byKey} testid="top-keys" kind="Key" />
             <TopTable title="Top models" rows={data.byModel} testid="top-models" kind="Model" />
+            {data.byTeam && (
+              <TopTable title="Top teams" rows={data.byTeam} testid="top-teams" kind="Team" none="(no team)" href={(r) => `#/teams/${encodeURIComponent(r.group)}`} />
+            )}
           </div>
+          {cache.rows.length > 0 && <CacheTable cache={cache} truncated={(data.log?.length ?? 0) >= 1000} />}
         </>
       )}
     </div>
   );
+}
+
+export default function Overview() {
+  return <UsageView />;
 }

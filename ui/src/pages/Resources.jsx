@@ -55,7 +55,8 @@ function defaultColumns(kind, doc, rows) {
   return shown;
 }
 
-export function ResourceTable({ kind, doc, rows, columns, actions, rowKey = (r) => r.name }) {
+/** `nameHref(row)`: the name links to a page of its own (a team's). */
+export function ResourceTable({ kind, doc, rows, columns, actions, rowKey = (r) => r.name, nameHref }) {
   const cols = columns ?? defaultColumns(kind, doc, rows);
   return (
     <div className="table-wrap card">
@@ -80,7 +81,7 @@ export function ResourceTable({ kind, doc, rows, columns, actions, rowKey = (r) 
           {rows.map((r) => (
             <tr key={rowKey(r)} data-testid={`row-${kind.name}-${r.name}`}>
               <td>
-                <strong>{r.name}</strong>
+                <strong>{nameHref ? <a href={nameHref(r)} data-testid={`open-${kind.name}-${r.name}`}>{r.name}</a> : r.name}</strong>
                 {r.id && r.id !== r.name && <div className="mono small muted">{r.id}</div>}
               </td>
               {cols.map((c) => (
@@ -102,7 +103,7 @@ export function ResourceTable({ kind, doc, rows, columns, actions, rowKey = (r) 
  * is sent, `onSaved(result)` sees the answer (a secret shown once), `rowActions(row, reload)`
  * adds buttons, `children` goes under the table (the guardrails' "try a prompt").
  */
-export function ResourcePage({ kindName, query = '', widgets, hidden, columns, save, onSaved, rowActions, rowKey = (r) => r.name, children }) {
+export function ResourcePage({ kindName, query = '', widgets, hidden, columns, save, onSaved, rowActions, rowKey = (r) => r.name, nameHref, children }) {
   const [data, error, loading, reload] = useLoad(
     () => loadSchema().then((doc) => Promise.all([doc, api.get(`${kindOf(doc, kindName)?.path ?? `/admin/v1/${kindName}`}${query}`)])),
     [kindName],
@@ -147,6 +148,7 @@ export function ResourcePage({ kindName, query = '', widgets, hidden, columns, s
           rows={rows}
           columns={columns}
           rowKey={rowKey}
+          nameHref={nameHref}
           actions={(r) =>
             canWrite && (
             <>

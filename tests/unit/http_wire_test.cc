@@ -1,0 +1,104 @@
+// The hand-written heads are byte for byte what Beast's serializer wrote before (issue 18).
+#include "http/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http.hpp>
+
+#include <string>
+
+namespace bhttp = boost::beast::http;
+using tollgate::http::Headers;
+using tollgate::http::request_head;
+using tollgate::http::response_head;
+
+namespace {
+
+// What Beast wrote for the answer (server.cc before).
+std::string beast_response(int status, const Headers& headers, bool keep_alive, const std::string& body) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.body() = body;
+  res.prepare_payload();
+  bhttp::response_serializer<bhttp::string_body> sr{res};
+  sr.split(true);
+  std::string out;
+  boost::system::error_code ec;
+  while (!sr.is_header_done()) {
+    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      out += boost::beast::buffers_to_string(buffers);
+      sr.consume(boost::asio::buffer_size(buffers));
+    });
+  }
+  return out;
+}
+
+// What Beast wrote for the upstream request (client.cc before).
+std::string beast_request(const std::string& method, const std::string& target, const std::string& host,
+                          const Headers& headers, const std::string& body) {
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, host);
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.keep_alive(true);
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::request_serializer<bhttp::string_body> sr{req};
+  sr.split(true);
+  std::string out;
+  boost::system::error_code ec;
+  while (!sr.is_header_done()) {
+    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      out += boost::beast::buffers_to_string(buffers);
+      sr.consume(boost::asio::buffer_size(buffers));
+    });
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(HttpWire, ResponseHeadIsBeasts) {
+  const Headers h{{"content-type", "application/json"},
+                  {"x-request-id", "req_1"},
+                  {"x-ratelimit-limit-requests", "100"},
+                  {"retry-after", "1"},
+                  {"X-Request-Id", "req_2"},  // replaces the first, and goes where it stands
+                  {"retry-after", "2"}};
+  for (int status : {200, 201, 204, 400, 401, 404, 429, 500, 502, 503, 599}) {
+    for (bool keep_alive : {true, false}) {
+      std::string body = status == 204 ? "" : R"({"ok":true})";
+      EXPECT_EQ(response_head(status, h, keep_alive, body.size()), beast_response(status, h, keep_alive, body))
+          << status << " keep_alive=" << keep_alive;
+    }
+  }
+  EXPECT_EQ(response_head(200, {}, true, 0), beast_response(200, {}, true, ""));
+}
+
+TEST(HttpWire, ResponseHeadFramesTheBodyItself) {
+  auto head = response_head(200, {{"Content-Length", "999"}, {"transfer-encoding", "chunked"}}, true, 5);
+  EXPECT_EQ(head, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+}
+
+TEST(HttpWire, RequestHeadIsBeasts) {
+  const Headers h{{"content-type", "application/json"},
+                  {"authorization", "Bearer sk-x"},
+                  {"user-agent", "tollgate/test"},
+                  {"x-custom", "a"},
+                  {"X-Custom", "b"}};
+  const std::string body = R"({"model":"m","messages":[]})";
+  EXPECT_EQ(request_head("POST", "/v1/chat/completions", "api.example:8080", h, body.size()),
+            beast_request("POST", "/v1/chat/completions", "api.example:8080", h, body));
+  EXPECT_EQ(request_head("POST", "/v1/x", "h", h, 0), beast_request("POST", "/v1/x", "h", h, ""));
+  EXPECT_EQ(request_head("GET", "/v1/models?a=1", "h", h, 0), beast_request("GET", "/v1/models?a=1", "h", h, ""));
+  EXPECT_EQ(request_head("DELETE", "/v1/responses/r", "h", {}, 0), beast_request("DELETE", "/v1/responses/r", "h", {}, ""));
+  // A configured Host replaces the endpoint's, where the configuration puts it.
+  const Headers with_host{{"accept", "*/*"}, {"Host", "other"}};
+  EXPECT_EQ(request_head("POST", "/", "h", with_host, 2), beast_request("POST", "/", "h", with_host, "{}"));
+}
+
+TEST(HttpWire, RequestHeadKeepsTheConnectionAndFramesTheBody) {
+  auto head = request_head("POST", "/", "h", {{"connection", "close"}, {"content-length", "1"}}, 2);
+  EXPECT_EQ(head, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n");
+}
