@@ -121,31 +121,22 @@ std::optional<std::chrono::milliseconds> retry_after_of(const http::UpstreamCall
 }
 
 
-// OpenAI caller, OpenAI-speaking provider: the fast path.
-net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpoint) {
-  const core::CompiledProvider& provider = *ctx.target->provider;
-  // Ask for usage on a stream the caller did not ask it of, so accounting is exact; the
-  // relay hides it again.
-  // (The Responses API always reports usage in response.completed.)
-  const bool ask_for_usage = ctx.facts.stream && !ctx.facts.caller_wants_usage &&
-                             endpoint != Endpoint::embeddings && endpoint != Endpoint::responses;
+// The fast path's request, built and sent. It (its body a copy of the caller's) lives only
+// until the answer's head is in: held in openai_attempt's frame it stayed for a stream's whole
+// length (issue 18: memory per open stream).
+net::awaitable<std::optional<AttemptResult>> send_openai(RequestContext& ctx, Endpoint endpoint, bool ask_for_usage,
+                                                         http::UpstreamCall& call) {
   http::OutgoingRequest req;
-  openai_wire(provider, endpoint, ctx.target->upstream_model, req);
+  openai_wire(*ctx.target->provider, endpoint, ctx.target->upstream_model, req);
   req.body = dialects::openai::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model, ask_for_usage);
+  co_return co_await send_upstream(ctx, call, req);
+}
 
-  http::UpstreamCall call;
-  CancelOnClientGone guard(ctx.ex, call);
-  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
-
+// The fast path's whole (non-stream) answer. A coroutine of its own so that its locals are
+// not in the frame an open stream holds.
+net::awaitable<AttemptResult> openai_whole(RequestContext& ctx, http::UpstreamCall& call, Endpoint endpoint,
+                                           http::Headers extra) {
   const int status = call.status();
-  auto extra = passthrough_headers(call);
-  if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
-    UpstreamSource source(call);
-    auto relay = endpoint == Endpoint::responses ? responses_fast_relay(ctx)
-                                                 : guarded(openai_passthrough(ask_for_usage), ctx);
-    co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
-  }
-
   std::string body;
   if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
   // Another OpenAI account (failover, routing) does not know the chain another one holds: the
@@ -173,6 +164,32 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
   co_await relay_whole(ctx, status, content_type, std::move(body), std::move(extra));
   if (!kept.empty()) keep_response_body(ctx, kept);
   co_return AttemptResult::answered();
+}
+
+// OpenAI caller, OpenAI-speaking provider: the fast path. Its frame lives as long as a stream
+// does, so it holds only what the stream needs; one result slot serves every outcome (each
+// `co_return co_await` keeps an AttemptResult of its own in the frame).
+net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpoint) {
+  // Ask for usage on a stream the caller did not ask it of, so accounting is exact; the
+  // relay hides it again.
+  // (The Responses API always reports usage in response.completed.)
+  const bool ask_for_usage = ctx.facts.stream && !ctx.facts.caller_wants_usage &&
+                             endpoint != Endpoint::embeddings && endpoint != Endpoint::responses;
+  http::UpstreamCall call;
+  CancelOnClientGone guard(ctx.ex, call);
+  std::optional<AttemptResult> result = co_await send_openai(ctx, endpoint, ask_for_usage, call);
+  if (!result) {
+    const int status = call.status();
+    if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
+      UpstreamSource source(call);
+      auto relay = endpoint == Endpoint::responses ? responses_fast_relay(ctx)
+                                                   : guarded(openai_passthrough(ask_for_usage), ctx);
+      result = co_await relay_stream(ctx, source, *relay, passthrough_headers(call));
+    } else {
+      result = co_await openai_whole(ctx, call, endpoint, passthrough_headers(call));
+    }
+  }
+  co_return std::move(*result);
 }
 
 // POST /v1/responses/input_tokens: OpenAI counts for its own models (the body goes through with
@@ -211,27 +228,31 @@ net::awaitable<AttemptResult> input_tokens_attempt(RequestContext& ctx) {
   co_return AttemptResult::answered();
 }
 
-// The attempt for the current target, by the pair (caller dialect, provider dialect).
+net::awaitable<AttemptResult> attempt_failed(GatewayError e) {
+  AttemptResult r;
+  r.outcome = AttemptResult::Outcome::failed;
+  r.error = std::move(e);
+  co_return r;
+}
+
+// The attempt for the current target, by the pair (caller dialect, provider dialect). Not a
+// coroutine: it hands back the chosen attempt's awaitable, so an open stream holds no frame
+// here (one with a `co_return co_await` per branch, an AttemptResult each: ~2 KB per stream).
 net::awaitable<AttemptResult> attempt_on_target(RequestContext& ctx, const json::object* canonical,
                                                 const std::optional<GatewayError>& translate_error) {
   if (dialect_of(ctx.route) == Dialect::anthropic) {
-    if (!canonical && ctx.target->provider->spec.kind != core::ProviderKind::anthropic &&
-        translate_error) {
-      AttemptResult r;
-      r.outcome = AttemptResult::Outcome::failed;
-      r.error = *translate_error;
-      co_return r;
-    }
-    co_return co_await anthropic_attempt(ctx, canonical);
+    if (!canonical && ctx.target->provider->spec.kind != core::ProviderKind::anthropic && translate_error)
+      return attempt_failed(*translate_error);
+    return anthropic_attempt(ctx, canonical);
   }
-  if (dialect_of(ctx.route) == Dialect::gemini) co_return co_await gemini_attempt(ctx, canonical, translate_error);
-  if (ctx.route == Route::responses_input_tokens) co_return co_await input_tokens_attempt(ctx);
+  if (dialect_of(ctx.route) == Dialect::gemini) return gemini_attempt(ctx, canonical, translate_error);
+  if (ctx.route == Route::responses_input_tokens) return input_tokens_attempt(ctx);
   const Endpoint endpoint = endpoint_of(ctx.route);
   if (endpoint == Endpoint::responses &&
       (!speaks_openai(ctx.target->provider->spec.kind) || responses_needs_translation(ctx)))
-    co_return co_await responses_attempt(ctx);
-  if (speaks_openai(ctx.target->provider->spec.kind)) co_return co_await openai_attempt(ctx, endpoint);
-  co_return co_await translated_attempt(ctx, endpoint, ctx.doc.as_object(), Dialect::openai);
+    return responses_attempt(ctx);
+  if (speaks_openai(ctx.target->provider->spec.kind)) return openai_attempt(ctx, endpoint);
+  return translated_attempt(ctx, endpoint, ctx.doc.as_object(), Dialect::openai);
 }
 
 std::chrono::milliseconds backoff_for(const core::RetryPolicy& p, int retry) {

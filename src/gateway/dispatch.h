@@ -19,8 +19,9 @@ namespace tollgate::gateway {
 class UpstreamSource final : public AnswerSource {
  public:
   explicit UpstreamSource(http::UpstreamCall& call) : call_(call) {}
+  // The call's own awaitable, not a coroutine around it: no frame of its own while a stream waits.
   boost::asio::awaitable<http::UpstreamFailure> read_some(std::string_view& piece, bool& done) override {
-    co_return co_await call_.read_some(piece, done);
+    return call_.read_some(piece, done);
   }
   void cancel() override { call_.cancel(); }
 

@@ -22,7 +22,9 @@ struct InFlight {
   std::atomic<int64_t>& g;
 };
 
-net::awaitable<void> run_phases(RequestContext& ctx) {
+// The routes answered without the phases (probes, MCP, an unknown route): apart from
+// run_phases, whose frame every open stream holds (issue 18: memory per open stream).
+net::awaitable<void> serve_phaseless(RequestContext& ctx) {
   switch (ctx.route) {
     case Route::livez:
       co_await respond_json(ctx, 200, R"({"status":"ok"})");
@@ -35,52 +37,46 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
     case Route::mcp:
       co_await mcp::serve(ctx);
       co_return;
-    case Route::not_found:
-      co_await respond_error(ctx, GatewayError::make(
-                                      ErrorKind::not_found,
-                                      fmt::format("Unknown route: {} {}", ctx.ex.method(),
-                                                  ctx.ex.target().substr(0, 200)),
-                                      "unknown_route"));
+    default: {
+      auto e = GatewayError::make(ErrorKind::not_found,
+                                  fmt::format("Unknown route: {} {}", ctx.ex.method(), ctx.ex.target().substr(0, 200)),
+                                  "unknown_route");
+      co_await respond_error(ctx, e);
       co_return;
-    default:
-      break;
+    }
+  }
+}
+
+// One error slot for every phase: each `if (auto e = ...)` kept its own in the frame.
+net::awaitable<void> run_phases(RequestContext& ctx) {
+  if (ctx.route == Route::livez || ctx.route == Route::readyz || ctx.route == Route::mcp ||
+      ctx.route == Route::not_found) {
+    co_await serve_phaseless(ctx);
+    co_return;
   }
 
   ctx.snapshot = ctx.gateway.snapshots.shared();
-  if (auto e = authenticate(ctx)) {
-    co_await respond_error(ctx, *e);
-    co_return;
+  std::optional<GatewayError> e = authenticate(ctx);
+  if (!e) {
+    if (ctx.route == Route::models) {
+      co_await list_models(ctx);
+      co_return;
+    }
+    if (ctx.route == Route::stored_response) {
+      co_await stored_response(ctx);
+      co_return;
+    }
+    if (ctx.route == Route::gemini_models || ctx.route == Route::gemini_model) {
+      co_await list_gemini_models(ctx);
+      co_return;
+    }
+    e = decode(ctx);
   }
-  if (ctx.route == Route::models) {
-    co_await list_models(ctx);
-    co_return;
-  }
-  if (ctx.route == Route::stored_response) {
-    co_await stored_response(ctx);
-    co_return;
-  }
-  if (ctx.route == Route::gemini_models || ctx.route == Route::gemini_model) {
-    co_await list_gemini_models(ctx);
-    co_return;
-  }
-  if (auto e = decode(ctx)) {
-    co_await respond_error(ctx, *e);
-    co_return;
-  }
-  if (auto e = resolve(ctx)) {
-    co_await respond_error(ctx, *e);
-    co_return;
-  }
-  if (auto e = guard(ctx)) {
-    co_await respond_error(ctx, *e);
-    co_return;
-  }
-  std::optional<GatewayError> moderated = co_await moderate(ctx);
-  if (moderated) {
-    co_await respond_error(ctx, *moderated);
-    co_return;
-  }
-  if (auto e = admit(ctx)) {
+  if (!e) e = resolve(ctx);
+  if (!e) e = guard(ctx);
+  if (!e) e = co_await moderate(ctx);
+  if (!e) e = admit(ctx);
+  if (e) {
     co_await respond_error(ctx, *e);
     co_return;
   }

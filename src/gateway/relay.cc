@@ -177,16 +177,20 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
   auto headers = base_headers(ctx, relay.content_type());
   headers.emplace_back("cache-control", "no-cache");
   for (auto& h : extra) headers.push_back(std::move(h));
+  http::Headers().swap(extra);
 
   http::SseReader reader;
   http::SseEvent ev;
   std::string out;
   bool head_sent = false;
   bool client_left = false;
-  auto send_head = [&]() -> net::awaitable<bool> {
+  // The head goes out with the first piece, in one write.
+  auto send_head = [&](std::string_view first) -> net::awaitable<bool> {
     head_sent = true;
     ctx.status = 200;
-    co_return co_await ctx.ex.start_stream(200, headers);
+    bool ok = co_await ctx.ex.start_stream(200, headers, first);
+    http::Headers().swap(headers);  // written: not kept for the stream's length (issue 18)
+    co_return ok;
   };
 
   for (;;) {
@@ -227,14 +231,15 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     if (out.find("rror") != std::string::npos) ctx.snapshot->secrets().scrub(out);
     if (ctx.cache.tap) ctx.cache.tap->on_stream(out);
     if (!out.empty() || (done && !head_sent)) {
-      if (!head_sent && !co_await send_head()) {
-        client_left = true;
-        break;
-      }
       if (!ctx.first_byte && !out.empty()) ctx.first_byte = Clock::now();
       if (ctx.capture && ctx.captured_answer.size() < ctx.gateway.config.capture_max_bytes)
         ctx.captured_answer.append(out.substr(0, ctx.gateway.config.capture_max_bytes - ctx.captured_answer.size()));
-      if (!out.empty() && !co_await ctx.ex.write_chunk(out)) {
+      bool written = true;
+      if (!head_sent)
+        written = co_await send_head(out);
+      else if (!out.empty())
+        written = co_await ctx.ex.write_chunk(out);
+      if (!written) {
         client_left = true;
         break;
       }

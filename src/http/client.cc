@@ -164,6 +164,31 @@ UpstreamFailure classify(const beast::error_code& ec, bool cancelled, UpstreamFa
   return UpstreamFailure::closed;
 }
 
+// An answer's body as the parser hands it over: appended to a string that the reader empties
+// piece by piece. Unlike beast's string_body it reserves nothing for a Content-Length, which
+// is the upstream's word, not a size to allocate (read_all reserves within its limit).
+struct PieceBody {
+  using value_type = std::string;
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      const std::size_t n = net::buffer_size(buffers), at = body_.size();
+      body_.resize(at + n);
+      net::buffer_copy(net::buffer(body_.data() + at, n), buffers);
+      ec = {};
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
 }  // namespace
 
 std::string_view describe(UpstreamFailure f) {
@@ -184,23 +209,11 @@ std::string_view describe(UpstreamFailure f) {
 
 struct UpstreamCall::Impl {
   std::unique_ptr<Connection> conn;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+  std::optional<bhttp::response_parser<PieceBody>> parser;
   core::Timeouts timeouts;
   bool cancelled = false;
   bool body_done = false;
   std::string media_type;
-  // Where body bytes land, allocated on the first read (never zeroed: that was a tenth of the
-  // fast path's instructions once). A whole answer is read 16 KiB at a time; a stream's pieces
-  // are events, and an open stream keeps its buffer, so streams get 4 KiB (issue 18: memory
-  // per open stream, by the thousand).
-  std::unique_ptr<char[]> chunk;
-  std::size_t chunk_size = 0;
-  void reserve_chunk(std::size_t n) {
-    if (chunk_size >= n) return;
-    chunk.reset(new char[n]);
-    chunk_size = n;
-  }
-
   net::awaitable<UpstreamFailure> connect(const core::UpstreamEndpoint& ep, bool verify,
                                           const std::string& key) {
     auto ex = co_await net::this_coro::executor;
@@ -269,16 +282,21 @@ struct UpstreamCall::Impl {
     co_return rec;
   }
 
+  // One read, its body bytes appended to the parser's body (a stream's events land there and
+  // are taken from there; its buffer is as large as the largest read, not a fixed block:
+  // issue 18, memory per open stream).
   template <class Stream>
-  net::awaitable<beast::error_code> read_piece(Stream& s, std::size_t& got) {
-    auto& body = parser->get().body();
-    body.data = chunk.get();
-    body.size = chunk_size;
+  net::awaitable<UpstreamFailure> read_more(Stream& s) {
     conn->lowest().expires_after(timeouts.idle);
     auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    got = chunk_size - body.size;
-    co_return ec;
+    body_done = parser->is_done();
+    if (!ec || (ec == bhttp::error::end_of_stream && body_done)) co_return UpstreamFailure::none;
+    co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
+  }
+  // Not a coroutine: a waiting stream holds one frame less.
+  net::awaitable<UpstreamFailure> read_more() {
+    if (conn->tls) return read_more(*conn->tls);
+    return read_more(*conn->plain);
   }
 };
 
@@ -359,46 +377,35 @@ std::string_view UpstreamCall::media_type() const { return impl_->media_type; }
 
 net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece, bool& done) {
   auto& d = *impl_;
+  auto& body = d.parser->get().body();
+  // The caller is done with the previous piece. A burst may have grown the buffer: past
+  // 16 KiB it is given back rather than kept for the rest of the stream.
+  body.clear();
+  if (body.capacity() > 16 * 1024) body.shrink_to_fit();
   piece = {};
-  d.reserve_chunk(4 * 1024);
-  for (;;) {
-    if (d.body_done || d.parser->is_done()) {
-      d.body_done = true;
-      done = true;
-      co_return UpstreamFailure::none;
-    }
-    std::size_t got = 0;
-    beast::error_code ec;
-    if (d.conn->tls)
-      ec = co_await d.read_piece(*d.conn->tls, got);
-    else
-      ec = co_await d.read_piece(*d.conn->plain, got);
-    if (ec) {
-      if (ec == bhttp::error::end_of_stream && d.parser->is_done()) {
-        done = true;
-        co_return UpstreamFailure::none;
-      }
-      co_return classify(ec, d.cancelled, UpstreamFailure::idle_timeout);
-    }
-    d.body_done = d.parser->is_done();
-    if (got > 0 || d.body_done) {
-      piece = std::string_view(d.chunk.get(), got);
-      done = d.body_done;
-      co_return UpstreamFailure::none;
-    }
+  while (!d.body_done) {
+    auto f = co_await d.read_more();
+    if (f != UpstreamFailure::none) co_return f;
+    if (!body.empty()) break;
   }
+  piece = body;
+  done = d.body_done;
+  co_return UpstreamFailure::none;
 }
 
 net::awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& body, std::size_t limit) {
-  impl_->reserve_chunk(16 * 1024);
-  bool done = false;
-  while (!done) {
-    std::string_view piece;
-    auto f = co_await read_some(piece, done);
+  auto& d = *impl_;
+  auto& whole = d.parser->get().body();
+  if (auto length = d.parser->content_length(); length && body.size() + *length <= limit)
+    whole.reserve(static_cast<std::size_t>(*length));
+  while (!d.body_done) {
+    auto f = co_await d.read_more();
     if (f != UpstreamFailure::none) co_return f;
-    if (body.size() + piece.size() > limit) co_return UpstreamFailure::protocol;
-    body.append(piece);
+    if (body.size() + whole.size() > limit) co_return UpstreamFailure::protocol;
   }
+  if (body.empty()) body = std::move(whole);
+  else body.append(whole);
+  whole.clear();
   co_return UpstreamFailure::none;
 }
 

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -104,6 +105,27 @@ struct ClientWatch {
   std::function<void()> on_gone;
 };
 
+// A chunked answer's head as bytes, as beast's serializer writes it.
+std::string stream_head(int status, const Headers& headers, bool keep_alive) {
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{res};
+  sr.split(true);
+  std::string out;
+  beast::error_code ec;
+  while (!ec && !sr.is_header_done()) {
+    std::size_t n = 0;
+    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+      out += beast::buffers_to_string(buffers);
+      n = beast::buffer_bytes(buffers);
+    });
+    sr.consume(n);
+  }
+  return out;
+}
+
 // Stream is beast::tcp_stream (plain HTTP) or beast::ssl_stream<beast::tcp_stream> (TLS); the
 // timeouts live on the TCP stream underneath either way.
 template <class Stream>
@@ -151,6 +173,22 @@ class SessionExchange final : public Exchange {
     bhttp::response_serializer<bhttp::empty_body> sr{res};
     beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
+    if (ec) broken_ = true;
+    co_return !broken_;
+  }
+
+  using Exchange::start_stream;
+  net::awaitable<bool> start_stream(int status, const Headers& headers, std::string_view first) override {
+    if (first.empty()) co_return co_await start_stream(status, headers);
+    responded_ = true;
+    streaming_ = true;
+    std::string head = stream_head(status, headers, keep_alive_);
+    char size[24];
+    const auto size_len = fmt::format_to_n(size, sizeof size, "{:x}\r\n", first.size()).size;
+    std::array<net::const_buffer, 4> pieces{net::buffer(head), net::buffer(size, size_len),
+                                            net::buffer(first.data(), first.size()), net::buffer("\r\n", 2)};
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
     if (ec) broken_ = true;
     co_return !broken_;
   }
@@ -350,6 +388,58 @@ bool quiet_close(const beast::error_code& ec) {
          ec.category() == net::error::get_ssl_category();
 }
 
+// The answers to a request that could not be read, each a coroutine of its own so that their
+// temporaries are not in serve_requests' frame, which every open stream holds (issue 18).
+// True when the connection ends in good order (see serve_requests).
+template <class Stream>
+net::awaitable<bool> answer_header_error(Stream& stream, beast::flat_buffer& buf, const ListenerOptions& opt,
+                                         beast::error_code hec) {
+  if (hec == bhttp::error::body_limit) {
+    // Content-Length announced more than the limit: refuse before reading it.
+    co_await write_simple(stream, bhttp::status::payload_too_large,
+                          simple_error(fmt::format("request body exceeds the limit of {} bytes", opt.max_body_bytes),
+                                       "request_too_large"));
+    co_await discard_until_close(beast::get_lowest_layer(stream), buf);
+    co_return false;
+  }
+  if (hec == bhttp::error::header_limit) {
+    co_await write_simple(stream, bhttp::status::request_header_fields_too_large,
+                          simple_error("request headers are too large", "header_too_large"));
+    co_return true;
+  }
+  if (quiet_close(hec)) co_return hec == bhttp::error::end_of_stream || hec == net::error::operation_aborted;
+  co_await write_simple(stream, bhttp::status::bad_request, simple_error("malformed HTTP request", "bad_request"));
+  co_return true;
+}
+
+template <class Stream>
+net::awaitable<void> answer_body_error(Stream& stream, beast::flat_buffer& buf, const ListenerOptions& opt,
+                                       beast::error_code bec) {
+  if (bec == bhttp::error::body_limit) {
+    co_await write_simple(stream, bhttp::status::payload_too_large,
+                          simple_error(fmt::format("request body exceeds the limit of {} bytes", opt.max_body_bytes),
+                                       "request_too_large"));
+    co_await discard_until_close(beast::get_lowest_layer(stream), buf);
+  } else if (bec == beast::error::timeout) {
+    co_await write_simple(stream, bhttp::status::request_timeout,
+                          simple_error("request body not received in time", "request_timeout"));
+  }
+}
+
+template <class Stream>
+net::awaitable<void> send_continue(Stream& stream, const ListenerOptions& opt) {
+  bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+  beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
+  co_await bhttp::async_write(stream, cont, use_tuple);
+}
+
+net::awaitable<void> answer_internal_error(Exchange& ex) {
+  // (Built before the co_await: GCC 12 miscompiles brace-initialised temporaries there.)
+  Headers headers = json_headers();
+  std::string body = simple_error("internal error", "internal_error");
+  co_await ex.respond(500, headers, std::move(body));
+}
+
 // Serves requests on one connection until it should close. True when it ends in good order
 // (an answer went out whole, or a drain or the client's own close ended the wait for the next
 // request), so a TLS session can still send close_notify; false after a transport error.
@@ -376,51 +466,15 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
     st.idle.erase(&transport);
     first = false;
-    if (hec) {
-      if (hec == bhttp::error::body_limit) {
-        // Content-Length announced more than the limit: refuse before reading it.
-        co_await write_simple(stream, bhttp::status::payload_too_large,
-                              simple_error(fmt::format("request body exceeds the limit of {} bytes",
-                                                       opt.max_body_bytes),
-                                           "request_too_large"));
-        co_await discard_until_close(transport, buf);
-        co_return false;
-      }
-      if (hec == bhttp::error::header_limit) {
-        co_await write_simple(stream, bhttp::status::request_header_fields_too_large,
-                              simple_error("request headers are too large", "header_too_large"));
-        co_return true;
-      }
-      if (quiet_close(hec)) {
-        co_return hec == bhttp::error::end_of_stream || hec == net::error::operation_aborted;
-      }
-      co_await write_simple(stream, bhttp::status::bad_request,
-                            simple_error("malformed HTTP request", "bad_request"));
-      co_return true;
-    }
+    if (hec) co_return co_await answer_header_error(stream, buf, opt, hec);
 
     // Clients (curl among them) hold bodies over 1 KiB until told to go on.
-    if (parser.get()[bhttp::field::expect] == "100-continue") {
-      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-      transport.expires_after(opt.write_timeout);
-      co_await bhttp::async_write(stream, cont, use_tuple);
-    }
+    if (parser.get()[bhttp::field::expect] == "100-continue") co_await send_continue(stream, opt);
     if (!parser.is_done()) {
       transport.expires_after(body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
       if (bec) {
-        if (bec == bhttp::error::body_limit) {
-          co_await write_simple(
-              stream, bhttp::status::payload_too_large,
-              simple_error(fmt::format("request body exceeds the limit of {} bytes",
-                                       opt.max_body_bytes),
-                           "request_too_large"));
-          co_await discard_until_close(transport, buf);
-        } else if (bec == beast::error::timeout) {
-          co_await write_simple(stream, bhttp::status::request_timeout,
-                                simple_error("request body not received in time",
-                                             "request_timeout"));
-        }
+        co_await answer_body_error(stream, buf, opt, bec);
         co_return false;
       }
     }
@@ -442,6 +496,10 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
       if constexpr (std::is_same_v<Stream, beast::tcp_stream>) watch_socket(transport.socket(), watch);
       else watch_client(stream, buf, watch);
     }
+    // The request is parsed out of the read buffer: on plain TCP nothing reads into it until
+    // the answer is out, which for a stream may be hours (issue 18: memory per open stream).
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+      if (buf.size() == 0) buf.shrink_to_fit();
 
     ++st.active;
     bool failed = false;
@@ -452,13 +510,8 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
       failed = true;
     }
     bool answered = ex.responded();
-    if (!answered || failed) {
-      // A handler that threw (or forgot to answer) still answers, and the connection closes.
-      // (Built before the co_await: GCC 12 miscompiles brace-initialised temporaries there.)
-      Headers headers = json_headers();
-      std::string body = simple_error("internal error", "internal_error");
-      if (!answered) co_await ex.respond(500, headers, std::move(body));
-    }
+    // A handler that threw (or forgot to answer) still answers, and the connection closes.
+    if (!answered) co_await answer_internal_error(ex);
     --st.active;
 
     // Over TLS the watch reads this stream: it ends before the stream is read again or
@@ -472,21 +525,11 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
   }
 }
 
-net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st, bool refuse) {
-  SessionCount counted(*st, refuse);
+// A TLS session, apart from run_session: its stream, first-bytes buffer and handshake would
+// otherwise sit in every plain connection's frame too (issue 18: memory per open stream).
+net::awaitable<void> run_tls_session(tcp::socket socket, ListenerState* st, const std::string& remote, bool refuse) {
   beast::error_code ec;
-  std::string remote;
-  if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
   beast::flat_buffer buf;
-
-  if (!st->options.tls) {
-    beast::tcp_stream stream(std::move(socket));
-    co_await serve_requests(stream, buf, *st, remote, refuse);
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.close();
-    co_return;
-  }
-
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), st->options.tls->context);
   beast::tcp_stream& transport = beast::get_lowest_layer(stream);
   // The handshake gets the time a first request header gets, and a drain ends it like an
@@ -544,6 +587,22 @@ net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerSta
   transport.close();
 }
 
+net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st, bool refuse) {
+  SessionCount counted(*st, refuse);
+  beast::error_code ec;
+  std::string remote;
+  if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
+  if (st->options.tls) {
+    co_await run_tls_session(std::move(socket), st.get(), remote, refuse);
+    co_return;
+  }
+  beast::flat_buffer buf;
+  beast::tcp_stream stream(std::move(socket));
+  co_await serve_requests(stream, buf, *st, remote, refuse);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
 net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
   const std::size_t cap = st->options.overloaded ? st->options.max_connections : 0;
   for (;;) {
@@ -575,6 +634,11 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
 }
 
 }  // namespace
+
+net::awaitable<bool> Exchange::start_stream(int status, const Headers& headers, std::string_view first) {
+  if (!co_await start_stream(status, headers)) co_return false;
+  co_return co_await write_chunk(first);
+}
 
 ListenerCounters listener_counters() {
   return {g_accept_errors.load(std::memory_order_relaxed), g_refused.load(std::memory_order_relaxed),

@@ -39,6 +39,9 @@ class Exchange {
   // A streamed answer (chunked): the head, then pieces as they come, then the end.
   // write_chunk returns false once the client is gone; stop producing then.
   virtual boost::asio::awaitable<bool> start_stream(int status, const Headers& headers) = 0;
+  // The head and the stream's first piece at once: one write, so the client has both in one
+  // read (issue 18: time to first chunk). By default the two calls.
+  virtual boost::asio::awaitable<bool> start_stream(int status, const Headers& headers, std::string_view first);
   virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
   virtual boost::asio::awaitable<void> end_stream() = 0;
 

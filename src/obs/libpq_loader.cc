@@ -16,7 +16,9 @@ namespace {
 #define TOLLGATE_PQ_FUNCTIONS(X)                                                              \
   X(PQconnectdb) X(PQfinish) X(PQstatus) X(PQerrorMessage) X(PQdb) X(PQhost) X(PQport)        \
   X(PQsetNoticeProcessor) X(PQexecParams) X(PQresultStatus) X(PQresultErrorMessage)           \
-  X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQgetisnull) X(PQcmdTuples) X(PQclear)
+  X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQgetisnull) X(PQcmdTuples) X(PQclear)            \
+  X(PQexec) X(PQresultErrorField) X(PQconsumeInput) X(PQnotifies) X(PQfreemem)                \
+  X(PQconninfoParse) X(PQconninfoFree)
 
 struct Libpq {
 #define TOLLGATE_PQ_POINTER(name) decltype(&::name) name = nullptr;
@@ -54,7 +56,9 @@ const Libpq& loaded() {
 
 }  // namespace
 
-// Only PQconnectdb can be the first call; every other function takes what it returned.
+// Only PQconnectdb and PQconninfoParse can be the first call; every other function takes what
+// one of them returned. A function missing here links libpq in again (the unit test
+// LibpqNotLoadedAtStart says so).
 extern "C" {
 PGconn* PQconnectdb(const char* conninfo) { return loaded().PQconnectdb(conninfo); }
 void PQfinish(PGconn* conn) { if (conn) loaded().PQfinish(conn); }
@@ -78,4 +82,13 @@ int PQgetlength(const PGresult* res, int row, int column) { return loaded().PQge
 int PQgetisnull(const PGresult* res, int row, int column) { return loaded().PQgetisnull(res, row, column); }
 char* PQcmdTuples(PGresult* res) { return loaded().PQcmdTuples(res); }
 void PQclear(PGresult* res) { if (res) loaded().PQclear(res); }
+PGresult* PQexec(PGconn* conn, const char* query) { return loaded().PQexec(conn, query); }
+char* PQresultErrorField(const PGresult* res, int field) { return loaded().PQresultErrorField(res, field); }
+int PQconsumeInput(PGconn* conn) { return loaded().PQconsumeInput(conn); }
+PGnotify* PQnotifies(PGconn* conn) { return loaded().PQnotifies(conn); }
+void PQfreemem(void* p) { if (p) loaded().PQfreemem(p); }
+PQconninfoOption* PQconninfoParse(const char* conninfo, char** errmsg) {
+  return loaded().PQconninfoParse(conninfo, errmsg);
+}
+void PQconninfoFree(PQconninfoOption* options) { if (options) loaded().PQconninfoFree(options); }
 }

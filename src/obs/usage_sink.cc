@@ -154,13 +154,23 @@ void UsageSink::run() {
   std::vector<UsageRecord> batch;
   batch.reserve(options_.batch_max);
   auto backoff = std::chrono::milliseconds(50);
+  // After a burst, RSS must come back near idle (issue 18): once no record has come for
+  // kReleaseAfter the store's caches go back, and the main loop's malloc_trim returns them.
+  constexpr auto kReleaseAfter = std::chrono::seconds(5);
+  auto last_write = Clock::now();
+  bool released = true;
   purge_if_due(Clock::now());
   for (;;) {
     // A full batch, a flush or stop; past flush_interval what there is.
     const bool stopping = queue_.take(batch, options_.flush_interval);
     if (batch.empty()) {
       if (stopping) break;
-      purge_if_due(Clock::now());
+      const auto now = Clock::now();
+      purge_if_due(now);
+      if (!released && now - last_write >= kReleaseAfter) {
+        store_->release_memory();
+        released = true;
+      }
       continue;
     }
 
@@ -168,6 +178,8 @@ void UsageSink::run() {
       store_->write_batch(batch);
       queue_.finish(batch.size(), [&](UsageSinkStats& s, std::size_t) { s.written += batch.size(); });
       batch.clear();
+      last_write = Clock::now();
+      released = false;
       backoff = std::chrono::milliseconds(50);
     } catch (const std::exception& e) {
       queue_.record([&](UsageSinkStats& s) {

@@ -115,6 +115,8 @@ class UsageStore {
   virtual std::optional<UsageRecord> request(const std::string& request_id) = 0;
 
   virtual std::string describe() const = 0;  // "sqlite:PATH", "postgres:HOST:PORT/DB"
+  // The writer has been idle a while: caches it can rebuild go back to the allocator.
+  virtual void release_memory() {}
 };
 
 // Its own connections to the SQLite file the gateway uses (WAL, busy timeout), creating the

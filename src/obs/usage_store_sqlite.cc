@@ -166,6 +166,17 @@ class SqliteUsageStore final : public UsageStore {
     }
   }
 
+  // SQLite's page caches (up to 2 MB per connection) are what a burst of writes leaves
+  // behind; unused pages are freed, and read back from the file on the next write.
+  void release_memory() override {
+    {
+      std::lock_guard lock(write_mutex_);
+      sqlite3_db_release_memory(writer_);
+    }
+    std::lock_guard lock(read_mutex_);
+    sqlite3_db_release_memory(reader_);
+  }
+
   int64_t purge_before(int64_t cutoff_ms) override {
     std::lock_guard lock(write_mutex_);
     constexpr int kChunk = 5000;

@@ -1,7 +1,13 @@
 // Key material. Secrets are 32 random bytes, base64url: long enough that a hash of them can be
 // stored without a salt or a slow KDF, which is what lets authentication be one hash lookup.
+// SHA256_Init and friends are deprecated in OpenSSL 3 in favour of EVP, but EVP's first digest
+// runs OpenSSL's whole initialisation (config file, default provider, every algorithm's
+// tables): ~2 MB of libcrypto paged in at resource load, in every gateway with a key (issue 18:
+// idle RSS). The plain functions hash the same bytes with the same code and initialise nothing.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <stdexcept>
@@ -28,9 +34,10 @@ std::string generate_key_secret() {
 }
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  constexpr unsigned int length = SHA256_DIGEST_LENGTH;
+  SHA256_CTX ctx;
+  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 || SHA256_Final(digest, &ctx) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
   static constexpr char kHex[] = "0123456789abcdef";

@@ -1,5 +1,6 @@
 #include "store/secret_box.h"
 
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -67,7 +68,10 @@ SecretBox SecretBox::for_store(const std::string& db_path) {
       throw std::runtime_error("the key file " + file.string() + " is not 32 bytes");
     return SecretBox(key);
   }
-  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) throw std::runtime_error("no randomness for a key");
+  // The kernel's generator rather than RAND_bytes: OpenSSL's first RAND call initialises its
+  // whole provider machinery, ~2 MB of libcrypto paged in for 32 bytes (issue 18: idle RSS).
+  if (getrandom(key.data(), key.size(), 0) != static_cast<ssize_t>(key.size()))
+    throw std::runtime_error("no randomness for a key");
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error("cannot create the key file " + file.string());

@@ -5,6 +5,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import OpenAI from 'openai';
 import {
   KEYS,
@@ -231,3 +232,32 @@ it('providers add / models add (SQLite store) declare an upstream that a running
     return mock.requests.at(-1).body.model === 'gpt-4o-mini';
   }, { timeout: 3000, message: 'the changed alias to be served' });
 });
+
+// Issue 18: `workers: 0` means the CPUs the process may run on (its affinity mask, capped by its
+// cgroup's cpu.max), and the soft descriptor limit is raised to the hard one at start.
+it('workers 0 follows the affinity mask, and the descriptor limit is raised to the hard limit', T, async (t) => {
+  const dir = await makeTempDir(t);
+  const { configPath } = await writeConfig(dir, {
+    tollgate: processConfig({ workers: 0 }),
+    resources: standardResources(fakeMock),
+  });
+  const hard = (await runShell('ulimit -H -n')).trim();
+  assert.match(hard, /^(\d+|unlimited)$/);
+  const soft = hard === 'unlimited' || Number(hard) > 256 ? 256 : Number(hard);
+  // One CPU: the first of this process's own affinity mask.
+  const gw = await startGateway(t, { configPath, launch: `ulimit -S -n ${soft} && exec taskset -c "$(taskset -pc $$ | sed 's/.*: //; s/[-,].*//')"` });
+  await waitFor(() => /serving \d+ workers/.test(gw.output().stdout + gw.output().stderr), { message: 'the serving line' });
+  const log = gw.output().stdout + gw.output().stderr;
+  assert.match(log, /serving 1 workers/, 'one CPU in the affinity mask: one worker');
+  const limit = Number(/descriptor limit (\d+)/.exec(log)[1]);
+  if (hard === 'unlimited') assert.ok(limit > soft, `raised from ${soft}: ${limit}`);
+  else assert.equal(limit, Number(hard), `the soft limit ${soft} raised to the hard limit ${hard}`);
+  const res = await fetch(`${gw.proxyURL}/livez`);
+  assert.equal(res.status, 200);
+});
+
+function runShell(command) {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', command], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+}

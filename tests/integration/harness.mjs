@@ -140,12 +140,12 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
  * Returns { proc, proxyURL, adminURL, baseURL, proxyPort, adminPort, output(), stop() }.
  * With `t`, the process is stopped after the test.
  */
-export async function startGateway(t, { configPath, env = {}, args = [], nofile }) {
+export async function startGateway(t, { configPath, env = {}, args = [], nofile, launch }) {
   // nofile: the descriptor limit (soft and hard) the gateway runs under, set by the shell.
+  // launch: a shell prefix the gateway is exec'd through instead (`ulimit -S -n 256 && exec taskset -c 0`).
   const argv = ['serve', '--config', configPath, ...args];
-  const [cmd, cmdArgs] = nofile
-    ? ['bash', ['-c', `ulimit -n ${Number(nofile)} && exec "$0" "$@"`, TOLLGATE_BIN, ...argv]]
-    : [TOLLGATE_BIN, argv];
+  const prefix = launch ?? (nofile ? `ulimit -n ${Number(nofile)} && exec` : null);
+  const [cmd, cmdArgs] = prefix ? ['bash', ['-c', `${prefix} "$0" "$@"`, TOLLGATE_BIN, ...argv]] : [TOLLGATE_BIN, argv];
   const proc = spawn(cmd, cmdArgs, {
     cwd: path.dirname(configPath),
     env: { ...process.env, ...env },
