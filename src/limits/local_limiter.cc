@@ -212,7 +212,7 @@ class LocalAdmission final : public Admission {
     for (uint8_t i = 0; i < n_budgets; ++i) {
       const PlannedBudget& b = budgets[i];
       if (nano <= 0 && b.reserve <= 0) continue;
-      BudgetPeriods p = budget_periods(core->clock->wall());
+      const BudgetPeriods& p = budget_periods(core->clock->wall());
       Scope& s = *scopes[b.scope];
       std::lock_guard lock(s.mu);
       s.reserved -= b.reserve;  // replaced by the actual cost in the same lock
@@ -277,7 +277,7 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   for (uint8_t i = 0; i < plan.n_scopes; ++i) locks[i] = std::unique_lock(order[i]->mu);
 
   const int64_t now = core_->now_ns();
-  std::array<i128, 16> before{}, after{};
+  std::array<i128, 16> before, after;  // [0, n_windows) written before read
   std::chrono::milliseconds window_retry{0};
   Decision::Reason window_reason = Decision::Reason::none;
 
@@ -307,8 +307,8 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
 
   // Each budget (the key's, its team's) on its own, as bits for decide_budgets().
   int64_t over_hard = 0, over_warn = 0;
-  BudgetPeriods periods{};
-  if (plan.n_budgets > 0) periods = budget_periods(core_->clock->wall());
+  static const BudgetPeriods kNoPeriods{};
+  const BudgetPeriods& periods = plan.n_budgets > 0 ? budget_periods(core_->clock->wall()) : kNoPeriods;
   for (uint8_t g = 0; g < plan.n_budgets; ++g) {
     const PlannedBudget& b = plan.budgets[g];
     Scope& s = *adm->scopes[b.scope];

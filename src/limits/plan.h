@@ -88,7 +88,8 @@ struct BudgetPeriods {
   std::string day_tag, month_tag;  // "20260314", "202603"
   std::chrono::milliseconds until_next_day, until_next_month;
 };
-BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall);
+// The calling thread's copy, valid until its next call.
+const BudgetPeriods& budget_periods(std::chrono::system_clock::time_point wall);
 
 // Budget group g's exceeded caps are bits (1 day, 2 month, 4 total) << 3g. Sets the decision's
 // budget fields from them: a hard group over refuses until the longest exceeded period ends

@@ -190,7 +190,7 @@ int64_t usd_to_nano(double usd) {
   return std::llround(std::min(usd, 1e9) * 1e9);  // clamped: a hostile estimate cannot overflow
 }
 
-BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
+const BudgetPeriods& budget_periods(std::chrono::system_clock::time_point wall) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(wall.time_since_epoch());
   sys_days today = floor<days>(sys_time<milliseconds>(ms));
@@ -203,7 +203,7 @@ BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
   };
   thread_local Cached cached;
   if (cached.day == today) {
-    BudgetPeriods p = cached.p;
+    BudgetPeriods& p = cached.p;
     p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
     p.until_next_month = duration_cast<milliseconds>(cached.month_start_next - sys_time<milliseconds>(ms));
     return p;
@@ -221,8 +221,8 @@ BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
   p.month_tag = p.day_tag.substr(0, 6);
   p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
   p.until_next_month = duration_cast<milliseconds>(month_start_next - sys_time<milliseconds>(ms));
-  cached = {today, month_start_next, p};
-  return p;
+  cached = {today, month_start_next, std::move(p)};
+  return cached.p;
 }
 
 }  // namespace detail
