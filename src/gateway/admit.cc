@@ -88,7 +88,7 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   req.model = std::string(ctx.alias());
   req.key_limits = spec_of(key.limits);
   if (ctx.model) req.model_limits = spec_of(ctx.model->spec.limits);
-  if (auto it = key.model_limits.find(std::string(ctx.alias())); it != key.model_limits.end())
+  if (auto it = key.model_limits.find(req.model); it != key.model_limits.end())
     req.key_model_limits = spec_of(it->second);
   req.key_budget = budget_of(key.budget);
   if (const core::Team* team = ctx.team) {

@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "limits/plan.h"
 #include "limits/rate_limiter.h"
@@ -50,8 +52,15 @@ i128 drained(const WindowState& w, int64_t limit, int64_t now_ns) {
   return d < 0 ? 0 : d;
 }
 
+// a / b for b > 0: most operands fit 64 bits, where the division is one instruction rather
+// than a call to __divti3 (same truncation either way).
+i128 div(i128 a, int64_t b) {
+  if (a >= INT64_MIN && a <= INT64_MAX) return static_cast<int64_t>(a) / b;
+  return a / b;
+}
+
 int64_t ceil_div_ms(i128 ns) {  // ns -> ms, rounded up
-  return ns <= 0 ? 0 : static_cast<int64_t>((ns + 999'999) / 1'000'000);
+  return ns <= 0 ? 0 : static_cast<int64_t>(div(ns + 999'999, 1'000'000));
 }
 
 int window_index(const PlannedWindow& w) {
@@ -75,27 +84,68 @@ struct Scope {
 };
 
 // Scope states by id, sharded so lookups on different keys rarely share a lock. States live
-// as long as the limiter: their number is bounded by keys x models in the configuration.
+// as long as the limiter (pointers to them stay valid): their number is bounded by keys x
+// models in the configuration.
 class ScopeTable {
  public:
-  std::shared_ptr<Scope> get(const std::string& id) {
+  Scope* get(const std::string& id) {
     Shard& s = shards_[std::hash<std::string>{}(id) % kShards];
     std::lock_guard lock(s.mu);
     auto& slot = s.map[id];
-    if (!slot) slot = std::make_shared<Scope>();
-    return slot;
+    if (!slot) slot = std::make_unique<Scope>();
+    return slot.get();
   }
 
  private:
   static constexpr size_t kShards = 64;
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<Scope>> map;
+    std::unordered_map<std::string, std::unique_ptr<Scope>> map;
   };
   std::array<Shard, kShards> shards_;
 };
 
+// The scope states of one (key, team, model), kept per thread, so that a request builds,
+// hashes and looks up no scope id and takes no table lock (~3k instructions, issue 18). An
+// entry is matched on the names themselves, which are all a scope id is made of, so it is
+// exact whatever the configuration: limits and budgets come with every request, and a reload
+// that changes them takes effect at once. A direct-mapped table of a fixed size: with many
+// keys, a collision costs one table lookup, as before. `limiter` is a serial, never reused,
+// so a thread's entries for a destroyed limiter are never matched.
+struct ResolvedScopes {
+  uint64_t limiter = 0;
+  std::string key_id, team, model;
+  std::array<Scope*, 4> by_kind{};  // by ScopeKind; null: not looked up yet
+};
+
+std::atomic<uint64_t> next_limiter_serial{1};
+
+ResolvedScopes& resolved_for(uint64_t limiter, const AdmissionRequest& req) {
+  static constexpr size_t kSlots = 256;
+  thread_local std::vector<ResolvedScopes> table;
+  if (table.empty()) table.resize(kSlots);
+  // Slot from the names' lengths and last bytes: constant work whatever their length.
+  auto tail = [](const std::string& s) {
+    uint64_t v = 0;
+    size_t n = std::min<size_t>(s.size(), 8);
+    std::memcpy(&v, s.data() + s.size() - n, n);
+    return v ^ s.size();
+  };
+  uint64_t h = tail(req.key_id) * 0x9E3779B97F4A7C15ull ^ tail(req.model) * 0xC2B2AE3D27D4EB4Full ^
+               tail(req.team) * 0x165667B19E3779F9ull ^ limiter;
+  ResolvedScopes& e = table[(h ^ h >> 29) % kSlots];
+  if (e.limiter != limiter || e.key_id != req.key_id || e.model != req.model || e.team != req.team) {
+    e.limiter = limiter;
+    e.key_id = req.key_id;
+    e.team = req.team;
+    e.model = req.model;
+    e.by_kind = {};
+  }
+  return e;
+}
+
 struct Core {
+  uint64_t serial = next_limiter_serial.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<const LimiterClock> clock;
   BudgetObserver on_crossing;
   ScopeTable scopes;
@@ -121,8 +171,8 @@ class LocalAdmission final : public Admission {
     int64_t window_ns;
   };
 
-  std::shared_ptr<Core> core;
-  std::array<std::shared_ptr<Scope>, 4> scopes;
+  std::shared_ptr<Core> core;  // keeps the scope states alive
+  std::array<Scope*, 4> scopes{};
   uint8_t n_scopes = 0;
   std::array<bool, 4> holds_slot{};
   std::array<Charged, 8> charged;
@@ -162,7 +212,7 @@ class LocalAdmission final : public Admission {
     for (uint8_t i = 0; i < n_budgets; ++i) {
       const PlannedBudget& b = budgets[i];
       if (nano <= 0 && b.reserve <= 0) continue;
-      BudgetPeriods p = budget_periods(core->clock->wall());
+      const BudgetPeriods& p = budget_periods(core->clock->wall());
       Scope& s = *scopes[b.scope];
       std::lock_guard lock(s.mu);
       s.reserved -= b.reserve;  // replaced by the actual cost in the same lock
@@ -200,7 +250,7 @@ class LocalLimiter final : public RateLimiter {
 Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admission>& out) {
   out.reset();
   Decision d;
-  Plan plan = make_plan(req);
+  Plan plan = make_plan(req, /*with_ids=*/false);
   if (plan.empty()) {
     core_->admitted.fetch_add(1, std::memory_order_relaxed);
     out = std::make_unique<NoLimitAdmission>();
@@ -211,17 +261,23 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   adm->core = core_;
   adm->n_scopes = plan.n_scopes;
   adm->estimate = plan.estimated_tokens;
-  for (uint8_t i = 0; i < plan.n_scopes; ++i) adm->scopes[i] = core_->scopes.get(plan.scopes[i].id);
+  ResolvedScopes& resolved = resolved_for(core_->serial, req);
+  for (uint8_t i = 0; i < plan.n_scopes; ++i) {
+    const ScopeKind kind = plan.scopes[i].kind;
+    Scope*& state = resolved.by_kind[static_cast<size_t>(kind)];
+    if (!state) state = core_->scopes.get(scope_id(kind, req));
+    adm->scopes[i] = state;
+  }
 
   // Lock every scope, in address order.
-  std::array<Scope*, 4> order{};
-  for (uint8_t i = 0; i < plan.n_scopes; ++i) order[i] = adm->scopes[i].get();
-  std::sort(order.begin(), order.begin() + plan.n_scopes);
+  std::array<Scope*, 4> order = adm->scopes;
+  for (uint8_t i = 1; i < plan.n_scopes; ++i)  // at most four: an insertion sort
+    for (uint8_t j = i; j > 0 && std::less<>{}(order[j], order[j - 1]); --j) std::swap(order[j], order[j - 1]);
   std::array<std::unique_lock<std::mutex>, 4> locks;
   for (uint8_t i = 0; i < plan.n_scopes; ++i) locks[i] = std::unique_lock(order[i]->mu);
 
   const int64_t now = core_->now_ns();
-  std::array<i128, 16> before{}, after{};
+  std::array<i128, 16> before, after;  // [0, n_windows) written before read
   std::chrono::milliseconds window_retry{0};
   Decision::Reason window_reason = Decision::Reason::none;
 
@@ -234,7 +290,7 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     const i128 capacity = static_cast<i128>(w.limit) * window_ns;
     if (after[i] > capacity) {
       if (cost > w.limit) d.too_large = true;
-      std::chrono::milliseconds wait{ceil_div_ms((after[i] - capacity) / w.limit + 1)};
+      std::chrono::milliseconds wait{ceil_div_ms(div(after[i] - capacity, w.limit) + 1)};
       if (window_reason == Decision::Reason::none || wait > window_retry) {
         window_retry = wait;
         window_reason = w.kind == WindowKind::requests ? Decision::Reason::requests
@@ -251,8 +307,8 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
 
   // Each budget (the key's, its team's) on its own, as bits for decide_budgets().
   int64_t over_hard = 0, over_warn = 0;
-  BudgetPeriods periods{};
-  if (plan.n_budgets > 0) periods = budget_periods(core_->clock->wall());
+  static const BudgetPeriods kNoPeriods{};
+  const BudgetPeriods& periods = plan.n_budgets > 0 ? budget_periods(core_->clock->wall()) : kNoPeriods;
   for (uint8_t g = 0; g < plan.n_budgets; ++g) {
     const PlannedBudget& b = plan.budgets[g];
     Scope& s = *adm->scopes[b.scope];
@@ -283,8 +339,8 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
     const i128 capacity = static_cast<i128>(w.limit) * window_ns;
     WindowStatus st;
     st.limit = w.limit;
-    st.remaining = used >= capacity ? 0 : static_cast<int64_t>((capacity - used) / window_ns);
-    st.reset = std::chrono::milliseconds{ceil_div_ms((used + w.limit - 1) / w.limit)};
+    st.remaining = used >= capacity ? 0 : static_cast<int64_t>(div(capacity - used, window_ns));
+    st.reset = std::chrono::milliseconds{ceil_div_ms(div(used + w.limit - 1, w.limit))};
     keep_tightest(w.kind == WindowKind::requests ? d.requests : d.tokens, st);
 
     if (d.admitted) {

@@ -40,7 +40,7 @@ struct PlannedWindow {
 struct PlannedBudget {
   uint8_t scope;  // index into Plan::scopes: the key's or the team's
   bool team = false;
-  std::string owner;  // the key id or the team name, as BudgetCrossing names it
+  std::string owner;  // the key id or the team name, as BudgetCrossing names it (warn_only only)
   int64_t day = 0, month = 0, total = 0;
   bool warn_only = false;
   int64_t reserve = 0;  // the estimated cost, reserved at admit
@@ -60,7 +60,10 @@ struct Plan {
   bool has_concurrency() const;
 };
 
-Plan make_plan(const AdmissionRequest& req);
+// Without ids, PlannedScope::id stays empty (the local backend resolves scopes by name, see
+// local_limiter.cc, and builds an id only the first time; scope_id() builds one).
+Plan make_plan(const AdmissionRequest& req, bool with_ids = true);
+std::string scope_id(ScopeKind kind, const AdmissionRequest& req);
 
 // Whether spend plus live reservations leave no room for `reserve` under `cap` (0: no cap).
 // With no estimate it is the old rule: over once spent reaches the cap.
@@ -85,7 +88,8 @@ struct BudgetPeriods {
   std::string day_tag, month_tag;  // "20260314", "202603"
   std::chrono::milliseconds until_next_day, until_next_month;
 };
-BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall);
+// The calling thread's copy, valid until its next call.
+const BudgetPeriods& budget_periods(std::chrono::system_clock::time_point wall);
 
 // Budget group g's exceeded caps are bits (1 day, 2 month, 4 total) << 3g. Sets the decision's
 // budget fields from them: a hard group over refuses until the longest exceeded period ends

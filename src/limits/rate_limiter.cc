@@ -54,6 +54,10 @@ using i128 = __int128;
 
 // Scope ids are joined with ':'; escaping ':' and '%' in names keeps "km:a:b:c" unambiguous.
 void append_escaped(std::string& out, const std::string& name) {
+  if (name.find_first_of(":%") == std::string::npos) {  // the usual name: one append
+    out += name;
+    return;
+  }
   for (char c : name) {
     if (c == ':') out += "%3A";
     else if (c == '%') out += "%25";
@@ -64,33 +68,22 @@ void append_escaped(std::string& out, const std::string& name) {
 int64_t cap(const std::optional<double>& usd) { return set(usd) ? usd_to_nano(*usd) : 0; }
 
 void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, const BudgetSpec* budget,
-               const AdmissionRequest& req) {
+               const AdmissionRequest& req, bool with_ids) {
   if (limits.empty() && (!budget || budget->empty())) return;
   auto idx = p.n_scopes++;
   PlannedScope& s = p.scopes[idx];
   s.kind = kind;
-  s.id.clear();
-  switch (kind) {
-    case ScopeKind::key: s.id = "k:"; append_escaped(s.id, req.key_id); break;
-    case ScopeKind::team: s.id = "t:"; append_escaped(s.id, req.team); break;
-    case ScopeKind::model: s.id = "m:"; append_escaped(s.id, req.model); break;
-    case ScopeKind::key_model:
-      s.id = "km:";
-      append_escaped(s.id, req.key_id);
-      s.id += ':';
-      append_escaped(s.id, req.model);
-      break;
-  }
+  if (with_ids) s.id = scope_id(kind, req);
   s.concurrency = set(limits.concurrency) ? *limits.concurrency : 0;
   if (budget && !budget->empty()) {
     PlannedBudget& b = p.budgets[p.n_budgets++];
     b.scope = idx;
     b.team = kind == ScopeKind::team;
-    b.owner = b.team ? req.team : req.key_id;
+    b.warn_only = budget->warn_only;
+    if (b.warn_only) b.owner = b.team ? req.team : req.key_id;  // only warn budgets report crossings
     b.day = cap(budget->usd_per_day);
     b.month = cap(budget->usd_per_month);
     b.total = cap(budget->usd_total);
-    b.warn_only = budget->warn_only;
     // At most $1M: Redis sums reservations as integers and compares them as doubles.
     b.reserve = std::min<int64_t>(usd_to_nano(req.estimated_cost_usd), 1'000'000'000'000'000);
   }
@@ -105,6 +98,23 @@ void add_scope(Plan& p, ScopeKind kind, const LimitSpec& limits, const BudgetSpe
 
 }  // namespace
 
+std::string scope_id(ScopeKind kind, const AdmissionRequest& req) {
+  std::string id;
+  id.reserve(4 + req.key_id.size() + req.model.size() + req.team.size());
+  switch (kind) {
+    case ScopeKind::key: id = "k:"; append_escaped(id, req.key_id); break;
+    case ScopeKind::team: id = "t:"; append_escaped(id, req.team); break;
+    case ScopeKind::model: id = "m:"; append_escaped(id, req.model); break;
+    case ScopeKind::key_model:
+      id = "km:";
+      append_escaped(id, req.key_id);
+      id += ':';
+      append_escaped(id, req.model);
+      break;
+  }
+  return id;
+}
+
 const char* PlannedWindow::suffix() const {
   if (kind == WindowKind::requests) return per_day ? "rd" : "rm";
   return per_day ? "td" : "tm";
@@ -116,14 +126,15 @@ bool Plan::has_concurrency() const {
   return false;
 }
 
-Plan make_plan(const AdmissionRequest& req) {
+Plan make_plan(const AdmissionRequest& req, bool with_ids) {
   Plan p;
   p.estimated_tokens = req.estimated_tokens > 0 ? req.estimated_tokens : 0;
-  if (!req.key_id.empty()) add_scope(p, ScopeKind::key, req.key_limits, &req.key_budget, req);
-  if (!req.key_id.empty() && !req.team.empty()) add_scope(p, ScopeKind::team, req.team_limits, &req.team_budget, req);
-  if (!req.model.empty()) add_scope(p, ScopeKind::model, req.model_limits, nullptr, req);
+  if (!req.key_id.empty()) add_scope(p, ScopeKind::key, req.key_limits, &req.key_budget, req, with_ids);
+  if (!req.key_id.empty() && !req.team.empty())
+    add_scope(p, ScopeKind::team, req.team_limits, &req.team_budget, req, with_ids);
+  if (!req.model.empty()) add_scope(p, ScopeKind::model, req.model_limits, nullptr, req, with_ids);
   if (!req.key_id.empty() && !req.model.empty())
-    add_scope(p, ScopeKind::key_model, req.key_model_limits, nullptr, req);
+    add_scope(p, ScopeKind::key_model, req.key_model_limits, nullptr, req, with_ids);
   return p;
 }
 
@@ -179,7 +190,7 @@ int64_t usd_to_nano(double usd) {
   return std::llround(std::min(usd, 1e9) * 1e9);  // clamped: a hostile estimate cannot overflow
 }
 
-BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
+const BudgetPeriods& budget_periods(std::chrono::system_clock::time_point wall) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(wall.time_since_epoch());
   sys_days today = floor<days>(sys_time<milliseconds>(ms));
@@ -192,7 +203,7 @@ BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
   };
   thread_local Cached cached;
   if (cached.day == today) {
-    BudgetPeriods p = cached.p;
+    BudgetPeriods& p = cached.p;
     p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
     p.until_next_month = duration_cast<milliseconds>(cached.month_start_next - sys_time<milliseconds>(ms));
     return p;
@@ -210,8 +221,8 @@ BudgetPeriods budget_periods(std::chrono::system_clock::time_point wall) {
   p.month_tag = p.day_tag.substr(0, 6);
   p.until_next_day = duration_cast<milliseconds>(today + days{1} - sys_time<milliseconds>(ms));
   p.until_next_month = duration_cast<milliseconds>(month_start_next - sys_time<milliseconds>(ms));
-  cached = {today, month_start_next, p};
-  return p;
+  cached = {today, month_start_next, std::move(p)};
+  return cached.p;
 }
 
 }  // namespace detail

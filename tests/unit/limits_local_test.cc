@@ -435,6 +435,52 @@ TEST_F(LocalLimiter, ScopeNamesDoNotCollide) {
   EXPECT_EQ(admit_n(r2, 2), 1);
 }
 
+// Scope states are resolved once per thread and (key, team, model) (issue 18): what a request
+// brings (its limits, budgets) must still count on every call, and the resolution must never
+// hand one scope's state to another.
+TEST_F(LocalLimiter, LimitsChangedByAReloadTakeEffectAndKeepTheUse) {
+  AdmissionRequest r = request({.rpm = 5});
+  EXPECT_EQ(admit_n(r, 3), 3);
+  r.key_limits.rpm = 3;  // lowered: the 3 already used fill it
+  EXPECT_EQ(admit_n(r, 1), 0);
+  r.key_limits.rpm = 10;  // raised: 7 more
+  EXPECT_EQ(admit_n(r, 10), 7);
+  // A scope that had no limit gets one: it is looked up then, and counts from there.
+  r.model_limits.rpm = 2;
+  EXPECT_EQ(admit_n(r, 5), 0);  // the key's window is full
+  r.key_limits = {};
+  EXPECT_EQ(admit_n(r, 5), 2);
+  r.key_model_limits.concurrency = 1;
+  r.model_limits = {};
+  std::unique_ptr<Admission> held;
+  EXPECT_TRUE(limiter->admit(r, held).admitted);
+  EXPECT_EQ(admit_n(r, 1), 0);
+  // The key's limit back: its window kept its use and has refilled nothing (time stands still).
+  r.key_limits.rpm = 10;
+  held.reset();
+  EXPECT_EQ(admit_n(r, 1), 0);
+}
+
+TEST_F(LocalLimiter, ANewLimiterOnTheSameThreadStartsEmpty) {
+  AdmissionRequest r = request({.rpm = 1});
+  for (int round = 0; round < 3; ++round) {  // the allocator likely reuses the same address
+    limiter = make_local_limiter({clock});
+    EXPECT_EQ(admit_n(r, 2), 1) << round;
+  }
+}
+
+TEST_F(LocalLimiter, ManyKeysOnOneThreadKeepTheirOwnScopes) {
+  // More keys than the per-thread table has slots, in turn: every lookup collides sometimes.
+  AdmissionRequest r = request({.rpm = 2});
+  for (int pass = 0; pass < 3; ++pass)
+    for (int k = 0; k < 2000; ++k) {
+      r.key_id = "key_" + std::to_string(k);
+      r.team = k % 3 == 0 ? "t" + std::to_string(k % 7) : "";
+      std::unique_ptr<Admission> a;
+      EXPECT_EQ(limiter->admit(r, a).admitted, pass < 2) << pass << " " << k;
+    }
+}
+
 // Teams (issue 16): a team's limits and budget are drawn from by all its keys together, on top
 // of each key's own; the decision says whose budget refused.
 TEST_F(LocalLimiter, TeamLimitsAreSharedByItsKeysOnTopOfTheirOwn) {
