@@ -100,7 +100,13 @@ describe('teams in headless chromium', () => {
         sent[team].tokens += res.json.usage.total_tokens;
       }
     }
-    // Usage records are written a moment after each answer.
+    // Usage records are written a moment after each answer: wait for all of them (the
+    // Overview test reads the other teams' too), then for the research team's totals.
+    const total = Object.values(sent).reduce((n, t) => n + t.requests, 0);
+    await waitFor(
+      async () => (await api(gw, 'GET', `/usage?from=${Date.now() - 3_600_000}&bucket=0`)).totals?.requests === total,
+      { timeout: 20_000, message: 'every usage record' },
+    );
     teamUsage = await waitFor(
       async () => {
         const u = await api(gw, 'GET', `/usage?team=research&from=${Date.now() - 3_600_000}&bucket=0`);
