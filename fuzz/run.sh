@@ -38,7 +38,7 @@ declare -A SOURCES=(
     src/dialects/anthropic/prompt_caching.cc"
   [gemini_stream]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
-    src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
+    src/dialects/chat_params.cc src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
   [gemini_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
@@ -68,7 +68,7 @@ declare -A SOURCES=(
   [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/cache/semantic.cc src/core/json_scan.cc src/core/error.cc
     src/http/sse.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc
-    src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
+    src/dialects/chat_params.cc src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
 )
 ALL_TARGETS="sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml resources_file"
