@@ -86,6 +86,11 @@ json::value to_json(const UsageBucket& b) {
   o["avg_latency_ms"] = b.avg_latency_ms;
   o["max_latency_ms"] = b.max_latency_ms;
   o["avg_ttft_ms"] = b.avg_ttft_ms ? json::value(*b.avg_ttft_ms) : json::value(nullptr);
+  o["cache_hits"] = b.cache_hits;
+  o["cache_misses"] = b.cache_misses;
+  o["cache_saved_tokens"] = b.cache_saved_tokens;
+  o["cache_saved_usd"] = b.cache_saved_usd;
+  o["cache_unpriced_hits"] = b.cache_unpriced_hits;
   return o;
 }
 

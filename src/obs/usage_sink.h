@@ -81,6 +81,10 @@ struct UsageBucket {
   double avg_latency_ms = 0;
   double max_latency_ms = 0;
   std::optional<double> avg_ttft_ms;  // over the requests that had a first byte
+  // The response cache, from each record's `cache` verdict: hits and misses of requests under
+  // a policy, and what the hits saved (USD over the priced hits; unpriced hits are counted).
+  int64_t cache_hits = 0, cache_misses = 0, cache_saved_tokens = 0, cache_unpriced_hits = 0;
+  double cache_saved_usd = 0;
 };
 
 // The request log: newest first.

@@ -131,8 +131,15 @@ std::string purge_sql(int chunk) {
       "DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE ts < ? LIMIT {})", chunk);
 }
 
-Statement aggregate_sql(const UsageQuery& q) {
+Statement aggregate_sql(const UsageQuery& q, Dialect d) {
   Statement st;
+  // The cache verdict's fields ({"status","saved_input_tokens","saved_output_tokens",
+  // "saved_usd"}, NULL when no policy applied or, for saved_usd, when the price is unknown).
+  auto field = [d](std::string_view name, std::string_view pg_type) {
+    return d == Dialect::sqlite ? fmt::format("json_extract(cache, '$.{}')", name)
+                                : fmt::format("(cache::jsonb->>'{}')::{}", name, pg_type);
+  };
+  const std::string status = field("status", "text"), saved_usd = field("saved_usd", "float8");
   std::string bucket;
   if (q.bucket_seconds > 0) {
     int64_t b = q.bucket_seconds * 1000;
@@ -155,9 +162,13 @@ Statement aggregate_sql(const UsageQuery& q) {
       "COALESCE(SUM(cache_creation_tokens), 0), COALESCE(SUM(reasoning_tokens), 0), "
       "COALESCE(SUM(cost_usd), 0), "
       "SUM(CASE WHEN input_tokens IS NOT NULL AND cost_usd IS NULL THEN 1 ELSE 0 END), "
-      "AVG(latency_ms), MAX(latency_ms), AVG(ttft_ms) "
+      "AVG(latency_ms), MAX(latency_ms), AVG(ttft_ms), "
+      "SUM(CASE WHEN {3} = 'hit' THEN 1 ELSE 0 END), SUM(CASE WHEN {3} = 'miss' THEN 1 ELSE 0 END), "
+      "COALESCE(SUM({4} + {5}), 0), COALESCE(SUM({6}), 0), "
+      "SUM(CASE WHEN {3} = 'hit' AND {6} IS NULL THEN 1 ELSE 0 END) "
       "FROM usage_records",
-      bucket, group, label);
+      bucket, group, label, status, field("saved_input_tokens", "bigint"), field("saved_output_tokens", "bigint"),
+      saved_usd);
   where(q.from_ms, q.to_ms, q.key_id, q.model, q.provider, q.team, st.sql, st.params);
   // Positions, not expressions: PostgreSQL would read a literal bucket (one-bucket queries) in
   // GROUP BY as a column position.
@@ -235,6 +246,11 @@ UsageBucket bucket_from_row(const Row& row, UsageGroup group) {
   b.avg_latency_ms = row.is_null(12) ? 0 : row.get_double(12);
   b.max_latency_ms = row.is_null(13) ? 0 : row.get_double(13);
   if (!row.is_null(14)) b.avg_ttft_ms = row.get_double(14);
+  b.cache_hits = row.get_int(15);
+  b.cache_misses = row.get_int(16);
+  b.cache_saved_tokens = row.get_int(17);
+  b.cache_saved_usd = row.get_double(18);
+  b.cache_unpriced_hits = row.get_int(19);
   return b;
 }
 

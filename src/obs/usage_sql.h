@@ -37,7 +37,8 @@ struct Statement {
   std::string sql;
   std::vector<Param> params;
 };
-Statement aggregate_sql(const UsageQuery& q);
+// The cache columns read the `cache` JSON with each engine's own functions.
+Statement aggregate_sql(const UsageQuery& q, Dialect d);
 Statement requests_sql(const RequestLogQuery& q);
 Statement request_sql(const std::string& request_id);
 

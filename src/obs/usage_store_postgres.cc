@@ -117,7 +117,7 @@ class PostgresUsageStore final : public UsageStore {
   }
 
   std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
-    auto s = sql::aggregate_sql(q);
+    auto s = sql::aggregate_sql(q, sql::Dialect::postgres);
     std::vector<UsageBucket> out;
     std::lock_guard lock(reader_.mutex());
     Result r = reader_.exec(s.sql, s.params);

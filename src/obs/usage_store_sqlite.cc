@@ -194,7 +194,7 @@ class SqliteUsageStore final : public UsageStore {
 
   std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
     std::vector<UsageBucket> out;
-    auto s = sql::aggregate_sql(q);
+    auto s = sql::aggregate_sql(q, sql::Dialect::sqlite);
     std::lock_guard lock(read_mutex_);
     Stmt st(reader_, s.sql);
     st.bind(s.params);

@@ -53,6 +53,15 @@ describe('the response cache on the Overview', () => {
       const r = await fetch(`${gw.adminURL}/admin/v1/requests?limit=10`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       return r.status === 200 && (await r.json()).data.length >= 5;
     }, { timeout: 15_000, message: 'the five usage records' });
+    // The store sums the verdicts (GET /usage): the Overview shows those sums, not a count of
+    // the request log's newest page.
+    const usage = await (await fetch(`${gw.adminURL}/admin/v1/usage?from=${Date.now() - 3_600_000}&bucket=0&group_by=model`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    const t = usage.totals;
+    assert.deepEqual([t.cache_hits, t.cache_misses, t.cache_unpriced_hits], [2, 3, 1], JSON.stringify(t));
+    assert.ok(t.cache_saved_usd > 0 && t.cache_saved_tokens > 0, JSON.stringify(t));
+    const byModel = Object.fromEntries(usage.data.map((b) => [b.group, b]));
+    assert.deepEqual([byModel.unpriced.cache_hits, byModel.unpriced.cache_saved_usd, byModel.unpriced.cache_unpriced_hits], [1, 0, 1]);
+    assert.equal(byModel.priced.cache_saved_usd, t.cache_saved_usd);
 
     const { page } = browser;
     await signIn(page, { adminURL: gw.adminURL, adminKey: ADMIN_KEY });
@@ -70,5 +79,6 @@ describe('the response cache on the Overview', () => {
     const priced = await row('cache-model-priced');
     assert.notEqual(priced[5], 'unknown');
     assert.notEqual(priced[5], '$0');
+    assert.equal(priced[4], byModel.priced.cache_saved_tokens.toLocaleString('en-US'));
   });
 });

@@ -142,6 +142,11 @@ void check_aggregates(UsageStore& store) {
       rec("g5", t0 + hour + 6, "key_1", "fast", "openai", 200, 10, 1, 0, 0.125),
       rec("outside", t0 + 5 * hour, "key_1", "fast", "openai", 200, 1, 1, 0, 1.0),
   };
+  // The cache's verdicts as the gateway writes them (gateway/record.cc cache_json).
+  rows[0].cache = R"({"status":"hit","saved_input_tokens":900,"saved_output_tokens":90,"saved_usd":0.20000000})";
+  rows[1].cache = R"({"status":"miss"})";
+  rows[2].cache = R"({"status":"hit","saved_input_tokens":300,"saved_output_tokens":30,"saved_usd":null,"similarity":0.9712})";
+  rows[4].cache = R"({"status":"bypass"})";
   store.write_batch(rows);
 
   UsageQuery q;
@@ -160,6 +165,11 @@ void check_aggregates(UsageStore& store) {
   EXPECT_EQ(all[0].unpriced, 1);
   ASSERT_TRUE(all[0].avg_ttft_ms);
   EXPECT_DOUBLE_EQ(*all[0].avg_ttft_ms, 12.5);
+  EXPECT_EQ(all[0].cache_hits, 2);
+  EXPECT_EQ(all[0].cache_misses, 1);  // a bypass is neither
+  EXPECT_EQ(all[0].cache_saved_tokens, 1320);
+  EXPECT_DOUBLE_EQ(all[0].cache_saved_usd, 0.2);  // the priced hit only
+  EXPECT_EQ(all[0].cache_unpriced_hits, 1);       // counted, never a $0
 
   // Hourly buckets by key.
   q.bucket_seconds = 3600;
@@ -192,6 +202,9 @@ void check_aggregates(UsageStore& store) {
   EXPECT_EQ(by_model[1].group, "smart");
   EXPECT_EQ(by_model[1].requests, 2);
   EXPECT_EQ(by_model[1].label, "smart");
+  EXPECT_EQ(by_model[1].cache_hits, 1);
+  EXPECT_EQ(by_model[1].cache_misses, 1);
+  EXPECT_EQ(by_model[0].cache_hits + by_model[0].cache_misses, 0);
 
   q.provider.reset();
   q.group_by = UsageGroup::provider;

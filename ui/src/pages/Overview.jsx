@@ -3,7 +3,7 @@
 // every call), without the per-team table. Latency and TTFT percentiles come from the buckets
 // when the API provides them (p50_latency_ms, p95_latency_ms, p50_ttft_ms, p95_ttft_ms);
 // otherwise they are computed here from the request log of the same range (up to 1000 newest
-// requests), as are the response cache's hits, misses and savings (each record's `cache`).
+// requests). The response cache's hits, misses and savings come with every bucket.
 import { useEffect, useMemo, useState } from 'react';
 import { api, items, qs } from '../api.js';
 import { ChartView } from '../components/Chart.jsx';
@@ -135,42 +135,36 @@ function totals(data) {
   return { ...t, avgLatency: t.requests ? t.latW / t.requests : null, avgTtft: t.ttftN ? t.ttftW / t.ttftN : null, p50, p95, ttft50 };
 }
 
-// The response cache from the request log: hits and misses of requests under a policy, what
-// hits saved (USD only where the price is known: unpriced hits are counted, never a $0), in
-// all and per model, key and team.
-function cacheSummary(log) {
-  const none = () => ({ hits: 0, misses: 0, tokens: 0, usd: 0, unpriced: 0 });
-  const all = none();
-  const by = { model: new Map(), key: new Map(), team: new Map() };
-  for (const r of log ?? []) {
-    const c = r.cache;
-    if (!c || (c.status !== 'hit' && c.status !== 'miss')) continue;
-    const rows = [all];
-    for (const [dim, name] of [['model', r.model], ['key', r.key_name], ['team', r.team]]) {
-      if (!name) continue;
-      if (!by[dim].has(name)) by[dim].set(name, { dim, name, ...none() });
-      rows.push(by[dim].get(name));
-    }
-    for (const row of rows) {
-      if (c.status === 'miss') {
-        row.misses += 1;
-        continue;
-      }
-      row.hits += 1;
-      row.tokens += (c.saved_input_tokens ?? 0) + (c.saved_output_tokens ?? 0);
-      if (typeof c.saved_usd === 'number') row.usd += c.saved_usd;
-      else row.unpriced += 1;
+// The response cache from the usage aggregates (each record's cache verdict, summed by the
+// store): hits and misses of requests under a policy, what hits saved (USD only where the
+// price is known: unpriced hits are counted, never a $0), in all and per model, key and team.
+function cacheSummary(data) {
+  const of = (b) => ({
+    hits: b.cache_hits ?? 0,
+    misses: b.cache_misses ?? 0,
+    tokens: b.cache_saved_tokens ?? 0,
+    usd: b.cache_saved_usd ?? 0,
+    unpriced: b.cache_unpriced_hits ?? 0,
+  });
+  const all = { hits: 0, misses: 0, tokens: 0, usd: 0, unpriced: 0 };
+  for (const b of data.timeline) for (const [k, v] of Object.entries(of(b))) all[k] += v;
+  const rows = [];
+  for (const [dim, buckets] of [['model', data.byModel], ['key', data.byKey], ['team', data.byTeam]]) {
+    for (const b of buckets ?? []) {
+      const name = dim === 'key' ? b.label : b.group;
+      const row = of(b);
+      if (name && row.hits + row.misses > 0) rows.push({ dim, name, ...row });
     }
   }
-  const rows = [...by.model.values(), ...by.key.values(), ...by.team.values()].sort((a, b) => b.hits + b.misses - (a.hits + a.misses));
+  rows.sort((x, y) => y.hits + y.misses - (x.hits + x.misses));
   return { ...all, rows };
 }
 
-function CacheTable({ cache, truncated }) {
+function CacheTable({ cache }) {
   return (
     <section className="card" data-testid="cache-table">
       <h3>
-        Response cache <span className="muted small">{truncated ? '(from the newest 1000 requests)' : ''}</span>
+        Response cache
       </h3>
       <div className="table-wrap">
         <table className="compact">
@@ -290,7 +284,7 @@ export function UsageView({ team, heading = <h1>Overview</h1> }) {
   const data = state.data;
   const series = useMemo(() => (data ? buildSeries(data, range) : null), [data, range]);
   const tot = useMemo(() => (data ? totals(data) : null), [data]);
-  const cache = useMemo(() => (data ? cacheSummary(data.log) : null), [data]);
+  const cache = useMemo(() => (data ? cacheSummary(data) : null), [data]);
 
   return (
     <div className="page">
@@ -416,7 +410,7 @@ export function UsageView({ team, heading = <h1>Overview</h1> }) {
               <TopTable title="Top teams" rows={data.byTeam} testid="top-teams" kind="Team" none="(no team)" href={(r) => `#/teams/${encodeURIComponent(r.group)}`} />
             )}
           </div>
-          {cache.rows.length > 0 && <CacheTable cache={cache} truncated={(data.log?.length ?? 0) >= 1000} />}
+          {cache.rows.length > 0 && <CacheTable cache={cache} />}
         </>
       )}
     </div>
