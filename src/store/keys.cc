@@ -4,10 +4,13 @@
 // runs OpenSSL's whole initialisation (config file, default provider, every algorithm's
 // tables): ~2 MB of libcrypto paged in at resource load, in every gateway with a key (issue 18:
 // idle RSS). The plain functions hash the same bytes with the same code and initialise nothing.
+// The secrets come from the kernel's generator for the same reason: OpenSSL's first RAND call
+// initialises its providers, and every first start creates an admin key and a virtual key.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include <sys/random.h>
 
 #include <array>
 #include <stdexcept>
@@ -18,7 +21,7 @@ namespace tollgate::store {
 
 std::string generate_key_secret() {
   std::array<unsigned char, 32> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+  if (getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     throw std::runtime_error("cannot generate a key: the system random source failed");
   }
   // EVP_EncodeBlock writes standard base64 with padding; turn it into unpadded base64url.
