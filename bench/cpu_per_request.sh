@@ -15,28 +15,14 @@
 # TOLLGATE_BIN. Prints one line per figure; everything it starts is stopped on exit.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-TG_BIN=${TOLLGATE_BIN:-$ROOT/build/tollgate}
 DUR=${CPR_DURATION:-5}
 CONNS=${CPR_CONNS:-16}
 KEYS=${CPR_KEYS:-1}
 MODELS=${CPR_MODELS:-1}
 PROMPT_KB=${CPR_PROMPT_KB:-0}
-VKEY="tg-bench-key-0000000000000000000000000000"
-TMP=$(mktemp -d /tmp/tollgate-cpr.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  [ "${CPR_KEEP:-0}" = 1 ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+BENCH_KEEP=${CPR_KEEP:-0}
+BENCH_NAME=cpr
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ticks() { local u=0 k=0 p r; for p in "$@"; do r=$(sed 's/^.*) //' "/proc/$p/stat"); set -- $r; u=$((u + ${12})); k=$((k + ${13})); done; echo $u $k; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 load() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -10,26 +10,11 @@
 # Prints one line per figure; everything it starts is stopped on exit.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-TG_BIN=${TOLLGATE_BIN:-$ROOT/build/tollgate}
 DUR=${MEM_DURATION:-10}
 CONNS=${MEM_CONNS:-64}
 AFTER=${MEM_AFTER:-60}
-VKEY="tg-bench-key-0000000000000000000000000000"
-TMP=$(mktemp -d /tmp/tollgate-mem.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+BENCH_NAME=mem
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 smaps() { [ "${MEM_SMAPS:-0}" = 1 ] || return 0; echo "  $1:"; awk '/^[0-9a-f]+-/{n=$6} /^Rss:/{r[n]+=$2} END{for(k in r) if(r[k]>=200) printf "    %6d kB %s\n", r[k], (k==""?"[anon]":k)}' "/proc/$2/smaps" | sort -rn; }
 

@@ -6,14 +6,9 @@
 # gateway's log). Loopback only; everything started is stopped on exit.
 #   bench/reload_under_load.sh            # RL_KEYS=100000 RL_RATE=200 RL_DUR=20
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TG_BIN=$(realpath "${TOLLGATE_BIN:-$HERE/../build/tollgate}")
 KEYS=${RL_KEYS:-100000}; RATE=${RL_RATE:-200}; DUR=${RL_DUR:-20}
-VKEY="tg-bench-key-0000000000000000000000000000"
-TMP=$(mktemp -d /tmp/tollgate-reload.XXXXXX); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+BENCH_NAME=reload
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MOCK_PORT=$(free_port)
 mkdir -p "$TMP/mock"

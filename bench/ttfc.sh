@@ -11,27 +11,12 @@
 #   bench/ttfc.sh        # TTFC_N=300 TTFC_ROUNDS=3 TTFC_CHUNKS=6 TTFC_DELAY_MS=5
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-TG_BIN=${TOLLGATE_BIN:-$ROOT/build/tollgate}
 N=${TTFC_N:-300}
 ROUNDS=${TTFC_ROUNDS:-3}
 CHUNKS=${TTFC_CHUNKS:-6}
 DELAY=${TTFC_DELAY_MS:-5}
-VKEY="tg-bench-key-0000000000000000000000000000"
-TMP=$(mktemp -d /tmp/tollgate-ttfc.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+BENCH_NAME=ttfc
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SMOCK_PORT=$(free_port)
 node "$HERE/mock_stream.mjs" --port "$SMOCK_PORT" --chunks "$CHUNKS" --delay-ms "$DELAY" >"$TMP/smock.log" 2>&1 &
