@@ -3,6 +3,7 @@
 // MCP_CONFORMANCE_CONTEXT set). This starts the gateway (TOLLGATE_BIN) with that server as its
 // only MCP server (`up`, empty prefix, era detected), then drives the official v2 client
 // through /mcp/up: what the scenario server observes, and scores, is the gateway as a client.
+import fs from 'node:fs/promises';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { makeTempDir, processConfig, startGateway, writeConfig } from '../../integration/harness.mjs';
 
@@ -64,4 +65,5 @@ try {
 } finally {
   await client.close().catch(() => {});
   await gw.stop();
+  await fs.rm(dir, { recursive: true, force: true });
 }
