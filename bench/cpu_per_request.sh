@@ -43,23 +43,10 @@ fi
 # ---- the mock upstream: nginx answering a fixed chat.completion / Anthropic message ----
 CHAT_JSON='{"id":"chatcmpl-bench0001","object":"chat.completion","created":1700000000,"model":"mock-model","system_fingerprint":"fp_bench","choices":[{"index":0,"message":{"role":"assistant","content":"Stone arch, silent road; a lantern counts the footsteps; mist pays the toll first.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":19,"total_tokens":50,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}'
 MSG_JSON='{"id":"msg_bench0001","type":"message","role":"assistant","model":"mock-model","content":[{"type":"text","text":"Stone arch, silent road (from messages); a lantern counts the footsteps; mist pays the toll first."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":31,"output_tokens":19}}'
-ngx_conf() {  # dir workers body...
-  local d=$1; mkdir -p "$d"; shift
-  cat <<EOF
-daemon off; pid $d/nginx.pid; error_log $d/error.log warn; worker_processes $1;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $d/b; proxy_temp_path $d/p; fastcgi_temp_path $d/f;
-  uwsgi_temp_path $d/u; scgi_temp_path $d/s; keepalive_requests 10000000; keepalive_timeout 120s;
-  client_max_body_size 64m; client_body_buffer_size 1m;
-$2
-}
-EOF
-}
 MOCK_PORT=$(free_port)
-ngx_conf "$TMP/mock" 1 "server { listen 127.0.0.1:$MOCK_PORT backlog=4096;
+serve_nginx "$TMP/mock" 1 "server { listen 127.0.0.1:$MOCK_PORT backlog=4096;
   location ~ /messages\$ { default_type application/json; return 200 '$MSG_JSON'; }
-  location / { default_type application/json; return 200 '$CHAT_JSON'; } }" >"$TMP/mock.conf"
-nginx -p "$TMP/mock" -c "$TMP/mock.conf" -e "$TMP/mock/error.log" & PIDS+=($!)
+  location / { default_type application/json; return 200 '$CHAT_JSON'; } }"
 
 run_wrk() {  # url seconds conns -> WRKJSON line's request count
   BENCH_BODY=$BODY BENCH_HEADERS="Authorization: Bearer $VKEY" \
@@ -85,10 +72,10 @@ measure_cpu() {  # name url pids...
 
 if [ "${CPR_NGINX:-1}" = 1 ]; then
   NGX_PORT=$(free_port)
-  ngx_conf "$TMP/proxy" 1 "upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 128; }
+  serve_nginx "$TMP/proxy" 1 "upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 128; }
   server { listen 127.0.0.1:$NGX_PORT backlog=4096;
-    location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }" >"$TMP/proxy.conf"
-  nginx -p "$TMP/proxy" -c "$TMP/proxy.conf" -e "$TMP/proxy/error.log" & NGX_PID=$!; PIDS+=($NGX_PID)
+    location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+  NGX_PID=$NGINX_PID
   sleep 0.5
   measure_cpu nginx "http://127.0.0.1:$NGX_PORT/v1/chat/completions" $NGX_PID $(ps -o pid= --ppid $NGX_PID)
   kill -TERM $NGX_PID

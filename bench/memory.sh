@@ -22,16 +22,8 @@ BODY=$TMP/body.json
 echo '{"model":"bench","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Write a haiku about a toll gate on a quiet mountain road."}],"temperature":0.7,"max_tokens":64}' >"$BODY"
 CHAT_JSON='{"id":"chatcmpl-bench0001","object":"chat.completion","created":1700000000,"model":"mock-model","system_fingerprint":"fp_bench","choices":[{"index":0,"message":{"role":"assistant","content":"Stone arch, silent road; a lantern counts the footsteps; mist pays the toll first.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":19,"total_tokens":50}}'
 MOCK_PORT=$(free_port)
-mkdir -p "$TMP/mock"
-cat >"$TMP/mock.conf" <<EOF
-daemon off; pid $TMP/mock/nginx.pid; error_log $TMP/mock/error.log warn; worker_processes 1;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $TMP/mock/b; proxy_temp_path $TMP/mock/p; fastcgi_temp_path $TMP/mock/f;
-  uwsgi_temp_path $TMP/mock/u; scgi_temp_path $TMP/mock/s; keepalive_requests 10000000;
-  server { listen 127.0.0.1:$MOCK_PORT backlog=4096;
-    location / { default_type application/json; return 200 '$CHAT_JSON'; } } }
-EOF
-nginx -p "$TMP/mock" -c "$TMP/mock.conf" -e "$TMP/mock/error.log" & PIDS+=($!)
+serve_nginx "$TMP/mock" 1 "server { listen 127.0.0.1:$MOCK_PORT backlog=4096;
+  location / { default_type application/json; return 200 '$CHAT_JSON'; } }"
 
 D=$TMP/tg; mkdir -p "$D"
 cat >"$D/tollgate.yaml" <<EOF

@@ -11,16 +11,8 @@ BENCH_NAME=reload
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MOCK_PORT=$(free_port)
-mkdir -p "$TMP/mock"
-cat >"$TMP/mock.conf" <<EOF
-daemon off; pid $TMP/mock/nginx.pid; error_log $TMP/mock/error.log warn; worker_processes 1;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $TMP/mock/b; proxy_temp_path $TMP/mock/p; fastcgi_temp_path $TMP/mock/f;
-  uwsgi_temp_path $TMP/mock/u; scgi_temp_path $TMP/mock/s; keepalive_requests 10000000;
-  server { listen 127.0.0.1:$MOCK_PORT; location / { default_type application/json;
-    return 200 '{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}'; } } }
-EOF
-nginx -p "$TMP/mock" -c "$TMP/mock.conf" -e "$TMP/mock/error.log" & PIDS+=($!)
+serve_nginx "$TMP/mock" 1 "server { listen 127.0.0.1:$MOCK_PORT; location / { default_type application/json;
+    return 200 '{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}'; } }"
 
 cat >"$TMP/tollgate.yaml" <<EOF
 listen: { proxy: "127.0.0.1:0", admin: "127.0.0.1:0" }

@@ -22,17 +22,9 @@ SMOCK_PORT=$(free_port)
 node "$HERE/mock_stream.mjs" --port "$SMOCK_PORT" --chunks "$CHUNKS" --delay-ms "$DELAY" >"$TMP/smock.log" 2>&1 &
 PIDS+=($!)
 NGX_PORT=$(free_port)
-mkdir -p "$TMP/ngx"
-cat >"$TMP/ngx.conf" <<EOF
-daemon off; pid $TMP/ngx/nginx.pid; error_log $TMP/ngx/error.log warn; worker_processes 1;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $TMP/ngx/b; proxy_temp_path $TMP/ngx/p; fastcgi_temp_path $TMP/ngx/f;
-  uwsgi_temp_path $TMP/ngx/u; scgi_temp_path $TMP/ngx/s; keepalive_requests 10000000;
-  upstream smock { server 127.0.0.1:$SMOCK_PORT; keepalive 32; }
+serve_nginx "$TMP/ngx" 1 "upstream smock { server 127.0.0.1:$SMOCK_PORT; keepalive 32; }
   server { listen 127.0.0.1:$NGX_PORT;
-    location / { proxy_pass http://smock; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } } }
-EOF
-nginx -p "$TMP/ngx" -c "$TMP/ngx.conf" -e "$TMP/ngx/error.log" & PIDS+=($!)
+    location / { proxy_pass http://smock; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
 
 D=$TMP/tg; mkdir -p "$D"
 printf 'listen: { proxy: "127.0.0.1:0", admin: "127.0.0.1:0" }\nstore: { kind: file, path: resources.yaml }\n' >"$D/tollgate.yaml"
