@@ -47,7 +47,7 @@
 
 import { directivesIn, toolsAsSaid } from './directives.mjs';
 import {
-  answerHook, bagOfWordsEmbedding, countTokens, randomId, readBody, runStandalone, serveMock, splitWords, writeInPieces,
+  answerHook, bagOfWordsEmbedding, countTokens, randomId, readBody, runStandalone, serveMock, splitWords, valueForSchema, writeInPieces,
 } from './mock-server.mjs';
 
 export const DEFAULT_API_KEY = 'AIza-mock-gemini-upstream';
@@ -82,32 +82,6 @@ export { countTokens };
 /** The embedding of `text` (bagOfWordsEmbedding), 8 dimensions unless told. */
 export function embeddingFor(text, dims = DEFAULT_EMBEDDING_DIMS) {
   return bagOfWordsEmbedding(text, dims);
-}
-
-/** A value that satisfies a (Gemini or JSON) schema; strings become `text`. */
-export function valueForSchema(schema, text) {
-  if (!schema || typeof schema !== 'object') return text;
-  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
-  if (Array.isArray(schema.anyOf) && schema.anyOf.length) return valueForSchema(schema.anyOf[0], text);
-  const type = String(schema.type ?? (schema.properties ? 'object' : 'string')).toLowerCase();
-  switch (type) {
-    case 'object': {
-      const o = {};
-      for (const [k, v] of Object.entries(schema.properties ?? {})) o[k] = valueForSchema(v, text);
-      return o;
-    }
-    case 'array':
-      return [valueForSchema(schema.items, text)];
-    case 'integer':
-    case 'number':
-      return 42;
-    case 'boolean':
-      return true;
-    case 'null':
-      return null;
-    default:
-      return text;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,13 +39,15 @@ export function bagOfWordsEmbedding(text, dims) {
   return out.map((x) => Math.fround(x / norm));
 }
 
-/** A value that satisfies a (simple) JSON schema; strings become `text` (Anthropic, OpenAI). */
+/** A value that satisfies a (simple) JSON schema or a Gemini Schema (upper-case types); strings
+ *  become `text`. */
 export function valueForSchema(schema, text) {
   if (!schema || typeof schema !== 'object') return text;
   if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
   if ('const' in schema) return schema.const;
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
+  const declared = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  if (declared === undefined && Array.isArray(schema.anyOf) && schema.anyOf.length) return valueForSchema(schema.anyOf[0], text);
+  switch (String(declared ?? (schema.properties ? 'object' : 'string')).toLowerCase()) {
     case 'object': {
       const o = {};
       for (const [k, v] of Object.entries(schema.properties ?? {})) o[k] = valueForSchema(v, text);
@@ -60,10 +62,7 @@ export function valueForSchema(schema, text) {
       return true;
     case 'null':
       return null;
-    case 'string':
-      return text;
     default:
-      if (schema.properties) return valueForSchema({ ...schema, type: 'object' }, text);
       return text;
   }
 }
