@@ -15,25 +15,15 @@
 
 #include "core/schema.h"
 #include "store/secret_box.h"
+#include "temp_dir.h"
 
 namespace tollgate::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("tg-apply-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string db() const { return (path_ / "tollgate.db").string(); }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
+std::string db_path(const TempDir& d) { return (d.path() / "tollgate.db").string(); }
 
 // Every kind of the schema, one or more of each.
 constexpr const char* kEveryKind = R"(providers:
@@ -116,7 +106,7 @@ models:
 
 TEST_F(ApplyTest, AppliesEveryKindThenFindsNothingToChange) {
   TempDir dir;
-  SqliteStore store(dir.db());
+  SqliteStore store(db_path(dir));
   auto first = changes(store, kEveryKind);
   EXPECT_EQ(first.size(), 10u);
   apply(store, kEveryKind);
@@ -134,7 +124,7 @@ TEST_F(ApplyTest, AppliesEveryKindThenFindsNothingToChange) {
 
 TEST_F(ApplyTest, ExportHasNoSecretInClearAndAppliesToAnotherStoreAsTheSameBytes) {
   TempDir a, b;
-  SqliteStore one(a.db());
+  SqliteStore one(db_path(a));
   apply(one, kEveryKind);
   std::string exported = export_resources(one);
   for (const char* secret : {"sk-literal-123", "hdr-456", "mcp-789", "mcp-bearer-0", "tg-apply-secret-1", "sk-from-env"})
@@ -143,7 +133,7 @@ TEST_F(ApplyTest, ExportHasNoSecretInClearAndAppliesToAnotherStoreAsTheSameBytes
   for (const auto& kind : core::schema::kinds())
     if (!registered_by_a_test(kind.name)) EXPECT_NE(("\n" + exported).find("\n" + kind.name + ":"), std::string::npos) << kind.name;
 
-  SqliteStore two(b.db());
+  SqliteStore two(db_path(b));
   apply(two, exported);
   EXPECT_EQ(export_resources(two), exported);
   EXPECT_TRUE(changes(two, exported).empty());
@@ -155,7 +145,7 @@ TEST_F(ApplyTest, ExportHasNoSecretInClearAndAppliesToAnotherStoreAsTheSameBytes
 
 TEST_F(ApplyTest, AFailingApplyLeavesTheStoreAsItWas) {
   TempDir dir;
-  SqliteStore store(dir.db());
+  SqliteStore store(db_path(dir));
   apply(store, kEveryKind);
   std::string before = export_resources(store);
   // A changed guardrail, a new key and a revoked one come first; then the pruned provider
@@ -189,7 +179,7 @@ keys:
 
 TEST_F(ApplyTest, PruneRemovesOnlyInTheSectionsTheFileGives) {
   TempDir dir;
-  SqliteStore store(dir.db());
+  SqliteStore store(db_path(dir));
   apply(store, kEveryKind);
   auto pruned = changes(store, "mcp_servers: []\nadmin_keys: []\n", true);
   std::sort(pruned.begin(), pruned.end());
@@ -199,10 +189,10 @@ TEST_F(ApplyTest, PruneRemovesOnlyInTheSectionsTheFileGives) {
 
 TEST_F(ApplyTest, AnExportReadsBackToServeWithItsCredentialsOpened) {
   TempDir dir;
-  SqliteStore store(dir.db());
+  SqliteStore store(db_path(dir));
   apply(store, kEveryKind);
   std::string exported = export_resources(store);
-  SecretBox box = SecretBox::for_store(dir.db());
+  SecretBox box = SecretBox::for_store(db_path(dir));
   core::ParseResult r = read_export(exported, "cache.yaml", [&](std::string_view s) { return box.open(s); });
   ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
   ASSERT_EQ(r.resources.providers.size(), 2u);
@@ -235,7 +225,7 @@ TEST_F(ApplyTest, AKindAddedLaterIsCoveredByItself) {
 )";
   EXPECT_FALSE(read_resources_file("test_vaults:\n  - { name: v1, size: 99 }\n", "t.yaml").errors.empty());
   TempDir a, b;
-  SqliteStore one(a.db());
+  SqliteStore one(db_path(a));
   apply(one, file);
   EXPECT_TRUE(changes(one, file).empty());
   auto stored = one.documents_of("test_vaults");
@@ -244,7 +234,7 @@ TEST_F(ApplyTest, AKindAddedLaterIsCoveredByItself) {
   std::string exported = export_resources(one);
   EXPECT_EQ(exported.find("secret"), std::string::npos) << exported;
   EXPECT_NE(exported.find("test_vaults:"), std::string::npos) << exported;
-  SqliteStore two(b.db());
+  SqliteStore two(db_path(b));
   apply(two, exported);
   EXPECT_EQ(export_resources(two), exported);
   auto opened = two.get_document("test_vaults", "v1");

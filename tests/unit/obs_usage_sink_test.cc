@@ -3,6 +3,7 @@
 // stores — SQLite, and a real PostgreSQL server started here on loopback — round-tripping
 // rows, answering the Admin UI's aggregates and request log, and purging past retention.
 #include "obs/usage_sink.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -27,23 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / fmt::format("tg-usage-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -1,6 +1,7 @@
 // The SQLite store: created on first use, writes that load back through the same validation
 // as a YAML file, keys kept only as hashes, and changes by other processes noticed.
 #include "store/sqlite_store.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -18,20 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("tg-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // A second connection, as another gateway process or `tollgate keys` would have.
 class RawDb {
