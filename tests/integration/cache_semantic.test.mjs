@@ -239,10 +239,15 @@ describe('semantic cache on a real redis-server', () => {
     const mock = await startMock(t);
     const tg = tag();
     const [a, b] = [await gateway(t, mock, redis), await gateway(t, mock, redis)];
+    // An answer is stored in Redis after it went out: each ask on the other replica waits for
+    // the partition's log to hold it.
+    const stored = (n) => waitFor(() => logSizes(redis).log === n, { message: `${n} entries in the partition's log` });
     assert.equal((await ask(a, `who painted the mona lisa ${tg}`)).headers.get('x-tollgate-cache'), 'miss');
+    await stored(1);
     assert.equal((await ask(b, `who painted the famous mona lisa ${tg}`)).headers.get('x-tollgate-cache'), 'hit');
     // b stores one of its own; a, whose index of this partition is already built, learns it.
     assert.equal((await ask(b, `when was the mona lisa painted ${tg}`)).headers.get('x-tollgate-cache'), 'miss');
+    await stored(2);
     const learned = await ask(a, `when exactly was the mona lisa painted ${tg}`);
     assert.equal(learned.headers.get('x-tollgate-cache'), 'hit', learned.text);
     assert.equal(learned.json.choices[0].message.content, `Echo: when was the mona lisa painted ${tg}`);
