@@ -6,6 +6,9 @@ JOBS ?= $(shell nproc)
 
 .PHONY: all deps deps-test build run test unit integration sanitize fuzz bench clean
 
+# A timestamped line before each stage of `make test`: the CI log's map of where the time goes.
+stage = @echo "== $$(date -u +%T) $(1)"
+
 all: build
 
 deps:
@@ -18,6 +21,7 @@ TEST_PACKAGES := $(patsubst %/package.json,%,$(wildcard tests/package.json tests
 SUITES := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/*.test.mjs))))
 
 deps-test:
+	$(call stage,test dependencies)
 	@scripts/deps.sh test
 	@for d in $(TEST_PACKAGES); do \
 	  (cd $$d && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }) || exit 1; \
@@ -27,6 +31,7 @@ $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
 build: deps $(BUILD_DIR)/build.ninja
+	$(call stage,build)
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Starts the gateway on its embedded defaults (SQLite store under ./data, in-process limits,
@@ -41,17 +46,23 @@ integration: build deps-test
 	cd tests && TOLLGATE_BIN=$(abspath $(BUILD_DIR)/tollgate) node --test --test-concurrency=1 integration/
 
 test: deps-test build
+	$(call stage,unit tests)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(call stage,node suites: $(SUITES))
 	cd tests && TOLLGATE_BIN=$(abspath $(BUILD_DIR)/tollgate) node --test --test-concurrency=1 $(addsuffix /,$(SUITES))
 	$(MAKE) fuzz
 	$(MAKE) sanitize
+	$(call stage,make test passed)
 
 # The same code under AddressSanitizer + UndefinedBehaviorSanitizer: the unit tests and the
 # core integration suites against the sanitized binary (any report fails the run).
 SAN_DIR ?= build-asan
+# Line tables (-g1) are all a sanitizer's report needs.
 sanitize: deps-test
-	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOLLGATE_SANITIZE=ON
+	$(call stage,sanitized build)
+	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOLLGATE_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1
 	cmake --build $(SAN_DIR) -j $(JOBS)
+	$(call stage,sanitized unit and integration tests)
 	cd $(SAN_DIR) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 	cd tests && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  TOLLGATE_BIN=$(abspath $(SAN_DIR)/tollgate) node --test --test-concurrency=1 \
@@ -67,6 +78,7 @@ sanitize: deps-test
 FUZZ_SECONDS ?= 15
 FUZZ_TARGETS ?= sse openai_request anthropic_request gemini_stream gemini_request guardrails http_request responses_request mcp_message cache_entry schema_check schema_yaml resources_file
 fuzz: deps-test
+	$(call stage,fuzz)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 
 bench: build

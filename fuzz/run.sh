@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (AddressSanitizer + UndefinedBehaviorSanitizer) and
-# runs each for a bounded time. Fails when any target crashes, leaks, hits UB or times out.
+# runs each for a bounded time, FUZZ_JOBS (default 2) at once. Fails when any target crashes,
+# leaks, hits UB or times out.
 #
 #   fuzz/run.sh                      build + run every target for FUZZ_SECONDS (default 20)
 #   FUZZ_SECONDS=300 fuzz/run.sh sse run one target longer
@@ -23,7 +24,7 @@ LAUNCHER=""
 command -v ccache >/dev/null && LAUNCHER=ccache
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CXXFLAGS="-std=c++20 -O1 -g $SAN -I$ROOT/src \
+CXXFLAGS="-std=c++20 -O1 -g1 $SAN -I$ROOT/src \
   -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_COROUTINE -DTOLLGATE_VERSION=\"fuzz\" \
   -Wno-deprecated-declarations"
 LIBS="-lboost_json -lboost_url -lfmt -lre2 -lyaml-cpp -lssl -lcrypto -lpthread"
@@ -110,21 +111,25 @@ echo "fuzz: built $TARGETS in $BUILD"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
-failed=""
-for t in $TARGETS; do
+fuzz_one() {  # run target $1 for SECONDS_EACH; its verdict is one line, its log $BUILD/$1.log
+  local t="$1"
   mkdir -p "$BUILD/corpus/$t"
-  echo "fuzz: $t for ${SECONDS_EACH}s"
   if ! "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
        -max_len=16384 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
        "$BUILD/corpus/$t" "$ROOT/fuzz/corpus/$t" >"$BUILD/$t.log" 2>&1; then
-    failed+=" $t"
     echo "fuzz: $t FAILED (log: $BUILD/$t.log)"
     grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$BUILD/$t.log" | head -5 || true
-  else
-    grep -E "^stat::number_of_executed_units|^Done" "$BUILD/$t.log" | tr '\n' ' '; echo
+    return 1
   fi
-done
+  echo "fuzz: $t for ${SECONDS_EACH}s: $(grep -E "^stat::number_of_executed_units|^Done" "$BUILD/$t.log" | tr '\n' ' ')"
+}
+export -f fuzz_one
+export SECONDS_EACH
+# Each target is one process on one core: JOBS of them at a time.
+failed=""
+echo "$TARGETS" | tr ' ' '\n' | sed '/^$/d' | xargs -P "$JOBS" -I{} bash -c 'fuzz_one {}' || failed=yes
 if [[ -n "$failed" ]]; then
+  failed=$(for t in $TARGETS; do grep -q "^Done" "$BUILD/$t.log" 2>/dev/null || printf ' %s' "$t"; done)
   echo "fuzz: crashes in:$failed"
   exit 1
 fi
