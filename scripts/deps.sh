@@ -5,7 +5,7 @@ set -euo pipefail
 
 need_build=(g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
-  libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libhiredis-dev libpq-dev libre2-dev zlib1g-dev libhnswlib-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libhiredis-dev libpq-dev libre2-dev zlib1g-dev libhnswlib-dev libmd-dev
   nodejs npm)  # node builds the Admin UI that is embedded in the binary
 need_test=(libgtest-dev libgmock-dev openssl sqlite3 redis-server postgresql chromium clang libclang-rt-14-dev)
 need_bench=(wrk nghttp2-client nginx-light)

@@ -378,10 +378,9 @@ std::string_view UpstreamCall::media_type() const { return impl_->media_type; }
 net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece, bool& done) {
   auto& d = *impl_;
   auto& body = d.parser->get().body();
-  // The caller is done with the previous piece. A burst may have grown the buffer: past
-  // 16 KiB it is given back rather than kept for the rest of the stream.
-  body.clear();
-  if (body.capacity() > 16 * 1024) body.shrink_to_fit();
+  // The caller is done with the previous piece: its memory goes back rather than being kept
+  // through the wait for the next (issue 18: memory per open stream).
+  std::string().swap(body);
   piece = {};
   while (!d.body_done) {
     auto f = co_await d.read_more();

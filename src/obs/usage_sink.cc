@@ -174,6 +174,9 @@ void UsageSink::run() {
       purge_if_due(now);
       if (!released && now - last_write >= kReleaseAfter) {
         store_->release_memory();
+        // A full batch's room (512 records, ~240 kB, all of it touched by a burst) too; it
+        // grows back with the next burst.
+        std::vector<UsageRecord>().swap(batch);
         released = true;
       }
       continue;

@@ -1,19 +1,17 @@
 // Key material. Secrets are 32 random bytes, base64url: long enough that a hash of them can be
 // stored without a salt or a slow KDF, which is what lets authentication be one hash lookup.
-// SHA256_Init and friends are deprecated in OpenSSL 3 in favour of EVP, but EVP's first digest
-// runs OpenSSL's whole initialisation (config file, default provider, every algorithm's
-// tables): ~2 MB of libcrypto paged in at resource load, in every gateway with a key (issue 18:
-// idle RSS). The plain functions hash the same bytes with the same code and initialise nothing.
-// The secrets come from the kernel's generator for the same reason: OpenSSL's first RAND call
-// initialises its providers, and every first start creates an admin key and a virtual key.
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
+// Nothing here touches OpenSSL: libcrypto is opened only when TLS or a feature that needs it
+// is first used (http/openssl_loader.cc), and every gateway with a virtual key hashes one at
+// resource load, so hashing through libcrypto would page in ~1.6 MB of it at start (issue 18:
+// idle RSS). SHA-256 comes from libmd (BSD's message digests, a few kB), base64 from Beast.
+// The secrets come from the kernel's generator for the same reason.
+#include <sha2.h>
 #include <sys/random.h>
 
 #include <array>
 #include <stdexcept>
+
+#include <boost/beast/core/detail/base64.hpp>
 
 #include "store/store.h"
 
@@ -24,12 +22,13 @@ std::string generate_key_secret() {
   if (getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     throw std::runtime_error("cannot generate a key: the system random source failed");
   }
-  // EVP_EncodeBlock writes standard base64 with padding; turn it into unpadded base64url.
-  std::array<unsigned char, 4 * ((32 + 2) / 3) + 1> encoded{};
-  int n = EVP_EncodeBlock(encoded.data(), bytes.data(), static_cast<int>(bytes.size()));
+  // Standard base64 with padding, turned into unpadded base64url.
+  namespace b64 = boost::beast::detail::base64;
+  std::array<char, b64::encoded_size(32)> encoded{};
+  std::size_t n = b64::encode(encoded.data(), bytes.data(), bytes.size());
   std::string out = "tg-";
-  for (int i = 0; i < n; ++i) {
-    char c = static_cast<char>(encoded[static_cast<std::size_t>(i)]);
+  for (std::size_t i = 0; i < n; ++i) {
+    char c = encoded[i];
     if (c == '=') break;
     out.push_back(c == '+' ? '-' : c == '/' ? '_' : c);
   }
@@ -37,20 +36,9 @@ std::string generate_key_secret() {
 }
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  constexpr unsigned int length = SHA256_DIGEST_LENGTH;
-  SHA256_CTX ctx;
-  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 || SHA256_Final(digest, &ctx) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return out;
+  char hex[SHA256_DIGEST_STRING_LENGTH];  // lower-case hex and a NUL
+  SHA256Data(reinterpret_cast<const uint8_t*>(data.data()), data.size(), hex);
+  return std::string(hex, SHA256_DIGEST_STRING_LENGTH - 1);
 }
 
 core::Key key_for_secret(const std::string& secret, const std::string& name,
