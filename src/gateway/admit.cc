@@ -32,8 +32,7 @@ limits::BudgetSpec budget_of(const core::Budget& b) {
   return s;
 }
 
-int64_t int_of(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
+int64_t int_of(const json::value* v) {
   if (!v) return 0;
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
@@ -67,14 +66,22 @@ int64_t estimate_tokens(const RequestContext& ctx) {
   int64_t prompt = prompt_estimate(ctx);
   int64_t completion = 0;
   if (ctx.doc.is_object()) {
-    const auto& o = ctx.doc.as_object();
+    // The four members read here, in one walk of the body's top-level members rather than a
+    // lookup each (a parsed object holds each key once).
+    const json::value *max_completion = nullptr, *max_tokens = nullptr, *generation = nullptr, *n = nullptr;
+    for (const auto& kv : ctx.doc.get_object()) {
+      const std::string_view k = kv.key();
+      if (k == "max_tokens") max_tokens = &kv.value();
+      else if (k == "max_completion_tokens") max_completion = &kv.value();
+      else if (k == "generationConfig") generation = &kv.value();
+      else if (k == "n") n = &kv.value();
+    }
     // Clamped, so a hostile max_tokens or n cannot overflow the estimate.
-    completion = std::max(int_of(o, "max_completion_tokens"), int_of(o, "max_tokens"));
-    if (auto* g = o.if_contains("generationConfig"); g && g->is_object())  // Gemini callers
-      completion = std::max(completion, int_of(g->get_object(), "maxOutputTokens"));
+    completion = std::max(int_of(max_completion), int_of(max_tokens));
+    if (generation && generation->is_object())  // Gemini callers
+      if (auto* g = generation->get_object().if_contains("maxOutputTokens")) completion = std::max(completion, int_of(g));
     completion = std::clamp<int64_t>(completion, 0, int64_t{1} << 40);
-    if (auto* n = o.if_contains("n"); n && n->is_int64() && n->get_int64() > 1)
-      completion *= std::min<int64_t>(n->get_int64(), 128);
+    if (n && n->is_int64() && n->get_int64() > 1) completion *= std::min<int64_t>(n->get_int64(), 128);
   }
   return prompt + completion;
 }
@@ -83,23 +90,31 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   auto* limiter = ctx.gateway.limiter.get();
   if (!limiter) return std::nullopt;
   const core::Key& key = *ctx.key;
-  limits::AdmissionRequest req;
-  req.key_id = key.id;
-  req.model = std::string(ctx.alias());
+  // One request per thread whose strings keep their buffers from one admission to the next
+  // (a key id outgrows the short-string buffer): the limiter reads it synchronously. Every
+  // field is set below.
+  thread_local limits::AdmissionRequest req;
+  req.key_id.assign(key.id);
+  req.model.assign(ctx.alias());
   req.key_limits = spec_of(key.limits);
-  if (ctx.model) req.model_limits = spec_of(ctx.model->spec.limits);
-  if (auto it = key.model_limits.find(req.model); it != key.model_limits.end())
-    req.key_model_limits = spec_of(it->second);
+  req.model_limits = ctx.model ? spec_of(ctx.model->spec.limits) : limits::LimitSpec{};
+  auto it = key.model_limits.find(req.model);
+  req.key_model_limits = it != key.model_limits.end() ? spec_of(it->second) : limits::LimitSpec{};
   req.key_budget = budget_of(key.budget);
   if (const core::Team* team = ctx.team) {
-    req.team = team->name;
+    req.team.assign(team->name);
     req.team_limits = spec_of(team->limits);
     req.team_budget = budget_of(team->budget);
+  } else {
+    req.team.clear();
+    req.team_limits = {};
+    req.team_budget = {};
   }
   req.estimated_tokens = estimate_tokens(ctx);
   ctx.estimated_tokens = req.estimated_tokens;
-  if (!req.key_budget.empty() || !req.team_budget.empty())
-    req.estimated_cost_usd = estimate_cost_usd(ctx, req.estimated_tokens);
+  req.estimated_cost_usd = !req.key_budget.empty() || !req.team_budget.empty()
+                               ? estimate_cost_usd(ctx, req.estimated_tokens)
+                               : 0;
 
   auto decision = limiter->admit(req, ctx.admission);
   ctx.limit_decision = decision;

@@ -6,12 +6,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
-#include "core/json_scan.h"
 #include "gateway/phases.h"
 #include "gateway/relay.h"
 #include "http/sse.h"
@@ -57,9 +57,27 @@ std::vector<TextRef> texts_of(json::value& doc) {
   std::vector<TextRef> out;
   auto* o = doc.if_object();
   if (!o) return out;
-  if (auto* sys = o->if_contains("system")) collect_content(*sys, Source::system, out);           // Anthropic
-  if (auto* ins = o->if_contains("instructions")) collect_content(*ins, Source::system, out);     // Responses
-  if (auto* msgs = o->if_contains("messages"); msgs && msgs->is_array()) {
+  // The members read below, found in one walk of the body's few top-level members rather than
+  // a lookup per name (the order texts are listed in stays the one below: placeholders are
+  // numbered in it). A parsed object holds each key once.
+  json::value *system = nullptr, *instructions = nullptr, *messages = nullptr, *system_instruction = nullptr,
+              *contents = nullptr, *prompt = nullptr, *input = nullptr;
+  for (auto& kv : *o) {
+    const std::string_view k = kv.key();
+    json::value* v = &kv.value();
+    switch (k.size()) {
+      case 5: if (k == "input") input = v; break;
+      case 6: if (k == "system") system = v; else if (k == "prompt") prompt = v; break;
+      case 8: if (k == "messages") messages = v; else if (k == "contents") contents = v; break;
+      case 12: if (k == "instructions") instructions = v; break;
+      case 17: if (k == "systemInstruction") system_instruction = v; break;
+      default: break;
+    }
+  }
+  out.reserve(messages && messages->is_array() ? messages->get_array().size() + 1 : 2);
+  if (auto* sys = system) collect_content(*sys, Source::system, out);           // Anthropic
+  if (auto* ins = instructions) collect_content(*ins, Source::system, out);     // Responses
+  if (auto* msgs = messages; msgs && msgs->is_array()) {
     for (auto& m : msgs->get_array()) {
       auto* mo = m.if_object();
       if (!mo) continue;
@@ -69,9 +87,9 @@ std::vector<TextRef> texts_of(json::value& doc) {
     }
   }
   // Gemini: systemInstruction and contents, parts with text.
-  if (auto* si = o->if_contains("systemInstruction"); si && si->is_object())
+  if (auto* si = system_instruction; si && si->is_object())
     if (auto* parts = si->get_object().if_contains("parts")) collect_content(*parts, Source::system, out);
-  if (auto* contents = o->if_contains("contents"); contents && contents->is_array()) {
+  if (contents && contents->is_array()) {
     for (auto& c : contents->get_array()) {
       auto* co = c.if_object();
       if (!co) continue;
@@ -80,8 +98,8 @@ std::vector<TextRef> texts_of(json::value& doc) {
       if (auto* parts = co->if_contains("parts")) collect_content(*parts, src, out);
     }
   }
-  for (const char* field : {"prompt", "input"}) {
-    if (auto* v = o->if_contains(field)) {
+  for (json::value* v : {prompt, input}) {
+    if (v) {
       if (v->is_string()) out.push_back({&v->get_string(), Source::user});
       else if (auto* a = v->if_array())
         for (auto& x : *a) {
@@ -95,6 +113,41 @@ std::vector<TextRef> texts_of(json::value& doc) {
     }
   }
   return out;
+}
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Whether a policy may find anything in the texts guard_answer reads of `body`, a JSON answer
+// without a backslash. Each of those texts is the string value of a member named "text" or
+// "content" (see guard_answer), so here every such value is put through the pre-pass, wherever
+// it sits: a superset. Without escapes a string holds no '"', so `"text"` or `"content"`
+// before a ':' is always a key (a string value is followed by ',', '}' or ']'), and the value
+// is the bytes up to the next '"'. One memchr per colon and no document (issue 18).
+bool texts_may_hit(const guardrails::CompiledPolicies& policies, const guardrails::Selection& sel,
+                   std::string_view body) {
+  const char* const b = body.data();
+  const size_t n = body.size();
+  auto key_before = [&](size_t k, std::string_view name) {  // `"name"` ends at k
+    return k >= name.size() + 2 && b[k - 1] == '"' && b[k - 2 - name.size()] == '"' &&
+           std::memcmp(b + k - 1 - name.size(), name.data(), name.size()) == 0;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const void* colon = std::memchr(b + i, ':', n - i);
+    if (!colon) return false;
+    i = static_cast<size_t>(static_cast<const char*>(colon) - b);
+    size_t k = i;
+    while (k > 0 && is_json_space(b[k - 1])) --k;
+    if (!key_before(k, "text") && !key_before(k, "content")) continue;
+    size_t v = i + 1;
+    while (v < n && is_json_space(b[v])) ++v;
+    if (v >= n || b[v] != '"') continue;  // an array, an object or null: its texts have keys of their own
+    const void* close = std::memchr(b + v + 1, '"', n - v - 1);
+    if (!close) return true;  // not JSON: the parser decides
+    const size_t e = static_cast<size_t>(static_cast<const char*>(close) - b);
+    if (policies.may_hit(sel, body.substr(v + 1, e - v - 1))) return true;
+    i = e;
+  }
+  return false;
 }
 
 }  // namespace
@@ -124,13 +177,23 @@ std::vector<std::string> moderation_inputs(RequestContext& ctx) {
 std::optional<core::GatewayError> guard(RequestContext& ctx) {
   const auto& policies = ctx.snapshot->guardrails();
   if (!policies) return std::nullopt;
-  std::vector<std::string> names = ctx.key->guardrails;
-  if (ctx.model) names.insert(names.end(), ctx.model->spec.guardrails.begin(), ctx.model->spec.guardrails.end());
-  if (names.empty()) return std::nullopt;
-  ctx.guard = policies->select(names);
+  static const std::vector<std::string> kNone;
+  const auto& model_names = ctx.model ? ctx.model->spec.guardrails : kNone;
+  if (ctx.key->guardrails.empty() && model_names.empty()) return std::nullopt;
+  ctx.guard = policies->select(ctx.key->guardrails, model_names);
   if (ctx.guard.empty()) return std::nullopt;
 
   auto refs = texts_of(ctx.doc);
+  // The pre-pass first, over the texts where they are: when no selected policy can find
+  // anything in any of them, the scan would find nothing, rewrite nothing and block nothing
+  // (issue 18: the copies and the scan's bookkeeping cost more than the pre-pass).
+  bool may = false;
+  for (const auto& r : refs)
+    if (policies->may_hit(ctx.guard, std::string_view(r.at->data(), r.at->size()))) {
+      may = true;
+      break;
+    }
+  if (!may) return std::nullopt;
   std::vector<InputText> texts;
   texts.reserve(refs.size());
   for (const auto& r : refs) texts.push_back({r.source, std::string(r.at->c_str(), r.at->size())});
@@ -174,8 +237,8 @@ std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value&
                                     fmt::format("The answer was blocked by guardrail policy '{}'.", blocked_by),
                                     "guardrail_blocked");
   };
-  // The top-level members read here (choices, candidates, output, content) are the ones
-  // guard_answer_body's pre-check reads: change both together.
+  // Every text read here is the string value of a member named "text" or "content": the
+  // pre-check of guard_answer_body (texts_may_hit) relies on it. Change both together.
   auto* o = answer.if_object();
   if (!o) return std::nullopt;
   if (auto* choices = o->if_contains("choices"); choices && choices->is_array()) {  // OpenAI
@@ -217,17 +280,12 @@ std::optional<core::GatewayError> guard_answer(RequestContext& ctx, json::value&
 }
 
 std::optional<core::GatewayError> guard_answer_body(RequestContext& ctx, std::string& body) {
-  // Without escapes every text of the answer is a run of its bytes inside one of the members
-  // guard_answer reads: when no policy can find anything in those, the answer needs no
-  // document (nor placeholders to restore). Saves a DOM of every clean answer (issue 18).
-  if (ctx.restore.empty() && body.find('\\') == std::string::npos) {
-    thread_local std::vector<core::JsonMember> members;
-    bool may = !core::scan_object_members(body, members);
-    for (const auto& m : members)
-      if (m.key == "choices" || m.key == "candidates" || m.key == "output" || m.key == "content")
-        may = may || ctx.snapshot->guardrails()->may_hit(ctx.guard, std::string_view(body).substr(m.value_begin, m.value_end - m.value_begin));
-    if (!may) return std::nullopt;
-  }
+  // Without escapes every text guard_answer reads is a run of the answer's bytes: when no
+  // policy can find anything in those, the answer needs no document (nor placeholders to
+  // restore). Saves a DOM of every clean answer (issue 18).
+  if (ctx.restore.empty() && body.find('\\') == std::string::npos &&
+      !texts_may_hit(*ctx.snapshot->guardrails(), ctx.guard, body))
+    return std::nullopt;
   // The document lives only here: one arena, no frees node by node.
   unsigned char arena[8192];
   json::monotonic_resource mr(arena, sizeof arena);

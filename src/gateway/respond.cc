@@ -2,11 +2,23 @@
 // errors come in the dialect of the route the caller used.
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "gateway/params.h"
 #include "gateway/phases.h"
 #include "dialects/gemini/inbound.h"
 
 namespace tollgate::gateway {
+namespace {
+
+// A header's number: to_chars into the string's own short buffer (std::to_string measures the
+// number first; six of these per answer with rate limits, issue 18).
+std::string decimal(int64_t v) {
+  char digits[24];
+  return std::string(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+}
+
+}  // namespace
 
 http::Headers base_headers(const RequestContext& ctx, std::string_view content_type) {
   http::Headers h;
@@ -17,13 +29,13 @@ http::Headers base_headers(const RequestContext& ctx, std::string_view content_t
     // OpenAI's rate-limit headers, from the tightest window that applies.
     const auto& d = *ctx.limit_decision;
     if (d.requests) {
-      h.emplace_back("x-ratelimit-limit-requests", std::to_string(d.requests->limit));
-      h.emplace_back("x-ratelimit-remaining-requests", std::to_string(d.requests->remaining));
+      h.emplace_back("x-ratelimit-limit-requests", decimal(d.requests->limit));
+      h.emplace_back("x-ratelimit-remaining-requests", decimal(d.requests->remaining));
       h.emplace_back("x-ratelimit-reset-requests", limits::format_reset(d.requests->reset));
     }
     if (d.tokens) {
-      h.emplace_back("x-ratelimit-limit-tokens", std::to_string(d.tokens->limit));
-      h.emplace_back("x-ratelimit-remaining-tokens", std::to_string(d.tokens->remaining));
+      h.emplace_back("x-ratelimit-limit-tokens", decimal(d.tokens->limit));
+      h.emplace_back("x-ratelimit-remaining-tokens", decimal(d.tokens->remaining));
       h.emplace_back("x-ratelimit-reset-tokens", limits::format_reset(d.tokens->reset));
     }
     // No Retry-After where waiting cannot help: a total budget spent, or a request larger than a whole window.

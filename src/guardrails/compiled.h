@@ -35,6 +35,7 @@ struct Policy {
   Mode mode;
   bool reversible;
   double threshold;
+  uint32_t pii_patterns = 0;  // a PII policy's built-in patterns (bit i: detail::pii_patterns()[i])
 };
 
 // A detector hit in one text: the value's span (capture group 1 when the pattern has one,

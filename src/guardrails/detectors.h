@@ -33,6 +33,8 @@ bool known_pii_entity(std::string_view entity);
 // construction: keep it beside the patterns, and change both together (the unit test and the
 // guardrails fuzzer check every pattern's matches against it).
 uint32_t pii_candidates(std::string_view text);
+// The same without AVX2 (what pii_candidates runs on a CPU without it): for tests.
+uint32_t pii_candidates_portable(std::string_view text);
 
 // Scored prompt-injection rules. A text's score is 1 - prod(1 - w) over the distinct rules
 // that hit it, with w the rule's weight for the text's source.

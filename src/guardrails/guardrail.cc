@@ -133,6 +133,7 @@ std::shared_ptr<const CompiledPolicies> CompiledPolicies::compile(
           pii_detector[k] = impl->detectors.size() - 1;
         }
         impl->detectors[pii_detector[k]].policies.push_back(pi);
+        p.pii_patterns |= uint32_t{1} << k;
       }
     } else if (s.kind == "prompt-injection") {
       p.kind = Kind::injection;
@@ -210,11 +211,28 @@ std::shared_ptr<const CompiledPolicies> CompiledPolicies::compile(
 }
 
 Selection CompiledPolicies::select(const std::vector<std::string>& names) const {
+  static const std::vector<std::string> kNone;
+  return select(names, kNone);
+}
+
+Selection CompiledPolicies::select(const std::vector<std::string>& names,
+                                   const std::vector<std::string>& more) const {
   Selection s;
+  auto named = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
   for (size_t i = 0; i < impl_->policies.size(); ++i) {
-    if (std::find(names.begin(), names.end(), impl_->policies[i].name) == names.end()) continue;
-    if (s.bits_.empty()) s.bits_.resize(impl_->policies.size());
-    s.bits_[i] = true;
+    const Policy& p = impl_->policies[i];
+    if (!named(names, p.name) && !named(more, p.name)) continue;
+    s.any_ = true;
+    if (i < 64) {
+      s.low_ |= uint64_t{1} << i;
+    } else {
+      if (s.more_.empty()) s.more_.resize(impl_->policies.size() - 64);
+      s.more_[i - 64] = true;
+    }
+    if (p.kind != Kind::pii) s.pii_only_ = false;
+    s.pii_patterns_ |= p.pii_patterns;
   }
   return s;
 }
@@ -251,12 +269,8 @@ void CompiledPolicies::Impl::find_all(const Detector& d, std::string_view text,
 }
 
 bool CompiledPolicies::Impl::may_match(std::string_view text, const Selection& sel) const {
-  for (size_t pi = 0; pi < policies.size(); ++pi)
-    if (sel.has(pi) && policies[pi].kind != Kind::pii) return true;
-  const uint32_t may = detail::pii_candidates(text);
-  for (const auto& d : detectors)
-    if (d.pii_pattern >= 0 && (may >> d.pii_pattern & 1) && serves(d, sel)) return true;
-  return false;
+  if (!sel.pii_only()) return true;
+  return (detail::pii_candidates(text) & sel.pii_patterns()) != 0;
 }
 
 void CompiledPolicies::Impl::scan(std::string_view text, bool output, const Selection& sel,

@@ -66,15 +66,26 @@ struct Finding {
   bool acted = false; // false: monitor mode, or below the injection threshold
 };
 
-// Which policies apply to one request (the key's and the model's guardrails).
+// Which policies apply to one request (the key's and the model's guardrails). Built per
+// request without an allocation for up to 64 policies.
 class Selection {
  public:
-  bool empty() const { return bits_.empty(); }
-  bool has(size_t policy) const { return policy < bits_.size() && bits_[policy]; }
+  bool empty() const { return !any_; }
+  bool has(size_t policy) const {
+    return policy < 64 ? (low_ >> policy & 1) != 0 : policy - 64 < more_.size() && more_[policy - 64];
+  }
+  bool pii_only() const { return pii_only_; }
+  uint32_t pii_patterns() const { return pii_patterns_; }
 
  private:
   friend class CompiledPolicies;
-  std::vector<bool> bits_;  // empty when nothing is selected
+  uint64_t low_ = 0;         // policies 0..63
+  std::vector<bool> more_;   // policies 64..
+  bool any_ = false;
+  // What the pre-pass needs (CompiledPolicies::may_hit): whether every selected policy is a
+  // built-in PII one, and the built-in patterns they use (bit i: detail::pii_patterns()[i]).
+  bool pii_only_ = true;
+  uint32_t pii_patterns_ = 0;
 };
 
 // Reversible redaction, per request: placeholder <-> original value. Values stay in memory
@@ -122,6 +133,8 @@ class CompiledPolicies {
 
   // The policies named (unknown names are ignored: the config validator reports them).
   Selection select(const std::vector<std::string>& names) const;
+  // The policies named in either list (a key's and its model's).
+  Selection select(const std::vector<std::string>& names, const std::vector<std::string>& more) const;
   size_t size() const;
   const std::string& name(size_t policy) const;
 

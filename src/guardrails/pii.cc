@@ -11,6 +11,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "guardrails/detectors.h"
 
@@ -311,7 +314,7 @@ static_assert(same(kPii[kEmail].id, "email") && same(kPii[kPhoneNanp].id, "phone
 constexpr uint32_t bit(Pattern p) { return uint32_t{1} << p; }
 
 // The bytes every match of some pattern holds (see pii_candidates), and a few neighbours that
-// make the test cheaper ('/', '>', '?': at_trigger passes over them).
+// make the test cheaper ('/', '>', '?': PrePass::at passes over them).
 bool is_trigger(unsigned char c) {
   return (c >= '-' && c <= ':') || c == '+' || c == '=' || c == '_' || c == '@' || c == 'A' || c == '>' ||
          c == '?';
@@ -323,7 +326,7 @@ char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c 
 
 // Bit k set: p[k] is a trigger ('-' to ':', '=' to 'A', '+', '_'). Prose is mostly letters and
 // spaces, so most blocks of 16 have none and cost a dozen instructions.
-uint32_t trigger_mask(const unsigned char* p) {
+uint32_t trigger_mask16(const unsigned char* p) {
 #if defined(__SSE2__)
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   auto in = [&](unsigned char lo, unsigned char hi) {  // lo <= b <= hi, unsigned
@@ -342,84 +345,163 @@ uint32_t trigger_mask(const unsigned char* p) {
 #endif
 }
 
-}  // namespace
+#if defined(__x86_64__)
+#define TOLLGATE_PREPASS_AVX2 1
+// The same 32 bytes at a time, where the CPU has AVX2 (chosen at run time: the build targets
+// plain x86-64). Ranges by a signed compare after a shift: lo <= b <= hi. A '.' counts only
+// before an 'e' (".eyJ": what PrePass::at checks it for; a digit's look-back reads dots
+// itself), or at the block's end, where the next byte is not in view: prose ends its sentences
+// with them.
+__attribute__((target("avx2"))) inline uint32_t trigger_mask32(const unsigned char* p) {
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const auto dots = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('.'))));
+  const auto es = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('e'))));
+  const uint32_t quiet_dots = dots & ~((es >> 1) | 0x80000000u);
+  constexpr char kLo1 = '-', kHi1 = ':', kLo2 = '=', kHi2 = 'A';
+  const __m256i r1 = _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(-128 + (kHi1 - kLo1) + 1)),
+                                       _mm256_add_epi8(b, _mm256_set1_epi8(static_cast<char>(-128 - kLo1))));
+  const __m256i r2 = _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(-128 + (kHi2 - kLo2) + 1)),
+                                       _mm256_add_epi8(b, _mm256_set1_epi8(static_cast<char>(-128 - kLo2))));
+  const __m256i m = _mm256_or_si256(_mm256_or_si256(r1, r2),
+                                    _mm256_or_si256(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('+')),
+                                                    _mm256_cmpeq_epi8(b, _mm256_set1_epi8('_'))));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(m)) & ~quiet_dots;
+}
+#endif
 
-uint32_t pii_candidates(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  auto ends_with = [&](size_t end, std::string_view s) {  // text[end - |s|, end) == s
-    return end >= s.size() && std::memcmp(p + end - s.size(), s.data(), s.size()) == 0;
-  };
-  auto starts_with = [&](size_t at, std::string_view s) {
-    return at + s.size() <= n && std::memcmp(p + at, s.data(), s.size()) == 0;
-  };
-  auto digit = [&](size_t i) { return i < n && is_digit(static_cast<char>(p[i])); };
+// One pass of pii_candidates: the triggers in order, with what the digit patterns need carried
+// from one to the next.
+struct PrePass {
+  const unsigned char* p;
+  size_t n;
   uint32_t may = 0;
   int run = 0;    // consecutive digits up to this one
   int chain = 0;  // digits joined by at most one ' ' or '-' (a card number)
   int dots = 0;   // single dots between digit groups (an IPv4 address)
-  auto at_trigger = [&](size_t i) {
-    const unsigned char c = p[i];
-    if (is_digit(static_cast<char>(c))) {
-      const bool after_digit = i > 0 && digit(i - 1);
-      run = after_digit ? run + 1 : 1;
-      if (run >= 4) may |= bit(kPhoneNanp) | bit(kSsn);  // both end in [0-9]{4}
-      if (after_digit || (i >= 2 && (p[i - 1] == ' ' || p[i - 1] == '-') && digit(i - 2))) ++chain;
-      else chain = 1;
-      if (chain >= 13) may |= bit(kCard);
-      if (!after_digit) dots = i >= 2 && p[i - 1] == '.' && digit(i - 2) ? dots + 1 : 0;
-      if (dots >= 3) may |= bit(kIpv4);
-      if (i >= 2 && is_upper(p[i - 2]) && is_upper(p[i - 1]) && digit(i + 1)) may |= bit(kIban);
-      return;
+
+  bool digit(size_t i) const { return i < n && is_digit(static_cast<char>(p[i])); }
+  bool ends_with(size_t end, std::string_view s) const {  // text[end - |s|, end) == s
+    return end >= s.size() && std::memcmp(p + end - s.size(), s.data(), s.size()) == 0;
+  }
+  bool starts_with(size_t at, std::string_view s) const {
+    return at + s.size() <= n && std::memcmp(p + at, s.data(), s.size()) == 0;
+  }
+
+  void at(size_t i);
+  void bits(size_t base, uint32_t m) {  // the triggers of a block, lowest first
+    for (; m; m &= m - 1) at(base + static_cast<size_t>(__builtin_ctz(m)));
+  }
+  size_t blocks16(size_t i) {  // from i while 16 bytes remain; returns where it stopped
+    for (; i + 16 <= n; i += 16) bits(i, trigger_mask16(p + i));
+    return i;
+  }
+#if TOLLGATE_PREPASS_AVX2
+  __attribute__((target("avx2"))) size_t blocks32(size_t i) {
+    // Masks first, triggers after, a run of blocks at a time: a call to at() clobbers every
+    // vector register, and the loop's constants would be rebuilt for each block.
+    while (i + 32 <= n) {
+      uint32_t masks[32];
+      const size_t first = i;
+      size_t k = 0;
+      for (; k < std::size(masks) && i + 32 <= n; ++k, i += 32) masks[k] = trigger_mask32(p + i);
+      for (size_t j = 0; j < k; ++j) bits(first + 32 * j, masks[j]);
     }
-    switch (c) {
-      case '@': may |= bit(kEmail); break;
-      case '+':
-        if (i + 1 < n && p[i + 1] >= '1' && p[i + 1] <= '9') may |= bit(kPhoneIntl);
-        break;
-      case ':': {
-        size_t j = i + 1;
-        while (j < n && j <= i + 4 && is_hex(p[j])) ++j;
-        if (j < n && p[j] == ':') may |= bit(kIpv6);
-      }
-        [[fallthrough]];
-      case '=': {  // key["']?\s{0,3}[:=]
-        size_t k = i;
-        for (int s = 0; s < 3 && k > 0 && is_space(p[k - 1]); ++s) --k;
-        if (k > 0 && (p[k - 1] == '"' || p[k - 1] == '\'')) --k;
-        if (k >= 3 && lower(p[k - 3]) == 'k' && lower(p[k - 2]) == 'e' && lower(p[k - 1]) == 'y')
-          may |= bit(kAwsSecretKey);
-        break;
-      }
-      case '_':
-        if (i >= 2 && p[i - 1] == 'k' && (p[i - 2] == 'r' || p[i - 2] == 's')) may |= bit(kStripeKey);
-        if (i >= 3 && p[i - 3] == 'g' && p[i - 2] == 'h') may |= bit(kGithubToken);
-        if (ends_with(i, "github")) may |= bit(kGithubPat);
-        break;
-      case '-':
-        if (ends_with(i, "sk")) may |= bit(kOpenAiKey);
-        if (ends_with(i, "glpat")) may |= bit(kGitlabToken);
-        if (i >= 4 && ends_with(i - 1, "xox")) may |= bit(kSlackToken);
-        if (starts_with(i, "-----BEGIN ")) may |= bit(kPrivateKey);
-        break;
-      case '.':
-        if (starts_with(i + 1, "eyJ")) may |= bit(kJwt);
-        break;
-      case 'A': {
-        if (starts_with(i + 1, "Iza")) may |= bit(kGoogleKey);
-        size_t j = i + 1;
-        while (j < n && j < i + 20 && (is_upper(p[j]) || is_digit(static_cast<char>(p[j])))) ++j;
-        if (j == i + 20) may |= bit(kAwsAccessKey);
-        break;
-      }
+    if (i < n && n >= 32) {  // the rest: the last 32 bytes, without those already read
+      const size_t shift = 32 - (n - i);
+      bits(i, trigger_mask32(p + n - 32) >> shift);
+      i = n;
     }
-  };
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (uint32_t m = trigger_mask(p + i); m; m &= m - 1) at_trigger(i + static_cast<size_t>(__builtin_ctz(m)));
-  for (; i < n; ++i)
-    if (is_trigger(p[i])) at_trigger(i);
-  return may;
+    return i;
+  }
+#endif
+  void tail(size_t i) {
+    for (; i < n; ++i)
+      if (is_trigger(p[i])) at(i);
+  }
+};
+
+void PrePass::at(size_t i) {
+  const unsigned char c = p[i];
+  if (is_digit(static_cast<char>(c))) {
+    const bool after_digit = i > 0 && is_digit(static_cast<char>(p[i - 1]));
+    run = after_digit ? run + 1 : 1;
+    if (run >= 4) may |= bit(kPhoneNanp) | bit(kSsn);  // both end in [0-9]{4}
+    if (after_digit || (i >= 2 && (p[i - 1] == ' ' || p[i - 1] == '-') && digit(i - 2))) ++chain;
+    else chain = 1;
+    if (chain >= 13) may |= bit(kCard);
+    if (!after_digit) dots = i >= 2 && p[i - 1] == '.' && digit(i - 2) ? dots + 1 : 0;
+    if (dots >= 3) may |= bit(kIpv4);
+    if (i >= 2 && is_upper(p[i - 2]) && is_upper(p[i - 1]) && digit(i + 1)) may |= bit(kIban);
+    return;
+  }
+  switch (c) {
+    case '@': may |= bit(kEmail); break;
+    case '+':
+      if (i + 1 < n && p[i + 1] >= '1' && p[i + 1] <= '9') may |= bit(kPhoneIntl);
+      break;
+    case ':': {
+      size_t j = i + 1;
+      while (j < n && j <= i + 4 && is_hex(p[j])) ++j;
+      if (j < n && p[j] == ':') may |= bit(kIpv6);
+    }
+      [[fallthrough]];
+    case '=': {  // key["']?\s{0,3}[:=]
+      size_t k = i;
+      for (int s = 0; s < 3 && k > 0 && is_space(p[k - 1]); ++s) --k;
+      if (k > 0 && (p[k - 1] == '"' || p[k - 1] == '\'')) --k;
+      if (k >= 3 && lower(p[k - 3]) == 'k' && lower(p[k - 2]) == 'e' && lower(p[k - 1]) == 'y')
+        may |= bit(kAwsSecretKey);
+      break;
+    }
+    case '_':
+      if (i >= 2 && p[i - 1] == 'k' && (p[i - 2] == 'r' || p[i - 2] == 's')) may |= bit(kStripeKey);
+      if (i >= 3 && p[i - 3] == 'g' && p[i - 2] == 'h') may |= bit(kGithubToken);
+      if (ends_with(i, "github")) may |= bit(kGithubPat);
+      break;
+    case '-':
+      if (i >= 2 && p[i - 1] == 'k' && p[i - 2] == 's') may |= bit(kOpenAiKey);
+      if (i >= 5 && p[i - 1] == 't' && ends_with(i, "glpat")) may |= bit(kGitlabToken);
+      if (i >= 4 && p[i - 4] == 'x' && ends_with(i - 1, "xox")) may |= bit(kSlackToken);
+      if (i + 1 < n && p[i + 1] == '-' && starts_with(i, "-----BEGIN ")) may |= bit(kPrivateKey);
+      break;
+    case '.':
+      if (i + 1 < n && p[i + 1] == 'e' && starts_with(i + 1, "eyJ")) may |= bit(kJwt);
+      break;
+    case 'A': {
+      if (i + 1 < n && p[i + 1] == 'I' && starts_with(i + 1, "Iza")) may |= bit(kGoogleKey);
+      size_t j = i + 1;
+      while (j < n && j < i + 20 && (is_upper(p[j]) || is_digit(static_cast<char>(p[j])))) ++j;
+      if (j == i + 20) may |= bit(kAwsAccessKey);
+      break;
+    }
+  }
+}
+
+#if TOLLGATE_PREPASS_AVX2
+bool has_avx2() {
+  __builtin_cpu_init();  // may run before the constructor that initialises what the next call reads
+  return __builtin_cpu_supports("avx2");
+}
+const bool kHasAvx2 = has_avx2();
+#endif
+
+}  // namespace
+
+uint32_t pii_candidates_portable(std::string_view text) {
+  PrePass pass{reinterpret_cast<const unsigned char*>(text.data()), text.size()};
+  pass.tail(pass.blocks16(0));
+  return pass.may;
+}
+
+uint32_t pii_candidates(std::string_view text) {
+#if TOLLGATE_PREPASS_AVX2
+  if (kHasAvx2) {
+    PrePass pass{reinterpret_cast<const unsigned char*>(text.data()), text.size()};
+    pass.tail(pass.blocks16(pass.blocks32(0)));
+    return pass.may;
+  }
+#endif
+  return pii_candidates_portable(text);
 }
 
 std::span<const PiiPattern> pii_patterns() { return kPii; }

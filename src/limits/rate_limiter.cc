@@ -1,6 +1,7 @@
 #include "limits/rate_limiter.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -24,22 +25,30 @@ bool BudgetSpec::empty() const {
 RateLimiter::~RateLimiter() = default;
 
 std::string format_reset(std::chrono::milliseconds d) {
+  // Written into one buffer: two of these go into every answer with a rate limit (issue 18).
   int64_t ms = d.count();
   if (ms <= 0) return "0s";
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  int64_t h = ms / 3'600'000, m = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-  std::string out;
-  if (h > 0) out += std::to_string(h) + "h";
-  if (h > 0 || m > 0) out += std::to_string(m) + "m";
-  out += std::to_string(s);
-  if (frac > 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
-    std::string f = buf;
-    while (f.back() == '0') f.pop_back();
-    out += f;
+  char buf[80];  // three int64 and six more bytes at most
+  char* p = buf;
+  auto put = [&](int64_t v) { p = std::to_chars(p, p + 20, v).ptr; };  // 20: an int64's digits and sign
+  if (ms < 1000) {
+    put(ms);
+    *p++ = 'm';
+  } else {
+    int64_t h = ms / 3'600'000, m = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+    if (h > 0) put(h), *p++ = 'h';
+    if (h > 0 || m > 0) put(m), *p++ = 'm';
+    put(s);
+    if (frac > 0) {  // ".250" -> ".25"
+      *p++ = '.';
+      for (int64_t unit = 100; unit > 0 && frac > 0; unit /= 10) {
+        *p++ = static_cast<char>('0' + frac / unit);
+        frac %= unit;
+      }
+    }
   }
-  return out + "s";
+  *p++ = 's';
+  return std::string(buf, p);
 }
 
 int64_t retry_after_seconds(std::chrono::milliseconds d) {
