@@ -225,6 +225,8 @@ describe('semantic cache on a real redis-server', () => {
     const tg = tag();
     const first = await gateway(t, mock, redis);
     assert.equal((await ask(first, `which river flows through paris ${tg}`)).headers.get('x-tollgate-cache'), 'miss');
+    // The answer is stored in Redis after it went out: the restart waits for the log to hold it.
+    await waitFor(() => logSizes(redis).log === 1, { message: "the entry in the partition's log" });
     await first.stop();
     const second = await gateway(t, mock, redis);
     const hit = await ask(second, `which river flows through paris today ${tg}`);
