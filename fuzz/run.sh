@@ -7,7 +7,7 @@
 #   FUZZ_SECONDS=300 fuzz/run.sh sse run one target longer
 #   FUZZ_BUILD_ONLY=1 fuzz/run.sh    build only
 #
-# Needs: clang, libclang-rt-14-dev (the fuzzer and sanitizer runtimes), libre2-dev, and the
+# Needs: clang, libclang-rt-14-dev (the fuzzer and sanitizer runtimes), libre2-dev, libmd-dev and the
 # project's usual Boost/fmt/OpenSSL development packages. Each target compiles only the
 # sources it exercises; objects are shared between targets and cached by ccache when present.
 # Crash inputs land in $FUZZ_BUILD/artifacts/; new corpus units in $FUZZ_BUILD/corpus/ (the
@@ -27,7 +27,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CXXFLAGS="-std=c++20 -O1 -g1 $SAN -I$ROOT/src \
   -DBOOST_ASIO_NO_DEPRECATED -DBOOST_ASIO_DISABLE_BOOST_COROUTINE -DTOLLGATE_VERSION=\"fuzz\" \
   -Wno-deprecated-declarations"
-LIBS="-lboost_json -lboost_url -lfmt -lre2 -lyaml-cpp -lssl -lcrypto -lpthread"
+LIBS="-lboost_json -lboost_url -lfmt -lre2 -lyaml-cpp -lssl -lcrypto -lmd -lpthread"
 
 # target -> the project sources it needs
 declare -A SOURCES=(
