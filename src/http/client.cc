@@ -301,6 +301,17 @@ struct UpstreamCall::Impl {
   // issue 18, memory per open stream).
   template <class Stream>
   net::awaitable<UpstreamFailure> read_more(Stream& s) {
+    // What an earlier read brought along (the body after the head, the events after the first)
+    // is parsed here: Beast's read would parse it too, but post its completion to the event
+    // loop's next round (issue 18: the first chunk's path, and a round per answer).
+    if (auto& buf = conn->buf; buf.size() > 0) {
+      beast::error_code ec;
+      const std::size_t used = parser->put(buf.data(), ec);
+      buf.consume(used);
+      body_done = parser->is_done();
+      if (ec && ec != bhttp::error::need_more) co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
+      if (used > 0) co_return UpstreamFailure::none;
+    }
     conn->lowest().expires_after(timeouts.idle);
     auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
     body_done = parser->is_done();

@@ -108,6 +108,16 @@ struct ClientWatch {
   std::function<void()> on_gone;
 };
 
+// Marks the watch finished however the session leaves its request (an exception, or the
+// frame destroyed at shutdown): a plain watch not armed yet refers to the session's socket, and
+// the listener's tick arms only unfinished ones (defer_watch).
+struct WatchFinisher {
+  std::shared_ptr<ClientWatch>& watch;
+  ~WatchFinisher() {
+    if (watch) watch->finished = true;
+  }
+};
+
 // Stream is beast::tcp_stream (plain HTTP) or beast::ssl_stream<beast::tcp_stream> (TLS); the
 // timeouts live on the TCP stream underneath either way.
 template <class Stream>
@@ -489,6 +499,16 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
 
     // Clients (curl among them) hold bodies over 1 KiB until told to go on.
     if (parser.get()[bhttp::field::expect] == "100-continue") co_await send_continue(stream, opt);
+    // A body that came with the head is parsed here: Beast's read would post its completion to
+    // the event loop's next round.
+    if (!parser.is_done() && buf.size() > 0) {
+      beast::error_code pec;
+      buf.consume(parser.put(buf.data(), pec));
+      if (pec && pec != bhttp::error::need_more) {
+        co_await answer_body_error(stream, buf, opt, pec);
+        co_return false;
+      }
+    }
     if (!parser.is_done()) {
       // Room for the body announced (within the parser's own 64 KiB per read), so it comes in
       // as few reads as the client sent it in.
@@ -513,6 +533,7 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     }
 
     std::shared_ptr<ClientWatch> watch;
+    WatchFinisher finish_watch{watch};
     if (opt.watch_client && buf.size() == 0) {
       watch = std::make_shared<ClientWatch>();
       ex.set_watch(watch);
