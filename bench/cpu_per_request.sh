@@ -12,7 +12,8 @@
 # that many KiB), CPR_GOV=1 (key limits, a budget, a model limit and a PII guardrail),
 # CPR_XLATE=1 (OpenAI in, Anthropic out), CPR_ACCESS_LOG (true), CPR_USAGE (sqlite),
 # CPR_NGINX (1: measure nginx too), CPR_CG_REQUESTS (requests counted under callgrind, 2000),
-# TOLLGATE_BIN. Prints one line per figure; everything it starts is stopped on exit.
+# CPR_STRACE=1 (syscalls per request, each kind, over CPR_ST_REQUESTS requests, 20000, h2load
+# --h1 -c CPR_CONNS; perf stat, or CPR_ST_TOOL=strace; CPR_ST_KEEP=DIR keeps the tables), TOLLGATE_BIN. Prints one line per figure; everything it starts is stopped on exit.
 set -euo pipefail
 
 DUR=${CPR_DURATION:-5}
@@ -70,6 +71,45 @@ measure_cpu() {  # name url pids...
     "$name" "$(echo "$us / $n" | bc -l)" "$(echo "$uus / $n" | bc -l)" "$n" "$err" "$rps" "$CONNS" "$p50" "$p99" "$l0"
 }
 
+# Syscalls per request over a fixed count of requests (h2load, after the wrk warm-up), every
+# thread of the given processes. By default `perf stat` on the syscall tracepoints: counted in
+# the kernel, so the gateway runs at full speed and its batching (access log, usage writer) is
+# what it is under load; CPR_ST_TOOL=strace uses `strace -f -c` (slows the process several
+# times, which makes batches smaller and wake-ups per request larger).
+ST_CALLS="read write readv writev recvfrom recvmsg sendto sendmsg epoll_wait epoll_pwait epoll_ctl
+  timerfd_settime futex clock_nanosleep pwrite64 pread64 fdatasync fsync fcntl openat close unlink
+  accept accept4 getsockopt setsockopt ioctl shutdown connect socket getpeername newfstatat mprotect madvise brk
+  munmap mmap"
+count_syscalls() {  # name url pids...
+  [ "${CPR_STRACE:-0}" = 1 ] || return 0
+  local name=$1 url=$2; shift 2
+  local n=${CPR_ST_REQUESTS:-20000} out=$TMP/syscalls-$name.txt tool=${CPR_ST_TOOL:-perf} st
+  if [ "$tool" = strace ]; then
+    local args=() p; for p in "$@"; do args+=(-p "$p"); done
+    strace -f -c -o "$out" "${args[@]}" 2>/dev/null & st=$!
+  else
+    local ev=raw_syscalls:sys_enter c; for c in $ST_CALLS; do ev+=",syscalls:sys_enter_$c"; done
+    perf stat -x, -e "$ev" -o "$out" -p "$(echo "$@" | tr ' ' ,)" & st=$!
+  fi
+  sleep 1
+  h2load --h1 -n "$n" -c"$CONNS" -t1 -d "$BODY" -H 'content-type: application/json' -H "Authorization: Bearer $VKEY" \
+    "$url" >"$TMP/h2load-$name.txt" 2>&1
+  local ok; ok=$(sed -n 's/.*status codes: \([0-9]*\) 2xx.*/\1/p' "$TMP/h2load-$name.txt")
+  local rps; rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$TMP/h2load-$name.txt")
+  sleep 1  # the access-log and usage writers' batches of the run
+  kill -INT $st; wait $st 2>/dev/null || true
+  echo "$name syscalls per request ($ok of $n requests 2xx at $rps req/s, c$CONNS, $tool):"
+  if [ "$tool" = strace ]; then
+    awk -v n="$n" '$0 ~ /^-/ {d++; next} d==1 && NF>=5 { e = NF == 6 ? $5 : 0;
+        printf "  %-18s %8.3f  (failed %.3f)\n", $NF, $4/n, e/n; t+=$4 } END { printf "  %-18s %8.3f\n", "total", t/n }' "$out"
+  else
+    awk -F, -v n="$n" '$3 ~ /sys_enter/ && $1+0 > 0 { k=$3; sub(/.*sys_enter_?/, "", k); if (k == "") k = "all";
+        printf "  %-18s %8.3f\n", k, $1/n }' "$out" | sort -k2 -nr
+  fi
+  [ -n "${CPR_ST_KEEP:-}" ] && mkdir -p "$CPR_ST_KEEP" && cp "$out" "$CPR_ST_KEEP/"
+  return 0
+}
+
 if [ "${CPR_NGINX:-1}" = 1 ]; then
   NGX_PORT=$(free_port)
   serve_nginx "$TMP/proxy" 1 "upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 128; }
@@ -78,6 +118,7 @@ if [ "${CPR_NGINX:-1}" = 1 ]; then
   NGX_PID=$NGINX_PID
   sleep 0.5
   measure_cpu nginx "http://127.0.0.1:$NGX_PORT/v1/chat/completions" $NGX_PID $(ps -o pid= --ppid $NGX_PID)
+  count_syscalls nginx "http://127.0.0.1:$NGX_PORT/v1/chat/completions" $(ps -o pid= --ppid $NGX_PID)
   kill -TERM $NGX_PID
 fi
 
@@ -133,6 +174,7 @@ start_tg
 sleep 0.3
 URL="http://$TG/v1/chat/completions"
 measure_cpu tollgate "$URL" "$TG_PID"
+count_syscalls tollgate "$URL" "$TG_PID"
 echo "  ($LABEL; rss $(awk '/VmRSS/ {print $2}' /proc/$TG_PID/status) kB after the run)"
 stop_tg
 

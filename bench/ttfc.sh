@@ -9,6 +9,8 @@
 # is reported with every round's figures.
 #
 #   bench/ttfc.sh        # TTFC_N=300 TTFC_ROUNDS=3 TTFC_CHUNKS=6 TTFC_DELAY_MS=5
+#   TTFC_BASE_BIN=/path/to/other/tollgate bench/ttfc.sh   # + that binary as a fourth target
+#                                                        # ("base"), in the same rounds
 set -euo pipefail
 
 N=${TTFC_N:-300}
@@ -36,14 +38,22 @@ models:
 keys:
   - { name: bench, key: "$VKEY" }
 EOF
-(cd "$D" && exec "$TG_BIN" serve --config "$D/tollgate.yaml" >"$D/stdout.log" 2>"$D/stderr.log") &
-PIDS+=($!)
-TG=""
-for _ in $(seq 300); do
-  TG=$(sed -n 's/.*listening proxy=\([0-9.:]*\).*/\1/p' "$D/stdout.log" | head -1)
-  [ -n "$TG" ] && break; sleep 0.1
-done
-[ -n "$TG" ] || { echo "tollgate did not start: $(tail -c 400 "$D/stderr.log")" >&2; exit 1; }
+start_gateway() {  # dir binary -> the proxy's address in GW
+  (cd "$1" && exec "$2" serve --config "$1/tollgate.yaml" >"$1/stdout.log" 2>"$1/stderr.log") &
+  PIDS+=($!)
+  GW=""
+  for _ in $(seq 300); do
+    GW=$(sed -n 's/.*listening proxy=\([0-9.:]*\).*/\1/p' "$1/stdout.log" | head -1)
+    [ -n "$GW" ] && break; sleep 0.1
+  done
+  [ -n "$GW" ] || { echo "tollgate did not start: $(tail -c 400 "$1/stderr.log")" >&2; exit 1; }
+}
+start_gateway "$D" "$TG_BIN"; TG=$GW
+BASE=${TTFC_BASE_BIN:-}
+if [ -n "$BASE" ]; then
+  mkdir -p "$TMP/base" && cp "$D/tollgate.yaml" "$D/resources.yaml" "$TMP/base/"
+  start_gateway "$TMP/base" "$(realpath "$BASE")"; TGB=$GW
+fi
 for _ in $(seq 50); do grep -q "listening on" "$TMP/smock.log" && break; sleep 0.1; done
 
 echo "TTFC: $N sequential streams per target and round, $ROUNDS rounds; $CHUNKS chunks ${DELAY} ms apart (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -52,6 +62,7 @@ for r in $(seq "$ROUNDS"); do
   run "http://127.0.0.1:$SMOCK_PORT/v1/chat/completions" direct >"$TMP/direct.$r.json"
   run "http://127.0.0.1:$NGX_PORT/v1/chat/completions" nginx >"$TMP/nginx.$r.json"
   run "http://$TG/v1/chat/completions" tollgate --header "authorization: Bearer $VKEY" >"$TMP/tollgate.$r.json"
+  if [ -n "$BASE" ]; then run "http://$TGB/v1/chat/completions" base --header "authorization: Bearer $VKEY" >"$TMP/base.$r.json"; fi
 done
 node - "$TMP" "$ROUNDS" <<'EOF'
 const fs = require('fs');
@@ -68,6 +79,13 @@ for (let r = 1; r <= rounds; r++) {
     `reads/stream direct ${d.reads_p50} nginx ${n.reads_p50} tollgate ${t.reads_p50}; errors ${d.errors + n.errors + t.errors}, usage leaked ${t.usage_leaked}`);
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+if (fs.existsSync(`${dir}/base.1.json`)) {
+  const b = []; for (let r = 1; r <= rounds; r++) { const x = get('base', r), d = get('direct', r);
+    b.push([x.ttfc_p50_us - d.ttfc_p50_us, x.ttfc_p99_us - d.ttfc_p99_us]);
+    console.log(`round ${r}: base (TTFC_BASE_BIN) ${x.ttfc_p50_us}/${x.ttfc_p99_us}, added ${b.at(-1)[0]}/${b.at(-1)[1]}, reads/stream ${x.reads_p50}, errors ${x.errors}, usage leaked ${x.usage_leaked}`); }
+  const n50 = med(rows.map((x) => x.n50)), n99 = med(rows.map((x) => x.n99)), b50 = med(b.map((x) => x[0])), b99 = med(b.map((x) => x[1]));
+  console.log(`median added TTFC p50 / p99, base: ${b50} / ${b99} us (base/nginx ${(b50 / n50).toFixed(2)}x / ${(b99 / n99).toFixed(2)}x)`);
+}
 const m = { n50: med(rows.map((x) => x.n50)), n99: med(rows.map((x) => x.n99)), t50: med(rows.map((x) => x.t50)), t99: med(rows.map((x) => x.t99)) };
 console.log(`median added TTFC p50 / p99: nginx ${m.n50} / ${m.n99} us, tollgate ${m.t50} / ${m.t99} us ` +
   `(tollgate/nginx ${(m.t50 / m.n50).toFixed(2)}x / ${(m.t99 / m.n99).toFixed(2)}x)`);

@@ -18,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +37,9 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // connections after 5-60 s, and a write into a connection the peer just closed costs a retry.
 constexpr auto kMaxIdle = std::chrono::seconds(30);
 constexpr std::size_t kMaxIdlePerHost = 256;
+// The read buffer's room for an answer's head and a small body with it: Beast reads as much as
+// the buffer has room for, at least 512 bytes, and a chat answer of 600 bytes took two reads.
+constexpr std::size_t kHeadReadSize = 4096;
 
 struct Connection {
   std::string pool_key;
@@ -271,12 +275,22 @@ struct UpstreamCall::Impl {
 
   template <class Stream>
   net::awaitable<beast::error_code> exchange_head(Stream& s, const std::string& head, const std::string& body) {
-    conn->lowest().expires_after(timeouts.read);
-    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(body)};
-    auto [wec, wn] = co_await net::async_write(s, message, use_tuple);
-    if (wec) co_return wec;
+    std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(body)};
+    // Plain TCP: at once when the socket takes it all, as it nearly always does (see send_now).
+    bool sent = false;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::error_code ec;
+      sent = send_now(s.socket().native_handle(), message, ec);
+      if (ec) co_return ec;
+    }
+    if (!sent) {
+      conn->lowest().expires_after(timeouts.read);
+      auto [wec, wn] = co_await net::async_write(s, message, use_tuple);
+      if (wec) co_return wec;
+    }
     parser.emplace();
     parser->body_limit(boost::none);
+    if (conn->buf.capacity() < kHeadReadSize) conn->buf.reserve(kHeadReadSize);
     conn->lowest().expires_after(timeouts.read);
     auto [rec, rn] = co_await bhttp::async_read_header(s, conn->buf, *parser, use_tuple);
     co_return rec;
@@ -287,6 +301,17 @@ struct UpstreamCall::Impl {
   // issue 18, memory per open stream).
   template <class Stream>
   net::awaitable<UpstreamFailure> read_more(Stream& s) {
+    // What an earlier read brought along (the body after the head, the events after the first)
+    // is parsed here: Beast's read would parse it too, but post its completion to the event
+    // loop's next round (issue 18: the first chunk's path, and a round per answer).
+    if (auto& buf = conn->buf; buf.size() > 0) {
+      beast::error_code ec;
+      const std::size_t used = parser->put(buf.data(), ec);
+      buf.consume(used);
+      body_done = parser->is_done();
+      if (ec && ec != bhttp::error::need_more) co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
+      if (used > 0) co_return UpstreamFailure::none;
+    }
     conn->lowest().expires_after(timeouts.idle);
     auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
     body_done = parser->is_done();
@@ -389,6 +414,10 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece,
   }
   piece = body;
   done = d.body_done;
+  // A stream's events come a few at a time for as long as it lasts: once the head's room is
+  // read out, its reads take Beast's smallest room, as before (issue 18: memory per open stream).
+  auto& buf = d.conn->buf;
+  if (!d.body_done && buf.size() == 0 && buf.capacity() > 512) buf.shrink_to_fit();
   co_return UpstreamFailure::none;
 }
 
@@ -397,6 +426,10 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& body, std::s
   auto& whole = d.parser->get().body();
   if (auto length = d.parser->content_length(); length && body.size() + *length <= limit)
     whole.reserve(static_cast<std::size_t>(*length));
+  // Room to read what is announced in few reads (Beast reads at most 64 KiB at once).
+  auto& buf = d.conn->buf;
+  if (auto left = d.parser->content_length_remaining(); left && *left > buf.capacity() && *left <= limit)
+    buf.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*left, 64 * 1024)));
   while (!d.body_done) {
     auto f = co_await d.read_more();
     if (f != UpstreamFailure::none) co_return f;
@@ -405,6 +438,8 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& body, std::s
   if (body.empty()) body = std::move(whole);
   else body.append(whole);
   whole.clear();
+  // A large answer's room is not kept on the pooled connection.
+  if (buf.capacity() > 4 * kHeadReadSize && buf.size() == 0) buf.shrink_to_fit();
   co_return UpstreamFailure::none;
 }
 

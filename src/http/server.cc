@@ -32,9 +32,11 @@
 #include <type_traits>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <unordered_set>
+#include <vector>
 
 namespace tollgate::http {
 
@@ -84,6 +86,9 @@ std::atomic<uint64_t> g_accept_errors{0};
 std::atomic<uint64_t> g_refused{0};
 std::atomic<int64_t> g_open{0};  // connections on capped listeners
 
+// The read buffer's room for a request's head (and a small body with it).
+constexpr std::size_t kRequestReadSize = 4096;
+
 // How long a refused caller may take to send its request before the connection just closes.
 constexpr std::chrono::seconds kRefusalReadTimeout{1};
 // Refusals in progress per listener: each holds a descriptor while it reads the request, so a
@@ -94,37 +99,24 @@ constexpr std::size_t kMaxRefusing = 4;
 // Watches the client's socket while a handler runs: a read that completes with an error means
 // the client closed. Bytes that arrive instead (a pipelined request) are kept for the session.
 struct ClientWatch {
-  explicit ClientWatch(net::any_io_executor ex) : done_timer(ex) {
-    done_timer.expires_at(net::steady_timer::time_point::max());
-  }
   net::cancellation_signal cancel;
-  net::steady_timer done_timer;
+  // TLS only: the session waits on it for the watch's read to end (plain TCP needs no wait).
+  std::optional<net::steady_timer> done_timer;
   bool done = false;
   bool gone = false;
   bool finished = false;  // the session has moved on: a late completion changes nothing
   std::function<void()> on_gone;
 };
 
-// A chunked answer's head as bytes, as beast's serializer writes it.
-std::string stream_head(int status, const Headers& headers, bool keep_alive) {
-  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
-  for (const auto& [k, v] : headers) res.set(k, v);
-  res.keep_alive(keep_alive);
-  res.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr{res};
-  sr.split(true);
-  std::string out;
-  beast::error_code ec;
-  while (!ec && !sr.is_header_done()) {
-    std::size_t n = 0;
-    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
-      out += beast::buffers_to_string(buffers);
-      n = beast::buffer_bytes(buffers);
-    });
-    sr.consume(n);
+// Marks the watch finished however the session leaves its request (an exception, or the
+// frame destroyed at shutdown): a plain watch not armed yet refers to the session's socket, and
+// the listener's tick arms only unfinished ones (defer_watch).
+struct WatchFinisher {
+  std::shared_ptr<ClientWatch>& watch;
+  ~WatchFinisher() {
+    if (watch) watch->finished = true;
   }
-  return out;
-}
+};
 
 // Stream is beast::tcp_stream (plain HTTP) or beast::ssl_stream<beast::tcp_stream> (TLS); the
 // timeouts live on the TCP stream underneath either way.
@@ -157,56 +149,42 @@ class SessionExchange final : public Exchange {
   net::awaitable<void> respond(int status, const Headers& headers, std::string body) override {
     responded_ = true;
     const std::string head = response_head(status, headers, keep_alive_, body.size());
-    const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(body)};
-    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, message, use_tuple);
-    if (ec) broken_ = true;
+    std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(body)};
+    co_await send(message);
   }
 
   net::awaitable<bool> start_stream(int status, const Headers& headers) override {
-    responded_ = true;
-    streaming_ = true;
-    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
-    for (const auto& [k, v] : headers) res.set(k, v);
-    res.keep_alive(keep_alive_);
-    res.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> sr{res};
-    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
-    if (ec) broken_ = true;
-    co_return !broken_;
+    co_return co_await start_stream(status, headers, std::string_view{});
   }
 
-  using Exchange::start_stream;
+  // The head, and the first chunk with it when there is one, in one write.
   net::awaitable<bool> start_stream(int status, const Headers& headers, std::string_view first) override {
-    if (first.empty()) co_return co_await start_stream(status, headers);
     responded_ = true;
     streaming_ = true;
-    std::string head = stream_head(status, headers, keep_alive_);
-    char size[24];
-    const auto size_len = fmt::format_to_n(size, sizeof size, "{:x}\r\n", first.size()).size;
+    const std::string head = stream_head(status, headers, keep_alive_);
+    char size[20];
+    const std::size_t size_len = first.empty() ? 0 : chunk_size_line(size, first.size());
     std::array<net::const_buffer, 4> pieces{net::buffer(head), net::buffer(size, size_len),
-                                            net::buffer(first.data(), first.size()), net::buffer("\r\n", 2)};
-    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
-    if (ec) broken_ = true;
+                                            net::buffer(first.data(), first.size()),
+                                            net::buffer("\r\n", first.empty() ? 0 : 2)};
+    co_await send(pieces);
     co_return !broken_;
   }
 
   net::awaitable<bool> write_chunk(std::string_view data) override {
     if (broken_ || data.empty()) co_return !broken_;
-    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await net::async_write(
-        stream_, bhttp::make_chunk(net::const_buffer(data.data(), data.size())), use_tuple);
-    if (ec) broken_ = true;
+    char size[20];
+    const std::size_t size_len = chunk_size_line(size, data.size());
+    std::array<net::const_buffer, 3> pieces{net::buffer(size, size_len), net::buffer(data.data(), data.size()),
+                                            net::buffer("\r\n", 2)};
+    co_await send(pieces);
     co_return !broken_;
   }
 
   net::awaitable<void> end_stream() override {
     if (broken_) co_return;
-    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
-    if (ec) broken_ = true;
+    std::array<net::const_buffer, 1> last{net::buffer("0\r\n\r\n", 5)};
+    co_await send(last);
     stream_done_ = true;
   }
 
@@ -230,6 +208,23 @@ class SessionExchange final : public Exchange {
   bool reusable() const { return keep_alive_ && intact(); }
 
  private:
+  // Plain TCP: at once when the socket takes it all (see send_now); the rest, or a TLS
+  // message, through the stream under the write timeout.
+  template <std::size_t N>
+  net::awaitable<void> send(std::array<net::const_buffer, N>& pieces) {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::error_code ec;
+      if (send_now(stream_.socket().native_handle(), pieces, ec)) co_return;
+      if (ec) {
+        broken_ = true;
+        co_return;
+      }
+    }
+    beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
+    if (ec) broken_ = true;
+  }
+
   Stream& stream_;
   bhttp::request<bhttp::string_body>& req_;
   const ListenerOptions& opt_;
@@ -266,6 +261,9 @@ struct ListenerState final : Listener, std::enable_shared_from_this<ListenerStat
   std::unordered_set<beast::tcp_stream*> idle;
   std::size_t refusing = 0;          // refusals in progress (over max_connections)
   net::steady_timer refusal_done;    // cancelled as each one ends, to wake the accept loop
+  // Plain-TCP client watches not armed yet, and the tick that arms them (see defer_watch).
+  std::vector<std::pair<std::shared_ptr<ClientWatch>, tcp::socket*>> unwatched;
+  std::optional<net::steady_timer> watch_tick;
 };
 
 // A session's place in the process-wide count of a capped listener, and in its listener's
@@ -305,7 +303,7 @@ void watch_client(Stream& stream, beast::flat_buffer& buf, const std::shared_ptr
         fn();
       }
     }
-    w->done_timer.cancel();
+    w->done_timer->cancel();
   };
   stream.async_read_some(buf.prepare(1024),
                          net::bind_cancellation_slot(w->cancel.slot(), std::move(on_read)));
@@ -339,6 +337,34 @@ void watch_socket(tcp::socket& socket, const std::shared_ptr<ClientWatch>& w) {
     }
   };
   socket.async_wait(tcp::socket::wait_read, net::bind_cancellation_slot(w->cancel.slot(), std::move(on_ready)));
+}
+
+// How long a plain-TCP request runs before its client is watched. Arming the watch costs a
+// syscall (epoll_ctl: Asio re-arms the descriptor for a wait that does not read first), and most
+// answers that do not wait on a model (a cache hit, an error, a fast upstream) are out before
+// then. A model's answer takes far longer, so it is watched all the same, from at most 2x this
+// after it started: a client that leaves is noticed that much later at worst (issue 18:
+// syscalls per request). One timer per listener arms every watch due, and runs only while
+// requests are in progress.
+constexpr std::chrono::milliseconds kWatchDelay{5};
+
+void arm_due_watches(const std::shared_ptr<ListenerState>& st) {
+  // What was queued before this tick is armed; a watch whose request ended is dropped.
+  auto due = std::move(st->unwatched);
+  st->unwatched.clear();
+  for (auto& [w, socket] : due)
+    if (!w->finished) watch_socket(*socket, w);
+}
+
+void defer_watch(ListenerState& st, tcp::socket& socket, std::shared_ptr<ClientWatch> w) {
+  const bool idle = st.unwatched.empty();
+  st.unwatched.emplace_back(std::move(w), &socket);
+  if (!idle) return;
+  if (!st.watch_tick) st.watch_tick.emplace(st.ioc);
+  st.watch_tick->expires_after(kWatchDelay);
+  st.watch_tick->async_wait([st = st.shared_from_this()](beast::error_code ec) {
+    if (!ec) arm_due_watches(st);
+  });
 }
 
 Headers json_headers() { return {{"content-type", "application/json"}}; }
@@ -461,6 +487,9 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
 
+    // Beast reads as much as the buffer has room for, and at least 512 bytes: a request of a
+    // few KiB (a chat body) would take a read per 512 bytes.
+    if (buf.capacity() < kRequestReadSize) buf.reserve(kRequestReadSize);
     transport.expires_after(first ? header_timeout : opt.keepalive_idle);
     st.idle.insert(&transport);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
@@ -470,7 +499,21 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
 
     // Clients (curl among them) hold bodies over 1 KiB until told to go on.
     if (parser.get()[bhttp::field::expect] == "100-continue") co_await send_continue(stream, opt);
+    // A body that came with the head is parsed here: Beast's read would post its completion to
+    // the event loop's next round.
+    if (!parser.is_done() && buf.size() > 0) {
+      beast::error_code pec;
+      buf.consume(parser.put(buf.data(), pec));
+      if (pec && pec != bhttp::error::need_more) {
+        co_await answer_body_error(stream, buf, opt, pec);
+        co_return false;
+      }
+    }
     if (!parser.is_done()) {
+      // Room for the body announced (within the parser's own 64 KiB per read), so it comes in
+      // as few reads as the client sent it in.
+      if (auto left = parser.content_length_remaining(); left && *left > buf.capacity())
+        buf.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*left, 64 * 1024)));
       transport.expires_after(body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
       if (bec) {
@@ -490,11 +533,16 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     }
 
     std::shared_ptr<ClientWatch> watch;
+    WatchFinisher finish_watch{watch};
     if (opt.watch_client && buf.size() == 0) {
-      watch = std::make_shared<ClientWatch>(transport.get_executor());
+      watch = std::make_shared<ClientWatch>();
       ex.set_watch(watch);
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) watch_socket(transport.socket(), watch);
-      else watch_client(stream, buf, watch);
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        defer_watch(st, transport.socket(), watch);
+      } else {
+        watch->done_timer.emplace(transport.get_executor(), net::steady_timer::time_point::max());
+        watch_client(stream, buf, watch);
+      }
     }
     // The request is parsed out of the read buffer: on plain TCP nothing reads into it until
     // the answer is out, which for a stream may be hours (issue 18: memory per open stream).
@@ -519,7 +567,7 @@ net::awaitable<bool> serve_requests(Stream& stream, beast::flat_buffer& buf, Lis
     if (watch) watch->finished = true;
     if (watch && !watch->done) {
       watch->cancel.emit(net::cancellation_type::terminal);
-      if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) co_await watch->done_timer.async_wait(use_tuple);
+      if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) co_await watch->done_timer->async_wait(use_tuple);
     }
     if (!answered || failed || !ex.reusable() || st.draining) co_return ex.intact();
   }

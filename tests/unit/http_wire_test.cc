@@ -12,6 +12,7 @@ namespace bhttp = boost::beast::http;
 using tollgate::http::Headers;
 using tollgate::http::request_head;
 using tollgate::http::response_head;
+using tollgate::http::stream_head;
 
 namespace {
 
@@ -23,6 +24,25 @@ std::string beast_response(int status, const Headers& headers, bool keep_alive, 
   res.body() = body;
   res.prepare_payload();
   bhttp::response_serializer<bhttp::string_body> sr{res};
+  sr.split(true);
+  std::string out;
+  boost::system::error_code ec;
+  while (!sr.is_header_done()) {
+    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      out += boost::beast::buffers_to_string(buffers);
+      sr.consume(boost::asio::buffer_size(buffers));
+    });
+  }
+  return out;
+}
+
+// What Beast wrote for a streamed answer's head (server.cc before).
+std::string beast_stream_head(int status, const Headers& headers, bool keep_alive) {
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{res};
   sr.split(true);
   std::string out;
   boost::system::error_code ec;
@@ -101,4 +121,26 @@ TEST(HttpWire, RequestHeadIsBeasts) {
 TEST(HttpWire, RequestHeadKeepsTheConnectionAndFramesTheBody) {
   auto head = request_head("POST", "/", "h", {{"connection", "close"}, {"content-length", "1"}}, 2);
   EXPECT_EQ(head, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n");
+}
+
+TEST(HttpWire, StreamHeadIsBeasts) {
+  const Headers h{{"content-type", "text/event-stream"},
+                  {"x-request-id", "req_1"},
+                  {"cache-control", "no-cache"},
+                  {"X-Request-Id", "req_2"}};
+  for (int status : {200, 400, 429, 500}) {
+    for (bool keep_alive : {true, false}) {
+      EXPECT_EQ(stream_head(status, h, keep_alive), beast_stream_head(status, h, keep_alive))
+          << status << " keep_alive=" << keep_alive;
+    }
+  }
+  EXPECT_EQ(stream_head(200, {}, true), beast_stream_head(200, {}, true));
+}
+
+TEST(HttpWire, ChunkSizeLineIsLowerCaseHex) {
+  char line[20];
+  for (std::size_t n : {1u, 9u, 10u, 255u, 4096u, 1000000u}) {
+    const std::size_t len = tollgate::http::chunk_size_line(line, n);
+    EXPECT_EQ(std::string(line, len), boost::beast::buffers_to_string(bhttp::chunk_header(n))) << n;
+  }
 }
