@@ -155,19 +155,32 @@ describe('semantic cache (local backend)', () => {
   });
 });
 
-// Three questions of one partition that are not paraphrases of each other, and a paraphrase of
-// each (the mock's bag-of-words cosine is checked, not assumed).
+// Four questions of one partition that are not paraphrases of each other, and a paraphrase of
+// each (the mock's bag-of-words cosine is checked, not assumed). The mock hashes words into its
+// dimensions, so a tag that shares one with a question's word moves the cosines: the next tag
+// is taken then.
 function questions(t) {
-  const q = [`what is the capital of france ${t}`, `which river flows through paris ${t}`, `who painted the mona lisa ${t}`,
-    `how tall is mount everest ${t}`];
-  const p = [`What is the capital of France, please? ${t}`, `which river flows through paris today ${t}`,
-    `who painted the famous mona lisa ${t}`, `how tall is the mount everest ${t}`];
-  for (let i = 0; i < q.length; ++i)
-    for (let j = 0; j < q.length; ++j) {
-      if (i === j) assert.ok(cosine(q[i], p[j]) >= 0.9, `paraphrase ${i}: ${cosine(q[i], p[j])}`);
-      else assert.ok(cosine(q[i], p[j]) < 0.9 && cosine(q[i], q[j]) < 0.9, `${i} vs ${j}`);
-    }
-  return { q, p };
+  const make = (t) => ({
+    q: [`what is the capital of france ${t}`, `which river flows through paris ${t}`, `who painted the mona lisa ${t}`,
+      `how tall is mount everest ${t}`],
+    p: [`What is the capital of France, please? ${t}`, `which river flows through paris today ${t}`,
+      `who painted the famous mona lisa ${t}`, `how tall is the mount everest ${t}`],
+  });
+  const problems = ({ q, p }) => {
+    const out = [];
+    for (let i = 0; i < q.length; ++i)
+      for (let j = 0; j < q.length; ++j) {
+        if (i === j && cosine(q[i], p[j]) < 0.9) out.push(`paraphrase ${i}: ${cosine(q[i], p[j])}`);
+        if (i !== j && (cosine(q[i], p[j]) >= 0.9 || cosine(q[i], q[j]) >= 0.9)) out.push(`${i} vs ${j}`);
+      }
+    return out;
+  };
+  for (let k = 0; k < 20; ++k) {
+    const set = make(`${t}y${k}`);
+    if (problems(set).length === 0) return set;
+  }
+  assert.deepEqual(problems(make(t)), []);
+  return make(t);
 }
 
 describe('semantic cache: the index is bounded', () => {
