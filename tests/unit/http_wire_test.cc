@@ -17,13 +17,10 @@ using tollgate::http::stream_head;
 namespace {
 
 // What Beast wrote for the answer (server.cc before).
-std::string beast_response(int status, const Headers& headers, bool keep_alive, const std::string& body) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-  for (const auto& [k, v] : headers) res.set(k, v);
-  res.keep_alive(keep_alive);
-  res.body() = body;
-  res.prepare_payload();
-  bhttp::response_serializer<bhttp::string_body> sr{res};
+// The head Beast's serializer writes for a message.
+template <bool isRequest, class Body>
+std::string beast_head(bhttp::message<isRequest, Body>& message) {
+  bhttp::serializer<isRequest, Body> sr{message};
   sr.split(true);
   std::string out;
   boost::system::error_code ec;
@@ -36,23 +33,22 @@ std::string beast_response(int status, const Headers& headers, bool keep_alive, 
   return out;
 }
 
+std::string beast_response(int status, const Headers& headers, bool keep_alive, const std::string& body) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.body() = body;
+  res.prepare_payload();
+  return beast_head(res);
+}
+
 // What Beast wrote for a streamed answer's head (server.cc before).
 std::string beast_stream_head(int status, const Headers& headers, bool keep_alive) {
   bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
   for (const auto& [k, v] : headers) res.set(k, v);
   res.keep_alive(keep_alive);
   res.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr{res};
-  sr.split(true);
-  std::string out;
-  boost::system::error_code ec;
-  while (!sr.is_header_done()) {
-    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-      out += boost::beast::buffers_to_string(buffers);
-      sr.consume(boost::asio::buffer_size(buffers));
-    });
-  }
-  return out;
+  return beast_head(res);
 }
 
 // What Beast wrote for the upstream request (client.cc before).
@@ -64,17 +60,7 @@ std::string beast_request(const std::string& method, const std::string& target, 
   req.keep_alive(true);
   req.body() = body;
   req.prepare_payload();
-  bhttp::request_serializer<bhttp::string_body> sr{req};
-  sr.split(true);
-  std::string out;
-  boost::system::error_code ec;
-  while (!sr.is_header_done()) {
-    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-      out += boost::beast::buffers_to_string(buffers);
-      sr.consume(boost::asio::buffer_size(buffers));
-    });
-  }
-  return out;
+  return beast_head(req);
 }
 
 }  // namespace
