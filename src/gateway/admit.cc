@@ -86,11 +86,11 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   limits::AdmissionRequest req;
   req.key_id = key.id;
   req.model = std::string(ctx.alias());
-  req.key_limits = spec_of(key.limits);
+  req.key_limits = spec_of(key.rules().limits);
   if (ctx.model) req.model_limits = spec_of(ctx.model->spec.limits);
-  if (auto it = key.model_limits.find(req.model); it != key.model_limits.end())
+  if (auto it = key.rules().model_limits.find(req.model); it != key.rules().model_limits.end())
     req.key_model_limits = spec_of(it->second);
-  req.key_budget = budget_of(key.budget);
+  req.key_budget = budget_of(key.rules().budget);
   if (const core::Team* team = ctx.team) {
     req.team = team->name;
     req.team_limits = spec_of(team->limits);

@@ -124,7 +124,7 @@ std::vector<std::string> moderation_inputs(RequestContext& ctx) {
 std::optional<core::GatewayError> guard(RequestContext& ctx) {
   const auto& policies = ctx.snapshot->guardrails();
   if (!policies) return std::nullopt;
-  std::vector<std::string> names = ctx.key->guardrails;
+  std::vector<std::string> names = ctx.key->rules().guardrails;
   if (ctx.model) names.insert(names.end(), ctx.model->spec.guardrails.begin(), ctx.model->spec.guardrails.end());
   if (names.empty()) return std::nullopt;
   ctx.guard = policies->select(names);
