@@ -256,6 +256,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
 
   uint64_t version = 1;
   if (!load_snapshot(state, *store, version)) return 1;
+  malloc_trim(0);  // the parse's garbage (a large resources file: hundreds of MB) goes back before traffic
 
   std::string proxy_host, admin_host;
   unsigned short proxy_port = 0, admin_port = 0;
