@@ -40,7 +40,7 @@ h2load --h1 -c8 -t1 --rps $((RATE / 8)) -D "$DUR" -d "$TMP/body.json" -H 'conten
   -H "Authorization: Bearer $VKEY" --log-file "$TMP/h2.log" "$URL" >"$TMP/h2.txt" 2>&1 &
 H2=$!
 : >"$TMP/hups"
-reloaded() { grep -c 'resources reloaded' "$TMP/stdout.log" "$TMP/stderr.log" | awk -F: '{n += $2} END {print n}'; }
+reloaded() { cat "$TMP/stdout.log" "$TMP/stderr.log" | grep -c 'resources reloaded' || true; }
 for t in $(seq "$EVERY" "$EVERY" $((DUR - 1))); do
   wait_s=$(echo "$START + $t - $(date +%s.%N)" | bc)
   case $wait_s in -*) ;; *) sleep "$wait_s" ;; esac
