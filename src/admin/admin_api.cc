@@ -310,7 +310,7 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   o["name"] = k.name;
   o["prefix"] = k.prefix;
   json::array models;
-  for (const auto& m : k.models) models.emplace_back(m);
+  for (const auto& m : k.rules().models) models.emplace_back(m);
   o["models"] = std::move(models);
   o["expires_at"] = optional_int(k.expires_at);
   json::object settings = json::parse(store::key_settings_document(k)).as_object();
@@ -318,11 +318,11 @@ json::object key_json(const core::Key& k, std::optional<int64_t> created_at, std
   o["budget"] = settings.contains("budget") ? settings["budget"] : json::object();
   o["model_limits"] = settings.contains("model_limits") ? settings["model_limits"] : json::object();
   json::array guardrails;
-  for (const auto& g : k.guardrails) guardrails.emplace_back(g);
+  for (const auto& g : k.rules().guardrails) guardrails.emplace_back(g);
   o["guardrails"] = std::move(guardrails);
   if (auto* m = settings.if_contains("mcp")) o["mcp"] = *m;  // absent: no MCP access
-  o["team"] = k.team.empty() ? json::value(nullptr) : json::value(k.team);
-  if (!k.cache.empty()) o["cache"] = k.cache;
+  o["team"] = k.rules().team.empty() ? json::value(nullptr) : json::value(k.rules().team);
+  if (!k.rules().cache.empty()) o["cache"] = k.rules().cache;
   o["created_at"] = optional_int(created_at);
   o["revoked"] = revoked_at.has_value();
   o["revoked_at"] = optional_int(revoked_at);
@@ -1174,7 +1174,7 @@ AdminReply AdminApi::teams(Call& call) {
     json::array keys;
     if (snapshot)
       for (const auto& k : snapshot->resources().keys)
-        if (k.team == name) keys.emplace_back(k.name);
+        if (k.rules().team == name) keys.emplace_back(k.name);
     o["keys"] = std::move(keys);
   };
   std::function<bool(const std::string&)> visible;
@@ -1187,8 +1187,8 @@ AdminReply AdminApi::teams(Call& call) {
     for (const core::Team& t : snapshot ? snapshot->resources().teams : std::vector<core::Team>{}) {
       if ((visible && !visible(t.name)) || (call.segments.size() == 2 && t.name != call.segments[1])) continue;
       core::Key settings;  // a key's limits and budget are written as a team's are
-      settings.limits = t.limits;
-      settings.budget = t.budget;
+      settings.edit_rules().limits = t.limits;
+      settings.edit_rules().budget = t.budget;
       json::object o = json::parse(store::key_settings_document(settings)).as_object();
       o["name"] = t.name;
       if (!t.models.empty()) o["models"] = json::array(t.models.begin(), t.models.end());
@@ -1342,7 +1342,7 @@ AdminReply AdminApi::keys(Call& call) {
   auto snapshot = state_.snapshots.shared();
   // A team-admin reaches the keys of its own team, and no other.
   const std::string* only_team = call.caller.role == "team-admin" ? &call.caller.team : nullptr;
-  auto outside = [&](const core::Key& k) { return only_team && k.team != *only_team; };
+  auto outside = [&](const core::Key& k) { return only_team && k.rules().team != *only_team; };
   auto refuse_outside = [&] {
     return error_reply(403, "permission_error", "outside_team",
                        "This admin key manages the keys of team \"" + *only_team + "\" only.");
@@ -1472,7 +1472,7 @@ AdminReply AdminApi::keys(Call& call) {
   json::object doc = json::parse(store::key_settings_document(before->key)).as_object();
   doc["name"] = before->key.name;
   json::array models;
-  for (const auto& m : before->key.models) models.emplace_back(m);
+  for (const auto& m : before->key.rules().models) models.emplace_back(m);
   doc["models"] = std::move(models);
   if (before->key.expires_at) doc["expires_at"] = *before->key.expires_at;
   static const std::set<std::string> kPatchable{"models",     "expires_at", "limits", "budget", "model_limits",

@@ -18,7 +18,7 @@ Directive directive_of(std::string_view cache_control, std::string_view x_tollga
 
 const core::CachePolicy* policy_for(const core::Resources& r, const core::Key& key, const core::Team* team,
                                     const core::Model* model) {
-  std::string_view name = key.cache;
+  std::string_view name = key.rules().cache;
   if (name.empty() && team) name = team->cache;
   if (name.empty() && model) name = model->cache;
   if (name.empty()) return nullptr;
@@ -42,7 +42,7 @@ std::string_view ineligible(const core::CachePolicy& p, const json::object& chat
 
 std::string scope_tag(const core::CachePolicy& p, const core::Key& key) {
   if (p.scope == "global") return "g";
-  if (p.scope == "team" && !key.team.empty()) return "t:" + key.team;
+  if (p.scope == "team" && !key.rules().team.empty()) return "t:" + key.rules().team;
   return "k:" + key.id;
 }
 

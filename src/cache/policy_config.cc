@@ -51,7 +51,7 @@ void validate_cache_policies(const core::Resources& r, const AddFinding& add) {
       add(section, i, "cache", "cache policy \"" + name + "\" is not declared");
   };
   for (std::size_t i = 0; i < r.models.size(); ++i) check("models", i, r.models[i].cache);
-  for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].cache);
+  for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].rules().cache);
   for (std::size_t i = 0; i < r.teams.size(); ++i) check("teams", i, r.teams[i].cache);
 }
 

@@ -274,13 +274,14 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
   }
   if (!k.hash_hex.empty()) k.id = key_id_for_hash(k.hash_hex);
 
-  take(*doc, "models", k.models);
   take(*doc, "expires_at", k.expires_at);
-  k.limits = limits_of(doc->if_contains("limits"));
-  k.budget = budget_of(doc->if_contains("budget"));
+  KeyRules rules;
+  take(*doc, "models", rules.models);
+  rules.limits = limits_of(doc->if_contains("limits"));
+  rules.budget = budget_of(doc->if_contains("budget"));
   if (auto* ml = object_at(*doc, "model_limits"))
-    for (const auto& [alias, limits] : *ml) k.model_limits[std::string(alias)] = limits_of(&limits);
-  take(*doc, "guardrails", k.guardrails);
+    for (const auto& [alias, limits] : *ml) rules.model_limits[std::string(alias)] = limits_of(&limits);
+  take(*doc, "guardrails", rules.guardrails);
   if (auto* g = object_at(*doc, "mcp")) {
     McpGrant grant;
     take(*g, "allow", grant.allow);
@@ -288,10 +289,11 @@ std::optional<Key> read_key(YamlReader& in, const YAML::Node& n, const std::stri
     take(*g, "read_only", grant.read_only);
     grant.limits = limits_of(g->if_contains("limits"));
     grant.tool_limits = limits_of(g->if_contains("tool_limits"));
-    k.mcp = std::move(grant);
+    rules.mcp = std::move(grant);
   }
-  take(*doc, "cache", k.cache);
-  take(*doc, "team", k.team);
+  take(*doc, "cache", rules.cache);
+  take(*doc, "team", rules.team);
+  k.set_rules(std::move(rules));
   if (in.error_count() != errors_before) return std::nullopt;
   return k;
 }
@@ -469,7 +471,7 @@ void validate_guardrails(const Resources& r, Findings& found) {
                   "guardrail \"" + names[j] + "\" is not declared");
   };
   for (std::size_t i = 0; i < r.models.size(); ++i) check("models", i, r.models[i].guardrails);
-  for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].guardrails);
+  for (std::size_t i = 0; i < r.keys.size(); ++i) check("keys", i, r.keys[i].rules().guardrails);
 }
 
 // A key's or a team's model allowlist: each entry names a model, "PROVIDER/*" or "*".
@@ -509,8 +511,8 @@ void validate_teams(const Resources& r, Findings& found) {
     check_allowlist(found, "teams", i, t.models);
   }
   for (std::size_t i = 0; i < r.keys.size(); ++i)
-    if (!r.keys[i].team.empty() && !seen.contains(r.keys[i].team))
-      found.add("keys", i, "team", "team \"" + r.keys[i].team + "\" is not declared");
+    if (const std::string& team = r.keys[i].rules().team; !team.empty() && !seen.contains(team))
+      found.add("keys", i, "team", "team \"" + team + "\" is not declared");
 }
 
 void validate_keys(const Resources& r, Findings& found) {
@@ -535,7 +537,7 @@ void validate_keys(const Resources& r, Findings& found) {
                 "has the same secret as key \"" + r.keys[it->second].name + "\" " +
                     found.first_at("keys", it->second, ""));
     }
-    check_allowlist(found, "keys", i, k.models);
+    check_allowlist(found, "keys", i, k.rules().models);
     if (k.expires_at && *k.expires_at < 0) {
       found.add("keys", i, "expires_at", "must be unix seconds (not negative)");
     }
@@ -641,6 +643,25 @@ bool is_known_strategy(std::string_view s) {
 
 std::string key_id_for_hash(std::string_view hash_hex) {
   return "key_" + std::string(hash_hex.substr(0, 12));
+}
+
+const KeyRules& Key::no_rules() {
+  static const KeyRules none;
+  return none;
+}
+
+KeyRules& Key::edit_rules() {
+  // Written through only when no other key holds it. Every rules object is made by
+  // make_shared<KeyRules> (here and in set_rules; share_rules passes those on), never as a const
+  // object, so the cast is sound.
+  if (!rules_ || rules_.use_count() > 1) rules_ = std::make_shared<KeyRules>(rules());
+  return const_cast<KeyRules&>(*rules_);
+}
+
+void Key::set_rules(KeyRules r) {
+  // The default rules take no allocation: most keys of a large fleet have none of their own.
+  if (r == no_rules()) rules_.reset();
+  else rules_ = std::make_shared<KeyRules>(std::move(r));
 }
 
 std::string ConfigError::to_string() const {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,7 @@ struct Provider {
 struct Limits {
   std::optional<int64_t> rpm, rpd, tpm, tpd, concurrency;
   bool empty() const { return !rpm && !rpd && !tpm && !tpd && !concurrency; }
+  bool operator==(const Limits&) const = default;
 };
 
 // A key's spending cap in USD, from the cost of actual usage.
@@ -49,6 +51,7 @@ struct Budget {
   std::optional<double> usd_per_day, usd_per_month, usd_total;
   bool warn_only = false;  // mode: warn (admit and flag) instead of hard (refuse)
   bool empty() const { return !usd_per_day && !usd_per_month && !usd_total; }
+  bool operator==(const Budget&) const = default;
 };
 
 // USD per 1M tokens; an absent price is unknown, never zero.
@@ -184,15 +187,15 @@ struct McpGrant {
   bool read_only = false;                // only tools annotated readOnlyHint
   Limits limits;                         // this key on each server
   Limits tool_limits;                    // this key on each tool
+  bool operator==(const McpGrant&) const = default;
 };
 
-struct Key {
-  std::string id;         // stable public id, "key_..."; used in metrics and logs
-  std::string name;
-  std::string hash_hex;   // SHA-256 of the secret, lowercase hex
-  std::string prefix;     // the first characters of the secret, for people to recognise it
+// What a key may do: its allowlist, limits, budget, guardrails, MCP grant, cache policy and
+// team. Kept apart from the key's identity because keys minted from one template share it: a
+// snapshot holds one copy per distinct set of rules (Snapshot::build interns them), so 100,000
+// keys cost their identities, not 100,000 copies of the same limits.
+struct KeyRules {
   std::vector<std::string> models;  // allowed aliases; empty means every model
-  std::optional<int64_t> expires_at;  // unix seconds
   Limits limits;
   Budget budget;
   std::map<std::string, Limits> model_limits;  // this key on one model (alias -> limits)
@@ -200,6 +203,28 @@ struct Key {
   std::optional<McpGrant> mcp;                 // MCP: none means no MCP access
   std::string cache;                           // a cache policy's name; wins over its team's and the model's
   std::string team;                            // its team (teams), "" for none; also a cache scope
+  bool operator==(const KeyRules&) const = default;
+};
+
+struct Key {
+  std::string id;         // stable public id, "key_..."; used in metrics and logs
+  std::string name;
+  std::string hash_hex;   // SHA-256 of the secret, lowercase hex
+  std::string prefix;     // the first characters of the secret, for people to recognise it
+  std::optional<int64_t> expires_at;  // unix seconds
+
+  // The key's rules, shared with other keys that have the same (read-only here).
+  const KeyRules& rules() const { return rules_ ? *rules_ : no_rules(); }
+  // Rules to change: this key's own copy (copy on write, the others keep theirs).
+  KeyRules& edit_rules();
+  void set_rules(KeyRules r);
+  // Another key's rules object (shared_rules() of a key), for keys whose rules are equal.
+  void share_rules(std::shared_ptr<const KeyRules> r) { rules_ = std::move(r); }
+  const std::shared_ptr<const KeyRules>& shared_rules() const { return rules_; }
+
+ private:
+  static const KeyRules& no_rules();
+  std::shared_ptr<const KeyRules> rules_;  // null: the default rules (every model, no limits)
 };
 
 // A group of keys: its model allowlist narrows its keys' own (a key gets the intersection), and

@@ -2,6 +2,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <bit>
+#include <cstring>
 #include <stdexcept>
 
 namespace tollgate::core {
@@ -22,6 +24,56 @@ thread_local ThreadView thread_view_slot;
 // own header (azure: api-key, anthropic: x-api-key, gemini: x-goog-api-key).
 bool uses_bearer(ProviderKind k) {
   return k == ProviderKind::openai || k == ProviderKind::openai_compatible;
+}
+
+// Where a key hash starts looking in the slots (a power of two). The hex digits of a SHA-256
+// are spread already; the multiply mixes 16 of them into the high bits, which pick the slot.
+std::size_t key_slot(std::string_view hash_hex, std::size_t slot_count) {
+  uint64_t a = 0, b = 0;
+  if (hash_hex.size() >= 16) {
+    std::memcpy(&a, hash_hex.data(), 8);
+    std::memcpy(&b, hash_hex.data() + 8, 8);
+  } else {
+    a = std::hash<std::string_view>{}(hash_hex);
+  }
+  uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+  return static_cast<std::size_t>(h >> (64 - std::countr_zero(slot_count)));
+}
+
+void mix(std::size_t& h, std::size_t v) { h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2); }
+void mix(std::size_t& h, std::string_view s) { mix(h, std::hash<std::string_view>{}(s)); }
+void mix(std::size_t& h, const std::optional<int64_t>& v) { mix(h, v ? static_cast<std::size_t>(*v) : 0x5A5A); }
+void mix(std::size_t& h, const std::optional<double>& v) { mix(h, v ? std::hash<double>{}(*v) : 0x5A5A); }
+void mix(std::size_t& h, const Limits& l) {
+  for (const auto* v : {&l.rpm, &l.rpd, &l.tpm, &l.tpd, &l.concurrency}) mix(h, *v);
+}
+void mix(std::size_t& h, const std::vector<std::string>& list) {
+  mix(h, list.size());
+  for (const std::string& s : list) mix(h, s);
+}
+
+// A hash of everything KeyRules::operator== compares, to find equal rules among many keys.
+std::size_t rules_hash(const KeyRules& r) {
+  std::size_t h = 0;
+  mix(h, r.models);
+  mix(h, r.limits);
+  for (const auto* v : {&r.budget.usd_per_day, &r.budget.usd_per_month, &r.budget.usd_total}) mix(h, *v);
+  mix(h, r.budget.warn_only ? 1 : 2);
+  for (const auto& [alias, limits] : r.model_limits) {
+    mix(h, alias);
+    mix(h, limits);
+  }
+  mix(h, r.guardrails);
+  if (r.mcp) {
+    mix(h, r.mcp->allow);
+    mix(h, r.mcp->deny);
+    mix(h, r.mcp->read_only ? 3 : 4);
+    mix(h, r.mcp->limits);
+    mix(h, r.mcp->tool_limits);
+  }
+  mix(h, r.cache);
+  mix(h, r.team);
+  return h;
 }
 
 }  // namespace
@@ -123,7 +175,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(Resources r, uint64_t version,
     s->models_.push_back(std::move(cm));
   }
   for (const CompiledModel& cm : s->models_) s->model_index_.emplace(cm.spec.name, &cm);
-  for (const Key& k : res.keys) s->key_index_.emplace(k.hash_hex, &k);
+  s->index_keys();
   for (const Team& t : res.teams) s->team_index_.emplace(t.name, &t);
   // Moderation policies are HTTP calls made by the guard phase; the rest compile into one
   // scanner (a policy list naming a moderation policy just finds no scanner policy by it).
@@ -171,9 +223,40 @@ const Team* Snapshot::team(std::string_view name) const {
   return it == team_index_.end() ? nullptr : it->second;
 }
 
+void Snapshot::index_keys() {
+  std::vector<Key>& keys = resources_.keys;
+  keys.shrink_to_fit();  // a loader's growth doubling, up to twice the keys
+
+  // Keys with equal rules share one object: keys minted from one template cost one copy. A
+  // hash collision between unequal rules leaves the later key with its own (still right).
+  std::unordered_map<std::size_t, std::shared_ptr<const KeyRules>> distinct;
+  for (Key& k : keys) {
+    if (!k.shared_rules()) continue;
+    auto [it, fresh] = distinct.emplace(rules_hash(*k.shared_rules()), k.shared_rules());
+    if (!fresh && it->second != k.shared_rules() && *it->second == *k.shared_rules()) k.share_rules(it->second);
+  }
+
+  std::size_t slots = 16;
+  while (slots < 2 * keys.size()) slots *= 2;
+  key_slots_.assign(slots, 0);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    // First one wins on a duplicate hash (validation refuses those anyway).
+    if (key_by_hash(keys[i].hash_hex)) continue;
+    std::size_t at = key_slot(keys[i].hash_hex, slots);
+    while (key_slots_[at] != 0) at = (at + 1) & (slots - 1);
+    key_slots_[at] = static_cast<uint32_t>(i + 1);
+  }
+}
+
 const Key* Snapshot::key_by_hash(std::string_view hash_hex) const {
-  auto it = key_index_.find(hash_hex);
-  return it == key_index_.end() ? nullptr : it->second;
+  if (key_slots_.empty()) return nullptr;
+  const std::size_t mask = key_slots_.size() - 1;
+  for (std::size_t at = key_slot(hash_hex, key_slots_.size());; at = (at + 1) & mask) {
+    uint32_t slot = key_slots_[at];
+    if (slot == 0) return nullptr;
+    const Key& k = resources_.keys[slot - 1];
+    if (k.hash_hex == hash_hex) return &k;
+  }
 }
 
 void SnapshotHolder::publish(std::shared_ptr<const Snapshot> s) {

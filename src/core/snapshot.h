@@ -109,7 +109,10 @@ class Snapshot {
   std::vector<CompiledModel> models_;
   std::unordered_map<std::string_view, const CompiledProvider*> provider_index_;
   std::unordered_map<std::string_view, const CompiledModel*> model_index_;
-  std::unordered_map<std::string_view, const Key*> key_index_;
+  // Keys by hash: open addressing over positions in resources_.keys (position + 1; 0 is an
+  // empty slot), at most half full. 4 bytes a slot instead of a node per key; the hash is a
+  // SHA-256, so its own first digits place it.
+  std::vector<uint32_t> key_slots_;
   std::unordered_map<std::string_view, const Team*> team_index_;
   uint64_t version_ = 0;
   std::shared_ptr<const guardrails::CompiledPolicies> guardrails_;
@@ -117,6 +120,8 @@ class Snapshot {
   SecretScrubber secrets_;
 
   Snapshot() = default;
+  // Shares equal key rules and fills key_slots_.
+  void index_keys();
 };
 
 // Parses a provider base URL ("https://host[:port]/prefix"). False when it does not parse.

@@ -166,9 +166,74 @@ void YamlReader::mark(const std::string& field, const YAML::Node& node) {
   if (node) marks_[field] = node.Mark();
 }
 
+namespace {
+
+// The child of `n` that `path` (".name..." or "[i]...", as child() and item() write them) starts
+// with, and what is left of the path after it; a null node when there is none. A map key may hold
+// dots itself (a model alias "gpt-4.1"): the longest key that fits wins, the last of equal ones
+// (as a mark per field had it).
+YAML::Node step(const YAML::Node& n, std::string_view& path, YAML::Node* key_out = nullptr) {
+  if (path.starts_with("[")) {
+    std::size_t close = path.find(']');
+    std::size_t index = 0;
+    if (close == std::string_view::npos || !n.IsSequence()) return YAML::Node(YAML::NodeType::Undefined);
+    auto [p, ec] = std::from_chars(path.data() + 1, path.data() + close, index);
+    if (ec != std::errc() || p != path.data() + close || index >= n.size()) return YAML::Node(YAML::NodeType::Undefined);
+    path.remove_prefix(close + 1);
+    if (key_out) *key_out = YAML::Node(YAML::NodeType::Undefined);  // an item has no key
+    return n[index];
+  }
+  if (!path.starts_with(".") || !n.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  std::string_view rest = path.substr(1);
+  YAML::Node found(YAML::NodeType::Undefined), found_key(YAML::NodeType::Undefined);
+  std::size_t best = 0;
+  for (const auto& entry : n) {
+    const YAML::Node key = entry.first;
+    std::string_view name = key.IsScalar() ? std::string_view(key.Scalar()) : std::string_view("?");
+    bool fits = rest.starts_with(name) && (rest.size() == name.size() || rest[name.size()] == '.' || rest[name.size()] == '[');
+    if (fits && name.size() + 1 >= best) {
+      best = name.size() + 1;
+      found = entry.second;
+      found_key = key;
+    }
+  }
+  if (!found.IsDefined()) return found;
+  path.remove_prefix(best);
+  if (key_out) *key_out = found_key;
+  return found;
+}
+
+}  // namespace
+
+YAML::Mark YamlReader::item_mark(const std::string& field, bool at_key) const {
+  for (std::size_t cut = field.size();;) {
+    std::string_view prefix = std::string_view(field).substr(0, cut);
+    if (auto it = items_.find(std::string(prefix)); it != items_.end()) {
+      std::string_view rest = std::string_view(field).substr(cut);
+      YAML::Node n = it->second, key(YAML::NodeType::Undefined);
+      while (!rest.empty()) {
+        YAML::Node next = step(n, rest, &key);
+        if (!next.IsDefined()) break;
+        n = next;
+      }
+      if (at_key) return rest.empty() && key.IsDefined() ? key.Mark() : YAML::Mark::null_mark();
+      return n.Mark();
+    }
+    cut = prefix.find_last_of(".[");
+    if (cut == std::string_view::npos) return YAML::Mark::null_mark();
+  }
+}
+
+YAML::Mark YamlReader::key_mark(const std::string& field) const {
+  if (auto it = key_marks_.find(field); it != key_marks_.end()) return it->second;
+  return item_mark(field, true);
+}
+
 YAML::Mark YamlReader::find_mark(std::string field) const {
+  const std::string whole = field;
   while (true) {
     if (auto it = marks_.find(field); it != marks_.end()) return it->second;
+    if (items_.contains(field)) return item_mark(whole, false);
     std::size_t cut = field.find_last_of(".[");
     if (cut == std::string::npos) {
       if (auto root = marks_.find(""); root != marks_.end()) return root->second;
@@ -186,21 +251,26 @@ namespace {
 // check() to name); where no field is known, as YAML's core schema types plain scalars. `~`,
 // `null` and an empty value are null. Strings are ${ENV}-interpolated like every other
 // string of the file, before they are typed.
-boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::string& at, const schema::Field* f) {
+// `fields` stands for f->fields where the caller has them without a Field (a kind's own list:
+// by_schema reads each item of a file with it, and a copy per item was most of its cost).
+boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::string& at, const schema::Field* f,
+                           const std::vector<schema::Field>* fields = nullptr) {
   using schema::Type;
-  in.mark(at, n);
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       boost::json::object o;
       for (const auto& entry : n) {
         const YAML::Node key = entry.first;  // by value: the iterator's pair is a temporary
         std::string name = key.IsScalar() ? key.Scalar() : "?";
-        in.mark_key(YamlReader::child(at, name), key);
         if (o.contains(name)) in.error(key, YamlReader::child(at, name), "is given twice");
         const schema::Field* sub = nullptr;
-        if (f && f->type == Type::map) sub = &f->fields[0];
-        else if (f && f->type == Type::object)
+        if (fields) {
+          for (const schema::Field& x : *fields) sub = x.name == name ? &x : sub;
+        } else if (f && f->type == Type::map) {
+          sub = &f->fields[0];
+        } else if (f && f->type == Type::object) {
           for (const schema::Field& x : f->fields) sub = x.name == name ? &x : sub;
+        }
         o[name] = to_json(in, entry.second, YamlReader::child(at, name), sub);
       }
       return o;
@@ -215,9 +285,12 @@ boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::strin
       const std::string& raw = n.Scalar();
       bool plain = n.Tag() != "!";  // not quoted
       if (plain && (raw == "~" || raw == "null" || raw == "Null" || raw == "NULL")) return nullptr;
-      auto interpolated = in.string(n, at);
-      if (!interpolated) return nullptr;  // reported
-      const std::string& text = *interpolated;
+      Interpolated interpolated = interpolate_env(raw);
+      if (!interpolated.ok()) {
+        in.error(n, at, interpolated.error);
+        return nullptr;
+      }
+      const std::string& text = interpolated.value;
       const char* end = text.data() + text.size();
       auto whole = [&]() -> std::optional<int64_t> {
         int64_t i = 0;
@@ -234,7 +307,7 @@ boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::strin
       // The YAML 1.1 spellings yaml-cpp accepts too, so `verify_tls: no` means what it says.
       static const std::set<std::string> yes{"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
       static const std::set<std::string> no{"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
-      Type type = f ? f->type : Type::object;  // object: no scalar expected, typed as YAML does
+      Type type = f && !fields ? f->type : Type::object;  // object: no scalar expected, typed as YAML does
       switch (type) {
         case Type::string:
         case Type::reference:
@@ -267,8 +340,10 @@ boost::json::value to_json(YamlReader& in, const YAML::Node& n, const std::strin
 std::optional<boost::json::object> YamlReader::by_schema(const YAML::Node& node, const std::string& field,
                                                          const schema::Kind& kind, bool partial) {
   std::size_t before = error_count();
-  const schema::Field whole = schema::object(field, kind.fields);
-  boost::json::value v = to_json(*this, node, field, &whole);
+  // The item's node stands for the places of all its fields (find_mark walks down from it):
+  // a mark per field of every item cost more than reading the item.
+  if (node) items_[field] = node;
+  boost::json::value v = to_json(*this, node, field, nullptr, &kind.fields);
   if (!v.is_object()) {
     error(node, field, "must be a map, not " + kind_of(node));
     return std::nullopt;
@@ -277,9 +352,8 @@ std::optional<boost::json::object> YamlReader::by_schema(const YAML::Node& node,
   schema::check(kind, v.as_object(), found, true);
   for (auto& e : found) {
     std::string at = e.field.empty() ? field : child(field, e.field);
-    auto key = key_marks_.find(at);
-    bool at_key = e.message.starts_with("unknown field") && key != key_marks_.end();
-    error(at_key ? key->second : find_mark(at), at, std::move(e.message));
+    YAML::Mark key = e.message.starts_with("unknown field") ? key_mark(at) : YAML::Mark::null_mark();
+    error(!key.is_null() ? key : find_mark(at), at, std::move(e.message));
   }
   if (!partial && error_count() != before) return std::nullopt;
   return std::move(v.as_object());

@@ -80,6 +80,12 @@ class YamlReader {
   std::string source_;
   std::vector<ConfigError>& errors_;
   std::unordered_map<std::string, YAML::Mark> marks_, key_marks_;
+  // Items read by_schema, by field: the places of their fields are found by walking down.
+  std::unordered_map<std::string, YAML::Node> items_;
+  // The place of `field` inside an item of items_ (of the key naming it when `at_key`); null
+  // when no item holds it (or, at_key, the path does not reach a key).
+  YAML::Mark item_mark(const std::string& field, bool at_key) const;
+  YAML::Mark key_mark(const std::string& field) const;
 };
 
 // Reading a document by_schema checked into the struct the gateway serves. A value of the wrong

@@ -96,11 +96,11 @@ std::optional<core::GatewayError> admit(RequestContext& ctx) {
   thread_local limits::AdmissionRequest req;
   req.key_id.assign(key.id);
   req.model.assign(ctx.alias());
-  req.key_limits = spec_of(key.limits);
+  req.key_limits = spec_of(key.rules().limits);
   req.model_limits = ctx.model ? spec_of(ctx.model->spec.limits) : limits::LimitSpec{};
-  auto it = key.model_limits.find(req.model);
-  req.key_model_limits = it != key.model_limits.end() ? spec_of(it->second) : limits::LimitSpec{};
-  req.key_budget = budget_of(key.budget);
+  auto it = key.rules().model_limits.find(req.model);
+  req.key_model_limits = it != key.rules().model_limits.end() ? spec_of(it->second) : limits::LimitSpec{};
+  req.key_budget = budget_of(key.rules().budget);
   if (const core::Team* team = ctx.team) {
     req.team.assign(team->name);
     req.team_limits = spec_of(team->limits);

@@ -53,7 +53,7 @@ std::optional<GatewayError> authenticate(RequestContext& ctx) {
   if (!ctx.key)
     return GatewayError::make(ErrorKind::authentication, "Incorrect API key provided.",
                               "invalid_api_key");
-  if (!ctx.key->team.empty()) ctx.team = ctx.snapshot->team(ctx.key->team);
+  if (!ctx.key->rules().team.empty()) ctx.team = ctx.snapshot->team(ctx.key->rules().team);
   if (ctx.key->expires_at) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();

@@ -21,7 +21,7 @@ limits::BudgetObserver budget_observer(GatewayState& state) {
     if (snapshot && !c.team)
       for (const auto& k : snapshot->resources().keys)
         if (k.id == c.id) key = &k;
-    if (key) team = key->team;
+    if (key) team = key->rules().team;
     const core::Team* t = snapshot && !team.empty() ? snapshot->team(team) : nullptr;
 
     spdlog::warn("budget: {} {} spent {:.4f} USD of its {} budget of {:.4f} USD ({}%)", c.team ? "team" : "key",

@@ -179,8 +179,8 @@ std::optional<core::GatewayError> guard(RequestContext& ctx) {
   if (!policies) return std::nullopt;
   static const std::vector<std::string> kNone;
   const auto& model_names = ctx.model ? ctx.model->spec.guardrails : kNone;
-  if (ctx.key->guardrails.empty() && model_names.empty()) return std::nullopt;
-  ctx.guard = policies->select(ctx.key->guardrails, model_names);
+  if (ctx.key->rules().guardrails.empty() && model_names.empty()) return std::nullopt;
+  ctx.guard = policies->select(ctx.key->rules().guardrails, model_names);
   if (ctx.guard.empty()) return std::nullopt;
 
   auto refs = texts_of(ctx.doc);

@@ -149,7 +149,7 @@ net::awaitable<std::optional<GatewayError>> moderate(RequestContext& ctx) {
       if (const auto* p = ctx.snapshot->moderation(n))
         if (std::find(policies.begin(), policies.end(), p) == policies.end()) policies.push_back(p);
   };
-  add(ctx.key->guardrails);
+  add(ctx.key->rules().guardrails);
   if (ctx.model) add(ctx.model->spec.guardrails);
   if (policies.empty()) co_return std::nullopt;
 

@@ -199,7 +199,7 @@ void record(RequestContext& ctx) {
     if (ctx.key) {
       r.key_id = ctx.key->id;
       r.key_name = ctx.key->name;
-      r.team = ctx.key->team;
+      r.team = ctx.key->rules().team;
     }
     r.model = std::string(model);
     r.provider = std::string(provider);

@@ -27,7 +27,7 @@ bool allowlist_allows(const std::vector<std::string>& models, std::string_view a
 
 // The intersection: the key's own list and its team's must both allow the alias.
 bool key_allows(const core::Key& key, const core::Team* team, std::string_view alias) {
-  return allowlist_allows(key.models, alias) && (!team || allowlist_allows(team->models, alias));
+  return allowlist_allows(key.rules().models, alias) && (!team || allowlist_allows(team->models, alias));
 }
 
 namespace {
@@ -113,7 +113,7 @@ std::optional<GatewayError> resolve(RequestContext& ctx) {
     ctx.model = nullptr;
     std::string message = key_allows(*ctx.key, nullptr, ctx.alias())
                               ? fmt::format("This API key's team `{}` is not allowed to use the model `{}`.",
-                                            ctx.key->team, alias)
+                                            ctx.key->rules().team, alias)
                               : fmt::format("This API key is not allowed to use the model `{}`.", alias);
     return GatewayError::make(ErrorKind::permission, std::move(message), "model_not_allowed", "model");
   }

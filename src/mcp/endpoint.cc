@@ -609,7 +609,7 @@ net::awaitable<void> fail_answer(Inbound& in, bool streaming, int status, int co
 // true when a block policy stopped it (the reason in `reason`).
 bool guarded(Inbound& in, boost::json::value& value, bool result, std::string& reason) {
   const auto& policies = in.ctx.snapshot->guardrails();
-  const std::vector<std::string>& names = in.ctx.key->guardrails;
+  const std::vector<std::string>& names = in.ctx.key->rules().guardrails;
   if (names.empty() || !policies) return false;
   ToolGuard g = result ? guard_result(*policies, names, value) : guard_arguments(*policies, names, value);
   for (const auto& f : g.findings) in.ctx.gateway.metrics.guardrail_hit(f.policy, f.entity, f.acted);
@@ -947,7 +947,7 @@ Routed route_uri(Inbound& in, std::string_view uri) {
 // tool's own annotation (from the server's list).
 net::awaitable<bool> may_call_tool(Inbound& in, const core::McpServer& s, const std::string& tool) {
   if (!server_exposes(s, tool) || !permitted(*in.ctx.key, s.name, tool)) co_return false;
-  if (!in.ctx.key->mcp->read_only) co_return true;
+  if (!in.ctx.key->rules().mcp->read_only) co_return true;
   auto l = std::make_shared<ServerList>();
   co_await fetch_list(s, in.caller, "tools/list", "tools", l);
   for (auto& item : l->items)
@@ -1101,7 +1101,7 @@ net::awaitable<void> serve(RequestContext& ctx) {
     co_await fail(ctx, 401, null_id, code::upstream, e->message, e->code, nullptr, std::move(challenge));
     co_return;
   }
-  if (!ctx.key->mcp) {
+  if (!ctx.key->rules().mcp) {
     co_await fail(ctx, 403, null_id, code::denied, "This key has no MCP access", "mcp_not_granted");
     co_return;
   }

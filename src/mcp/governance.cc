@@ -31,11 +31,11 @@ std::string grant_subject(std::string_view server, std::string_view name) {
 }
 
 bool may_reach(const core::Key& key, std::string_view server) {
-  if (!key.mcp) return false;
+  if (!key.rules().mcp) return false;
   // A pattern could match something of this server when it matches "server__" followed by
   // anything: test with a wildcard-friendly probe of the pattern's own prefix.
   std::string head = std::string(server) + "__";
-  for (const auto& g : key.mcp->allow) {
+  for (const auto& g : key.rules().mcp->allow) {
     std::string_view gv = g;
     std::size_t star = gv.find_first_of("*?");
     std::string_view literal = gv.substr(0, star);
@@ -50,10 +50,10 @@ bool may_reach(const core::Key& key, std::string_view server) {
 }
 
 bool permitted(const core::Key& key, std::string_view server, std::string_view name) {
-  if (!key.mcp) return false;
+  if (!key.rules().mcp) return false;
   std::string subject = grant_subject(server, name);
-  if (any_match(key.mcp->deny, subject)) return false;
-  return any_match(key.mcp->allow, subject);
+  if (any_match(key.rules().mcp->deny, subject)) return false;
+  return any_match(key.rules().mcp->allow, subject);
 }
 
 bool server_exposes(const core::McpServer& server, std::string_view tool) {
@@ -65,7 +65,7 @@ bool tool_visible(const core::Key& key, const core::McpServer& server, const boo
   if (!n || !n->is_string()) return false;
   std::string_view name = n->as_string();
   if (!server_exposes(server, name) || !permitted(key, server.name, name)) return false;
-  if (key.mcp->read_only) {
+  if (key.rules().mcp->read_only) {
     auto* a = tool.if_contains("annotations");
     auto* ro = a && a->is_object() ? a->as_object().if_contains("readOnlyHint") : nullptr;
     if (!ro || !ro->is_bool() || !ro->as_bool()) return false;
@@ -77,8 +77,8 @@ Admitted admit(limits::RateLimiter& limiter, const core::Key& key, const core::M
                std::string_view tool) {
   Admitted out;
   const core::Limits none;
-  const core::Limits& key_on_server = key.mcp ? key.mcp->limits : none;
-  const core::Limits& key_on_tool = key.mcp ? key.mcp->tool_limits : none;
+  const core::Limits& key_on_server = key.rules().mcp ? key.rules().mcp->limits : none;
+  const core::Limits& key_on_tool = key.rules().mcp ? key.rules().mcp->tool_limits : none;
   auto one = [&](limits::AdmissionRequest req, const char* scope) {
     std::unique_ptr<limits::Admission> hold;
     limits::Decision d = limiter.admit(req, hold);

@@ -48,7 +48,7 @@ core::Key key_for_secret(const std::string& secret, const std::string& name,
   k.id = core::key_id_for_hash(k.hash_hex);
   k.name = name;
   k.prefix = secret.substr(0, 8);
-  k.models = models;
+  if (!models.empty()) k.edit_rules().models = models;
   return k;
 }
 

@@ -397,7 +397,8 @@ std::string model_document(const core::Model& m) {
   return boost::json::serialize(doc);
 }
 
-std::string key_settings_document(const core::Key& k) {
+std::string key_settings_document(const core::Key& key) {
+  const core::KeyRules& k = key.rules();
   boost::json::object doc;
   if (!k.limits.empty()) doc["limits"] = limits_object(k.limits);
   if (!k.budget.empty() || k.budget.warn_only) doc["budget"] = budget_object(k.budget);
@@ -775,7 +776,7 @@ void SqlStore::put_model(const core::Model& m) {
 CreatedKey SqlStore::create_key(const std::string& name, const std::vector<std::string>& models) {
   core::Key spec;
   spec.name = name;
-  spec.models = models;
+  spec.edit_rules().models = models;
   return create_key(spec);
 }
 
@@ -834,19 +835,13 @@ CreatedKey SqlStore::create_key(const core::Key& spec) {
 
   CreatedKey created;
   created.secret = generate_key_secret();
-  created.key = key_for_secret(created.secret, name, spec.models);
+  created.key = key_for_secret(created.secret, name, {});
   created.key.expires_at = spec.expires_at;
-  created.key.limits = spec.limits;
-  created.key.budget = spec.budget;
-  created.key.model_limits = spec.model_limits;
-  created.key.guardrails = spec.guardrails;
-  created.key.mcp = spec.mcp;
-  created.key.team = spec.team;
-  created.key.cache = spec.cache;
+  created.key.share_rules(spec.shared_rules());
   check_key_models(created.key);
 
   boost::json::array allowed;
-  for (const std::string& m : spec.models) allowed.emplace_back(m);
+  for (const std::string& m : spec.rules().models) allowed.emplace_back(m);
   Statement insert(*db_,
                    "INSERT INTO keys (id, name, hash, prefix, models, expires_at, created_at, settings) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -873,7 +868,7 @@ void SqlStore::put_key(const core::Key& k) {
   check_expected_version("keys", "name = ?1", k.name);
   check_key_models(k);
   boost::json::array allowed;
-  for (const std::string& m : k.models) allowed.emplace_back(m);
+  for (const std::string& m : k.rules().models) allowed.emplace_back(m);
   std::optional<std::string> id;
   {
     Statement found(*db_, "SELECT id, revoked_at FROM keys WHERE name = ?1");
@@ -941,19 +936,12 @@ bool SqlStore::update_key(const core::Key& spec) {
   const StoredKey& stored = found.front();
   if (stored.revoked_at) throw ResourceConflict("key " + spec.id + " is revoked and cannot change");
   core::Key next = stored.key;
-  next.models = spec.models;
   next.expires_at = spec.expires_at;
-  next.limits = spec.limits;
-  next.budget = spec.budget;
-  next.model_limits = spec.model_limits;
-  next.guardrails = spec.guardrails;
-  next.mcp = spec.mcp;
-  next.team = spec.team;
-  next.cache = spec.cache;
+  next.share_rules(spec.shared_rules());  // every rule is the spec's
   check_key_models(next);
 
   boost::json::array allowed;
-  for (const std::string& m : next.models) allowed.emplace_back(m);
+  for (const std::string& m : next.rules().models) allowed.emplace_back(m);
   Statement update(*db_,
                    "UPDATE keys SET models = ?1, expires_at = ?2, settings = ?3, version = version + 1 WHERE id = ?4");
   update.bind(1, boost::json::serialize(allowed)).bind(3, key_settings_document(next)).bind(4, spec.id);
@@ -1326,7 +1314,7 @@ std::string name_in(const std::string& doc) {
 // A key as a resources file holds it: by its hash, with its settings.
 std::string key_document(const core::Key& k) {
   boost::json::object doc{{"name", k.name}, {"key_hash", k.hash_hex}};
-  if (!k.models.empty()) doc["models"] = boost::json::array(k.models.begin(), k.models.end());
+  if (const auto& models = k.rules().models; !models.empty()) doc["models"] = boost::json::array(models.begin(), models.end());
   if (k.expires_at) doc["expires_at"] = *k.expires_at;
   boost::json::value settings = boost::json::parse(key_settings_document(k));  // named: the loop reads into it
   for (auto& [field, value] : settings.as_object()) doc[field] = value;

@@ -72,7 +72,7 @@ TEST(CachePolicy, DirectivesScopeAndEligibility) {
   EXPECT_EQ(scope_tag(p, k), "k:key_1");
   p.scope = "team";
   EXPECT_EQ(scope_tag(p, k), "k:key_1");  // no team: the key alone
-  k.team = "red";
+  k.edit_rules().team = "red";
   EXPECT_EQ(scope_tag(p, k), "t:red");
   p.scope = "global";
   EXPECT_EQ(scope_tag(p, k), "g");
@@ -112,7 +112,7 @@ teams:
   EXPECT_EQ(p.allow_tools, false);
   EXPECT_EQ(p.max_temperature, 0.5);
   EXPECT_EQ(ok.resources.models.at(0).cache, "faq");
-  EXPECT_EQ(ok.resources.keys.at(0).team, "red");
+  EXPECT_EQ(ok.resources.keys.at(0).rules().team, "red");
 
   auto bad = core::parse_resources(R"(
 cache_policies:

@@ -161,11 +161,11 @@ keys:
   EXPECT_EQ(a.hash_hex, store::sha256_hex("tg-team-a-secret-value"));
   EXPECT_EQ(a.id, "key_" + a.hash_hex.substr(0, 12));
   EXPECT_EQ(a.prefix, "tg-team-");
-  EXPECT_EQ(a.models, std::vector<std::string>{"smart"});
+  EXPECT_EQ(a.rules().models, std::vector<std::string>{"smart"});
   EXPECT_EQ(a.expires_at, 1767225600);
   const Key& b = r.resources.keys[1];
   EXPECT_EQ(b.hash_hex, store::sha256_hex("tg-team-b-secret-value"));
-  EXPECT_TRUE(b.models.empty());
+  EXPECT_TRUE(b.rules().models.empty());
   EXPECT_FALSE(b.expires_at.has_value());
   const Key& c = r.resources.keys[2];
   EXPECT_EQ(c.hash_hex, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,18 @@ Resources sample() {
   k.hash_hex = std::string(64, 'a');
   r.keys.push_back(k);
   return r;
+}
+
+// A SHA-256 hex digest's shape (digits spread over the whole string), without hashing.
+std::string store_like_hash(int i) {
+  std::string out;
+  uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1);
+  while (out.size() < 64) {
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ull;
+    out.push_back("0123456789abcdef"[x & 15]);
+  }
+  return out;
 }
 
 TEST(Snapshot, LooksUpProvidersModelsAndKeys) {
@@ -85,6 +98,77 @@ TEST(Snapshot, LooksUpProvidersModelsAndKeys) {
   EXPECT_EQ(s->key_by_hash(std::string(64, 'b')), nullptr);
   EXPECT_EQ(s->models().size(), 1u);
   EXPECT_EQ(s->providers().size(), 3u);
+}
+
+// Hex digits that differ only after the first 16 land in the same slot: the table probes on.
+std::string hash_for(int i) {
+  char tail[17];
+  std::snprintf(tail, sizeof tail, "%016x", i);
+  return std::string(48, '0') + tail;
+}
+
+TEST(Snapshot, FindsEachOfManyKeysByHashAndNoOther) {
+  Resources r = sample();
+  r.keys.clear();
+  for (int i = 0; i < 5000; ++i) {
+    Key k;
+    k.name = "k" + std::to_string(i);
+    k.hash_hex = i % 2 ? hash_for(i) : store_like_hash(i);
+    r.keys.push_back(std::move(k));
+  }
+  auto s = Snapshot::build(std::move(r), 1);
+  for (int i = 0; i < 5000; ++i) {
+    const Key* k = s->key_by_hash(i % 2 ? hash_for(i) : store_like_hash(i));
+    ASSERT_NE(k, nullptr) << i;
+    EXPECT_EQ(k->name, "k" + std::to_string(i));
+  }
+  EXPECT_EQ(s->key_by_hash(hash_for(5001)), nullptr);
+  EXPECT_EQ(s->key_by_hash(store_like_hash(5002)), nullptr);
+  EXPECT_EQ(s->key_by_hash(""), nullptr);
+  EXPECT_EQ(s->key_by_hash("abc"), nullptr);
+}
+
+TEST(Snapshot, KeysWithEqualRulesShareOneCopy) {
+  Resources r = sample();
+  r.keys.clear();
+  for (int i = 0; i < 4; ++i) {
+    Key k;
+    k.name = "k" + std::to_string(i);
+    k.hash_hex = hash_for(i);
+    KeyRules rules;
+    rules.models = {"smart"};
+    rules.limits.rpm = i < 3 ? 60 : 61;  // the last one differs
+    k.set_rules(rules);
+    r.keys.push_back(std::move(k));
+  }
+  Key plain;  // no rules of its own: the defaults, no object at all
+  plain.name = "plain";
+  plain.hash_hex = hash_for(9);
+  r.keys.push_back(plain);
+
+  auto s = Snapshot::build(std::move(r), 1);
+  const auto& keys = s->resources().keys;
+  EXPECT_EQ(keys[0].shared_rules(), keys[1].shared_rules());
+  EXPECT_EQ(keys[0].shared_rules(), keys[2].shared_rules());
+  EXPECT_NE(keys[0].shared_rules(), keys[3].shared_rules());
+  EXPECT_EQ(keys[3].rules().limits.rpm, 61);
+  EXPECT_EQ(keys[4].shared_rules(), nullptr);
+  EXPECT_TRUE(keys[4].rules().models.empty());
+  EXPECT_FALSE(keys[4].rules().limits.rpm);
+}
+
+TEST(Key, EditingSharedRulesChangesOnlyThatKey) {
+  Key a;
+  KeyRules rules;
+  rules.team = "red";
+  a.set_rules(rules);
+  Key b = a;  // copies share the rules
+  EXPECT_EQ(a.shared_rules(), b.shared_rules());
+  b.edit_rules().team = "blue";
+  EXPECT_EQ(a.rules().team, "red");
+  EXPECT_EQ(b.rules().team, "blue");
+  KeyRules* own = &b.edit_rules();  // b's copy is its own now: edited in place
+  EXPECT_EQ(own, &b.edit_rules());
 }
 
 TEST(Snapshot, ADemoProviderNeedsNoEndpoint) {

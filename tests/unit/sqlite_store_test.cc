@@ -264,11 +264,11 @@ TEST(SqliteStore, CreateKeyStoresOnlyTheHashAndReturnsTheSecretOnce) {
   EXPECT_EQ(k.name, "team-a");
   EXPECT_EQ(k.hash_hex, created.key.hash_hex);
   EXPECT_EQ(k.prefix, created.key.prefix);
-  EXPECT_EQ(k.models, (std::vector<std::string>{"smart", "openai-main/*"}));
+  EXPECT_EQ(k.rules().models, (std::vector<std::string>{"smart", "openai-main/*"}));
 
   CreatedKey other = store.create_key("team-b", {});
   EXPECT_NE(other.secret, created.secret);
-  EXPECT_TRUE(store.load().resources.keys.at(1).models.empty());
+  EXPECT_TRUE(store.load().resources.keys.at(1).rules().models.empty());
 }
 
 TEST(SqliteStore, CreateKeyRejectsADuplicateNameAndUnknownModels) {
@@ -412,7 +412,7 @@ TEST(Keys, KeyForSecretDerivesIdAndPrefix) {
   EXPECT_EQ(k.id, "key_" + k.hash_hex.substr(0, 12));
   EXPECT_EQ(k.prefix, "tg-abcde");
   EXPECT_EQ(k.name, "ci");
-  EXPECT_EQ(k.models, std::vector<std::string>{"m"});
+  EXPECT_EQ(k.rules().models, std::vector<std::string>{"m"});
 }
 
 TEST(OpenStore, PicksTheStoreByKind) {
@@ -448,7 +448,7 @@ TEST(SqliteStore, McpServersAndKeyGrantsRoundTripWithCredentialsSealed) {
     ASSERT_TRUE(back.prefix);
     EXPECT_EQ(*back.prefix, "");
     core::Key k;
-    k.mcp = core::McpGrant{{"github__*"}, {"github__merge_*"}, true, {}, {}};
+    k.edit_rules().mcp = core::McpGrant{{"github__*"}, {"github__merge_*"}, true, {}, {}};
     std::string settings = key_settings_document(k);
     EXPECT_NE(settings.find("\"mcp\""), std::string::npos) << settings;
     EXPECT_TRUE(store.remove_mcp_server("github"));
