@@ -645,11 +645,6 @@ std::string key_id_for_hash(std::string_view hash_hex) {
   return "key_" + std::string(hash_hex.substr(0, 12));
 }
 
-const KeyRules& Key::no_rules() {
-  static const KeyRules none;
-  return none;
-}
-
 KeyRules& Key::edit_rules() {
   // Written through only when no other key holds it. Every rules object is made by
   // make_shared<KeyRules> (here and in set_rules; share_rules passes those on), never as a const

@@ -223,7 +223,10 @@ struct Key {
   const std::shared_ptr<const KeyRules>& shared_rules() const { return rules_; }
 
  private:
-  static const KeyRules& no_rules();
+  static const KeyRules& no_rules() {
+    static const KeyRules none;
+    return none;
+  }
   std::shared_ptr<const KeyRules> rules_;  // null: the default rules (every model, no limits)
 };
 
