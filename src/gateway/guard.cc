@@ -81,9 +81,17 @@ std::vector<TextRef> texts_of(json::value& doc) {
     for (auto& m : msgs->get_array()) {
       auto* mo = m.if_object();
       if (!mo) continue;
+      // Its role and content in one walk of its few members, not a hashed lookup each (issue 18).
+      const json::value *role = nullptr;
+      json::value* content = nullptr;
+      for (auto& kv : *mo) {
+        const std::string_view k = kv.key();
+        if (k == "role") role = &kv.value();
+        else if (k == "content") content = &kv.value();
+      }
       Source src = Source::user;
-      if (auto* r = mo->if_contains("role"); r && r->is_string()) src = source_of(r->get_string());
-      if (auto* c = mo->if_contains("content")) collect_content(*c, src, out);
+      if (role && role->is_string()) src = source_of(role->get_string());
+      if (content) collect_content(*content, src, out);
     }
   }
   // Gemini: systemInstruction and contents, parts with text.

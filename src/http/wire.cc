@@ -81,14 +81,20 @@ void append_fields(std::string& out, const Headers& headers) {
   }
   uint64_t prints[kMax];
   for (std::size_t i = 0; i < count; ++i) prints[i] = fingerprint(headers[i].first);
+  // From the last field back: `later` has a bit for each later name (the fingerprint's top six
+  // bits), so a field whose bit is clear has no later namesake without a look at them.
   bool keep[kMax];
   std::size_t size = 0;
-  for (std::size_t i = 0; i < count; ++i) {
+  uint64_t later = 0;
+  for (std::size_t i = count; i-- > 0;) {
     const uint64_t p = prints[i];
+    const uint64_t b = uint64_t{1} << (p >> 58);
     const std::string& name = headers[i].first;
     bool k = !((p == kContentLength || p == kTransferEncoding || p == kConnection) && framing(name));
-    for (std::size_t j = i + 1; j < count && k; ++j)
-      if (prints[j] == p && boost::beast::iequals(headers[j].first, name)) k = false;
+    if (later & b)
+      for (std::size_t j = i + 1; j < count && k; ++j)
+        if (prints[j] == p && boost::beast::iequals(headers[j].first, name)) k = false;
+    later |= b;
     keep[i] = k;
     if (k) size += name.size() + headers[i].second.size() + 4;
   }
