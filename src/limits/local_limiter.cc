@@ -60,7 +60,7 @@ i128 drained(const WindowState& w, int64_t limit, int64_t now_ns) {
 // a / b for b > 0: most operands fit 64 bits, where the division is one instruction rather
 // than a call to __divti3 (same truncation either way).
 i128 div(i128 a, int64_t b) {
-  if (a >= INT64_MIN && a <= INT64_MAX) return static_cast<int64_t>(a) / b;
+  if (static_cast<int64_t>(a) == a) return static_cast<int64_t>(a) / b;  // fits: one compare
   return a / b;
 }
 
