@@ -53,10 +53,11 @@ void collect_content(json::value& content, Source src, std::vector<TextRef>& out
   }
 }
 
-std::vector<TextRef> texts_of(json::value& doc) {
-  std::vector<TextRef> out;
+// Into `out` (cleared first): guard() passes its thread's list, whose buffer is kept.
+void texts_of(json::value& doc, std::vector<TextRef>& out) {
+  out.clear();
   auto* o = doc.if_object();
-  if (!o) return out;
+  if (!o) return;
   // The members read below, found in one walk of the body's few top-level members rather than
   // a lookup per name (the order texts are listed in stays the one below: placeholders are
   // numbered in it). A parsed object holds each key once.
@@ -81,9 +82,17 @@ std::vector<TextRef> texts_of(json::value& doc) {
     for (auto& m : msgs->get_array()) {
       auto* mo = m.if_object();
       if (!mo) continue;
+      // Its role and content in one walk of its few members, not a hashed lookup each (issue 18).
+      const json::value *role = nullptr;
+      json::value* content = nullptr;
+      for (auto& kv : *mo) {
+        const std::string_view k = kv.key();
+        if (k == "role") role = &kv.value();
+        else if (k == "content") content = &kv.value();
+      }
       Source src = Source::user;
-      if (auto* r = mo->if_contains("role"); r && r->is_string()) src = source_of(r->get_string());
-      if (auto* c = mo->if_contains("content")) collect_content(*c, src, out);
+      if (role && role->is_string()) src = source_of(role->get_string());
+      if (content) collect_content(*content, src, out);
     }
   }
   // Gemini: systemInstruction and contents, parts with text.
@@ -112,7 +121,6 @@ std::vector<TextRef> texts_of(json::value& doc) {
         }
     }
   }
-  return out;
 }
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -168,7 +176,9 @@ void note_guard_findings(RequestContext& ctx, std::span<const guardrails::Findin
 
 std::vector<std::string> moderation_inputs(RequestContext& ctx) {
   std::vector<std::string> out;
-  for (const auto& r : texts_of(ctx.doc))
+  std::vector<TextRef> refs;
+  texts_of(ctx.doc, refs);
+  for (const auto& r : refs)
     if ((r.source == Source::user || r.source == Source::tool) && !r.at->empty())
       out.emplace_back(r.at->data(), r.at->size());
   return out;
@@ -183,7 +193,10 @@ std::optional<core::GatewayError> guard(RequestContext& ctx) {
   ctx.guard = policies->select(ctx.key->rules().guardrails, model_names);
   if (ctx.guard.empty()) return std::nullopt;
 
-  auto refs = texts_of(ctx.doc);
+  // The thread's list: no allocation per request (it holds pointers into this request's
+  // document only until this call returns; the next call clears it).
+  thread_local std::vector<TextRef> refs;
+  texts_of(ctx.doc, refs);
   // The pre-pass first, over the texts where they are: when no selected policy can find
   // anything in any of them, the scan would find nothing, rewrite nothing and block nothing
   // (issue 18: the copies and the scan's bookkeeping cost more than the pre-pass).

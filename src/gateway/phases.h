@@ -86,6 +86,12 @@ boost::asio::awaitable<void> respond_error(RequestContext& ctx, const core::Gate
 std::string error_body(Route route, const core::GatewayError& e);
 boost::asio::awaitable<void> respond_json(RequestContext& ctx, int status, std::string body);
 http::Headers base_headers(const RequestContext& ctx, std::string_view content_type);
+// Hands headers that went out back to base_headers(), whose next list on this thread reuses
+// their strings' buffers (optional: headers simply destroyed are fine too).
+void recycle_headers(http::Headers&& headers);
+// The x-ratelimit-* headers (and Retry-After on a refusal) of a limiter's decision, written at
+// `h[n]` on (over the fields there, else appended); `n` ends past the last one.
+void rate_limit_headers(const limits::Decision& d, http::Headers& h, std::size_t& n);
 
 // GET /v1/models (models.cc).
 boost::asio::awaitable<void> list_models(RequestContext& ctx);

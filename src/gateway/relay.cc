@@ -293,6 +293,7 @@ net::awaitable<void> relay_whole(RequestContext& ctx, int status, std::string_vi
   auto headers = base_headers(ctx, content_type.empty() ? "application/json" : content_type);
   for (auto& h : extra) headers.push_back(std::move(h));
   co_await ctx.ex.respond(status, headers, std::move(body));
+  recycle_headers(std::move(headers));
 }
 
 namespace {

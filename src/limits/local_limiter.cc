@@ -4,7 +4,7 @@
 // model and the key-on-model scope together and consume from all or none. Compare-and-swap per
 // window cannot do that without a rollback that lets a concurrent request see (and be refused
 // by) use that is about to be undone, so "N concurrent admissions against N admit exactly N"
-// would not hold. Each scope has its own mutex, the critical section is a few integer
+// would not hold. Each scope has its own lock (ScopeLock), the critical section is a few integer
 // operations, and the (at most four) scopes are locked in address order, so requests on
 // different keys never contend and there is no deadlock.
 #include <algorithm>
@@ -13,8 +13,13 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "limits/plan.h"
 #include "limits/rate_limiter.h"
@@ -55,7 +60,7 @@ i128 drained(const WindowState& w, int64_t limit, int64_t now_ns) {
 // a / b for b > 0: most operands fit 64 bits, where the division is one instruction rather
 // than a call to __divti3 (same truncation either way).
 i128 div(i128 a, int64_t b) {
-  if (a >= INT64_MIN && a <= INT64_MAX) return static_cast<int64_t>(a) / b;
+  if (static_cast<int64_t>(a) == a) return static_cast<int64_t>(a) / b;  // fits: one compare
   return a / b;
 }
 
@@ -67,8 +72,33 @@ int window_index(const PlannedWindow& w) {
   return (w.kind == WindowKind::tokens ? 2 : 0) + (w.per_day ? 1 : 0);
 }
 
+// A scope's lock: one atomic exchange to take, one store to give back. Held for a few integer
+// operations, never across a call that waits, so a thread that finds it taken spins briefly and
+// then yields its core (a holder descheduled mid-section is let run). std::mutex cost ~110
+// instructions a lock and unlock, and a request takes up to nine: three scopes at admit, again
+// at settle, and the concurrency release (issue 18). BasicLockable, for lock_guard/unique_lock.
+class ScopeLock {
+ public:
+  void lock() {
+    while (held_.exchange(true, std::memory_order_acquire))
+      for (int spins = 0; held_.load(std::memory_order_relaxed); ++spins) {
+        if (spins < 64) pause();
+        else std::this_thread::yield();
+      }
+  }
+  void unlock() { held_.store(false, std::memory_order_release); }
+
+ private:
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  }
+  std::atomic<bool> held_{false};
+};
+
 struct Scope {
-  std::mutex mu;
+  ScopeLock mu;
   std::array<WindowState, 4> windows;  // rm, rd, tm, td
   int64_t in_flight = 0;
   // Budget spend in nano-USD, per UTC period (key and team scopes only).
@@ -273,7 +303,7 @@ Decision LocalLimiter::admit(const AdmissionRequest& req, std::unique_ptr<Admiss
   std::array<Scope*, 4> order = adm->scopes;
   for (uint8_t i = 1; i < plan.n_scopes; ++i)  // at most four: an insertion sort
     for (uint8_t j = i; j > 0 && std::less<>{}(order[j], order[j - 1]); --j) std::swap(order[j], order[j - 1]);
-  std::array<std::unique_lock<std::mutex>, 4> locks;
+  std::array<std::unique_lock<ScopeLock>, 4> locks;
   for (uint8_t i = 0; i < plan.n_scopes; ++i) locks[i] = std::unique_lock(order[i]->mu);
 
   const int64_t now = core_->now_ns();

@@ -77,7 +77,10 @@ void budget_crossings(const PlannedBudget& b, const std::array<int64_t, 3>& befo
                       const std::array<int64_t, 3>& after, std::vector<BudgetCrossing>& out);
 
 // Keeps the window with the least remaining (ties: the longer reset) in `best`.
-void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w);
+inline void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w) {
+  if (!best || w.remaining < best->remaining || (w.remaining == best->remaining && w.reset > best->reset))
+    best = w;
+}
 
 int64_t usd_to_nano(double usd);
 

@@ -188,12 +188,6 @@ bool decide_budgets(const Plan& plan, int64_t over_hard, int64_t over_warn, cons
   return refused;
 }
 
-void keep_tightest(std::optional<WindowStatus>& best, const WindowStatus& w) {
-  if (!best || w.remaining < best->remaining ||
-      (w.remaining == best->remaining && w.reset > best->reset))
-    best = w;
-}
-
 int64_t usd_to_nano(double usd) {
   if (!(usd > 0)) return 0;
   return std::llround(std::min(usd, 1e9) * 1e9);  // clamped: a hostile estimate cannot overflow

@@ -123,6 +123,41 @@ TEST(HttpWire, StreamHeadIsBeasts) {
   EXPECT_EQ(stream_head(200, {}, true), beast_stream_head(200, {}, true));
 }
 
+// An answer under limits: six x-ratelimit-* names of two lengths with common prefixes and
+// suffixes, names shorter than eight bytes, case variants of a name and of the framing fields,
+// and more fields than the fingerprint table holds (the plain path). Framing fields in any case
+// are left out on both paths.
+TEST(HttpWire, ResponseHeadWithManyFieldsIsBeasts) {
+  Headers h{{"content-type", "application/json"},
+            {"x-request-id", "req_1"},
+            {"x-ratelimit-limit-requests", "100000000"},
+            {"x-ratelimit-remaining-requests", "99999999"},
+            {"x-ratelimit-reset-requests", "1ms"},
+            {"x-ratelimit-limit-tokens", "10000000000"},
+            {"x-ratelimit-remaining-tokens", "9999998700"},
+            {"x-ratelimit-reset-tokens", "7.8ms"},
+            {"a", "1"},
+            {"ab", "2"},
+            {"A", "3"},
+            {"x-tollgate-cache", "miss"},
+            {"X-RATELIMIT-RESET-TOKENS", "8ms"},
+            {"x-ratelimit-reset-tokenS", "9ms"},
+            {"x-tollgate-target", "openai"}};
+  EXPECT_EQ(response_head(200, h, true, 5), beast_response(200, h, true, "hello"));
+  EXPECT_EQ(stream_head(200, h, false), beast_stream_head(200, h, false));
+  for (int i = 0; i < 70; ++i) h.emplace_back("x-extra-" + std::to_string(i % 40), std::to_string(i));
+  EXPECT_EQ(response_head(200, h, true, 5), beast_response(200, h, true, "hello"));
+  EXPECT_EQ(request_head("POST", "/", "h", h, 5), beast_request("POST", "/", "h", h, "hello"));
+
+  for (std::size_t extra : {0u, 70u}) {
+    Headers framed{{"CONNECTION", "keep-alive"}, {"Transfer-Encoding", "gzip"}, {"content-lengtH", "12"},
+                   {"x-a", "1"}, {"connectioN", "x"}};
+    for (std::size_t i = 0; i < extra; ++i) framed.emplace_back("Content-Length", "7");
+    EXPECT_EQ(response_head(200, framed, false, 2), "HTTP/1.1 200 OK\r\nx-a: 1\r\nConnection: close\r\nContent-Length: 2\r\n\r\n")
+        << extra;
+  }
+}
+
 TEST(HttpWire, ChunkSizeLineIsLowerCaseHex) {
   char line[20];
   for (std::size_t n : {1u, 9u, 10u, 255u, 4096u, 1000000u}) {

@@ -112,6 +112,19 @@ TEST(FastPathRead, RejectsWhatTheGatewayCannotRoute) {
   EXPECT_FALSE(e);
   EXPECT_TRUE(f.stream);
   EXPECT_TRUE(f.caller_wants_usage);
+  // A message that is not an object, or has no string role, is named by its index.
+  e = dialects::openai::read_request(R"({"model":"m","messages":[{"role":"user","content":"x"},"hi"]})",
+                                     Endpoint::chat_completions, doc, f);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "'messages[1]' must be an object.");
+  EXPECT_EQ(e->param, "messages[1]");
+  for (const char* body : {R"({"model":"m","messages":[{"role":"user"},{"content":"x"}]})",
+                           R"({"model":"m","messages":[{"role":"user"},{"role":7}]})"}) {
+    e = dialects::openai::read_request(body, Endpoint::chat_completions, doc, f);
+    ASSERT_TRUE(e) << body;
+    EXPECT_EQ(e->message, "Missing required parameter: 'messages[1].role'.");
+    EXPECT_EQ(e->param, "messages[1].role");
+  }
 }
 
 TEST(StreamTap, HidesTheUsageTheGatewayAskedFor) {
