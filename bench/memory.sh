@@ -60,6 +60,7 @@ done
 sleep 3
 IDLE=$(rss $TG_PID)
 echo "idle (warm)     $IDLE kB  (after 5 requests)"
+smaps warm $TG_PID
 BENCH_BODY=$BODY BENCH_HEADERS="Authorization: Bearer $VKEY" \
   wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$HERE/post.lua" "$URL" >"$TMP/wrk.txt" 2>&1 &
 WRK=$!

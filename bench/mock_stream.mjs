@@ -89,7 +89,9 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 60000;
 server.headersTimeout = 65000;
-server.listen(PORT, '127.0.0.1', () => {
+// A wave of thousands of streams connects at once: room for them (the default backlog, 511,
+// drops SYNs, and a relay with a 5 s connect timeout gives up on the retransmits).
+server.listen({ port: PORT, host: '127.0.0.1', backlog: 4096 }, () => {
   console.log(`mock listening on ${server.address().port}`);
 });
 for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => process.exit(0));

@@ -2,7 +2,12 @@
 // CPU per relayed chunk, and memory after repeated waves.
 //
 //   TOLLGATE_BIN=build/tollgate node bench/stream_scale.mjs [--streams 2000] [--waves 3]
-//       [--chunks 10] [--interval-ms 1000] [--workers 0] [--settle-s 15]
+//       [--chunks 10] [--interval-ms 1000] [--workers 0] [--settle-s 15] [--nginx 1]
+//
+// --streams 0: every stream the gateway's descriptor limit allows (the callers it admits:
+// (limit - 64) / 2, core::connection_cap). --nginx 1: the same waves through nginx (one
+// worker, proxy_buffering off, its descriptor limit the same), alternating with the gateway's
+// in the same run; its worker's RSS and CPU are reported the same way.
 //
 // A Node mock (bench/mock_stream.mjs) answers every stream with a chunk every --interval-ms;
 // the gateway runs with its defaults (access log on, usage records to SQLite) and a virtual
@@ -25,12 +30,13 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const STREAMS = opt('streams', 2000);
+let STREAMS = opt('streams', 2000);
 const WAVES = opt('waves', 3);
 const CHUNKS = opt('chunks', 10);
 const INTERVAL = opt('interval-ms', 1000);
 const WORKERS = opt('workers', 0);
 const SETTLE_S = opt('settle-s', 15);
+const NGINX = opt('nginx', 0) === 1;
 const BIN = path.resolve(process.env.TOLLGATE_BIN || path.join(HERE, '..', 'build', 'tollgate'));
 const VKEY = 'tg-bench-key-0000000000000000000000000000';
 const TICK_US = 10_000;  // CLK_TCK 100
@@ -84,14 +90,48 @@ const gw = await start(BIN, ['serve', '--config', path.join(dir, 'tollgate.yaml'
 const [gwHost, gwPort] = [gw.m[1], Number(gw.m[2])];
 const pid = gw.p.pid;
 gw.p.stdout.resume();
+const nofile = (p) => Number(fs.readFileSync(`/proc/${p}/limits`, 'utf8').match(/Max open files\s+(\d+)/)[1]);
+const gwNofile = nofile(pid);
+if (STREAMS === 0) STREAMS = Math.floor((gwNofile - 64) / 2);
+console.log(`gateway descriptor limit ${gwNofile} (hard ${fs.readFileSync(`/proc/${pid}/limits`, 'utf8').match(/Max open files\s+\d+\s+(\d+)/)[1]}); ` +
+  `${fs.readdirSync(`/proc/${pid}/fd`).length} open at idle`);
+
+// nginx as the same kind of relay, for comparison: one worker (the gateway's figures are per
+// process), the same descriptor limit.
+let ngx = null;
+if (NGINX) {
+  const nd = path.join(dir, 'nginx');
+  fs.mkdirSync(nd);
+  const port = await new Promise((r) => { const s = http.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+  fs.writeFileSync(path.join(nd, 'nginx.conf'), `daemon off; master_process on; pid ${nd}/nginx.pid; error_log ${nd}/error.log warn;
+worker_processes 1; worker_rlimit_nofile ${gwNofile};
+events { worker_connections ${gwNofile}; }
+http { access_log off; client_body_temp_path ${nd}/b; proxy_temp_path ${nd}/p; fastcgi_temp_path ${nd}/f;
+  uwsgi_temp_path ${nd}/u; scgi_temp_path ${nd}/s; keepalive_timeout 120s;
+  upstream smock { server 127.0.0.1:${mockPort}; keepalive 32; }
+  server { listen 127.0.0.1:${port} backlog=4096;
+    location / { proxy_pass http://smock; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off;
+      proxy_read_timeout 120s; } } }
+`);
+  const bin = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+  const master = spawn(bin, ['-p', nd, '-c', path.join(nd, 'nginx.conf'), '-e', path.join(nd, 'error.log')], { stdio: 'ignore' });
+  children.push(master);
+  let worker = 0;
+  for (let i = 0; i < 100 && !worker; i++) {
+    await sleep(100);
+    try { worker = Number(fs.readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8').trim().split(' ')[0]) || 0; } catch { /* not yet */ }
+  }
+  if (!worker) throw new Error('nginx did not start');
+  ngx = { name: 'nginx', host: '127.0.0.1', port, pid: worker };
+}
 
 const body = JSON.stringify({ model: 'bench-stream', stream: true, messages: [{ role: 'user', content: 'hi' }] });
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-function oneStream(onFirst) {
+function oneStream(target, onFirst) {
   return new Promise((resolve) => {
     const times = [];
     let events = 0;
-    const req = http.request({ host: gwHost, port: gwPort, path: '/v1/chat/completions', method: 'POST', agent,
+    const req = http.request({ host: target.host, port: target.port, path: '/v1/chat/completions', method: 'POST', agent,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${VKEY}`, 'content-length': Buffer.byteLength(body) } },
     (res) => {
       let buf = '';
@@ -110,7 +150,9 @@ function oneStream(onFirst) {
       res.on('end', () => resolve({ status: res.statusCode, times, events }));
       res.on('error', () => resolve({ status: res.statusCode, times, events, error: true }));
     });
-    req.on('error', () => { onFirst(); resolve({ status: 0, times, events, error: true }); });
+    req.on('error', (e) => { onFirst(); resolve({ status: 0, times, events, error: e.code || e.message }); });
+    // A wave never hangs on one stream: past its length and a minute it counts as failed.
+    req.setTimeout(CHUNKS * INTERVAL + 60_000, () => req.destroy(new Error('timeout')));
     req.end(body);
   });
 }
@@ -124,41 +166,53 @@ function maxGap(times) {
 }
 
 await sleep(1000);
-const idleKb = status(pid, 'VmRSS');
-const report = { streams: STREAMS, waves: WAVES, chunks: CHUNKS, interval_ms: INTERVAL, idle_rss_kb: idleKb, load: os.loadavg(), runs: [] };
-console.log(`idle RSS ${idleKb} kB; ${STREAMS} streams x ${WAVES} waves, ${CHUNKS} chunks ${INTERVAL} ms apart (load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+const targets = [{ name: 'tollgate', host: gwHost, port: gwPort, pid }, ...(ngx ? [ngx] : [])];
+for (const t of targets) t.idleKb = status(t.pid, 'VmRSS');
+const idleKb = targets[0].idleKb;
+const report = { streams: STREAMS, waves: WAVES, chunks: CHUNKS, interval_ms: INTERVAL, descriptor_limit: gwNofile,
+  idle_rss_kb: idleKb, load: os.loadavg(), runs: [] };
+console.log(`idle RSS ${targets.map((t) => `${t.name} ${t.idleKb} kB`).join(', ')}; ${STREAMS} streams x ${WAVES} waves, ` +
+  `${CHUNKS} chunks ${INTERVAL} ms apart (load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
 for (let w = 1; w <= WAVES; w++) {
-  const t0 = cpuTicks(pid);
-  let firsts = 0;
-  let allOpen;
-  const opened = new Promise((r) => { allOpen = r; });
-  const all = [];
-  for (let i = 0; i < STREAMS; i += 200) {
-    for (let j = i; j < Math.min(STREAMS, i + 200); j++) all.push(oneStream(() => { if (++firsts === STREAMS) allOpen(); }));
-    await sleep(20);
+  for (const target of targets) {
+    const t0 = cpuTicks(target.pid);
+    let firsts = 0;
+    let allOpen;
+    const opened = new Promise((r) => { allOpen = r; });
+    const all = [];
+    for (let i = 0; i < STREAMS; i += 200) {
+      for (let j = i; j < Math.min(STREAMS, i + 200); j++) all.push(oneStream(target, () => { if (++firsts === STREAMS) allOpen(); }));
+      await sleep(20);
+    }
+    await Promise.race([opened, sleep(60_000)]);
+    if (firsts < STREAMS) console.log(`  ${firsts}/${STREAMS} streams had their first event after 60 s`);
+    await sleep(Math.min(INTERVAL, 1000));
+    const openKb = status(target.pid, 'VmRSS');
+    const results = await Promise.all(all);
+    const t1 = cpuTicks(target.pid);
+    await sleep(500);
+    const afterKb = status(target.pid, 'VmRSS');
+    const ok = results.filter((r) => r.status === 200 && !r.error);
+    const why = {};
+    for (const r of results) if (r.status !== 200 || r.error) why[r.error || r.status] = (why[r.error || r.status] || 0) + 1;
+    if (Object.keys(why).length) console.log(`  failed: ${JSON.stringify(why)}`);
+    const chunks = results.reduce((a, r) => a + r.events, 0);
+    const gaps = ok.map((r) => maxGap(r.times.slice(0, CHUNKS)));
+    const worst = Math.max(0, ...gaps);
+    const stalls = gaps.filter((g) => g > 2 * INTERVAL).length;
+    const run = { target: target.name, wave: w, ok: ok.length, failed: STREAMS - ok.length, open_rss_kb: openKb,
+      per_stream_kib: (openKb - target.idleKb) / STREAMS, worst_gap_ms: Math.round(worst), stalls,
+      cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks, after_rss_kb: afterKb,
+      load: os.loadavg()[0] };
+    report.runs.push(run);
+    console.log(`${target.name.padEnd(8)} wave ${w}: ${ok.length}/${STREAMS} ok; RSS open ${openKb} kB (${run.per_stream_kib.toFixed(1)} KiB per stream); ` +
+      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk; RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
   }
-  await Promise.race([opened, sleep(60_000)]);
-  await sleep(Math.min(INTERVAL, 1000));
-  const openKb = status(pid, 'VmRSS');
-  const results = await Promise.all(all);
-  const t1 = cpuTicks(pid);
-  await sleep(500);
-  const afterKb = status(pid, 'VmRSS');
-  const ok = results.filter((r) => r.status === 200 && !r.error);
-  const chunks = results.reduce((a, r) => a + r.events, 0);
-  const gaps = ok.map((r) => maxGap(r.times.slice(0, CHUNKS)));
-  const worst = Math.max(0, ...gaps);
-  const stalls = gaps.filter((g) => g > 2 * INTERVAL).length;
-  const run = { wave: w, ok: ok.length, failed: STREAMS - ok.length, open_rss_kb: openKb,
-    per_stream_kib: (openKb - idleKb) / STREAMS, worst_gap_ms: Math.round(worst), stalls,
-    cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks, after_rss_kb: afterKb };
-  report.runs.push(run);
-  console.log(`wave ${w}: ${ok.length}/${STREAMS} ok; RSS open ${openKb} kB (${run.per_stream_kib.toFixed(1)} KiB per stream); ` +
-    `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk; RSS after ${afterKb} kB`);
 }
 await sleep(SETTLE_S * 1000);
 report.settled_rss_kb = status(pid, 'VmRSS');
-console.log(`RSS ${SETTLE_S} s after the last wave: ${report.settled_rss_kb} kB (idle ${idleKb} kB)`);
+console.log(`RSS ${SETTLE_S} s after the last wave: tollgate ${report.settled_rss_kb} kB (idle ${idleKb} kB)` +
+  (ngx ? `, nginx ${status(ngx.pid, 'VmRSS')} kB (idle ${ngx.idleKb} kB)` : ''));
 console.log(`STREAMJSON ${JSON.stringify(report)}`);
 stopAll();
 fs.rmSync(dir, { recursive: true, force: true });

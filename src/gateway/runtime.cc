@@ -23,6 +23,7 @@
 
 #include "admin/admin_routes.h"
 #include "core/host.h"
+#include "core/malloc_cache.h"
 #include "mcp/session.h"
 #include "gateway/proxy.h"
 #include "gateway/state.h"
@@ -356,8 +357,17 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
     // ticks: see release_socket_records), else they pin the pages around them.
     if (auto now = std::chrono::steady_clock::now(); now - last_trim >= std::chrono::seconds(10)) {
       last_trim = now;
-      for (auto& w : workers) net::post(w->ioc, [w = w.get()] { http::release_socket_records(w->ioc); });
-      if (state.metrics.in_flight().load() == 0) malloc_trim(0);
+      // Each worker's malloc cache too (core/malloc_cache.h), once after a burst (sockets
+      // closed: their records freed now), and what it held is returned at once.
+      const bool idle = state.metrics.in_flight().load() == 0;
+      for (auto& w : workers)
+        net::post(w->ioc, [w = w.get(), idle] {
+          if (http::release_socket_records(w->ioc) > 0 && idle) {
+            core::release_malloc_cache();
+            malloc_trim(0);
+          }
+        });
+      if (idle) malloc_trim(0);
     }
     bool reload = false;
     if (sig == SIGTERM || sig == SIGINT) {

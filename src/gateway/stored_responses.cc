@@ -13,6 +13,8 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "store/sqlite_file.h"
+
 namespace tollgate::gateway {
 namespace json = boost::json;
 
@@ -58,36 +60,24 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
 };
 
+// The connection is opened on the first put or get, not at start (store/sqlite_file.h: an idle
+// gateway does not page in SQLite); the path is checked at start.
 class SqliteResponseStore final : public ResponseStore {
  public:
   SqliteResponseStore(const std::string& path, int retention_days, store::SecretBox seal)
-      : ResponseStore(retention_days, std::move(seal)) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error(fmt::format("stored responses: cannot open {}: {}", path, msg));
+      : ResponseStore(retention_days, std::move(seal)), path_(path) {
+    // A new file holds nothing to expire; an existing one is opened now for the expiry at start.
+    if (!store::check_sqlite_file(path_, "stored responses")) {
+      std::lock_guard lock(mu_);
+      open();
     }
-    sqlite3_busy_timeout(db_, 2000);
-    char* err = nullptr;
-    const char* schema =
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-        "CREATE TABLE IF NOT EXISTS stored_responses("
-        " id TEXT PRIMARY KEY, key_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
-        " previous_id TEXT NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses(created_at);";
-    if (sqlite3_exec(db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "error";
-      sqlite3_free(err);
-      sqlite3_close(db_);
-      throw std::runtime_error("stored responses: " + msg);
-    }
-    expire();
   }
   ~SqliteResponseStore() override { sqlite3_close(db_); }
 
   void put(std::string_view id, std::string_view key_id, const json::object& response, const json::array& input_items,
            std::string_view previous_id) override {
     std::lock_guard lock(mu_);
+    open();
     Stmt(db_, "INSERT OR REPLACE INTO stored_responses(id, key_id, created_at, previous_id, response, input_items) "
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .text(1, id).text(2, key_id).integer(3, now_unix()).text(4, previous_id)
@@ -98,6 +88,7 @@ class SqliteResponseStore final : public ResponseStore {
 
   std::optional<Stored> get(std::string_view id, std::string_view key_id) override {
     std::lock_guard lock(mu_);
+    open();
     Stmt st(db_, "SELECT response, input_items, previous_id FROM stored_responses WHERE id = ?1 AND key_id = ?2 AND created_at >= ?3");
     st.text(1, id).text(2, key_id).integer(3, oldest_kept());
     if (!st.step()) return std::nullopt;
@@ -106,13 +97,43 @@ class SqliteResponseStore final : public ResponseStore {
 
   bool remove(std::string_view id, std::string_view key_id) override {
     std::lock_guard lock(mu_);
+    open();
     Stmt(db_, "DELETE FROM stored_responses WHERE id = ?1 AND key_id = ?2").text(1, id).text(2, key_id).step();
     return sqlite3_changes(db_) > 0;
   }
 
  private:
+  // The connection and the table, then rows past the retention dropped; with mu_ held. A
+  // failure leaves nothing open and is retried by the next call.
+  void open() {
+    if (db_) return;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      throw std::runtime_error(fmt::format("stored responses: cannot open {}: {}", path_, msg));
+    }
+    sqlite3_busy_timeout(db, 2000);
+    char* err = nullptr;
+    const char* schema =
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        "CREATE TABLE IF NOT EXISTS stored_responses("
+        " id TEXT PRIMARY KEY, key_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+        " previous_id TEXT NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses(created_at);";
+    if (sqlite3_exec(db, schema, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "error";
+      sqlite3_free(err);
+      sqlite3_close(db);
+      throw std::runtime_error("stored responses: " + msg);
+    }
+    db_ = db;
+    expire();
+  }
+
   void expire() { Stmt(db_, "DELETE FROM stored_responses WHERE created_at < ?1").integer(1, oldest_kept()).step(); }
 
+  std::string path_;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   uint64_t puts_ = 0;

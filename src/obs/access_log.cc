@@ -84,6 +84,13 @@ void AccessLog::run() {
       if (batch.capacity() > 4 * kWakeAt) batch.shrink_to_fit();
       lock.lock();
       done_ = upto;
+      // A lull (nothing came while this batch was written): neither buffer is kept. A burst's
+      // batches are hundreds of kB, grown by the request workers in their malloc arenas, and
+      // kept they held RSS above idle long after the burst (issue 18).
+      if (pending_.empty() && batch.capacity() > kKeepAtLull) {
+        std::string().swap(batch);
+        std::string().swap(pending_);
+      }
       written_.notify_all();
     }
     if (stopping && pending_.empty()) {

@@ -32,6 +32,7 @@ class AccessLog {
 
   static constexpr std::size_t kWakeAt = 256 * 1024;          // a batch this large goes without gathering
   static constexpr std::size_t kMaxPending = 8 * 1024 * 1024;  // then lines are dropped
+  static constexpr std::size_t kKeepAtLull = 16 * 1024;        // more room than this goes back when idle
 
  private:
   void run();

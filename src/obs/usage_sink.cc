@@ -1,5 +1,7 @@
 #include "obs/usage_sink.h"
 
+#include "core/malloc_cache.h"
+
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -177,6 +179,7 @@ void UsageSink::run() {
         // A full batch's room (512 records, ~240 kB, all of it touched by a burst) too; it
         // grows back with the next burst.
         std::vector<UsageRecord>().swap(batch);
+        core::release_malloc_cache();  // what pins this thread's arena (core/malloc_cache.h)
         released = true;
       }
       continue;

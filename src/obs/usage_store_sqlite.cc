@@ -3,7 +3,7 @@
 // the reader see a snapshot while the writer commits).
 #include <sqlite3.h>
 
-#include <filesystem>
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -14,6 +14,7 @@
 
 #include "obs/usage_sink.h"
 #include "obs/usage_sql.h"
+#include "store/sqlite_file.h"
 
 namespace tollgate::obs {
 
@@ -123,26 +124,12 @@ std::string insert_or_rollback(std::size_t rows) {
   return sql;
 }
 
+// The connections are opened on first use (a record to write, an Admin API read): an idle
+// gateway does not page in SQLite (store/sqlite_file.h). The path is checked at start.
 class SqliteUsageStore final : public UsageStore {
  public:
-  explicit SqliteUsageStore(std::string path) : path_(std::move(path)) {
-    std::filesystem::path p(path_);
-    if (p.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(p.parent_path(), ec);
-    }
-    writer_ = open_db(path_);
-    try {
-      exec(writer_, "PRAGMA journal_mode=WAL");
-      exec(writer_, "PRAGMA synchronous=NORMAL");
-      for (const auto& s : sql::schema(sql::Dialect::sqlite)) exec(writer_, s);
-      add_missing_columns();
-      reader_ = open_db(path_);
-    } catch (...) {
-      sqlite3_close(writer_);
-      throw;
-    }
-  }
+  explicit SqliteUsageStore(std::string path)
+      : path_(std::move(path)), empty_at_start_(store::check_sqlite_file(path_, "usage store")) {}
   ~SqliteUsageStore() override {
     insert_one_.reset();
     insert_many_.reset();
@@ -152,6 +139,7 @@ class SqliteUsageStore final : public UsageStore {
 
   void write_batch(const std::vector<UsageRecord>& batch) override {
     if (batch.empty()) return;
+    open();
     std::lock_guard lock(write_mutex_);
     // One multi-row INSERT per chunk of kChunk rows, all in one transaction.
     constexpr std::size_t kChunk = 32;
@@ -183,6 +171,7 @@ class SqliteUsageStore final : public UsageStore {
   // SQLite's page caches (up to 2 MB per connection) are what a burst of writes leaves
   // behind; unused pages are freed, and read back from the file on the next write.
   void release_memory() override {
+    if (!opened_.load(std::memory_order_acquire)) return;
     {
       std::lock_guard lock(write_mutex_);
       sqlite3_db_release_memory(writer_);
@@ -192,6 +181,10 @@ class SqliteUsageStore final : public UsageStore {
   }
 
   int64_t purge_before(int64_t cutoff_ms) override {
+    // A file new at start holds no rows until the first write opens it: the purge at start
+    // need not open it.
+    if (empty_at_start_ && !opened_.load(std::memory_order_acquire)) return 0;
+    open();
     std::lock_guard lock(write_mutex_);
     constexpr int kChunk = 5000;
     Stmt st(writer_, sql::purge_sql(kChunk));
@@ -208,6 +201,7 @@ class SqliteUsageStore final : public UsageStore {
 
   std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
     std::vector<UsageBucket> out;
+    open();
     auto s = sql::aggregate_sql(q, sql::Dialect::sqlite);
     std::lock_guard lock(read_mutex_);
     Stmt st(reader_, s.sql);
@@ -230,19 +224,43 @@ class SqliteUsageStore final : public UsageStore {
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:
+  // Both connections, the schema made or brought up to date; once, by whichever thread comes
+  // first. A failure leaves nothing open and is retried by the next call.
+  void open() {
+    if (opened_.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(open_mutex_);
+    if (opened_.load(std::memory_order_relaxed)) return;
+    sqlite3* writer = open_db(path_);
+    sqlite3* reader = nullptr;
+    try {
+      exec(writer, "PRAGMA journal_mode=WAL");
+      exec(writer, "PRAGMA synchronous=NORMAL");
+      for (const auto& s : sql::schema(sql::Dialect::sqlite)) exec(writer, s);
+      add_missing_columns(writer);
+      reader = open_db(path_);
+    } catch (...) {
+      sqlite3_close(writer);
+      throw;
+    }
+    writer_ = writer;
+    reader_ = reader;
+    opened_.store(true, std::memory_order_release);
+  }
+
   // A table made by an older version lacks the columns added since: add them.
-  void add_missing_columns() {
+  static void add_missing_columns(sqlite3* writer) {
     std::set<std::string> have;
-    Stmt info(writer_, "PRAGMA table_info(usage_records)");
+    Stmt info(writer, "PRAGMA table_info(usage_records)");
     SqliteRow row(info.get());
     while (info.step()) have.insert(row.get_text(1));
     for (const auto& [name, type] : sql::added_columns())
-      if (!have.contains(name)) exec(writer_, "ALTER TABLE usage_records ADD COLUMN " + name + " " + type);
-    for (const auto& s : sql::added_indexes()) exec(writer_, s);
+      if (!have.contains(name)) exec(writer, "ALTER TABLE usage_records ADD COLUMN " + name + " " + type);
+    for (const auto& s : sql::added_indexes()) exec(writer, s);
   }
 
   std::vector<UsageRecord> select(const sql::Statement& s) {
     std::vector<UsageRecord> out;
+    open();
     std::lock_guard lock(read_mutex_);
     Stmt st(reader_, s.sql);
     st.bind(s.params);
@@ -252,6 +270,9 @@ class SqliteUsageStore final : public UsageStore {
   }
 
   std::string path_;
+  bool empty_at_start_;
+  std::mutex open_mutex_;
+  std::atomic<bool> opened_{false};
   std::mutex write_mutex_;
   std::mutex read_mutex_;
   sqlite3* writer_ = nullptr;

@@ -304,6 +304,34 @@ TEST(UsageSqlite, AnOlderTableGainsTheColumnsAddedSince) {
   EXPECT_TRUE(again->request("new-1"));
 }
 
+// The connections open on first use (issue 18: idle RSS), but a path that cannot hold the
+// database still fails when the store is opened, i.e. at start.
+TEST(UsageSqlite, ABadPathFailsAtOpenAndTheFileIsWrittenOnlyOnFirstUse) {
+  TempDir dir;
+  { std::ofstream(dir.path() / "plain") << "not a directory"; }
+  EXPECT_THROW(open_sqlite_usage_store((dir.path() / "plain" / "tollgate.db").string()), std::runtime_error);
+  { std::ofstream(dir.path() / "text.db") << std::string(200, 'x'); }
+  try {
+    open_sqlite_usage_store((dir.path() / "text.db").string());
+    ADD_FAILURE() << "a file that is not a database was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a database"), std::string::npos) << e.what();
+  }
+
+  const auto path = dir.path() / "data" / "tollgate.db";
+  std::shared_ptr<UsageStore> store = open_sqlite_usage_store(path.string());
+  ASSERT_TRUE(std::filesystem::exists(path));
+  {
+    UsageSink sink(store, UsageSinkOptions{});  // its purge at start: nothing in a new file
+    ASSERT_TRUE(sink.flush(10s));
+  }
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);  // no SQLite connection yet
+  EXPECT_TRUE(store->aggregate(UsageQuery{}).empty());
+  store->write_batch({rec("first", now_ms(), "k", "m", "p", 200, 1, 1, 0, 0.1)});
+  EXPECT_TRUE(store->request("first"));
+  EXPECT_TRUE(open_sqlite_usage_store(path.string())->request("first"));  // an existing file opens too
+}
+
 TEST(UsageSqlite, AggregatesByTimeBucketKeyModelAndProvider) {
   TempDir dir;
   auto store = open_sqlite_usage_store((dir.path() / "tollgate.db").string());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -81,4 +82,20 @@ TEST(StoredResponses, EmptyPreviousIdViewAndUpstreamIds) {
   json::array items;
   ASSERT_TRUE(store->history("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452e3a8", "key-a", items));
   EXPECT_EQ(items.size(), 2u);
+}
+
+// Opened on the first put or get (issue 18: idle RSS); a path that cannot hold the database
+// still fails at open, i.e. at start.
+TEST(StoredResponses, ABadPathFailsAtOpenAndTheFileIsWrittenOnlyOnFirstUse) {
+  TempDb db;
+  tollgate::store::SecretBox seal(std::array<unsigned char, 32>{1});
+  { std::ofstream(db.dir / "text.db") << std::string(200, 'x'); }
+  EXPECT_THROW(ResponseStore::open_sqlite((db.dir / "text.db").string(), 30, seal), std::runtime_error);
+  EXPECT_THROW(ResponseStore::open_sqlite((db.dir / "text.db" / "r.db").string(), 30, seal), std::runtime_error);
+
+  auto store = ResponseStore::open_sqlite(db.path(), 30, seal);
+  EXPECT_EQ(std::filesystem::file_size(db.path()), 0u);
+  EXPECT_FALSE(store->get("resp_none", "key-a"));
+  store->put("resp_tg1", "key-a", response("A1"), json::array{}, "");
+  EXPECT_TRUE(ResponseStore::open_sqlite(db.path(), 30, seal)->get("resp_tg1", "key-a"));
 }
