@@ -96,11 +96,11 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
         return invalid("'messages' must contain at least one message.", "messages");
       for (std::size_t i = 0; i < m->get_array().size(); ++i) {
         const auto& msg = m->get_array()[i];
-        auto param = fmt::format("messages[{}]", i);
+        auto* role = msg.is_object() ? msg.get_object().if_contains("role") : nullptr;
+        if (role && role->is_string()) continue;
+        auto param = fmt::format("messages[{}]", i);  // only for the error: fmt is ~1k instructions a call
         if (!msg.is_object()) return invalid(fmt::format("'{}' must be an object.", param), param);
-        auto* role = msg.get_object().if_contains("role");
-        if (!role || !role->is_string())
-          return invalid(fmt::format("Missing required parameter: '{}.role'.", param), param + ".role");
+        return invalid(fmt::format("Missing required parameter: '{}.role'.", param), param + ".role");
       }
       break;
     }
