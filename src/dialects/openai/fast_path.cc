@@ -58,7 +58,7 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
   json::parse_options opt;
   opt.max_depth = 64;
   boost::system::error_code ec;
-  doc = json::parse(body, ec, {}, opt);
+  core::parse_request_document(body, doc, ec, opt);
   if (ec) {
     return invalid(fmt::format("We could not parse the JSON body of your request: {}. The body "
                                "must be a JSON object.",
