@@ -67,8 +67,37 @@ size_t skip_value(std::string_view s, size_t i) {
 
 }  // namespace
 
+namespace {
+
+constexpr int kScratchLists = 8;
+struct ScratchLists {
+  std::vector<JsonMember> lists[kScratchLists];
+  unsigned taken = 0;  // bit i: lists[i] is in use
+};
+thread_local ScratchLists scratch;
+
+}  // namespace
+
+ScratchMembers::ScratchMembers() : list_(&own_) {
+  for (int i = 0; i < kScratchLists; ++i) {
+    if (scratch.taken & (1u << i)) continue;
+    scratch.taken |= 1u << i;
+    index_ = i;
+    list_ = &scratch.lists[i];
+    break;
+  }
+}
+
+ScratchMembers::~ScratchMembers() {
+  if (index_ < 0) return;
+  if (list_->capacity() > 32) std::vector<JsonMember>().swap(*list_);
+  else list_->clear();
+  scratch.taken &= ~(1u << index_);
+}
+
 bool scan_object_members(std::string_view s, std::vector<JsonMember>& out) {
   out.clear();
+  if (out.capacity() < 16) out.reserve(16);  // one allocation, not four, for a typical object
   size_t i = skip_space(s, 0);
   if (i >= s.size() || s[i] != '{') return false;
   i = skip_space(s, i + 1);

@@ -75,7 +75,8 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
 }
 
 std::string splice_request(std::string_view body, const json::value& doc, std::string_view upstream_model) {
-  std::vector<core::JsonMember> members;
+  core::ScratchMembers scanned;
+  auto& members = *scanned;
   if (core::scan_object_members(body, members)) {
     if (const auto* model = core::find_member(members, "model")) {
       std::string out;
