@@ -82,6 +82,21 @@ TEST(JsonScan, LongNestedValuesMatchAFullParse) {
   }
 }
 
+// Escapes at every offset of strings up to 40 bytes, and escaped backslashes before a closing quote.
+TEST(JsonScan, EscapesAroundTheShortStringLoopsEnd) {
+  for (int len = 0; len < 40; ++len)
+    for (int at = 0; at <= len; ++at)
+      for (std::string_view esc : {"\\\"", "\\\\", "\\n"}) {
+        std::string text(static_cast<size_t>(len), 'a');
+        text.insert(static_cast<size_t>(at), esc);
+        const std::string doc = "{\"k\":\"" + text + "\",\"n\":1}";
+        std::vector<core::JsonMember> m;
+        ASSERT_TRUE(core::scan_object_members(doc, m)) << doc;
+        ASSERT_EQ(m.size(), 2u) << doc;
+        EXPECT_EQ(json::parse(doc.substr(m[0].value_begin, m[0].value_end - m[0].value_begin)), json::parse(doc).at("k"));
+      }
+}
+
 TEST(JsonScan, RejectsMalformed) {
   std::vector<core::JsonMember> m;
   EXPECT_FALSE(core::scan_object_members("[1]", m));
