@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -26,14 +26,14 @@ class BatchQueue {
     bool wake;
     {
       std::lock_guard lock(mutex_);
-      if (stopping_ || waiting() >= capacity_) {
+      if (stopping_ || queue_.size() >= capacity_) {
         ++stats_.dropped;
         return false;
       }
       queue_.push_back(std::move(item));
       ++accepted_seq_;
       ++stats_.submitted;
-      wake = waiting() == batch_max_;  // a full batch is ready; otherwise the writer's timer
+      wake = queue_.size() == batch_max_;  // a full batch is ready; otherwise the writer's timer
     }
     if (wake) wake_.notify_one();
     return true;
@@ -42,7 +42,7 @@ class BatchQueue {
   Stats stats() const {
     std::lock_guard lock(mutex_);
     Stats s = stats_;
-    s.queued = waiting();
+    s.queued = queue_.size();
     return s;
   }
 
@@ -70,27 +70,13 @@ class BatchQueue {
   bool take(std::vector<T>& batch, std::chrono::milliseconds interval) {
     std::unique_lock lock(mutex_);
     if (batch.empty())
-      wake_.wait_for(lock, interval, [&] { return stopping_ || flush_requested_ || waiting() >= batch_max_; });
-    while (batch.size() < batch_max_ && head_ < queue_.size()) batch.push_back(std::move(queue_[head_++]));
-    if (head_ == queue_.size()) {
-      // Drained (the usual case). Room for two batches stays, for the next; a backlog's goes.
-      if (queue_.capacity() > 2 * batch_max_) std::vector<T>().swap(queue_);
-      else queue_.clear();
-      head_ = 0;
-      flush_requested_ = false;
-    } else if (head_ >= batch_max_ && head_ * 2 >= queue_.size()) {
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));  // a backlog
-      head_ = 0;
+      wake_.wait_for(lock, interval, [&] { return stopping_ || flush_requested_ || queue_.size() >= batch_max_; });
+    while (batch.size() < batch_max_ && !queue_.empty()) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
+    if (queue_.empty()) flush_requested_ = false;
     return stopping_;
-  }
-
-  // The writer, idle after a burst: the queue's room goes back if nothing waits.
-  void release_memory() {
-    std::lock_guard lock(mutex_);
-    if (waiting() > 0) return;
-    std::vector<T>().swap(queue_);
-    head_ = 0;
   }
 
   // The writer's counters: `count(stats)` under the lock.
@@ -106,11 +92,8 @@ class BatchQueue {
   template <class Count>
   void finish(std::size_t n, Count count, bool give_up_queued = false) {
     std::lock_guard lock(mutex_);
-    const std::size_t given_up = give_up_queued ? waiting() : 0;
-    if (give_up_queued) {
-      queue_.clear();
-      head_ = 0;
-    }
+    const std::size_t given_up = give_up_queued ? queue_.size() : 0;
+    if (give_up_queued) queue_.clear();
     count(stats_, given_up);
     finished_seq_ += n + given_up;
     progressed_.notify_all();
@@ -128,11 +111,7 @@ class BatchQueue {
   mutable std::mutex mutex_;
   std::condition_variable wake_;        // the writer: items arrived, flush asked, or stop
   std::condition_variable progressed_;  // flush(): items finished
-  // What waits, from head_ on. A vector, not a deque: a deque of records this size (a usage
-  // record is ~460 bytes) allocated a node per item, freed on the writer's thread (issue 18).
-  std::vector<T> queue_;
-  std::size_t head_ = 0;
-  std::size_t waiting() const { return queue_.size() - head_; }
+  std::deque<T> queue_;
   bool stopping_ = false;
   bool flush_requested_ = false;
   uint64_t accepted_seq_ = 0;  // items accepted so far

@@ -177,7 +177,6 @@ void UsageSink::run() {
         // A full batch's room (512 records, ~240 kB, all of it touched by a burst) too; it
         // grows back with the next burst.
         std::vector<UsageRecord>().swap(batch);
-        queue_.release_memory();
         released = true;
       }
       continue;

@@ -698,38 +698,3 @@ TEST_F(UsagePostgres, ReconnectsAfterTheServerDropsTheConnection) {
 
 }  // namespace
 }  // namespace tollgate::obs
-
-namespace {
-struct QueueStats {
-  uint64_t submitted = 0, dropped = 0, queued = 0;
-};
-}  // namespace
-
-// The queue between the request path and a writer keeps order and loses nothing when the
-// writer falls behind by many batches (its backlog is compacted as it is taken) or keeps up
-// (drained each time), and refuses past its capacity.
-TEST(BatchQueue, KeepsOrderThroughABacklogAndDrains) {
-  tollgate::obs::BatchQueue<std::string, QueueStats> q(5000, 4);
-  int next_in = 0, next_out = 0;
-  std::vector<std::string> batch;
-  auto take_all = [&](int batches) {
-    for (int b = 0; b < batches; ++b) {
-      q.take(batch, std::chrono::milliseconds(0));
-      for (auto& s : batch) ASSERT_EQ(s, "record number " + std::to_string(next_out++));
-      q.finish(batch.size(), [](QueueStats&, std::size_t) {});
-      batch.clear();
-    }
-  };
-  for (int round = 0; round < 50; ++round) {
-    for (int i = 0; i < 97; ++i) ASSERT_TRUE(q.submit("record number " + std::to_string(next_in++)));
-    take_all(round % 3 == 0 ? 40 : 7);  // sometimes drained, mostly falling behind
-  }
-  EXPECT_EQ(q.stats().queued, static_cast<uint64_t>(next_in - next_out));
-  take_all(5000);
-  EXPECT_EQ(next_out, next_in);
-  EXPECT_EQ(q.stats().queued, 0u);
-  q.release_memory();
-  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(q.submit("x"));
-  EXPECT_FALSE(q.submit("one too many"));
-  EXPECT_EQ(q.stats().dropped, 1u);
-}
