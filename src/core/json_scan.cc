@@ -1,7 +1,11 @@
 #include "core/json_scan.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -63,8 +67,37 @@ size_t skip_value(std::string_view s, size_t i) {
 
 }  // namespace
 
+namespace {
+
+constexpr int kScratchLists = 8;
+struct ScratchLists {
+  std::vector<JsonMember> lists[kScratchLists];
+  unsigned taken = 0;  // bit i: lists[i] is in use
+};
+thread_local ScratchLists scratch;
+
+}  // namespace
+
+ScratchMembers::ScratchMembers() : list_(&own_) {
+  for (int i = 0; i < kScratchLists; ++i) {
+    if (scratch.taken & (1u << i)) continue;
+    scratch.taken |= 1u << i;
+    index_ = i;
+    list_ = &scratch.lists[i];
+    break;
+  }
+}
+
+ScratchMembers::~ScratchMembers() {
+  if (index_ < 0) return;
+  if (list_->capacity() > 32) std::vector<JsonMember>().swap(*list_);
+  else list_->clear();
+  scratch.taken &= ~(1u << index_);
+}
+
 bool scan_object_members(std::string_view s, std::vector<JsonMember>& out) {
   out.clear();
+  if (out.capacity() < 16) out.reserve(16);  // one allocation, not four, for a typical object
   size_t i = skip_space(s, 0);
   if (i >= s.size() || s[i] != '{') return false;
   i = skip_space(s, i + 1);
@@ -141,6 +174,19 @@ std::string insert_first_member(std::string_view json, std::string_view key,
 
 std::string json_quote(std::string_view s) {
   return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+}
+
+void parse_request_document(std::string_view body, boost::json::value& doc, boost::system::error_code& ec,
+                            const boost::json::parse_options& opt) {
+  namespace json = boost::json;
+  // A DOM takes about twice its text (a small chat body's ~600 bytes in ~1 KiB); a large body
+  // is mostly strings, which take a block of their own size once the first is used up.
+  const std::size_t first_block = std::clamp<std::size_t>(body.size() * 2 + 512, 1024, 16 * 1024);
+  json::value parsed = json::parse(body, ec, json::make_shared_resource<json::monotonic_resource>(first_block), opt);
+  // Assigning a value of another storage would copy it into doc's; the move constructor takes
+  // the storage along (noexcept).
+  std::destroy_at(&doc);
+  std::construct_at(&doc, std::move(parsed));
 }
 
 }  // namespace tollgate::core

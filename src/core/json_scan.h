@@ -9,6 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/parse_options.hpp>
+#include <boost/json/value.hpp>
+
 namespace tollgate::core {
 
 struct JsonMember {
@@ -16,6 +19,25 @@ struct JsonMember {
   size_t begin = 0;      // offset of the key's opening quote
   size_t value_begin = 0;
   size_t value_end = 0;  // one past the value's last byte
+};
+
+// A member list for scans that end before the calling function returns: one of a few lists
+// kept per thread, so the request path's scans allocate nothing (issue 18: ~9 allocations a
+// request, growing vectors). Never held across a co_await (another request on the thread
+// would take the same list); a list grown past 32 members is freed on release.
+class ScratchMembers {
+ public:
+  ScratchMembers();
+  ~ScratchMembers();
+  ScratchMembers(const ScratchMembers&) = delete;
+  ScratchMembers& operator=(const ScratchMembers&) = delete;
+  std::vector<JsonMember>& operator*() { return *list_; }
+  std::vector<JsonMember>* operator->() { return list_; }
+
+ private:
+  std::vector<JsonMember>* list_;
+  int index_ = -1;                // which of the thread's lists, -1 for own_
+  std::vector<JsonMember> own_;  // when the thread's lists are all taken
 };
 
 // Fills `out` with the members of the object that starts at the first non-space byte of
@@ -37,5 +59,14 @@ std::string insert_first_member(std::string_view json, std::string_view key,
 
 // Writes `s` as a JSON string literal (quotes included).
 std::string json_quote(std::string_view s);
+
+// Parses a request body into `doc` (which is replaced), its values allocated from one growing
+// block instead of one allocation per key, string, object and array (~14 for a small chat
+// request) and released at once, without walking the tree (issue 18). The block is counted: a
+// sub-value copy-constructed from `doc` shares it and keeps it alive, but also keeps all of it
+// and must not be modified on another thread; copy into a value of its own storage
+// (`json::value(v, {})`) anything that outlives the request by much or crosses threads.
+void parse_request_document(std::string_view body, boost::json::value& doc, boost::system::error_code& ec,
+                            const boost::json::parse_options& opt);
 
 }  // namespace tollgate::core

@@ -3,8 +3,7 @@
 #include <chrono>
 #include <random>
 
-#include <fmt/format.h>
-
+#include "core/decimal.h"
 #include "dialects/gemini/inbound.h"
 #include "gateway/phases.h"
 
@@ -91,8 +90,10 @@ std::string request_id_for(std::string_view caller_supplied) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
-  return fmt::format("req_{:012x}{:012x}", static_cast<uint64_t>(ms) & 0xffff'ffff'ffffULL,
-                     rng() & 0xffff'ffff'ffffULL);
+  std::string id = "req_";
+  core::append_hex(id, static_cast<uint64_t>(ms) & 0xffff'ffff'ffffULL, 12);
+  core::append_hex(id, rng() & 0xffff'ffff'ffffULL, 12);
+  return id;
 }
 
 }  // namespace tollgate::gateway

@@ -1,14 +1,13 @@
 // Phase 10, record: metrics, the usage record and the access log line. The line is built in one
 // pass and handed to the access log, whose own thread writes lines in batches (obs/access_log.h).
-#include <charconv>
 #include <chrono>
-#include <cmath>
 #include <ctime>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include "core/decimal.h"
 #include "core/json_scan.h"
 #include "gateway/phases.h"
 #include "guardrails/guardrail.h"
@@ -56,31 +55,11 @@ std::string cache_json(const RequestContext& ctx) {
                      c.similarity >= 0 ? fmt::format(R"(,"similarity":{:.4f})", c.similarity) : "");
 }
 
-// `"cost_usd":` followed by what {:.8f} writes for `usd`: most costs as an integer count of
-// 1e-8 USD (fmt's fixed-precision path for doubles is ~2k instructions, issue 18). The count
-// is v * 1e8 rounded; it is the correctly rounded one unless that product lies within its
-// rounding error of a half, where fmt decides (as for large, negative or odd values).
+// `"cost_usd":` followed by what {:.8f} writes for `usd`.
 void append_cost(std::string& line, double usd) {
-  const double scaled = usd * 1e8;
-  if (!std::signbit(usd) && scaled < 1e15) {
-    const double whole = std::floor(scaled);
-    if (std::fabs(scaled - whole - 0.5) > 1e-3) {
-      const auto units = static_cast<int64_t>(scaled - whole > 0.5 ? whole + 1 : whole);
-      char buf[40];
-      char* p = std::to_chars(buf, buf + 20, units / 100'000'000).ptr;
-      *p++ = '.';
-      int64_t frac = units % 100'000'000;
-      for (int64_t unit = 10'000'000; unit > 0; unit /= 10) {
-        *p++ = static_cast<char>('0' + frac / unit);
-        frac %= unit;
-      }
-      line += R"("cost_usd":)";
-      line.append(buf, p);
-      line += ',';
-      return;
-    }
-  }
-  fmt::format_to(std::back_inserter(line), R"("cost_usd":{:.8f},)", usd);
+  line += R"("cost_usd":)";
+  core::append_fixed(line, usd, 8);
+  line += ',';
 }
 
 // The access log line, built in one pass into a per-thread buffer (no temporary per field);
@@ -105,8 +84,13 @@ std::string& access_line(const RequestContext& ctx, std::string_view provider, d
     else out += "null";
   };
   line.clear();
-  auto out = std::back_inserter(line);
-  fmt::format_to(out, R"({{"ts":"{}.{:03d}Z","request_id":)", stamp, static_cast<int>(ms % 1000));
+  const int milli = static_cast<int>(ms % 1000);
+  const char ts_ms[] = {'.', static_cast<char>('0' + milli / 100), static_cast<char>('0' + milli / 10 % 10),
+                        static_cast<char>('0' + milli % 10), 'Z', '"'};
+  line += R"({"ts":")";
+  line += stamp;
+  line.append(ts_ms, sizeof ts_ms);
+  line += R"(,"request_id":)";
   append_json_string(line, ctx.request_id);
   line += R"(,"route":")";
   line += route_name(ctx.route);
@@ -118,19 +102,34 @@ std::string& access_line(const RequestContext& ctx, std::string_view provider, d
   str_or_null(line, provider, !provider.empty());
   line += R"(,"upstream_model":)";
   str_or_null(line, ctx.target ? std::string_view(ctx.target->upstream_model) : std::string_view(), ctx.target.has_value());
-  fmt::format_to(out, R"(,"status":{},"stream":{},)", ctx.status, ctx.facts.stream);
-  if (ctx.usage.known)
-    fmt::format_to(out, R"("input_tokens":{},"output_tokens":{},"cached_tokens":{},"cache_creation_tokens":{},)",
-                   ctx.usage.input_tokens, ctx.usage.output_tokens, ctx.usage.cached_input_tokens,
-                   ctx.usage.cache_creation_tokens);
-  else
+  line += R"(,"status":)";
+  core::append_int(line, ctx.status);
+  line += ctx.facts.stream ? R"(,"stream":true,)" : R"(,"stream":false,)";
+  if (ctx.usage.known) {
+    line += R"("input_tokens":)";
+    core::append_int(line, ctx.usage.input_tokens);
+    line += R"(,"output_tokens":)";
+    core::append_int(line, ctx.usage.output_tokens);
+    line += R"(,"cached_tokens":)";
+    core::append_int(line, ctx.usage.cached_input_tokens);
+    line += R"(,"cache_creation_tokens":)";
+    core::append_int(line, ctx.usage.cache_creation_tokens);
+    line += ',';
+  } else
     line += R"("input_tokens":null,"output_tokens":null,"cached_tokens":null,"cache_creation_tokens":null,)";
   if (ctx.cost_usd) append_cost(line, *ctx.cost_usd);
   else line += R"("cost_usd":null,)";
-  fmt::format_to(out, R"("latency_ms":{:.3f},)", duration * 1000);
-  if (ttft >= 0) fmt::format_to(out, R"("ttft_ms":{:.3f},)", ttft * 1000);
-  else line += R"("ttft_ms":null,)";
-  fmt::format_to(out, R"("attempts":{},"error":)", ctx.attempts);
+  line += R"("latency_ms":)";
+  core::append_fixed(line, duration * 1000, 3);
+  if (ttft >= 0) {
+    line += R"(,"ttft_ms":)";
+    core::append_fixed(line, ttft * 1000, 3);
+    line += R"(,"attempts":)";
+  } else {
+    line += R"(,"ttft_ms":null,"attempts":)";
+  }
+  core::append_int(line, ctx.attempts);
+  line += R"(,"error":)";
   str_or_null(line, ctx.error, !ctx.error.empty());
   line += R"(,"guardrails":)";
   line += guard_hits.empty() ? std::string_view("[]") : std::string_view(guard_hits);
@@ -150,7 +149,9 @@ std::string& access_line(const RequestContext& ctx, std::string_view provider, d
     append_json_string(line, ctx.mcp_subject);
     line += R"(,"client":)";
     append_json_string(line, ctx.mcp_client);
-    fmt::format_to(out, R"(,"request_bytes":{}}})", ctx.ex.body().size());
+    line += R"(,"request_bytes":)";
+    core::append_int(line, static_cast<int64_t>(ctx.ex.body().size()));
+    line += '}';
   }
   line += '}';
   return line;

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <random>
+#include <string>
+
 #include <boost/json/parse.hpp>
 
 #include "core/json_scan.h"
@@ -31,6 +35,66 @@ TEST(JsonScan, FindsTopLevelMembersOnly) {
   EXPECT_EQ(s.substr(m[1].value_begin, m[1].value_end - m[1].value_begin), R"("x\"y")");
   EXPECT_EQ(s.substr(m[2].value_begin, m[2].value_end - m[2].value_begin), R"([1,{"b":"]"}])");
   EXPECT_EQ(s.substr(m[3].value_begin, m[3].value_end - m[3].value_begin), "true");
+}
+
+// Values long enough for the 16-byte steps of the structural search, with brackets and
+// escaped quotes inside strings at every offset: each member's text parses to the value the
+// whole document's parse gives for its key.
+TEST(JsonScan, LongNestedValuesMatchAFullParse) {
+  std::mt19937 rng(18);
+  const std::string pieces[] = {"ab", "{", "}", "[", "]", "\\\"", "\\\\", "x y", "\\n", "é"};
+  auto text = [&] {
+    std::string t;
+    for (int n = static_cast<int>(rng() % 40); n > 0; --n) t += pieces[rng() % std::size(pieces)];
+    return t;
+  };
+  std::function<std::string(int)> value = [&](int depth) -> std::string {
+    switch (depth > 3 ? rng() % 3 : rng() % 5) {
+      case 0: return "\"" + text() + "\"";
+      case 1: return std::to_string(rng() % 100000);
+      case 2: return "null";
+      case 3: {
+        std::string a = "[";
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n) a += value(depth + 1) + (n > 1 ? ", " : "");
+        return a + "]";
+      }
+      default: {
+        std::string o = "{";
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n)
+          o += "\"k" + std::to_string(n) + "\" : " + value(depth + 1) + (n > 1 ? "," : "");
+        return o + "}";
+      }
+    }
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::string doc = "{";
+    const int members = 1 + static_cast<int>(rng() % 5);
+    for (int k = 0; k < members; ++k) doc += (k ? ",\"m" : "\"m") + std::to_string(k) + "\":" + value(0);
+    doc += "}";
+    auto whole = json::parse(doc);
+    std::vector<core::JsonMember> m;
+    ASSERT_TRUE(core::scan_object_members(doc, m)) << doc;
+    ASSERT_EQ(m.size(), static_cast<size_t>(members)) << doc;
+    for (const auto& x : m)
+      ASSERT_EQ(json::parse(doc.substr(x.value_begin, x.value_end - x.value_begin)), whole.at(x.key)) << doc;
+    // Cut short, the document is not an object the scan accepts.
+    EXPECT_FALSE(core::scan_object_members(std::string_view(doc).substr(0, doc.size() - 1), m)) << doc;
+  }
+}
+
+// Escapes at every offset of strings up to 40 bytes, and escaped backslashes before a closing quote.
+TEST(JsonScan, EscapesAroundTheShortStringLoopsEnd) {
+  for (int len = 0; len < 40; ++len)
+    for (int at = 0; at <= len; ++at)
+      for (std::string_view esc : {"\\\"", "\\\\", "\\n"}) {
+        std::string text(static_cast<size_t>(len), 'a');
+        text.insert(static_cast<size_t>(at), esc);
+        const std::string doc = "{\"k\":\"" + text + "\",\"n\":1}";
+        std::vector<core::JsonMember> m;
+        ASSERT_TRUE(core::scan_object_members(doc, m)) << doc;
+        ASSERT_EQ(m.size(), 2u) << doc;
+        EXPECT_EQ(json::parse(doc.substr(m[0].value_begin, m[0].value_end - m[0].value_begin)), json::parse(doc).at("k"));
+      }
 }
 
 TEST(JsonScan, RejectsMalformed) {

@@ -27,7 +27,7 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
   json::parse_options opt;
   opt.max_depth = 64;
   boost::system::error_code ec;
-  doc = json::parse(body, ec, {}, opt);
+  core::parse_request_document(body, doc, ec, opt);
   if (ec) return invalid(fmt::format("The request body is not valid JSON: {}.", ec.message()));
   auto* obj = doc.if_object();
   if (!obj) return invalid("The request body must be a JSON object.");
@@ -75,7 +75,8 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
 }
 
 std::string splice_request(std::string_view body, const json::value& doc, std::string_view upstream_model) {
-  std::vector<core::JsonMember> members;
+  core::ScratchMembers scanned;
+  auto& members = *scanned;
   if (core::scan_object_members(body, members)) {
     if (const auto* model = core::find_member(members, "model")) {
       std::string out;

@@ -58,7 +58,7 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
   json::parse_options opt;
   opt.max_depth = 64;
   boost::system::error_code ec;
-  doc = json::parse(body, ec, {}, opt);
+  core::parse_request_document(body, doc, ec, opt);
   if (ec) {
     return invalid(fmt::format("We could not parse the JSON body of your request: {}. The body "
                                "must be a JSON object.",
@@ -122,19 +122,22 @@ std::optional<GatewayError> read_request(std::string_view body, Endpoint endpoin
 
 std::string splice_request(std::string_view body, const json::value& doc,
                            std::string_view upstream_model, bool ask_for_usage) {
-  std::vector<core::JsonMember> members;
+  core::ScratchMembers scanned;
+  auto& members = *scanned;
   const core::JsonMember* model = nullptr;
   if (core::scan_object_members(body, members)) model = core::find_member(members, "model");
 
   if (model) {
     std::vector<Edit> edits;
+    edits.reserve(2);
     edits.push_back({model->value_begin, model->value_end, core::json_quote(upstream_model)});
     bool ok = true;
     if (ask_for_usage) {
       const auto* so = core::find_member(members, "stream_options");
       std::string_view so_val =
           so ? body.substr(so->value_begin, so->value_end - so->value_begin) : std::string_view{};
-      std::vector<core::JsonMember> inner;
+      core::ScratchMembers scanned_inner;
+      auto& inner = *scanned_inner;
       if (!so || so_val == "null") {
         if (so) {
           edits.push_back({so->value_begin, so->value_end, R"({"include_usage":true})"});
@@ -223,7 +226,8 @@ bool plain_members(std::string_view text, std::vector<core::JsonMember>& out) {
 
 // read_usage over the scanner's offsets: the same fields, without a DOM for a dozen numbers.
 bool read_usage_scanned(std::string_view u, core::Usage& out) {
-  std::vector<core::JsonMember> m;
+  core::ScratchMembers scanned;
+  auto& m = *scanned;
   if (!plain_members(u, m)) return false;
   auto raw = [](std::string_view text, const core::JsonMember& x) {
     return text.substr(x.value_begin, x.value_end - x.value_begin);
@@ -234,7 +238,9 @@ bool read_usage_scanned(std::string_view u, core::Usage& out) {
     return 0;
   };
   // The details objects, checked before anything is written so a fallback starts clean.
-  std::vector<core::JsonMember> details[4];
+  core::ScratchMembers scanned_details[4];
+  std::vector<core::JsonMember>* details[4] = {&*scanned_details[0], &*scanned_details[1], &*scanned_details[2],
+                                               &*scanned_details[3]};
   static constexpr std::string_view kDetails[4] = {"prompt_tokens_details", "completion_tokens_details",
                                                     "input_tokens_details", "output_tokens_details"};
   bool present[4] = {};
@@ -243,7 +249,7 @@ bool read_usage_scanned(std::string_view u, core::Usage& out) {
       if (x.key != kDetails[d]) continue;
       std::string_view v = raw(u, x);
       if (v.empty() || v[0] != '{') break;  // not an object: ignored, as read_usage does
-      if (!plain_members(v, details[d])) return false;
+      if (!plain_members(v, *details[d])) return false;
       present[d] = true;
     }
   }
@@ -257,8 +263,8 @@ bool read_usage_scanned(std::string_view u, core::Usage& out) {
     std::string_view v;
     for (const auto& x : m)
       if (x.key == kDetails[d]) v = raw(u, x);
-    if (d % 2 == 0) out.cached_input_tokens = field(v, details[d], "cached_tokens");
-    else out.reasoning_tokens = field(v, details[d], "reasoning_tokens");
+    if (d % 2 == 0) out.cached_input_tokens = field(v, *details[d], "cached_tokens");
+    else out.reasoning_tokens = field(v, *details[d], "reasoning_tokens");
   }
   return true;
 }
@@ -268,7 +274,8 @@ bool read_usage_scanned(std::string_view u, core::Usage& out) {
 void read_usage_from_body(std::string_view body, core::Usage& out) {
   // Only the usage object is read: the scanner finds it, and its numbers, for a fraction of a
   // full parse.
-  thread_local std::vector<core::JsonMember> members;
+  core::ScratchMembers scanned;
+  auto& members = *scanned;
   if (!core::scan_object_members(body, members)) return;
   const auto* usage = core::find_member(members, "usage");
   if (!usage) return;
@@ -289,7 +296,8 @@ StreamTap::Action StreamTap::on_event(const http::SseEvent& ev, std::string& out
   // Most chunks carry no usage: a substring test keeps them off the JSON parser.
   if (data.find("\"usage\"") == std::string_view::npos) return Action::forward;
 
-  std::vector<core::JsonMember> members;
+  core::ScratchMembers scanned;
+  auto& members = *scanned;
   if (!core::scan_object_members(data, members)) return Action::forward;
   const auto* usage = core::find_member(members, "usage");
   if (!usage) return Action::forward;
