@@ -56,7 +56,7 @@ declare -A SOURCES=(
     src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc src/cache/policy_config.cc
     src/core/resources.cc src/core/snapshot.cc src/core/secret_scrub.cc src/core/target_stats.cc
     src/store/keys.cc src/mcp/config.cc src/mcp/names.cc"
-  [http_request]="src/gateway/accept.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+  [http_request]="src/gateway/accept.cc src/core/decimal.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
     src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
