@@ -289,7 +289,9 @@ StreamTap::Action StreamTap::on_event(const http::SseEvent& ev, std::string& out
   // Most chunks carry no usage: a substring test keeps them off the JSON parser.
   if (data.find("\"usage\"") == std::string_view::npos) return Action::forward;
 
-  std::vector<core::JsonMember> members;
+  // The worker's list, not one per event (issue 18: an allocation per chunk, as every chunk
+  // of a stream the gateway asked usage for carries "usage":null). Nothing here waits.
+  thread_local std::vector<core::JsonMember> members;
   if (!core::scan_object_members(data, members)) return Action::forward;
   const auto* usage = core::find_member(members, "usage");
   if (!usage) return Action::forward;
@@ -311,7 +313,10 @@ StreamTap::Action StreamTap::on_event(const http::SseEvent& ev, std::string& out
       if (empty) return Action::drop;
     }
   }
-  out = http::sse_data(core::remove_member(data, members, *usage));
+  // "data: " + the object without its usage member + "\n\n", in one append each (was two
+  // strings per chunk: the object, then its SSE framing).
+  const auto [cut_begin, cut_end] = core::member_cut(members, *usage);
+  out.append("data: ").append(data.substr(0, cut_begin)).append(data.substr(cut_end)).append("\n\n");
   return Action::replace;
 }
 
