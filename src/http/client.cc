@@ -142,6 +142,20 @@ struct IdleWatch;
 struct IdleList {
   IdleWatch* first = nullptr;
   bool sweeping = false;
+  unsigned arms = 0;
+};
+
+// Held by the sweep's pending wait: a wait destroyed without running (its io_context gone while
+// the thread lives on) lets the next watch arm a sweep again; one that re-armed does not.
+struct SweepArm {
+  std::shared_ptr<IdleList> list;
+  unsigned arm = 0;
+  explicit SweepArm(std::shared_ptr<IdleList> l) : list(std::move(l)), arm(++list->arms) { list->sweeping = true; }
+  SweepArm(SweepArm&&) noexcept = default;
+  SweepArm& operator=(SweepArm&&) = delete;
+  ~SweepArm() {
+    if (list && list->arms == arm) list->sweeping = false;
+  }
 };
 
 // A deadline is checked to within an eighth of its timeout, at most a second late.
@@ -177,14 +191,13 @@ struct IdleWatch {
 };
 
 void arm_sweep(const std::shared_ptr<IdleList>& list, const net::any_io_executor& ex, Clock::duration period) {
-  list->sweeping = true;
   auto timer = std::make_shared<net::steady_timer>(ex, period);
-  timer->async_wait([list, timer](beast::error_code ec) {
-    list->sweeping = false;
+  timer->async_wait([armed = SweepArm(list), timer](beast::error_code ec) {
+    const auto& swept = armed.list;
     if (ec) return;
     const auto now = Clock::now();
     Clock::duration shortest = std::chrono::hours(1);
-    for (IdleWatch* w = list->first; w;) {
+    for (IdleWatch* w = swept->first; w;) {
       IdleWatch* next = w->next;
       if (w->deadline <= now) {
         w->expired = true;
@@ -195,7 +208,7 @@ void arm_sweep(const std::shared_ptr<IdleList>& list, const net::any_io_executor
       }
       w = next;
     }
-    if (list->first) arm_sweep(list, timer->get_executor(), sweep_period(shortest));
+    if (swept->first) arm_sweep(swept, timer->get_executor(), sweep_period(shortest));
   });
 }
 
