@@ -136,8 +136,7 @@ const JsonMember* find_member(const std::vector<JsonMember>& members, std::strin
   return found;
 }
 
-std::string remove_member(std::string_view json, const std::vector<JsonMember>& members,
-                          const JsonMember& m) {
+std::pair<size_t, size_t> member_cut(const std::vector<JsonMember>& members, const JsonMember& m) {
   size_t idx = static_cast<size_t>(&m - members.data());
   size_t cut_begin, cut_end;
   if (idx + 1 < members.size()) {
@@ -152,6 +151,12 @@ std::string remove_member(std::string_view json, const std::vector<JsonMember>& 
     cut_begin = m.begin;
     cut_end = m.value_end;
   }
+  return {cut_begin, cut_end};
+}
+
+std::string remove_member(std::string_view json, const std::vector<JsonMember>& members,
+                          const JsonMember& m) {
+  const auto [cut_begin, cut_end] = member_cut(members, m);
   std::string out;
   out.reserve(json.size());
   out.append(json.substr(0, cut_begin)).append(json.substr(cut_end));

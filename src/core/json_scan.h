@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/parse_options.hpp>
@@ -50,6 +51,8 @@ bool scan_object_members(std::string_view json, std::vector<JsonMember>& out);
 const JsonMember* find_member(const std::vector<JsonMember>& members, std::string_view key);
 
 // `json` with member `m` (and the comma that separates it from a neighbour) removed.
+// The bytes remove_member cuts: [first, second) of the object's text.
+std::pair<size_t, size_t> member_cut(const std::vector<JsonMember>& members, const JsonMember& m);
 std::string remove_member(std::string_view json, const std::vector<JsonMember>& members,
                           const JsonMember& m);
 

@@ -26,11 +26,8 @@ class OpenAIPassthrough final : public StreamRelay {
  public:
   explicit OpenAIPassthrough(bool strip_usage) : tap_(strip_usage) {}
   void on_event(const http::SseEvent& ev, std::string& out) override {
-    switch (tap_.on_event(ev, replacement_)) {
-      case dialects::openai::StreamTap::Action::forward: out.append(ev.raw); break;
-      case dialects::openai::StreamTap::Action::replace: out.append(replacement_); break;
-      case dialects::openai::StreamTap::Action::drop: break;
-    }
+    // A replacement is appended to `out` by the tap itself.
+    if (tap_.on_event(ev, out) == dialects::openai::StreamTap::Action::forward) out.append(ev.raw);
   }
   void on_end(std::string&) override {}
   core::Usage usage() const override { return tap_.usage(); }
@@ -40,7 +37,6 @@ class OpenAIPassthrough final : public StreamRelay {
 
  private:
   dialects::openai::StreamTap tap_;
-  std::string replacement_;
 };
 
 // A translating provider (Anthropic, Gemini) to an OpenAI caller: decoded chunks are framed
@@ -87,17 +83,12 @@ class OpenAICallerRelay final : public StreamRelay {
       http::SseEvent ev;
       ev.data = std::move(c);
       ev.has_data = true;
-      switch (tap_.on_event(ev, replacement_)) {
-        case dialects::openai::StreamTap::Action::forward: out.append(http::sse_data(ev.data)); break;
-        case dialects::openai::StreamTap::Action::replace: out.append(replacement_); break;
-        case dialects::openai::StreamTap::Action::drop: break;
-      }
+      if (tap_.on_event(ev, out) == dialects::openai::StreamTap::Action::forward) out.append(http::sse_data(ev.data));
     }
   }
   std::unique_ptr<dialects::ChatStreamDecoder> decoder_;
   dialects::openai::StreamTap tap_;
   std::vector<std::string> chunks_;
-  std::string replacement_;
   bool reported_ = false;
 };
 

@@ -15,8 +15,10 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <unordered_map>
@@ -128,6 +130,103 @@ Pool& thread_pool() {
   return pool;
 }
 
+// A body read's idle deadline (issue 18, CPU per relayed chunk): a stream's read stores its
+// deadline and sits in its worker's list while it waits; one timer per worker walks the list
+// every sweep period and closes the connection of a read past its deadline, which then fails
+// as Beast's own timeout did (the read aborted, reported as the idle timeout). Beast's timer
+// was armed and cancelled on every read, its cancelled wait run as a handler each time.
+// The list is shared with the sweep's pending wait and with every watch on it, so a watch
+// destroyed with its coroutine on another thread (an io_context torn down at exit) unlinks
+// from memory that is still there.
+struct IdleWatch;
+struct IdleList {
+  IdleWatch* first = nullptr;
+  bool sweeping = false;
+  unsigned arms = 0;
+};
+
+// Held by the sweep's pending wait: a wait destroyed without running (its io_context gone while
+// the thread lives on) lets the next watch arm a sweep again; one that re-armed does not.
+struct SweepArm {
+  std::shared_ptr<IdleList> list;
+  unsigned arm = 0;
+  explicit SweepArm(std::shared_ptr<IdleList> l) : list(std::move(l)), arm(++list->arms) { list->sweeping = true; }
+  SweepArm(SweepArm&&) noexcept = default;
+  SweepArm& operator=(SweepArm&&) = delete;
+  ~SweepArm() {
+    if (list && list->arms == arm) list->sweeping = false;
+  }
+};
+
+// A deadline is checked to within an eighth of its timeout, at most a second late.
+Clock::duration sweep_period(Clock::duration idle) {
+  return std::clamp<Clock::duration>(idle / 8, std::chrono::milliseconds(10), std::chrono::seconds(1));
+}
+
+struct IdleWatch {
+  std::shared_ptr<IdleList> list;
+  IdleWatch* prev = nullptr;
+  IdleWatch* next = nullptr;
+  Connection* conn = nullptr;
+  Clock::time_point deadline;
+  Clock::duration idle{};
+  bool linked = false;
+  // Sticky: a read that completed as the sweep closed its connection fails on the next read,
+  // which is still the idle timeout's doing.
+  bool expired = false;
+
+  IdleWatch() = default;
+  IdleWatch(const IdleWatch&) = delete;
+  IdleWatch& operator=(const IdleWatch&) = delete;
+  ~IdleWatch() { unlink(); }
+
+  void watch(Connection* c, Clock::duration timeout, const net::any_io_executor& ex);
+  void unlink() {
+    if (!linked) return;
+    (prev ? prev->next : list->first) = next;
+    if (next) next->prev = prev;
+    prev = next = nullptr;
+    linked = false;
+  }
+};
+
+void arm_sweep(const std::shared_ptr<IdleList>& list, const net::any_io_executor& ex, Clock::duration period) {
+  auto timer = std::make_shared<net::steady_timer>(ex, period);
+  timer->async_wait([armed = SweepArm(list), timer](beast::error_code ec) {
+    const auto& swept = armed.list;
+    if (ec) return;
+    const auto now = Clock::now();
+    Clock::duration shortest = std::chrono::hours(1);
+    for (IdleWatch* w = swept->first; w;) {
+      IdleWatch* next = w->next;
+      if (w->deadline <= now) {
+        w->expired = true;
+        w->unlink();
+        w->conn->close();  // the pending read completes, aborted, on the event loop's next round
+      } else {
+        shortest = std::min(shortest, w->idle);
+      }
+      w = next;
+    }
+    if (swept->first) arm_sweep(swept, timer->get_executor(), sweep_period(shortest));
+  });
+}
+
+void IdleWatch::watch(Connection* c, Clock::duration timeout, const net::any_io_executor& ex) {
+  if (!list) {
+    thread_local auto mine = std::make_shared<IdleList>();
+    list = mine;
+  }
+  conn = c;
+  idle = timeout;
+  deadline = Clock::now() + timeout;
+  next = list->first;
+  if (next) next->prev = this;
+  list->first = this;
+  linked = true;
+  if (!list->sweeping) arm_sweep(list, ex, sweep_period(timeout));
+}
+
 ssl::context& tls_context(bool verify) {
   thread_local std::optional<ssl::context> verifying, trusting;
   auto& slot = verify ? verifying : trusting;
@@ -217,6 +316,7 @@ struct UpstreamCall::Impl {
   core::Timeouts timeouts;
   bool cancelled = false;
   bool body_done = false;
+  IdleWatch idle_watch;  // last: unlinked before the connection goes
   std::string media_type;
   net::awaitable<UpstreamFailure> connect(const core::UpstreamEndpoint& ep, bool verify,
                                           const std::string& key) {
@@ -312,10 +412,12 @@ struct UpstreamCall::Impl {
       if (ec && ec != bhttp::error::need_more) co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
       if (used > 0) co_return UpstreamFailure::none;
     }
-    conn->lowest().expires_after(timeouts.idle);
+    idle_watch.watch(conn.get(), timeouts.idle, s.get_executor());
     auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
+    idle_watch.unlink();
     body_done = parser->is_done();
     if (!ec || (ec == bhttp::error::end_of_stream && body_done)) co_return UpstreamFailure::none;
+    if (idle_watch.expired && !cancelled) co_return UpstreamFailure::idle_timeout;
     co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
   }
   // Not a coroutine: a waiting stream holds one frame less.
@@ -386,6 +488,8 @@ net::awaitable<UpstreamFailure> UpstreamCall::send(const core::UpstreamEndpoint&
   while (!mt.empty() && mt.back() == ' ') mt.pop_back();
   d.media_type = std::move(mt);
   d.body_done = d.parser->is_done();
+  // The body's reads are timed by the worker's idle sweep (IdleWatch), not by Beast's timer.
+  d.conn->lowest().expires_never();
   co_return UpstreamFailure::none;
 }
 

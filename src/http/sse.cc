@@ -1,5 +1,7 @@
 #include "http/sse.h"
 
+#include <cstring>
+
 namespace tollgate::http {
 
 void SseReader::feed(std::string_view bytes) {
@@ -15,9 +17,17 @@ void SseReader::feed(std::string_view bytes) {
 
 bool SseReader::next(SseEvent& ev) {
   while (line_start_ < buf_.size()) {
-    // Find the end of the line: "\n", "\r\n" or a lone "\r".
-    size_t eol = buf_.find_first_of("\r\n", line_start_);
-    if (eol == std::string::npos) return false;
+    // Find the end of the line: "\n", "\r\n" or a lone "\r". Two memchr passes, not
+    // find_first_of, which calls memchr on the set once per byte of the line (issue 18: a
+    // quarter of a stream's instructions per chunk).
+    const char* start = buf_.data() + line_start_;
+    const char* end = buf_.data() + buf_.size();
+    const auto* lf = static_cast<const char*>(std::memchr(start, '\n', static_cast<size_t>(end - start)));
+    const char* before = lf ? lf : end;
+    const auto* cr = static_cast<const char*>(std::memchr(start, '\r', static_cast<size_t>(before - start)));
+    const char* found = cr ? cr : lf;
+    if (!found) return false;
+    size_t eol = static_cast<size_t>(found - buf_.data());
     size_t next_line = eol + 1;
     if (buf_[eol] == '\r') {
       if (eol + 1 == buf_.size()) return false;  // may be the first half of "\r\n"

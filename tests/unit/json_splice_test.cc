@@ -226,6 +226,35 @@ TEST(StreamTap, ForwardsUsageTheCallerAskedFor) {
   EXPECT_EQ(tap.usage().output_tokens, 4);
 }
 
+// The "usage":null tail is stripped without a member scan; anything else takes the scan, so
+// both give the same bytes (issue 18).
+TEST(StreamTap, UsageNullTailAndTheScannedPathAgree) {
+  using A = tollgate::dialects::openai::StreamTap::Action;
+  auto run = [](bool strip, std::string data, std::string& out) {
+    tollgate::dialects::openai::StreamTap tap(strip);
+    tollgate::http::SseEvent ev;
+    ev.data = std::move(data);
+    ev.has_data = true;
+    return tap.on_event(ev, out);
+  };
+  std::string out = "before|";
+  EXPECT_EQ(run(true, R"({"id":"c","choices":[{"delta":{"content":"a\"usage\""}}],"usage":null})", out), A::replace);
+  EXPECT_EQ(out, "before|data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"a\\\"usage\\\"\"}}]}\n\n");
+  out.clear();
+  EXPECT_EQ(run(false, R"({"id":"c","choices":[],"usage":null})", out), A::forward);
+  EXPECT_EQ(out, "");
+  // Spaced, nested, first or duplicated: the scan decides.
+  EXPECT_EQ(run(true, R"({"id":"c", "usage": null})", out), A::replace);
+  EXPECT_EQ(out, "data: {\"id\":\"c\"}\n\n");
+  out.clear();
+  EXPECT_EQ(run(true, R"({"usage":null,"id":"c"})", out), A::replace);
+  EXPECT_EQ(out, "data: {\"id\":\"c\"}\n\n");
+  out.clear();
+  EXPECT_EQ(run(true, R"({"id":"c","x":{"usage":null}})", out), A::forward);
+  EXPECT_EQ(run(true, R"({"usage":null,"id":"c","usage":null})", out), A::forward);
+  EXPECT_EQ(out, "");
+}
+
 TEST(UpstreamErrorBody, AlwaysOpenAiShaped) {
   auto html = dialects::openai::upstream_error_body(502, "<html>Bad gateway</html>", "text/html");
   auto v = json::parse(html);

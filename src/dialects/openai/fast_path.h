@@ -47,7 +47,7 @@ class StreamTap {
   explicit StreamTap(bool strip_usage) : strip_usage_(strip_usage) {}
 
   enum class Action { forward, replace, drop };
-  // Decides what to do with `ev`; for Action::replace the new event text is in `out`.
+  // Decides what to do with `ev`; for Action::replace the new event text is appended to `out`.
   Action on_event(const http::SseEvent& ev, std::string& out);
 
   const core::Usage& usage() const { return usage_; }
