@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "limits/rate_limiter.h"
+#include "loopback.h"
 
 namespace tollgate::limits {
 namespace {
@@ -38,17 +39,6 @@ std::string find_redis_server() {
   return "";
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Polls `ok` until it holds or `limit` passes.
 bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds limit = 3s) {
@@ -63,7 +53,7 @@ bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds limit
 // One redis-server child: no persistence, loopback only, dies with the test process.
 class RedisServer {
  public:
-  explicit RedisServer(std::string binary) : binary_(std::move(binary)), port_(free_port()) {}
+  explicit RedisServer(std::string binary) : binary_(std::move(binary)), port_(test_support::free_loopback_port()) {}
   ~RedisServer() { stop(); }
 
   bool start() {

@@ -3,6 +3,7 @@
 // stores — SQLite, and a real PostgreSQL server started here on loopback — round-tripping
 // rows, answering the Admin UI's aggregates and request log, and purging past retention.
 #include "obs/usage_sink.h"
+#include "loopback.h"
 #include "temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -509,21 +510,6 @@ std::string find_pg_bin() {
   return found.back().string();
 }
 
-int free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
 // initdb + pg_ctl in a temporary directory, on a free loopback port. PostgreSQL refuses to
 // run as root, so as root the server runs as the `postgres` account the package creates.
 class PostgresServer {
@@ -555,7 +541,7 @@ class PostgresServer {
       why = "chown failed";
       return false;
     }
-    port_ = free_loopback_port();
+    port_ = test_support::free_loopback_port();
     std::string data = (dir_ / "data").string();
     std::string log = (dir_ / "server.log").string();
     if (!run(fmt::format("{}{}/initdb -D {} -U tollgate --auth=trust -E UTF8 --no-sync > {}/initdb.log 2>&1", as_,

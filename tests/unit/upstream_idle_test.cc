@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "http/post_and_wait.h"
+#include "loopback.h"
 
 namespace {
 
@@ -25,13 +26,7 @@ class StallingServer {
  public:
   explicit StallingServer(bool finish = false) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    port_ = tollgate::test_support::bind_loopback(fd_);
     ::listen(fd_, 4);
     thread_ = std::thread([this, finish] {
       int c = ::accept(fd_, nullptr, nullptr);
