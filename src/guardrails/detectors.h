@@ -27,13 +27,13 @@ std::span<const PiiPattern> pii_patterns();
 bool known_pii_entity(std::string_view entity);
 
 // Bit i set: pii_patterns()[i] may match somewhere in `text`; clear: it cannot. One cheap pass
-// over the bytes that every match must hold (a digit, '@', '+', ':', '=', '_', '-', '.', 'A'),
+// over the bytes that every match must hold (a digit, '@', '+', ':', '=', '_', '-', 'J', 'A'),
 // checking what the pattern needs around them: most prompts are ruled out for every pattern
 // without the set reading them (a 2 KB prompt: ~38k instructions in RE2's DFA). A superset by
 // construction: keep it beside the patterns, and change both together (the unit test and the
 // guardrails fuzzer check every pattern's matches against it).
 uint32_t pii_candidates(std::string_view text);
-// The same without AVX2 (what pii_candidates runs on a CPU without it): for tests.
+// The same a byte at a time (what pii_candidates runs on a CPU without AVX2): for tests.
 uint32_t pii_candidates_portable(std::string_view text);
 
 // Scored prompt-injection rules. A text's score is 1 - prod(1 - w) over the distinct rules

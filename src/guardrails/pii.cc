@@ -8,9 +8,6 @@
 #include <cctype>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -313,71 +310,44 @@ static_assert(same(kPii[kEmail].id, "email") && same(kPii[kPhoneNanp].id, "phone
 
 constexpr uint32_t bit(Pattern p) { return uint32_t{1} << p; }
 
-// The bytes every match of some pattern holds (see pii_candidates), and a few neighbours that
-// make the test cheaper ('/', '>', '?': PrePass::at passes over them).
-bool is_trigger(unsigned char c) {
-  return (c >= '-' && c <= ':') || c == '+' || c == '=' || c == '_' || c == '@' || c == 'A' || c == '>' ||
-         c == '?';
-}
 bool is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
 bool is_hex(unsigned char c) { return is_digit(static_cast<char>(c)) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); }
-
-// Bit k set: p[k] is a trigger ('-' to ':', '=' to 'A', '+', '_'). Prose is mostly letters and
-// spaces, so most blocks of 16 have none and cost a dozen instructions.
-uint32_t trigger_mask16(const unsigned char* p) {
-#if defined(__SSE2__)
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  auto in = [&](unsigned char lo, unsigned char hi) {  // lo <= b <= hi, unsigned
-    __m128i d = _mm_sub_epi8(b, _mm_set1_epi8(static_cast<char>(lo)));
-    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(static_cast<char>(hi - lo))), d);
-  };
-  __m128i m = _mm_or_si128(in('-', ':'), in('=', 'A'));
-  m = _mm_or_si128(m, _mm_cmpeq_epi8(b, _mm_set1_epi8('+')));
-  m = _mm_or_si128(m, _mm_cmpeq_epi8(b, _mm_set1_epi8('_')));
-  return static_cast<uint32_t>(_mm_movemask_epi8(m));
-#else
-  uint32_t m = 0;
-  for (int k = 0; k < 16; ++k)
-    if (is_trigger(p[k])) m |= uint32_t{1} << k;
-  return m;
-#endif
+bool is_other_trigger(unsigned char c) {
+  return c == '+' || c == '-' || c == ':' || c == '=' || c == '@' || c == 'A' || c == 'J' || c == '_';
 }
 
-#if defined(__x86_64__)
-#define TOLLGATE_PREPASS_AVX2 1
-// The same 32 bytes at a time, where the CPU has AVX2 (chosen at run time: the build targets
-// plain x86-64). Ranges by a signed compare after a shift: lo <= b <= hi. A '.' counts only
-// before an 'e' (".eyJ": what PrePass::at checks it for; a digit's look-back reads dots
-// itself), or at the block's end, where the next byte is not in view: prose ends its sentences
-// with them.
-__attribute__((target("avx2"))) inline uint32_t trigger_mask32(const unsigned char* p) {
-  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  const auto dots = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('.'))));
-  const auto es = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('e'))));
-  const uint32_t quiet_dots = dots & ~((es >> 1) | 0x80000000u);
-  constexpr char kLo1 = '-', kHi1 = ':', kLo2 = '=', kHi2 = 'A';
-  const __m256i r1 = _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(-128 + (kHi1 - kLo1) + 1)),
-                                       _mm256_add_epi8(b, _mm256_set1_epi8(static_cast<char>(-128 - kLo1))));
-  const __m256i r2 = _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(-128 + (kHi2 - kLo2) + 1)),
-                                       _mm256_add_epi8(b, _mm256_set1_epi8(static_cast<char>(-128 - kLo2))));
-  const __m256i m = _mm256_or_si256(_mm256_or_si256(r1, r2),
-                                    _mm256_or_si256(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('+')),
-                                                    _mm256_cmpeq_epi8(b, _mm256_set1_epi8('_'))));
-  return static_cast<uint32_t>(_mm256_movemask_epi8(m)) & ~quiet_dots;
-}
-#endif
+// One block of 64 bytes as masks, bit k for the byte at base + k (bytes past the text: zero).
+struct Masks {
+  uint64_t triggers = 0;  // digits and + - : = @ A J _: every match of a pattern holds one
+  uint64_t digits = 0;
+  uint64_t seps = 0;      // ' ' and '-' (a card's groups)
+  uint64_t dots = 0;      // '.' (an IPv4 address's)
+};
 
-// One pass of pii_candidates: the triggers in order, with what the digit patterns need carried
-// from one to the next.
+// One pass of pii_candidates, 64 bytes at a time. What it must find is in the patterns (kPii),
+// each reduced to bytes it always holds and what it needs around them:
+//   - the digit patterns from the masks: a run of 4 digits (NANP, SSN: both end in [0-9]{4}),
+//     13 digits chained by at most one ' ' or '-' (a card), two capitals then two digits (an
+//     IBAN), three dots between digit groups (an IPv4 address). Only a digit that continues a
+//     number (right after a digit, or after one ' ' or '-' after a digit) and a digit right
+//     after "d." are looked at, so the small numbers of prose ("version 4.2", "30%") cost no
+//     call (issue 18: a call per digit was most of the pass's cost on a 2 KB prompt).
+//   - the others one trigger at a time (other()).
+// It gives the bits of the pass before it (tests/unit/pii_prepass_reference.h), tested and fuzzed.
 struct PrePass {
   const unsigned char* p;
   size_t n;
   uint32_t may = 0;
-  int run = 0;    // consecutive digits up to this one
-  int chain = 0;  // digits joined by at most one ' ' or '-' (a card number)
-  int dots = 0;   // single dots between digit groups (an IPv4 address)
+  // The last digit that continued a number, and the run and chain it ended (a digit that starts
+  // one is 1 and 1: not kept).
+  size_t last_linked = SIZE_MAX;
+  int run = 0;    // consecutive digits
+  int chain = 0;  // digits joined by at most one ' ' or '-'
+  // The last digit right after "d.", and how many "d." joined only by digits end there.
+  size_t last_dotted = SIZE_MAX;
+  int dotted = 0;
 
   bool digit(size_t i) const { return i < n && is_digit(static_cast<char>(p[i])); }
   bool ends_with(size_t end, std::string_view s) const {  // text[end - |s|, end) == s
@@ -387,54 +357,87 @@ struct PrePass {
     return at + s.size() <= n && std::memcmp(p + at, s.data(), s.size()) == 0;
   }
 
-  void at(size_t i);
-  void bits(size_t base, uint32_t m) {  // the triggers of a block, lowest first
-    for (; m; m &= m - 1) at(base + static_cast<size_t>(__builtin_ctz(m)));
-  }
-  size_t blocks16(size_t i) {  // from i while 16 bytes remain; returns where it stopped
-    for (; i + 16 <= n; i += 16) bits(i, trigger_mask16(p + i));
-    return i;
-  }
-#if TOLLGATE_PREPASS_AVX2
-  __attribute__((target("avx2"))) size_t blocks32(size_t i) {
-    // Masks first, triggers after, a run of blocks at a time: a call to at() clobbers every
-    // vector register, and the loop's constants would be rebuilt for each block.
-    while (i + 32 <= n) {
-      uint32_t masks[32];
-      const size_t first = i;
-      size_t k = 0;
-      for (; k < std::size(masks) && i + 32 <= n; ++k, i += 32) masks[k] = trigger_mask32(p + i);
-      for (size_t j = 0; j < k; ++j) bits(first + 32 * j, masks[j]);
+  void other(size_t i);
+  void linked_digit(size_t i);
+  void dotted_digit(size_t i);
+  // The block at `base` (its bytes before base are read from the text); only the bits in
+  // `keep` (the last block overlaps the one before it).
+  [[gnu::always_inline]] inline void block(size_t base, const Masks& m, uint64_t keep);
+  // The whole text, masks from masks_of(64 bytes, Masks&) -> false when the block has no trigger.
+  template <class MasksOf>
+  [[gnu::always_inline]] inline void all(MasksOf masks_of) {
+    size_t i = 0;
+    Masks m;
+    for (; i + 64 <= n; i += 64)
+      if (masks_of(p + i, m)) block(i, m, ~uint64_t{0});
+    if (i == n) return;
+    if (n >= 64) {  // the last 64 bytes, without those already read
+      if (masks_of(p + n - 64, m)) block(n - 64, m, ~uint64_t{0} << (64 - (n - i)));
+      return;
     }
-    if (i < n && n >= 32) {  // the rest: the last 32 bytes, without those already read
-      const size_t shift = 32 - (n - i);
-      bits(i, trigger_mask32(p + n - 32) >> shift);
-      i = n;
-    }
-    return i;
-  }
-#endif
-  void tail(size_t i) {
-    for (; i < n; ++i)
-      if (is_trigger(p[i])) at(i);
+    unsigned char padded[64] = {};  // a short text: zeros are no trigger
+    std::memcpy(padded, p, n);
+    if (masks_of(padded, m)) block(0, m, ~uint64_t{0});
   }
 };
 
-void PrePass::at(size_t i) {
-  const unsigned char c = p[i];
-  if (is_digit(static_cast<char>(c))) {
-    const bool after_digit = i > 0 && is_digit(static_cast<char>(p[i - 1]));
-    run = after_digit ? run + 1 : 1;
-    if (run >= 4) may |= bit(kPhoneNanp) | bit(kSsn);  // both end in [0-9]{4}
-    if (after_digit || (i >= 2 && (p[i - 1] == ' ' || p[i - 1] == '-') && digit(i - 2))) ++chain;
-    else chain = 1;
-    if (chain >= 13) may |= bit(kCard);
-    if (!after_digit) dots = i >= 2 && p[i - 1] == '.' && digit(i - 2) ? dots + 1 : 0;
-    if (dots >= 3) may |= bit(kIpv4);
-    if (i >= 2 && is_upper(p[i - 2]) && is_upper(p[i - 1]) && digit(i + 1)) may |= bit(kIban);
-    return;
+// Inlined in the loop: a call per block with a trigger cost ~20 instructions of its own, and
+// most blocks of prose have one (a digit, a hyphen).
+void PrePass::block(size_t base, const Masks& m, uint64_t keep) {
+  for (uint64_t o = m.triggers & ~m.digits & keep; o; o &= o - 1) {
+    const size_t i = base + static_cast<size_t>(__builtin_ctzll(o));
+    // Prose's hyphens and capital Js, passed over here rather than in a call.
+    if (p[i] == '-' && !(i >= 2 && ((p[i - 1] == 'k' && p[i - 2] == 's') || (p[i - 1] == 't' && p[i - 2] == 'a'))) &&
+        !(i >= 4 && p[i - 4] == 'x') && !(i + 1 < n && p[i + 1] == '-'))
+      continue;
+    if (p[i] == 'J' && !(i >= 3 && p[i - 1] == 'y')) continue;
+    other(i);
   }
-  switch (c) {
+  if (!m.digits) return;
+  // Each mask shifted to the byte after: bit k says what byte base + k - 1 (or - 2) is.
+  uint64_t d1 = m.digits << 1, d2 = m.digits << 2, s1 = m.seps << 1, p1 = m.dots << 1;
+  if (base >= 1) {
+    const unsigned char c = p[base - 1];
+    d1 |= is_digit(static_cast<char>(c));
+    d2 |= uint64_t{is_digit(static_cast<char>(c))} << 1;
+    s1 |= c == ' ' || c == '-';
+    p1 |= c == '.';
+  }
+  if (base >= 2) d2 |= is_digit(static_cast<char>(p[base - 2]));
+  for (uint64_t l = m.digits & (d1 | (d2 & s1)) & keep; l; l &= l - 1)
+    linked_digit(base + static_cast<size_t>(__builtin_ctzll(l)));
+  for (uint64_t d = m.digits & p1 & d2 & keep; d; d &= d - 1)
+    dotted_digit(base + static_cast<size_t>(__builtin_ctzll(d)));
+}
+
+// A digit after a digit, or after one ' ' or '-' after a digit (i >= 1).
+void PrePass::linked_digit(size_t i) {
+  const bool after_digit = is_digit(static_cast<char>(p[i - 1]));
+  if (after_digit ? i - 1 == last_linked : i - 2 == last_linked) {
+    run = after_digit ? run + 1 : 1;
+    ++chain;
+  } else {  // the digit before starts the number: run 1, chain 1
+    run = after_digit ? 2 : 1;
+    chain = 2;
+  }
+  last_linked = i;
+  if (run >= 4) may |= bit(kPhoneNanp) | bit(kSsn);  // both end in [0-9]{4}
+  if (chain >= 13) may |= bit(kCard);
+  if (after_digit && i >= 3 && is_upper(p[i - 3]) && is_upper(p[i - 2])) may |= bit(kIban);  // [A-Z]{2}[0-9]{2}
+}
+
+// A digit right after "d." (i >= 2): the group before the dot starts at g; the dots chain on
+// when g is itself right after "d.", which is then the last one seen (only digits between).
+void PrePass::dotted_digit(size_t i) {
+  size_t g = i - 2;
+  while (g > 0 && is_digit(static_cast<char>(p[g - 1]))) --g;
+  dotted = g == last_dotted ? dotted + 1 : 1;
+  last_dotted = i;
+  if (dotted >= 3) may |= bit(kIpv4);
+}
+
+void PrePass::other(size_t i) {
+  switch (p[i]) {
     case '@': may |= bit(kEmail); break;
     case '+':
       if (i + 1 < n && p[i + 1] >= '1' && p[i + 1] <= '9') may |= bit(kPhoneIntl);
@@ -464,8 +467,8 @@ void PrePass::at(size_t i) {
       if (i >= 4 && p[i - 4] == 'x' && ends_with(i - 1, "xox")) may |= bit(kSlackToken);
       if (i + 1 < n && p[i + 1] == '-' && starts_with(i, "-----BEGIN ")) may |= bit(kPrivateKey);
       break;
-    case '.':
-      if (i + 1 < n && p[i + 1] == 'e' && starts_with(i + 1, "eyJ")) may |= bit(kJwt);
+    case 'J':  // ".eyJ": a JWT's second part
+      if (i >= 3 && p[i - 1] == 'y' && p[i - 2] == 'e' && p[i - 3] == '.') may |= bit(kJwt);
       break;
     case 'A': {
       if (i + 1 < n && p[i + 1] == 'I' && starts_with(i + 1, "Iza")) may |= bit(kGoogleKey);
@@ -474,10 +477,70 @@ void PrePass::at(size_t i) {
       if (j == i + 20) may |= bit(kAwsAccessKey);
       break;
     }
+    default: break;
   }
 }
 
-#if TOLLGATE_PREPASS_AVX2
+// A byte at a time: where the CPU has no AVX2.
+bool masks_portable(const unsigned char* q, Masks& m) {
+  m = {};
+  for (int k = 0; k < 64; ++k) {
+    const unsigned char c = q[k];
+    const uint64_t b = uint64_t{1} << k;
+    if (is_digit(static_cast<char>(c))) m.digits |= b;
+    if (is_digit(static_cast<char>(c)) || is_other_trigger(c)) m.triggers |= b;
+    if (c == ' ' || c == '-') m.seps |= b;
+    if (c == '.') m.dots |= b;
+  }
+  return m.triggers != 0;
+}
+
+#if defined(__x86_64__)
+#define TOLLGATE_PREPASS_AVX2 1
+// 32 bytes at a time where the CPU has AVX2 (chosen at run time: the build targets plain x86-64).
+// A byte's class is lo[its low nibble] & hi[its high nibble] (two table lookups): bit 7 for a
+// digit, another bit for each other trigger's high nibble; bytes >= 0x80 look up zero. A block
+// without a trigger (most of prose) costs the two lookups and a test per 32 bytes.
+__attribute__((target("avx2"))) inline uint64_t mask(__m256i lo32, __m256i hi32) {  // the high bits
+  return static_cast<uint32_t>(_mm256_movemask_epi8(lo32)) |
+         uint64_t{static_cast<uint32_t>(_mm256_movemask_epi8(hi32))} << 32;
+}
+
+__attribute__((target("avx2"))) inline bool masks_avx2(const unsigned char* q, Masks& m) {
+  //                                     0     1     2     3     4     5     6     7     8     9     A     B  C     D  E     F
+  const __m256i lo = _mm256_setr_epi8(
+      '\x84', '\x84', '\x80', '\x80', '\x80', '\x80', '\x80', '\x80', '\x80', '\x80', 0x06, 0x01, 0, 0x03, 0, 0x08,
+      '\x84', '\x84', '\x80', '\x80', '\x80', '\x80', '\x80', '\x80', '\x80', '\x80', 0x06, 0x01, 0, 0x03, 0, 0x08);
+  // 0x2_: + -   0x3_: digits (0x80), : =   0x4_: @ A J   0x5_: _
+  const __m256i hi = _mm256_setr_epi8(0, 0, 0x01, '\x82', 0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0, 0, 0x01, '\x82', 0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32));
+  const __m256i c0 = _mm256_and_si256(_mm256_shuffle_epi8(lo, b0),
+                                      _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(b0, 4), nibble)));
+  const __m256i c1 = _mm256_and_si256(_mm256_shuffle_epi8(lo, b1),
+                                      _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(b1, 4), nibble)));
+  const __m256i any = _mm256_or_si256(c0, c1);
+  if (_mm256_testz_si256(any, any)) return false;
+  const __m256i zero = _mm256_setzero_si256();
+  m.triggers = ~mask(_mm256_cmpeq_epi8(c0, zero), _mm256_cmpeq_epi8(c1, zero));
+  m.digits = mask(c0, c1);
+  if (m.digits) {
+    const __m256i space = _mm256_set1_epi8(' '), dash = _mm256_set1_epi8('-'), dot = _mm256_set1_epi8('.');
+    m.seps = mask(_mm256_or_si256(_mm256_cmpeq_epi8(b0, space), _mm256_cmpeq_epi8(b0, dash)),
+                  _mm256_or_si256(_mm256_cmpeq_epi8(b1, space), _mm256_cmpeq_epi8(b1, dash)));
+    m.dots = mask(_mm256_cmpeq_epi8(b0, dot), _mm256_cmpeq_epi8(b1, dot));
+  }
+  return true;
+}
+
+__attribute__((target("avx2"))) uint32_t candidates_avx2(std::string_view text) {
+  PrePass pass{reinterpret_cast<const unsigned char*>(text.data()), text.size()};
+  pass.all(masks_avx2);
+  return pass.may;
+}
+
 bool has_avx2() {
   __builtin_cpu_init();  // may run before the constructor that initialises what the next call reads
   return __builtin_cpu_supports("avx2");
@@ -489,17 +552,13 @@ const bool kHasAvx2 = has_avx2();
 
 uint32_t pii_candidates_portable(std::string_view text) {
   PrePass pass{reinterpret_cast<const unsigned char*>(text.data()), text.size()};
-  pass.tail(pass.blocks16(0));
+  pass.all(masks_portable);
   return pass.may;
 }
 
 uint32_t pii_candidates(std::string_view text) {
 #if TOLLGATE_PREPASS_AVX2
-  if (kHasAvx2) {
-    PrePass pass{reinterpret_cast<const unsigned char*>(text.data()), text.size()};
-    pass.tail(pass.blocks16(pass.blocks32(0)));
-    return pass.may;
-  }
+  if (kHasAvx2) return candidates_avx2(text);
 #endif
   return pii_candidates_portable(text);
 }

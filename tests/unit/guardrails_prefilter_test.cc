@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 
 #include "../guardrails/corpus.h"
+#include "pii_prepass_reference.h"
 #include "guardrails/detectors.h"
 #include "guardrails/guardrail.h"
 
@@ -67,27 +68,55 @@ TEST(GuardrailsPrefilter, NeverRulesOutARandomText) {
   }
 }
 
-TEST(GuardrailsPrefilter, TheAvx2PassAgreesWithThePortableOne) {
-  // pii_candidates reads 32 bytes at a time where the CPU has AVX2 (and its last block
-  // overlaps what it read already); the portable pass, 16 at a time. Same bits, every length.
+TEST(GuardrailsPrefilter, TheAvx2PassAgreesWithThePortableOneAndThePassBeforeThem) {
+  // pii_candidates reads 64 bytes at a time (AVX2 where the CPU has it, else a byte at a time;
+  // the last block overlaps what it read already, a short text is padded), and reads the digit
+  // patterns from masks; the pass before it took every trigger byte through a call, 16 bytes at
+  // a time (pii_prepass_reference.h). Same bits, every length, across block edges.
   const std::string alphabet = "0123456789     ..--__::@+=AAKIZSEGNBJaeksyghxoltpbiuwcrv\"'\n/()";
   std::mt19937 rng(1818);
   for (int i = 0; i < 20000; ++i) {
-    std::string text(rng() % 140, ' ');
-    for (auto& c : text) c = alphabet[rng() % alphabet.size()];
-    ASSERT_EQ(detail::pii_candidates(text), detail::pii_candidates_portable(text)) << text;
+    std::string text(rng() % 300, ' ');
+    const bool prose = i % 2;  // mostly letters: long runs of blocks without a trigger
+    for (auto& c : text)
+      c = prose && rng() % 4 ? static_cast<char>('a' + rng() % 26) : alphabet[rng() % alphabet.size()];
+    const uint32_t before = reference::pii_candidates(text);
+    ASSERT_EQ(detail::pii_candidates(text), before) << text;
+    ASSERT_EQ(detail::pii_candidates_portable(text), before) << text;
+  }
+  for (int i = 0; i < 2000; ++i) {  // any byte, and numbers: digits, spaces, dashes, dots
+    std::string text(rng() % 400, ' ');
+    for (auto& c : text) c = i % 2 ? static_cast<char>(rng() % 256) : "0123456789 .-AZ"[rng() % 15];
+    ASSERT_EQ(detail::pii_candidates(text), reference::pii_candidates(text));
+    ASSERT_EQ(detail::pii_candidates_portable(text), reference::pii_candidates(text));
   }
   for (const char* file : {"pii_positive.tsv", "pii_lookalike.tsv"})
     for (const auto& row : read_corpus(file))
       for (const auto& field : row)
-        for (size_t pad = 0; pad < 40; pad += 3) {
+        for (size_t pad = 0; pad < 80; pad += 3) {
           std::string text = std::string(pad, 'x') + field + std::string(pad % 7, '.');
-          ASSERT_EQ(detail::pii_candidates(text), detail::pii_candidates_portable(text)) << text;
+          ASSERT_EQ(detail::pii_candidates(text), reference::pii_candidates(text)) << text;
+          ASSERT_EQ(detail::pii_candidates_portable(text), reference::pii_candidates(text)) << text;
           // Every pattern that matches has its bit in the portable pass too.
           for (size_t k = 0; k < detail::pii_patterns().size(); ++k)
-            if (RE2::PartialMatch(text, RE2(detail::pii_patterns()[k].pattern)))
+            if (RE2::PartialMatch(text, *compiled_patterns()[k]))
               ASSERT_TRUE(detail::pii_candidates_portable(text) >> k & 1) << text;
         }
+}
+
+TEST(GuardrailsPrefilter, NumbersAcrossBlockEdges) {
+  // The digit patterns read the bytes before a block; each value put across every offset of
+  // the first two blocks' edge, in prose.
+  for (std::string value : {"4111 1111 1111 1111", "415-555-2671", "10.20.30.40", "DE89370400440532013000",
+                            "123-45-6789", "1.2.3", "12 34 56 78 90 12 3", "v4.2 and 3.1"}) {
+    for (size_t at = 40; at < 140; ++at) {
+      std::string text(at, 'a');
+      text += value;
+      text += " tail of the text, long enough for a block more";
+      ASSERT_EQ(detail::pii_candidates(text), reference::pii_candidates(text)) << text;
+      ASSERT_EQ(detail::pii_candidates_portable(text), reference::pii_candidates(text)) << text;
+    }
+  }
 }
 
 TEST(GuardrailsPrefilter, RulesOutProseWithSmallNumbers) {
