@@ -80,3 +80,19 @@ TEST(RateLimitHeaders, NoRetryAfterWhereWaitingCannotHelp) {
   month.retry_after = 86400000ms;
   EXPECT_EQ(head_of(month), "HTTP/1.1 200 OK\r\nretry-after: 86400\r\nContent-Length: 0\r\n\r\n");
 }
+
+TEST(RateLimitHeaders, ALimitThatChangesIsWrittenAnew) {
+  // The limits' digits are kept per thread from one answer to the next (respond.cc): a key
+  // with other limits, or a reload that changes them, must still show its own.
+  for (int64_t limit : {60, 1000000, 60, 7, 7, int64_t{1} << 40, 0}) {
+    Decision d;
+    d.requests = WindowStatus{limit, 5, 1ms};
+    d.tokens = WindowStatus{limit * 3, 4, 2ms};
+    std::string want = "HTTP/1.1 200 OK\r\nx-ratelimit-limit-requests: ";
+    want += std::to_string(limit);
+    want += "\r\nx-ratelimit-remaining-requests: 5\r\nx-ratelimit-reset-requests: 1ms\r\nx-ratelimit-limit-tokens: ";
+    want += std::to_string(limit * 3);
+    want += "\r\nx-ratelimit-remaining-tokens: 4\r\nx-ratelimit-reset-tokens: 2ms\r\nContent-Length: 0\r\n\r\n";
+    EXPECT_EQ(head_of(d), want);
+  }
+}
