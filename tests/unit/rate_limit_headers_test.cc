@@ -84,7 +84,7 @@ TEST(RateLimitHeaders, NoRetryAfterWhereWaitingCannotHelp) {
 TEST(RateLimitHeaders, ALimitThatChangesIsWrittenAnew) {
   // The limits' digits are kept per thread from one answer to the next (respond.cc): a key
   // with other limits, or a reload that changes them, must still show its own.
-  for (int64_t limit : {60, 1000000, 60, 7, 7, int64_t{1} << 40, 0}) {
+  for (int64_t limit : std::initializer_list<int64_t>{60, 1000000, 60, 7, 7, int64_t{1} << 40, 0}) {
     Decision d;
     d.requests = WindowStatus{limit, 5, 1ms};
     d.tokens = WindowStatus{limit * 3, 4, 2ms};
