@@ -23,7 +23,7 @@ std::vector<std::string> schema(Dialect d);
 // adds the ones it lacks.
 std::vector<std::pair<std::string, std::string>> added_columns();
 // Indexes over added columns, created after them.
-std::vector<std::string> added_indexes();
+std::vector<std::string> added_indexes(Dialect d);
 
 constexpr int kColumns = 23;
 // "INSERT INTO usage_records (...) VALUES (?,...),(?,...)" for `rows` rows.

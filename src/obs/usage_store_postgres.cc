@@ -79,7 +79,7 @@ class PostgresUsageStore final : public UsageStore {
         for (const auto& s : sql::schema(sql::Dialect::postgres)) writer_.exec_plain(s);
         for (const auto& [name, type] : sql::added_columns())
           writer_.exec_plain("ALTER TABLE usage_records ADD COLUMN IF NOT EXISTS " + name + " " + type);
-        for (const auto& s : sql::added_indexes()) writer_.exec_plain(s);
+        for (const auto& s : sql::added_indexes(sql::Dialect::postgres)) writer_.exec_plain(s);
         writer_.exec_plain(fmt::format(
             "INSERT INTO tollgate_schema (component, version) VALUES ('usage', {0}) "
             "ON CONFLICT (component) DO UPDATE SET version = {0}",

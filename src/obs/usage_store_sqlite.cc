@@ -3,7 +3,10 @@
 // the reader see a snapshot while the writer commits).
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -124,6 +127,93 @@ std::string insert_or_rollback(std::size_t rows) {
   return sql;
 }
 
+// A number column as bound: nullopt is NULL. Doubles compare by their bits, so a value that
+// reads back different (-0.0 after 0.0) is bound again.
+std::optional<int64_t> tokens(const UsageRecord& r, int64_t core::Usage::*field) {
+  if (!r.usage.known) return std::nullopt;
+  return r.usage.*field;
+}
+std::optional<uint64_t> bits(const std::optional<double>& v) {
+  if (!v) return std::nullopt;
+  return std::bit_cast<uint64_t>(*v);
+}
+
+// Binds one record's kColumns values (the order of usage_sql's column list) from parameter
+// `base` + 1 on, straight from the record (texts read in place: the batch outlives the step).
+// A value equal to what `was` (the record bound at the same place before, in this batch)
+// put there is left bound: a 23-column row costs ~4k instructions to bind in full, and most
+// columns repeat from row to row (route, provider, status, the NULLs). Same values as
+// usage_sql::append_params: an empty text is NULL, tokens are NULL when usage is unknown.
+void bind_record(sqlite3* db, sqlite3_stmt* st, int base, const UsageRecord& r, const UsageRecord* was) {
+  int rc = SQLITE_OK;
+  int col = base;
+  auto text = [&](const std::string UsageRecord::*field) {
+    ++col;
+    const std::string& v = r.*field;
+    if (was && was->*field == v) return;
+    rc |= v.empty() ? sqlite3_bind_null(st, col)
+                    : sqlite3_bind_text(st, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  };
+  auto integer = [&](std::optional<int64_t> v, std::optional<int64_t> old) {
+    ++col;
+    if (was && v == old) return;
+    rc |= v ? sqlite3_bind_int64(st, col, *v) : sqlite3_bind_null(st, col);
+  };
+  auto real = [&](const std::optional<double>& v, const std::optional<double>& old) {
+    ++col;
+    if (was && bits(v) == bits(old)) return;
+    rc |= v ? sqlite3_bind_double(st, col, *v) : sqlite3_bind_null(st, col);
+  };
+  auto tok = [&](int64_t core::Usage::*field) { integer(tokens(r, field), was ? tokens(*was, field) : std::nullopt); };
+  text(&UsageRecord::request_id);
+  integer(r.ts, was ? std::optional(was->ts) : std::nullopt);
+  text(&UsageRecord::key_id);
+  text(&UsageRecord::key_name);
+  text(&UsageRecord::model);
+  text(&UsageRecord::provider);
+  text(&UsageRecord::upstream_model);
+  text(&UsageRecord::route);
+  integer(r.status, was ? std::optional<int64_t>(was->status) : std::nullopt);
+  integer(r.stream ? 1 : 0, was ? std::optional<int64_t>(was->stream ? 1 : 0) : std::nullopt);
+  tok(&core::Usage::input_tokens);
+  tok(&core::Usage::output_tokens);
+  tok(&core::Usage::cached_input_tokens);
+  tok(&core::Usage::cache_creation_tokens);
+  tok(&core::Usage::reasoning_tokens);
+  real(r.cost_usd, was ? was->cost_usd : std::nullopt);
+  real(r.latency_ms, was ? std::optional(was->latency_ms) : std::nullopt);
+  real(r.ttft_ms, was ? was->ttft_ms : std::nullopt);
+  integer(r.attempts, was ? std::optional<int64_t>(was->attempts) : std::nullopt);
+  text(&UsageRecord::error);
+  text(&UsageRecord::guardrails);
+  text(&UsageRecord::cache);
+  text(&UsageRecord::team);
+  if (rc != SQLITE_OK) fail(db, "bind");
+}
+
+// One prepared INSERT of `rows` rows, reused across batches with its parameters bound in place.
+class InsertStatement {
+ public:
+  InsertStatement(sqlite3* db, std::size_t rows) : db_(db), stmt_(db, insert_or_rollback(rows)), bound_(rows) {}
+  std::size_t rows() const { return bound_.size(); }
+  // The texts bound point into the batch: a new batch binds every value again.
+  void forget_bound() { std::fill(bound_.begin(), bound_.end(), nullptr); }
+  void write(const UsageRecord* first) {
+    for (std::size_t j = 0; j < bound_.size(); ++j) {
+      bind_record(db_, stmt_.get(), static_cast<int>(j) * sql::kColumns, first[j], bound_[j]);
+      bound_[j] = &first[j];
+    }
+    stmt_.step();
+    stmt_.reset_keeping_bindings();
+  }
+  void reset() { stmt_.reset(); }
+
+ private:
+  sqlite3* db_;
+  Stmt stmt_;
+  std::vector<const UsageRecord*> bound_;  // what each row's parameters hold, in this batch
+};
+
 // The connections are opened on first use (a record to write, an Admin API read): an idle
 // gateway does not page in SQLite (store/sqlite_file.h). The path is checked at start.
 class SqliteUsageStore final : public UsageStore {
@@ -131,8 +221,7 @@ class SqliteUsageStore final : public UsageStore {
   explicit SqliteUsageStore(std::string path)
       : path_(std::move(path)), empty_at_start_(store::check_sqlite_file(path_, "usage store")) {}
   ~SqliteUsageStore() override {
-    insert_one_.reset();
-    insert_many_.reset();
+    for (auto& st : inserts_) st.reset();
     sqlite3_close(reader_);
     sqlite3_close(writer_);
   }
@@ -141,28 +230,25 @@ class SqliteUsageStore final : public UsageStore {
     if (batch.empty()) return;
     open();
     std::lock_guard lock(write_mutex_);
-    // One multi-row INSERT per chunk of kChunk rows, all in one transaction.
-    constexpr std::size_t kChunk = 32;
-    if (!insert_one_) insert_one_ = std::make_unique<Stmt>(writer_, insert_or_rollback(1));
-    if (!insert_many_) insert_many_ = std::make_unique<Stmt>(writer_, insert_or_rollback(kChunk));
+    // Multi-row INSERTs, all in one transaction: a statement's start costs ~15k instructions
+    // (more than a row), so rows go 32 at a time, and what is left in the largest statements
+    // that fit (16, 8, ... 1: at most five more statements per batch, not 31).
     exec(writer_, "BEGIN IMMEDIATE");
     try {
-      std::vector<sql::Param> params;
+      for (auto& st : inserts_)
+        if (st) st->forget_bound();
       std::size_t i = 0;
       while (i < batch.size()) {
-        std::size_t n = batch.size() - i >= kChunk ? kChunk : 1;
-        params.clear();
-        for (std::size_t j = 0; j < n; ++j) sql::append_params(batch[i + j], params);
-        Stmt& st = n == kChunk ? *insert_many_ : *insert_one_;
-        st.bind(params, /*stable=*/true);
-        st.step();
-        st.reset_keeping_bindings();
-        i += n;
+        std::size_t k = 0;
+        while (kInsertRows[k] > batch.size() - i) ++k;
+        if (!inserts_[k]) inserts_[k] = std::make_unique<InsertStatement>(writer_, kInsertRows[k]);
+        inserts_[k]->write(&batch[i]);
+        i += kInsertRows[k];
       }
       exec(writer_, "COMMIT");
     } catch (...) {
-      if (insert_one_) insert_one_->reset();
-      if (insert_many_) insert_many_->reset();
+      for (auto& st : inserts_)
+        if (st) st->reset();
       sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
@@ -247,7 +333,8 @@ class SqliteUsageStore final : public UsageStore {
     opened_.store(true, std::memory_order_release);
   }
 
-  // A table made by an older version lacks the columns added since: add them.
+  // A table made by an older version lacks the columns added since (and has the indexes as
+  // they were): bring it up to date.
   static void add_missing_columns(sqlite3* writer) {
     std::set<std::string> have;
     Stmt info(writer, "PRAGMA table_info(usage_records)");
@@ -255,7 +342,16 @@ class SqliteUsageStore final : public UsageStore {
     while (info.step()) have.insert(row.get_text(1));
     for (const auto& [name, type] : sql::added_columns())
       if (!have.contains(name)) exec(writer, "ALTER TABLE usage_records ADD COLUMN " + name + " " + type);
-    for (const auto& s : sql::added_indexes()) exec(writer, s);
+    // The team index was over every row before issue 18 (a partial one now): replaced once.
+    {
+      Stmt team(writer, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'usage_records_team_ts'");
+      SqliteRow idx(team.get());
+      if (team.step() && idx.get_text(0).find(" WHERE ") == std::string::npos) {
+        team.reset();
+        exec(writer, "DROP INDEX usage_records_team_ts");
+      }
+    }
+    for (const auto& s : sql::added_indexes(sql::Dialect::sqlite)) exec(writer, s);
   }
 
   std::vector<UsageRecord> select(const sql::Statement& s) {
@@ -277,7 +373,8 @@ class SqliteUsageStore final : public UsageStore {
   std::mutex read_mutex_;
   sqlite3* writer_ = nullptr;
   sqlite3* reader_ = nullptr;
-  std::unique_ptr<Stmt> insert_one_, insert_many_;
+  static constexpr std::size_t kInsertRows[] = {32, 16, 8, 4, 2, 1};
+  std::unique_ptr<InsertStatement> inserts_[std::size(kInsertRows)];
 };
 
 }  // namespace

@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include <boost/json.hpp>
@@ -303,6 +305,108 @@ TEST(UsageSqlite, AnOlderTableGainsTheColumnsAddedSince) {
   check_added_columns(*store);
   auto again = open_sqlite_usage_store(path);  // a second open finds nothing to add
   EXPECT_TRUE(again->request("new-1"));
+}
+
+// The writer binds a row's values in place and leaves bound what the row before it at the same
+// place in its statement had (issue 18): rows whose values change, repeat, turn NULL and back,
+// across statements of every size and across batches, must read back exactly as written.
+TEST(UsageSqlite, RowsReadBackExactlyWhateverTheRowsBeforeThemHeld) {
+  TempDir dir;
+  auto store = open_sqlite_usage_store((dir.path() / "tollgate.db").string());
+  std::vector<UsageRecord> all;
+  for (std::size_t size : {100u, 37u, 1u, 64u, 5u}) {
+    std::vector<UsageRecord> batch;
+    for (std::size_t i = 0; i < size; ++i) {
+      const int n = static_cast<int>(all.size());
+      UsageRecord r = rec(fmt::format("req-{}", n), 1'700'000'000'000 + n / 3, n % 3 ? "key_a" : "",
+                          n % 4 ? "smart" : "fast", n % 5 ? "openai" : "", n % 11 ? 200 : 502, n % 7 ? n : -1,
+                          n % 2, 0, n % 6 ? std::optional<double>(0.001 * (n % 4)) : std::nullopt);
+      if (n % 9 == 0) r.team = "red";
+      if (n % 13 == 0) r.latency_ms = n % 2 ? 0.0 : -0.0;
+      if (n % 8 == 0) r.ttft_ms.reset();
+      if (n % 10 == 0) r.cache = R"({"status":"miss"})";
+      r.stream = n % 3 == 1;
+      batch.push_back(r);
+      all.push_back(std::move(r));
+    }
+    store->write_batch(batch);
+  }
+  for (const auto& r : all) {
+    auto back = store->request(r.request_id);
+    ASSERT_TRUE(back) << r.request_id;
+    EXPECT_EQ(*back, r) << r.request_id;
+  }
+  UsageQuery q;
+  q.team = "red";
+  auto red = store->aggregate(q);
+  ASSERT_EQ(red.size(), 1u);
+  EXPECT_EQ(red[0].requests, static_cast<int64_t>((all.size() + 8) / 9));
+}
+
+// A file written by the schema before issue 18 (the team index over every row): opening it
+// replaces that index with the partial one, and its rows, old and new, answer every query.
+TEST(UsageSqlite, AFileWrittenBeforeIssue18IsMigrated) {
+  TempDir dir;
+  const std::string path = (dir.path() / "tollgate.db").string();
+  const std::string before =
+      "CREATE TABLE usage_records (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, ts BIGINT NOT NULL, "
+      "key_id TEXT, key_name TEXT, model TEXT, provider TEXT, upstream_model TEXT, route TEXT, "
+      "status INTEGER NOT NULL, stream BOOLEAN NOT NULL, input_tokens BIGINT, output_tokens BIGINT, "
+      "cached_tokens BIGINT, cache_creation_tokens BIGINT, reasoning_tokens BIGINT, cost_usd DOUBLE PRECISION, "
+      "latency_ms DOUBLE PRECISION NOT NULL, ttft_ms DOUBLE PRECISION, attempts INTEGER NOT NULL, error TEXT, "
+      "guardrails TEXT, cache TEXT, team TEXT); "
+      "CREATE INDEX usage_records_ts ON usage_records (ts); "
+      "CREATE INDEX usage_records_key_ts ON usage_records (key_id, ts); "
+      "CREATE INDEX usage_records_model_ts ON usage_records (model, ts); "
+      "CREATE INDEX usage_records_request_id ON usage_records (request_id); "
+      "CREATE INDEX usage_records_team_ts ON usage_records (team, ts); "
+      "INSERT INTO usage_records (request_id, ts, key_id, model, status, stream, input_tokens, cost_usd, latency_ms, "
+      "attempts, team) VALUES ('old-red', 5, 'k', 'm', 200, 0, 10, 0.5, 1.5, 1, 'red'), "
+      "('old-none', 6, 'k', 'm', 200, 0, 20, 0.25, 1.5, 1, NULL)";
+  std::string cmd = fmt::format("sqlite3 '{}' \"{};\"", path, before);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto index_sql = [&] {
+    std::string out = (dir.path() / "index.txt").string();
+    std::string q = fmt::format(
+        "sqlite3 '{}' \"SELECT sql FROM sqlite_master WHERE name = 'usage_records_team_ts'\" > '{}'", path, out);
+    EXPECT_EQ(std::system(q.c_str()), 0);
+    std::ifstream in(out);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(index_sql().find("WHERE"), std::string::npos);
+
+  auto store = open_sqlite_usage_store(path);
+  UsageRecord r = rec("new-red", 7, "k", "m", "p", 200, 30, 0, 0, 0.125);
+  r.team = "red";
+  store->write_batch({r, rec("new-none", 8, "k", "m", "p", 200, 40, 0, 0, 1.0)});
+  EXPECT_NE(index_sql().find("WHERE team IS NOT NULL"), std::string::npos) << index_sql();
+  ASSERT_TRUE(store->request("old-red"));
+  EXPECT_EQ(store->request("old-red")->team, "red");
+  EXPECT_EQ(*store->request("new-red"), r);
+  UsageQuery q;
+  q.group_by = UsageGroup::team;
+  auto groups = store->aggregate(q);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].group, "");
+  EXPECT_EQ(groups[0].requests, 2);
+  EXPECT_DOUBLE_EQ(groups[0].cost_usd, 1.25);
+  EXPECT_EQ(groups[1].group, "red");
+  EXPECT_EQ(groups[1].requests, 2);
+  EXPECT_DOUBLE_EQ(groups[1].cost_usd, 0.625);
+  q.team = "red";
+  ASSERT_EQ(store->aggregate(q).size(), 1u);
+  EXPECT_EQ(store->aggregate(q)[0].input_tokens, 40);
+  RequestLogQuery l;
+  l.team = "red";
+  auto rows = store->requests(l);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].request_id, "new-red");
+  EXPECT_EQ(rows[1].request_id, "old-red");
+  // Opened again: nothing left to migrate. (A tollgate from before finds an index of that name
+  // and creates none: CREATE INDEX IF NOT EXISTS.)
+  auto again = open_sqlite_usage_store(path);
+  EXPECT_TRUE(again->request("new-none"));
+  EXPECT_NE(index_sql().find("WHERE team IS NOT NULL"), std::string::npos);
 }
 
 // The connections open on first use (issue 18: idle RSS), but a path that cannot hold the
