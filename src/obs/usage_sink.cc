@@ -138,8 +138,8 @@ void UsageSink::stop() {
   if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
 }
 
-void UsageSink::purge_if_due(Clock::time_point now) {
-  if (options_.retention_days <= 0 || now < next_purge_) return;
+bool UsageSink::purge_if_due(Clock::time_point now) {
+  if (options_.retention_days <= 0 || now < next_purge_) return false;
   next_purge_ = now + options_.purge_interval;
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
@@ -151,6 +151,7 @@ void UsageSink::purge_if_due(Clock::time_point now) {
   } catch (const std::exception& e) {
     spdlog::warn("usage retention purge failed ({}): {}", store_->describe(), e.what());
   }
+  return true;
 }
 
 void UsageSink::run() {
@@ -164,16 +165,17 @@ void UsageSink::run() {
   // After a burst, RSS must come back near idle (issue 18): once no record has come for
   // kReleaseAfter the store's caches go back, and the main loop's malloc_trim returns them.
   constexpr auto kReleaseAfter = std::chrono::seconds(5);
-  auto last_write = Clock::now();
-  bool released = true;
-  purge_if_due(Clock::now());
+  // The purge at start opens the store (the file the resources are in, with the defaults):
+  // what it opened goes back at the first quiet moment, not kReleaseAfter later.
+  auto last_write = Clock::now() - kReleaseAfter;
+  bool released = !purge_if_due(Clock::now());
   for (;;) {
     // A full batch, a flush or stop; past flush_interval what there is.
     const bool stopping = queue_.take(batch, options_.flush_interval);
     if (batch.empty()) {
       if (stopping) break;
       const auto now = Clock::now();
-      purge_if_due(now);
+      if (purge_if_due(now)) released = false;
       if (!released && now - last_write >= kReleaseAfter) {
         store_->release_memory();
         // A full batch's room (512 records, ~240 kB, all of it touched by a burst) too; it

@@ -124,23 +124,19 @@ std::string insert_or_rollback(std::size_t rows) {
   return sql;
 }
 
-// The connections are opened on first use (a record to write, an Admin API read): an idle
-// gateway does not page in SQLite (store/sqlite_file.h). The path is checked at start.
+// The connections are opened on first use (a record to write, an Admin API read) and closed
+// when the writer has been idle a while (release_memory): an idle gateway keeps neither them
+// nor the SQLite library (store/sqlite_loader.cc) mapped. The path is checked at start.
 class SqliteUsageStore final : public UsageStore {
  public:
   explicit SqliteUsageStore(std::string path)
-      : path_(std::move(path)), empty_at_start_(store::check_sqlite_file(path_, "usage store")) {}
-  ~SqliteUsageStore() override {
-    insert_one_.reset();
-    insert_many_.reset();
-    sqlite3_close(reader_);
-    sqlite3_close(writer_);
-  }
+      : path_(std::move(path)), may_hold_rows_(!store::check_sqlite_file(path_, "usage store")) {}
+  ~SqliteUsageStore() override { close(); }
 
   void write_batch(const std::vector<UsageRecord>& batch) override {
     if (batch.empty()) return;
-    open();
     std::lock_guard lock(write_mutex_);
+    open();
     // One multi-row INSERT per chunk of kChunk rows, all in one transaction.
     constexpr std::size_t kChunk = 32;
     if (!insert_one_) insert_one_ = std::make_unique<Stmt>(writer_, insert_or_rollback(1));
@@ -168,24 +164,16 @@ class SqliteUsageStore final : public UsageStore {
     }
   }
 
-  // SQLite's page caches (up to 2 MB per connection) are what a burst of writes leaves
-  // behind; unused pages are freed, and read back from the file on the next write.
-  void release_memory() override {
-    if (!opened_.load(std::memory_order_acquire)) return;
-    {
-      std::lock_guard lock(write_mutex_);
-      sqlite3_db_release_memory(writer_);
-    }
-    std::lock_guard lock(read_mutex_);
-    sqlite3_db_release_memory(reader_);
-  }
+  // What a burst of writes leaves behind (SQLite's page caches, up to 2 MB per connection,
+  // its code): the connections are closed, and opened again by the next write or read.
+  void release_memory() override { close(); }
 
   int64_t purge_before(int64_t cutoff_ms) override {
     // A file new at start holds no rows until the first write opens it: the purge at start
     // need not open it.
-    if (empty_at_start_ && !opened_.load(std::memory_order_acquire)) return 0;
-    open();
+    if (!may_hold_rows_.load(std::memory_order_acquire)) return 0;
     std::lock_guard lock(write_mutex_);
+    open();
     constexpr int kChunk = 5000;
     Stmt st(writer_, sql::purge_sql(kChunk));
     int64_t total = 0;
@@ -201,9 +189,9 @@ class SqliteUsageStore final : public UsageStore {
 
   std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
     std::vector<UsageBucket> out;
-    open();
     auto s = sql::aggregate_sql(q, sql::Dialect::sqlite);
     std::lock_guard lock(read_mutex_);
+    open();
     Stmt st(reader_, s.sql);
     st.bind(s.params);
     SqliteRow row(st.get());
@@ -224,8 +212,9 @@ class SqliteUsageStore final : public UsageStore {
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:
-  // Both connections, the schema made or brought up to date; once, by whichever thread comes
-  // first. A failure leaves nothing open and is retried by the next call.
+  // Both connections, the schema made or brought up to date; by whichever thread comes first
+  // while they are closed. A failure leaves nothing open and is retried by the next call.
+  // The caller holds write_mutex_ or read_mutex_, so close() cannot run under its feet.
   void open() {
     if (opened_.load(std::memory_order_acquire)) return;
     std::lock_guard lock(open_mutex_);
@@ -244,7 +233,19 @@ class SqliteUsageStore final : public UsageStore {
     }
     writer_ = writer;
     reader_ = reader;
+    may_hold_rows_.store(true, std::memory_order_release);
     opened_.store(true, std::memory_order_release);
+  }
+
+  void close() {
+    std::scoped_lock lock(write_mutex_, read_mutex_, open_mutex_);
+    if (!opened_.load(std::memory_order_relaxed)) return;
+    insert_one_.reset();
+    insert_many_.reset();
+    sqlite3_close(reader_);
+    sqlite3_close(writer_);  // the writer last: it checkpoints what it wrote if it is the last connection
+    reader_ = writer_ = nullptr;
+    opened_.store(false, std::memory_order_release);
   }
 
   // A table made by an older version lacks the columns added since: add them.
@@ -260,8 +261,8 @@ class SqliteUsageStore final : public UsageStore {
 
   std::vector<UsageRecord> select(const sql::Statement& s) {
     std::vector<UsageRecord> out;
-    open();
     std::lock_guard lock(read_mutex_);
+    open();
     Stmt st(reader_, s.sql);
     st.bind(s.params);
     SqliteRow row(st.get());
@@ -270,7 +271,7 @@ class SqliteUsageStore final : public UsageStore {
   }
 
   std::string path_;
-  bool empty_at_start_;
+  std::atomic<bool> may_hold_rows_;  // false for a file new at start until the first open
   std::mutex open_mutex_;
   std::atomic<bool> opened_{false};
   std::mutex write_mutex_;
