@@ -165,10 +165,11 @@ void UsageSink::run() {
   // After a burst, RSS must come back near idle (issue 18): once no record has come for
   // kReleaseAfter the store's caches go back, and the main loop's malloc_trim returns them.
   constexpr auto kReleaseAfter = std::chrono::seconds(5);
-  // The purge at start opens the store (the file the resources are in, with the defaults):
-  // what it opened goes back at the first quiet moment, not kReleaseAfter later.
-  auto last_write = Clock::now() - kReleaseAfter;
-  bool released = !purge_if_due(Clock::now());
+  auto last_write = Clock::now();
+  bool released = true;
+  // The purge at start opens a store that is not new (with the defaults, the file the
+  // resources are in): closed again at once. Only that: no burst has filled the caches yet.
+  if (purge_if_due(Clock::now())) store_->release_memory();
   for (;;) {
     // A full batch, a flush or stop; past flush_interval what there is.
     const bool stopping = queue_.take(batch, options_.flush_interval);
