@@ -2,6 +2,7 @@
 
 #include "core/malloc_cache.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -168,8 +169,12 @@ void UsageSink::run() {
   auto last_write = Clock::now();
   bool released = true;
   // The purge at start opens a store that is not new (with the defaults, the file the
-  // resources are in): closed again at once. Only that: no burst has filled the caches yet.
-  if (purge_if_due(Clock::now())) store_->release_memory();
+  // resources are in): closed again at once, and what SQLite used on this thread returned
+  // (the main loop's trim would wait for its 10 s tick). No malloc cache to empty: no burst yet.
+  if (purge_if_due(Clock::now())) {
+    store_->release_memory();
+    malloc_trim(0);
+  }
   for (;;) {
     // A full batch, a flush or stop; past flush_interval what there is.
     const bool stopping = queue_.take(batch, options_.flush_interval);
