@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstring>
 #include <filesystem>
 
 #include "store/sql_db.h"
@@ -104,8 +103,9 @@ class SteppedRows final : public SqlRows {
 
 class SqliteDb final : public SqlDb {
  public:
-  // Opens the file once to check it (a bad path or a file that is not a database stops the
-  // caller here), then keeps no connection until a statement needs one.
+  // Opens the connection now, so a bad path stops the caller here (the store's migration then
+  // reads the file: one that is not a database stops it too). close_idle() lets it go; the
+  // next statement opens it again.
   explicit SqliteDb(std::string path) : path_(std::move(path)) {
     std::filesystem::path parent = std::filesystem::path(path_).parent_path();
     if (!parent.empty()) {
