@@ -439,6 +439,10 @@ bool AdminApi::team_admin_may(const Call& call) const {
   return !call.caller.team.empty() && team_admin_may_route(call.segments, !call.is("GET") && !call.is("HEAD"));
 }
 
+void AdminApi::close_idle() noexcept {
+  if (store_) store_->close_idle();
+}
+
 AdminReply AdminApi::handle(const AdminRequest& request) {
   bool any_key = false;
   std::optional<Caller> caller;

@@ -46,6 +46,9 @@ class AdminApi {
 
   // Answers one /admin/v1 request. Never throws.
   AdminReply handle(const AdminRequest& request);
+  // Between requests: the store's connection closed (issue 18: an idle gateway keeps SQLite
+  // unloaded); the next request opens it again.
+  void close_idle() noexcept;
 
   struct Caller {
     std::string actor;  // "config" (tollgate.yaml's admin key) or "admin_key:NAME"

@@ -49,7 +49,9 @@ net::thread_pool& api_thread() {
 }
 
 net::awaitable<AdminReply> run_api(std::shared_ptr<AdminApi> api, AdminRequest request) {
-  co_return api->handle(request);
+  AdminReply reply = api->handle(request);
+  api->close_idle();
+  co_return reply;
 }
 
 bool is_api_path(std::string_view path) {

@@ -2,6 +2,7 @@
 
 #include "core/malloc_cache.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -138,8 +139,8 @@ void UsageSink::stop() {
   if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
 }
 
-void UsageSink::purge_if_due(Clock::time_point now) {
-  if (options_.retention_days <= 0 || now < next_purge_) return;
+bool UsageSink::purge_if_due(Clock::time_point now) {
+  if (options_.retention_days <= 0 || now < next_purge_) return false;
   next_purge_ = now + options_.purge_interval;
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
@@ -151,6 +152,7 @@ void UsageSink::purge_if_due(Clock::time_point now) {
   } catch (const std::exception& e) {
     spdlog::warn("usage retention purge failed ({}): {}", store_->describe(), e.what());
   }
+  return true;
 }
 
 void UsageSink::run() {
@@ -166,14 +168,20 @@ void UsageSink::run() {
   constexpr auto kReleaseAfter = std::chrono::seconds(5);
   auto last_write = Clock::now();
   bool released = true;
-  purge_if_due(Clock::now());
+  // The purge at start opens a store that is not new (with the defaults, the file the
+  // resources are in): closed again at once, and what SQLite used on this thread returned
+  // (the main loop's trim would wait for its 10 s tick). No malloc cache to empty: no burst yet.
+  if (purge_if_due(Clock::now())) {
+    store_->release_memory();
+    malloc_trim(0);
+  }
   for (;;) {
     // A full batch, a flush or stop; past flush_interval what there is.
     const bool stopping = queue_.take(batch, options_.flush_interval);
     if (batch.empty()) {
       if (stopping) break;
       const auto now = Clock::now();
-      purge_if_due(now);
+      if (purge_if_due(now)) released = false;
       if (!released && now - last_write >= kReleaseAfter) {
         store_->release_memory();
         // A full batch's room (512 records, ~240 kB, all of it touched by a burst) too; it

@@ -119,7 +119,8 @@ class UsageStore {
   virtual std::optional<UsageRecord> request(const std::string& request_id) = 0;
 
   virtual std::string describe() const = 0;  // "sqlite:PATH", "postgres:HOST:PORT/DB"
-  // The writer has been idle a while: caches it can rebuild go back to the allocator.
+  // The writer has been idle a while (or purged at start): caches it can rebuild go back to the
+  // allocator; the SQLite store closes its connections (and so unloads SQLite).
   virtual void release_memory() {}
 };
 
@@ -174,7 +175,8 @@ class UsageSink {
 
  private:
   void run();
-  void purge_if_due(std::chrono::steady_clock::time_point now);
+  // True when a purge was due (and so ran, or failed).
+  bool purge_if_due(std::chrono::steady_clock::time_point now);
 
   const std::shared_ptr<UsageStore> store_;
   const UsageSinkOptions options_;

@@ -214,22 +214,19 @@ class InsertStatement {
   std::vector<const UsageRecord*> bound_;  // what each row's parameters hold, in this batch
 };
 
-// The connections are opened on first use (a record to write, an Admin API read): an idle
-// gateway does not page in SQLite (store/sqlite_file.h). The path is checked at start.
+// The connections are opened on first use (a record to write, an Admin API read) and closed
+// when the writer has been idle a while (release_memory): an idle gateway keeps neither them
+// nor the SQLite library (store/sqlite_loader.cc) mapped. The path is checked at start.
 class SqliteUsageStore final : public UsageStore {
  public:
   explicit SqliteUsageStore(std::string path)
-      : path_(std::move(path)), empty_at_start_(store::check_sqlite_file(path_, "usage store")) {}
-  ~SqliteUsageStore() override {
-    for (auto& st : inserts_) st.reset();
-    sqlite3_close(reader_);
-    sqlite3_close(writer_);
-  }
+      : path_(std::move(path)), may_hold_rows_(!store::check_sqlite_file(path_, "usage store")) {}
+  ~SqliteUsageStore() override { close(); }
 
   void write_batch(const std::vector<UsageRecord>& batch) override {
     if (batch.empty()) return;
-    open();
     std::lock_guard lock(write_mutex_);
+    open();
     // Multi-row INSERTs, all in one transaction: a statement's start costs ~15k instructions
     // (more than a row), so rows go 32 at a time, and what is left in the largest statements
     // that fit (16, 8, ... 1: at most five more statements per batch, not 31).
@@ -254,24 +251,16 @@ class SqliteUsageStore final : public UsageStore {
     }
   }
 
-  // SQLite's page caches (up to 2 MB per connection) are what a burst of writes leaves
-  // behind; unused pages are freed, and read back from the file on the next write.
-  void release_memory() override {
-    if (!opened_.load(std::memory_order_acquire)) return;
-    {
-      std::lock_guard lock(write_mutex_);
-      sqlite3_db_release_memory(writer_);
-    }
-    std::lock_guard lock(read_mutex_);
-    sqlite3_db_release_memory(reader_);
-  }
+  // What a burst of writes leaves behind (SQLite's page caches, up to 2 MB per connection,
+  // its code): the connections are closed, and opened again by the next write or read.
+  void release_memory() override { close(); }
 
   int64_t purge_before(int64_t cutoff_ms) override {
     // A file new at start holds no rows until the first write opens it: the purge at start
     // need not open it.
-    if (empty_at_start_ && !opened_.load(std::memory_order_acquire)) return 0;
-    open();
+    if (!may_hold_rows_.load(std::memory_order_acquire)) return 0;
     std::lock_guard lock(write_mutex_);
+    open();
     constexpr int kChunk = 5000;
     Stmt st(writer_, sql::purge_sql(kChunk));
     int64_t total = 0;
@@ -287,9 +276,9 @@ class SqliteUsageStore final : public UsageStore {
 
   std::vector<UsageBucket> aggregate(const UsageQuery& q) override {
     std::vector<UsageBucket> out;
-    open();
     auto s = sql::aggregate_sql(q, sql::Dialect::sqlite);
     std::lock_guard lock(read_mutex_);
+    open();
     Stmt st(reader_, s.sql);
     st.bind(s.params);
     SqliteRow row(st.get());
@@ -310,8 +299,9 @@ class SqliteUsageStore final : public UsageStore {
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:
-  // Both connections, the schema made or brought up to date; once, by whichever thread comes
-  // first. A failure leaves nothing open and is retried by the next call.
+  // Both connections, the schema made or brought up to date; by whichever thread comes first
+  // while they are closed. A failure leaves nothing open and is retried by the next call.
+  // The caller holds write_mutex_ or read_mutex_, so close() cannot run under its feet.
   void open() {
     if (opened_.load(std::memory_order_acquire)) return;
     std::lock_guard lock(open_mutex_);
@@ -330,7 +320,18 @@ class SqliteUsageStore final : public UsageStore {
     }
     writer_ = writer;
     reader_ = reader;
+    may_hold_rows_.store(true, std::memory_order_release);
     opened_.store(true, std::memory_order_release);
+  }
+
+  void close() {
+    std::scoped_lock lock(write_mutex_, read_mutex_, open_mutex_);
+    if (!opened_.load(std::memory_order_relaxed)) return;
+    for (auto& st : inserts_) st.reset();
+    sqlite3_close(reader_);
+    sqlite3_close(writer_);  // the writer last: it checkpoints what it wrote if it is the last connection
+    reader_ = writer_ = nullptr;
+    opened_.store(false, std::memory_order_release);
   }
 
   // A table made by an older version lacks the columns added since (and has the indexes as
@@ -356,8 +357,8 @@ class SqliteUsageStore final : public UsageStore {
 
   std::vector<UsageRecord> select(const sql::Statement& s) {
     std::vector<UsageRecord> out;
-    open();
     std::lock_guard lock(read_mutex_);
+    open();
     Stmt st(reader_, s.sql);
     st.bind(s.params);
     SqliteRow row(st.get());
@@ -366,7 +367,7 @@ class SqliteUsageStore final : public UsageStore {
   }
 
   std::string path_;
-  bool empty_at_start_;
+  std::atomic<bool> may_hold_rows_;  // false for a file new at start until the first open
   std::mutex open_mutex_;
   std::atomic<bool> opened_{false};
   std::mutex write_mutex_;

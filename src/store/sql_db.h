@@ -63,6 +63,11 @@ class SqlDb {
   // The key that seals credentials in this store.
   virtual SecretBox secret_box() = 0;
 
+  // Closes the connection if nothing uses it now (no transaction, no rows being read); the
+  // next statement opens it again. SQLite: an idle gateway keeps no connection, nor the
+  // library, mapped (issue 18: idle RSS). A no-op where the connection is kept.
+  virtual void close_idle() {}
+
   // Transactions open on this connection (class Transaction): an inner one joins the outer.
   int open_transactions = 0;
 };

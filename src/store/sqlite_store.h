@@ -28,6 +28,7 @@ class SqlStore : public ResourceStore {
   // Another connection committed, or this object wrote, since the last load(). True before
   // the first load().
   bool changed() override;
+  void close_idle() override;
   bool writable() const override { return true; }
   std::string describe() const override { return db_->describe(); }
   std::optional<int64_t> version_of(const std::string& kind, const std::string& name) override;

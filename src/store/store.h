@@ -51,6 +51,11 @@ class ResourceStore {
   // True when the store changed since the last load() (polled off the request path).
   virtual bool changed() = 0;
 
+  // Lets go of what the store keeps open between uses (the SQLite store: its connection and
+  // the library; opened again by the next call). load() and a changed() that finds nothing do
+  // it themselves; the Admin API after each call.
+  virtual void close_idle() {}
+
   virtual bool writable() const = 0;
   virtual std::string describe() const = 0;
   // How often the runtime asks changed(): a shared store is polled often enough that every

@@ -52,7 +52,11 @@ export async function closedPort() {
 /** Temp dir under os.tmpdir(); removed after the test when `t` is given. */
 export async function makeTempDir(t, prefix = 'tollgate-it-') {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  if (t) t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  // Hooks run in the order they were added, so this one runs before the stop of a gateway
+  // started later in the test: a file that gateway makes meanwhile (its usage database, opened
+  // by the first record) would fail the rmdir with ENOTEMPTY, and the stop hook after it would
+  // not run. Retried: a retry removes what appeared in between.
+  if (t) t.after(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return dir;
 }
 

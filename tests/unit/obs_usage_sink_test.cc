@@ -3,6 +3,7 @@
 // stores — SQLite, and a real PostgreSQL server started here on loopback — round-tripping
 // rows, answering the Admin UI's aggregates and request log, and purging past retention.
 #include "obs/usage_sink.h"
+#include "store/sqlite_loader.h"
 #include "loopback.h"
 #include "temp_dir.h"
 
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -435,6 +437,32 @@ TEST(UsageSqlite, ABadPathFailsAtOpenAndTheFileIsWrittenOnlyOnFirstUse) {
   store->write_batch({rec("first", now_ms(), "k", "m", "p", 200, 1, 1, 0, 0.1)});
   EXPECT_TRUE(store->request("first"));
   EXPECT_TRUE(open_sqlite_usage_store(path.string())->request("first"));  // an existing file opens too
+}
+
+// Issue 18: with the defaults the usage records share the resource store's file, which is not
+// empty at start, so the purge at start opens SQLite: the connections (and the library) go
+// back at once, as after a burst, and the next write opens them again.
+TEST(UsageSqlite, ClosesItsConnectionsAfterThePurgeAtStartAndAfterABurst) {
+  TempDir dir;
+  const auto path = dir.path() / "tollgate.db";
+  open_sqlite_usage_store(path.string())->write_batch({rec("old", now_ms(), "k", "m", "p", 200, 1, 1, 0, 0.1)});
+  ASSERT_FALSE(store::sqlite_library_loaded());
+  std::shared_ptr<UsageStore> store = open_sqlite_usage_store(path.string());
+  UsageSinkOptions o;
+  o.retention_days = 30;
+  UsageSink sink(store, o);
+  auto unloaded = [] {
+    for (int i = 0; i < 200 && store::sqlite_library_loaded(); ++i) std::this_thread::sleep_for(10ms);
+    return !store::sqlite_library_loaded();
+  };
+  EXPECT_TRUE(unloaded()) << "the purge at start kept SQLite open";
+  ASSERT_TRUE(sink.submit(rec("new", now_ms(), "k", "m", "p", 200, 1, 1, 0, 0.1)));
+  ASSERT_TRUE(sink.flush(10s));
+  EXPECT_TRUE(store->request("new"));
+  EXPECT_TRUE(store->request("old"));
+  store->release_memory();  // what the writer does once idle
+  EXPECT_FALSE(store::sqlite_library_loaded());
+  EXPECT_TRUE(store->request("new"));  // opened again
 }
 
 TEST(UsageSqlite, AggregatesByTimeBucketKeyModelAndProvider) {

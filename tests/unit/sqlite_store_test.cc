@@ -1,6 +1,7 @@
 // The SQLite store: created on first use, writes that load back through the same validation
 // as a YAML file, keys kept only as hashes, and changes by other processes noticed.
 #include "store/sqlite_store.h"
+#include "store/sqlite_loader.h"
 #include "temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -341,6 +342,78 @@ TEST(SqliteStore, ChangedSeesWritesByAnotherConnectionAndItsOwn) {
   EXPECT_FALSE(store.changed());
   store.create_key("k", {});
   EXPECT_TRUE(store.changed());
+}
+
+// Issue 18: an idle gateway keeps no SQLite connection, nor the library, mapped. The store
+// closes its connection after each load and after a change check that finds nothing, opens it
+// again for a write or a read, and what it wrote is in the file for the next open.
+TEST(SqliteStore, KeepsNoConnectionNorTheLibraryBetweenUsesAndWritesPersist) {
+  TempDir dir;
+  fs::path db = dir.path() / "data" / "tollgate.db";
+  {
+    SqliteStore store(db.string());
+    EXPECT_TRUE(sqlite_library_loaded());  // opened to make the schema
+    ASSERT_TRUE(store.load().ok());
+    EXPECT_FALSE(sqlite_library_loaded());
+    EXPECT_FALSE(store.changed());
+    EXPECT_FALSE(store.changed());  // the files are as they were: SQLite is not even loaded to look
+    EXPECT_FALSE(sqlite_library_loaded());
+
+    store.put_provider(provider("p1"));  // an Admin API write: opened again
+    EXPECT_TRUE(sqlite_library_loaded());
+    EXPECT_TRUE(store.changed());
+    core::ParseResult r = store.load();
+    ASSERT_EQ(r.resources.providers.size(), 1u);
+    EXPECT_FALSE(sqlite_library_loaded());
+
+    EXPECT_EQ(store.list_keys(false).size(), 0u);  // an Admin API read opens it too...
+    EXPECT_TRUE(sqlite_library_loaded());
+    store.close_idle();  // ...and the API closes it after each call
+    EXPECT_FALSE(sqlite_library_loaded());
+    // The checks after our own write and close settle without a reload.
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(store.changed());
+    EXPECT_FALSE(sqlite_library_loaded());
+  }
+  // Written to the file: a new store (a restart) reads it back.
+  SqliteStore again(db.string());
+  core::ParseResult r = again.load();
+  ASSERT_EQ(r.resources.providers.size(), 1u);
+  EXPECT_EQ(r.resources.providers[0].name, "p1");
+}
+
+// Usage records go to the same file with the defaults: their commits are not resource changes
+// (the poller reloaded the snapshot every second under traffic when it compared data_version),
+// while a resource row written by anyone is.
+TEST(SqliteStore, OtherTablesWrittenInTheFileAreNotAChangeButResourceRowsAre) {
+  TempDir dir;
+  fs::path db = dir.path() / "t.db";
+  SqliteStore store(db.string());
+  ASSERT_TRUE(store.load().ok());
+  RawDb raw(db);
+  raw.exec("CREATE TABLE usage_like (id INTEGER PRIMARY KEY, v TEXT)");
+  for (int i = 0; i < 3; ++i) {
+    raw.exec("INSERT INTO usage_like (v) VALUES ('x')");
+    EXPECT_FALSE(store.changed());
+  }
+  raw.exec("INSERT INTO providers (name, doc, updated_at) VALUES ('q', '{\"name\":\"q\",\"kind\":\"openai\"}', 0)");
+  EXPECT_TRUE(store.changed());
+  EXPECT_EQ(store.load().resources.providers.size(), 1u);
+  EXPECT_FALSE(store.changed());
+  raw.exec("DELETE FROM providers");
+  EXPECT_TRUE(store.changed());
+}
+
+TEST(SqliteStore, AFileThatIsNotADatabaseStopsTheOpen) {
+  TempDir dir;
+  fs::create_directories(dir.path());
+  { std::ofstream(dir.path() / "bad.db") << std::string(4096, 'x'); }
+  try {
+    SqliteStore store((dir.path() / "bad.db").string());
+    ADD_FAILURE() << "a file that is not a database was opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a database"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(sqlite_library_loaded());
 }
 
 TEST(SqliteStore, BadRowsAreReportedByTheRowTheyAreIn) {
