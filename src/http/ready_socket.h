@@ -28,6 +28,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <utility>
@@ -42,6 +43,7 @@
 #include <boost/asio/detail/reactor_op.hpp>
 #include <boost/asio/detail/socket_ops.hpp>
 #include <boost/asio/execution/context_as.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/version.hpp>
@@ -65,15 +67,31 @@ struct SocketImpl : tcp::socket {
   static auto& of(tcp::socket& s) { return (s.*(&SocketImpl::impl_)).get_implementation(); }
 };
 
+// Counts the io_contexts gone that a thread may have cached the reactor of (below): a new
+// context can take a gone one's address (unit tests make one after another on the stack).
+inline std::atomic<unsigned> g_contexts_gone{0};
+
+struct ForgetOnDestroy : net::execution_context::service {
+  using key_type = ForgetOnDestroy;
+  static inline net::execution_context::id id;
+  explicit ForgetOnDestroy(net::execution_context& c) : net::execution_context::service(c) {}
+  void shutdown() override {}
+  ~ForgetOnDestroy() override { g_contexts_gone.fetch_add(1, std::memory_order_release); }
+};
+
 // The reactor of the socket's io_context: looked up once per thread and context (use_service
 // takes a lock and walks the context's services).
 inline Reactor& reactor_of(tcp::socket& s) {
   thread_local net::execution_context* context = nullptr;
   thread_local Reactor* reactor = nullptr;
+  thread_local unsigned generation = 0;
   net::execution_context& c = net::query(s.get_executor(), net::execution::context_as<net::execution_context&>);
-  if (&c != context) {
+  const unsigned gone = g_contexts_gone.load(std::memory_order_acquire);
+  if (&c != context || gone != generation) {
+    net::use_service<ForgetOnDestroy>(c);
     reactor = &net::use_service<Reactor>(c);
     context = &c;
+    generation = gone;
   }
   return *reactor;
 }
