@@ -340,6 +340,13 @@ class ScriptedUpstream {
 
 const std::string kAnswer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
 
+// Runs `body` on a thread of its own with an io_context that outlives it: the client's pool is
+// per thread, and its connections must close (at the thread's exit) before their io_context goes.
+void on_own_thread(const std::function<void(net::io_context&)>& body) {
+  net::io_context ioc{1};
+  std::thread([&] { body(ioc); }).join();
+}
+
 std::string call(net::io_context& ioc, const ScriptedUpstream& up, milliseconds read = milliseconds(3000)) {
   core::Timeouts t;
   t.connect = milliseconds(1000);
@@ -369,11 +376,12 @@ TEST(ReadyUpstream, AnswersAtOnceLateOrInPiecesOnAPooledConnection) {
     send_all(fd, kAnswer);
     return true;
   });
-  net::io_context ioc{1};
-  for (int i = 0; i < 9; ++i) {
-    EXPECT_EQ(call(ioc, up), "") << "call " << i;
-    if (i % 2) ioc.run_for(milliseconds(30));  // the event loop idles between some calls
-  }
+  on_own_thread([&](net::io_context& ioc) {
+    for (int i = 0; i < 9; ++i) {
+      EXPECT_EQ(call(ioc, up), "") << "call " << i;
+      if (i % 2) ioc.run_for(milliseconds(30));  // the event loop idles between some calls
+    }
+  });
   EXPECT_EQ(up.accepts.load(), 1);  // every call on the one pooled connection
 }
 
@@ -385,13 +393,15 @@ TEST(ReadyUpstream, AnAnswerCostsOneReadOnAPooledConnection) {
     send_all(fd, kAnswer);
     return true;
   });
-  net::io_context ioc{1};
-  g_counted_thread = std::this_thread::get_id();
-  g_reads = 0;
   constexpr int kCalls = 8;
-  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(call(ioc, up), "");
-  const int reads = g_reads;
-  g_counted_thread = std::thread::id();
+  int reads = 0;
+  on_own_thread([&](net::io_context& ioc) {
+    g_counted_thread = std::this_thread::get_id();
+    g_reads = 0;
+    for (int i = 0; i < kCalls; ++i) EXPECT_EQ(call(ioc, up), "");
+    reads = g_reads;
+    g_counted_thread = std::thread::id();
+  });
   EXPECT_GE(reads, kCalls);
   EXPECT_LE(reads, kCalls + 1);
   EXPECT_EQ(up.accepts.load(), 1);
@@ -403,13 +413,14 @@ TEST(ReadyUpstream, APooledConnectionTheUpstreamClosedIsReplaced) {
     send_all(fd, kAnswer);
     return false;
   });
-  net::io_context ioc{1};
-  EXPECT_EQ(call(ioc, up), "");
-  pause(50);  // the close arrives; the event loop does not run meanwhile
-  EXPECT_EQ(call(ioc, up), "");
-  pause(50);
-  ioc.run_for(milliseconds(50));  // the close arrives and the event loop takes it while idle
-  EXPECT_EQ(call(ioc, up), "");
+  on_own_thread([&](net::io_context& ioc) {
+    EXPECT_EQ(call(ioc, up), "");
+    pause(50);  // the close arrives; the event loop does not run meanwhile
+    EXPECT_EQ(call(ioc, up), "");
+    pause(50);
+    ioc.run_for(milliseconds(50));  // the close arrives and the event loop takes it while idle
+    EXPECT_EQ(call(ioc, up), "");
+  });
   EXPECT_EQ(up.accepts.load(), 3);
 }
 
@@ -419,10 +430,12 @@ TEST(ReadyUpstream, AnUpstreamThatNeverAnswersTimesOut) {
     while (!done) pause(10);
     return false;
   });
-  net::io_context ioc{1};
-  const auto t0 = Clock::now();
-  EXPECT_EQ(call(ioc, up, milliseconds(300)), describe(UpstreamFailure::response_timeout));
-  const auto took = Clock::now() - t0;
+  Clock::duration took{};
+  on_own_thread([&](net::io_context& ioc) {
+    const auto t0 = Clock::now();
+    EXPECT_EQ(call(ioc, up, milliseconds(300)), describe(UpstreamFailure::response_timeout));
+    took = Clock::now() - t0;
+  });
   done = true;
   EXPECT_GE(took, milliseconds(300));
   EXPECT_LT(took, milliseconds(1500));
