@@ -1,4 +1,6 @@
 #include "http/client.h"
+#include "http/idle_sweep.h"
+#include "http/ready_socket.h"
 #include "http/wire.h"
 
 #include <sys/socket.h>
@@ -130,101 +132,11 @@ Pool& thread_pool() {
   return pool;
 }
 
-// A body read's idle deadline (issue 18, CPU per relayed chunk): a stream's read stores its
-// deadline and sits in its worker's list while it waits; one timer per worker walks the list
-// every sweep period and closes the connection of a read past its deadline, which then fails
-// as Beast's own timeout did (the read aborted, reported as the idle timeout). Beast's timer
-// was armed and cancelled on every read, its cancelled wait run as a handler each time.
-// The list is shared with the sweep's pending wait and with every watch on it, so a watch
-// destroyed with its coroutine on another thread (an io_context torn down at exit) unlinks
-// from memory that is still there.
-struct IdleWatch;
-struct IdleList {
-  IdleWatch* first = nullptr;
-  bool sweeping = false;
-  unsigned arms = 0;
-};
-
-// Held by the sweep's pending wait: a wait destroyed without running (its io_context gone while
-// the thread lives on) lets the next watch arm a sweep again; one that re-armed does not.
-struct SweepArm {
-  std::shared_ptr<IdleList> list;
-  unsigned arm = 0;
-  explicit SweepArm(std::shared_ptr<IdleList> l) : list(std::move(l)), arm(++list->arms) { list->sweeping = true; }
-  SweepArm(SweepArm&&) noexcept = default;
-  SweepArm& operator=(SweepArm&&) = delete;
-  ~SweepArm() {
-    if (list && list->arms == arm) list->sweeping = false;
-  }
-};
-
-// A deadline is checked to within an eighth of its timeout, at most a second late.
-Clock::duration sweep_period(Clock::duration idle) {
-  return std::clamp<Clock::duration>(idle / 8, std::chrono::milliseconds(10), std::chrono::seconds(1));
-}
-
-struct IdleWatch {
-  std::shared_ptr<IdleList> list;
-  IdleWatch* prev = nullptr;
-  IdleWatch* next = nullptr;
-  Connection* conn = nullptr;
-  Clock::time_point deadline;
-  Clock::duration idle{};
-  bool linked = false;
-  // Sticky: a read that completed as the sweep closed its connection fails on the next read,
-  // which is still the idle timeout's doing.
-  bool expired = false;
-
-  IdleWatch() = default;
-  IdleWatch(const IdleWatch&) = delete;
-  IdleWatch& operator=(const IdleWatch&) = delete;
-  ~IdleWatch() { unlink(); }
-
-  void watch(Connection* c, Clock::duration timeout, const net::any_io_executor& ex);
-  void unlink() {
-    if (!linked) return;
-    (prev ? prev->next : list->first) = next;
-    if (next) next->prev = prev;
-    prev = next = nullptr;
-    linked = false;
-  }
-};
-
-void arm_sweep(const std::shared_ptr<IdleList>& list, const net::any_io_executor& ex, Clock::duration period) {
-  auto timer = std::make_shared<net::steady_timer>(ex, period);
-  timer->async_wait([armed = SweepArm(list), timer](beast::error_code ec) {
-    const auto& swept = armed.list;
-    if (ec) return;
-    const auto now = Clock::now();
-    Clock::duration shortest = std::chrono::hours(1);
-    for (IdleWatch* w = swept->first; w;) {
-      IdleWatch* next = w->next;
-      if (w->deadline <= now) {
-        w->expired = true;
-        w->unlink();
-        w->conn->close();  // the pending read completes, aborted, on the event loop's next round
-      } else {
-        shortest = std::min(shortest, w->idle);
-      }
-      w = next;
-    }
-    if (swept->first) arm_sweep(swept, timer->get_executor(), sweep_period(shortest));
-  });
-}
-
-void IdleWatch::watch(Connection* c, Clock::duration timeout, const net::any_io_executor& ex) {
-  if (!list) {
-    thread_local auto mine = std::make_shared<IdleList>();
-    list = mine;
-  }
-  conn = c;
-  idle = timeout;
-  deadline = Clock::now() + timeout;
-  next = list->first;
-  if (next) next->prev = this;
-  list->first = this;
-  linked = true;
-  if (!list->sweeping) arm_sweep(list, ex, sweep_period(timeout));
+// The reads of upstream answers, timed on each worker thread by one sweep (idle_sweep.h): the
+// answer head's wait (Timeouts::read) and each body read's (Timeouts::idle).
+const std::shared_ptr<IdleList>& upstream_reads() {
+  thread_local auto mine = std::make_shared<IdleList>();
+  return mine;
 }
 
 ssl::context& tls_context(bool verify) {
@@ -391,9 +303,20 @@ struct UpstreamCall::Impl {
     parser.emplace();
     parser->body_limit(boost::none);
     if (conn->buf.capacity() < kHeadReadSize) conn->buf.reserve(kHeadReadSize);
-    conn->lowest().expires_after(timeouts.read);
-    auto [rec, rn] = co_await bhttp::async_read_header(s, conn->buf, *parser, use_tuple);
-    co_return rec;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      // Plain TCP: the answer is not there yet when the request has just gone out, and a
+      // ReadySocket read that knows the socket empty does not try it (ready_socket.h).
+      idle_watch.watch(upstream_reads(), s.socket(), timeouts.read, s.get_executor());
+      ReadySocket ready(s.socket());
+      auto [rec, rn] = co_await bhttp::async_read_header(ready, conn->buf, *parser, use_tuple);
+      idle_watch.unlink();
+      if (rec && idle_watch.expired && !cancelled) co_return beast::error_code(beast::error::timeout);
+      co_return rec;
+    } else {
+      conn->lowest().expires_after(timeouts.read);
+      auto [rec, rn] = co_await bhttp::async_read_header(s, conn->buf, *parser, use_tuple);
+      co_return rec;
+    }
   }
 
   // One read, its body bytes appended to the parser's body (a stream's events land there and
@@ -412,8 +335,17 @@ struct UpstreamCall::Impl {
       if (ec && ec != bhttp::error::need_more) co_return classify(ec, cancelled, UpstreamFailure::idle_timeout);
       if (used > 0) co_return UpstreamFailure::none;
     }
-    idle_watch.watch(conn.get(), timeouts.idle, s.get_executor());
-    auto [ec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
+    idle_watch.watch(upstream_reads(), conn->lowest().socket(), timeouts.idle, s.get_executor());
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      // A stream's next event is rarely there when the last one has been relayed.
+      ReadySocket ready(s.socket());
+      auto [rec, n] = co_await bhttp::async_read_some(ready, conn->buf, *parser, use_tuple);
+      ec = rec;
+    } else {
+      auto [rec, n] = co_await bhttp::async_read_some(s, conn->buf, *parser, use_tuple);
+      ec = rec;
+    }
     idle_watch.unlink();
     body_done = parser->is_done();
     if (!ec || (ec == bhttp::error::end_of_stream && body_done)) co_return UpstreamFailure::none;

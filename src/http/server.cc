@@ -1,4 +1,6 @@
 #include "http/server.h"
+#include "http/idle_sweep.h"
+#include "http/ready_socket.h"
 #include "http/request_headers.h"
 #include "http/wire.h"
 
@@ -514,6 +516,54 @@ net::awaitable<void> answer_internal_error(Exchange& ex) {
   co_await ex.respond(500, headers, std::move(body));
 }
 
+// The request reads. Plain TCP reads through ReadySocket (ready_socket.h): once a request has
+// come in a short read, the socket is known empty and the next request's read, right after the
+// answer, does not try a recv that would fail. Its deadline is the listener's sweep's
+// (idle_sweep.h), not the stream's timer; TLS reads stay with the stream and its timer.
+const std::shared_ptr<IdleList>& request_reads() {
+  thread_local auto mine = std::make_shared<IdleList>();
+  return mine;
+}
+
+beast::error_code timed(beast::error_code ec, const IdleWatch& watch) {
+  if (ec && watch.expired) return beast::error::timeout;
+  return ec;
+}
+
+template <class Stream>
+net::awaitable<beast::error_code> read_header(Stream& stream, ReadBuffer& buf, bhttp::request_parser<bhttp::string_body>& parser,
+                                              IdleWatch& watch, std::chrono::milliseconds timeout) {
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    watch.watch(request_reads(), transport.socket(), timeout, transport.get_executor());
+    ReadySocket ready(transport.socket());
+    auto [ec, n] = co_await bhttp::async_read_header(ready, buf, parser, use_tuple);
+    watch.unlink();
+    co_return timed(ec, watch);
+  } else {
+    transport.expires_after(timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
+    co_return ec;
+  }
+}
+
+template <class Stream>
+net::awaitable<beast::error_code> read_body(Stream& stream, ReadBuffer& buf, bhttp::request_parser<bhttp::string_body>& parser,
+                                            IdleWatch& watch, std::chrono::milliseconds timeout) {
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    watch.watch(request_reads(), transport.socket(), timeout, transport.get_executor());
+    ReadySocket ready(transport.socket());
+    auto [ec, n] = co_await bhttp::async_read(ready, buf, parser, use_tuple);
+    watch.unlink();
+    co_return timed(ec, watch);
+  } else {
+    transport.expires_after(timeout);
+    auto [ec, n] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
+    co_return ec;
+  }
+}
+
 // Serves requests on one connection until it should close. True when it ends in good order
 // (an answer went out whole, or a drain or the client's own close ended the wait for the next
 // request), so a TLS session can still send close_notify; false after a transport error.
@@ -530,6 +580,7 @@ net::awaitable<bool> serve_requests(Stream& stream, ReadBuffer& buf, ListenerSta
   const auto body_timeout = refuse ? std::min<std::chrono::milliseconds>(opt.body_timeout, kRefusalReadTimeout)
                                    : opt.body_timeout;
 
+  IdleWatch read_watch;  // plain TCP: the deadline of the read in progress
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
@@ -538,9 +589,8 @@ net::awaitable<bool> serve_requests(Stream& stream, ReadBuffer& buf, ListenerSta
     // Beast reads as much as the buffer has room for, and at least 512 bytes: a request of a
     // few KiB (a chat body) would take a read per 512 bytes.
     if (buf.capacity() < kRequestReadSize) buf.reserve(kRequestReadSize);
-    transport.expires_after(first ? header_timeout : opt.keepalive_idle);
     st.idle.insert(&transport);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
+    const auto hec = co_await read_header(stream, buf, parser, read_watch, first ? header_timeout : opt.keepalive_idle);
     st.idle.erase(&transport);
     first = false;
     if (hec) co_return co_await answer_header_error(stream, buf, opt, hec);
@@ -562,8 +612,7 @@ net::awaitable<bool> serve_requests(Stream& stream, ReadBuffer& buf, ListenerSta
       // as few reads as the client sent it in.
       if (auto left = parser.content_length_remaining(); left && *left > buf.capacity())
         buf.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*left, 64 * 1024)));
-      transport.expires_after(body_timeout);
-      auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
+      const auto bec = co_await read_body(stream, buf, parser, read_watch, body_timeout);
       if (bec) {
         co_await answer_body_error(stream, buf, opt, bec);
         co_return false;
