@@ -209,6 +209,19 @@ for (let w = 1; w <= WAVES; w++) {
       `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk; RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
   }
 }
+// Per stream and CPU per chunk wave by wave, and their spread: one wave's figure depends on
+// the moment RSS is read (issue 18: the same binary read 14.4 and 18.9 KiB in two waves).
+for (const target of targets) {
+  const runs = report.runs.filter((r) => r.target === target.name);
+  const spread = (k, d) => { const xs = runs.map((r) => r[k]); return `${xs.map((x) => x.toFixed(d)).join(' / ')} (min ${Math.min(...xs).toFixed(d)}, max ${Math.max(...xs).toFixed(d)})`; };
+  console.log(`${target.name.padEnd(8)} per wave: KiB per stream ${spread('per_stream_kib', 1)}; us CPU per chunk ${spread('cpu_us_per_chunk', 1)}`);
+}
+if (ngx) {
+  const per = (name) => report.runs.filter((r) => r.target === name);
+  const t = per('tollgate'), n = per('nginx');
+  console.log(`tollgate / nginx per wave: CPU per chunk ${t.map((r, i) => (r.cpu_us_per_chunk / n[i].cpu_us_per_chunk).toFixed(2) + 'x').join(' / ')}; ` +
+    `KiB per stream ${t.map((r, i) => (r.per_stream_kib / n[i].per_stream_kib).toFixed(2) + 'x').join(' / ')}`);
+}
 await sleep(SETTLE_S * 1000);
 report.settled_rss_kb = status(pid, 'VmRSS');
 console.log(`RSS ${SETTLE_S} s after the last wave: tollgate ${report.settled_rss_kb} kB (idle ${idleKb} kB)` +

@@ -3,18 +3,20 @@
 # stream mock (bench/mock_stream.mjs: headers, then the role and first content chunk at once,
 # then a chunk every TTFC_DELAY_MS), reached directly, through nginx (proxy_buffering off,
 # keep-alive upstream) and through Tollgate (defaults: workers 0, access log on, usage records
-# to SQLite, a virtual key). bench/ttfb.mjs runs TTFC_N sequential streams on one keep-alive
-# connection per target; the targets take turns in TTFC_ROUNDS rounds so that the machine's
-# load drifts over all three alike. Added = target minus direct, per round; the median round
-# is reported with every round's figures.
+# to SQLite, a virtual key). bench/ttfc_interleaved.mjs sends TTFC_N streams to each target on
+# one keep-alive connection per target, interleaved stream by stream (stream k to every target
+# in turn before stream k+1), so that every target sees the same moments of the host's noise;
+# that is repeated TTFC_ROUNDS times. Added = target minus direct, per round; each round's
+# ratio to nginx is printed, then the median and the spread (min-max) of the ratios over the
+# rounds.
 #
-#   bench/ttfc.sh        # TTFC_N=300 TTFC_ROUNDS=3 TTFC_CHUNKS=6 TTFC_DELAY_MS=5
+#   bench/ttfc.sh        # TTFC_N=400 TTFC_ROUNDS=5 TTFC_CHUNKS=6 TTFC_DELAY_MS=5
 #   TTFC_BASE_BIN=/path/to/other/tollgate bench/ttfc.sh   # + that binary as a fourth target
 #                                                        # ("base"), in the same rounds
 set -euo pipefail
 
-N=${TTFC_N:-300}
-ROUNDS=${TTFC_ROUNDS:-3}
+N=${TTFC_N:-400}
+ROUNDS=${TTFC_ROUNDS:-5}
 CHUNKS=${TTFC_CHUNKS:-6}
 DELAY=${TTFC_DELAY_MS:-5}
 BENCH_NAME=ttfc
@@ -56,37 +58,43 @@ if [ -n "$BASE" ]; then
 fi
 for _ in $(seq 50); do grep -q "listening on" "$TMP/smock.log" && break; sleep 0.1; done
 
-echo "TTFC: $N sequential streams per target and round, $ROUNDS rounds; $CHUNKS chunks ${DELAY} ms apart (load $(cut -d' ' -f1-3 /proc/loadavg))"
-run() { node "$HERE/ttfb.mjs" --url "$1" --n "$N" --label "$2" "${@:3}"; }
+echo "TTFC: $N streams per target and round, interleaved stream by stream, $ROUNDS rounds; $CHUNKS chunks ${DELAY} ms apart (load $(cut -d' ' -f1-3 /proc/loadavg))"
+TARGETS=(--target "direct=http://127.0.0.1:$SMOCK_PORT/v1/chat/completions"
+  --target "nginx=http://127.0.0.1:$NGX_PORT/v1/chat/completions"
+  --target "tollgate=http://$TG/v1/chat/completions|authorization: Bearer $VKEY")
+if [ -n "$BASE" ]; then TARGETS+=(--target "base=http://$TGB/v1/chat/completions|authorization: Bearer $VKEY"); fi
 for r in $(seq "$ROUNDS"); do
-  run "http://127.0.0.1:$SMOCK_PORT/v1/chat/completions" direct >"$TMP/direct.$r.json"
-  run "http://127.0.0.1:$NGX_PORT/v1/chat/completions" nginx >"$TMP/nginx.$r.json"
-  run "http://$TG/v1/chat/completions" tollgate --header "authorization: Bearer $VKEY" >"$TMP/tollgate.$r.json"
-  if [ -n "$BASE" ]; then run "http://$TGB/v1/chat/completions" base --header "authorization: Bearer $VKEY" >"$TMP/base.$r.json"; fi
+  node "$HERE/ttfc_interleaved.mjs" --n "$N" "${TARGETS[@]}" >"$TMP/round.$r.jsonl"
 done
 node - "$TMP" "$ROUNDS" <<'EOF'
 const fs = require('fs');
 const [dir, rounds] = [process.argv[2], Number(process.argv[3])];
-const get = (t, r) => JSON.parse(fs.readFileSync(`${dir}/${t}.${r}.json`, 'utf8'));
-const rows = [];
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const span = (xs) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}x`;
+const gws = ['tollgate', 'base'];
+const ratios = { tollgate: [[], []], base: [[], []] };
+const added = { nginx: [[], []], tollgate: [[], []], base: [[], []] };
 for (let r = 1; r <= rounds; r++) {
-  const d = get('direct', r), n = get('nginx', r), t = get('tollgate', r);
-  rows.push({ r, d, n, t,
-    n50: n.ttfc_p50_us - d.ttfc_p50_us, n99: n.ttfc_p99_us - d.ttfc_p99_us,
-    t50: t.ttfc_p50_us - d.ttfc_p50_us, t99: t.ttfc_p99_us - d.ttfc_p99_us });
-  console.log(`round ${r}: TTFC p50/p99 us: direct ${d.ttfc_p50_us}/${d.ttfc_p99_us}, nginx ${n.ttfc_p50_us}/${n.ttfc_p99_us}, ` +
-    `tollgate ${t.ttfc_p50_us}/${t.ttfc_p99_us}; added: nginx ${rows.at(-1).n50}/${rows.at(-1).n99}, tollgate ${rows.at(-1).t50}/${rows.at(-1).t99}; ` +
-    `reads/stream direct ${d.reads_p50} nginx ${n.reads_p50} tollgate ${t.reads_p50}; errors ${d.errors + n.errors + t.errors}, usage leaked ${t.usage_leaked}`);
+  const got = Object.fromEntries(fs.readFileSync(`${dir}/round.${r}.jsonl`, 'utf8').trim().split('\n').map((l) => { const j = JSON.parse(l); return [j.label, j]; }));
+  const d = got.direct, n = got.nginx;
+  const add = (t) => [t.ttfc_p50_us - d.ttfc_p50_us, t.ttfc_p99_us - d.ttfc_p99_us];
+  const na = add(n);
+  added.nginx[0].push(na[0]); added.nginx[1].push(na[1]);
+  let line = `round ${r}: TTFC p50/p99 us: direct ${d.ttfc_p50_us}/${d.ttfc_p99_us}, nginx ${n.ttfc_p50_us}/${n.ttfc_p99_us} (added ${na[0]}/${na[1]})`;
+  for (const g of gws) {
+    const t = got[g];
+    if (!t) continue;
+    const ta = add(t);
+    added[g][0].push(ta[0]); added[g][1].push(ta[1]);
+    ratios[g][0].push(ta[0] / na[0]); ratios[g][1].push(ta[1] / na[1]);
+    line += `, ${g} ${t.ttfc_p50_us}/${t.ttfc_p99_us} (added ${ta[0]}/${ta[1]}; ${(ta[0] / na[0]).toFixed(2)}x / ${(ta[1] / na[1]).toFixed(2)}x nginx; ` +
+      `reads/stream ${t.reads_p50}, errors ${t.errors}, usage leaked ${t.usage_leaked}, missing [DONE] ${t.missing_done})`;
+  }
+  console.log(`${line}; reads/stream direct ${d.reads_p50} nginx ${n.reads_p50}; errors direct ${d.errors} nginx ${n.errors}`);
 }
-const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-if (fs.existsSync(`${dir}/base.1.json`)) {
-  const b = []; for (let r = 1; r <= rounds; r++) { const x = get('base', r), d = get('direct', r);
-    b.push([x.ttfc_p50_us - d.ttfc_p50_us, x.ttfc_p99_us - d.ttfc_p99_us]);
-    console.log(`round ${r}: base (TTFC_BASE_BIN) ${x.ttfc_p50_us}/${x.ttfc_p99_us}, added ${b.at(-1)[0]}/${b.at(-1)[1]}, reads/stream ${x.reads_p50}, errors ${x.errors}, usage leaked ${x.usage_leaked}`); }
-  const n50 = med(rows.map((x) => x.n50)), n99 = med(rows.map((x) => x.n99)), b50 = med(b.map((x) => x[0])), b99 = med(b.map((x) => x[1]));
-  console.log(`median added TTFC p50 / p99, base: ${b50} / ${b99} us (base/nginx ${(b50 / n50).toFixed(2)}x / ${(b99 / n99).toFixed(2)}x)`);
+for (const g of gws) {
+  if (!ratios[g][0].length) continue;
+  console.log(`${g}: median added TTFC p50 / p99 ${med(added[g][0])} / ${med(added[g][1])} us against nginx's ${med(added.nginx[0])} / ${med(added.nginx[1])} us; ` +
+    `ratio to nginx per round: p50 median ${med(ratios[g][0]).toFixed(2)}x (${span(ratios[g][0])}), p99 median ${med(ratios[g][1]).toFixed(2)}x (${span(ratios[g][1])})`);
 }
-const m = { n50: med(rows.map((x) => x.n50)), n99: med(rows.map((x) => x.n99)), t50: med(rows.map((x) => x.t50)), t99: med(rows.map((x) => x.t99)) };
-console.log(`median added TTFC p50 / p99: nginx ${m.n50} / ${m.n99} us, tollgate ${m.t50} / ${m.t99} us ` +
-  `(tollgate/nginx ${(m.t50 / m.n50).toFixed(2)}x / ${(m.t99 / m.n99).toFixed(2)}x)`);
 EOF

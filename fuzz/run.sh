@@ -31,21 +31,21 @@ LIBS="-lboost_json -lboost_url -lfmt -lre2 -lyaml-cpp -lssl -lcrypto -lmd -lpthr
 
 # target -> the project sources it needs
 declare -A SOURCES=(
-  [sse]="src/http/sse.cc"
-  [openai_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/dialects/openai/fast_path.cc
+  [sse]="src/http/sse.cc src/core/spare_strings.cc"
+  [openai_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/core/spare_strings.cc src/dialects/openai/fast_path.cc
     src/obs/access_log.cc"
-  [anthropic_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+  [anthropic_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/core/spare_strings.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
     src/dialects/anthropic/prompt_caching.cc"
-  [gemini_stream]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+  [gemini_stream]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/core/spare_strings.cc
     src/dialects/openai/fast_path.cc
     src/dialects/chat_params.cc src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"
-  [gemini_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+  [gemini_request]="src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/core/spare_strings.cc
     src/dialects/openai/fast_path.cc src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
   [guardrails]="src/guardrails/guardrail.cc src/guardrails/pii.cc src/guardrails/injection.cc
     src/guardrails/stream_redactor.cc"
-  [responses_request]="src/core/error.cc src/http/sse.cc src/store/secret_box.cc
+  [responses_request]="src/core/error.cc src/http/sse.cc src/core/spare_strings.cc src/store/secret_box.cc
     src/dialects/openai/responses_inbound.cc src/dialects/openai/responses_outbound.cc"
   [schema_check]="src/core/yaml_reader.cc src/core/env_interpolate.cc src/core/schema.cc src/core/kinds/shared.cc src/core/kinds/provider.cc src/core/kinds/model.cc
     src/core/kinds/key.cc src/core/kinds/guardrail.cc src/core/kinds/admin_key.cc src/core/kinds/team.cc
@@ -56,18 +56,18 @@ declare -A SOURCES=(
     src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc src/cache/policy_config.cc
     src/core/resources.cc src/core/snapshot.cc src/core/secret_scrub.cc src/core/target_stats.cc
     src/store/keys.cc src/mcp/config.cc src/mcp/names.cc"
-  [http_request]="src/gateway/accept.cc src/core/decimal.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc
+  [http_request]="src/gateway/accept.cc src/core/decimal.cc src/core/json_scan.cc src/core/error.cc src/http/sse.cc src/core/spare_strings.cc
     src/dialects/openai/fast_path.cc
     src/dialects/anthropic/fast_path.cc src/dialects/anthropic/inbound.cc src/dialects/anthropic/wire.cc
     src/dialects/gemini/inbound.cc src/dialects/gemini/wire.cc"
-  [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc"
+  [mcp_message]="src/mcp/message.cc src/mcp/names.cc src/http/sse.cc src/core/spare_strings.cc"
   [resources_file]="src/store/resources_file.cc src/store/secret_box.cc src/store/keys.cc src/core/resources.cc
     src/core/snapshot.cc src/core/yaml_reader.cc src/core/env_interpolate.cc src/core/schema.cc src/core/kinds/shared.cc
     src/core/kinds/provider.cc src/core/kinds/model.cc src/core/kinds/key.cc src/core/kinds/guardrail.cc
     src/core/kinds/admin_key.cc src/core/kinds/team.cc src/core/kinds/cache_policy.cc src/core/kinds/mcp_server.cc
     src/cache/policy_config.cc src/mcp/config.cc src/mcp/names.cc src/core/secret_scrub.cc src/core/target_stats.cc"
   [cache_entry]="src/cache/entry.cc src/cache/cache_key.cc src/cache/semantic.cc src/core/json_scan.cc src/core/error.cc
-    src/http/sse.cc src/dialects/openai/fast_path.cc
+    src/http/sse.cc src/core/spare_strings.cc src/dialects/openai/fast_path.cc
     src/dialects/anthropic/codec.cc src/dialects/anthropic/wire.cc src/dialects/anthropic/fast_path.cc
     src/dialects/chat_params.cc src/dialects/gemini/codec.cc src/dialects/gemini/errors.cc src/dialects/gemini/request.cc
     src/dialects/gemini/response.cc src/dialects/gemini/stream.cc src/dialects/gemini/wire.cc"

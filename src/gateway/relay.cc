@@ -1,6 +1,7 @@
 #include "gateway/relay.h"
 
 #include "core/error.h"
+#include "core/spare_strings.h"
 #include "dialects/openai/fast_path.h"
 #include "cache/entry.h"
 #include "gateway/phases.h"
@@ -162,17 +163,18 @@ AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provid
 }
 
 namespace {
-// Once a piece's events are read, the reader's buffer and the last event's strings go back
-// before the piece is written, and the written text before the wait for the next piece: a
-// stream holds no buffer of its own between two events, nor during the write, when thousands
+// Once a piece's events are read, the reader's buffer and the last event's strings go back to
+// the worker's spares before the piece is written, and the written text after the write: a
+// stream holds no buffer of its own between two pieces, nor during the write, when thousands
 // of streams whose events came at the same moment wait at once (issue 18: memory per open
-// stream; a few small allocations per piece instead). Not in relay_stream itself, whose frame
-// would keep the temporaries.
+// stream). The spares (core/spare_strings.h) make that free of malloc and free per piece.
+// Not in relay_stream itself, whose frame would keep the temporaries.
 void release_read_events(http::SseReader& reader, http::SseEvent& ev) {
-  ev = http::SseEvent{};
-  if (reader.pending().empty()) reader = http::SseReader{};
+  reader.release();
+  core::give_spare(ev.data);
+  core::give_spare(ev.event);
+  ev.raw = {};
 }
-void release_written(std::string& out) { std::string().swap(out); }
 }  // namespace
 
 net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& source,
@@ -199,7 +201,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
   };
 
   for (;;) {
-    release_written(out);
+    core::give_spare(out);
     std::string_view piece;
     bool done = false;
     auto f = co_await source.read_some(piece, done);
@@ -222,7 +224,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
       break;
     }
     reader.feed(piece);
-    out.clear();
+    out = core::take_spare(piece.size());
     while (reader.next(ev)) relay.on_event(ev, out);
     if (done) {
       // A last event without its blank line still counts.
@@ -244,8 +246,12 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
       bool written = true;
       if (!head_sent)
         written = co_await send_head(out);
-      else if (!out.empty())
-        written = co_await ctx.ex.write_chunk(out);
+      else if (!out.empty()) {
+        // At once when the caller's socket takes it, as it nearly always does (no frame).
+        const auto now = ctx.ex.write_chunk_now(out);
+        if (now == http::Exchange::Written::must_wait) written = co_await ctx.ex.write_chunk(out);
+        else written = now == http::Exchange::Written::written;
+      }
       if (!written) {
         client_left = true;
         break;
@@ -253,6 +259,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
     }
     if (done) break;
   }
+  core::give_spare(out);
   ctx.usage = relay.usage();
   if (auto e = relay.provider_error(); e && ctx.error.empty()) ctx.error = e->code.empty() ? "provider_stream_error" : e->code;
   if (client_left) {

@@ -24,6 +24,7 @@
 #include "admin/admin_routes.h"
 #include "core/host.h"
 #include "core/malloc_cache.h"
+#include "core/spare_strings.h"
 #include "mcp/session.h"
 #include "gateway/proxy.h"
 #include "gateway/state.h"
@@ -363,6 +364,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
       for (auto& w : workers)
         net::post(w->ioc, [w = w.get(), idle] {
           if (http::release_socket_records(w->ioc) > 0 && idle) {
+            core::drop_spares();  // the streams' spare buffers (core/spare_strings.h)
             core::release_malloc_cache();
             malloc_trim(0);
           }

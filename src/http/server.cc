@@ -28,6 +28,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -38,6 +39,7 @@
 #include <random>
 #include <stdexcept>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace tollgate::http {
@@ -217,7 +219,7 @@ class SessionExchange final : public Exchange {
     std::array<net::const_buffer, 4> pieces{net::buffer(head), net::buffer(size, size_len),
                                             net::buffer(first.data(), first.size()),
                                             net::buffer("\r\n", first.empty() ? 0 : 2)};
-    co_await send(pieces);
+    if (!sent_now(pieces)) co_await send_rest(pieces);
     co_return !broken_;
   }
 
@@ -227,8 +229,39 @@ class SessionExchange final : public Exchange {
     const std::size_t size_len = chunk_size_line(size, data.size());
     std::array<net::const_buffer, 3> pieces{net::buffer(size, size_len), net::buffer(data.data(), data.size()),
                                             net::buffer("\r\n", 2)};
-    co_await send(pieces);
+    if (const std::size_t sent = std::exchange(chunk_sent_, 0); sent > 0) {
+      // write_chunk_now sent the first `sent` bytes of this chunk.
+      std::size_t skip = sent;
+      for (auto& p : pieces) {
+        const std::size_t k = std::min(skip, p.size());
+        p += k;
+        skip -= k;
+      }
+      co_await send_rest(pieces);
+    } else if (!sent_now(pieces)) {
+      // Written here when the socket takes it all: send's coroutine frame only for the rest.
+      co_await send_rest(pieces);
+    }
     co_return !broken_;
+  }
+
+  Written write_chunk_now(std::string_view data) override {
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      return Written::must_wait;  // TLS: through the stream's write
+    } else {
+      if (broken_) return Written::client_gone;
+      if (data.empty()) return Written::written;
+      char size[20];
+      const std::size_t size_len = chunk_size_line(size, data.size());
+      std::array<net::const_buffer, 3> pieces{net::buffer(size, size_len), net::buffer(data.data(), data.size()),
+                                              net::buffer("\r\n", 2)};
+      const std::size_t total = size_len + data.size() + 2;
+      if (sent_now(pieces)) return broken_ ? Written::client_gone : Written::written;
+      std::size_t left = 0;
+      for (const auto& p : pieces) left += p.size();
+      chunk_sent_ = total - left;  // write_chunk sends the rest
+      return Written::must_wait;
+    }
   }
 
   net::awaitable<void> end_stream() override {
@@ -262,14 +295,24 @@ class SessionExchange final : public Exchange {
   // message, through the stream under the write timeout.
   template <std::size_t N>
   net::awaitable<void> send(std::array<net::const_buffer, N>& pieces) {
+    if (!sent_now(pieces)) co_await send_rest(pieces);
+  }
+  // Plain TCP: true when the socket took every piece at once, or the connection broke; `pieces`
+  // then start at what is left.
+  template <std::size_t N>
+  bool sent_now(std::array<net::const_buffer, N>& pieces) {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       beast::error_code ec;
-      if (send_now(stream_.socket().native_handle(), pieces, ec)) co_return;
+      if (send_now(stream_.socket().native_handle(), pieces, ec)) return true;
       if (ec) {
         broken_ = true;
-        co_return;
+        return true;
       }
     }
+    return false;
+  }
+  template <std::size_t N>
+  net::awaitable<void> send_rest(std::array<net::const_buffer, N>& pieces) {
     beast::get_lowest_layer(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
     if (ec) broken_ = true;
@@ -285,6 +328,7 @@ class SessionExchange final : public Exchange {
   bool streaming_ = false;
   bool stream_done_ = false;
   bool broken_ = false;
+  std::size_t chunk_sent_ = 0;  // of the chunk write_chunk_now could not send whole
 };
 
 struct ListenerState final : Listener, std::enable_shared_from_this<ListenerState> {

@@ -43,6 +43,13 @@ class Exchange {
   // read (issue 18: time to first chunk). By default the two calls.
   virtual boost::asio::awaitable<bool> start_stream(int status, const Headers& headers, std::string_view first);
   virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
+  // write_chunk without a wait, and without the coroutine frame a co_await makes (issue 18: CPU
+  // per relayed chunk): `written` when the connection took the whole chunk at once (as it
+  // nearly always does), `client_gone` when it broke; `must_wait` when it could not take all of
+  // it now: the caller then co_awaits write_chunk with the same data, which sends what is left.
+  // By default always must_wait.
+  enum class Written { written, must_wait, client_gone };
+  virtual Written write_chunk_now(std::string_view) { return Written::must_wait; }
   virtual boost::asio::awaitable<void> end_stream() = 0;
 
   virtual bool responded() const = 0;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/spare_strings.h"
+
 namespace tollgate::http {
 
 void SseReader::feed(std::string_view bytes) {
@@ -12,7 +14,16 @@ void SseReader::feed(std::string_view bytes) {
     line_start_ -= event_start_;
     event_start_ = 0;
   }
+  if (buf_.empty() && buf_.capacity() < bytes.size()) buf_ = core::take_spare(bytes.size());
   buf_.append(bytes);
+}
+
+void SseReader::release() {
+  if (event_start_ != buf_.size()) return;  // part of an event is still to come
+  core::give_spare(buf_);
+  event_start_ = line_start_ = 0;
+  core::give_spare(cur_.data);
+  core::give_spare(cur_.event);
 }
 
 bool SseReader::next(SseEvent& ev) {
@@ -44,8 +55,13 @@ bool SseReader::next(SseEvent& ev) {
         continue;
       }
       lines_in_event_ = false;
-      ev = std::move(cur_);
-      cur_ = SseEvent{};
+      // Swapped, not moved: `ev`'s buffers are kept for the next event rather than freed.
+      ev.event.swap(cur_.event);
+      ev.data.swap(cur_.data);
+      ev.has_data = cur_.has_data;
+      cur_.event.clear();
+      cur_.data.clear();
+      cur_.has_data = false;
       ev.raw = std::string_view(buf_.data() + event_start_, line_start_ - event_start_);
       event_start_ = line_start_;
       return true;
@@ -60,6 +76,7 @@ bool SseReader::next(SseEvent& ev) {
       if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     }
     if (field == "data") {
+      if (!cur_.has_data && cur_.data.capacity() < value.size()) cur_.data = core::take_spare(value.size());
       if (cur_.has_data) cur_.data.push_back('\n');
       cur_.data.append(value);
       cur_.has_data = true;

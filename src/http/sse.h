@@ -23,6 +23,9 @@ class SseReader {
   bool next(SseEvent& ev);
   // Bytes received that do not (yet) form a complete event.
   std::string_view pending() const;
+  // When nothing is pending, the reader's buffers go back to the thread's spares
+  // (core/spare_strings.h): a stream waiting for its next piece holds none (issue 18).
+  void release();
 
  private:
   std::string buf_;
