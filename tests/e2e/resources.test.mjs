@@ -187,6 +187,8 @@ describe('schema-driven resource pages in headless chromium', () => {
     // Fields that apply only to one kind appear with it (x-only-if in the schema).
     await form.locator('select[name="kind"]').selectOption('moderation');
     await form.locator('select[name="provider"]').waitFor();
+    // The select appears before the providers' list has come back: wait for its options.
+    await form.locator('select[name="provider"] option', { hasText: 'mock' }).waitFor({ state: 'attached' });
     const providers = await form.locator('select[name="provider"] option').allTextContents();
     assert.deepEqual(providers.sort(), ['demo', 'mock', '— choose —'], 'a reference is a select of the existing providers');
     await form.locator('select[name="kind"]').selectOption('pii');
