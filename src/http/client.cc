@@ -492,8 +492,12 @@ net::awaitable<UpstreamFailure> UpstreamCall::read_some(std::string_view& piece,
   done = d.body_done;
   // A stream's events come a few at a time for as long as it lasts: once the head's room is
   // read out, its reads take Beast's smallest room, as before (issue 18: memory per open stream).
+  // The buffer is rarely empty here: a chunk's closing CRLF stays in it until the next chunk's
+  // size line comes, so a test for empty kept the head's 4 KiB for the stream's whole length.
+  // What is left is moved into a block of its size (Beast's next read grows it to ~514 bytes,
+  // under the 1 KiB that would shrink it again: once per stream).
   auto& buf = d.conn->buf;
-  if (!d.body_done && buf.size() == 0 && buf.capacity() > 512) buf.shrink_to_fit();
+  if (!d.body_done && buf.capacity() > 1024 && buf.size() <= 256) buf.shrink_to_fit();
   co_return UpstreamFailure::none;
 }
 
