@@ -194,4 +194,9 @@ void parse_request_document(std::string_view body, boost::json::value& doc, boos
   std::construct_at(&doc, std::move(parsed));
 }
 
+void release_request_document(boost::json::value& doc) {
+  std::destroy_at(&doc);
+  std::construct_at(&doc);
+}
+
 }  // namespace tollgate::core

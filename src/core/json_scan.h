@@ -71,5 +71,8 @@ std::string json_quote(std::string_view s);
 // (`json::value(v, {})`) anything that outlives the request by much or crosses threads.
 void parse_request_document(std::string_view body, boost::json::value& doc, boost::system::error_code& ec,
                             const boost::json::parse_options& opt);
+// Gives `doc`'s storage back (it becomes null, of the default storage): assigning a null, or
+// moving another value in, would keep the block parse_request_document gave it.
+void release_request_document(boost::json::value& doc);
 
 }  // namespace tollgate::core

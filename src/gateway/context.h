@@ -65,6 +65,11 @@ struct RequestContext {
   // decode
   boost::json::value doc;
   dialects::openai::RequestFacts facts;
+  // Set by an attempt that needs nothing of `doc` once its stream's head is out (the OpenAI
+  // fast path): relay_stream then gives the document back for the rest of the stream (issue 18:
+  // memory per open stream). Until the head is out a failed attempt may be followed by another,
+  // which reads it again.
+  bool doc_done_at_head = false;
 
   // resolve
   const core::CompiledModel* model = nullptr;  // null for "provider/model" addressing

@@ -182,9 +182,14 @@ net::awaitable<AttemptResult> openai_attempt(RequestContext& ctx, Endpoint endpo
     const int status = call.status();
     if (status >= 200 && status < 300 && ctx.facts.stream && call.media_type() == "text/event-stream") {
       UpstreamSource source(call);
+      // Chat and completions streams: nothing reads the request's document once the head is
+      // out (usage, limits, the cache's key and tap, the output guardrails and the record keep
+      // what they need apart). A Responses stream stores its input items at the end.
+      ctx.doc_done_at_head = endpoint != Endpoint::responses;
       auto relay = endpoint == Endpoint::responses ? responses_fast_relay(ctx)
                                                    : guarded(openai_passthrough(ask_for_usage), ctx);
       result = co_await relay_stream(ctx, source, *relay, passthrough_headers(call));
+      ctx.doc_done_at_head = false;
     } else {
       result = co_await openai_whole(ctx, call, endpoint, passthrough_headers(call));
     }

@@ -1,6 +1,7 @@
 #include "gateway/relay.h"
 
 #include "core/error.h"
+#include "core/json_scan.h"
 #include "core/spare_strings.h"
 #include "dialects/openai/fast_path.h"
 #include "cache/entry.h"
@@ -244,9 +245,11 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
       if (ctx.capture && ctx.captured_answer.size() < ctx.gateway.config.capture_max_bytes)
         ctx.captured_answer.append(out.substr(0, ctx.gateway.config.capture_max_bytes - ctx.captured_answer.size()));
       bool written = true;
-      if (!head_sent)
+      if (!head_sent) {
         written = co_await send_head(out);
-      else if (!out.empty()) {
+        // The attempt is final now: no other reads the request's document again.
+        if (ctx.doc_done_at_head) core::release_request_document(ctx.doc);
+      } else if (!out.empty()) {
         // At once when the caller's socket takes it, as it nearly always does (no frame).
         const auto now = ctx.ex.write_chunk_now(out);
         if (now == http::Exchange::Written::must_wait) written = co_await ctx.ex.write_chunk(out);

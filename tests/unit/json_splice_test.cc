@@ -264,3 +264,20 @@ TEST(UpstreamErrorBody, AlwaysOpenAiShaped) {
   std::string shaped = R"({"error":{"message":"Rate limit","type":"requests","param":null,"code":"rate_limit_exceeded"}})";
   EXPECT_EQ(dialects::openai::upstream_error_body(429, shaped, "application/json"), shaped);
 }
+
+// Memory per open stream (issue 18): a stream that no longer needs the request's document gives
+// its block back. Assigning a null would keep it (the value keeps its storage).
+TEST(JsonScan, AReleasedRequestDocumentHoldsNoStorage) {
+  json::value doc;
+  boost::system::error_code ec;
+  core::parse_request_document(R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})", doc,
+                               ec, {});
+  ASSERT_FALSE(ec);
+  const json::storage_ptr default_storage;
+  EXPECT_NE(doc.storage().get(), default_storage.get());
+  doc = nullptr;
+  EXPECT_NE(doc.storage().get(), default_storage.get()) << "assignment keeps the document's block";
+  core::release_request_document(doc);
+  EXPECT_TRUE(doc.is_null());
+  EXPECT_EQ(doc.storage().get(), default_storage.get());
+}
