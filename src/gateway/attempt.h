@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,22 +13,37 @@
 
 namespace tollgate::gateway {
 
-struct AttemptResult {
-  enum class Outcome { answered, failed, client_left };
-  Outcome outcome = Outcome::answered;
-
-  // failed: what the caller gets if no later attempt succeeds.
+// What a failed attempt leaves: the caller's answer if no later attempt succeeds, and what
+// routing and the retry policy read.
+struct AttemptFailure {
   core::GatewayError error;
   std::string body;     // the exact body (an upstream's own error on a fast path); empty: from `error`
   http::Headers extra;  // upstream headers worth passing on (retry-after, request id)
 
-  // failed: the failure class a retry policy names (connect, timeout, 429, 5xx), or empty
-  // when another attempt cannot help (a 400, an auth error).
+  // The failure class a retry policy names (connect, timeout, 429, 5xx), or empty when another
+  // attempt cannot help (a 400, an auth error).
   std::string retry_class;
   // 429/503 Retry-After (or retry-after-ms): cools the target that long.
   std::optional<std::chrono::milliseconds> retry_after;
   // The gateway's own trouble (out of descriptors or memory): says nothing of the target.
   bool local = false;
+};
+
+struct AttemptResult {
+  enum class Outcome { answered, failed, client_left };
+  Outcome outcome = Outcome::answered;
+
+  // failed: why. Out of line, as an AttemptResult sits in several coroutine frames and promises
+  // of every open stream (the attempt's, relay_stream's, dispatch's: ~220 bytes each inline,
+  // issue 18: memory per open stream), and answered streams need none of it.
+  AttemptFailure& failure() {
+    if (!failure_) failure_ = std::make_unique<AttemptFailure>();
+    return *failure_;
+  }
+  const AttemptFailure& failure() const {
+    static const AttemptFailure kNone;
+    return failure_ ? *failure_ : kNone;
+  }
 
   static AttemptResult answered() { return {}; }
   static AttemptResult client_left() {
@@ -35,6 +51,15 @@ struct AttemptResult {
     r.outcome = Outcome::client_left;
     return r;
   }
+  static AttemptResult failed(core::GatewayError e) {
+    AttemptResult r;
+    r.outcome = Outcome::failed;
+    r.failure().error = std::move(e);
+    return r;
+  }
+
+ private:
+  std::unique_ptr<AttemptFailure> failure_;
 };
 
 }  // namespace tollgate::gateway

@@ -138,7 +138,7 @@ net::awaitable<AttemptResult> openai_whole(RequestContext& ctx, http::UpstreamCa
                                            http::Headers extra) {
   const int status = call.status();
   std::string body;
-  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return std::move(*failed);
   // Another OpenAI account (failover, routing) does not know the chain another one holds: the
   // turn is translated from the stored chain instead.
   if (status == 400 && endpoint == Endpoint::responses && body.find("previous_response_not_found") != std::string::npos &&
@@ -220,10 +220,10 @@ net::awaitable<AttemptResult> input_tokens_attempt(RequestContext& ctx) {
   req.body = dialects::openai::splice_request(ctx.request_body(), ctx.doc, ctx.target->upstream_model, false);
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
-  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return std::move(*failed);
   const int status = call.status();
   std::string body;
-  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return std::move(*failed);
   if (status >= 400 || status < 200) {
     auto error = dialects::openai::upstream_error(status, body, call.media_type());
     std::string shaped = dialects::openai::upstream_error_body(status, body, call.media_type());
@@ -234,10 +234,7 @@ net::awaitable<AttemptResult> input_tokens_attempt(RequestContext& ctx) {
 }
 
 net::awaitable<AttemptResult> attempt_failed(GatewayError e) {
-  AttemptResult r;
-  r.outcome = AttemptResult::Outcome::failed;
-  r.error = std::move(e);
-  co_return r;
+  co_return AttemptResult::failed(std::move(e));
 }
 
 // The attempt for the current target, by the pair (caller dialect, provider dialect). Not a
@@ -279,12 +276,12 @@ bool policy_allows(const core::RetryPolicy& p, std::string_view cls) {
 // What says a target is unwell: it could not be reached, timed out, or failed (5xx). A 429 is
 // the provider saying "not now", not ill health: it cools the target only for the time its
 // Retry-After names.
-bool health_failure(const AttemptResult& r) {
+bool health_failure(const AttemptFailure& r) {
   if (r.retry_class == "429") return r.retry_after.has_value();
   return !r.retry_class.empty();
 }
 
-net::awaitable<void> respond_failure(RequestContext& ctx, AttemptResult& r) {
+net::awaitable<void> respond_failure(RequestContext& ctx, AttemptFailure& r) {
   // The gateway's own words, in the caller's dialect.
   if (r.body.empty()) r.body = error_body(ctx.route, r.error);
   // An upstream's error may quote the credential it was sent (any provider's: the failure
@@ -331,8 +328,9 @@ http::Headers passthrough_headers(const http::UpstreamCall& call) {
 
 AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status, GatewayError error,
                                      std::string body) {
-  AttemptResult r;
-  r.outcome = AttemptResult::Outcome::failed;
+  AttemptResult result;
+  result.outcome = AttemptResult::Outcome::failed;
+  AttemptFailure& r = result.failure();
   if (status < 200) status = 502;
   error.status = status;
   r.error = std::move(error);
@@ -341,7 +339,7 @@ AttemptResult upstream_error_attempt(const http::UpstreamCall& call, int status,
   if (status == 429) r.retry_class = "429";
   else if (status >= 500 || status == 408) r.retry_class = "5xx";
   if (status == 429 || status == 503) r.retry_after = retry_after_of(call);
-  return r;
+  return result;
 }
 
 net::awaitable<std::optional<AttemptResult>> send_upstream(RequestContext& ctx, http::UpstreamCall& call,
@@ -398,12 +396,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   const bool stream = ctx.facts.stream;
   const bool strip_usage = stream && !ctx.facts.caller_wants_usage;
   const dialects::ProviderCodec* codec = dialects::codec_for(provider.spec.kind);
-  auto fail = [](GatewayError e) {
-    AttemptResult r;
-    r.outcome = AttemptResult::Outcome::failed;
-    r.error = std::move(e);
-    return r;
-  };
+  auto fail = [](GatewayError e) { return AttemptResult::failed(std::move(e)); };
 
   if (provider.spec.kind == core::ProviderKind::demo) {
     auto answer = providers::demo::answer(endpoint, json::value(canonical), upstream_model, stream);
@@ -469,7 +462,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
-  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return std::move(*failed);
   const int status = call.status();
   auto extra = passthrough_headers(call);
 
@@ -489,7 +482,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   }
 
   std::string body;
-  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return std::move(*failed);
   if (status < 200 || status >= 300) {
     GatewayError e;
     if (codec)
@@ -498,7 +491,7 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
       e = dialects::openai::upstream_error(status, body, call.media_type());
     // The caller's dialect differs from the provider's: the body is built from the error.
     auto r = upstream_error_attempt(call, status, std::move(e), {});
-    r.error.status = r.error.status ? r.error.status : status;
+    r.failure().error.status = r.failure().error.status ? r.failure().error.status : status;
     co_return r;
   }
 
@@ -574,10 +567,8 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     if (!translate_error) canonical = &canonical_storage;
   }
 
-  AttemptResult last;
-  last.outcome = AttemptResult::Outcome::failed;
-  last.error = GatewayError::make(ErrorKind::unavailable, "No target is available for this model.",
-                                  "no_target_available");
+  AttemptResult last = AttemptResult::failed(GatewayError::make(
+      ErrorKind::unavailable, "No target is available for this model.", "no_target_available"));
   const core::TargetStats* previous = nullptr;
   for (uint32_t attempt = 0; attempt < retry.max_attempts; ++attempt) {
     if (ctx.ex.client_gone()) {
@@ -592,21 +583,21 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
         // Every target is cooling down: say when to come back.
         auto wait = plan.soonest_recovery();
         if (plan.all_rate_limited())
-          last.error = GatewayError::make(ErrorKind::rate_limit,
-                                          "The provider's rate limit was reached for this model; retry after the time in Retry-After.",
-                                          "rate_limit_exceeded");
+          last.failure().error = GatewayError::make(ErrorKind::rate_limit,
+                                                    "The provider's rate limit was reached for this model; retry after the time in Retry-After.",
+                                                    "rate_limit_exceeded");
         else
-          last.error = GatewayError::make(ErrorKind::unavailable,
-                                          "Every target of this model is cooling down after failures; retry later.",
-                                          "targets_cooling_down");
-        last.extra.emplace_back("retry-after", std::to_string(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
+          last.failure().error = GatewayError::make(ErrorKind::unavailable,
+                                                    "Every target of this model is cooling down after failures; retry later.",
+                                                    "targets_cooling_down");
+        last.failure().extra.emplace_back("retry-after", std::to_string(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
       }
       break;
     }
     if (attempt > 0) {
       // Back off before trying again; a Retry-After on the same target is honoured instead.
       auto delay = backoff_for(retry, static_cast<int>(attempt));
-      if (target->stats == previous && last.retry_after) delay = *last.retry_after;
+      if (target->stats == previous && last.failure().retry_after) delay = *last.failure().retry_after;
       if (Clock::now() + delay >= deadline) {
         // The next attempt could not finish in time: give the target back unused.
         target->stats->probing.store(false);
@@ -655,19 +646,19 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
       routing::attempt_abandoned(stats);
       co_return;
     }
-    if (last.local) {
+    if (last.failure().local) {
       routing::attempt_abandoned(stats);
       break;
     }
     const core::CircuitPolicy& circuit = ctx.model ? ctx.model->spec.circuit : defaults.circuit;
-    if (health_failure(last)) {
-      routing::attempt_failed(stats, circuit, last.retry_class == "429" ? last.retry_after : std::nullopt);
+    if (health_failure(last.failure())) {
+      routing::attempt_failed(stats, circuit, last.failure().retry_class == "429" ? last.failure().retry_after : std::nullopt);
     } else {
       routing::attempt_ended(stats);
     }
-    if (!policy_allows(retry, last.retry_class)) break;
+    if (!policy_allows(retry, last.failure().retry_class)) break;
   }
-  co_await respond_failure(ctx, last);
+  co_await respond_failure(ctx, last.failure());
 }
 
 }  // namespace tollgate::gateway

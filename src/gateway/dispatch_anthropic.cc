@@ -93,7 +93,7 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
-  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return std::move(*failed);
 
   const int status = call.status();
   auto extra = passthrough_headers(call);
@@ -103,7 +103,7 @@ net::awaitable<AttemptResult> anthropic_fast_path(RequestContext& ctx) {
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
   std::string body;
-  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return std::move(*failed);
   if (status < 200 || status >= 300) {
     auto error = anthropic::anthropic_codec().decode_error(status, body).error;
     std::string shaped = anthropic::upstream_error_body(status, body, call.media_type());
@@ -266,12 +266,7 @@ net::awaitable<AttemptResult> anthropic_attempt(RequestContext& ctx, const json:
   for (const auto& name : ctx.translation_dropped) drops.drop(name);
   clamp_max_tokens(ctx, chat);
   const auto kind = provider.spec.kind;
-  auto fail = [](core::GatewayError e) {
-    AttemptResult r;
-    r.outcome = AttemptResult::Outcome::failed;
-    r.error = std::move(e);
-    return r;
-  };
+  auto fail = [](core::GatewayError e) { return AttemptResult::failed(std::move(e)); };
   if (kind == core::ProviderKind::openai || kind == core::ProviderKind::openai_compatible ||
       kind == core::ProviderKind::azure) {
     if (chat.contains("reasoning_effort") && !reasons(ctx.target->upstream_model)) {

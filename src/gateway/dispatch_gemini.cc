@@ -127,7 +127,7 @@ net::awaitable<AttemptResult> gemini_fast_path(RequestContext& ctx) {
 
   http::UpstreamCall call;
   CancelOnClientGone guard(ctx.ex, call);
-  if (auto failed = co_await send_upstream(ctx, call, req)) co_return *failed;
+  if (auto failed = co_await send_upstream(ctx, call, req)) co_return std::move(*failed);
 
   const int status = call.status();
   auto extra = passthrough_headers(call);
@@ -137,7 +137,7 @@ net::awaitable<AttemptResult> gemini_fast_path(RequestContext& ctx) {
     co_return co_await relay_stream(ctx, source, *relay, std::move(extra));
   }
   std::string body;
-  if (auto failed = co_await read_whole(ctx, call, body)) co_return *failed;
+  if (auto failed = co_await read_whole(ctx, call, body)) co_return std::move(*failed);
   if (status < 200 || status >= 300) {
     auto error = gemini::gemini_codec().decode_error(status, body).error;
     // Google's own envelope passes as it is; anything else is put in it.
@@ -209,12 +209,7 @@ net::awaitable<AttemptResult> gemini_attempt(RequestContext& ctx, const json::ob
   const core::CompiledProvider& provider = *ctx.target->provider;
   const auto kind = provider.spec.kind;
   if (kind == core::ProviderKind::gemini) co_return co_await gemini_fast_path(ctx);
-  auto fail = [](core::GatewayError e) {
-    AttemptResult r;
-    r.outcome = AttemptResult::Outcome::failed;
-    r.error = std::move(e);
-    return r;
-  };
+  auto fail = [](core::GatewayError e) { return AttemptResult::failed(std::move(e)); };
   if (ctx.route == Route::gemini_count_tokens) {
     // Anthropic counts too (the request translated); elsewhere a documented estimate.
     std::optional<int64_t> counted;

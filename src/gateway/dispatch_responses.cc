@@ -132,12 +132,7 @@ std::unique_ptr<StreamRelay> responses_stream(std::unique_ptr<StreamRelay> relay
   return std::make_unique<KeptStream>(std::move(relay), ctx);
 }
 
-AttemptResult failed(GatewayError e) {
-  AttemptResult r;
-  r.outcome = AttemptResult::Outcome::failed;
-  r.error = std::move(e);
-  return r;
-}
+AttemptResult failed(GatewayError e) { return AttemptResult::failed(std::move(e)); }
 
 // Canonical chunks (decoded from the provider's stream, or an OpenAI-speaking provider's own)
 // -> Responses events; the answer is stored when the stream ends.

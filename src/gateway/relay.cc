@@ -144,22 +144,18 @@ AttemptResult transport_failure(http::UpstreamFailure f, std::string_view provid
   using F = http::UpstreamFailure;
   if (f == F::local) {
     // Ours, not the provider's: no retry (another target would fail alike), no health verdict.
-    AttemptResult r;
-    r.outcome = AttemptResult::Outcome::failed;
-    r.local = true;
-    r.error = core::GatewayError::make(core::ErrorKind::unavailable,
-                                       "The gateway is overloaded (out of connections); retry shortly.",
-                                       "gateway_overloaded");
-    r.extra.emplace_back("retry-after", "1");
+    auto r = AttemptResult::failed(core::GatewayError::make(
+        core::ErrorKind::unavailable, "The gateway is overloaded (out of connections); retry shortly.",
+        "gateway_overloaded"));
+    r.failure().local = true;
+    r.failure().extra.emplace_back("retry-after", "1");
     return r;
   }
   const bool timeout = f == F::connect_timeout || f == F::response_timeout || f == F::idle_timeout;
-  AttemptResult r;
-  r.outcome = AttemptResult::Outcome::failed;
-  r.error = core::GatewayError::make(timeout ? core::ErrorKind::timeout : core::ErrorKind::upstream,
-                                     fmt::format("Provider '{}': {}.", provider, http::describe(f)),
-                                     timeout ? "upstream_timeout" : "upstream_unavailable");
-  r.retry_class = timeout ? "timeout" : "connect";
+  auto r = AttemptResult::failed(core::GatewayError::make(timeout ? core::ErrorKind::timeout : core::ErrorKind::upstream,
+                                                         fmt::format("Provider '{}': {}.", provider, http::describe(f)),
+                                                         timeout ? "upstream_timeout" : "upstream_unavailable"));
+  r.failure().retry_class = timeout ? "timeout" : "connect";
   return r;
 }
 
