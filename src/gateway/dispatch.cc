@@ -523,6 +523,38 @@ net::awaitable<AttemptResult> translated_attempt(RequestContext& ctx, Endpoint e
   co_return AttemptResult::answered();
 }
 
+namespace {
+
+// The plan: the model's targets by tier and strategy, then its fallbacks; or the one target
+// a "provider/model" name addressed (`direct`, which must outlive the plan). Out of dispatch's
+// frame, which a stream holds for its length: the affinity value is needed only here.
+routing::RoutePlan plan_for(RequestContext& ctx, const core::CompiledTarget* direct) {
+  if (!ctx.model) return routing::RoutePlan(*direct);
+  std::string affinity;
+  if (!ctx.model->spec.affinity.by.empty()) {
+    const auto& a = ctx.model->spec.affinity;
+    if (a.by == "header") affinity = std::string(ctx.ex.header(a.header));
+    else if (a.by == "key") affinity = ctx.key->id;
+    else if (a.by == "user" && ctx.doc.is_object())
+      if (auto* u = ctx.doc.as_object().if_contains("user"); u && u->is_string()) affinity = u->get_string().c_str();
+  }
+  return routing::RoutePlan(*ctx.snapshot, *ctx.model, affinity);
+}
+
+// The wait between two attempts, in a frame of its own (its timer is not in dispatch's).
+net::awaitable<void> back_off(std::chrono::milliseconds delay) {
+  net::steady_timer timer(co_await net::this_coro::executor, delay);
+  co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+// Anthropic and Gemini callers' request, translated once for every attempt that needs it.
+struct TranslatedRequest {
+  json::object chat;
+  std::optional<GatewayError> error;
+};
+
+}  // namespace
+
 void judge_attempt_success(RequestContext& ctx) {
   if (!ctx.attempt_stats || ctx.attempt_judged) return;
   ctx.attempt_judged = true;
@@ -532,22 +564,13 @@ void judge_attempt_success(RequestContext& ctx) {
 }
 
 net::awaitable<void> dispatch(RequestContext& ctx) {
-  // The plan: the model's targets by tier and strategy, then its fallbacks; or the one target
-  // a "provider/model" name addressed.
-  std::string affinity;
-  if (ctx.model && !ctx.model->spec.affinity.by.empty()) {
-    const auto& a = ctx.model->spec.affinity;
-    if (a.by == "header") affinity = std::string(ctx.ex.header(a.header));
-    else if (a.by == "key") affinity = ctx.key->id;
-    else if (a.by == "user" && ctx.doc.is_object())
-      if (auto* u = ctx.doc.as_object().if_contains("user"); u && u->is_string()) affinity = u->get_string().c_str();
-  }
+  // dispatch's frame lasts as long as a stream (issue 18: memory per open stream): what only
+  // some requests need is held out of line, what only the start needs is in helpers.
   // A "provider/model" target is copied out of ctx.target, which each attempt overwrites;
   // an alias's targets live in the snapshot, so the common case copies nothing.
-  std::optional<core::CompiledTarget> direct;
-  if (!ctx.model) direct = *ctx.target;
-  routing::RoutePlan plan = ctx.model ? routing::RoutePlan(*ctx.snapshot, *ctx.model, affinity)
-                                      : routing::RoutePlan(*direct);
+  std::unique_ptr<core::CompiledTarget> direct;
+  if (!ctx.model) direct = std::make_unique<core::CompiledTarget>(*ctx.target);
+  routing::RoutePlan plan = plan_for(ctx, direct.get());
   static const core::Model defaults;
   const core::RetryPolicy& retry = ctx.model ? ctx.model->spec.retry : defaults.retry;
   const auto deadline = ctx.model && ctx.model->spec.timeout.count() > 0
@@ -556,16 +579,18 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   ctx.deadline = deadline;
 
   // Anthropic callers on other providers: translate the request once, not per attempt.
-  json::object canonical_storage;
+  static const std::optional<GatewayError> kNoTranslateError;
+  std::unique_ptr<TranslatedRequest> translated;
   const json::object* canonical = nullptr;
-  std::optional<GatewayError> translate_error;
   if (dialect_of(ctx.route) == Dialect::anthropic && ctx.route == Route::messages) {
-    translate_error = anthropic_canonical(ctx, canonical_storage);
-    if (!translate_error) canonical = &canonical_storage;
+    translated = std::make_unique<TranslatedRequest>();
+    translated->error = anthropic_canonical(ctx, translated->chat);
   } else if (ctx.route == Route::gemini_generate || ctx.route == Route::gemini_stream) {
-    translate_error = gemini_canonical(ctx, canonical_storage);
-    if (!translate_error) canonical = &canonical_storage;
+    translated = std::make_unique<TranslatedRequest>();
+    translated->error = gemini_canonical(ctx, translated->chat);
   }
+  if (translated && !translated->error) canonical = &translated->chat;
+  const std::optional<GatewayError>& translate_error = translated ? translated->error : kNoTranslateError;
 
   AttemptResult last = AttemptResult::failed(GatewayError::make(
       ErrorKind::unavailable, "No target is available for this model.", "no_target_available"));
@@ -603,10 +628,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
         target->stats->probing.store(false);
         break;
       }
-      if (delay.count() > 0) {
-        net::steady_timer timer(co_await net::this_coro::executor, delay);
-        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-      }
+      if (delay.count() > 0) co_await back_off(delay);
       if (ctx.ex.client_gone()) {
         target->stats->probing.store(false);
         ctx.status = 499;

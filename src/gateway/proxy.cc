@@ -23,7 +23,7 @@ struct InFlight {
 };
 
 // The routes answered without the phases (probes, MCP, an unknown route): apart from
-// run_phases, whose frame every open stream holds (issue 18: memory per open stream).
+// run_until_dispatch, whose frame would otherwise be larger for every request.
 net::awaitable<void> serve_phaseless(RequestContext& ctx) {
   switch (ctx.route) {
     case Route::livez:
@@ -47,12 +47,15 @@ net::awaitable<void> serve_phaseless(RequestContext& ctx) {
   }
 }
 
-// One error slot for every phase: each `if (auto e = ...)` kept its own in the frame.
-net::awaitable<void> run_phases(RequestContext& ctx) {
+// The phases before dispatch, and the routes answered without it: true when the request goes
+// on to dispatch, false when it was answered here. Done before the stream starts, so that no
+// open stream holds this frame (its error slot and the phases' awaitables; issue 18: memory
+// per open stream). One error slot for every phase: each `if (auto e = ...)` kept its own.
+net::awaitable<bool> run_until_dispatch(RequestContext& ctx) {
   if (ctx.route == Route::livez || ctx.route == Route::readyz || ctx.route == Route::mcp ||
       ctx.route == Route::not_found) {
     co_await serve_phaseless(ctx);
-    co_return;
+    co_return false;
   }
 
   ctx.snapshot = ctx.gateway.snapshots.shared();
@@ -60,15 +63,15 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
   if (!e) {
     if (ctx.route == Route::models) {
       co_await list_models(ctx);
-      co_return;
+      co_return false;
     }
     if (ctx.route == Route::stored_response) {
       co_await stored_response(ctx);
-      co_return;
+      co_return false;
     }
     if (ctx.route == Route::gemini_models || ctx.route == Route::gemini_model) {
       co_await list_gemini_models(ctx);
-      co_return;
+      co_return false;
     }
     e = decode(ctx);
   }
@@ -78,11 +81,9 @@ net::awaitable<void> run_phases(RequestContext& ctx) {
   if (!e) e = admit(ctx);
   if (e) {
     co_await respond_error(ctx, *e);
-    co_return;
+    co_return false;
   }
-  if (co_await serve_from_cache(ctx)) co_return;
-  co_await dispatch(ctx);
-  settle(ctx);
+  co_return !co_await serve_from_cache(ctx);
 }
 
 }  // namespace
@@ -96,7 +97,10 @@ net::awaitable<void> handle_proxy_request(GatewayState& state, http::Exchange& e
     thread_local std::mt19937_64 rng{std::random_device{}()};
     ctx.capture = std::uniform_real_distribution<double>(0, 1)(rng) < state.config.capture_sample_rate;
   }
-  co_await run_phases(ctx);
+  if (co_await run_until_dispatch(ctx)) {
+    co_await dispatch(ctx);
+    settle(ctx);
+  }
   if (ctx.route != Route::livez && ctx.route != Route::readyz) record(ctx);
 }
 

@@ -172,6 +172,18 @@ void release_read_events(http::SseReader& reader, http::SseEvent& ev) {
   core::give_spare(ev.event);
   ev.raw = {};
 }
+
+// The head is sent, so the status cannot change: the stream ends with an error event, which
+// the SDKs raise as an API error. A coroutine of its own, so that the error and its strings
+// are not in relay_stream's frame, which every open stream holds.
+net::awaitable<void> end_with_error_event(RequestContext& ctx, const StreamRelay& relay, http::UpstreamFailure f) {
+  const bool idle = f == http::UpstreamFailure::idle_timeout;
+  ctx.error = idle ? "upstream_idle_timeout" : "upstream_closed";
+  auto err = core::GatewayError::make(idle ? core::ErrorKind::timeout : core::ErrorKind::upstream,
+                                      std::string(http::describe(f)) + " while streaming.", ctx.error);
+  std::string event = relay.error_event(err);
+  co_await ctx.ex.write_chunk(event);
+}
 }  // namespace
 
 net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& source,
@@ -211,13 +223,7 @@ net::awaitable<AttemptResult> relay_stream(RequestContext& ctx, AnswerSource& so
       ctx.gateway.metrics.upstream_failure(provider, http::describe(f));
       // Nothing reached the caller yet: the attempt failed and another may be made.
       if (!head_sent) co_return transport_failure(f, provider);
-      // The head is sent, so the status cannot change: end the stream with an error event,
-      // which the SDKs raise as an API error.
-      ctx.error = f == http::UpstreamFailure::idle_timeout ? "upstream_idle_timeout" : "upstream_closed";
-      auto err = core::GatewayError::make(
-          f == http::UpstreamFailure::idle_timeout ? core::ErrorKind::timeout : core::ErrorKind::upstream,
-          std::string(http::describe(f)) + " while streaming.", ctx.error);
-      co_await ctx.ex.write_chunk(relay.error_event(err));
+      co_await end_with_error_event(ctx, relay, f);
       break;
     }
     reader.feed(piece);
