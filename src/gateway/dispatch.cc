@@ -592,8 +592,9 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   if (translated && !translated->error) canonical = &translated->chat;
   const std::optional<GatewayError>& translate_error = translated ? translated->error : kNoTranslateError;
 
-  AttemptResult last = AttemptResult::failed(GatewayError::make(
-      ErrorKind::unavailable, "No target is available for this model.", "no_target_available"));
+  // The last attempt's outcome; no failure is made before one is needed (it would be a heap
+  // block held for a stream's whole length).
+  AttemptResult last;
   const core::TargetStats* previous = nullptr;
   for (uint32_t attempt = 0; attempt < retry.max_attempts; ++attempt) {
     if (ctx.ex.client_gone()) {
@@ -607,6 +608,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
       if (attempt == 0) {
         // Every target is cooling down: say when to come back.
         auto wait = plan.soonest_recovery();
+        last.outcome = AttemptResult::Outcome::failed;
         if (plan.all_rate_limited())
           last.failure().error = GatewayError::make(ErrorKind::rate_limit,
                                                     "The provider's rate limit was reached for this model; retry after the time in Retry-After.",
@@ -680,6 +682,9 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     }
     if (!policy_allows(retry, last.failure().retry_class)) break;
   }
+  if (last.outcome != AttemptResult::Outcome::failed)  // no attempt was made
+    last = AttemptResult::failed(GatewayError::make(ErrorKind::unavailable, "No target is available for this model.",
+                                                    "no_target_available"));
   co_await respond_failure(ctx, last.failure());
 }
 
