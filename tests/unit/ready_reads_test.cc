@@ -35,6 +35,7 @@
 #include <string>
 #include <thread>
 
+#include "hello_handler.h"
 #include "loopback.h"
 
 // The reads one thread makes: recv (ReadySocket's) and recvmsg (Asio's), counted on the thread
@@ -140,19 +141,7 @@ class PlainListener : public ::testing::Test {
     listener_.reset();
   }
 
-  net::awaitable<void> handle(Exchange& ex) {
-    if (ex.target() == "/wait") {
-      net::steady_timer timer(co_await net::this_coro::executor, std::chrono::seconds(5));
-      ex.on_client_gone([this, &timer] {
-        client_gone_ = true;
-        timer.cancel();
-      });
-      co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-      ex.on_client_gone(nullptr);
-    }
-    Headers headers = {{"content-type", "text/plain"}};
-    co_await ex.respond(200, headers, "hello");
-  }
+  net::awaitable<void> handle(Exchange& ex) { return tollgate::test_support::answer_hello(ex, client_gone_); }
 
   int client() { return connect_to(listener_->port()); }
 
