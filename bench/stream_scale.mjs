@@ -2,7 +2,7 @@
 // CPU per relayed chunk, and memory after repeated waves.
 //
 //   TOLLGATE_BIN=build/tollgate node bench/stream_scale.mjs [--streams 2000] [--waves 3]
-//       [--chunks 10] [--interval-ms 1000] [--workers 0] [--settle-s 15] [--nginx 1] [--syscalls 1]
+//       [--chunks 10] [--interval-ms 1000] [--workers 0] [--settle-s 40] [--nginx 1] [--syscalls 1]
 //
 // --streams 0: every stream the gateway's descriptor limit allows (the callers it admits:
 // (limit - 64) / 2, core::connection_cap). --nginx 1: the same waves through nginx (one
@@ -15,7 +15,8 @@
 // and notes every chunk's arrival. Reported per wave: RSS with every stream open (and per
 // open stream over idle), the longest gap between two chunks of one stream (a stall is a gap
 // over twice the interval), gateway CPU per relayed chunk (/proc utime+stime), and RSS after
-// the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds.
+// the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds (40: it
+// gives memory back after 20-30 s without a request in progress, gateway/runtime.cc).
 // --syscalls 1: each wave's syscalls per relayed chunk by kind, and context switches (wake-ups)
 // per chunk, counted in the kernel by `perf stat` on the syscall tracepoints (every thread of
 // the gateway; nginx's worker). perf's tracepoints cost a little per syscall, so a wave's CPU
@@ -41,7 +42,7 @@ const WAVES = opt('waves', 3);
 const CHUNKS = opt('chunks', 10);
 const INTERVAL = opt('interval-ms', 1000);
 const WORKERS = opt('workers', 0);
-const SETTLE_S = opt('settle-s', 15);
+const SETTLE_S = opt('settle-s', 40);
 const NGINX = opt('nginx', 0) === 1;
 const SYSCALLS = opt('syscalls', 0) === 1;
 const PROFILE_DIR = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]) : '';
