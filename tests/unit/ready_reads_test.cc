@@ -396,6 +396,31 @@ TEST(ReadyUpstream, AnAnswerCostsOneReadOnAPooledConnection) {
   EXPECT_EQ(up.accepts.load(), 1);
 }
 
+// A fresh connection's first read, the answer's head, waits for epoll too (mark_read_empty at
+// open): each call on a connection of its own costs one read, not a failed one first (issue 18:
+// a stream's fresh upstream connection; 2 reads a call before).
+TEST(ReadyUpstream, AnAnswerCostsOneReadOnAFreshConnection) {
+  const std::string closing =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+  ScriptedUpstream up([&](int fd, int) {
+    pause(20);
+    send_all(fd, closing);
+    return false;
+  });
+  constexpr int kCalls = 8;
+  int reads = 0;
+  on_own_thread([&](net::io_context& ioc) {
+    g_counted_thread = std::this_thread::get_id();
+    g_reads = 0;
+    for (int i = 0; i < kCalls; ++i) EXPECT_EQ(call(ioc, up), "") << "call " << i;
+    reads = g_reads;
+    g_counted_thread = std::thread::id();
+  });
+  EXPECT_EQ(up.accepts.load(), kCalls);  // none pooled: a connection each
+  EXPECT_GE(reads, kCalls);
+  EXPECT_LE(reads, kCalls + 1);
+}
+
 TEST(ReadyUpstream, APooledConnectionTheUpstreamClosedIsReplaced) {
   // Each answer, then the upstream closes the connection: the next call finds it pooled.
   ScriptedUpstream up([](int fd, int) {
