@@ -2,7 +2,7 @@
 // CPU per relayed chunk, and memory after repeated waves.
 //
 //   TOLLGATE_BIN=build/tollgate node bench/stream_scale.mjs [--streams 2000] [--waves 3]
-//       [--chunks 10] [--interval-ms 1000] [--workers 0] [--settle-s 15] [--nginx 1]
+//       [--chunks 10] [--interval-ms 1000] [--workers 0] [--settle-s 40] [--nginx 1] [--syscalls 1]
 //
 // --streams 0: every stream the gateway's descriptor limit allows (the callers it admits:
 // (limit - 64) / 2, core::connection_cap). --nginx 1: the same waves through nginx (one
@@ -15,7 +15,14 @@
 // and notes every chunk's arrival. Reported per wave: RSS with every stream open (and per
 // open stream over idle), the longest gap between two chunks of one stream (a stall is a gap
 // over twice the interval), gateway CPU per relayed chunk (/proc utime+stime), and RSS after
-// the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds.
+// the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds (40: it
+// gives memory back after 20-30 s without a request in progress, gateway/runtime.cc).
+// --syscalls 1: each wave's syscalls per relayed chunk by kind, and context switches (wake-ups)
+// per chunk, counted in the kernel by `perf stat` on the syscall tracepoints (every thread of
+// the gateway; nginx's worker). perf's tracepoints cost a little per syscall, so a wave's CPU
+// figure with it on is not comparable with one without. --profile DIR: each wave's
+// `perf record -e cpu-clock -g` of the target (user and kernel stacks) into
+// DIR/<target>-<wave>.data, for `perf report -i` (the sampling slows it a little too).
 // Everything it starts is stopped on exit.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,8 +42,14 @@ const WAVES = opt('waves', 3);
 const CHUNKS = opt('chunks', 10);
 const INTERVAL = opt('interval-ms', 1000);
 const WORKERS = opt('workers', 0);
-const SETTLE_S = opt('settle-s', 15);
+const SETTLE_S = opt('settle-s', 40);
 const NGINX = opt('nginx', 0) === 1;
+const SYSCALLS = opt('syscalls', 0) === 1;
+const PROFILE_DIR = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]) : '';
+const PERF_CALLS = ['read', 'write', 'readv', 'writev', 'recvfrom', 'recvmsg', 'sendto', 'sendmsg', 'epoll_wait',
+  'epoll_pwait', 'epoll_ctl', 'timerfd_settime', 'futex', 'accept', 'accept4', 'connect', 'socket', 'close',
+  'getsockopt', 'setsockopt', 'ioctl', 'shutdown', 'pwrite64', 'pread64', 'fdatasync', 'fcntl', 'openat',
+  'mprotect', 'madvise', 'brk', 'munmap', 'mmap', 'newfstatat', 'getpeername', 'getsockname', 'eventfd2'];
 const BIN = path.resolve(process.env.TOLLGATE_BIN || path.join(HERE, '..', 'build', 'tollgate'));
 const VKEY = 'tg-bench-key-0000000000000000000000000000';
 const TICK_US = 10_000;  // CLK_TCK 100
@@ -63,9 +76,9 @@ function start(cmd, argv, opts, ready) {
   });
 }
 const status = (pid, field) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
-const cpuTicks = (pid) => {
+const cpuSplit = (pid) => {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return [Number(f[11]), Number(f[12])];  // utime, stime
 };
 
 const mock = await start('node', [path.join(HERE, 'mock_stream.mjs'), '--port', '0', '--chunks', String(CHUNKS),
@@ -173,9 +186,43 @@ const report = { streams: STREAMS, waves: WAVES, chunks: CHUNKS, interval_ms: IN
   idle_rss_kb: idleKb, load: os.loadavg(), runs: [] };
 console.log(`idle RSS ${targets.map((t) => `${t.name} ${t.idleKb} kB`).join(', ')}; ${STREAMS} streams x ${WAVES} waves, ` +
   `${CHUNKS} chunks ${INTERVAL} ms apart (load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+// Starts counting syscalls by kind and context switches of `pid`'s threads; the result's
+// stop() resolves to { kind: count }.
+function countSyscalls(pid) {
+  const out = path.join(dir, `perf-${pid}-${Date.now()}.csv`);
+  const ev = ['raw_syscalls:sys_enter', 'context-switches', 'cpu-migrations', 'page-faults', ...PERF_CALLS.map((c) => `syscalls:sys_enter_${c}`)].join(',');
+  const p = spawn('perf', ['stat', '-x,', '-e', ev, '-o', out, '-p', String(pid)], { stdio: 'ignore' });
+  children.push(p);
+  return {
+    stop: () => new Promise((resolve) => {
+      p.on('exit', () => {
+        const counts = {};
+        for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+          const f = line.split(',');
+          if (f.length < 3 || !(Number(f[0]) > 0)) continue;
+          const k = f[2] === 'raw_syscalls:sys_enter' ? 'all' : f[2].replace(/^syscalls:sys_enter_/, '');
+          counts[k] = Number(f[0]);
+        }
+        resolve(counts);
+      });
+      p.kill('SIGINT');
+    }),
+  };
+}
+
 for (let w = 1; w <= WAVES; w++) {
   for (const target of targets) {
-    const t0 = cpuTicks(target.pid);
+    const perf = SYSCALLS ? countSyscalls(target.pid) : null;
+    let profile = null;
+    if (PROFILE_DIR) {
+      fs.mkdirSync(PROFILE_DIR, { recursive: true });
+      profile = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-g', '-o', path.join(PROFILE_DIR, `${target.name}-${w}.data`),
+        '-p', String(target.pid)], { stdio: 'ignore' });
+      children.push(profile);
+    }
+    if (perf || profile) await sleep(300);
+    const s0 = cpuSplit(target.pid);
+    const t0 = s0[0] + s0[1];
     let firsts = 0;
     let allOpen;
     const opened = new Promise((r) => { allOpen = r; });
@@ -189,7 +236,10 @@ for (let w = 1; w <= WAVES; w++) {
     await sleep(Math.min(INTERVAL, 1000));
     const openKb = status(target.pid, 'VmRSS');
     const results = await Promise.all(all);
-    const t1 = cpuTicks(target.pid);
+    const s1 = cpuSplit(target.pid);
+    const t1 = s1[0] + s1[1];
+    const calls = perf ? await perf.stop() : null;
+    if (profile) await new Promise((r) => { profile.on('exit', r); profile.kill('SIGINT'); });
     await sleep(500);
     const afterKb = status(target.pid, 'VmRSS');
     const ok = results.filter((r) => r.status === 200 && !r.error);
@@ -202,11 +252,19 @@ for (let w = 1; w <= WAVES; w++) {
     const stalls = gaps.filter((g) => g > 2 * INTERVAL).length;
     const run = { target: target.name, wave: w, ok: ok.length, failed: STREAMS - ok.length, open_rss_kb: openKb,
       per_stream_kib: (openKb - target.idleKb) / STREAMS, worst_gap_ms: Math.round(worst), stalls,
-      cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks, after_rss_kb: afterKb,
+      cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks,
+      user_us_per_chunk: ((s1[0] - s0[0]) * TICK_US) / Math.max(1, chunks), sys_us_per_chunk: ((s1[1] - s0[1]) * TICK_US) / Math.max(1, chunks), after_rss_kb: afterKb,
       load: os.loadavg()[0] };
     report.runs.push(run);
     console.log(`${target.name.padEnd(8)} wave ${w}: ${ok.length}/${STREAMS} ok; RSS open ${openKb} kB (${run.per_stream_kib.toFixed(1)} KiB per stream); ` +
-      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk; RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
+      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk ` +
+      `(user ${run.user_us_per_chunk.toFixed(1)}, sys ${run.sys_us_per_chunk.toFixed(1)}); RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
+    if (calls) {
+      run.syscalls_per_chunk = Object.fromEntries(Object.entries(calls).sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, Number((v / Math.max(1, chunks)).toFixed(3))]));
+      console.log(`  ${target.name} per chunk (perf stat, streams' setup included): ` +
+        Object.entries(run.syscalls_per_chunk).filter(([, v]) => v >= 0.005).map(([k, v]) => `${k} ${v}`).join(', '));
+    }
   }
 }
 // Per stream and CPU per chunk wave by wave, and their spread: one wave's figure depends on

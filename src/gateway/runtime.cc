@@ -48,7 +48,15 @@ struct Worker {
   std::shared_ptr<http::Listener> proxy;
   std::shared_ptr<http::Listener> admin;
   std::thread thread;
+  bool trim_due = false;  // a burst's socket records were freed since the last trim (its thread only)
 };
+
+// Memory is given back once no request has been in progress at this many ticks of the main loop
+// in a row (10 s apart: 20-30 s of quiet), not at the first quiet tick: what is returned is
+// faulted in again, page by page, by the next burst, and on this VM a fault costs ~8 us (issue
+// 18: stream waves 15 s apart refaulted every stream's ~18 KiB, 4.5 faults a stream, +2-3 us
+// of CPU a chunk). RSS is still back near idle well within a minute of the load's end.
+constexpr int kQuietTicksBeforeTrim = 3;
 
 http::ListenerOptions listener_options(const core::ProcessConfig& c) {
   http::ListenerOptions o;
@@ -345,6 +353,7 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
   std::vector<std::shared_ptr<const core::Snapshot>> retired;
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
   auto last_trim = std::chrono::steady_clock::now();
+  int quiet_ticks = 0;
   while (!stop) {
     // A replaced snapshot and the reload's parse leave much of the heap free at once (100,000
     // keys: tens of MB): given back now, or a reload under steady load would keep RSS at its peak
@@ -352,24 +361,28 @@ int run(core::ProcessConfig config, std::unique_ptr<store::ResourceStore> store,
     if (std::erase_if(retired, [](const auto& s) { return s.use_count() == 1; }) > 0) malloc_trim(0);
     timespec tick{static_cast<time_t>(interval.count() / 1000), static_cast<long>(interval.count() % 1000) * 1000000L};
     int sig = sigtimedwait(&signals, nullptr, &tick);
-    // Memory freed after a burst stays in malloc's per-thread arenas: when no request is in
-    // progress (looked at every 10 s) it goes back to the system, so RSS returns near idle.
+    // Memory freed after a burst stays in malloc's per-thread arenas: when no request has been in
+    // progress at kQuietTicksBeforeTrim looks in a row (every 10 s) it goes back to the system,
+    // so RSS returns near idle.
     // Asio's records of the sockets the burst closed are freed first (on each worker, over two
     // ticks: see release_socket_records), else they pin the pages around them.
     if (auto now = std::chrono::steady_clock::now(); now - last_trim >= std::chrono::seconds(10)) {
       last_trim = now;
       // Each worker's malloc cache too (core/malloc_cache.h), once after a burst (sockets
       // closed: their records freed now), and what it held is returned at once.
-      const bool idle = state.metrics.in_flight().load() == 0;
+      quiet_ticks = state.metrics.in_flight().load() == 0 ? quiet_ticks + 1 : 0;
+      const bool quiet = quiet_ticks >= kQuietTicksBeforeTrim;
       for (auto& w : workers)
-        net::post(w->ioc, [w = w.get(), idle] {
-          if (http::release_socket_records(w->ioc) > 0 && idle) {
+        net::post(w->ioc, [w = w.get(), quiet] {
+          if (http::release_socket_records(w->ioc) > 0) w->trim_due = true;
+          if (w->trim_due && quiet) {
+            w->trim_due = false;
             core::drop_spares();  // the streams' spare buffers (core/spare_strings.h)
             core::release_malloc_cache();
             malloc_trim(0);
           }
         });
-      if (idle) malloc_trim(0);
+      if (quiet) malloc_trim(0);
     }
     bool reload = false;
     if (sig == SIGTERM || sig == SIGINT) {

@@ -263,7 +263,18 @@ struct UpstreamCall::Impl {
     }
     auto& low = conn->lowest();
     low.expires_after(timeouts.connect);
-    auto [cec, cep] = co_await low.async_connect(results, use_tuple);
+    beast::error_code cec;
+    if (!ep.tls && results.size() == 1) {
+      // One address, plain TCP: opened here, so that its first read, the answer's head after
+      // the request, waits for epoll rather than failing a recv first (ready_socket.h).
+      const tcp::endpoint to = results.begin()->endpoint();
+      low.socket().open(to.protocol(), cec);
+      if (cec) co_return local_shortage(cec) ? UpstreamFailure::local : UpstreamFailure::connect;
+      mark_read_empty(low.socket());
+      std::tie(cec) = co_await low.async_connect(to, use_tuple);
+    } else {
+      std::tie(cec, std::ignore) = co_await low.async_connect(results, use_tuple);
+    }
     if (cec) {
       if (cancelled) co_return UpstreamFailure::cancelled;
       // Asio's range connect reports a socket it could not open (out of descriptors) as

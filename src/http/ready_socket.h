@@ -190,6 +190,13 @@ struct InitiateRead {
 
 }  // namespace ready_detail
 
+// For a socket just opened, before it connects: nothing can be there to read until the peer
+// has had the request, so its first ReadySocket read waits for epoll without a recv first (a
+// fresh upstream connection's answer head: one recv failing with EAGAIN a stream, issue 18).
+// Any event taken after this (the peer's answer, a close or a reset) raises the flag again.
+// Asio raises it at registration, which is why a fresh socket's first read is speculative.
+void mark_read_empty(boost::asio::ip::tcp::socket& socket);
+
 // A read stream over a plain TCP socket whose reads follow the note above; everything else
 // (writes, timeouts, closing) stays with the socket's owner. Beast's HTTP reads take it as
 // their stream. It has no timer: its reads are timed by the owner (an IdleWatch).

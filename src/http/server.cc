@@ -776,11 +776,11 @@ net::awaitable<void> run_tls_session(tcp::socket socket, ListenerState* st, cons
   transport.close();
 }
 
-net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st, bool refuse) {
+net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<ListenerState> st, bool refuse,
+                                 tcp::endpoint peer) {
   SessionCount counted(*st, refuse);
   beast::error_code ec;
-  std::string remote;
-  if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
+  std::string remote = peer.address().to_string();
   if (st->options.tls) {
     co_await run_tls_session(std::move(socket), st.get(), remote, refuse);
     co_return;
@@ -799,7 +799,9 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
       st->refusal_done.expires_after(std::chrono::milliseconds(100));
       co_await st->refusal_done.async_wait(use_tuple);
     }
-    auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
+    // The caller's address as accept() gives it (no getpeername a connection).
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await st->acceptor.async_accept(peer, use_tuple);
     if (ec) {
       if (!st->acceptor.is_open() || ec == net::error::operation_aborted) co_return;
       // Out of descriptors and the like: counted, logged once a second at most, and backed
@@ -818,7 +820,7 @@ net::awaitable<void> accept_loop(std::shared_ptr<ListenerState> st) {
     socket.set_option(tcp::no_delay(true), ec);
     const bool refuse = cap && static_cast<std::size_t>(g_open.load(std::memory_order_relaxed)) >= cap;
     if (refuse) ++st->refusing;
-    net::co_spawn(st->ioc, run_session(std::move(socket), st, refuse), net::detached);
+    net::co_spawn(st->ioc, run_session(std::move(socket), st, refuse, peer), net::detached);
   }
 }
 

@@ -49,14 +49,23 @@ export async function closedPort() {
   return port;
 }
 
+// The stops of the gateways a test started, by test context: a test's temp dirs are removed
+// after them (below).
+const gatewayStops = new WeakMap();
+
 /** Temp dir under os.tmpdir(); removed after the test when `t` is given. */
 export async function makeTempDir(t, prefix = 'tollgate-it-') {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  // Hooks run in the order they were added, so this one runs before the stop of a gateway
-  // started later in the test: a file that gateway makes meanwhile (its usage database, opened
-  // by the first record) would fail the rmdir with ENOTEMPTY, and the stop hook after it would
-  // not run. Retried: a retry removes what appeared in between.
-  if (t) t.after(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
+  // A test's after hooks run in the order they were added, so this one runs before the stop of
+  // a gateway started later in the test, which may still be writing into the dir (its usage
+  // database): those gateways are stopped first (a stop is idempotent). Retried for what other
+  // children (an agent client killed by its test) may still be writing there.
+  if (t) {
+    t.after(async () => {
+      await Promise.all((gatewayStops.get(t) ?? []).map((stop) => stop()));
+      await fs.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    });
+  }
   return dir;
 }
 
@@ -176,7 +185,11 @@ export async function startGateway(t, { configPath, env = {}, args = [], nofile,
     output: () => ({ stdout, stderr }),
     stop: () => stopProcess(proc, exited),
   };
-  if (t) t.after(() => gw.stop());
+  if (t) {
+    t.after(() => gw.stop());
+    if (!gatewayStops.has(t)) gatewayStops.set(t, []);
+    gatewayStops.get(t).push(gw.stop);
+  }
 
   const listening = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -216,7 +229,6 @@ export async function startGateway(t, { configPath, env = {}, args = [], nofile,
   return gw;
 }
 
-/** SIGTERM, wait for exit, SIGKILL after STOP_GRACE_MS. Resolves to { code, signal }. */
 /** A gateway on `resources` (and `tollgate`, processConfig() by default) in a new temporary directory, stopped after `t`. */
 export async function startGatewayWith(t, resources, { tollgate } = {}) {
   const dir = await makeTempDir(t);
@@ -224,6 +236,7 @@ export async function startGatewayWith(t, resources, { tollgate } = {}) {
   return startGateway(t, { configPath });
 }
 
+/** SIGTERM, wait for exit, SIGKILL after STOP_GRACE_MS. Resolves to { code, signal }. */
 export async function stopProcess(proc, exited) {
   if (proc.exitCode !== null || proc.signalCode !== null) return exited;
   proc.kill('SIGTERM');

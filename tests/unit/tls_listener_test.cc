@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "hello_handler.h"
 #include "test_certs.h"
 
 namespace tollgate::http {
@@ -99,19 +100,7 @@ class TlsListener : public TlsFiles {
     TlsFiles::TearDown();
   }
 
-  net::awaitable<void> handle(Exchange& ex) {
-    if (ex.target() == "/wait") {
-      net::steady_timer timer(co_await net::this_coro::executor, std::chrono::seconds(5));
-      ex.on_client_gone([this, &timer] {
-        client_gone_ = true;
-        timer.cancel();
-      });
-      co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-      ex.on_client_gone(nullptr);
-    }
-    Headers headers = {{"content-type", "text/plain"}};
-    co_await ex.respond(200, headers, "hello");
-  }
+  net::awaitable<void> handle(Exchange& ex) { return tollgate::test_support::answer_hello(ex, client_gone_); }
 
   tcp::endpoint endpoint() const { return {net::ip::make_address("127.0.0.1"), listener_->port()}; }
 
