@@ -9,8 +9,9 @@
 // Non-stream requests get a plain chat.completion with usage (the non-stream load tests use
 // nginx's `return 200` instead, which is faster; this is only a fallback).
 //
-// Usage: node bench/mock_stream.mjs --port 0 [--chunks 8] [--delay-ms 5]
-// prints "mock listening on PORT".
+// Usage: node bench/mock_stream.mjs --port 0 [--chunks 8] [--delay-ms 5] [--stamp 1]
+// prints "mock listening on PORT". --stamp 1: each content chunk's text ends with "@" and the
+// wall-clock time it was written, in ms (stream_scale.mjs tells a late chunk from a late relay).
 
 import http from 'node:http';
 
@@ -22,6 +23,8 @@ const opt = (name, dflt) => {
 const PORT = Number(opt('port', 0));
 const CHUNKS = Math.max(1, Number(opt('chunks', 8)));
 const DELAY_MS = Number(opt('delay-ms', 5));
+const STAMP = opt('stamp', '0') === '1';
+const text = (n) => (STAMP ? `tok${n}@${(performance.timeOrigin + performance.now()).toFixed(1)} ` : `tok${n} `);
 
 const CREATED = 1700000000;
 const MODEL = 'mock-model';
@@ -64,13 +67,13 @@ const server = http.createServer((req, res) => {
     res.flushHeaders();
     // Role chunk and first content chunk together, immediately.
     res.write(chunk(id, { role: 'assistant', content: '', refusal: null }, null, usage) +
-      chunk(id, { content: 'tok0 ' }, null, usage));
+      chunk(id, { content: text(0) }, null, usage));
     let sent = 1;
     let timer = null;
     const next = () => {
       if (res.destroyed) return;
       if (sent < CHUNKS) {
-        res.write(chunk(id, { content: `tok${sent} ` }, null, usage));
+        res.write(chunk(id, { content: text(sent) }, null, usage));
         sent++;
         timer = setTimeout(next, DELAY_MS);
         return;

@@ -14,7 +14,10 @@
 // key. Each wave opens --streams streams at once (in batches of 200), holds them to the end,
 // and notes every chunk's arrival. Reported per wave: RSS with every stream open (and per
 // open stream over idle), the longest gap between two chunks of one stream (a stall is a gap
-// over twice the interval), gateway CPU per relayed chunk (/proc utime+stime), and RSS after
+// over twice the interval; the mock stamps each chunk with the time it wrote it, so a stall is
+// told apart as the mock's late write or a wait on the way, with each chunk's time from the
+// mock to the client and the client's own event-loop delay beside), gateway CPU per relayed
+// chunk (/proc utime+stime), and RSS after
 // the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds (40: it
 // gives memory back after 20-30 s without a request in progress, gateway/runtime.cc).
 // --syscalls 1: each wave's syscalls per relayed chunk by kind, and context switches (wake-ups)
@@ -29,6 +32,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -54,6 +58,9 @@ const BIN = path.resolve(process.env.TOLLGATE_BIN || path.join(HERE, '..', 'buil
 const VKEY = 'tg-bench-key-0000000000000000000000000000';
 const TICK_US = 10_000;  // CLK_TCK 100
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The client's own event loop: a wave's longest delay (a stall it made itself, not the relay's).
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 const children = [];
 const stopAll = () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };
@@ -82,7 +89,7 @@ const cpuSplit = (pid) => {
 };
 
 const mock = await start('node', [path.join(HERE, 'mock_stream.mjs'), '--port', '0', '--chunks', String(CHUNKS),
-  '--delay-ms', String(INTERVAL)], {}, (o) => o.match(/listening on (\d+)/));
+  '--delay-ms', String(INTERVAL), '--stamp', '1'], {}, (o) => o.match(/listening on (\d+)/));
 const mockPort = mock.m[1];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-streams-'));
@@ -142,7 +149,8 @@ const body = JSON.stringify({ model: 'bench-stream', stream: true, messages: [{ 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 function oneStream(target, onFirst) {
   return new Promise((resolve) => {
-    const times = [];
+    const times = [];  // each event's arrival, wall clock in ms
+    const sent = [];  // the mock's stamp in it (the time it wrote the chunk), or NaN
     let events = 0;
     const req = http.request({ host: target.host, port: target.port, path: '/v1/chat/completions', method: 'POST', agent,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${VKEY}`, 'content-length': Buffer.byteLength(body) } },
@@ -157,13 +165,15 @@ function oneStream(target, onFirst) {
           buf = buf.slice(i + 2);
           if (!ev.startsWith('data:')) continue;
           if (events++ === 0) onFirst();
-          times.push(performance.now());
+          times.push(performance.timeOrigin + performance.now());
+          const stamp = ev.match(/@(\d+\.\d)/);
+          sent.push(stamp ? Number(stamp[1]) : NaN);
         }
       });
-      res.on('end', () => resolve({ status: res.statusCode, times, events }));
-      res.on('error', () => resolve({ status: res.statusCode, times, events, error: true }));
+      res.on('end', () => resolve({ status: res.statusCode, times, sent, events }));
+      res.on('error', () => resolve({ status: res.statusCode, times, sent, events, error: true }));
     });
-    req.on('error', (e) => { onFirst(); resolve({ status: 0, times, events, error: e.code || e.message }); });
+    req.on('error', (e) => { onFirst(); resolve({ status: 0, times, sent, events, error: e.code || e.message }); });
     // A wave never hangs on one stream: past its length and a minute it counts as failed.
     req.setTimeout(CHUNKS * INTERVAL + 60_000, () => req.destroy(new Error('timeout')));
     req.end(body);
@@ -177,6 +187,16 @@ function maxGap(times) {
   for (let i = 1; i < times.length; i++) g = Math.max(g, times[i] - times[i - 1]);
   return g;
 }
+// Where a stall came from: the mock's stamps say when each chunk was written. A stall whose
+// chunks were written more than twice the interval apart was the upstream's (the mock's timers
+// ran late: the mock shares the cores); else the chunk waited between the mock and the client
+// (the relay, or the client's own event loop: its delay is reported beside).
+function stallSource(r) {
+  let at = 1;
+  for (let i = 2; i < Math.min(CHUNKS, r.times.length); i++) if (r.times[i] - r.times[i - 1] > r.times[at] - r.times[at - 1]) at = i;
+  return r.sent[at] - r.sent[at - 1] > 2 * INTERVAL ? 'upstream' : 'relay';
+}
+const pct = (xs, p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : 0);
 
 await sleep(1000);
 const targets = [{ name: 'tollgate', host: gwHost, port: gwPort, pid }, ...(ngx ? [ngx] : [])];
@@ -221,6 +241,7 @@ for (let w = 1; w <= WAVES; w++) {
       children.push(profile);
     }
     if (perf || profile) await sleep(300);
+    loopDelay.reset();
     const s0 = cpuSplit(target.pid);
     const t0 = s0[0] + s0[1];
     let firsts = 0;
@@ -249,15 +270,24 @@ for (let w = 1; w <= WAVES; w++) {
     const chunks = results.reduce((a, r) => a + r.events, 0);
     const gaps = ok.map((r) => maxGap(r.times.slice(0, CHUNKS)));
     const worst = Math.max(0, ...gaps);
-    const stalls = gaps.filter((g) => g > 2 * INTERVAL).length;
+    const stalled = ok.filter((r, i) => gaps[i] > 2 * INTERVAL);
+    const stalls = stalled.length;
+    const fromUpstream = stalled.filter((r) => stallSource(r) === 'upstream').length;
+    // Each content chunk's time from the mock's write to the client's read.
+    const transit = ok.flatMap((r) => r.times.slice(0, CHUNKS).map((t, i) => t - r.sent[i]).filter((d) => d >= -1)).sort((a, b) => a - b);
+    const clientLagMs = loopDelay.max / 1e6;
     const run = { target: target.name, wave: w, ok: ok.length, failed: STREAMS - ok.length, open_rss_kb: openKb,
       per_stream_kib: (openKb - target.idleKb) / STREAMS, worst_gap_ms: Math.round(worst), stalls,
+      stalls_from_upstream: fromUpstream, transit_ms: { p50: pct(transit, 50), p99: pct(transit, 99), max: transit.at(-1) || 0 },
+      client_loop_delay_max_ms: clientLagMs,
       cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks,
       user_us_per_chunk: ((s1[0] - s0[0]) * TICK_US) / Math.max(1, chunks), sys_us_per_chunk: ((s1[1] - s0[1]) * TICK_US) / Math.max(1, chunks), after_rss_kb: afterKb,
       load: os.loadavg()[0] };
     report.runs.push(run);
     console.log(`${target.name.padEnd(8)} wave ${w}: ${ok.length}/${STREAMS} ok; RSS open ${openKb} kB (${run.per_stream_kib.toFixed(1)} KiB per stream); ` +
-      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk ` +
+      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls (${fromUpstream} written late by the mock); ` +
+      `mock to client p50/p99/max ${run.transit_ms.p50.toFixed(1)}/${run.transit_ms.p99.toFixed(1)}/${run.transit_ms.max.toFixed(0)} ms, ` +
+      `client event loop delay max ${clientLagMs.toFixed(0)} ms; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk ` +
       `(user ${run.user_us_per_chunk.toFixed(1)}, sys ${run.sys_us_per_chunk.toFixed(1)}); RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
     if (calls) {
       run.syscalls_per_chunk = Object.fromEntries(Object.entries(calls).sort((a, b) => b[1] - a[1])
