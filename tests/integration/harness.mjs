@@ -302,6 +302,7 @@ export function standardResources(mock, { deadPort, extraModels = [] } = {}) {
     { name: 'hang', targets: [{ provider: 'mock-short', model: 'mock-hang' }] },
     { name: 'slow-stream', targets: [{ provider: 'mock', model: 'mock-slow-stream' }] },
     { name: 'fragmented', targets: [{ provider: 'mock', model: 'mock-fragmented-stream' }] },
+    { name: 'bursts', targets: [{ provider: 'mock', model: 'mock-stream-bursts' }] },
     { name: 'stream-error', targets: [{ provider: 'mock', model: 'mock-stream-error' }] },
     { name: 'stream-cut', targets: [{ provider: 'mock', model: 'mock-stream-cut' }] },
     { name: 'stall', targets: [{ provider: 'mock-short', model: 'mock-stall-stream' }] },

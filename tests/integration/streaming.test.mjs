@@ -3,6 +3,7 @@
 
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { KEYS, sseData, standardSuite, waitFor } from './harness.mjs';
 
 describe('streaming', () => {
@@ -107,6 +108,44 @@ describe('streaming', () => {
     assert.ok(r.elapsed < 3000, `the caller waited ${r.elapsed} ms`);
     assert.ok(r.threw || r.errorEvent, `neither a broken connection nor an error event: ${JSON.stringify(r.text)}`);
     assert.ok(!(r.data.at(-1) === '[DONE]' && !r.errorEvent), 'a truncated stream ended with [DONE] and no error');
+  });
+
+  // Issue 18: events forwarded as they arrive, and the events of one upstream read written to the
+  // caller in one write (one HTTP chunk of the answer), not one write each.
+  it('the events of one upstream read go out in one write, as soon as they arrive', { timeout: 20_000 }, async () => {
+    const sock = net.connect(env.gw.proxyPort, '127.0.0.1');
+    const pieces = []; // [bytes so far, arrival time] per read
+    let raw = Buffer.alloc(0);
+    sock.on('data', (d) => {
+      raw = Buffer.concat([raw, d]);
+      pieces.push([raw.length, performance.now()]);
+    });
+    const body = JSON.stringify({ model: 'bursts', stream: true, messages: [{ role: 'user', content: 'one two three four five' }] });
+    sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEYS.all}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    await new Promise((resolve, reject) => { sock.on('end', resolve); sock.on('error', reject); });
+    const text = raw.toString('latin1');
+    const headEnd = text.indexOf('\r\n\r\n');
+    assert.match(text.slice(0, headEnd), /^HTTP\/1\.1 200 [\s\S]*\r\ntransfer-encoding: chunked/i);
+    // The answer's HTTP chunks: each one write of the gateway's, with the time its last byte came.
+    const chunks = [];
+    for (let at = headEnd + 4; ;) {
+      const eol = text.indexOf('\r\n', at);
+      const size = parseInt(text.slice(at, eol), 16);
+      if (!size) break;
+      const end = eol + 2 + size;
+      chunks.push({ events: sseData(text.slice(eol + 2, end)), at: pieces.find(([n]) => n >= end)[1] });
+      at = end + 2;
+    }
+    const [record] = env.mock.requestsTo('/v1/chat/completions');
+    assert.equal(record.burstsAt?.length, 2, 'the mock wrote its two bursts');
+    // The first burst (role and two content events, three HTTP chunks in one socket write) in one write.
+    assert.equal(chunks[0].events.length, 3, `the first write held ${JSON.stringify(chunks[0].events)}`);
+    assert.ok(chunks[0].at < record.burstsAt[1], 'the first burst reached the caller only after the mock wrote the second');
+    assert.deepEqual(chunks.flatMap((c) => c.events).at(-1), '[DONE]');
+    const content = chunks.flatMap((c) => c.events).filter((e) => e !== '[DONE]')
+      .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '').join('');
+    assert.equal(content, 'Echo: one two three four five');
   });
 
   it('a provider that goes silent mid-stream is cut off after its idle timeout (idle_ms 1000)', { timeout: 20_000 }, async () => {

@@ -34,6 +34,10 @@
 //                           after <ms>, then the rest normally (a slow first token)
 //   mock-stall-stream       streams two chunks then goes silent, never ending the stream
 //   mock-fragmented-stream  writes each SSE event in 3-byte pieces (splits UTF-8 code points)
+//   mock-stream-bursts      writes the stream in two bursts 300 ms apart, each burst's events as
+//                           HTTP chunks of their own in one socket write: the first three events,
+//                           then the rest and [DONE]; the record's burstsAt holds each burst's
+//                           write time (performance.now())
 //   mock-cached             usage reports half the prompt tokens as cached
 //   mock-reasoning          usage reports 5 reasoning tokens (added to completion tokens)
 //   mock-parallel-tools     calls every tool offered instead of the first
@@ -627,6 +631,20 @@ export async function startOpenAIMock({ apiKey = DEFAULT_API_KEY, port = 0, host
       ended = true; // we cut it, the peer did not go away
       record.cutByMock = true;
       res.destroy();
+      return;
+    } else if (behavior === 'mock-stream-bursts') {
+      const burst = (list) => {
+        res.cork();
+        for (const f of list) res.write(f);
+        (record.burstsAt ??= []).push(performance.now());
+        res.uncork();
+      };
+      burst(frames.slice(0, 3));
+      await sleep(300);
+      if (res.destroyed) return;
+      burst([...frames.slice(3), 'data: [DONE]\n\n']);
+      ended = true;
+      res.end();
       return;
     } else if (behavior === 'mock-fragmented-stream') {
       for (const f of [...frames, 'data: [DONE]\n\n']) await writeInPieces(res, f);
