@@ -4,7 +4,7 @@
 
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, postJson, standardSuite } from './harness.mjs';
+import { KEYS, postJson, standardSuite, waitFor } from './harness.mjs';
 
 const T = { timeout: 20_000 };
 
@@ -17,6 +17,10 @@ describe('responses API through the gateway', () => {
     const text = await (await fetch(`${env.gw.adminURL}/metrics`)).text();
     return text.split('\n').filter((l) => re.test(l));
   };
+  // The gateway counts a request once its answer is written: the caller may read the answer
+  // before the worker has counted it.
+  const metricUntil = (re, ok) => waitFor(async () => ok(await metric(re)),
+    { timeout: 2000, message: `a metric line matching ${re}` });
 
   it('non-stream: the SDK gets the response; the model is spliced; usage is counted', T, async () => {
     const r = await openai.responses.create({ model: 'gpt', input: 'hello responses', instructions: 'Be nice', x_custom: 1 });
@@ -26,8 +30,7 @@ describe('responses API through the gateway', () => {
     const got = env.mock.requestsTo('/v1/responses')[0];
     assert.equal(got.body.model, 'gpt-4o');
     assert.equal(got.body.x_custom, 1, 'unknown fields pass through untouched');
-    const lines = await metric(/^tollgate_tokens_total\{model="gpt".*type="output"/);
-    assert.ok(lines.some((l) => / 3$/.test(l)), lines.join('\n'));
+    await metricUntil(/^tollgate_tokens_total\{model="gpt".*type="output"/, (lines) => lines.some((l) => / 3$/.test(l)));
   });
 
   it('stream: events arrive in order and the final text assembles; usage from response.completed', T, async () => {
@@ -44,8 +47,7 @@ describe('responses API through the gateway', () => {
     assert.equal(types[0], 'response.created');
     assert.equal(types.at(-1), 'response.completed');
     assert.equal(completed.usage.output_tokens, 4);
-    const lines = await metric(/^tollgate_requests_total\{route="responses",model="gpt"/);
-    assert.ok(lines.length > 0);
+    await metricUntil(/^tollgate_requests_total\{route="responses",model="gpt"/, (lines) => lines.length > 0);
   });
 
   it('a provider that does not speak the Responses API is reached through translation; a missing input is a 400', T, async () => {
