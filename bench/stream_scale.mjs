@@ -15,8 +15,8 @@
 // and notes every chunk's arrival. Reported per wave: RSS with every stream open (and per
 // open stream over idle), the longest gap between two chunks of one stream (a stall is a gap
 // over twice the interval; the mock stamps each chunk with the time it wrote it, so a stall is
-// told apart as the mock's late write or a wait on the way, with each chunk's time from the
-// mock to the client and the client's own event-loop delay beside), gateway CPU per relayed
+// told apart as the mock's late write, the client's own event loop blocked, or a wait on the
+// way; each chunk's time from the mock to the client and the client's event-loop delay beside), gateway CPU per relayed
 // chunk (/proc utime+stime), and RSS after
 // the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds (40: it
 // gives memory back after 20-30 s without a request in progress, gateway/runtime.cc).
@@ -58,9 +58,19 @@ const BIN = path.resolve(process.env.TOLLGATE_BIN || path.join(HERE, '..', 'buil
 const VKEY = 'tg-bench-key-0000000000000000000000000000';
 const TICK_US = 10_000;  // CLK_TCK 100
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// The client's own event loop: a wave's longest delay (a stall it made itself, not the relay's).
+// The client's own event loop: a wave's longest delay, and the spans it was blocked for (a tick
+// due every 10 ms that came over 50 ms late), so that a gap the client made itself is not
+// counted against the relay.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
+const blocked = [];  // [from, to], wall clock in ms
+let lastTick = performance.timeOrigin + performance.now();
+setInterval(() => {
+  const now = performance.timeOrigin + performance.now();
+  if (now - lastTick > 50) blocked.push([lastTick, now]);
+  lastTick = now;
+}, 10).unref();
+const blockedWithin = (from, to) => blocked.reduce((a, [b, e]) => a + Math.max(0, Math.min(e, to) - Math.max(b, from)), 0);
 
 const children = [];
 const stopAll = () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };
@@ -72,13 +82,22 @@ function start(cmd, argv, opts, ready) {
   children.push(p);
   return new Promise((resolve, reject) => {
     let out = '';
+    // Read until ready, then only drained: the gateway's access log (a line a stream, on stdout)
+    // kept in `out` and matched again on every read made this client's event loop stall for
+    // seconds as a wave's 10,000 streams ended (the stalls of the third wave).
+    let started = false;
     const onData = (d) => {
+      if (started) return;
       out += d;
       const m = ready(out);
-      if (m) resolve({ p, m });
+      if (m) {
+        started = true;
+        out = out.slice(-400);
+        resolve({ p, m });
+      }
     };
     p.stdout.on('data', onData);
-    p.stderr.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { if (!started) out += d; });
     p.on('exit', (code) => reject(new Error(`${cmd} exited (${code}): ${out.slice(-400)}`)));
   });
 }
@@ -189,12 +208,15 @@ function maxGap(times) {
 }
 // Where a stall came from: the mock's stamps say when each chunk was written. A stall whose
 // chunks were written more than twice the interval apart was the upstream's (the mock's timers
-// ran late: the mock shares the cores); else the chunk waited between the mock and the client
-// (the relay, or the client's own event loop: its delay is reported beside).
+// ran late: the mock shares the cores); one that is no stall once the time the client's own
+// event loop was blocked within it is taken out was the client's; else the chunk waited on
+// the way (the relay).
 function stallSource(r) {
   let at = 1;
   for (let i = 2; i < Math.min(CHUNKS, r.times.length); i++) if (r.times[i] - r.times[i - 1] > r.times[at] - r.times[at - 1]) at = i;
-  return r.sent[at] - r.sent[at - 1] > 2 * INTERVAL ? 'upstream' : 'relay';
+  if (r.sent[at] - r.sent[at - 1] > 2 * INTERVAL) return 'upstream';
+  const gap = r.times[at] - r.times[at - 1];
+  return gap - blockedWithin(r.times[at - 1], r.times[at]) <= 2 * INTERVAL ? 'client' : 'relay';
 }
 const pct = (xs, p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : 0);
 
@@ -242,6 +264,7 @@ for (let w = 1; w <= WAVES; w++) {
     }
     if (perf || profile) await sleep(300);
     loopDelay.reset();
+    const waveStart = performance.timeOrigin + performance.now();
     const s0 = cpuSplit(target.pid);
     const t0 = s0[0] + s0[1];
     let firsts = 0;
@@ -272,23 +295,28 @@ for (let w = 1; w <= WAVES; w++) {
     const worst = Math.max(0, ...gaps);
     const stalled = ok.filter((r, i) => gaps[i] > 2 * INTERVAL);
     const stalls = stalled.length;
-    const fromUpstream = stalled.filter((r) => stallSource(r) === 'upstream').length;
+    const sources = stalled.map(stallSource);
+    const fromUpstream = sources.filter((x) => x === 'upstream').length;
+    const fromClient = sources.filter((x) => x === 'client').length;
     // Each content chunk's time from the mock's write to the client's read.
     const transit = ok.flatMap((r) => r.times.slice(0, CHUNKS).map((t, i) => t - r.sent[i]).filter((d) => d >= -1)).sort((a, b) => a - b);
     const clientLagMs = loopDelay.max / 1e6;
     const run = { target: target.name, wave: w, ok: ok.length, failed: STREAMS - ok.length, open_rss_kb: openKb,
       per_stream_kib: (openKb - target.idleKb) / STREAMS, worst_gap_ms: Math.round(worst), stalls,
-      stalls_from_upstream: fromUpstream, transit_ms: { p50: pct(transit, 50), p99: pct(transit, 99), max: transit.at(-1) || 0 },
+      stalls_from_upstream: fromUpstream, stalls_from_client: fromClient, stalls_on_the_way: stalls - fromUpstream - fromClient, transit_ms: { p50: pct(transit, 50), p99: pct(transit, 99), max: transit.at(-1) || 0 },
       client_loop_delay_max_ms: clientLagMs,
       cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks,
       user_us_per_chunk: ((s1[0] - s0[0]) * TICK_US) / Math.max(1, chunks), sys_us_per_chunk: ((s1[1] - s0[1]) * TICK_US) / Math.max(1, chunks), after_rss_kb: afterKb,
       load: os.loadavg()[0] };
     report.runs.push(run);
     console.log(`${target.name.padEnd(8)} wave ${w}: ${ok.length}/${STREAMS} ok; RSS open ${openKb} kB (${run.per_stream_kib.toFixed(1)} KiB per stream); ` +
-      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls (${fromUpstream} written late by the mock); ` +
+      `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls (${fromUpstream} written late by the mock, ${fromClient} the client's own event loop, ` +
+      `${run.stalls_on_the_way} on the way); ` +
       `mock to client p50/p99/max ${run.transit_ms.p50.toFixed(1)}/${run.transit_ms.p99.toFixed(1)}/${run.transit_ms.max.toFixed(0)} ms, ` +
       `client event loop delay max ${clientLagMs.toFixed(0)} ms; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk ` +
       `(user ${run.user_us_per_chunk.toFixed(1)}, sys ${run.sys_us_per_chunk.toFixed(1)}); RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
+    const longBlocks = blocked.filter(([b, e]) => b >= waveStart && e - b > 500);
+    if (longBlocks.length) console.log(`  the client's event loop blocked: ${longBlocks.map(([b, e]) => `${Math.round(e - b)} ms at +${((b - waveStart) / 1000).toFixed(1)} s`).join(', ')}`);
     if (calls) {
       run.syscalls_per_chunk = Object.fromEntries(Object.entries(calls).sort((a, b) => b[1] - a[1])
         .map(([k, v]) => [k, Number((v / Math.max(1, chunks)).toFixed(3))]));
