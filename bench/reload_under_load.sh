@@ -40,13 +40,19 @@ h2load --h1 -c8 -t1 --rps $((RATE / 8)) -D "$DUR" -d "$TMP/body.json" -H 'conten
   -H "Authorization: Bearer $VKEY" --log-file "$TMP/h2.log" "$URL" >"$TMP/h2.txt" 2>&1 &
 H2=$!
 : >"$TMP/hups"
-reloaded() { cat "$TMP/stdout.log" "$TMP/stderr.log" | grep -c 'resources reloaded' || true; }
+# Whether the gateway logged a reload past byte offsets OUT and ERR of its two logs. Only what
+# came after the SIGHUP is read: stdout holds the access log too (a line a request, megabytes by
+# the end), and reading all of it every 50 ms while a reload ran took a core from the load.
+log_sizes() { stat -c %s "$TMP/stdout.log" "$TMP/stderr.log" | paste -sd' '; }
+reloaded_since() {
+  { tail -c +$(($1 + 1)) "$TMP/stdout.log"; tail -c +$(($2 + 1)) "$TMP/stderr.log"; } | grep -q 'resources reloaded'
+}
 for t in $(seq "$EVERY" "$EVERY" $((DUR - 1))); do
   wait_s=$(echo "$START + $t - $(date +%s.%N)" | bc)
   case $wait_s in -*) ;; *) sleep "$wait_s" ;; esac
   [ "$(echo "$(date +%s.%N) < $START + $DUR - 1" | bc)" = 1 ] || break
-  n=$(reloaded); h=$(date +%s.%N); kill -HUP "$TG"
-  for _ in $(seq 6000); do [ "$(reloaded)" = "$n" ] && kill -0 "$TG" 2>/dev/null || break; sleep 0.05; done
+  read -r out err < <(log_sizes); h=$(date +%s.%N); kill -HUP "$TG"
+  for _ in $(seq 6000); do ! reloaded_since "$out" "$err" && kill -0 "$TG" 2>/dev/null || break; sleep 0.05; done
   echo "$h $(date +%s.%N)" >>"$TMP/hups"
 done
 wait "$H2" || true
