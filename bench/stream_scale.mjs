@@ -16,9 +16,8 @@
 // open stream over idle), the longest gap between two chunks of one stream (a stall is a gap
 // over twice the interval; the mock stamps each chunk with the time it wrote it, so a stall is
 // told apart as the mock's late write, the client's own event loop blocked, or a wait on the
-// way; each chunk's time from the mock to the client and the client's event-loop delay beside), gateway CPU per relayed
-// chunk (/proc utime+stime), and RSS after
-// the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds (40: it
+// way; each chunk's time from the mock to the client and the client's longest block beside),
+// gateway CPU per relayed chunk (/proc utime+stime), and RSS after the wave; after the last wave, RSS once the gateway has been idle --settle-s seconds (40: it
 // gives memory back after 20-30 s without a request in progress, gateway/runtime.cc).
 // --syscalls 1: each wave's syscalls per relayed chunk by kind, and context switches (wake-ups)
 // per chunk, counted in the kernel by `perf stat` on the syscall tracepoints (every thread of
@@ -32,7 +31,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -58,11 +56,8 @@ const BIN = path.resolve(process.env.TOLLGATE_BIN || path.join(HERE, '..', 'buil
 const VKEY = 'tg-bench-key-0000000000000000000000000000';
 const TICK_US = 10_000;  // CLK_TCK 100
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// The client's own event loop: a wave's longest delay, and the spans it was blocked for (a tick
-// due every 10 ms that came over 50 ms late), so that a gap the client made itself is not
-// counted against the relay.
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+// The client's own event loop: the spans it was blocked for (a tick due every 10 ms that came
+// over 50 ms late), so that a gap the client made itself is not counted against the relay.
 const blocked = [];  // [from, to], wall clock in ms
 let lastTick = performance.timeOrigin + performance.now();
 setInterval(() => {
@@ -201,22 +196,21 @@ function oneStream(target, onFirst) {
 
 // Gaps between content chunks: the first event (role + first content) and the last ones
 // (finish, usage, [DONE]) come in bursts; the interval applies between the content chunks.
-function maxGap(times) {
-  let g = 0;
-  for (let i = 1; i < times.length; i++) g = Math.max(g, times[i] - times[i - 1]);
-  return g;
+// The index of the event that ended a stream's longest gap (0: fewer than two events).
+function longestGapAt(times) {
+  let at = 0;
+  for (let i = 1; i < Math.min(CHUNKS, times.length); i++) if (!at || times[i] - times[i - 1] > times[at] - times[at - 1]) at = i;
+  return at;
 }
+const gapEndingAt = (times, at) => (at ? times[at] - times[at - 1] : 0);
 // Where a stall came from: the mock's stamps say when each chunk was written. A stall whose
 // chunks were written more than twice the interval apart was the upstream's (the mock's timers
 // ran late: the mock shares the cores); one that is no stall once the time the client's own
 // event loop was blocked within it is taken out was the client's; else the chunk waited on
 // the way (the relay).
-function stallSource(r) {
-  let at = 1;
-  for (let i = 2; i < Math.min(CHUNKS, r.times.length); i++) if (r.times[i] - r.times[i - 1] > r.times[at] - r.times[at - 1]) at = i;
+function stallSource(r, at) {
   if (r.sent[at] - r.sent[at - 1] > 2 * INTERVAL) return 'upstream';
-  const gap = r.times[at] - r.times[at - 1];
-  return gap - blockedWithin(r.times[at - 1], r.times[at]) <= 2 * INTERVAL ? 'client' : 'relay';
+  return gapEndingAt(r.times, at) - blockedWithin(r.times[at - 1], r.times[at]) <= 2 * INTERVAL ? 'client' : 'relay';
 }
 const pct = (xs, p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : 0);
 
@@ -263,7 +257,6 @@ for (let w = 1; w <= WAVES; w++) {
       children.push(profile);
     }
     if (perf || profile) await sleep(300);
-    loopDelay.reset();
     const waveStart = performance.timeOrigin + performance.now();
     const s0 = cpuSplit(target.pid);
     const t0 = s0[0] + s0[1];
@@ -291,20 +284,21 @@ for (let w = 1; w <= WAVES; w++) {
     for (const r of results) if (r.status !== 200 || r.error) why[r.error || r.status] = (why[r.error || r.status] || 0) + 1;
     if (Object.keys(why).length) console.log(`  failed: ${JSON.stringify(why)}`);
     const chunks = results.reduce((a, r) => a + r.events, 0);
-    const gaps = ok.map((r) => maxGap(r.times.slice(0, CHUNKS)));
+    const gapAt = ok.map((r) => longestGapAt(r.times));
+    const gaps = ok.map((r, i) => gapEndingAt(r.times, gapAt[i]));
     const worst = Math.max(0, ...gaps);
-    const stalled = ok.filter((r, i) => gaps[i] > 2 * INTERVAL);
-    const stalls = stalled.length;
-    const sources = stalled.map(stallSource);
+    const sources = ok.flatMap((r, i) => (gaps[i] > 2 * INTERVAL ? [stallSource(r, gapAt[i])] : []));
+    const stalls = sources.length;
     const fromUpstream = sources.filter((x) => x === 'upstream').length;
     const fromClient = sources.filter((x) => x === 'client').length;
     // Each content chunk's time from the mock's write to the client's read.
     const transit = ok.flatMap((r) => r.times.slice(0, CHUNKS).map((t, i) => t - r.sent[i]).filter((d) => d >= -1)).sort((a, b) => a - b);
-    const clientLagMs = loopDelay.max / 1e6;
+    const waveBlocks = blocked.filter(([b]) => b >= waveStart);
+    const clientLagMs = Math.max(0, ...waveBlocks.map(([b, e]) => e - b));
     const run = { target: target.name, wave: w, ok: ok.length, failed: STREAMS - ok.length, open_rss_kb: openKb,
       per_stream_kib: (openKb - target.idleKb) / STREAMS, worst_gap_ms: Math.round(worst), stalls,
       stalls_from_upstream: fromUpstream, stalls_from_client: fromClient, stalls_on_the_way: stalls - fromUpstream - fromClient, transit_ms: { p50: pct(transit, 50), p99: pct(transit, 99), max: transit.at(-1) || 0 },
-      client_loop_delay_max_ms: clientLagMs,
+      client_blocked_max_ms: clientLagMs,
       cpu_us_per_chunk: ((t1 - t0) * TICK_US) / Math.max(1, chunks), chunks,
       user_us_per_chunk: ((s1[0] - s0[0]) * TICK_US) / Math.max(1, chunks), sys_us_per_chunk: ((s1[1] - s0[1]) * TICK_US) / Math.max(1, chunks), after_rss_kb: afterKb,
       load: os.loadavg()[0] };
@@ -313,9 +307,9 @@ for (let w = 1; w <= WAVES; w++) {
       `worst gap ${run.worst_gap_ms} ms, ${stalls} stalls (${fromUpstream} written late by the mock, ${fromClient} the client's own event loop, ` +
       `${run.stalls_on_the_way} on the way); ` +
       `mock to client p50/p99/max ${run.transit_ms.p50.toFixed(1)}/${run.transit_ms.p99.toFixed(1)}/${run.transit_ms.max.toFixed(0)} ms, ` +
-      `client event loop delay max ${clientLagMs.toFixed(0)} ms; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk ` +
+      `client event loop's longest block ${clientLagMs ? `${clientLagMs.toFixed(0)} ms` : 'none over 50 ms'}; ${run.cpu_us_per_chunk.toFixed(1)} us CPU per chunk ` +
       `(user ${run.user_us_per_chunk.toFixed(1)}, sys ${run.sys_us_per_chunk.toFixed(1)}); RSS after ${afterKb} kB (load ${run.load.toFixed(1)})`);
-    const longBlocks = blocked.filter(([b, e]) => b >= waveStart && e - b > 500);
+    const longBlocks = waveBlocks.filter(([b, e]) => e - b > 500);
     if (longBlocks.length) console.log(`  the client's event loop blocked: ${longBlocks.map(([b, e]) => `${Math.round(e - b)} ms at +${((b - waveStart) / 1000).toFixed(1)} s`).join(', ')}`);
     if (calls) {
       run.syscalls_per_chunk = Object.fromEntries(Object.entries(calls).sort((a, b) => b[1] - a[1])
